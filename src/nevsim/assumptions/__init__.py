@@ -1,0 +1,83 @@
+"""Parameter tables of the simulation, each row with its unit, source and status.
+
+Status letters follow the fact sheet: V (seen in the cited source), S (secondary source),
+U (nevsim assumption or unconfirmed — the row says why), F (fitted in calibration).
+
+Tables (CSV files in this folder):
+
+``vehicles.csv``
+    One row per segment × powertrain: ``segment_sales_share`` (fraction of domestic car
+    sales in the segment), ``glider_cny`` (body + assembly + margin, retail CNY, 2020),
+    ``drivetrain_cny`` (drivetrain direct cost, CNY, 2020), ``battery_kwh`` (pack),
+    ``energy_kwh_per_100km``, ``fuel_l_per_100km``, ``curb_mass_kg``, ``electric_km_share``
+    (share of km driven on electricity), ``status``, ``source``.
+    Sample: ``compact,BEV,0.38,82000,14000,55,14.0,,1650,1,U,"nevsim assumption: …"``.
+``coefficients.csv``
+    Buyers' utility coefficients and physical constants: ``name, value, unit, dist,
+    dist_sd, status, source``. ``dist``/``dist_sd`` give the distribution Monte Carlo
+    (issue 6) draws from; the deterministic run uses ``value``. ``kappa_familiarity`` has
+    no value: it is fitted (status F).
+``makers.csv``
+    Maker groups: ``first_year`` (first year with sales in China), ``last_year_ice`` (last
+    year with conventional cars; 0 = never), the ``segments`` and ``powertrains`` they
+    offer, ``conventional_share`` (share of the conventional market), ``status``, ``source``.
+``maker_history.csv``
+    Tesla Shanghai's production capacity by year (fact sheet C.4) as the simulation bounds
+    it; maker sales come from ``nevsim.data.load("china_market")``.
+``credit_prices.csv``
+    Reported average NEV credit prices (CNY per credit) by year (fact sheet A.6).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+
+__all__ = ["coefficient", "coefficients", "credit_prices", "maker_history", "makers", "table", "vehicles"]
+
+
+@cache
+def _read(name: str) -> pd.DataFrame:
+    with resources.files(__name__).joinpath(f"{name}.csv").open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh)
+
+
+def table(name: str) -> pd.DataFrame:
+    """A copy of one assumptions table (``vehicles``, ``coefficients``, ``makers``, …)."""
+    return _read(name).copy()
+
+
+def vehicles() -> pd.DataFrame:
+    """Segment × powertrain cost and efficiency table (see module docstring)."""
+    return table("vehicles")
+
+
+def coefficients() -> pd.DataFrame:
+    """Buyers' coefficients and constants with distributions and sources."""
+    return table("coefficients")
+
+
+def coefficient(name: str) -> float:
+    """The point value of one coefficient (KeyError if unknown, NaN if fitted)."""
+    frame = _read("coefficients")
+    row = frame.loc[frame["name"] == name, "value"]
+    if row.empty:
+        raise KeyError(name)
+    return float(row.iloc[0])
+
+
+def makers() -> pd.DataFrame:
+    """Maker groups with their offer and conventional-market share."""
+    return table("makers")
+
+
+def maker_history() -> pd.DataFrame:
+    """Tesla Shanghai capacity path used as the production bound (long table)."""
+    return table("maker_history")
+
+
+def credit_prices() -> pd.DataFrame:
+    """Reported average NEV credit prices (CNY per credit)."""
+    return table("credit_prices")

@@ -1,0 +1,269 @@
+"""CLI: ``nevsim outlook`` (the main job), ``nevsim runs list|delete`` and ``nevsim report RUN_ID``.
+
+``nevsim outlook [SCENARIO]`` runs a scenario (a shipped name or a TOML path; default
+``china-current-policies``), prints the headline table and the targets check, stores the run
+(DuckDB, user data directory or ``--store``) and, with ``--out DIR``, writes ``series.csv``,
+``series_iamc.csv``, ``makers.csv`` and ``report.html``. ``--json`` prints
+``{"run": {...}, "series": [...], "targets": [...]}``; ``--csv`` prints the long table.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nevsim.results import Results
+
+DEFAULT_SCENARIO = "china-current-policies"
+OUT_FILES = ("series.csv", "series_iamc.csv", "makers.csv", "report.html")
+
+
+def _console(stderr: bool = False) -> Any:  # per call: writes to the current stdout (CliRunner, pipes)
+    from rich.console import Console
+
+    return Console(stderr=stderr, width=None if stderr else max(120, Console().width))
+
+
+def _region_code(region: str | None) -> str | None:
+    """``--region`` as a scenario region code (aliases: China → CN, USA → US, EU27 → EU)."""
+    if region is None:
+        return None
+    from nevsim.results import REGION_NAMES
+
+    key = region.strip()
+    by_name = {v.casefold(): k for k, v in REGION_NAMES.items()}
+    return by_name.get(key.casefold(), key.upper())
+
+
+def _num(v: Any, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    return format(v, fmt)
+
+
+def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
+    from nevsim.report import report_years
+
+    years = report_years(res, all_years=all_years)
+    s = res.series
+    med = s[s["year"].isin(years)].groupby(["variable", "year"])["value"].median()
+
+    def get(var: str, y: int) -> float:
+        return float(med.get((var, y), float("nan")))
+
+    hist = res.meta.get("history_last_year")
+    rows = []
+    for y in years:
+        ev, bev, phev = get("Sales Share|Cars|EV", y), get("Sales Share|Cars|BEV", y), get("Sales Share|Cars|PHEV", y)
+        rows.append([
+            f"{y}{' (hist)' if hist is not None and y <= hist else ''}",
+            _num(ev, ".1f"), _num(bev, ".1f"), _num(phev, ".1f"),
+            _num(get("Sales Share|All Vehicles|NEV", y), ".1f"),
+            _num(get("Price|Credit|NEV", y), ",.0f"),
+            _num(get("Stock|Cars|EV", y) / 1e6, ",.1f"),
+            _num(get("Chargers|Public", y) / 1e3, ",.0f"),
+            _num(get("Oil Displacement", y), ",.0f"),
+            _num(get("Emissions|CO2|Cars", y), ",.0f"),
+        ])
+    return rows
+
+
+def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = False) -> None:
+    """The readable outlook: headline table and targets check (rich tables on stdout)."""
+    import pandas as pd
+    from rich.table import Table
+
+    from nevsim.results import region_name
+
+    console = _console()
+    meta = res.meta
+    title = (f"nevsim outlook — {meta.get('scenario', '?')} ({', '.join(region_name(r) for r in res.regions)}), "
+             f"hash {str(meta.get('scenario_hash', '?'))[:12]}, nevsim {meta.get('nevsim_version', '?')}")
+    table = Table(title=title, caption="(hist) = history year, calibrated to observations. "
+                  "EV shares: % of new cars (IEA basis); NEV all vehicles: CAAM-basis estimate.")
+    for name in ("year", "EV %", "BEV %", "PHEV %", "NEV % all veh.", "credit CNY", "EV stock M",
+                 "public chargers k", "oil displaced kb/d", "CO2 Mt"):
+        table.add_column(name, justify="left" if name == "year" else "right")
+    for row in _headline_rows(res, all_years):
+        table.add_row(*row)
+    console.print(table)
+
+    tt = Table(title="Targets check", caption="gap = projected − target (target unit); "
+               "first met: from the year the target was announced.")
+    for name in ("target", "source", "binding", "year", "target", "projected", "gap", "met", "first met",
+                 "compared with"):
+        tt.add_column(name, overflow="fold", justify="right" if name in ("projected", "gap") else "left")
+    for t in targets.itertuples(index=False):
+        big = str(t.unit).startswith("vehicles")
+        fmt = ",.0f" if big else ".1f"
+        met = "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no")
+        first = "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
+        tt.add_row(str(t.name), str(t.source), "binding" if t.binding else "not binding", str(t.year),
+                   f"{_num(t.target_value, fmt)} {'%' if t.unit == 'percent' else t.unit}",
+                   _num(t.projected_value, fmt), _num(t.gap, fmt), met, first, str(t.compared_with))
+    console.print(tt)
+    solver = (meta.get("solver") or {}).get("credit_market") or {}
+    if solver and not solver.get("all_converged", True):
+        console.print("[bold red]Warning:[/] the credit market did not converge in every year "
+                      "(see run meta 'solver').")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def _run_with_progress(scenario: Any, quiet: bool) -> Results:
+    from nevsim.simulate import run
+
+    if quiet or not sys.stderr.isatty():
+        return run(scenario)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} years"), TimeElapsedColumn(),
+                  console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"Simulating {scenario.name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run(scenario, progress=progress)
+
+
+@cli_errors
+def outlook_cmd(
+    scenario: Annotated[str, typer.Argument(help="Shipped scenario name or path to a TOML file.")] = DEFAULT_SCENARIO,
+    region: Annotated[str | None, typer.Option("--region", help="Region code (CN; US and EU later).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print run, series and targets as JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the long series table as CSV.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Directory for series.csv, series_iamc.csv, makers.csv and report.html.")] = None,
+    store: Annotated[Path | None, typer.Option(
+        "--store", help="Results store file (default: the user data directory's nevsim/runs.duckdb).")] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the run to the store.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files in --out.")] = False,
+    all_years: Annotated[bool, typer.Option("--all-years", help="Show every year, not every fifth.")] = False,
+) -> None:
+    """Run a scenario: headline table, targets check, store the run, write files with --out."""
+    from nevsim.scenario import load_scenario
+
+    if as_json and as_csv:
+        raise InputError("--json/--csv", "choose one output format.", ["--json", "--csv"])
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            raise InputError("--out", f"{out} exists and is not a directory.")
+        for name in OUT_FILES:  # refuse before running, not after
+            check_writable(out / name, force=force, field="--out")
+    code = _region_code(region)
+    scen = load_scenario(scenario)
+    if code is not None and code != scen.region:
+        scen = load_scenario(scenario, overrides={"region": code})
+    res = _run_with_progress(scen, quiet=as_json or as_csv)
+    targets = res.targets()
+
+    stored: dict[str, Any] = {"stored": False}
+    if not no_store:
+        from nevsim.store import Store
+
+        st = Store(store)
+        run_id = st.save(res)
+        stored = {"stored": True, "store": str(st.path), "run_id": run_id}
+    written: list[str] = []
+    if out is not None:
+        from nevsim.report import write_html
+
+        out.mkdir(parents=True, exist_ok=True)
+        res.to_csv(out / "series.csv")
+        res.to_iamc_csv(out / "series_iamc.csv")
+        res.makers_frame().to_csv(out / "makers.csv", index=False)
+        write_html(res, out / "report.html")
+        written = [str(out / n) for n in OUT_FILES]
+
+    if as_json:
+        cols = ["region", "variable", "unit", "year", "value"] + (["draw"] if "draw" in res.series.columns else [])
+        run_info = {**res.meta, **stored, "files": written}
+        echo_json({"run": run_info, "series": _records(res.series[cols]), "targets": _records(targets)})
+        return
+    if as_csv:
+        typer.echo(res.to_frame().to_csv(index=False), nl=False)
+        return
+    print_outlook(res, targets, all_years=all_years)
+    console = _console()
+    if stored["stored"]:
+        console.print(f"Run [bold]{stored['run_id']}[/] stored in {stored['store']}")
+    for path in written:
+        console.print(f"Wrote {path}")
+
+
+@cli_errors
+def runs_list_cmd(
+    store: Annotated[Path | None, typer.Option("--store", help="Results store file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """List the runs in the results store, newest first."""
+    from nevsim.store import Store
+
+    st = Store(store)
+    runs = st.list_runs()
+    if as_json:
+        runs = runs.assign(created=runs["created"].astype(str))
+        echo_json(_records(runs))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Runs in {st.path}", caption=f"{len(runs)} run(s)")
+    for name in ("run_id", "scenario", "hash", "created", "version", "regions", "years", "history to"):
+        table.add_column(name)
+    for r in runs.itertuples(index=False):
+        table.add_row(str(r.run_id), str(r.scenario), str(r.hash)[:12], str(r.created), str(r.version),
+                      str(r.regions), f"{r.first_year}–{r.last_year}", str(r.history_last_year))
+    _console().print(table)
+
+
+@cli_errors
+def runs_delete_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
+    store: Annotated[Path | None, typer.Option("--store", help="Results store file.")] = None,
+) -> None:
+    """Delete a run from the results store."""
+    from nevsim.store import Store
+
+    full = Store(store).delete(run_id)
+    typer.echo(f"Deleted run {full}")
+
+
+@cli_errors
+def report_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id from `nevsim runs list` (a unique prefix is enough).")],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    store: Annotated[Path | None, typer.Option("--store", help="Results store file.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write the HTML report of a stored run."""
+    from nevsim.report import write_html
+    from nevsim.store import Store
+
+    check_writable(out, force=force, field="--out")
+    res = Store(store).load(run_id)
+    write_html(res, out)
+    typer.echo(f"Wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``outlook``, ``runs list|delete`` and ``report`` to the ``nevsim`` app."""
+    app.command("outlook")(outlook_cmd)
+    runs_app = typer.Typer(help="Runs in the results store: list, delete.", no_args_is_help=True)
+    runs_app.command("list")(runs_list_cmd)
+    runs_app.command("delete")(runs_delete_cmd)
+    app.add_typer(runs_app, name="runs")
+    app.command("report")(report_cmd)

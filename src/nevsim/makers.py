@@ -1,0 +1,266 @@
+"""Makers and the credit market.
+
+Axis order: ``[draw, maker, segment, powertrain]``.
+
+**Who sells what.** Within each segment × powertrain, sales split among the makers that
+offer it in proportion to their attractiveness ``w[m, s, p]`` (``makers.csv``: offer and
+conventional-market share; NEV weights fitted in :mod:`nevsim.calibrate` to reported maker
+sales), bounded by each maker's production capacity (domestic sales + exports). A capped
+maker's excess goes to the uncapped makers of the same segment × powertrain in proportion
+to their weights; the residual group "Other" has no cap, so the buyers' choice (the
+segment × powertrain totals) is never changed by the split.
+
+**Credit market** (design §3.3), one mechanism for any standard given as a
+:class:`nevsim.policy.standard.StandardYear` (credits earned and required per vehicle).
+Each year, for each draw, the credit price π ≥ 0 solves::
+
+    E(π) = Σ_s N_s Σ_p P_sp(π)·n_sp + bank_in − extra_required ≥ 0,   π·E(π) = 0,   π ≤ cap
+
+``n_sp`` = credits earned − credits required per vehicle by obligated makers (a maker is
+obligated when last year's conventional volume reached ``min_obligated_volume``). Makers
+pass the credit value through to prices: a vehicle's price falls by ``θ·π·(earned −
+required)`` per vehicle, so its utility moves by ``g_sp·π`` with
+``g = −β_price·θ·(earned − required)/10⁴``. E is increasing in π (more plug-ins, fewer
+conventional cars), so:
+
+* E(0) ≥ 0 → π = 0 (market long: complementary slackness);
+* E(cap) < 0 → π = cap, reported as **non-compliance at the cap** (shortfall = −E(cap));
+* otherwise a safeguarded Newton iteration on [0, cap] with the analytic derivative of the
+  nested-logit shares (:func:`nevsim.consumers.share_derivative`), bisection when a Newton
+  step leaves the bracket. exp(utility) is computed once per year; each iteration only
+  rescales it by ``exp(g·π/λ)``. Tolerance: |E| ≤ 1e-9 × (credits required + 1), or a
+  bracket narrower than 1e-6 CNY/credit; convergence is checked per draw and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nevsim.consumers import NEST_OF
+
+__all__ = [
+    "CreditMarketSolution",
+    "RescaledNestedLogit",
+    "allocate_credit_trades",
+    "clear_credit_market",
+    "split_among_makers",
+]
+
+TOL_REL_EXCESS = 1e-9
+TOL_PRICE_CNY = 1e-6
+MAX_ITER = 60
+
+
+class RescaledNestedLogit:
+    """Nested-logit shares whose utilities move by ``shift`` without recomputing exp(utility).
+
+    ``exp(V/λ − top)`` is computed once (``top`` = max within each nest at zero shift);
+    :meth:`shares` multiplies it by ``exp(shift/λ)`` and renormalises.
+    """
+
+    def __init__(self, utility: np.ndarray, nest_lambda: np.ndarray, available: np.ndarray | None = None) -> None:
+        lam = np.asarray(nest_lambda, dtype=float)
+        while lam.ndim < utility.ndim:
+            lam = lam[:, None, :]
+        self.lam = lam  # [..., nest]
+        self.lam_alt = lam[..., NEST_OF]
+        scaled = utility / self.lam_alt
+        if available is not None:
+            scaled = np.where(available, scaled, -np.inf)
+        self.n_nests = int(NEST_OF.max()) + 1
+        self.top = np.empty((*utility.shape[:-1], self.n_nests))
+        base = np.empty_like(scaled)
+        for k in range(self.n_nests):
+            members = NEST_OF == k
+            top = np.max(scaled[..., members], axis=-1)
+            top = np.where(np.isfinite(top), top, 0.0)
+            self.top[..., k] = top
+            base[..., members] = np.exp(scaled[..., members] - top[..., None])
+        self.base = base
+
+    def shares(self, shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(shares, nest shares, conditional shares) at utilities ``V + shift``."""
+        expo = self.base if shift is None else self.base * np.exp(shift / self.lam_alt)
+        cond = np.empty_like(expo)
+        log_incl = np.empty(self.top.shape)
+        for k in range(self.n_nests):
+            members = NEST_OF == k
+            total = expo[..., members].sum(-1)
+            ok = total > 0
+            safe = np.where(ok, total, 1.0)
+            cond[..., members] = expo[..., members] / safe[..., None]
+            log_incl[..., k] = np.where(ok, self.top[..., k] + np.log(safe), -np.inf)
+        nest_util = self.lam * log_incl
+        peak = np.max(nest_util, axis=-1, keepdims=True)
+        e = np.exp(nest_util - peak)
+        nest_share = e / e.sum(-1, keepdims=True)
+        return nest_share[..., NEST_OF] * cond, nest_share, cond
+
+
+@dataclass(frozen=True)
+class CreditMarketSolution:
+    """One year's clearing, arrays ``[draw]`` unless noted."""
+
+    price: np.ndarray  # CNY per credit
+    shares: np.ndarray  # [draw, segment, powertrain] at the clearing price
+    excess: np.ndarray  # credits: supply + bank − requirement at the price
+    at_cap: np.ndarray  # bool: the requirement cannot be met even at the cap (non-compliance)
+    long: np.ndarray  # bool: π = 0 because the market is long
+    converged: np.ndarray  # bool
+    iterations: int
+    max_abs_residual: float  # credits, over draws that needed a root
+
+
+def clear_credit_market(
+    logit: RescaledNestedLogit,
+    nest_lambda: np.ndarray,
+    segment_sales: np.ndarray,
+    net_credits_per_vehicle: np.ndarray,
+    utility_slope_per_cny: np.ndarray,
+    *,
+    bank_in: np.ndarray,
+    extra_required: np.ndarray,
+    required_scale: np.ndarray,
+    cap_cny: np.ndarray,
+) -> CreditMarketSolution:
+    """Find π ∈ [0, cap] per draw with E(π) ≥ 0 and π·E(π) = 0 (see module docstring).
+
+    ``segment_sales`` ``[draw, segment]`` (vehicles); ``net_credits_per_vehicle`` and
+    ``utility_slope_per_cny`` ``[draw, segment, powertrain]``; ``bank_in``,
+    ``extra_required``, ``required_scale`` (credits required, for the tolerance) and
+    ``cap_cny`` ``[draw]``.
+    """
+    draws = segment_sales.shape[0]
+    weight = segment_sales[..., None] * net_credits_per_vehicle  # credits per unit share
+
+    def excess(price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        shares = logit.shares(utility_slope_per_cny * price[:, None, None])[0]
+        return (weight * shares).sum((-1, -2)) + bank_in - extra_required, shares
+
+    def excess_and_slope(price: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        shift = utility_slope_per_cny * price[:, None, None]
+        shares, nest_share, cond = logit.shares(shift)
+        e = (weight * shares).sum((-1, -2)) + bank_in - extra_required
+        lam = logit.lam
+        g = utility_slope_per_cny
+        g_nest = np.stack([(cond[..., NEST_OF == k] * g[..., NEST_OF == k]).sum(-1) for k in range(logit.n_nests)], -1)
+        g_all = (nest_share * g_nest).sum(-1, keepdims=True)
+        g_k = g_nest[..., NEST_OF]
+        d_shares = shares * ((g - g_k) / lam[..., NEST_OF] + g_k - g_all)
+        de = (weight * d_shares).sum((-1, -2))
+        return e, de, shares
+
+    cap = np.broadcast_to(np.asarray(cap_cny, dtype=float), (draws,)).copy()
+    zero = np.zeros(draws)
+    tol = TOL_REL_EXCESS * (np.abs(required_scale) + 1.0)
+    e0, shares0 = excess(zero)
+    long = e0 >= -tol
+    if long.all():  # the usual case once plug-ins are common: π = 0, nothing to solve
+        return CreditMarketSolution(price=zero, shares=shares0, excess=e0, at_cap=np.zeros(draws, dtype=bool),
+                                    long=long, converged=np.ones(draws, dtype=bool), iterations=0,
+                                    max_abs_residual=0.0)
+    _, de0, _ = excess_and_slope(zero)
+    ecap, shares_cap = excess(cap)
+    at_cap = (~long) & (ecap < -tol)
+    need = ~long & ~at_cap
+    price = np.where(at_cap, cap, 0.0)
+    shares = np.where(long[:, None, None], shares0, shares_cap)
+    excess = np.where(long, e0, ecap)
+    converged = np.ones(draws, dtype=bool)
+    iterations = 0
+    residual = 0.0
+    if need.any():
+        lo, hi = zero.copy(), cap.copy()
+        # start from the linearisation at 0, clipped into the bracket
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(de0 > 0, -e0 / de0, 0.5 * cap)
+        x = np.clip(np.nan_to_num(x, nan=0.0), 0.0, cap)
+        done = ~need
+        e = de = None
+        cur_shares = shares
+        for iterations in range(1, MAX_ITER + 1):  # noqa: B007 - count kept for the report
+            e, de, cur_shares = excess_and_slope(x)
+            ok = np.abs(e) <= tol
+            lo = np.where(e < 0, x, lo)
+            hi = np.where(e > 0, x, hi)
+            done = done | ok | ((hi - lo) <= TOL_PRICE_CNY)
+            if done.all():
+                break
+            with np.errstate(divide="ignore", invalid="ignore"):
+                newton = x - e / de
+            bad = ~np.isfinite(newton) | (newton <= lo) | (newton >= hi)
+            x = np.where(done, x, np.where(bad, 0.5 * (lo + hi), newton))
+        converged = np.where(need, done, True)
+        price = np.where(need, x, price)
+        shares = np.where(need[:, None, None], cur_shares, shares)
+        excess = np.where(need, e, excess)
+        residual = float(np.max(np.abs(np.where(need, e, 0.0))))
+    return CreditMarketSolution(
+        price=price,
+        shares=shares,
+        excess=excess,
+        at_cap=at_cap,
+        long=long,
+        converged=converged,
+        iterations=iterations,
+        max_abs_residual=residual,
+    )
+
+
+def split_among_makers(
+    sales: np.ndarray,
+    attractiveness: np.ndarray,
+    capacity: np.ndarray,
+    exports: np.ndarray,
+    residual_maker: int,
+    rounds: int = 6,
+) -> np.ndarray:
+    """Sales by maker ``[draw, maker, segment, powertrain]`` from totals ``[draw, segment, powertrain]``.
+
+    ``attractiveness`` ``[draw, maker, segment, powertrain]`` (0 = not offered);
+    ``capacity`` ``[draw, maker]`` (vehicles per year, inf = no bound) applies to domestic
+    sales + ``exports`` ``[draw, maker]``. Capped makers' excess moves to uncapped makers of the
+    same segment × powertrain (a fixed number of vectorised rounds); the ``residual_maker``
+    offers everything and is never capped, so totals are conserved exactly.
+    """
+    w = np.asarray(attractiveness, dtype=float).copy()
+    w[:, residual_maker] = np.maximum(w[:, residual_maker], 1e-12)
+    share = w / w.sum(1, keepdims=True)
+    by_maker = share * sales[:, None]
+    room = np.maximum(capacity - exports, 0.0)
+    capped = np.zeros(capacity.shape, dtype=bool)
+    for _ in range(rounds):
+        total = by_maker.sum((-1, -2))
+        over = (total > room * (1 + 1e-12)) & np.isfinite(room)
+        over[:, residual_maker] = False
+        if not over.any():
+            break
+        capped |= over
+        factor = np.where(over, room / np.where(total > 0, total, 1.0), 1.0)
+        kept = by_maker * factor[..., None, None]
+        displaced = (by_maker - kept).sum(1)  # [draw, segment, powertrain]
+        open_w = np.where(capped[..., None, None], 0.0, w)
+        open_w[:, residual_maker] = np.maximum(open_w[:, residual_maker], 1e-12)
+        open_share = open_w / open_w.sum(1, keepdims=True)
+        by_maker = kept + open_share * displaced[:, None]
+    return by_maker
+
+
+def allocate_credit_trades(balance: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who buys and who sells, from each maker's balance ``[draw, maker]`` (credits).
+
+    Short makers buy their deficit as far as the surplus allows (pro rata when the industry is
+    short: non-compliance); long makers sell pro rata to their surplus. Returns
+    ``(bought, sold, unsold_surplus)``, each ``[draw, maker]``.
+    """
+    deficit = np.maximum(-balance, 0.0)
+    surplus = np.maximum(balance, 0.0)
+    total_def = deficit.sum(-1, keepdims=True)
+    total_sur = surplus.sum(-1, keepdims=True)
+    traded = np.minimum(total_def, total_sur)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bought = np.where(total_def > 0, deficit * traded / np.where(total_def > 0, total_def, 1.0), 0.0)
+        sold = np.where(total_sur > 0, surplus * traded / np.where(total_sur > 0, total_sur, 1.0), 0.0)
+    return bought, sold, surplus - sold

@@ -1,0 +1,554 @@
+"""China: dual-credit policy (NEV credits + CAFC), purchase subsidy, purchase tax, plates.
+
+All numbers come from ``params/parameters.csv`` and ``params/bands.csv`` (each row with its
+source and status; see :func:`nevsim.policy.audit`). Functions are vectorised over
+:class:`~nevsim.policy.vehicles.VehicleArrays`.
+
+NEV credits (Order 44 for 2018–2020, Order 53 for 2021–2023, Order 64 for 2024–2025, notice 294/2025
+for 2026–2027 — see ``REVISION_TITLES`` and the audit for what is unconfirmed):
+
+- BEV: ``standard = min(a·R + b, cap)`` for ``R ≥ R_min`` (0 below), then
+  ``credit = standard × range_factor(R) × efficiency_factor(E, m) × density_factor(ρ)``
+  (Order 44 also caps the final credit at 6). Efficiency: the consumption condition
+  ``Y_max(m) = k·m + c`` by curb-mass band; Order 44: 0.5 if ``E > Y_max``, 1.2 if
+  ``E ≤ 0.65·Y_max``, else 1; Order 53: 0.5 if ``E > Y_max``, else ``clip(Y_max/E, 1, 1.5)``.
+  Unknown consumption or mass ⇒ factor 1 (assumed to meet the condition); unknown energy
+  density ⇒ top band (factor 1).
+- PHEV: a fixed credit when the electric range ≥ 50 km (0 below).
+- FCEV: ``min(k·P, cap)`` with ``P`` the rated fuel-cell power (kW).
+
+NEV requirement per maker: ``ratio(t) × Σ conventional units × weight`` where low-fuel-
+consumption conventional cars (fuel ≤ threshold × their GB 27999 target) weigh
+``low_fc_weight(t)``; makers under 30,000 conventional units have none.
+
+CAFC: fleet average ``A = Σ fuel·n / Σ w·n`` (BEV/FCEV fuel 0, NEVs weighted by the
+multiplier ``w``) against ``T = factor(t) × Σ T_i(m)·n / Σ n``; credit ``(T − A) × Σ n``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from nevsim.errors import InputError
+from nevsim.policy import _tables as t
+from nevsim.policy.standard import StandardYear
+from nevsim.policy.vehicles import CONVENTIONAL_POWERTRAINS, NEV_POWERTRAINS, POWERTRAINS, VehicleArrays
+
+REGION = "CN"
+NEV_FIRST_YEAR = 2018  # Order 44 in force 2018-04-01; no per-vehicle NEV credits before
+
+
+def _status(rows: list[t.Row | t.Bands | None]) -> str:
+    stats = [r.status for r in rows if r is not None]
+    return min(stats, key=lambda s: t.STATUS_ORDER.get(s, 0)) if stats else "V"
+
+
+def _sources(rows: list[t.Row | t.Bands | None]) -> tuple[str, ...]:
+    out: set[str] = set()
+    for r in rows:
+        if r is not None:
+            out.update(r.sources)
+    return tuple(sorted(out))
+
+
+def nev_ratio(year: int, *, extend: str | None = None) -> float:
+    """NEV credit ratio requirement of ``year`` (share of the conventional base; 0 before 2019).
+
+    Years after the last set year (2027) raise :class:`InputError` unless ``extend="hold"``.
+    """
+    return t.value(REGION, "NEV", "nev_ratio", year, extend=extend)
+
+
+def low_fc_weight(year: int, *, extend: str | None = None) -> float:
+    """Weight of a low-fuel-consumption conventional PV in the NEV target base (1 before 2021)."""
+    return t.value(REGION, "NEV", "low_fc_weight", year, extend=extend)
+
+
+def nev_revision(year: int, *, extend: str | None = None) -> str:
+    """Name of the per-vehicle NEV credit rule in force (order44, order53, order64, miit2025)."""
+    return t.row(REGION, "NEV", "bev_slope", year, extend=extend).revision
+
+
+REVISION_TITLES = {
+    "order44": "Order No. 44 (2017), per-vehicle credits for 2018–2020",
+    "order53": "Order No. 53 (2020), per-vehicle credits for 2021–2023",
+    "order64": "Order No. 64 (2023 decision amending the Measures, in force 2023-08-01), per-vehicle credits "
+               "for 2024–2025 (coefficients as reported for the 2023 draft; unconfirmed)",
+    "miit2025": "MIIT notice 294/2025 for 2026–2027: standard values cut ~50 % on average vs Order 64 "
+                "(annex not retrieved; Order 64 values × 0.5 as a placeholder)",
+}
+
+
+def _check_nev_year(year: int, extend: str | None) -> int:
+    year = t.check_year(year)
+    if year < NEV_FIRST_YEAR:
+        raise InputError("year", f"{year} is before the NEV credit system (Order 44, from 2018).",
+                         [f"{NEV_FIRST_YEAR}–{t.coverage(REGION, 'NEV', 'bev_slope')[1]}"])
+    t.row(REGION, "NEV", "bev_slope", year, extend=extend)  # raises outside coverage
+    return year
+
+
+def _p(name: str, year: int, revision: str | None, extend: str | None,
+       standard: str = "NEV") -> t.Row | None:
+    try:
+        return t.row(REGION, standard, name, year, revision=revision, extend=extend)
+    except InputError:
+        return None
+
+
+def _bands(name: str, year: int, revision: str | None, extend: str | None) -> t.Bands | None:
+    last = t.band_years(REGION, "NEV", name)[1]
+    y = min(year, last) if extend == "hold" else year
+    found = t.bands(REGION, "NEV", name, "BEV", y, revision=revision)
+    return found if found is not None else t.bands(REGION, "NEV", name, "BEV", y)
+
+
+def _require(vehicles: VehicleArrays, pts: tuple[str, ...], attr: str, why: str) -> np.ndarray:
+    values = vehicles.get(attr)
+    mask = vehicles.mask(*pts)
+    missing = mask & ~np.isfinite(values)
+    if missing.any():
+        raise InputError(attr, f"required for {'/'.join(pts)} ({why}); missing for {int(missing.sum())} "
+                         "vehicle(s).", ["a number ≥ 0"])
+    return values
+
+
+def nev_credit_breakdown(year: int, vehicles: VehicleArrays, *, revision: str | None = None,
+                         extend: str | None = None) -> dict[str, object]:
+    """Per-vehicle NEV credits with their parts.
+
+    Returns a dict with arrays ``standard_credit``, ``range_factor``, ``efficiency_factor``,
+    ``density_factor``, ``credit`` (all of the vehicles' shape; 0 for ICE/HEV) and
+    ``revision``, ``rule``, ``sources``, ``status``, ``notes``.
+    """
+    year = _check_nev_year(year, extend)
+    if revision is not None and revision not in REVISION_TITLES:
+        raise InputError("revision", f"unknown NEV credit revision {revision!r}.", list(REVISION_TITLES))
+    rev = revision or nev_revision(year, extend=extend)
+    shape = vehicles.shape
+    is_bev, is_phev, is_fcev = vehicles.mask("BEV"), vehicles.mask("PHEV"), vehicles.mask("FCEV")
+    used: list[t.Row | t.Bands | None] = []
+    notes: list[str] = []
+
+    def p(name: str) -> t.Row | None:
+        r = _p(name, year, rev, extend)
+        used.append(r)
+        return r
+
+    # Work on flat index subsets of each powertrain (cheap for large, mixed arrays).
+    size = int(np.prod(shape))
+    standard, credit = np.zeros(size), np.zeros(size)
+    rf, ef, df = np.ones(size), np.ones(size), np.ones(size)
+
+    def sub(attr: str, idx: np.ndarray) -> np.ndarray:
+        return vehicles.get(attr).reshape(-1)[idx]
+
+    bev = np.flatnonzero(is_bev.reshape(-1))
+    if bev.size:
+        _require(vehicles, ("BEV",), "range_km", "the BEV credit depends on range")
+        r_km = sub("range_km", bev)
+        slope, icpt, cap, rmin = p("bev_slope"), p("bev_intercept"), p("bev_standard_cap"), p("bev_min_range_km")
+        assert slope and icpt and cap and rmin
+        std_b = np.where(r_km >= rmin.value, np.minimum(slope.value * r_km + icpt.value, cap.value), 0.0)
+        rb = _bands("bev_range_factor", year, rev, extend)
+        used.append(rb)
+        rf_b = rb.lookup(r_km, outside=1.0) if rb is not None else np.ones(bev.size)
+        db = _bands("bev_density_factor", year, rev, extend)
+        used.append(db)
+        df_b = np.ones(bev.size)
+        if db is not None:
+            dens = sub("battery_wh_per_kg", bev)
+            df_b = db.lookup(dens, outside=1.0)
+            if (~np.isfinite(dens)).any():
+                notes.append("battery energy density not given: top band assumed (factor 1)")
+        e, m = sub("energy_kwh_per_100km", bev), sub("curb_mass_kg", bev)
+        ks = _bands("bev_eff_condition_slope", year, rev, extend)
+        kc = _bands("bev_eff_condition_intercept", year, rev, extend)
+        used.extend([ks, kc])
+        known = np.isfinite(e) & np.isfinite(m) & (e > 0)
+        if not known.all():
+            notes.append("energy consumption or curb mass not given: assumed to meet the condition (factor 1)")
+        ef_b = np.ones(bev.size)
+        if ks is not None and kc is not None and known.any():
+            ek, mk = e[known], m[known]
+            y_max = ks.lookup(mk, outside=np.nan) * mk + kc.lookup(mk, outside=np.nan)
+            fail, top = p("bev_eff_fail_factor"), p("bev_eff_max_factor")
+            assert fail and top
+            best_share = _p("bev_eff_best_share", year, rev, extend)
+            if best_share is not None:  # Order 44 style: three steps
+                used.append(best_share)
+                best = p("bev_eff_best_factor")
+                assert best
+                f = np.where(ek > y_max, fail.value, np.where(ek <= best_share.value * y_max, best.value, 1.0))
+            else:  # Order 53 style: proportional, capped
+                f = np.where(ek > y_max, fail.value, np.clip(y_max / ek, 1.0, top.value))
+            ef_b[known] = f
+        credit_b = std_b * rf_b * ef_b * df_b
+        final_cap = _p("bev_credit_max", year, rev, extend)
+        if final_cap is not None:
+            used.append(final_cap)
+            credit_b = np.minimum(credit_b, final_cap.value)
+        standard[bev], rf[bev], ef[bev], df[bev], credit[bev] = std_b, rf_b, ef_b, df_b, credit_b
+    phev = np.flatnonzero(is_phev.reshape(-1))
+    if phev.size:
+        _require(vehicles, ("PHEV",), "range_km", "PHEV credits need ≥ 50 km electric range")
+        pc, pmin = p("phev_credit"), p("phev_min_range_km")
+        assert pc and pmin
+        val = np.where(sub("range_km", phev) >= pmin.value, pc.value, 0.0)
+        standard[phev], credit[phev] = val, val
+        notes.append("PHEV 0.5x factor for missing the charge-sustaining fuel condition is not modelled")
+    fcev = np.flatnonzero(is_fcev.reshape(-1))
+    if fcev.size:
+        _require(vehicles, ("FCEV",), "fc_power_kw", "the FCEV credit depends on fuel-cell power")
+        fs, fcap = p("fcev_slope_per_kw"), p("fcev_cap")
+        assert fs and fcap
+        val = np.minimum(fs.value * sub("fc_power_kw", fcev), fcap.value)
+        standard[fcev], credit[fcev] = val, val
+    standard, credit, rf, ef, df = (a.reshape(shape) for a in (standard, credit, rf, ef, df))
+    return {
+        "standard_credit": standard, "range_factor": rf, "efficiency_factor": ef, "density_factor": df,
+        "credit": credit, "revision": rev, "rule": REVISION_TITLES.get(rev, rev),
+        "sources": _sources(used), "status": _status(used), "notes": tuple(dict.fromkeys(notes)),
+    }
+
+
+def nev_credits_per_vehicle(year: int, vehicles: VehicleArrays, *, revision: str | None = None,
+                            extend: str | None = None) -> np.ndarray:
+    """NEV credits earned per vehicle (0 for ICE/HEV). See :func:`nev_credit_breakdown`."""
+    return nev_credit_breakdown(year, vehicles, revision=revision, extend=extend)["credit"]  # type: ignore[return-value]
+
+
+def max_bev_credit(year: int, *, revision: str | None = None, extend: str | None = None) -> float:
+    """Largest credit a BEV can earn in ``year`` (cap × largest factors, or the final cap)."""
+    year = _check_nev_year(year, extend)
+    rev = revision or nev_revision(year, extend=extend)
+    final = _p("bev_credit_max", year, rev, extend)
+    if final is not None:
+        return final.value
+    cap = _p("bev_standard_cap", year, rev, extend)
+    top = _p("bev_eff_max_factor", year, rev, extend)
+    assert cap and top
+    rb = _bands("bev_range_factor", year, rev, extend)
+    db = _bands("bev_density_factor", year, rev, extend)
+    return cap.value * top.value * (rb.value.max() if rb else 1.0) * (db.value.max() if db else 1.0)
+
+
+# --- CAFC -------------------------------------------------------------------------------------
+
+def _cafc_check(year: int, extend: str | None) -> int:
+    year = t.check_year(year)
+    t.row(REGION, "CAFC", "compliance_factor", year, extend=extend)
+    return year
+
+
+def cafc_vehicle_target_l_per_100km(year: int, curb_mass_kg: np.ndarray | float, *,
+                                    extend: str | None = None) -> np.ndarray:
+    """Per-vehicle fuel-consumption target T_i(m) before the yearly factor.
+
+    Phase IV (2016–2020): 5.0 L/100 km (NEDC) for every vehicle (mass bins not encoded).
+    Phase V (2021–2025, WLTC): ``4.02`` for m ≤ 1090 kg, ``0.0018·(m − 1415) + 4.60`` up to
+    2510 kg, ``6.57`` above (GB 27999-2019, status U); 2026–2030: the same curve scaled
+    towards 3.2/4.0 by 2030 (placeholder, U).
+    """
+    year = _cafc_check(year, extend)
+    m = np.asarray(curb_mass_kg, dtype=float)
+    flat = _p("vehicle_target_flat", year, None, extend, "CAFC")
+    if flat is not None:
+        return np.full(m.shape, flat.value)
+
+    def v(name: str) -> float:
+        return t.value(REGION, "CAFC", name, year, extend=extend)
+
+    if np.any(~np.isfinite(m)):
+        raise InputError("curb_mass_kg", "needed for the GB 27999-2019 vehicle target.", ["a mass in kg"])
+    curve = np.where(m <= v("vehicle_target_low_mass_kg"), v("vehicle_target_low_value"),
+                     np.where(m > v("vehicle_target_high_mass_kg"), v("vehicle_target_high_value"),
+                              v("vehicle_target_slope") * (m - v("vehicle_target_pivot_mass_kg"))
+                              + v("vehicle_target_pivot_value")))
+    return curve * v("vehicle_target_scale")
+
+
+def cafc_compliance_factor(year: int, *, extend: str | None = None) -> float:
+    """Yearly CAFC requirement as a multiple of the phase's final target (e.g. 1.23 in 2021)."""
+    return t.value(REGION, "CAFC", "compliance_factor", year, extend=extend)
+
+
+def cafc_fleet_target_l_per_100km(year: int, curb_mass_kg: np.ndarray | float | None = None, *,
+                                  extend: str | None = None) -> float | np.ndarray:
+    """CAFC requirement of ``year`` (L/100 km, NEDC to 2020, WLTC from 2021).
+
+    ``factor(t) × T(m)``; without ``curb_mass_kg`` the reference mass (industry average 1,575 kg,
+    2022) is used and a float returned; with masses, the per-vehicle requirement array.
+    """
+    year = _cafc_check(year, extend)
+    if curb_mass_kg is None:
+        ref = t.value(REGION, "CAFC", "reference_curb_mass_kg", year, extend=extend)
+        return float(cafc_vehicle_target_l_per_100km(year, ref, extend=extend)) * cafc_compliance_factor(
+            year, extend=extend)
+    return cafc_vehicle_target_l_per_100km(year, curb_mass_kg, extend=extend) * cafc_compliance_factor(
+        year, extend=extend)
+
+
+def cafc_nev_multiplier(year: int, *, extend: str | None = None) -> float:
+    """How many times an NEV counts in the CAFC denominator (5 in 2016 … 1.3 in 2025)."""
+    return t.value(REGION, "CAFC", "nev_multiplier", year, extend=extend)
+
+
+def cafc_test_cycle(year: int) -> str:
+    """Test cycle of CAFC values: NEDC to 2020, WLTC from 2021."""
+    return "NEDC" if t.check_year(year) <= 2020 else "WLTC"
+
+
+def _cafc_parts(year: int, vehicles: VehicleArrays, extend: str | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(weight w_i, fuel F_i, requirement factor×T_i) per vehicle."""
+    conventional = vehicles.mask(*CONVENTIONAL_POWERTRAINS)
+    phev = vehicles.mask("PHEV")
+    fuel = vehicles.get("fuel_l_per_100km")
+    missing = (conventional | phev) & ~np.isfinite(fuel)
+    if missing.any():
+        raise InputError("fuel_l_per_100km", f"required for ICE/HEV/PHEV in CAFC; missing for "
+                         f"{int(missing.sum())} vehicle(s).", ["a number ≥ 0"])
+    fuel = np.where(vehicles.mask("BEV", "FCEV"), 0.0, fuel)
+    mult = cafc_nev_multiplier(year, extend=extend)
+    pmin = t.value(REGION, "CAFC", "phev_min_range_km", year, extend=extend)
+    counts_as_nev = vehicles.mask("BEV", "FCEV") | (phev & (np.nan_to_num(vehicles.get("range_km")) >= pmin))
+    weight = np.where(counts_as_nev, mult, 1.0)
+    mass = vehicles.get("curb_mass_kg")
+    flat = _p("vehicle_target_flat", year, None, extend, "CAFC")
+    if flat is None and np.any(~np.isfinite(mass)):
+        ref = t.value(REGION, "CAFC", "reference_curb_mass_kg", year, extend=extend)
+        mass = np.where(np.isfinite(mass), mass, ref)
+    target = np.asarray(cafc_fleet_target_l_per_100km(year, mass, extend=extend)) * np.ones(vehicles.shape)
+    return weight, fuel, target
+
+
+def low_fuel_consumption_mask(year: int, vehicles: VehicleArrays, *, extend: str | None = None) -> np.ndarray:
+    """Conventional PVs counted as 'low fuel consumption' (fuel ≤ threshold × own GB 27999 target).
+
+    False before 2021 and wherever fuel or mass is unknown.
+    """
+    year = t.check_year(year)
+    shape = vehicles.shape
+    thr = _p("low_fc_max_ratio_to_target", year, None, extend)
+    if thr is None or year < 2021:
+        return np.zeros(shape, dtype=bool)
+    fuel = vehicles.get("fuel_l_per_100km")
+    mass = vehicles.get("curb_mass_kg")
+    known = vehicles.mask(*CONVENTIONAL_POWERTRAINS) & np.isfinite(fuel) & np.isfinite(mass)
+    if not known.any():
+        return np.zeros(shape, dtype=bool)
+    target = cafc_vehicle_target_l_per_100km(year, np.where(known, mass, 1500.0), extend=extend)
+    return known & (fuel <= thr.value * target)
+
+
+def nev_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = None,
+                 revision: str | None = None) -> StandardYear:
+    """China NEV credit standard of ``year`` as a :class:`StandardYear`.
+
+    earned = NEV credits per vehicle; required = ratio × (low-FC weight or 1) per conventional
+    car (ICE, HEV); no fine (``price_cap=None``: the scenario sets a cap if it wants one);
+    a surplus may offset a CAFC deficit (never the reverse).
+    """
+    year = t.check_year(year)
+    ratio_row = t.row(REGION, "NEV", "nev_ratio", year, extend=extend)
+    shape = vehicles.shape
+    conventional = vehicles.mask(*CONVENTIONAL_POWERTRAINS)
+    notes: list[str] = []
+    used: list[t.Row | t.Bands | None] = [ratio_row]
+    if year < NEV_FIRST_YEAR:
+        earned = np.zeros(shape)
+        notes.append("no NEV credit system before 2018")
+    else:
+        b = nev_credit_breakdown(year, vehicles, revision=revision, extend=extend)
+        earned = np.asarray(b["credit"])
+        notes.extend(b["notes"])  # type: ignore[arg-type]
+        if b["status"] != "V":
+            notes.append(f"per-vehicle credit rule {b['revision']} has unconfirmed parameters")
+        src = set(b["sources"])  # type: ignore[arg-type]
+        used.append(t.Row(0, "", "", 0, 0, ";".join(sorted(src)), str(b["status"]), ""))
+    w_row = t.row(REGION, "NEV", "low_fc_weight", year, extend=extend)
+    low = low_fuel_consumption_mask(year, vehicles, extend=extend)
+    weight = np.where(low, w_row.value, 1.0)
+    required = np.where(conventional, ratio_row.value * weight, 0.0)
+    thr = _p("min_conventional_volume", year, None, extend) or t.row(
+        REGION, "NEV", "min_conventional_volume", max(year, NEV_FIRST_YEAR), extend="hold")
+    cf = _p("carry_forward_fraction", year, None, extend)
+    cy = _p("carry_forward_years", year, None, extend)
+    used += [w_row, thr, cf, cy]
+    if year > t.coverage(REGION, "NEV", "nev_ratio")[1]:
+        notes.append(f"{year}: rules held from {t.coverage(REGION, 'NEV', 'nev_ratio')[1]} (extend='hold')")
+    return StandardYear(
+        name="CN-NEV", region=REGION, year=year, credit_unit="NEV credit", earned_per_vehicle=earned,
+        required_per_vehicle=required, price_cap=None, currency="CNY",
+        carry_forward_fraction=cf.value if cf else 0.0, carry_forward_years=int(cy.value) if cy else 0,
+        offsets=("CN-CAFC",), min_obligated_volume=thr.value, sources=_sources(used),
+        obligation_mask=conventional, exempt_earns=True, status=_status(used), notes=tuple(notes),
+    )
+
+
+def cafc_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = None) -> StandardYear:
+    """China CAFC standard of ``year`` as a :class:`StandardYear` (credits in L/100 km × vehicle).
+
+    earned = w_i × factor × T_i(m), required = F_i (BEV/FCEV 0), weights w_i = NEV multiplier;
+    :func:`~nevsim.policy.standard.compliance` rescales to ``(T − A) × units`` per maker.
+    CAFC surpluses cannot offset NEV deficits (``offsets=()``); banking 80 % for 3 years.
+    """
+    year = _cafc_check(year, extend)
+    weight, fuel, target = _cafc_parts(year, vehicles, extend)
+    names = ["compliance_factor", "nev_multiplier", "carry_forward_fraction", "carry_forward_years",
+             "phev_min_range_km"]
+    used: list[t.Row | t.Bands | None] = [t.row(REGION, "CAFC", n, year, extend=extend) for n in names]
+    for n in ("vehicle_target_flat", "vehicle_target_slope", "vehicle_target_scale"):
+        used.append(_p(n, year, None, extend, "CAFC"))
+    notes = ["CN CAFC relief for < 2,000-unit makers and off-cycle credits are not modelled"]
+    if year > 2025:
+        notes.append("GB 27999-2025 targets not retrieved: placeholder path to 3.2 L/100 km by 2030")
+    return StandardYear(
+        name="CN-CAFC", region=REGION, year=year, credit_unit="CAFC credit (L/100km x vehicle)",
+        earned_per_vehicle=weight * target, required_per_vehicle=fuel * np.ones(vehicles.shape),
+        price_cap=None, currency="CNY",
+        carry_forward_fraction=t.value(REGION, "CAFC", "carry_forward_fraction", year, extend=extend),
+        carry_forward_years=int(t.value(REGION, "CAFC", "carry_forward_years", year, extend=extend)),
+        offsets=(), min_obligated_volume=0.0, sources=_sources(used), weight_per_vehicle=weight,
+        status=_status(used), notes=tuple(notes),
+    )
+
+
+def nev_carry_forward_allowed(year: int, conventional_cafc_ratio: np.ndarray, *,
+                              extend: str | None = None) -> np.ndarray:
+    """Order 53 condition for banking NEV credits: conventional CAFC actual/target ≤ threshold.
+
+    Always True where no threshold is set (Order 44 years).
+    """
+    thr = _p("carry_forward_max_cafc_ratio", year, None, extend)
+    ratio = np.asarray(conventional_cafc_ratio, dtype=float)
+    if thr is None:
+        return np.ones(ratio.shape, dtype=bool)
+    return np.nan_to_num(ratio, nan=0.0) <= thr.value
+
+
+def credit_pool_action(year: int, positive_credits: float, negative_credits: float, *,
+                       extend: str | None = None) -> str:
+    """Credit-pool state of the 2023 rule: "deposit" (supply/demand > 2.0), "release" (< 1.5) or "none".
+
+    Years without a pool (before 2024) return "none".
+    """
+    dep = _p("pool_deposit_supply_demand_ratio", year, None, extend)
+    rel = _p("pool_release_supply_demand_ratio", year, None, extend)
+    if dep is None or rel is None:
+        return "none"
+    if negative_credits < 0 or positive_credits < 0:
+        raise InputError("credits", "positive and negative credit totals must be ≥ 0.")
+    ratio = np.inf if negative_credits == 0 else positive_credits / negative_credits
+    if ratio > dep.value:
+        return "deposit"
+    if ratio < rel.value:
+        return "release"
+    return "none"
+
+
+def nev_share_for_compliance(year: int, credits_per_nev: float, *, low_fc_share: float = 0.0,
+                             extend: str | None = None) -> float:
+    """NEV share s of sales at which an average maker just complies (ICCT rule of thumb).
+
+    ``s · c = r · (1 − s) · b`` with ``b = 1 − low_fc_share · (1 − w)`` ⇒ ``s = r·b / (c + r·b)``.
+    E.g. 2020: r = 12 %, c = 3 ⇒ s ≈ 3.8 % (ICCT: "about 4 %").
+    """
+    if credits_per_nev <= 0:
+        raise InputError("credits_per_nev", "must be positive.")
+    if not 0.0 <= low_fc_share <= 1.0:
+        raise InputError("low_fc_share", "must be within 0–1.", ["0–1"])
+    r = nev_ratio(year, extend=extend)
+    b = 1.0 - low_fc_share * (1.0 - low_fc_weight(year, extend=extend))
+    return r * b / (credits_per_nev + r * b)
+
+
+# --- Purchase subsidy, purchase tax, plates ---------------------------------------------------
+
+def _powertrain_array(powertrain: object) -> np.ndarray:
+    pt = np.asarray(powertrain).astype(str)
+    bad = sorted(set(np.unique(pt)) - set(POWERTRAINS))
+    if bad:
+        raise InputError("powertrain", f"unknown powertrain(s) {bad}.", POWERTRAINS)
+    return pt
+
+
+def _money(value: object, field: str, hi: float = 1e8) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if np.any(~np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > hi):
+        raise InputError(field, "must be a finite amount ≥ 0 and ≤ " + f"{hi:,.0f}.", [f"0–{hi:,.0f}"])
+    return arr
+
+
+def purchase_subsidy_cny(year: int, powertrain: object, range_km: object, price_cny: object) -> np.ndarray:
+    """National purchase subsidy per vehicle (CNY) by year, powertrain and range band.
+
+    2013–2022 from the MOF notices (post-transition levels for the whole year); 0 above the
+    300,000 CNY price cap from 2020; 0 from 2023 (programme ended 2022-12-31). FCEV and
+    local top-ups are not encoded (0).
+    """
+    year = t.check_year(year)
+    first, _ = t.coverage(REGION, "SUBSIDY", "subsidy_active")
+    pt = _powertrain_array(powertrain)
+    r = np.asarray(range_km, dtype=float)
+    price = _money(price_cny, "price_cny")
+    active = t.value(REGION, "SUBSIDY", "subsidy_active", year, extend="hold")
+    shape = np.broadcast_shapes(pt.shape, r.shape, price.shape)
+    if year < first:
+        raise InputError("year", f"{year} is before the encoded subsidy schedule.", [f"{first}–"])
+    if not active:
+        return np.zeros(shape)
+    if np.any(np.isin(pt, ("BEV", "PHEV")) & ~np.isfinite(r)):
+        raise InputError("range_km", "required for BEV/PHEV subsidies.", ["a range in km"])
+    out = np.zeros(shape)
+    for p in ("BEV", "PHEV"):
+        b = t.bands(REGION, "SUBSIDY", "purchase_subsidy_cny", p, year)
+        if b is not None:
+            out = np.where(pt == p, b.lookup(r, outside=0.0), out)
+    cap = t.value(REGION, "SUBSIDY", "subsidy_price_cap_cny", year)
+    return np.where(price > cap, 0.0, out)
+
+
+def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km: object | None = None, *,
+                     price_includes_vat: bool = True) -> np.ndarray:
+    """Vehicle purchase tax actually due (CNY), after the NEV exemption or reduction.
+
+    ``tax = 10 % × price / (1 + VAT)`` (if the price includes VAT); NEVs (BEV, FCEV, PHEV with
+    enough range) get ``min(share × tax, cap)`` off: full exemption 2015–2023, full up to
+    30,000 CNY in 2024–25, half up to 15,000 CNY in 2026–27, none from 2028.
+    """
+    year = t.check_year(year)
+    pt = _powertrain_array(powertrain)
+    price = _money(price_cny, "price_cny")
+    rate = t.value(REGION, "TAX", "purchase_tax_rate", year)
+    vat = t.value(REGION, "TAX", "vat_rate", year) if price_includes_vat else 0.0
+    tax = rate * price / (1.0 + vat)
+    share = t.value(REGION, "TAX", "nev_exemption_share", year)
+    cap = t.value(REGION, "TAX", "nev_exemption_cap_cny", year)
+    pmin = t.value(REGION, "TAX", "phev_min_range_km", year)
+    if range_km is None:
+        r = np.full(pt.shape, np.nan)
+    else:
+        r = np.asarray(range_km, dtype=float)
+        if np.any(r[np.isfinite(r)] < 0) or np.any(r[np.isfinite(r)] > 2000):
+            raise InputError("range_km", "outside the plausible range.", ["0–2000"])
+    phev_unknown = (pt == "PHEV") & ~np.isfinite(r)
+    if np.any(phev_unknown) and pmin > 50:
+        raise InputError("range_km", f"needed for PHEV tax eligibility in {year} (≥ {pmin:g} km).",
+                         ["a range in km"])
+    phev_ok = (pt == "PHEV") & (phev_unknown | (np.nan_to_num(r) >= pmin))
+    eligible = np.isin(pt, ("BEV", "FCEV")) | phev_ok
+    reduction = np.minimum(share * tax, cap)
+    return np.where(eligible, tax - reduction, tax)
+
+
+def plate_policies() -> pd.DataFrame:
+    """Licence-plate and other local policies (city, item, year, value, unit, source, status)."""
+    return t.plates()
+
+
+def is_nev(powertrain: np.ndarray) -> np.ndarray:
+    """True for PHEV, BEV, FCEV."""
+    return np.isin(np.asarray(powertrain).astype(str), NEV_POWERTRAINS)

@@ -1,0 +1,224 @@
+"""Self-contained HTML report of a run (plotly JS inlined once: it opens offline, no CDN).
+
+    from nevsim.report import write_html
+    write_html(res, "report.html")
+
+Sections: run header (scenario, hash, version, date, data cutoff, solver status), headline
+table, charts (:mod:`nevsim.report.charts`: EV share vs targets with history distinguished
+from projection, BEV/PHEV split, credit price, makers' balances, stock, energy, CO2,
+chargers), the targets check, and data attribution (IEA Global EV Outlook, CC BY 4.0; OWID,
+CC BY 4.0; the fact tables' sources).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from nevsim.results import Results
+
+__all__ = ["build_html", "headline_table", "write_html"]
+
+#: Headline variables of the report and the CLI: (label, variable, format).
+HEADLINE: list[tuple[str, str, str]] = [
+    ("EV share of new cars (%)", "Sales Share|Cars|EV", "{:.1f}"),
+    ("BEV (%)", "Sales Share|Cars|BEV", "{:.1f}"),
+    ("PHEV (%)", "Sales Share|Cars|PHEV", "{:.1f}"),
+    ("NEV share, all vehicles, CAAM basis (%)", "Sales Share|All Vehicles|NEV", "{:.1f}"),
+    ("NEV credit price (CNY/credit)", "Price|Credit|NEV", "{:,.0f}"),
+    ("EV stock (million)", "Stock|Cars|EV", "M"),
+    ("Public chargers (thousand)", "Chargers|Public", "k"),
+    ("Oil displaced (kb/d)", "Oil Displacement", "{:,.0f}"),
+    ("CO2, cars (Mt/yr)", "Emissions|CO2|Cars", "{:,.0f}"),
+]
+
+ATTRIBUTION = (
+    "Historical data: IEA (2025), Global EV Outlook 2025 — Global EV Data Explorer, licence CC BY 4.0 "
+    "(https://www.iea.org/data-and-statistics/data-tools/global-ev-data-explorer); IEA (2024), Global EV "
+    "Outlook 2024, CC BY 4.0. Our World in Data, electric car sales and share (based on IEA data), CC BY 4.0. "
+    "Market facts (CAAM, CPCA, company reports) and policy rules: nevsim fact tables, each row with its "
+    "source (nevsim.data.load('sources')). Projections are nevsim model results, not IEA projections."
+)
+
+
+def report_years(res: Results, *, every: int = 5, all_years: bool = False) -> list[int]:
+    """Years shown in tables: the history end and every ``every`` years (or all years)."""
+    years = sorted(set(res.series["year"].astype(int)))
+    if all_years or not years:
+        return years
+    hist = res.meta.get("history_last_year")
+    picks = {y for y in years if y % every == 0 and y >= 2015}
+    if hist in years:
+        picks.add(int(hist))
+    picks.add(years[-1])
+    return sorted(picks)
+
+
+def _fmt(value: float, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if fmt == "M":
+        return f"{value / 1e6:,.1f}"
+    if fmt == "k":
+        return f"{value / 1e3:,.0f}"
+    return fmt.format(value)
+
+
+def headline_table(res: Results, years: list[int] | None = None) -> pd.DataFrame:
+    """Headline variables by year, formatted as text (rows = years, columns = labels)."""
+    years = years if years is not None else report_years(res)
+    s = res.series
+    med = s[s["year"].isin(years)].groupby(["variable", "year"])["value"].median()
+    rows = []
+    for y in years:
+        row = {"year": str(y)}
+        for label, var, fmt in HEADLINE:
+            if var in med.index.get_level_values(0):
+                row[label] = _fmt(float(med.get((var, y), float("nan"))), fmt)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _table_html(frame: pd.DataFrame, *, cls: str = "") -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for rec in frame.itertuples(index=False):
+        cells = "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in rec)
+        body.append(f"<tr>{cells}</tr>")
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _targets_display(targets: pd.DataFrame) -> pd.DataFrame:
+    def num(v: Any, unit: str) -> str:
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return "–"
+        return f"{v:,.0f}" if str(unit).startswith("vehicles") else f"{v:,.1f}"
+
+    rows = []
+    for t in targets.itertuples(index=False):
+        met = "–" if pd.isna(t.met) else ("yes" if t.met else "no")
+        rows.append({
+            "target": t.name, "source": t.source, "binding": "binding" if t.binding else "not binding",
+            "year": t.year, "target value": f"{num(t.target_value, t.unit)} {t.unit}",
+            "projected": num(t.projected_value, t.unit), "gap": num(t.gap, t.unit), "met": met,
+            "first year met": "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)),
+            "compared with": t.compared_with, "status": t.status,
+        })
+    return pd.DataFrame(rows)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
+main{max-width:1150px;margin:auto;padding:1.5rem}
+header{background:#16324f;color:#fff;padding:1.2rem 1.5rem}
+header h1{margin:0 0 .3rem 0;font-size:1.5rem}
+header dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.5rem 0 0 0;font-size:.9rem}
+header dt{opacity:.75}header dd{margin:0;font-family:ui-monospace,monospace}
+section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:1rem;margin:1rem 0}
+h2{font-size:1.15rem;margin:.2rem 0 .6rem 0}
+table{border-collapse:collapse;font-size:.85rem;width:100%}
+th,td{border-bottom:1px solid #eee;padding:.3rem .4rem;text-align:left;vertical-align:top}
+th{background:#f3f5f7}
+td:nth-child(n+2){font-variant-numeric:tabular-nums}
+.note{font-size:.85rem;color:#555}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+@media(max-width:900px){.grid{grid-template-columns:1fr}}
+"""
+
+
+def build_html(res: Results, *, title: str | None = None) -> str:
+    """The report as one HTML string (plotly.js inlined exactly once)."""
+    from plotly.offline import get_plotlyjs
+
+    from nevsim import data
+    from nevsim.report.charts import all_figures
+    from nevsim.results import region_name
+
+    meta = res.meta
+    targets = res.targets()
+    observed = None
+    regions = res.regions
+    if len(regions) == 1:
+        try:
+            hist = data.history(region_name(regions[0]), until=meta.get("data_cutoff"))
+            observed = hist[hist["variable"] == "EV sales share"][["year", "value", "source"]]
+        except Exception:  # a region without observed history: the chart shows the model only
+            observed = None
+    figures = all_figures(res, targets, observed)
+    solver = (meta.get("solver") or {}).get("credit_market") or {}
+    calib = meta.get("calibration") or {}
+    header_items = [
+        ("scenario", meta.get("scenario", res.scenario.get("name", "?"))),
+        ("description", res.scenario.get("description", "")),
+        ("regions", ", ".join(region_name(r) for r in regions)),
+        ("years", f"{meta.get('first_year', '?')}–{meta.get('last_year', '?')}, history to "
+                  f"{meta.get('history_last_year', '?')} (data cutoff: {meta.get('data_cutoff') or 'none'})"),
+        ("scenario hash", meta.get("scenario_hash", "?")),
+        ("run id", meta.get("run_id", "?")),
+        ("nevsim version", meta.get("nevsim_version", "?")),
+        ("created (UTC)", meta.get("created_utc", "?")),
+        ("draws / seed", f"{meta.get('draws', 1)} / {meta.get('seed', '?')}"),
+    ]
+    if solver:
+        header_items.append(("credit market", "converged in every year" if solver.get("all_converged")
+                             else "NOT converged in some years — see solver diagnostics"))
+    if calib:
+        err = calib.get("max_abs_share_error_pp")
+        header_items.append(("calibration", f"max |share error| in history = {err:.2g} pp" if isinstance(
+            err, (int, float)) else "see meta"))
+    dl = "".join(f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>" for k, v in header_items)
+
+    parts = []
+    parts.append(f"<section><h2>Headline</h2>{_table_html(headline_table(res), cls='headline')}"
+                 f"<p class='note'>Years: the last history year and every five years. Shares in percent of "
+                 f"new sales; history years are calibrated to observations.</p></section>")
+    for i, (name, fig) in enumerate(figures):
+        div = fig.to_html(full_html=False, include_plotlyjs=False, default_height="100%",
+                          config={"displaylogo": False, "responsive": True}, div_id=f"fig{i}")
+        parts.append(f"<section><h2>{html.escape(name)}</h2>{div}</section>")
+    derived = (meta.get("derived") or {}).get("Sales Share|All Vehicles|NEV")
+    derived_note = ""
+    if derived:
+        derived_note = (f"<p class='note'>NEV share of all new vehicles (CAAM basis) is an estimate: "
+                        f"{html.escape(derived['method'])} Held ratio {derived['held_ratio']:.3f}; sources: "
+                        f"{html.escape('; '.join(derived.get('sources', [])))}.</p>")
+    parts.append(
+        "<section><h2>Targets check</h2>"
+        + _table_html(_targets_display(targets), cls="targets")
+        + "<p class='note'>gap = projected − target, in the target's unit. First year met: first model year, "
+          "from the year the target was announced, whose value meets it. Status: V seen in the cited source, "
+          "S secondary source only, U unconfirmed. Targets of other regions do not apply to this run.</p>"
+        + derived_note + "</section>")
+    sources = meta.get("sources") or []
+    src_list = "".join(f"<li>{html.escape(str(s))}</li>" for s in sources)
+    parts.append(f"<section><h2>Data and attribution</h2><p class='note'>{html.escape(ATTRIBUTION)}</p>"
+                 f"{'<ul class=note>' + src_list + '</ul>' if src_list else ''}</section>")
+    diag = {k: meta.get(k) for k in ("solver", "calibration", "timing_s") if k in meta}
+    if diag:
+        parts.append("<section><h2>Solver and calibration diagnostics</h2><pre class='note'>"
+                     + html.escape(json.dumps(diag, indent=1, default=str)) + "</pre></section>")
+
+    page_title = title or f"nevsim outlook — {meta.get('scenario', '')}"
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(page_title)}</title>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<style>{_CSS}</style>"
+        f"<script type='text/javascript'>{get_plotlyjs()}</script>"
+        "</head><body>"
+        f"<header><h1>{html.escape(page_title)}</h1><dl>{dl}</dl></header>"
+        f"<main>{''.join(parts)}</main></body></html>\n"
+    )
+
+
+def write_html(res: Results, path: str | Path, *, title: str | None = None) -> Path:
+    """Write :func:`build_html` to ``path`` (UTF-8); returns the path."""
+    path = Path(path)
+    path.write_text(build_html(res, title=title), encoding="utf-8")
+    return path

@@ -1,0 +1,279 @@
+"""Plotly figures of a run: one function per chart, all built from the Results' statistics.
+
+Conventions: years on x; the history years (calibrated to observations) are shaded grey and
+labelled "history"; lines are dashed there when both are drawn; units in the axis title. With
+Monte Carlo draws a statistic has quantile columns and is drawn as a median line with a band.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from nevsim.results import Results, Statistic
+
+COLORS = {
+    "EV": "#1b9e77", "BEV": "#1f78b4", "PHEV": "#a6cee3", "HEV": "#fdbf6f", "ICE": "#7f7f7f",
+    "Total": "#444444", "NEV": "#d95f02", "CAFC": "#7570b3",
+}
+PALETTE = ["#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a",
+           "#fb9a99", "#fdbf6f", "#cab2d6", "#ffff99", "#1b9e77", "#d95f02", "#7570b3"]
+HISTORY_FILL = "rgba(120,120,120,0.10)"
+
+
+def _color(name: str, i: int) -> str:
+    return COLORS.get(name, PALETTE[i % len(PALETTE)])
+
+
+def _layout(fig: go.Figure, title: str, unit: str, *, height: int = 420) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0.01}, template="plotly_white", height=height,
+        margin={"l": 60, "r": 20, "t": 60, "b": 40}, legend={"orientation": "h", "y": -0.15},
+        hovermode="x unified",
+    )
+    fig.update_yaxes(title_text=unit, rangemode="tozero")
+    fig.update_xaxes(title_text="year")
+    return fig
+
+
+def add_history_band(fig: go.Figure, first_year: int | None, history_last_year: int | None) -> None:
+    """Shade the history years (calibrated to observations) and label them."""
+    if history_last_year is None or first_year is None or history_last_year < first_year:
+        return
+    fig.add_vrect(x0=first_year - 0.5, x1=history_last_year + 0.5, fillcolor=HISTORY_FILL, line_width=0,
+                  layer="below", annotation_text="history", annotation_position="top left",
+                  annotation_font_size=11, annotation_font_color="#666")
+
+
+def statistic_figure(stat: Statistic, *, title: str | None = None, kind: str | None = None) -> go.Figure:
+    """A :class:`nevsim.results.Statistic` as a plotly figure (the same table, drawn)."""
+    import plotly.graph_objects as go
+
+    kind = kind or stat.attrs.get("kind", "line")
+    if kind not in ("line", "area", "bar"):
+        from nevsim.errors import InputError
+
+        raise InputError("kind", f"unknown chart kind {kind!r}.", ["line", "area", "bar"])
+    fig = go.Figure()
+    years = stat.index.to_numpy()
+    if isinstance(stat.columns, pd.MultiIndex):  # quantiles over draws
+        names = list(dict.fromkeys(stat.columns.get_level_values(0)))
+        for i, name in enumerate(names):
+            sub = stat[name]
+            qs = sorted(float(q) for q in sub.columns)
+            mid = min(qs, key=lambda q: abs(q - 0.5))
+            color = _color(str(name), i)
+            if len(qs) > 1:
+                fig.add_trace(go.Scatter(x=years, y=sub[qs[-1]], mode="lines", line={"width": 0},
+                                         showlegend=False, hoverinfo="skip", legendgroup=str(name)))
+                fig.add_trace(go.Scatter(x=years, y=sub[qs[0]], mode="lines", line={"width": 0}, fill="tonexty",
+                                         fillcolor=_rgba(color, 0.2), legendgroup=str(name),
+                                         name=f"{name} {qs[0]:.0%}–{qs[-1]:.0%}"))
+            fig.add_trace(go.Scatter(x=years, y=sub[mid], mode="lines", name=f"{name} (median)",
+                                     line={"color": color}, legendgroup=str(name)))
+    else:
+        for i, name in enumerate(stat.columns):
+            color = _color(str(name), i)
+            y = stat[name].to_numpy(dtype=float)
+            if kind == "bar":
+                fig.add_trace(go.Bar(x=years, y=y, name=str(name), marker_color=color))
+            elif kind == "area":
+                fig.add_trace(go.Scatter(x=years, y=y, name=str(name), mode="lines", stackgroup="one",
+                                         line={"color": color}))
+            else:
+                fig.add_trace(go.Scatter(x=years, y=y, name=str(name), mode="lines", line={"color": color}))
+        if kind == "bar":
+            fig.update_layout(barmode="relative")
+    if len(years):
+        add_history_band(fig, int(years.min()), stat.attrs.get("history_last_year"))
+    region = stat.attrs.get("region")
+    text = title or stat.attrs.get("title", "")
+    if region:
+        text = f"{text} — {region}"
+    return _layout(fig, text, stat.attrs.get("unit", ""))
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _median_by_year(res: Results, variable: str) -> pd.Series:
+    s = res.series[res.series["variable"] == variable]
+    return s.groupby("year")["value"].median().sort_index()
+
+
+def _span(res: Results) -> tuple[int, int | None]:
+    return int(res.series["year"].min()), res.meta.get("history_last_year")
+
+
+# ---------------------------------------------------------------------------- report charts
+
+
+def share_vs_targets(res: Results, targets: pd.DataFrame | None = None,
+                     observed: pd.DataFrame | None = None) -> go.Figure:
+    """EV share of new cars (model; dashed in history years), observed points, the CAAM-basis
+    estimate, and the share targets as markers (filled = binding, open = not binding)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    first, hist = _span(res)
+    car = _median_by_year(res, "Sales Share|Cars|EV")
+    hist_end = hist if hist is not None else int(car.index.min()) - 1
+    past, future = car[car.index <= hist_end], car[car.index >= hist_end]
+    fig.add_trace(go.Scatter(x=past.index, y=past.values, mode="lines", name="EV share of new cars (model, history)",
+                             line={"color": COLORS["EV"], "dash": "dot"}))
+    fig.add_trace(go.Scatter(x=future.index, y=future.values, mode="lines",
+                             name="EV share of new cars (model, projection)", line={"color": COLORS["EV"], "width": 3}))
+    caam = _median_by_year(res, "Sales Share|All Vehicles|NEV")
+    if not caam.empty:
+        fig.add_trace(go.Scatter(x=caam.index, y=caam.values, mode="lines", line={"color": COLORS["NEV"], "dash": "dash"},
+                                 name="NEV share of all new vehicles (CAAM basis, estimate)"))
+    if observed is not None and not observed.empty:
+        fig.add_trace(go.Scatter(x=observed["year"], y=observed["value"], mode="markers", name="observed (IEA / OWID)",
+                                 marker={"color": "black", "size": 6}))
+    if targets is not None and not targets.empty:
+        shares = targets[targets["unit"].astype(str).str.lower().eq("percent")
+                         & targets["compared_with"].astype(str).str.startswith("Sales Share")]
+        for binding, group in shares.groupby("binding"):
+            fig.add_trace(go.Scatter(
+                x=group["year"], y=group["target_value"], mode="markers", text=group["name"],
+                marker={"symbol": "diamond" if binding else "diamond-open", "size": 12, "color": "#b2182b",
+                        "line": {"width": 2, "color": "#b2182b"}},
+                name="target (binding)" if binding else "target (not binding)",
+                customdata=np.stack([group["compared_with"].astype(str), group["source"].astype(str)], axis=-1),
+                hovertemplate="%{text}: %{y} %% in %{x}<br>compared with %{customdata[0]}"
+                              "<br>%{customdata[1]}<extra></extra>",
+            ))
+        labels = (shares.groupby(["year", "target_value"])["name"].agg(lambda n: " / ".join(n)).reset_index())
+        fig.add_trace(go.Scatter(x=labels["year"] + 0.4, y=labels["target_value"], mode="text",
+                                 text=labels["name"], textposition="middle right", textfont={"size": 10},
+                                 showlegend=False, hoverinfo="skip"))
+    add_history_band(fig, first, hist)
+    fig = _layout(fig, "EV share of new cars vs targets", "% of new sales", height=480)
+    fig.update_yaxes(range=[0, 105])
+    return fig
+
+
+def bev_phev_split(res: Results) -> go.Figure:
+    """BEV and PHEV shares of new cars, stacked (percent)."""
+    fig = res.stats.ev_share().drop(columns="EV", errors="ignore").plot(
+        title="BEV / PHEV split of new cars", kind="area")
+    fig.update_yaxes(range=[0, 105])
+    return fig
+
+
+def credit_price(res: Results) -> go.Figure:
+    """Clearing price of the NEV (and CAFC) credit markets, with the cap if the scenario sets one."""
+    fig = res.stats.credit_price().plot(title="NEV credit price")
+    cap = (res.scenario.get("policy", {}).get("dual_credit", {}) or {}).get("price_cap_cny_per_credit")
+    if cap:
+        fig.add_hline(y=float(cap), line_dash="dash", line_color="#b2182b",
+                      annotation_text=f"cap {float(cap):,.0f} CNY/credit", annotation_position="top left")
+    return fig
+
+
+def maker_balances(res: Results, years: list[int] | None = None) -> go.Figure:
+    """Each maker's NEV credit balance in a few years: who sells (> 0) and who buys (< 0)."""
+    import plotly.graph_objects as go
+
+    mk = res.makers[res.makers["variable"] == "Credits|NEV|Balance"]
+    fig = go.Figure()
+    if mk.empty:
+        return _layout(fig, "Makers' NEV credit balances (not in this run)", "credits")
+    available = sorted(mk["year"].unique())
+    if years is None:
+        hist = res.meta.get("history_last_year")
+        wanted = [y for y in (2021, hist, 2030, 2035) if y is not None]
+        years = [y for y in dict.fromkeys(wanted) if y in available] or available[-3:]
+    table = (mk[mk["year"].isin(years)].groupby(["maker", "year"])["value"].median().unstack("year"))
+    table = table.loc[table.abs().max(axis=1).sort_values().index]
+    for i, y in enumerate(years):
+        fig.add_trace(go.Bar(y=table.index, x=table[y], orientation="h", name=str(y),
+                             marker_color=PALETTE[i % len(PALETTE)]))
+    fig = _layout(fig, "Makers' NEV credit balances (> 0 sells, < 0 buys)", "", height=520)
+    fig.update_layout(barmode="group", hovermode="y unified")
+    fig.update_xaxes(title_text="credits (earned − required)", rangemode="normal")
+    fig.update_yaxes(title_text="")
+    return fig
+
+
+def stock(res: Results) -> go.Figure:
+    """Car stock: EVs (BEV, PHEV) and all cars."""
+    return res.stats.stock().plot(title="Car stock")
+
+
+def energy(res: Results) -> go.Figure:
+    """Oil displaced by EVs (kb/d) and electricity used by cars (TWh), side by side."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Oil displaced (thousand barrels/day)",
+                                                        "Electricity used by cars (TWh/yr)"))
+    for col, var, color in ((1, "Oil Displacement", "#b15928"), (2, "Electricity|Cars", "#1f78b4")):
+        s = _median_by_year(res, var)
+        fig.add_trace(go.Scatter(x=s.index, y=s.values, mode="lines", name=var, line={"color": color}),
+                      row=1, col=col)
+    first, hist = _span(res)
+    if hist is not None:
+        for col in (1, 2):
+            fig.add_vrect(x0=first - 0.5, x1=hist + 0.5, fillcolor=HISTORY_FILL, line_width=0, layer="below",
+                          row=1, col=col)
+    fig = _layout(fig, "Energy", "")
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def co2(res: Results) -> go.Figure:
+    """CO2 emissions of the car fleet (Mt/yr)."""
+    return res.stats.co2().plot(title="CO2 emissions of cars")
+
+
+def chargers(res: Results) -> go.Figure:
+    """Public charging points (left axis) and EVs per public charger (right axis)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    c = _median_by_year(res, "Chargers|Public")
+    r = _median_by_year(res, "EVs per Public Charger")
+    fig.add_trace(go.Scatter(x=c.index, y=c.values, mode="lines", name="public charging points",
+                             line={"color": "#33a02c"}), secondary_y=False)
+    fig.add_trace(go.Scatter(x=r.index, y=r.values, mode="lines", name="EVs per public charger",
+                             line={"color": "#6a3d9a", "dash": "dash"}), secondary_y=True)
+    first, hist = _span(res)
+    add_history_band(fig, first, hist)
+    fig = _layout(fig, "Public chargers and EVs per charger", "chargers")
+    fig.update_yaxes(title_text="EVs per charger", secondary_y=True, rangemode="tozero")
+    return fig
+
+
+def all_figures(res: Results, targets: pd.DataFrame | None = None,
+                observed: pd.DataFrame | None = None) -> list[tuple[str, Any]]:
+    """The report's charts in order: ``[(section title, figure), …]`` (charts whose variables the
+    run lacks are left out)."""
+    present = set(res.series["variable"])
+    out: list[tuple[str, Any]] = []
+    if "Sales Share|Cars|EV" in present:
+        out.append(("EV share vs targets", share_vs_targets(res, targets, observed)))
+    if {"Sales Share|Cars|BEV", "Sales Share|Cars|PHEV"} <= present:
+        out.append(("BEV / PHEV split", bev_phev_split(res)))
+    if "Price|Credit|NEV" in present:
+        out.append(("Credit price", credit_price(res)))
+    if (res.makers["variable"] == "Credits|NEV|Balance").any():
+        out.append(("Makers' credit balances", maker_balances(res)))
+    if "Stock|Cars|EV" in present:
+        out.append(("Stock", stock(res)))
+    if {"Oil Displacement", "Electricity|Cars"} & present:
+        out.append(("Energy", energy(res)))
+    if "Emissions|CO2|Cars" in present:
+        out.append(("CO2", co2(res)))
+    if "Chargers|Public" in present:
+        out.append(("Chargers", chargers(res)))
+    return out

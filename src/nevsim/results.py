@@ -1,0 +1,532 @@
+"""Results of one nevsim run: long tables with units, metadata and the resolved scenario.
+
+Modelled on pyam's ``IamDataFrame`` (a long table ``scenario, region, variable, unit, year,
+value`` plus per-run ``meta``) and on PyPSA's ``n.statistics`` (per-metric tables that carry
+their unit in ``attrs["unit"]`` and draw themselves)::
+
+    res = nevsim.simulate.run("china-current-policies")
+    res                                   # readable summary
+    res.to_frame()                        # long table with units
+    res.to_iamc()                         # IAMC wide table (years as columns)
+    res.targets()                         # targets check (see nevsim.targets)
+    share = res.stats.ev_share(years=range(2020, 2041))
+    share.attrs["unit"]                   # '%'
+    share.plot()                          # plotly figure of the same table
+
+Shares are in percent. When the run has Monte Carlo draws (a ``draw`` column), statistics
+return quantiles over draws instead of one value per year.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from nevsim.errors import InputError
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+SERIES_COLUMNS = ("scenario", "region", "variable", "unit", "year", "value")
+MAKERS_COLUMNS = ("scenario", "region", "maker", "variable", "unit", "year", "value")
+
+#: Short region codes used by scenarios and the CLI → IEA region names used by the data.
+REGION_NAMES: dict[str, str] = {"CN": "China", "US": "USA", "EU": "EU27"}
+
+#: Quantiles that statistics report when a run has several draws.
+DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
+
+#: Variable whose values are derived by nevsim.targets (not by the simulation itself).
+CAAM_SHARE_VARIABLE = "Sales Share|All Vehicles|NEV"
+
+
+def region_name(code: str) -> str:
+    """IEA region name of a region code or name (``"CN"`` → ``"China"``; names pass through)."""
+    return REGION_NAMES.get(str(code).upper(), str(code))
+
+
+def _check_columns(frame: object, required: tuple[str, ...], name: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(name, f"must be a pandas DataFrame, got {type(frame).__name__}.")
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(name, f"missing columns {missing}.", allowed=[*required, "draw"])
+
+
+def _normalise(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Columns in contract order, ``year`` as int, ``value`` as float, ``draw`` as int if present."""
+    cols = list(columns) + (["draw"] if "draw" in frame.columns else [])
+    out = frame.loc[:, cols].copy()
+    for c in columns:
+        if c not in ("year", "value"):
+            out[c] = out[c].astype(str)
+    out["year"] = out["year"].astype("int64")
+    out["value"] = out["value"].astype("float64")
+    if "draw" in out.columns:
+        out["draw"] = out["draw"].astype("int64")
+    return out.reset_index(drop=True)
+
+
+def select_years(frame: pd.DataFrame, years: object) -> pd.DataFrame:
+    """Rows of ``frame`` whose ``year`` matches the ``years=`` keyword.
+
+    ``years`` is None (all), an int, a ``(first, last)`` tuple (inclusive), a ``slice(first,
+    last)`` (inclusive, either end open) or any iterable of years (e.g. ``range(2020, 2031)``).
+    """
+    if years is None:
+        return frame
+    y = frame["year"]
+    if isinstance(years, (int, np.integer)) and not isinstance(years, bool):
+        return frame[y == int(years)]
+    if isinstance(years, slice):
+        mask = pd.Series(True, index=frame.index)
+        if years.start is not None:
+            mask &= y >= int(years.start)
+        if years.stop is not None:
+            mask &= y <= int(years.stop)
+        return frame[mask]
+    if isinstance(years, tuple) and len(years) == 2 and all(isinstance(v, (int, np.integer)) for v in years):
+        return frame[(y >= int(years[0])) & (y <= int(years[1]))]
+    if isinstance(years, Iterable) and not isinstance(years, (str, bytes)):
+        try:
+            wanted = [int(v) for v in years]
+        except (TypeError, ValueError):
+            wanted = None
+        if wanted is not None:
+            return frame[y.isin(wanted)]
+    raise InputError("years", f"cannot read {years!r} as years.",
+                     ["an int", "(first, last)", "slice(first, last)", "range(first, last + 1)", "a list of years"])
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+class Statistic(pd.DataFrame):
+    """A table of one metric by year (index ``year``) with ``attrs["unit"]``, that plots itself.
+
+    Columns are the series of the metric (e.g. ``EV``, ``BEV``, ``PHEV``); with Monte Carlo
+    draws they are a two-level index ``(series, quantile)``. :meth:`plot` draws this very
+    table as a plotly figure (lines; a band between the outer quantiles when there are draws;
+    history years — calibrated on observations — dashed).
+    """
+
+    @property
+    def _constructor(self) -> type[Statistic]:
+        return Statistic
+
+    @property
+    def unit(self) -> str:
+        """Unit of every value in the table."""
+        return str(self.attrs.get("unit", ""))
+
+    def plot(self, *, title: str | None = None, kind: str | None = None) -> go.Figure:  # type: ignore[override]
+        """This table as a plotly figure (``kind``: ``"line"`` (default), ``"area"`` or ``"bar"``)."""
+        from nevsim.report.charts import statistic_figure
+
+        return statistic_figure(self, title=title, kind=kind)
+
+
+class Statistics:
+    """Per-metric statistics of a :class:`Results` (``res.stats.<metric>(years=…, region=…)``).
+
+    Every method returns a :class:`Statistic` (a DataFrame indexed by year, ``attrs["unit"]``)
+    and takes the same keywords: ``years`` (int, ``(first, last)``, range or list) and
+    ``region`` (code or name; default: the run's only region).
+    """
+
+    def __init__(self, results: Results) -> None:
+        self._res = results
+
+    def __repr__(self) -> str:
+        names = [n for n in dir(self) if not n.startswith("_")]
+        return f"<nevsim Statistics: {', '.join(names)}>"
+
+    # -- generic
+
+    def variables(self, columns: Mapping[str, str], *, title: str, years: object = None,
+                  region: str | None = None, quantiles: tuple[float, ...] = DEFAULT_QUANTILES,
+                  kind: str = "line") -> Statistic:
+        """Any series variables as one statistic: ``columns`` maps a column label to a variable.
+
+        All variables must share one unit (a statistic has one unit).
+        """
+        res = self._res
+        reg = res._pick_region(region)
+        series = res.series
+        sel = series[(series["region"] == reg) & series["variable"].isin(list(columns.values()))]
+        known = set(series.loc[series["region"] == reg, "variable"])
+        missing = [v for v in columns.values() if v not in known]
+        if missing:
+            raise InputError("variable", f"not in these results: {missing}.", sorted(known))
+        units = sel["unit"].unique().tolist()
+        if len(units) > 1:
+            raise InputError("variable", f"a statistic needs one unit, these variables have {units}.")
+        label_of = {v: k for k, v in columns.items()}
+        sel = sel.assign(series=sel["variable"].map(label_of))
+        table = _pivot(sel, "series", list(columns), years, quantiles)
+        return _as_statistic(table, unit=units[0] if units else "", title=title, region=reg,
+                             history_last_year=res.meta.get("history_last_year"), kind=kind,
+                             variables=dict(columns))
+
+    def variable(self, name: str, *, years: object = None, region: str | None = None,
+                 quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """One series variable by year (column = the variable name)."""
+        return self.variables({name: name}, title=name, years=years, region=region, quantiles=quantiles)
+
+    # -- named metrics
+
+    def ev_share(self, *, years: object = None, region: str | None = None,
+                 quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """EV share of new cars and its BEV/PHEV split (percent of new-car sales)."""
+        return self.variables({"EV": "Sales Share|Cars|EV", "BEV": "Sales Share|Cars|BEV",
+                               "PHEV": "Sales Share|Cars|PHEV"},
+                              title="EV share of new cars", years=years, region=region, quantiles=quantiles)
+
+    def sales(self, *, years: object = None, region: str | None = None,
+              quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """New-car sales by powertrain (vehicles per year)."""
+        return self.variables({p: f"Sales|Cars|{p}" for p in ("ICE", "HEV", "PHEV", "BEV")},
+                              title="New-car sales by powertrain", years=years, region=region,
+                              quantiles=quantiles, kind="area")
+
+    def credit_price(self, *, years: object = None, region: str | None = None,
+                     quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """Clearing price of the credit markets modelled (CNY per credit)."""
+        present = set(self._res.series["variable"])
+        cols = {k: v for k, v in (("NEV", "Price|Credit|NEV"), ("CAFC", "Price|Credit|CAFC")) if v in present}
+        return self.variables(cols or {"NEV": "Price|Credit|NEV"}, title="Credit price", years=years,
+                              region=region, quantiles=quantiles)
+
+    def stock(self, *, years: object = None, region: str | None = None,
+              quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """Car stock: EVs (and BEV/PHEV where reported) and all cars (vehicles)."""
+        present = set(self._res.series["variable"])
+        cols = {k: f"Stock|Cars|{k}" for k in ("EV", "BEV", "PHEV", "Total") if f"Stock|Cars|{k}" in present}
+        return self.variables(cols or {"EV": "Stock|Cars|EV"}, title="Car stock", years=years,
+                              region=region, quantiles=quantiles)
+
+    def chargers(self, *, years: object = None, region: str | None = None,
+                 quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """Publicly available charging points (chargers)."""
+        return self.variables({"Public chargers": "Chargers|Public"}, title="Public charging points",
+                              years=years, region=region, quantiles=quantiles)
+
+    def evs_per_charger(self, *, years: object = None, region: str | None = None,
+                        quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """EV stock per public charging point (vehicles/charger)."""
+        return self.variables({"EVs per public charger": "EVs per Public Charger"},
+                              title="EVs per public charger", years=years, region=region, quantiles=quantiles)
+
+    def oil(self, *, years: object = None, region: str | None = None,
+            quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """Oil displaced by the EV stock (thousand barrels per day)."""
+        return self.variables({"Oil displaced": "Oil Displacement"}, title="Oil displaced by EVs",
+                              years=years, region=region, quantiles=quantiles)
+
+    def electricity(self, *, years: object = None, region: str | None = None,
+                    quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """Electricity used by electric cars (TWh per year)."""
+        return self.variables({"Electricity": "Electricity|Cars"}, title="Electricity used by cars",
+                              years=years, region=region, quantiles=quantiles)
+
+    def co2(self, *, years: object = None, region: str | None = None,
+            quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """CO2 emissions of the car fleet (Mt CO2 per year)."""
+        return self.variables({"CO2": "Emissions|CO2|Cars"}, title="CO2 emissions of cars", years=years,
+                              region=region, quantiles=quantiles)
+
+    def battery_price(self, *, years: object = None, region: str | None = None,
+                      quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """Battery pack price (USD/kWh)."""
+        return self.variables({"Battery pack": "Price|Battery Pack"}, title="Battery pack price", years=years,
+                              region=region, quantiles=quantiles)
+
+    def maker_balances(self, *, years: object = None, region: str | None = None,
+                       variable: str = "Credits|NEV|Balance",
+                       quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
+        """Each maker's credit balance by year (credits; > 0 surplus to sell, < 0 deficit to buy)."""
+        res = self._res
+        reg = res._pick_region(region)
+        mk = res.makers
+        sel = mk[(mk["region"] == reg) & (mk["variable"] == variable)]
+        if sel.empty:
+            raise InputError("variable", f"{variable!r} not in these results' maker table.",
+                             sorted(mk["variable"].unique()))
+        order = (sel.groupby("maker")["value"].sum().sort_values(ascending=False).index.tolist())
+        table = _pivot(sel.rename(columns={"maker": "series"}), "series", order, years, quantiles)
+        return _as_statistic(table, unit=str(sel["unit"].iloc[0]), title=f"Makers: {variable}", region=reg,
+                             history_last_year=res.meta.get("history_last_year"), kind="bar",
+                             variables={m: variable for m in order})
+
+
+def _pivot(sel: pd.DataFrame, by: str, order: list[str], years: object,
+           quantiles: tuple[float, ...]) -> pd.DataFrame:
+    sel = select_years(sel, years)
+    if "draw" in sel.columns and sel["draw"].nunique() > 1:
+        q = sel.groupby([by, "year"])["value"].quantile(list(quantiles)).unstack([0, 2])
+        q.columns = pd.MultiIndex.from_tuples([(s, float(qq)) for s, qq in q.columns],
+                                              names=["series", "quantile"])
+        cols = [(s, float(qq)) for s in order for qq in quantiles if (s, float(qq)) in q.columns]
+        table = q.loc[:, cols]
+    else:
+        table = sel.pivot_table(index="year", columns=by, values="value", aggfunc="mean", sort=True)
+        table = table.loc[:, [c for c in order if c in table.columns]]
+        table.columns.name = None
+    table.index.name = "year"
+    return table.sort_index()
+
+
+def _as_statistic(table: pd.DataFrame, **attrs: Any) -> Statistic:
+    stat = Statistic(table)
+    stat.attrs.update(attrs)
+    return stat
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, repr=False)
+class Results:
+    """The outcome of one run.
+
+    Parameters
+    ----------
+    series:
+        Long table ``scenario, region, variable, unit, year, value`` (+ ``draw`` when draws > 1).
+    makers:
+        Long table ``scenario, region, maker, variable, unit, year, value`` (+ ``draw``).
+    meta:
+        Run metadata (run_id, scenario, scenario_hash, nevsim_version, created_utc, regions,
+        first_year, last_year, history_last_year, draws, seed, solver diagnostics, …).
+    scenario:
+        The resolved scenario as a plain dict.
+
+    On construction the tables are normalised (column order, ``year`` int, ``value`` float)
+    and, for a China run without it, ``Sales Share|All Vehicles|NEV`` (the CAAM-basis estimate
+    of :func:`nevsim.targets.add_caam_share`) is added; ``meta["derived"]`` says how.
+    """
+
+    series: pd.DataFrame
+    makers: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+    scenario: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_columns(self.series, SERIES_COLUMNS, "Results.series")
+        _check_columns(self.makers, MAKERS_COLUMNS, "Results.makers")
+        if not isinstance(self.meta, dict):
+            raise InputError("Results.meta", f"must be a dict, got {type(self.meta).__name__}.")
+        if not isinstance(self.scenario, dict):
+            raise InputError("Results.scenario", f"must be a dict (the resolved scenario), "
+                                                 f"got {type(self.scenario).__name__}.")
+        series = _normalise(self.series, SERIES_COLUMNS)
+        makers = _normalise(self.makers, MAKERS_COLUMNS)
+        meta = copy.deepcopy(self.meta)
+        from nevsim.targets import add_caam_share
+
+        series, derived = add_caam_share(series, meta)
+        if derived:
+            meta.setdefault("derived", {}).update(derived)
+        object.__setattr__(self, "series", series)
+        object.__setattr__(self, "makers", makers)
+        object.__setattr__(self, "meta", meta)
+        object.__setattr__(self, "scenario", copy.deepcopy(self.scenario))
+
+    # -- basic facts
+
+    @property
+    def run_id(self) -> str | None:
+        """The run's id (``meta["run_id"]``)."""
+        rid = self.meta.get("run_id")
+        return None if rid is None else str(rid)
+
+    @property
+    def regions(self) -> list[str]:
+        """Regions in the series table (as written by the simulation, e.g. ``"CN"``)."""
+        return sorted(self.series["region"].unique().tolist())
+
+    @property
+    def variables(self) -> pd.DataFrame:
+        """Variables in the series table with their unit."""
+        return (self.series[["variable", "unit"]].drop_duplicates().sort_values("variable")
+                .reset_index(drop=True))
+
+    @property
+    def stats(self) -> Statistics:
+        """Per-metric statistics (``res.stats.ev_share()``, ``.credit_price()``, …)."""
+        return Statistics(self)
+
+    def _pick_region(self, region: str | None) -> str:
+        regions = self.regions
+        if region is None:
+            if len(regions) == 1:
+                return regions[0]
+            raise InputError("region", "these results hold several regions; choose one.", regions)
+        for r in regions:
+            if region in (r, region_name(r)) or region_name(region) == region_name(r):
+                return r
+        raise InputError("region", f"no region {region!r} in these results.", regions)
+
+    def value(self, variable: str, year: int, *, region: str | None = None) -> float:
+        """One value of a series variable (median over draws when there are several)."""
+        reg = self._pick_region(region)
+        s = self.series
+        sel = s[(s["region"] == reg) & (s["variable"] == variable) & (s["year"] == int(year))]
+        if sel.empty:
+            known = sorted(s.loc[s["region"] == reg, "variable"].unique())
+            if variable not in known:
+                raise InputError("variable", f"{variable!r} not in these results.", known)
+            raise InputError("year", f"no {variable!r} value for {year}.",
+                             sorted(s.loc[s["variable"] == variable, "year"].unique()))
+        return float(sel["value"].median())
+
+    # -- tables
+
+    def to_frame(self, *, variables: Iterable[str] | None = None, years: object = None,
+                 region: str | None = None) -> pd.DataFrame:
+        """The long table ``scenario, region, variable, unit, year, value`` (+ ``draw``), filtered."""
+        out = self.series
+        if region is not None:
+            out = out[out["region"] == self._pick_region(region)]
+        if variables is not None:
+            names = [variables] if isinstance(variables, str) else list(variables)
+            unknown = sorted(set(names) - set(out["variable"]))
+            if unknown:
+                raise InputError("variables", f"not in these results: {unknown}.",
+                                 sorted(out["variable"].unique()))
+            out = out[out["variable"].isin(names)]
+        out = select_years(out, years)
+        return out.reset_index(drop=True).copy()
+
+    def makers_frame(self, *, variables: Iterable[str] | None = None, years: object = None,
+                     makers: Iterable[str] | None = None) -> pd.DataFrame:
+        """The makers' long table ``scenario, region, maker, variable, unit, year, value``, filtered."""
+        out = self.makers
+        if variables is not None:
+            names = [variables] if isinstance(variables, str) else list(variables)
+            unknown = sorted(set(names) - set(out["variable"]))
+            if unknown:
+                raise InputError("variables", f"not in the makers table: {unknown}.",
+                                 sorted(out["variable"].unique()))
+            out = out[out["variable"].isin(names)]
+        if makers is not None:
+            names = [makers] if isinstance(makers, str) else list(makers)
+            unknown = sorted(set(names) - set(out["maker"]))
+            if unknown:
+                raise InputError("makers", f"unknown makers {unknown}.", sorted(out["maker"].unique()))
+            out = out[out["maker"].isin(names)]
+        out = select_years(out, years)
+        return out.reset_index(drop=True).copy()
+
+    def to_iamc(self, *, quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> pd.DataFrame:
+        """IAMC wide table: ``Model, Scenario, Region, Variable, Unit`` and one column per year.
+
+        ``Model`` is ``"nevsim <version>"``; regions are IEA names (``China``). With several draws
+        each variable is given as quantiles over draws, named the AR6 way
+        (``<variable>|50.0th Percentile``).
+        """
+        s = self.series
+        if "draw" in s.columns and s["draw"].nunique() > 1:
+            q = (s.groupby(["scenario", "region", "variable", "unit", "year"])["value"]
+                 .quantile(list(quantiles)).reset_index(names=[*SERIES_COLUMNS[:-1], "quantile"]))
+            q["variable"] = q["variable"] + "|" + (q["quantile"] * 100).map(lambda x: f"{x:.1f}") + "th Percentile"
+            s = q.drop(columns="quantile")
+        wide = s.pivot_table(index=["scenario", "region", "variable", "unit"], columns="year", values="value",
+                             aggfunc="first", dropna=False, sort=True).reset_index()
+        wide.columns.name = None
+        wide = wide.dropna(how="all", subset=[c for c in wide.columns if isinstance(c, (int, np.integer))])
+        wide.insert(0, "model", f"nevsim {self.meta.get('nevsim_version', _package_version())}")
+        wide["region"] = wide["region"].map(region_name)
+        wide = wide.rename(columns={"model": "Model", "scenario": "Scenario", "region": "Region",
+                                    "variable": "Variable", "unit": "Unit"})
+        return wide.reset_index(drop=True)
+
+    def targets(self) -> pd.DataFrame:
+        """The targets check of this run's regions (see :func:`nevsim.targets.check`)."""
+        from nevsim.targets import check
+
+        return check(self)
+
+    # -- files
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the long series table as CSV; returns the path."""
+        path = Path(path)
+        self.series.to_csv(path, index=False)
+        return path
+
+    def to_iamc_csv(self, path: str | Path) -> Path:
+        """Write :meth:`to_iamc` as CSV; returns the path."""
+        path = Path(path)
+        self.to_iamc().to_csv(path, index=False)
+        return path
+
+    def to_parquet(self, path: str | Path, *, table: str = "series") -> Path:
+        """Write the ``series`` (default) or ``makers`` table as Parquet, with meta in its schema.
+
+        The run's ``meta`` and resolved scenario travel in the file's key/value metadata
+        (``nevsim.meta``, ``nevsim.scenario``, JSON).
+        """
+        import json
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        frames = {"series": self.series, "makers": self.makers}
+        if table not in frames:
+            raise InputError("table", f"unknown table {table!r}.", list(frames))
+        path = Path(path)
+        arrow = pa.Table.from_pandas(frames[table], preserve_index=False)
+        extra = {b"nevsim.meta": json.dumps(self.meta, default=str).encode(),
+                 b"nevsim.scenario": json.dumps(self.scenario, default=str).encode()}
+        arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **extra})
+        pq.write_table(arrow, path)
+        return path
+
+    # -- display
+
+    def __repr__(self) -> str:
+        m = self.meta
+        years = self.series["year"]
+        span = f"{int(years.min())}–{int(years.max())}" if len(years) else "no years"
+        draws = int(self.series["draw"].nunique()) if "draw" in self.series.columns else 1
+        lines = [
+            f"<nevsim Results: scenario {m.get('scenario', '?')!r}"
+            f" (hash {str(m.get('scenario_hash', '?'))[:12]}), {', '.join(self.regions) or 'no region'} {span},"
+            f" history to {m.get('history_last_year', '?')}, {draws} draw{'s' if draws != 1 else ''}",
+            f"  {self.series['variable'].nunique()} variables, {self.makers['maker'].nunique()} makers"
+            f" × {self.makers['variable'].nunique()} maker variables;"
+            f" run {str(m.get('run_id', '?'))[:12]}, nevsim {m.get('nevsim_version', '?')},"
+            f" {m.get('created_utc', '?')}",
+        ]
+        if len(self.regions) == 1 and "Sales Share|Cars|EV" in set(self.series["variable"]):
+            show = []
+            for y in _headline_years(self):
+                v = self.value("Sales Share|Cars|EV", y)
+                show.append(f"{y} {v:.1f} %" if math.isfinite(v) else f"{y} n/a")
+            lines.append("  EV share of new cars: " + ", ".join(show))
+        return "\n".join(lines) + ">"
+
+    __str__ = __repr__
+
+
+def _headline_years(res: Results) -> list[int]:
+    years = sorted(set(res.series["year"].tolist()))
+    if not years:
+        return []
+    hist = res.meta.get("history_last_year")
+    picks = [y for y in (hist, 2030, 2035, 2040, 2050, years[-1]) if y in years]
+    return sorted(set(picks))
+
+
+def _package_version() -> str:
+    from nevsim import __version__
+
+    return __version__

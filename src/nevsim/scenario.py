@@ -1,0 +1,483 @@
+"""Scenarios: TOML files validated by pydantic, composed as named overrides of a base.
+
+A scenario file either stands alone or names a ``base`` and gives only the keys it changes::
+
+    name = "china-no-dual-credit"
+    base = "china-current-policies"
+    description = "The dual-credit (CAFC + NEV credit) rules never existed."
+
+    [policy.dual_credit]
+    enabled = false
+
+:func:`load_scenario` merges the chain of bases (deepest first), validates the result and
+returns a :class:`Scenario`: one explicit object (every value spelled out) with a
+``hash`` (sha256 of its canonical JSON) that is stored beside the results it produced.
+
+Numeric fields carry their unit in the name (``price_cap_cny_per_credit``) or in the
+description, and a range. Year paths (``{2030 = 4.0, 2040 = 5.0}``) are tables with
+year keys in increasing order; between keys the model interpolates linearly and after the
+last key it holds the last value.
+
+Distributions (issue 6): every numeric parameter is typed :data:`Number`; a later version
+widens :data:`Number` to ``float | Distribution`` (``{dist = "normal", mean = …, sd = …}``)
+without changing any field name. Only plain values are accepted now.
+
+Bad input raises :class:`nevsim.errors.InputError` whose ``field`` is the dotted path of the
+bad value (e.g. ``policy.dual_credit.nev_ratio_pct.2030``), with the allowed range or values.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from nevsim.errors import InputError
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "Scenario",
+    "interpolate_path",
+    "list_scenarios",
+    "load_scenario",
+]
+
+DEFAULT_SCENARIO = "china-current-policies"
+_SCENARIO_PACKAGE = "nevsim.scenarios"
+_MIN_YEAR, _MAX_YEAR = 2000, 2100
+_MAX_BASE_DEPTH = 8
+
+# A plain number now; issue 6 widens this alias to ``float | Distribution``.
+Number = float
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _year_path_validator(value: dict[str, float]) -> dict[str, float]:
+    """Year keys must be integers in [2000, 2100], written in strictly increasing order."""
+    previous = None
+    for key in value:
+        try:
+            year = int(key)
+        except (TypeError, ValueError):
+            raise ValueError(f"year key {key!r} is not a year") from None
+        if not _MIN_YEAR <= year <= _MAX_YEAR:
+            raise ValueError(f"year key {key} is outside {_MIN_YEAR}–{_MAX_YEAR}")
+        if previous is not None and year <= previous:
+            raise ValueError(f"years out of order: {year} comes after {previous}")
+        previous = year
+    return {str(int(k)): float(v) for k, v in value.items()}
+
+
+def _path(lo: float, hi: float, description: str) -> Any:
+    """A year → value path with each value in [lo, hi]."""
+    return Field(
+        default_factory=dict,
+        description=f"{description}; range {lo}–{hi}; year keys in increasing order",
+        json_schema_extra={"ge": lo, "le": hi},
+    )
+
+
+YearPath = dict[str, Annotated[Number, Field(ge=-1e12, le=1e12)]]
+
+
+def _check_path_ranges(model: BaseModel) -> None:
+    for name, info in type(model).model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else None
+        if not extra or "ge" not in extra:
+            continue
+        lo, hi = float(extra["ge"]), float(extra["le"])  # type: ignore[arg-type]
+        for year, value in getattr(model, name).items():
+            if not lo <= value <= hi:
+                raise _PathRangeError(name, year, value, lo, hi)
+
+
+class _PathRangeError(ValueError):
+    def __init__(self, name: str, year: str, value: float, lo: float, hi: float) -> None:
+        self.name, self.year, self.lo, self.hi = name, year, lo, hi
+        super().__init__(f"{value} is outside {lo}–{hi}")
+
+
+class _WithPaths(_Strict):
+    @model_validator(mode="after")
+    def _ranges(self) -> _WithPaths:
+        _check_path_ranges(self)
+        return self
+
+
+def _path_validators(*names: str) -> Any:
+    return field_validator(*names, mode="after")(lambda cls, v: _year_path_validator(v))
+
+
+class Years(_Strict):
+    """Simulated years."""
+
+    first: int = Field(2010, ge=2010, le=2030, description="first simulated year (calendar year)")
+    last: int = Field(2060, ge=2011, le=2100, description="last simulated year (calendar year)")
+    calibrate_until: int = Field(
+        2025,
+        ge=2015,
+        le=2030,
+        description="last history year used for calibration (calendar year); a run's `until` lowers it",
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> Years:
+        if self.last <= self.first:
+            raise ValueError(f"last ({self.last}) must be after first ({self.first})")
+        if not self.first < self.calibrate_until < self.last:
+            raise ValueError("calibrate_until must lie between first and last")
+        return self
+
+
+class DualCredit(_WithPaths):
+    """China's dual-credit rules (CAFC + NEV credits) as the scenario applies them."""
+
+    enabled: bool = Field(True, description="false: no NEV credit obligation and no CAFC offsets (a world without the rules)")
+    nev_ratio_pct: YearPath = _path(0.0, 200.0, "NEV credit ratio by year (percent of the conventional base), overriding nevsim.policy")
+    extend: Literal["hold", "zero"] = Field(
+        "hold", description="after the last year with a ratio: hold the last value, or no obligation"
+    )
+    price_cap_cny_per_credit: Number = Field(
+        3000.0,
+        ge=0.0,
+        le=100000.0,
+        description="cap on the NEV credit price (CNY per credit); China has no fine, so a cap near the highest observed average prices stands in for the cost of non-compliance",
+    )
+    pass_through: Number = Field(0.7, ge=0.0, le=1.0, description="share θ of the credit value passed through to prices (fraction)")
+    observed_prices_in_history: bool = Field(
+        True,
+        description="in calibration years use the reported average NEV credit price where one exists (the competitive clearing price is 0 in an industry-long market)",
+    )
+    cafc_offset: bool = Field(True, description="makers' CAFC deficits of the previous year add to NEV credit demand (offset with NEV credits)")
+    check_year_paths = _path_validators("nev_ratio_pct")
+
+
+class Subsidies(_Strict):
+    """National purchase subsidy and the purchase-tax exemption."""
+
+    purchase_subsidy: bool = Field(True, description="false: no national purchase subsidy in any year")
+    subsidy_extend_to_year: int | None = Field(
+        None, ge=2022, le=2100, description="keep the last subsidy amounts (2022 rules) up to this year (calendar year)"
+    )
+    purchase_tax_exemption: bool = Field(True, description="false: NEVs pay the full purchase tax in every year")
+    tax_exemption_extend_to_year: int | None = Field(
+        None, ge=2023, le=2100, description="keep the full exemption (2024–2025 rules) up to this year (calendar year)"
+    )
+
+
+class Policy(_Strict):
+    dual_credit: DualCredit = Field(default_factory=DualCredit)
+    subsidies: Subsidies = Field(default_factory=Subsidies)
+    plate_restricted_sales_share_pct: YearPath = _path(
+        0.0, 100.0, "share of new-car sales in cities that ration licence plates (percent); NEVs get the plate"
+    )
+    phev_plate_from_year: int = Field(
+        2099, ge=2010, le=2100, description="from this year PHEVs no longer get the free plate (Shanghai: 2023)"
+    )
+    check_year_paths = _path_validators("plate_restricted_sales_share_pct")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Policy:
+        _check_path_ranges(self)
+        return self
+
+
+class Technology(_WithPaths):
+    battery_learning_rate: Number = Field(
+        0.18, ge=0.01, le=0.5, description="battery pack cost decline per doubling of cumulative volume (fraction); BNEF ≈ 18 %"
+    )
+    world_battery_demand_growth_pct_per_yr: YearPath = _path(
+        -50.0, 100.0, "growth of rest-of-world EV battery demand after the last IEA year (percent per year)"
+    )
+    china_pack_price_ratio: Number = Field(
+        0.82, ge=0.3, le=1.5, description="China pack price ÷ global average (fraction); BNEF 2024: 94 / 115"
+    )
+    cny_per_usd: Number = Field(7.1, ge=4.0, le=12.0, description="exchange rate (CNY per USD)")
+    ice_fuel_improvement_pct_per_yr: Number = Field(
+        1.5, ge=0.0, le=10.0, description="yearly cut in new ICE fuel consumption (percent per year)"
+    )
+    check_year_paths = _path_validators("world_battery_demand_growth_pct_per_yr")
+
+
+class Market(_WithPaths):
+    total_car_sales_million: YearPath = _path(
+        1.0, 100.0, "domestic new-car sales after the history years (million vehicles per year)"
+    )
+    ev_exports_million: YearPath = _path(0.0, 50.0, "exports of electric cars (million vehicles per year)")
+    check_year_paths = _path_validators("total_car_sales_million", "ev_exports_million")
+
+
+class Charging(_WithPaths):
+    evs_per_public_charger: YearPath = _path(
+        0.5, 200.0, "EV stock per public charger after the history years (vehicles per charger)"
+    )
+    check_year_paths = _path_validators("evs_per_public_charger")
+
+
+class Energy(_WithPaths):
+    gasoline_price_cny_per_l: YearPath = _path(1.0, 50.0, "retail gasoline price (CNY per litre)")
+    electricity_price_cny_per_kwh: YearPath = _path(0.05, 10.0, "average charging price, home/public mix (CNY per kWh)")
+    grid_intensity_g_per_kwh: YearPath = _path(0.0, 2000.0, "grid CO2 intensity at the plug (g CO2 per kWh)")
+    check_year_paths = _path_validators("gasoline_price_cny_per_l", "electricity_price_cny_per_kwh", "grid_intensity_g_per_kwh")
+
+
+class Fleet(_Strict):
+    mean_life_years: Number = Field(
+        14.5, ge=3.0, le=40.0, description="mean life of a passenger car (years); Hao et al. 2011: 14.5 for private cars"
+    )
+    weibull_shape: Number = Field(4.0, ge=1.0, le=10.0, description="Weibull shape of car survival (dimensionless)")
+    vkt_km_per_year: Number = Field(12000.0, ge=1000.0, le=50000.0, description="distance driven per car (km per year)")
+    stock_2010_million: Number = Field(
+        60.0, ge=1.0, le=500.0, description="passenger-car stock at the end of the first year (million vehicles)"
+    )
+
+
+class Calibration(_Strict):
+    against: str = Field(
+        DEFAULT_SCENARIO,
+        description="scenario whose policies are the factual history; its fitted constants drive this scenario",
+    )
+    hold_mean_of_last_years: int = Field(
+        1, ge=1, le=10, description="after calibration, hold the mean fitted residual constant of this many last years"
+    )
+
+
+class Scenario(_Strict):
+    """One resolved, validated scenario (every value explicit)."""
+
+    name: str = Field(description="scenario name (file stem)")
+    description: str = ""
+    region: Literal["CN"] = Field("CN", description="region simulated (China for now)")
+    draws: int = Field(1, ge=1, le=1, description="Monte Carlo draws (1 = deterministic; more with issue 6)")
+    seed: int = Field(0, ge=0, description="random seed (for Monte Carlo draws)")
+    years: Years = Field(default_factory=Years)
+    policy: Policy = Field(default_factory=Policy)
+    technology: Technology = Field(default_factory=Technology)
+    market: Market = Field(default_factory=Market)
+    charging: Charging = Field(default_factory=Charging)
+    energy: Energy = Field(default_factory=Energy)
+    fleet: Fleet = Field(default_factory=Fleet)
+    calibration: Calibration = Field(default_factory=Calibration)
+
+    def resolved(self) -> dict[str, Any]:
+        """The whole scenario as a plain dict (JSON types only)."""
+        return self.model_dump(mode="json")
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the canonical JSON of :meth:`resolved` (sorted keys, no spaces)."""
+        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"Scenario(name={self.name!r}, region={self.region!r}, hash={self.hash[:12]}…)"
+
+    __str__ = __repr__
+
+
+def interpolate_path(path: dict[str, float], years: np.ndarray, default: float | None = None) -> np.ndarray:
+    """Values of a year path at ``years``: linear between keys, held flat outside them.
+
+    An empty path gives ``default`` everywhere (NaN when no default).
+    """
+    years = np.asarray(years, dtype=float)
+    if not path:
+        return np.full(years.shape, np.nan if default is None else default)
+    keys = np.array([int(k) for k in path], dtype=float)
+    values = np.array(list(path.values()), dtype=float)
+    return np.interp(years, keys, values)
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def list_scenarios() -> list[str]:
+    """Names of the scenarios shipped inside the package."""
+    folder = resources.files(_SCENARIO_PACKAGE)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def _read_toml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    text_path = str(name_or_path)
+    if text_path.endswith(".toml") or "/" in text_path or Path(text_path).exists():
+        path = Path(text_path)
+        if not path.is_file():
+            raise InputError("scenario", f"no scenario file {text_path}", allowed=list_scenarios())
+        raw = path.read_bytes()
+        label = path.stem
+    else:
+        resource = resources.files(_SCENARIO_PACKAGE) / f"{text_path}.toml"
+        if not resource.is_file():
+            raise InputError("scenario", f"unknown scenario {text_path!r}", allowed=list_scenarios())
+        raw = resource.read_bytes()
+        label = text_path
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError("scenario", f"{label}: not valid TOML ({exc})") from None
+    return data, label
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if (
+            isinstance(value, dict)
+            and isinstance(out.get(key), dict)
+            and not _is_year_table(value)
+            and not (not value and _is_year_table(out[key]))
+        ):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _is_year_table(data: dict[str, Any]) -> bool:
+    """A year path (all keys are years): an override replaces it whole, it is never merged key by key."""
+    return bool(data) and all(isinstance(k, str) and k.strip().isdigit() for k in data)
+
+
+def _check_year_order(data: Any, prefix: str = "") -> None:
+    """Year-keyed tables must be written in increasing order (checked per file, before merging)."""
+    if not isinstance(data, dict):
+        return
+    keys = list(data)
+    if keys and all(isinstance(k, str) and k.strip().isdigit() for k in keys):
+        years = [int(k) for k in keys]
+        for a, b, key in zip(years, years[1:], keys[1:], strict=False):
+            if b <= a:
+                raise InputError(
+                    f"{prefix}.{key}".lstrip("."), f"years out of order: {b} comes after {a}",
+                    allowed=["year keys in strictly increasing order"],
+                )
+        return
+    for key, value in data.items():
+        _check_year_order(value, f"{prefix}.{key}")
+
+
+def _sort_year_tables(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    keys = list(data)
+    if keys and all(isinstance(k, str) and k.strip().isdigit() for k in keys):
+        return {k: data[k] for k in sorted(keys, key=int)}
+    return {k: _sort_year_tables(v) for k, v in data.items()}
+
+
+def _expand_dotted(overrides: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        parts = str(key).split(".")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InputError(str(key), "conflicting override keys")
+        leaf = parts[-1]
+        if isinstance(value, dict):
+            value = _expand_dotted(value)
+            if isinstance(node.get(leaf), dict):
+                value = _deep_merge(node[leaf], value)
+        node[leaf] = value
+    return out
+
+
+def _resolve_chain(name_or_path: str | Path, depth: int = 0) -> dict[str, Any]:
+    data, label = _read_toml(name_or_path)
+    _check_year_order(data)
+    base = data.pop("base", None)
+    data.setdefault("name", label)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise InputError("base", "must be the name of a shipped scenario", allowed=list_scenarios())
+    if depth >= _MAX_BASE_DEPTH:
+        raise InputError("base", f"more than {_MAX_BASE_DEPTH} levels of base scenarios (a cycle?)")
+    parent = _resolve_chain(base, depth + 1)
+    parent.pop("description", None)
+    return _deep_merge(parent, data)
+
+
+def _field_info(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
+    """Walk the model tree along ``loc``; return (containing model, FieldInfo or None)."""
+    model: type[BaseModel] | None = Scenario
+    info = None
+    for part in loc:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            return model, info
+        info = model.model_fields[part]
+        annotation = info.annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model, info
+
+
+def _to_input_error(exc: ValidationError) -> InputError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if p != "[key]")
+    field = ".".join(str(p) for p in loc) or "scenario"
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        parent, _ = _field_info(loc[:-1]) if len(loc) > 1 else (Scenario, None)
+        allowed = sorted(parent.model_fields) if parent is not None else None
+        return InputError(field, "unknown key", allowed=allowed)
+    original = ctx.get("error")
+    if isinstance(original, _PathRangeError):
+        field = ".".join([*(str(p) for p in loc), original.name, original.year])
+        return InputError(field, f"value out of range: {original}", allowed=[f"{original.lo} to {original.hi}"])
+    _, info = _field_info(loc)
+    if kind == "literal_error":
+        allowed = [a.strip(" '") for a in str(ctx.get("expected", "")).replace(" or ", ",").split(",") if a.strip()]
+        return InputError(field, f"not an allowed value ({err.get('input')!r})", allowed=allowed)
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        lo = hi = None
+        if info is not None:
+            for meta in info.metadata:
+                lo = getattr(meta, "ge", lo) if getattr(meta, "ge", None) is not None else lo
+                hi = getattr(meta, "le", hi) if getattr(meta, "le", None) is not None else hi
+        desc = f" ({info.description})" if info is not None and info.description else ""
+        return InputError(field, f"value {err.get('input')!r} out of range{desc}", allowed=[f"{lo} to {hi}"])
+    if info is not None:
+        annotation = getattr(info.annotation, "__name__", str(info.annotation))
+        desc = f"; {info.description}" if info.description else ""
+        return InputError(field, f"{err['msg']} (expected {annotation}{desc})")
+    return InputError(field, err["msg"])
+
+
+def validate_scenario(data: dict[str, Any]) -> Scenario:
+    """Validate a merged scenario dict; errors become :class:`InputError` with the field path."""
+    try:
+        return Scenario.model_validate(_sort_year_tables(data))
+    except ValidationError as exc:
+        raise _to_input_error(exc) from None
+
+
+def load_scenario(name_or_path: str | Path = DEFAULT_SCENARIO, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a shipped scenario by name, or a TOML file by path, and resolve it.
+
+    Parameters
+    ----------
+    name_or_path:
+        A name from :func:`list_scenarios` or the path of a ``.toml`` file (which may name a
+        shipped ``base``).
+    overrides:
+        Extra changes, nested (``{"policy": {"dual_credit": {"enabled": False}}}``) or with
+        dotted keys (``{"policy.dual_credit.enabled": False}``).
+    """
+    data = _resolve_chain(name_or_path)
+    if overrides:
+        expanded = _expand_dotted(overrides)
+        _check_year_order(expanded)
+        data = _deep_merge(data, expanded)
+    return validate_scenario(data)

@@ -1,0 +1,1083 @@
+"""The yearly loop: ``run(scenario) -> Results``.
+
+Stages (each a public function you can stop between)::
+
+    load_scenario → validate (pydantic) → prepare(scenario, until) → Inputs (arrays)
+        → calibrate (a fit pass over the history years of the reference scenario)
+        → run_years(inputs, calibration) → Trace (arrays [year, draw, …])
+        → collect(trace) → long tables → Results
+
+Axis order: ``[draw, maker, segment, powertrain]``; the only Python loop in the hot path is
+over years. A deterministic run has one draw; Monte Carlo (issue 6) fills the draw axis.
+
+Each year (design §3):
+
+1. technology — battery pack cost (history: BNEF survey; after: experience curve on
+   cumulative world volume) → vehicle prices, energy use, range;
+2. policy (:mod:`nevsim.policy`) — purchase subsidy, purchase tax, the NEV and CAFC
+   standards of the year (``StandardYear``), plates;
+3. buyers and credit market — nested logit utilities, exp(utility) once, then the NEV credit
+   price that clears the market (:func:`nevsim.makers.clear_credit_market`); in history
+   years the plug-in constants are fitted instead (:mod:`nevsim.calibrate`);
+4. makers — split among makers bounded by capacity, per-maker credit accounting with
+   banking and the NEV → CAFC offset (:func:`nevsim.policy.standard.compliance`);
+5. fleet — stock turnover, energy, oil, CO2, chargers;
+6. feedback — cumulative battery volume, plug-in stock share (familiarity), chargers per
+   EV, models on offer (from last year's sales), banked credits, CAFC deficits.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nevsim import assumptions
+from nevsim.calibrate import Calibration, fit_kappa, fit_maker_weights, fit_plugin_constants
+from nevsim.consumers import Coefficients, running_cost_pv_cny, systematic_utility
+from nevsim.errors import InputError
+from nevsim.fleet import FleetState, energy_and_emissions
+from nevsim.makers import RescaledNestedLogit, allocate_credit_trades, clear_credit_market, split_among_makers
+from nevsim.scenario import Scenario, interpolate_path, load_scenario
+from nevsim.technology import (
+    POWERTRAINS,
+    SEGMENTS,
+    VehicleTable,
+    experience_curve_cost,
+    vehicle_attributes,
+)
+
+
+def _nz(x: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
+    """NaN → ``fill`` (a cheaper ``np.nan_to_num`` for the hot path)."""
+    x = np.asarray(x, dtype=float)
+    return np.where(np.isnan(x), fill, x)
+
+
+__all__ = ["Inputs", "Trace", "calibrate", "collect", "prepare", "run", "run_frames", "run_years"]
+
+ASC_HEV = -1.5  # utility of HEV vs ICE: nevsim assumption (U), HEVs were a few % of China's car sales
+GWH_PER_KWH = 1e-6
+WLTC_PER_NEDC = 1.1  # WLTC ÷ NEDC fuel consumption of Chinese cars ≈ 1.1 (nevsim assumption, U; ICCT: 1.1–1.2)
+PRE_2010_CUM_BATTERY_GWH = 1.0  # cumulative EV battery volume before 2010 (GWh): negligible, U
+
+
+# ----------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class History:
+    """Observed series over ``years`` (NaN where not observed or after the cutoff)."""
+
+    years: np.ndarray
+    ev_share: np.ndarray  # fraction of new cars
+    bev_fraction: np.ndarray  # BEV / (BEV + PHEV) sales
+    total_car_sales: np.ndarray  # domestic new cars (vehicles)
+    bev_stock: np.ndarray
+    phev_stock: np.ndarray
+    public_chargers: np.ndarray
+    ev_exports: np.ndarray
+    battery_usd_per_kwh: np.ndarray
+    world_battery_gwh: np.ndarray  # all road modes
+    china_car_battery_gwh: np.ndarray
+    credit_price_cny: np.ndarray
+    last_share_year: int
+    maker_nev_sales: dict[str, dict[int, float]]
+    tesla_capacity: dict[int, float]
+    sources: tuple[str, ...]
+
+
+def _series(frame: pd.DataFrame, years: np.ndarray) -> np.ndarray:
+    out = np.full(years.shape, np.nan)
+    if frame.empty:
+        return out
+    s = frame.groupby("year")["value"].sum()
+    idx = np.searchsorted(years, s.index.to_numpy())
+    ok = (idx < len(years)) & (years[np.minimum(idx, len(years) - 1)] == s.index.to_numpy())
+    out[idx[ok]] = s.to_numpy(dtype=float)[ok]
+    return out
+
+
+def load_history(years: np.ndarray, until: int | None) -> History:
+    """Observed China history (memoised per process on ``(first, last, until)``; see :func:`_load_history`)."""
+    return _load_history(int(years[0]), int(years[-1]), until)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_history(first: int, last: int, until: int | None) -> History:
+    """Observed China history from :mod:`nevsim.data` (never a row after ``until``).
+
+    IEA GEVO 2025 (China, Cars, Historical): EV sales share, BEV and PHEV sales and stock,
+    public charging points (fast + slow), car battery demand; World battery demand (all road
+    modes); OWID: 2025 share and EV sales; fact tables: BNEF pack prices, NEV exports.
+    Maker sales, Tesla capacity and credit prices: ``nevsim/assumptions`` (fact sheet A.6,
+    C.4, C.5), filtered by ``until`` too.
+    """
+    from nevsim import data
+
+    years = np.arange(first, last + 1)
+    iea = data.load("iea_gevo_2025", region="China", until=until)
+    iea = iea[(iea["category"] == "Historical")]
+    cars = iea[iea["mode"] == "Cars"]
+
+    def pick(param: str, powertrain: str | None = None, frame: pd.DataFrame = cars) -> np.ndarray:
+        sel = frame[frame["parameter"] == param]
+        if powertrain is not None:
+            sel = sel[sel["powertrain"] == powertrain]
+        return _series(sel, years)
+
+    share = pick("EV sales share") / 100.0
+    bev = pick("EV sales", "BEV")
+    phev = pick("EV sales", "PHEV")
+    total = (bev + phev) / share
+    bev_fraction = bev / (bev + phev)
+    chargers = _series(iea[(iea["parameter"] == "EV charging points")], years)
+    chargers[chargers == 0] = np.nan
+    car_battery = pick("Battery demand")
+    world = data.load("iea_gevo_2025", region="World", until=until)
+    world = world[(world["category"] == "Historical") & (world["parameter"] == "Battery demand")]
+    world_battery = _series(world, years)
+
+    # OWID: the 2025 share (53 %) and EV sales, beyond the IEA 2025 edition
+    sources = ["IEA (2025) Global EV Outlook 2025, CC BY 4.0"]
+    try:
+        owid_share = data.load("owid_electric_car_sales_share", region="China", until=until)
+        owid_sales = data.load("owid_electric_car_sales", region="China", until=until)
+    except InputError:
+        owid_share = owid_sales = pd.DataFrame(columns=["year", "value"])
+    o_share = _series(owid_share, years) / 100.0
+    o_sales = _series(owid_sales, years)
+    extra = np.isnan(share) & np.isfinite(o_share) & np.isfinite(o_sales)
+    if extra.any():
+        sources.append("Our World in Data (IEA-based), electric car sales and share, CC BY 4.0")
+        share = np.where(extra, o_share, share)
+        total = np.where(extra, o_sales / o_share, total)
+        # no BEV/PHEV split after the IEA years: hold the last observed split (documented)
+        last_frac = bev_fraction[np.isfinite(bev_fraction)][-1] if np.isfinite(bev_fraction).any() else 0.5
+        bev_fraction = np.where(extra, last_frac, bev_fraction)
+    observed = np.flatnonzero(np.isfinite(share))
+    if observed.size == 0:
+        raise InputError("until", "no observed China EV sales share on or before the cutoff", allowed=["≥ 2012"])
+    last_share_year = int(years[observed[-1]])
+
+    battery = _battery_prices(years, until)
+    exports = _ev_exports(years, until)
+    cp = assumptions.credit_prices()
+    cp = cp[cp["year"] <= (until if until is not None else 9999)].rename(columns={"price_cny_per_credit": "value"})
+    credit_price = _series(cp, years)
+    maker_sales = _maker_sales(until)
+    mh = assumptions.maker_history()
+    if until is not None:
+        mh = mh[mh["year"] <= until]
+    cap = mh[(mh["variable"] == "capacity") & (mh["maker"] == "Tesla China")]
+    tesla_cap = dict(zip(cap["year"].astype(int), cap["value"].astype(float), strict=True))
+    for arr in (share, bev_fraction, total, chargers, exports, battery, world_battery, car_battery, credit_price):
+        arr.setflags(write=False)  # memoised: shared between runs, never written
+    return History(
+        years=years, ev_share=share, bev_fraction=bev_fraction, total_car_sales=total,
+        bev_stock=pick("EV stock", "BEV"), phev_stock=pick("EV stock", "PHEV"), public_chargers=chargers,
+        ev_exports=exports, battery_usd_per_kwh=battery, world_battery_gwh=world_battery,
+        china_car_battery_gwh=car_battery, credit_price_cny=credit_price, last_share_year=last_share_year,
+        maker_nev_sales=maker_sales, tesla_capacity=tesla_cap, sources=tuple(sources),
+    )
+
+
+def _battery_prices(years: np.ndarray, until: int | None) -> np.ndarray:
+    """BNEF pack prices (USD/kWh, as published for each survey year), log-interpolated between surveys."""
+    from nevsim import data
+
+    frame = data.load("battery_prices", until=until)
+    frame = _as_published(frame)
+    obs = _series(frame, years)
+    ok = np.isfinite(obs)
+    if ok.sum() == 0:
+        raise InputError("until", "no battery pack price on or before the cutoff", allowed=["≥ 2010"])
+    out = np.full(years.shape, np.nan)
+    first, last = np.flatnonzero(ok)[[0, -1]]
+    span = slice(first, last + 1)
+    out[span] = np.exp(np.interp(years[span], years[ok], np.log(obs[ok])))
+    return out
+
+
+def _as_published(frame: pd.DataFrame) -> pd.DataFrame:
+    """One BNEF value per year: the survey year's own dollars (drop restated rows)."""
+    frame = frame.copy()
+    if "value" not in frame.columns:
+        for name in ("price_usd_per_kwh", "usd_per_kwh", "price"):
+            if name in frame.columns:
+                frame = frame.rename(columns={name: "value"})
+                break
+    if "dollar_year" in frame.columns:
+        # prefer the survey's own dollars; else an unstated vintage; else the earliest restatement
+        dy = pd.to_numeric(frame["dollar_year"], errors="coerce").astype(float)
+        gap = (dy - frame["year"].astype(float)).abs().fillna(0.5)
+        frame = frame.assign(_gap=gap).sort_values(["year", "_gap"])
+    if "region" in frame.columns and (frame["region"] == "World").any():
+        frame = frame[frame["region"] == "World"]
+    if "scope" in frame.columns:
+        scope = frame["scope"].astype(str).str.lower()
+        keep = scope.str.contains("all|global|average|volume", regex=True)
+        if keep.any():
+            frame = frame[keep]
+    frame = frame[pd.to_numeric(frame["value"], errors="coerce").notna()]
+    frame = frame.assign(value=frame["value"].astype(float))
+    return frame.groupby("year", as_index=False)["value"].first()
+
+
+def _maker_sales(until: int | None) -> dict[str, dict[int, float]]:
+    """Reported NEV sales by maker and year (``china_market`` facts, "Maker sales").
+
+    Full-year rows only (rows with a ``date`` are part-year); where sources conflict the
+    ``exact`` row wins over ``approx``/``more_than``, then the first listed.
+    """
+    from nevsim import data
+
+    frame = data.load("china_market", until=until)
+    rows = frame[(frame["variable"] == "Maker sales") & frame["maker"].notna()]
+    if "date" in rows.columns:
+        rows = rows[rows["date"].isna() | (rows["date"].astype(str).str.strip() == "")]
+    rank = (rows["qualifier"].astype(str) != "exact").astype(int) if "qualifier" in rows.columns else 0
+    rows = rows.assign(_rank=rank).sort_values(["maker", "year", "_rank"], kind="stable")
+    rows = rows.groupby(["maker", "year"], as_index=False).first()
+    return {str(m): dict(zip(g["year"].astype(int), g["value"].astype(float), strict=True))
+            for m, g in rows.groupby("maker")}
+
+
+def _ev_exports(years: np.ndarray, until: int | None) -> np.ndarray:
+    """NEV exports (vehicles) from the China market facts; 0 before the first reported year."""
+    from nevsim import data
+
+    frame = data.load("china_market", until=until)
+    var = frame["variable"].astype(str).str.lower()
+    sel = frame[var.str.contains("export") & var.str.contains("nev|electric|ev", regex=True)
+                & ~var.str.contains("total|share|sales", regex=True)]
+    sel = sel[sel["unit"].astype(str).str.lower().str.contains("vehicle|unit|car", regex=True)]
+    out = _series(sel.groupby("year", as_index=False)["value"].max(), years)
+    ok = np.isfinite(out)
+    if ok.any():
+        out[: np.flatnonzero(ok)[0]] = 0.0
+    return out
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a run needs, as arrays over ``years`` (and ``[draw]`` for parameters)."""
+
+    scenario: Scenario
+    years: np.ndarray
+    history_last: int
+    history: History
+    draws: int
+    coef: Coefficients
+    params: dict[str, np.ndarray]
+    table: VehicleTable
+    total_car_sales: np.ndarray  # [year]
+    ev_exports: np.ndarray  # [year]
+    evs_per_charger: np.ndarray  # [year] used after the history
+    gasoline: np.ndarray
+    electricity: np.ndarray
+    grid: np.ndarray
+    plate_share: np.ndarray  # fraction
+    phev_plate: np.ndarray
+    world_growth: np.ndarray  # fraction per year
+    nev_ratio_override: np.ndarray  # [year] fraction or NaN
+    makers: tuple[str, ...]
+    offer: np.ndarray  # [year, maker, segment, powertrain] 0/1
+    conv_weight: np.ndarray  # [maker]
+    nev_prior: np.ndarray  # [maker]
+    capacity: np.ndarray  # [year, maker] vehicles (inf = not bounded)
+    residual_maker: int
+    nev_standards: tuple[Any, ...] = ()  # StandardYear or None per year
+    cafc_standards: tuple[Any, ...] = ()
+    subsidy_possible: tuple[bool, ...] = ()
+    maker_nev_weights: np.ndarray = field(default_factory=lambda: np.zeros((1, 0)))  # [draw, maker]
+
+
+def _nev_ratio_override(policy: Any, years: np.ndarray) -> np.ndarray:
+    """Scenario NEV ratios (fraction) from their first year on; NaN where the policy tables apply."""
+    override = policy.dual_credit.nev_ratio_pct
+    if not override:
+        return np.full(years.shape, np.nan)
+    first_key = min(int(k) for k in override)
+    return np.where(years >= first_key, interpolate_path(override, years) / 100.0, np.nan)
+
+
+@functools.lru_cache(maxsize=16)
+def _standards(policy_json: str, ice_improvement_pct_per_yr: float, first: int, last: int
+               ) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[bool, ...]]:
+    """The NEV and CAFC standards of every year, and whether any purchase subsidy is paid that year.
+
+    They depend only on the scenario's policy section, the ICE efficiency path and the
+    (packaged) vehicle table, so the result is memoised per process on those inputs (a pure
+    function of immutable inputs; repeated runs and Monte Carlo draws reuse it). A subsidy at
+    price 0 bounds the subsidy at every price (the price cap only removes it).
+    """
+    from dataclasses import replace
+
+    from nevsim.scenario import Policy
+
+    policy_cfg = Policy.model_validate_json(policy_json)
+    years = np.arange(first, last + 1)
+    table = VehicleTable.from_frame(assumptions.vehicles())
+    _, prm = _coefficients(1)
+    policy = _ChinaPolicy(policy_cfg, years, table, _nev_ratio_override(policy_cfg, years))
+    nev, cafc, possible = [], [], []
+    for year in years:  # preparation, once per policy set
+        veh = vehicle_attributes(
+            table, int(year), np.ones(1), retail_price_equivalent=prm["retail_price_equivalent"],
+            ev_drivetrain_decline_pct_per_yr=prm["ev_drivetrain_cost_decline_pct_per_yr"],
+            ice_fuel_improvement_pct_per_yr=ice_improvement_pct_per_yr,
+            ice_cost_per_l_per_100km_cny=prm["ice_cost_per_l_per_100km_cny"],
+        )
+        vehicles = policy.vehicles(veh, int(year))
+        veh0 = replace(veh, price_cny=np.zeros_like(veh.price_cny))
+        possible.append(bool(np.any(policy.subsidy_cny(int(year), veh0) > 0)))
+        nev.append(policy.nev_standard(int(year), vehicles))
+        cafc.append(policy.cafc_standard(int(year), vehicles))
+    return tuple(nev), tuple(cafc), tuple(possible)
+
+
+def _coefficients(draws: int) -> tuple[Coefficients, dict[str, np.ndarray]]:
+    c = assumptions.coefficients().set_index("name")["value"]
+
+    def arr(name: str) -> np.ndarray:
+        return np.full(draws, float(c[name]))
+
+    coef = Coefficients(
+        beta_price=arr("beta_price"), beta_opex=arr("beta_opex"), opex_horizon_years=arr("opex_horizon_years"),
+        opex_discount_rate=arr("opex_discount_rate"), beta_range=arr("beta_range"),
+        range_reference_km=arr("range_reference_km"), beta_charge=arr("beta_charge"),
+        phev_charge_weight=arr("phev_charge_weight"), beta_choice=arr("beta_choice"), beta_plate=arr("beta_plate"),
+        nest_lambda=np.stack([arr("nest_lambda_conventional"), arr("nest_lambda_plugin")], -1),
+        kappa=np.zeros(draws),
+    )
+    names = ("vehicles_per_model", "retail_price_equivalent", "ev_drivetrain_cost_decline_pct_per_yr",
+             "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
+             "gasoline_kg_co2_per_l", "litres_per_barrel")
+    return coef, {n: arr(n) for n in names}
+
+
+def _bridge(path: dict[str, float], years: np.ndarray, observed: np.ndarray, last: int) -> np.ndarray:
+    """Observed values to ``last``, then the scenario path, linked linearly from the last observation."""
+    obs_ok = np.isfinite(observed) & (years <= last)
+    points = dict(path)
+    if obs_ok.any():
+        i = np.flatnonzero(obs_ok)[-1]
+        points = {k: v for k, v in path.items() if int(k) > years[i]}
+        points = {str(int(years[i])): float(observed[i]), **points}
+    out = interpolate_path(points, years)
+    return np.where(obs_ok, observed, out)
+
+
+def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
+    """Arrays for a run: history (cut at ``until``), scenario paths, parameters, makers."""
+    if until is not None and not (2012 <= until <= 2100):
+        raise InputError("until", f"data cutoff {until} outside 2012–2100", allowed=["2012 to 2100"])
+    years = np.arange(scenario.years.first, scenario.years.last + 1)
+    hist = load_history(years, until)
+    history_last = min(scenario.years.calibrate_until, hist.last_share_year, until if until is not None else 9999)
+    if history_last < years[0] + 2:
+        raise InputError("until", "fewer than three history years to calibrate on", allowed=[f"≥ {years[0] + 2}"])
+    draws = scenario.draws
+    coef, params = _coefficients(draws)
+    table = VehicleTable.from_frame(assumptions.vehicles())
+    s = scenario
+    total = _bridge({k: v * 1e6 for k, v in s.market.total_car_sales_million.items()}, years,
+                    hist.total_car_sales, history_last)
+    exports = _bridge({k: v * 1e6 for k, v in s.market.ev_exports_million.items()}, years, hist.ev_exports,
+                      history_last)
+    exports = _nz(exports)
+    ev_stock_hist = hist.bev_stock + hist.phev_stock
+    ratio_hist = ev_stock_hist / hist.public_chargers
+    evs_per_charger = _bridge(s.charging.evs_per_public_charger, years, ratio_hist, history_last)
+    first_ratio = ratio_hist[np.isfinite(ratio_hist)][0] if np.isfinite(ratio_hist).any() else 10.0
+    evs_per_charger = np.where(np.isfinite(evs_per_charger), evs_per_charger, first_ratio)
+    world_growth = interpolate_path(s.technology.world_battery_demand_growth_pct_per_yr, years, 10.0) / 100.0
+    ratio_override = _nev_ratio_override(s.policy, years)
+    mk = assumptions.makers()
+    names = tuple(mk["maker"])
+    offer = np.zeros((len(years), len(names), len(SEGMENTS), len(POWERTRAINS)))
+    for m, row in enumerate(mk.itertuples()):  # a few rows at preparation, not in the loop
+        segs = [SEGMENTS.index(x.strip()) for x in str(row.segments).split(",")]
+        pts = [POWERTRAINS.index(x.strip()) for x in str(row.powertrains).split(",")]
+        active = years >= int(row.first_year)
+        for p in pts:
+            alive = active & ((years <= int(row.last_year_ice)) if p in (0, 1) else True)
+            offer[np.ix_(alive, [m], segs, [p])] = 1.0
+    conv_weight = mk["conventional_share"].to_numpy(dtype=float)
+    nev_prior = np.where(conv_weight > 0, 0.3 * conv_weight, 0.02)  # legacy makers lag in NEVs (prior)
+    capacity = np.full((len(years), len(names)), np.inf)
+    tesla = names.index("Tesla China")
+    cap_years = sorted(hist.tesla_capacity)
+    if cap_years:
+        cap_vals = [hist.tesla_capacity[y] for y in cap_years]
+        held = np.interp(years, cap_years, cap_vals)
+        capacity[:, tesla] = np.where(years >= cap_years[0], held, np.inf)
+    inputs = Inputs(
+        scenario=s, years=years, history_last=int(history_last), history=hist, draws=draws, coef=coef,
+        params=params, table=table, total_car_sales=total, ev_exports=exports, evs_per_charger=evs_per_charger,
+        gasoline=interpolate_path(s.energy.gasoline_price_cny_per_l, years),
+        electricity=interpolate_path(s.energy.electricity_price_cny_per_kwh, years),
+        grid=interpolate_path(s.energy.grid_intensity_g_per_kwh, years),
+        plate_share=interpolate_path(s.policy.plate_restricted_sales_share_pct, years, 0.0) / 100.0,
+        phev_plate=(years < s.policy.phev_plate_from_year).astype(float),
+        world_growth=world_growth, nev_ratio_override=ratio_override, makers=names, offer=offer,
+        conv_weight=conv_weight, nev_prior=nev_prior, capacity=capacity, residual_maker=names.index("Other"),
+    )
+    from dataclasses import replace
+
+    nev, cafc, possible = _standards(s.policy.model_dump_json(), float(s.technology.ice_fuel_improvement_pct_per_yr),
+                                     int(years[0]), int(years[-1]))
+    inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible)
+    return replace(inputs, maker_nev_weights=_fit_maker_weights(inputs))
+
+
+# ----------------------------------------------------------------------------- policy adapter
+
+
+class _ChinaPolicy:
+    """The scenario's choices applied to :mod:`nevsim.policy.china` (no rule is re-implemented here)."""
+
+    def __init__(self, policy: Any, years: np.ndarray, table: VehicleTable, ratio_override: np.ndarray) -> None:
+        from nevsim.policy import china
+
+        self.china = china
+        self.policy = policy
+        self.years = years
+        self.table = table
+        self.ratio_override = ratio_override
+
+    def vehicles(self, veh: Any, year: int) -> Any:
+        """Policy view of the vehicles (``[segment, powertrain]``); fuel on the CAFC test cycle."""
+        from nevsim.policy.vehicles import VehicleArrays
+
+        pt = np.broadcast_to(np.array(POWERTRAINS), veh.price_cny.shape[1:])
+        fuel = veh.fuel_l_per_100km[0]
+        if self.china.cafc_test_cycle(year) == "NEDC":
+            fuel = fuel / WLTC_PER_NEDC
+        return VehicleArrays(
+            powertrain=pt, range_km=veh.range_km[0], energy_kwh_per_100km=veh.energy_kwh_per_100km[0],
+            fuel_l_per_100km=fuel, curb_mass_kg=self.table.curb_mass_kg,
+            co2_g_per_km=np.where(np.isfinite(fuel), fuel * 23.1, 0.0),  # 2.31 kg CO2/L gasoline
+        )
+
+    def subsidy_cny(self, year: int, veh: Any, any_subsidy: bool = True) -> np.ndarray:
+        """Purchase subsidy per vehicle; ``any_subsidy=False`` skips the call (zero at every price)."""
+        sub = self.policy.subsidies
+        if not sub.purchase_subsidy or not any_subsidy:
+            return np.zeros_like(veh.price_cny)
+        y = year
+        if sub.subsidy_extend_to_year is not None and 2022 < year <= sub.subsidy_extend_to_year:
+            y = 2022
+        pt = np.broadcast_to(np.array(POWERTRAINS), veh.price_cny.shape)
+        try:
+            return np.asarray(self.china.purchase_subsidy_cny(y, pt, _nz(veh.range_km), veh.price_cny),
+                              float)
+        except InputError:  # before the encoded schedule (2010–2012 city pilots are not encoded)
+            return np.zeros_like(veh.price_cny)
+
+    def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(tax due, tax a conventional car of the same price would pay), in one policy call."""
+        sub = self.policy.subsidies
+        shape = veh.price_cny.shape
+        pt = np.broadcast_to(np.array(POWERTRAINS), shape)
+        y = year
+        if sub.tax_exemption_extend_to_year is not None and 2025 < year <= sub.tax_exemption_extend_to_year:
+            y = 2025
+        if y == year:
+            both = np.asarray(self.china.purchase_tax_cny(
+                year, np.stack([pt, np.full(shape, "ICE")]), np.stack([veh.price_cny, veh.price_cny]),
+                np.stack([_nz(veh.range_km)] * 2)), float)
+            due, full = both[0], both[1]
+        else:
+            full = np.asarray(self.china.purchase_tax_cny(year, np.full(shape, "ICE"), veh.price_cny), float)
+            due = np.asarray(self.china.purchase_tax_cny(y, pt, veh.price_cny, _nz(veh.range_km)), float)
+        if not sub.purchase_tax_exemption:
+            return full, full
+        return due, full
+
+    def nev_standard(self, year: int, vehicles: Any) -> Any | None:
+        """The year's NEV standard; after the last set year the rules are held (or the ratio is 0)."""
+        dc = self.policy.dual_credit
+        if not dc.enabled:
+            return None
+        sy = self.china.nev_standard(year, vehicles, extend="hold")
+        ratio = float(self.china.nev_ratio(year, extend="hold"))
+        try:
+            self.china.nev_ratio(year)
+            beyond = False
+        except InputError:  # after the last year with a set ratio
+            beyond = True
+        override = self.ratio_override[year - self.years[0]]
+        if np.isfinite(override) or (beyond and dc.extend == "zero"):
+            new_ratio = float(override) if np.isfinite(override) else 0.0
+            conventional = np.isin(np.asarray(vehicles.powertrain), ("ICE", "HEV")).astype(float)
+            base = np.asarray(sy.required_per_vehicle) / ratio if ratio > 0 else conventional
+            sy = _replace_required(sy, year, base * new_ratio)
+        return sy
+
+    def cafc_standard(self, year: int, vehicles: Any) -> Any | None:
+        dc = self.policy.dual_credit
+        if not dc.enabled or not dc.cafc_offset:
+            return None
+        try:
+            return self.china.cafc_standard(year, vehicles, extend="hold")
+        except InputError:  # before the CAFC phases the policy tables cover
+            return None
+
+
+def _replace_required(sy: Any, year: int, required: np.ndarray) -> Any:
+    from dataclasses import replace
+
+    return replace(sy, year=year, required_per_vehicle=np.asarray(required, dtype=float))
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class Trace:
+    """Arrays recorded by :func:`run_years`, each ``[year, draw, …]``."""
+
+    years: np.ndarray
+    makers: tuple[str, ...]
+    data: dict[str, np.ndarray] = field(default_factory=dict)
+    maker_data: dict[str, np.ndarray] = field(default_factory=dict)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    def put(self, name: str, t: int, value: np.ndarray) -> None:
+        value = np.asarray(value, dtype=float)
+        if name not in self.data:
+            self.data[name] = np.full((len(self.years), *value.shape), np.nan)
+        self.data[name][t] = value
+
+    def put_maker(self, name: str, t: int, value: np.ndarray) -> None:
+        value = np.asarray(value, dtype=float)
+        if name not in self.maker_data:
+            self.maker_data[name] = np.full((len(self.years), *value.shape), np.nan)
+        self.maker_data[name][t] = value
+
+
+def run_years(
+    inputs: Inputs,
+    calibration: Calibration | None,
+    *,
+    fit: bool = False,
+    project: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Trace, Calibration | None]:
+    """Simulate year by year.
+
+    * ``fit=False``: every year with the given ``calibration``;
+    * ``fit=True``: fit the constants in the history years (:mod:`nevsim.calibrate`); with
+      ``project=True`` the same pass then continues into the projection with the calibration
+      just made (one pass for a scenario that is its own calibration reference).
+
+    Returns the trace and (when fitting) the :class:`Calibration`.
+    """
+    s = inputs.scenario
+    hist = inputs.history
+    coef = inputs.coef
+    prm = inputs.params
+    D = inputs.draws
+    years = inputs.years if (not fit or project) else inputs.years[inputs.years <= inputs.history_last]
+    n_years = len(years)
+    n_hist = int((years <= inputs.history_last).sum())
+    trace = Trace(years=years, makers=inputs.makers)
+    policy = _ChinaPolicy(s.policy, inputs.years, inputs.table, inputs.nev_ratio_override)
+    dc = s.policy.dual_credit
+    M = len(inputs.makers)
+    lam = coef.nest_lambda
+    kappa = np.zeros(D) if (fit or calibration is None) else calibration.kappa
+    maker_nev_w = inputs.maker_nev_weights
+
+    # ---- state
+    first_total = np.full(D, inputs.total_car_sales[0])
+    ice_fuel0 = float(np.nanmean(inputs.table.fuel_l_per_100km[:, 0]))
+    fleet = FleetState.seeded(D, np.full(D, s.fleet.mean_life_years), np.full(D, s.fleet.weibull_shape),
+                              np.full(D, s.fleet.stock_2010_million * 1e6), first_total, np.full(D, ice_fuel0))
+    hist_ev0 = _nz(hist.bev_stock[0]) + _nz(hist.phev_stock[0])
+    stock_share_prev = np.full(D, max(hist_ev0, 1.0) / (s.fleet.stock_2010_million * 1e6))
+    chargers_prev = np.full(D, np.nan)
+    ev_stock_prev = np.full(D, max(hist_ev0, 1.0))
+    sales_prev_pt = np.tile(np.array([inputs.total_car_sales[0] * 0.99, inputs.total_car_sales[0] * 0.01,
+                                      max(_nz(hist.phev_stock[0]), 1.0),
+                                      max(_nz(hist.bev_stock[0]), 1.0)]), (D, 1))
+    cum_gwh = np.full(D, PRE_2010_CUM_BATTERY_GWH)
+    row_gwh_prev = np.zeros(D)
+    anchor: tuple[np.ndarray, np.ndarray] | None = None  # (cost, volume)
+    bank = None
+    cafc_bank = None
+    cafc_extra = np.zeros(D)
+    obligated_prev = np.ones((D, M), dtype=bool)
+    split_prev = None
+    a_prev, b_prev = np.full(D, -5.0), np.zeros(D)
+    fit_a, fit_b, fit_lnss = np.zeros((n_hist, D)), np.zeros((n_hist, D)), np.zeros((n_hist, D))
+    credit_diag = {"years_solved": 0, "max_iterations": 0, "all_converged": True, "max_abs_residual_credits": 0.0,
+                   "years_at_cap": [], "years_long": []}
+    fit_ok = True
+    lr = np.full(D, s.technology.battery_learning_rate)
+
+    for t, year in enumerate(years):
+        year = int(year)
+        is_hist = year <= inputs.history_last
+        if fit and not is_hist and calibration is None:  # history done: calibrate, then project
+            calibration = _make_calibration(inputs, trace, years[:n_hist], fit_a, fit_b, fit_lnss, fit_ok)
+            kappa = calibration.kappa
+        fitting = fit and is_hist
+        ti = year - int(inputs.years[0])
+        # ---- 1. technology: battery pack cost
+        obs_price = hist.battery_usd_per_kwh[ti]
+        if is_hist and np.isfinite(obs_price):
+            pack_usd = np.full(D, obs_price)
+            anchor = (pack_usd, cum_gwh.copy())
+        elif anchor is None:  # before any survey: hold the first survey value
+            first = hist.battery_usd_per_kwh[np.isfinite(hist.battery_usd_per_kwh)][0]
+            pack_usd = np.full(D, first)
+        else:
+            pack_usd = experience_curve_cost(cum_gwh, anchor[1], anchor[0], lr)
+        pack_cny = pack_usd * s.technology.china_pack_price_ratio * s.technology.cny_per_usd
+        veh = vehicle_attributes(
+            inputs.table, year, pack_cny, retail_price_equivalent=prm["retail_price_equivalent"],
+            ev_drivetrain_decline_pct_per_yr=prm["ev_drivetrain_cost_decline_pct_per_yr"],
+            ice_fuel_improvement_pct_per_yr=s.technology.ice_fuel_improvement_pct_per_yr,
+            ice_cost_per_l_per_100km_cny=prm["ice_cost_per_l_per_100km_cny"],
+        )
+        # ---- 2. policy
+        subsidy = policy.subsidy_cny(year, veh, inputs.subsidy_possible[ti])
+        tax_due, tax_full = policy.tax_cny(year, veh)
+        nev_sy = inputs.nev_standards[ti]
+        cafc_sy = inputs.cafc_standards[ti]
+        net_price = veh.price_cny - subsidy + tax_due
+        running = running_cost_pv_cny(
+            veh.fuel_l_per_100km, veh.energy_kwh_per_100km, inputs.table.electric_km_share[None],
+            np.full(D, inputs.gasoline[ti]), np.full(D, inputs.electricity[ti]), np.full(D, s.fleet.vkt_km_per_year),
+            coef.opex_horizon_years, coef.opex_discount_rate,
+        )
+        # ---- 3. buyers: utility without the plug-in constants
+        chargers_per_ev = (chargers_prev / ev_stock_prev) if np.isfinite(chargers_prev).all() else \
+            np.full(D, 1.0 / inputs.evs_per_charger[ti])
+        ln_models = np.log(np.maximum(1.0, sales_prev_pt / prm["vehicles_per_model"][:, None]))
+        ln_ss = np.log(np.maximum(stock_share_prev, 1e-9))
+        asc = np.zeros((D, 4))
+        asc[:, 1] = ASC_HEV
+        u_base = systematic_utility(
+            coef, asc, net_price, running, veh.range_km, np.log(chargers_per_ev), ln_models,
+            np.full(D, inputs.plate_share[ti]), np.full(D, inputs.phev_plate[ti]), np.zeros(D),
+        )
+        segment_sales = np.full(D, inputs.total_car_sales[ti])[:, None] * inputs.table.segment_sales_share[None]
+        # credit-market arrays
+        if nev_sy is not None:
+            earned = np.asarray(nev_sy.earned_per_vehicle, float) * np.ones((D, 1, 1))
+            required = np.asarray(nev_sy.required_per_vehicle, float) * np.ones((D, 1, 1))
+            split = split_prev if split_prev is not None else None
+            obl_frac = np.ones((D, len(SEGMENTS), 4)) if split is None else \
+                (split * obligated_prev[..., None, None]).sum(1)
+            net_eff = earned - required * obl_frac
+            slope = -coef.beta_price[:, None, None] / 1e4 * dc.pass_through * (earned - required)
+            cap = np.full(D, dc.price_cap_cny_per_credit)
+            bank_total = np.zeros(D) if bank is None else bank.sum((-1, -2))
+            required_scale = (segment_sales[..., None] * required).sum((-1, -2))
+        price_floor = np.zeros(D)
+        if nev_sy is not None and is_hist and dc.observed_prices_in_history and np.isfinite(hist.credit_price_cny[ti]):
+            price_floor = np.full(D, min(hist.credit_price_cny[ti], dc.price_cap_cny_per_credit))
+
+        market = None
+        if nev_sy is not None:
+            market = _Market(lam, segment_sales, net_eff, slope, bank_total, cafc_extra, required_scale, cap,
+                             price_floor)
+
+        plug_add = np.array([0.0, 0.0, 1.0, 1.0])
+        bev_add = np.array([0.0, 0.0, 0.0, 1.0])
+        if fitting:
+            price = price_floor.copy()
+            for _ in range(6):
+                u_shift = u_base + (slope * price[:, None, None] if nev_sy is not None else 0.0)
+                a_prev, b_prev, ok = fit_plugin_constants(
+                    u_shift, lam, segment_sales, np.full(D, hist.ev_share[ti]), np.full(D, hist.bev_fraction[ti]),
+                    (a_prev, b_prev))
+                u = u_base + a_prev[:, None, None] * plug_add + b_prev[:, None, None] * bev_add
+                shares, new_price, sol = _clear(u, lam, market, D)
+                if np.allclose(new_price, price, atol=1e-6):
+                    price = new_price
+                    break
+                price = new_price
+            fit_ok = fit_ok and bool(ok.all())
+            fit_a[t], fit_b[t], fit_lnss[t] = a_prev, b_prev, ln_ss
+        else:
+            r = calibration.plugin_residual(year)
+            b = calibration.bev(year)
+            u = u_base + (r + kappa * ln_ss)[:, None, None] * plug_add + b[:, None, None] * bev_add
+            shares, price, sol = _clear(u, lam, market, D)
+        if sol is not None:
+            credit_diag["years_solved"] += 1
+            credit_diag["max_iterations"] = max(credit_diag["max_iterations"], sol.iterations)
+            credit_diag["all_converged"] = credit_diag["all_converged"] and bool(sol.converged.all())
+            credit_diag["max_abs_residual_credits"] = max(credit_diag["max_abs_residual_credits"],
+                                                          sol.max_abs_residual)
+            if sol.at_cap.any():
+                credit_diag["years_at_cap"].append(year)
+            if sol.long.all():
+                credit_diag["years_long"].append(year)
+        sales = shares * segment_sales[..., None]  # [D, S, P]
+        # ---- 4. makers
+        exports_total = np.full(D, inputs.ev_exports[ti])
+        w = np.where(np.arange(4) >= 2, maker_nev_w[:, :, None, None], inputs.conv_weight[None, :, None, None])
+        attract = w * inputs.offer[ti][None]
+        prelim = split_among_makers(sales, attract, np.full((D, M), np.inf), np.zeros((D, M)), inputs.residual_maker)
+        ev_dom_m = prelim[..., 2:].sum((-1, -2))
+        exports_m = exports_total[:, None] * ev_dom_m / np.maximum(ev_dom_m.sum(-1, keepdims=True), 1e-300)
+        by_maker = split_among_makers(sales, attract, inputs.capacity[ti][None].repeat(D, 0), exports_m,
+                                      inputs.residual_maker)
+        split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
+        # credit accounting (nevsim.policy.standard.compliance)
+        if nev_sy is not None:
+            from nevsim.policy.standard import apply_offset, compliance
+
+            res = compliance(nev_sy, by_maker, bank_in=bank, vehicle_ndim=2)
+            cafc_deficit = np.zeros(D)
+            if cafc_sy is not None:
+                cres = compliance(cafc_sy, by_maker, bank_in=cafc_bank, vehicle_ndim=2)
+                cafc_bank = np.maximum(cres.bank_out, 0.0)
+                res, cres = apply_offset(nev_sy, res, cafc_sy, cres)
+                cafc_deficit = np.maximum(-cres.balance, 0.0).sum(-1)
+                trace.put_maker("Credits|CAFC|Balance", t, cres.balance)
+            bought, sold, unsold = allocate_credit_trades(res.balance)
+            bank = np.maximum(res.bank_out, 0.0)  # rounding can leave −1e-9
+            if bank.shape[-1]:
+                bank[..., 0] = nev_sy.carry_forward_fraction * np.maximum(unsold, 0.0)
+            obligated_prev = np.broadcast_to(res.obligated, (D, M)).copy()
+            cafc_extra = cafc_deficit if dc.cafc_offset else np.zeros(D)
+            shortfall = np.maximum(-(res.balance.sum(-1)), 0.0)
+            trace.put_maker("Credits|NEV|Earned", t, res.earned)
+            trace.put_maker("Credits|NEV|Required", t, res.required)
+            trace.put_maker("Credits|NEV|Balance", t, res.balance)
+            trace.put_maker("Credits|NEV|Bought", t, bought)
+            trace.put_maker("Credits|NEV|Sold", t, sold)
+            trace.put("Credits|NEV|Shortfall", t, shortfall)
+            trace.put("Credits|NEV|Banked", t, bank.sum((-1, -2)))
+            trace.put("Credits|CAFC|Deficit", t, cafc_deficit)
+        for p, name in enumerate(POWERTRAINS):
+            trace.put_maker(f"Sales|Cars|{name}", t, by_maker[..., p].sum(-1))
+        production_m = by_maker.sum((-1, -2)) + exports_m
+        with np.errstate(invalid="ignore", divide="ignore"):
+            trace.put_maker("Capacity Use", t, 100.0 * production_m / inputs.capacity[ti][None])
+        trace.put_maker("Exports|Cars|EV", t, exports_m)
+        # ---- 5. fleet
+        sales_pt = sales.sum(1)  # [D, P]
+        fuel_new = (sales * _nz(veh.fuel_l_per_100km) * (1 - inputs.table.electric_km_share)).sum(1)
+        elec_new = (sales * _nz(veh.energy_kwh_per_100km) * inputs.table.electric_km_share).sum(1)
+        ice_equiv = (sales * _nz(veh.fuel_l_per_100km[..., :1])).sum(1)
+        fo = fleet.step(sales_pt, fuel_new, elec_new, ice_equiv)
+        eff = energy_and_emissions(fo, np.full(D, s.fleet.vkt_km_per_year), prm["charging_losses"],
+                                   np.full(D, inputs.grid[ti]), float(prm["gasoline_kg_co2_per_l"][0]),
+                                   float(prm["litres_per_barrel"][0]))
+        stock = fo["stock"]
+        ev_stock = stock[:, 2:].sum(-1)
+        total_stock = stock.sum(-1)
+        obs_chargers = hist.public_chargers[ti]
+        if is_hist and np.isfinite(obs_chargers):
+            chargers = np.full(D, obs_chargers)
+        else:
+            chargers = ev_stock / inputs.evs_per_charger[ti]
+        # ---- subsidies' public cost (billion CNY): subsidy + purchase tax forgone
+        plug = np.array([False, False, True, True])
+        public_cost = ((subsidy + (tax_full - tax_due)) * sales)[..., plug].sum((-1, -2)) / 1e9
+        # ---- 6. feedback
+        ev_sales_total = sales[..., 2:].sum((-1, -2))
+        kwh_dom = (sales[..., 2:] * veh.battery_kwh[..., 2:]).sum((-1, -2))
+        avg_kwh = kwh_dom / np.maximum(ev_sales_total, 1e-300)
+        china_gwh = (kwh_dom + exports_total * avg_kwh) * GWH_PER_KWH
+        world_obs = hist.world_battery_gwh[ti]
+        china_obs = hist.china_car_battery_gwh[ti]
+        if is_hist and np.isfinite(world_obs) and np.isfinite(china_obs):
+            row_gwh = np.full(D, world_obs - china_obs)
+        else:
+            row_gwh = row_gwh_prev * (1.0 + inputs.world_growth[ti])
+        cum_gwh = cum_gwh + row_gwh + china_gwh
+        row_gwh_prev = row_gwh
+        stock_share_prev = ev_stock / total_stock
+        chargers_prev = chargers
+        ev_stock_prev = np.maximum(ev_stock, 1.0)
+        sales_prev_pt = sales_pt
+        # ---- record
+        total_sales = sales_pt.sum(-1)
+        trace.put("sales_pt", t, sales_pt)
+        trace.put("Sales|Cars|Total", t, total_sales)
+        trace.put("Price|Credit|NEV", t, price if nev_sy is not None else np.zeros(D))
+        trace.put("Price|Battery Pack", t, pack_usd)
+        trace.put("Stock|Cars|EV", t, ev_stock)
+        trace.put("Stock|Cars|BEV", t, stock[:, 3])
+        trace.put("Stock|Cars|PHEV", t, stock[:, 2])
+        trace.put("Stock|Cars|Total", t, total_stock)
+        trace.put("Scrappage|Cars", t, fo["scrappage"].sum(-1))
+        trace.put("stock_prev", t, fo["stock_prev"].sum(-1))
+        trace.put("Chargers|Public", t, chargers)
+        trace.put("EVs per Public Charger", t, ev_stock / chargers)
+        trace.put("Oil Displacement", t, eff["oil_displaced_kbd"])
+        trace.put("Electricity|Cars", t, eff["electricity_twh"])
+        trace.put("Emissions|CO2|Cars", t, eff["co2_mt"])
+        trace.put("Exports|Cars|EV", t, exports_total)
+        trace.put("Production|Cars|EV", t, ev_sales_total + exports_total)
+        trace.put("Subsidy|Public Cost", t, public_cost)
+        trace.put("Battery Demand|Cars|China", t, china_gwh)
+        trace.put("Price|Car|BEV compact", t, net_price[:, 2, 3])
+        trace.put("Price|Car|ICE compact", t, net_price[:, 2, 0])
+        trace.put("plugin_stock_share", t, stock_share_prev)
+        if progress is not None:
+            progress(t + 1, n_years)
+
+    trace.diagnostics["credit_market"] = credit_diag
+    if not fit:
+        return trace, None
+    if calibration is None:
+        calibration = _make_calibration(inputs, trace, years[:n_hist], fit_a, fit_b, fit_lnss, fit_ok)
+    return trace, calibration
+
+
+def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np.ndarray, fit_b: np.ndarray,
+                      fit_lnss: np.ndarray, fit_ok: bool) -> Calibration:
+    """κ, residual constants and the held values from a fit over the history ``years``."""
+    prm = inputs.params
+    kappa_fit = fit_kappa(years, fit_a, fit_lnss, float(prm["kappa_min"][0]), float(prm["kappa_max"][0]))
+    residual = fit_a - kappa_fit[None] * fit_lnss
+    n_hold = min(inputs.scenario.calibration.hold_mean_of_last_years, len(years))
+    sales = trace.data["sales_pt"][: len(years)]
+    modelled = sales[..., 2:].sum(-1) / sales.sum(-1)
+    observed = inputs.history.ev_share[: len(years)][:, None]
+    err = float(np.nanmax(np.abs(modelled - observed))) * 100.0
+    return Calibration(years=years, residual_plugin=residual, bev_constant=fit_b, kappa=kappa_fit,
+                       hold_plugin=residual[-n_hold:].mean(0), hold_bev=fit_b[-n_hold:].mean(0),
+                       maker_nev_weights=inputs.maker_nev_weights, max_abs_error_pp=err, converged=fit_ok)
+
+
+@dataclass(frozen=True)
+class _Market:
+    """One year's credit-market inputs (see :func:`nevsim.makers.clear_credit_market`)."""
+
+    lam: np.ndarray
+    segment_sales: np.ndarray
+    net_eff: np.ndarray
+    slope: np.ndarray
+    bank_total: np.ndarray
+    extra_required: np.ndarray
+    required_scale: np.ndarray
+    cap: np.ndarray
+    price_floor: np.ndarray
+
+
+def _clear(u: np.ndarray, lam: np.ndarray, market: _Market | None, draws: int) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Shares and NEV credit price at utilities ``u`` (no standard: shares at π = 0)."""
+    logit = RescaledNestedLogit(u, lam)
+    if market is None:
+        return logit.shares()[0], np.zeros(draws), None
+    sol = clear_credit_market(
+        logit, lam, market.segment_sales, market.net_eff, market.slope, bank_in=market.bank_total,
+        extra_required=market.extra_required, required_scale=market.required_scale, cap_cny=market.cap,
+    )
+    price = np.maximum(sol.price, market.price_floor)
+    if (price > sol.price).any():  # observed history price above the clearing price
+        return logit.shares(market.slope * price[:, None, None])[0], price, sol
+    return sol.shares, price, sol
+
+
+def _fit_maker_weights(inputs: Inputs) -> np.ndarray:
+    """NEV weights ``[draw, maker]`` fitted to reported maker sales (see :mod:`nevsim.calibrate`).
+
+    Fit year: the latest history year in which at least five groups report. The year's
+    domestic BEV and PHEV sales are the observed ones (IEA), spread over segments with the
+    segment mix; exports are allocated in proportion to domestic EV sales.
+    """
+    hist = inputs.history
+    prior = np.broadcast_to(inputs.nev_prior, (inputs.draws, len(inputs.makers))).copy()
+    counts: dict[int, int] = {}
+    for d in hist.maker_nev_sales.values():
+        for y in d:
+            if y <= inputs.history_last:
+                counts[y] = counts.get(y, 0) + 1
+    if not counts:
+        return prior
+    rich = [y for y, n in counts.items() if n >= 5]
+    year = max(rich) if rich else max(counts, key=lambda y: (counts[y], y))
+    ti = year - int(inputs.years[0])
+    observed = np.array([hist.maker_nev_sales.get(m, {}).get(year, np.nan) for m in inputs.makers])
+    ev = hist.ev_share[ti] * inputs.total_car_sales[ti]
+    bev = ev * hist.bev_fraction[ti]
+    ev_sales = np.zeros((len(SEGMENTS), 4))
+    ev_sales[:, 2] = inputs.table.segment_sales_share * (ev - bev)
+    ev_sales[:, 3] = inputs.table.segment_sales_share * bev
+    if not np.all(np.isfinite(ev_sales)):
+        return prior
+    w = fit_maker_weights(inputs.nev_prior, inputs.offer[ti], ev_sales, float(inputs.ev_exports[ti]), observed)
+    return np.broadcast_to(w, prior.shape).copy()
+
+
+# ----------------------------------------------------------------------------- collect
+
+
+def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long tables ``series`` and ``makers`` (contract variable names; shares in percent)."""
+    s = inputs.scenario
+    years = trace.years
+    D = inputs.draws
+    d = trace.data
+    sales_pt = d["sales_pt"]  # [year, draw, P]
+    total = sales_pt.sum(-1)
+    ev = sales_pt[..., 2:].sum(-1)
+    variables: list[tuple[str, str, np.ndarray]] = [
+        ("Sales Share|Cars|EV", "%", 100.0 * ev / total),
+        ("Sales Share|Cars|BEV", "%", 100.0 * sales_pt[..., 3] / total),
+        ("Sales Share|Cars|PHEV", "%", 100.0 * sales_pt[..., 2] / total),
+        ("Sales Share|Cars|HEV", "%", 100.0 * sales_pt[..., 1] / total),
+        ("Sales|Cars|ICE", "vehicles", sales_pt[..., 0]),
+        ("Sales|Cars|HEV", "vehicles", sales_pt[..., 1]),
+        ("Sales|Cars|PHEV", "vehicles", sales_pt[..., 2]),
+        ("Sales|Cars|BEV", "vehicles", sales_pt[..., 3]),
+        ("Sales|Cars|EV", "vehicles", ev),
+        ("Sales|Cars|Total", "vehicles", total),
+    ]
+    units = {
+        "Price|Credit|NEV": "CNY/credit", "Price|Battery Pack": "USD/kWh", "Stock|Cars|EV": "vehicles",
+        "Stock|Cars|BEV": "vehicles", "Stock|Cars|PHEV": "vehicles", "Stock|Cars|Total": "vehicles",
+        "Scrappage|Cars": "vehicles", "Chargers|Public": "chargers", "EVs per Public Charger": "vehicles/charger",
+        "Oil Displacement": "thousand barrels/day", "Electricity|Cars": "TWh", "Emissions|CO2|Cars": "Mt CO2/yr",
+        "Production|Cars|EV": "vehicles", "Exports|Cars|EV": "vehicles", "Subsidy|Public Cost": "billion CNY",
+        "Credits|NEV|Shortfall": "credits", "Credits|NEV|Banked": "credits", "Credits|CAFC|Deficit": "credits",
+        "Battery Demand|Cars|China": "GWh", "Price|Car|BEV compact": "CNY", "Price|Car|ICE compact": "CNY",
+    }
+    for name, unit in units.items():
+        if name in d:
+            variables.append((name, unit, d[name]))
+    n_y = len(years)
+    names = [v[0] for v in variables]
+    vals = np.stack([np.asarray(v[2], dtype=float).reshape(n_y, D) for v in variables])  # [var, year, draw]
+    cols: dict[str, Any] = {
+        "scenario": s.name, "region": s.region,
+        "variable": np.repeat(np.array(names, dtype=object), n_y * D),
+        "unit": np.repeat(np.array([v[1] for v in variables], dtype=object), n_y * D),
+        "year": np.tile(np.repeat(years.astype(int), D), len(names)),
+        "value": vals.reshape(-1),
+    }
+    if D > 1:
+        cols["draw"] = np.tile(np.arange(D), len(names) * n_y)
+    series = pd.DataFrame(cols)
+    maker_units = {"Capacity Use": "%", "Exports|Cars|EV": "vehicles", "Credits|CAFC|Balance": "credits"}
+    mnames = list(trace.maker_data)
+    M = len(trace.makers)
+    if mnames:
+        mvals = np.stack([trace.maker_data[n] for n in mnames])  # [var, year, draw, maker]
+        mvals = np.moveaxis(mvals, -1, 1)  # [var, maker, year, draw]
+        units_m = [maker_units.get(n, "vehicles" if n.startswith("Sales") else "credits") for n in mnames]
+        per_var = M * n_y * D
+        mcols: dict[str, Any] = {
+            "scenario": s.name, "region": s.region,
+            "maker": np.tile(np.repeat(np.array(trace.makers, dtype=object), n_y * D), len(mnames)),
+            "variable": np.repeat(np.array(mnames, dtype=object), per_var),
+            "unit": np.repeat(np.array(units_m, dtype=object), per_var),
+            "year": np.tile(np.repeat(years.astype(int), D), len(mnames) * M),
+            "value": mvals.reshape(-1),
+        }
+        if D > 1:
+            mcols["draw"] = np.tile(np.arange(D), len(mnames) * M * n_y)
+        makers = pd.DataFrame(mcols)
+    else:
+        makers = pd.DataFrame(columns=["scenario", "region", "maker", "variable", "unit", "year", "value"])
+    return series, makers
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def calibrate(scenario: Scenario, until: int | None = None,
+              inputs: Inputs | None = None) -> tuple[Calibration, Inputs]:
+    """Fit the constants on the history of the scenario's calibration reference (see :mod:`nevsim.calibrate`)."""
+    reference = scenario
+    if scenario.calibration.against != scenario.name:
+        reference = load_scenario(scenario.calibration.against)
+        # the reference shares the run's years and cutoff, not its policies
+        reference = reference.model_copy(update={"years": scenario.years})
+    ref_inputs = inputs if (inputs is not None and reference is scenario) else prepare(reference, until)
+    _, cal = run_years(ref_inputs, None, fit=True)
+    assert cal is not None
+    return cal, ref_inputs
+
+
+def run_frames(scenario: Scenario | str, *, until: int | None = None,
+               progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Run and return ``(series, makers, meta)`` — what :func:`run` wraps into ``Results``."""
+    t0 = time.perf_counter()
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    inputs = prepare(scenario, until)
+    t1 = time.perf_counter()
+    if scenario.calibration.against == scenario.name:  # its own reference: fit and project in one pass
+        t2 = t1
+        trace, cal = run_years(inputs, None, fit=True, project=True, progress=progress)
+    else:
+        cal, _ = calibrate(scenario, until, inputs)
+        t2 = time.perf_counter()
+        trace, _ = run_years(inputs, cal, progress=progress)
+    assert cal is not None
+    t3 = time.perf_counter()
+    series, makers = collect(trace, inputs)
+    meta = {
+        "run_id": uuid.uuid4().hex,
+        "scenario": scenario.name,
+        "scenario_hash": scenario.hash,
+        "nevsim_version": _version(),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "regions": [scenario.region],
+        "first_year": int(inputs.years[0]),
+        "last_year": int(inputs.years[-1]),
+        "history_last_year": inputs.history_last,
+        "data_cutoff": until,
+        "draws": inputs.draws,
+        "seed": scenario.seed,
+        "calibration": {
+            "against": scenario.calibration.against,
+            "kappa": [float(k) for k in cal.kappa],
+            "hold_plugin_constant": [float(x) for x in cal.hold_plugin],
+            "hold_bev_constant": [float(x) for x in cal.hold_bev],
+            "max_abs_share_error_pp": cal.max_abs_error_pp,
+            "converged": cal.converged,
+        },
+        "solver": {"credit_market": {**trace.diagnostics["credit_market"],
+                                     "tolerance": "|excess| <= 1e-9 x (credits required + 1) or bracket < 1e-6 CNY"}},
+        "sources": list(inputs.history.sources),
+        "timing_s": {"prepare": t1 - t0, "calibrate": t2 - t1, "run": t3 - t2, "collect": time.perf_counter() - t3},
+    }
+    return series, makers, meta
+
+
+def run(scenario: Scenario | str, *, until: int | None = None,
+        progress: Callable[[int, int], None] | None = None) -> Any:
+    """Run one scenario (China 2010–2060 by default) and return :class:`nevsim.results.Results`.
+
+    ``until`` is the data cutoff for calibration (back-tests: ``run(s, until=2021)``); nothing
+    observed after it is read. ``progress(done_years, total_years)`` is called once a year.
+    """
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    series, makers, meta = run_frames(scenario, until=until, progress=progress)
+    from nevsim.results import Results
+
+    return Results(series, makers, meta, scenario.resolved())
+
+
+def _version() -> str:
+    try:
+        from nevsim import __version__
+
+        return __version__
+    except ImportError:  # pragma: no cover
+        return "unknown"

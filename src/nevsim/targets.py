@@ -1,0 +1,256 @@
+"""Targets check: each target of a region against the model series that counts the same thing.
+
+Targets are data (``nevsim.data.load("targets")``: value, year, metric, document, issuer,
+binding, source keys). The check compares like with like:
+
+- China's official NEV shares (20 % in 2025; the draft plan's 25 %) and the China-SAE
+  roadmap's 40 % (2030) / > 50 % (2035) count NEVs among **all new vehicles** as CAAM counts
+  them (wholesale, commercial vehicles and exports included). The model's headline is the EV
+  share of new **cars** sold in China (IEA basis). They are compared with
+  ``Sales Share|All Vehicles|NEV (CAAM basis)``, an estimate built by :func:`caam_ratio` /
+  :func:`add_caam_share` (below).
+- The roadmap's 95 % BEV share of NEVs (2035) is compared with BEV / (BEV + PHEV) car sales.
+- The 2020 volume target (2 M NEVs produced and sold, all vehicle types) is compared with
+  ``Production|Cars|EV`` — cars only, so a lower bound of the CAAM count.
+- "NEV share of new car sales" (45 % by 2027, reported only by secondary sources) is compared
+  with the model's EV share of new cars.
+- US: the federal 50 % ZEV goal (2030, non-binding) counts BEV, PHEV and FCEV among new light-
+  duty vehicles: compared with ``Sales Share|Cars|EV``. California ACC II applies to California
+  and adopting states only, and EU CO2 targets are in g/km: not modelled by a national share,
+  they are listed with no projected value and say so.
+
+Targets of other regions do not apply to a run and are left out.
+
+Columns of :func:`check`: ``region, name, source, source_key, issuer, binding, status, metric,
+year, unit, target_value, qualifier, projected_value, gap, met, first_year_met, compared_with,
+note`` (+ ``probability_met`` when the run has draws). ``gap = projected − target`` in the
+target's unit (for a ceiling such as g CO2/km, a positive gap is an overshoot);
+``first_year_met`` is the first year (history or projection) from the year the target was
+announced on whose value meets the target (a target cannot be met before it is set: China's
+early NEV sales were almost all BEVs, which would otherwise "meet" a 2035 95 % BEV share in 2012).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from nevsim.results import Results
+
+CAAM_SHARE_VARIABLE = "Sales Share|All Vehicles|NEV"
+CAAM_SHARE_LABEL = "Sales Share|All Vehicles|NEV (CAAM basis)"
+#: china_market variable holding CAAM's NEV share of all new vehicles (percent).
+CAAM_SHARE_FACT = "NEV share of new vehicle sales (CAAM)"
+#: How many of the latest overlap years the held ratio averages.
+RATIO_YEARS = 3
+
+CHECK_COLUMNS = [
+    "region", "name", "source", "source_key", "issuer", "binding", "status", "metric", "year", "unit",
+    "target_value", "qualifier", "projected_value", "gap", "met", "first_year_met", "compared_with", "note",
+]
+
+
+# ---------------------------------------------------------------------------- CAAM-basis share
+
+
+def caam_ratio(until: int | None = None) -> pd.DataFrame:
+    """Observed ratio of CAAM's NEV share of all new vehicles to the IEA EV share of new cars (China).
+
+    ``ratio(y) = CAAM NEV share of new vehicles (y) / IEA EV share of new cars (y)`` for every
+    year both are observed up to ``until``. Sources: CAAM shares from
+    ``nevsim.data.load("china_market")`` (variable ``NEV share of new vehicle sales (CAAM)``,
+    with its ``source_key``); car shares from ``nevsim.data.history("China")`` (IEA Global EV
+    Outlook 2025 Historical, CC BY 4.0; OWID for years after the IEA's last). Observed values:
+    2023 31.6 / 38 = 0.83, 2024 40.9 / 48 = 0.85, 2025 47.9 / 53 = 0.90.
+
+    Returns columns ``year, caam_share_pct, car_share_pct, ratio, source_key``.
+    """
+    from nevsim import data
+
+    market = data.load("china_market", until=until)
+    caam = market[(market["variable"] == CAAM_SHARE_FACT) & (market["region"] == "China")]
+    if "date" in caam.columns:  # annual values only (monthly rows carry a date)
+        caam = caam[caam["date"].isna() | (caam["date"].astype(str).str.strip() == "")]
+    caam = caam.groupby("year", as_index=False).agg(caam_share_pct=("value", "mean"),
+                                                   source_key=("source_key", "first"))
+    hist = data.history("China", until=until)
+    cars = (hist[hist["variable"] == "EV sales share"].groupby("year", as_index=False)["value"].mean()
+            .rename(columns={"value": "car_share_pct"}))
+    out = caam.merge(cars, on="year", how="inner")
+    out = out[(out["car_share_pct"] > 0) & (out["caam_share_pct"] > 0)]
+    out["ratio"] = out["caam_share_pct"] / out["car_share_pct"]
+    return out[["year", "caam_share_pct", "car_share_pct", "ratio", "source_key"]].reset_index(drop=True)
+
+
+def caam_ratio_path(years: np.ndarray, ratios: pd.DataFrame) -> np.ndarray:
+    """Ratio CAAM / IEA-car share for each of ``years``.
+
+    Observed years use their own ratio; gaps between observed years are interpolated linearly;
+    years before the first observation hold the first ratio; years after the last hold the
+    mean of the last :data:`RATIO_YEARS` observed ratios (the projection assumes the mix of
+    commercial vehicles and exports in CAAM's count stays as in the latest years).
+    """
+    years = np.asarray(years, dtype=float)
+    if ratios.empty:
+        return np.full(years.shape, np.nan)
+    obs_y = ratios["year"].to_numpy(dtype=float)
+    obs_r = ratios["ratio"].to_numpy(dtype=float)
+    held = float(obs_r[-RATIO_YEARS:].mean())
+    path = np.interp(years, obs_y, obs_r)
+    return np.where(years > obs_y[-1], held, path)
+
+
+def add_caam_share(series: pd.DataFrame, meta: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Add ``Sales Share|All Vehicles|NEV`` (percent, CAAM basis) to a China run's series.
+
+    ``share_all_vehicles(y) = min(100, share_cars(y) × ratio(y))`` with ``ratio`` from
+    :func:`caam_ratio_path` (data up to the run's ``meta["data_cutoff"]`` only, so back-tests do
+    not see later years). It is an estimate: CAAM counts wholesale NEVs of all types including
+    commercial vehicles and exports; the model counts domestic new cars. Returns the series
+    (unchanged when the run is not China, has no car share, or already holds the variable) and
+    a dict describing the derivation (for ``meta["derived"]``).
+    """
+    from nevsim.results import region_name
+
+    if CAAM_SHARE_VARIABLE in set(series["variable"]):
+        return series, {}
+    car = series[series["variable"] == "Sales Share|Cars|EV"]
+    car = car[car["region"].map(region_name) == "China"]
+    if car.empty:
+        return series, {}
+    ratios = caam_ratio(until=meta.get("data_cutoff"))
+    if ratios.empty:
+        return series, {}
+    ratio = caam_ratio_path(car["year"].to_numpy(), ratios)
+    est = car.assign(variable=CAAM_SHARE_VARIABLE, unit=car["unit"].iloc[0],
+                     value=np.minimum(100.0, car["value"].to_numpy() * ratio))
+    out = pd.concat([series, est], ignore_index=True)
+    last = ratios.tail(RATIO_YEARS)
+    derived = {CAAM_SHARE_VARIABLE: {
+        "method": "Sales Share|Cars|EV × ratio(year), capped at 100; ratio = CAAM NEV share of all new "
+                  "vehicles / IEA EV share of new cars: observed ratio in observed years (interpolated "
+                  f"between), mean of the last {RATIO_YEARS} observed ratios after.",
+        "held_ratio": float(last["ratio"].mean()),
+        "observed_ratios": {str(int(y)): round(float(r), 4) for y, r in zip(ratios["year"], ratios["ratio"],
+                                                                        strict=True)},
+        "sources": ["nevsim.data china_market: " + "; ".join(sorted(set(";".join(last["source_key"])
+                                                                          .split(";")))),
+                    "IEA (2025) Global EV Outlook 2025 (Historical), CC BY 4.0; OWID for 2025, CC BY 4.0"],
+    }}
+    return out, derived
+
+
+# ---------------------------------------------------------------------------- matching
+
+
+def _comparison(metric: str, unit: str, region: str) -> tuple[str | None, str, str]:
+    """(series key, compared_with text, note) for a target metric.
+
+    The series key is a series variable or ``"bev_of_ev"`` (BEV / (BEV + PHEV) car sales).
+    None means: not modelled by this run (the text says why).
+    """
+    m = metric.lower()
+    u = unit.lower()
+    if "g co2/km" in u or "co2" in m:
+        return None, "not modelled: fleet-average tailpipe CO2 of new cars (g/km) is not a model output yet", ""
+    if "california" in m or "by model year" in m:
+        return None, "not modelled: applies to California and adopting states only, not the national fleet", ""
+    if "bev share of nev" in m:
+        return ("bev_of_ev", "Sales|Cars|BEV / (Sales|Cars|BEV + Sales|Cars|PHEV) × 100 (cars)",
+                "The roadmap counts all NEV types; the model counts cars (FCEVs not modelled).")
+    if u.startswith("vehicles"):
+        return ("Production|Cars|EV", "Production|Cars|EV (cars only: a lower bound of the all-vehicle count)",
+                "CAAM counts NEVs of all types (buses, trucks, vans); the model counts cars.")
+    if "zev" in m and region == "USA":
+        return ("Sales Share|Cars|EV", "Sales Share|Cars|EV (BEV + PHEV; FCEVs not modelled)", "")
+    if "new car" in m:
+        return ("Sales Share|Cars|EV", "Sales Share|Cars|EV (IEA basis: new cars)",
+                "Metric as reported by secondary sources (cars vs all vehicles not verified).")
+    if "nev share" in m or "new vehicle" in m:
+        return (CAAM_SHARE_VARIABLE, CAAM_SHARE_LABEL + ": model EV share of new cars × observed CAAM/IEA "
+                "ratio (see meta['derived'])", "")
+    return None, f"not modelled: no model series counts {metric!r}", ""
+
+
+def _series_by_year(res: Results, region: str, key: str) -> pd.DataFrame:
+    """Long ``year, value (, draw)`` of a comparison series."""
+    s = res.series[res.series["region"] == region]
+    if key == "bev_of_ev":
+        cols = ["year", "draw"] if "draw" in s.columns else ["year"]
+        bev = s[s["variable"] == "Sales|Cars|BEV"].set_index(cols)["value"]
+        phev = s[s["variable"] == "Sales|Cars|PHEV"].set_index(cols)["value"]
+        if bev.empty or phev.empty:
+            return pd.DataFrame(columns=[*cols, "value"])
+        total = bev + phev
+        value = (100.0 * bev / total.where(total > 0)).rename("value")
+        return value.reset_index()
+    keep = ["year", "value"] + (["draw"] if "draw" in s.columns else [])
+    return s.loc[s["variable"] == key, keep]
+
+
+def _meets(values: np.ndarray, target: float, qualifier: str, ceiling: bool) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        if ceiling:
+            return values <= target
+        if qualifier == "more_than":
+            return values > target
+        return values >= target
+
+
+# ---------------------------------------------------------------------------- check
+
+
+def check(res: Results) -> pd.DataFrame:
+    """The targets check of a run: one row per target of the run's regions (see module docs)."""
+    from nevsim import data
+    from nevsim.results import region_name
+
+    table = data.load("targets")
+    draws = "draw" in res.series.columns and res.series["draw"].nunique() > 1
+    rows: list[dict[str, Any]] = []
+    for reg in res.regions:
+        name = region_name(reg)
+        for t in table[table["region"] == name].itertuples(index=False):
+            key, compared_with, note = _comparison(str(t.metric), str(t.unit), name)
+            ceiling = "g co2/km" in str(t.unit).lower()
+            row: dict[str, Any] = {
+                "region": name, "name": t.name, "source": f"{t.document} ({t.issuer})", "source_key": t.source_key,
+                "issuer": t.issuer, "binding": bool(t.binding), "status": t.status, "metric": t.metric,
+                "year": int(t.year), "unit": t.unit, "target_value": float(t.value), "qualifier": t.qualifier,
+                "projected_value": np.nan, "gap": np.nan, "met": None, "first_year_met": None,
+                "compared_with": compared_with,
+                "note": " ".join(x for x in (note, str(t.note) if isinstance(t.note, str) else "") if x),
+            }
+            if draws:
+                row["probability_met"] = np.nan
+            series = _series_by_year(res, reg, key) if key else pd.DataFrame()
+            if key and not series.empty:
+                by_year = series.groupby("year")["value"].median().sort_index()
+                if int(t.year) in by_year.index:
+                    v = float(by_year.loc[int(t.year)])
+                    row["projected_value"] = v
+                    row["gap"] = v - float(t.value)
+                    if np.isfinite(v):
+                        row["met"] = bool(_meets(np.array([v]), float(t.value), str(t.qualifier), ceiling)[0])
+                    if draws:
+                        vals = series.loc[series["year"] == int(t.year), "value"].to_numpy(dtype=float)
+                        row["probability_met"] = float(_meets(vals, float(t.value), str(t.qualifier),
+                                                              ceiling).mean())
+                else:
+                    row["note"] = (row["note"] + f" Year {t.year} is outside the run "
+                                   f"({by_year.index.min()}–{by_year.index.max()}).").strip()
+                since = by_year[by_year.index >= int(t.announced)]
+                ok = _meets(since.to_numpy(dtype=float), float(t.value), str(t.qualifier), ceiling)
+                if ok.any():
+                    row["first_year_met"] = int(since.index[np.argmax(ok)])
+            rows.append(row)
+    columns = CHECK_COLUMNS + (["probability_met"] if draws else [])
+    out = pd.DataFrame(rows, columns=columns)
+    out["first_year_met"] = out["first_year_met"].astype("Int64")
+    out["met"] = out["met"].astype("boolean")
+    out.attrs["note"] = ("gap = projected − target (target unit); first_year_met = first model year meeting "
+                         "the target value (from the year it was announced); compared_with names the series used.")
+    return out

@@ -1,0 +1,170 @@
+"""Technology and cost: battery packs on an experience curve, vehicles by segment × powertrain.
+
+Axis order everywhere: ``[draw, segment, powertrain]`` (``SEGMENTS`` × ``POWERTRAINS``).
+
+Battery pack cost (experience curve on cumulative battery volume, Wright's law)::
+
+    c(t) = c0 · (V(t) / V0) ** (−b),   b = −log2(1 − LR)
+
+``V`` is cumulative EV battery demand of the whole world (GWh): IEA GEVO 2025 "Battery
+demand" rows (all road modes, World, Historical) to the last data year, then China's own
+demand (from the simulated sales, endogenous) plus the rest of the world growing on the
+scenario's path. ``c0``/``V0`` anchor the curve at the last BNEF survey value on or before
+the data cutoff (``nevsim.data.load("battery_prices")``). Dollar-year treatment: BNEF
+publishes each survey in real USD of the survey year; nevsim uses the values as published
+(no re-deflation, so history is in mixed-year USD close to constant 2024 USD, the
+difference is within a few percent for 2019–2025) and projects in the anchor year's USD.
+China packs are cheaper than the global average by ``china_pack_price_ratio`` (BNEF 2024:
+94 vs 115 USD/kWh).
+
+Vehicle retail price (CNY, before subsidy and purchase tax)::
+
+    price = glider + RPE · (drivetrain(t) + battery_kwh · c_CN(t)) + ICE technology cost(t)
+
+with ``RPE`` the retail-price equivalent of direct costs; the electric drivetrain gets
+cheaper by ``ev_drivetrain_cost_decline_pct_per_yr`` to 2035; ICE and HEV fuel use falls by
+``ice_fuel_improvement_pct_per_yr`` a year (before 2020 they used correspondingly more;
+the table's fuel values are WLTC-like 2020 values) and each L/100 km saved costs
+``ice_cost_per_l_per_100km_cny`` (the CAFC technology cost). BEV range = pack kWh /
+consumption. Table: ``nevsim/assumptions/vehicles.csv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+def _nz(x: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
+    """NaN → ``fill`` (a cheaper ``np.nan_to_num`` for the hot path)."""
+    x = np.asarray(x, dtype=float)
+    return np.where(np.isnan(x), fill, x)
+
+__all__ = [
+    "POWERTRAINS",
+    "SEGMENTS",
+    "VehicleTable",
+    "experience_curve_cost",
+    "learning_exponent",
+    "vehicle_attributes",
+]
+
+SEGMENTS: tuple[str, ...] = ("mini", "small", "compact", "midsize", "large")
+POWERTRAINS: tuple[str, ...] = ("ICE", "HEV", "PHEV", "BEV")
+ICE, HEV, PHEV, BEV = range(4)
+COST_BASE_YEAR = 2020
+
+
+def learning_exponent(learning_rate: np.ndarray | float) -> np.ndarray:
+    """Experience exponent ``b = −log2(1 − LR)`` (LR = cost decline per doubling, fraction)."""
+    return -np.log2(1.0 - np.asarray(learning_rate, dtype=float))
+
+
+def experience_curve_cost(
+    volume_gwh: np.ndarray | float,
+    anchor_volume_gwh: np.ndarray | float,
+    anchor_cost: np.ndarray | float,
+    learning_rate: np.ndarray | float,
+) -> np.ndarray:
+    """Unit cost on an experience curve: ``c0 · (V/V0)^(−b)`` with ``b = −log2(1 − LR)``.
+
+    Wright's law as used by BNEF for lithium-ion packs (≈ 18 % per doubling, [Pipedot-2020]).
+    Broadcasts over draws.
+    """
+    ratio = np.asarray(volume_gwh, dtype=float) / np.asarray(anchor_volume_gwh, dtype=float)
+    return np.asarray(anchor_cost, dtype=float) * ratio ** (-learning_exponent(learning_rate))
+
+
+@dataclass(frozen=True)
+class VehicleTable:
+    """Base-year vehicle attributes as arrays ``[segment, powertrain]`` (from ``vehicles.csv``)."""
+
+    segment_sales_share: np.ndarray  # [segment], fraction
+    glider_cny: np.ndarray
+    drivetrain_cny: np.ndarray
+    battery_kwh: np.ndarray
+    energy_kwh_per_100km: np.ndarray  # NaN where no electric drive
+    fuel_l_per_100km: np.ndarray  # NaN for BEV
+    curb_mass_kg: np.ndarray
+    electric_km_share: np.ndarray
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> VehicleTable:
+        """Arrange the long table into ``[segment, powertrain]`` arrays (checks completeness)."""
+        idx = pd.MultiIndex.from_product([SEGMENTS, POWERTRAINS], names=["segment", "powertrain"])
+        wide = frame.set_index(["segment", "powertrain"]).reindex(idx)
+        if wide["glider_cny"].isna().any():
+            missing = [f"{s}/{p}" for (s, p) in wide.index[wide["glider_cny"].isna()]]
+            raise ValueError(f"vehicles table lacks rows for {missing}")
+        shape = (len(SEGMENTS), len(POWERTRAINS))
+
+        def col(name: str) -> np.ndarray:
+            return wide[name].to_numpy(dtype=float).reshape(shape)
+
+        share = col("segment_sales_share")[:, 0]
+        return cls(
+            segment_sales_share=share / share.sum(),
+            glider_cny=col("glider_cny"),
+            drivetrain_cny=col("drivetrain_cny"),
+            battery_kwh=col("battery_kwh"),
+            energy_kwh_per_100km=col("energy_kwh_per_100km"),
+            fuel_l_per_100km=col("fuel_l_per_100km"),
+            curb_mass_kg=col("curb_mass_kg"),
+            electric_km_share=col("electric_km_share"),
+        )
+
+
+@dataclass(frozen=True)
+class VehicleYear:
+    """One year's vehicles, arrays ``[draw, segment, powertrain]``."""
+
+    price_cny: np.ndarray
+    range_km: np.ndarray  # electric range; NaN for ICE/HEV
+    energy_kwh_per_100km: np.ndarray
+    fuel_l_per_100km: np.ndarray
+    battery_kwh: np.ndarray
+
+
+def vehicle_attributes(
+    table: VehicleTable,
+    year: int,
+    pack_cost_cny_per_kwh: np.ndarray,
+    *,
+    retail_price_equivalent: np.ndarray | float,
+    ev_drivetrain_decline_pct_per_yr: np.ndarray | float,
+    ice_fuel_improvement_pct_per_yr: np.ndarray | float,
+    ice_cost_per_l_per_100km_cny: np.ndarray | float,
+) -> VehicleYear:
+    """Prices, efficiency and range per segment × powertrain in ``year`` (one array per draw).
+
+    ``pack_cost_cny_per_kwh`` has shape ``[draw]``; other parameters are scalars or ``[draw]``.
+    Equation in the module docstring.
+    """
+    pack = np.asarray(pack_cost_cny_per_kwh, dtype=float)[:, None, None]
+    rpe = np.asarray(retail_price_equivalent, dtype=float).reshape(-1, 1, 1)
+    dt_years = float(np.clip(year, 2010, 2035) - COST_BASE_YEAR)
+    ev_factor = (1.0 - np.asarray(ev_drivetrain_decline_pct_per_yr, dtype=float).reshape(-1, 1, 1) / 100.0) ** dt_years
+    # electric drive share of the drivetrain cost: BEV all of it, PHEV a third (motor + power electronics)
+    ev_part = np.array([0.0, 0.0, 1.0 / 3.0, 1.0])[None, None, :]
+    drivetrain = table.drivetrain_cny[None] * ((1.0 - ev_part) + ev_part * ev_factor)
+    # ICE/HEV/PHEV fuel use improves from the base year; each L/100 km saved costs money
+    improve = np.asarray(ice_fuel_improvement_pct_per_yr, dtype=float).reshape(-1, 1, 1) / 100.0
+    fuel_factor = (1.0 - improve) ** float(year - COST_BASE_YEAR)  # also backwards: older cars used more
+    base_fuel = _nz(table.fuel_l_per_100km)[None]
+    fuel = base_fuel * fuel_factor
+    ice_tech_cost = np.asarray(ice_cost_per_l_per_100km_cny, dtype=float).reshape(-1, 1, 1) * (base_fuel - fuel)
+    battery_cost = table.battery_kwh[None] * pack
+    price = table.glider_cny[None] + rpe * (drivetrain + battery_cost) + ice_tech_cost
+    energy = table.energy_kwh_per_100km[None] * np.ones_like(pack)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        range_km = np.where(np.isnan(energy), np.nan, table.battery_kwh[None] / energy * 100.0)
+    fuel = np.where(np.isnan(table.fuel_l_per_100km)[None], np.nan, fuel)
+    return VehicleYear(
+        price_cny=price,
+        range_km=range_km,
+        energy_kwh_per_100km=energy,
+        fuel_l_per_100km=fuel * np.ones_like(pack),
+        battery_kwh=table.battery_kwh[None] * np.ones_like(pack),
+    )

@@ -1,0 +1,128 @@
+"""CLI: nevsim credits / compliance / policy show / policy audit, and their errors (exit code 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import nevsim.cli
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(nevsim.cli.app, list(args))
+
+
+def test_credits_json() -> None:
+    r = run("credits", "--year", "2022", "--powertrain", "BEV", "--range-km", "400",
+            "--energy-kwh-per-100km", "12.4", "--curb-mass-kg", "1500", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["standard_credit"] == pytest.approx(2.64)
+    assert out["multipliers"] == {"range": 1.0, "energy_efficiency": pytest.approx(1.25), "energy_density": 1.0}
+    assert out["credit"] == pytest.approx(3.3)
+    assert out["rule"]["revision"] == "order53" and out["rule"]["status"] == "U"
+    assert "Order-53" in out["sources"]
+    assert any("unconfirmed" in n for n in out["notes"])
+
+
+def test_credits_text_fcev_and_phev() -> None:
+    r = run("credits", "--year", "2020", "--powertrain", "fcev", "--fc-power-kw", "30")
+    assert r.exit_code == 0 and "4.8" in r.stdout
+    r = run("credits", "--year", "2026", "--powertrain", "PHEV", "--range-km", "120", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["rule"]["revision"] == "miit2025"
+    r = run("credits", "--year", "2030", "--powertrain", "BEV", "--range-km", "400", "--hold", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["credit"] == pytest.approx(0.78)
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--year", "2030", "--powertrain", "BEV", "--range-km", "400"], "--year"),
+    (["--year", "2016", "--powertrain", "BEV", "--range-km", "400"], "--year"),
+    (["--year", "2022", "--powertrain", "BEV"], "--range-km"),
+    (["--year", "2022", "--powertrain", "PHEV"], "--range-km"),
+    (["--year", "2022", "--powertrain", "FCEV"], "--fc-power-kw"),
+    (["--year", "2022", "--powertrain", "BEV", "--range-km", "2500"], "--range-km"),
+    (["--year", "2022", "--powertrain", "BEV", "--range-km", "-5"], "--range-km"),
+    (["--year", "2022", "--powertrain", "BEV", "--range-km", "300", "--curb-mass-kg", "12000"], "--curb-mass-kg"),
+    (["--year", "2022", "--powertrain", "BEV", "--range-km", "300", "--energy-kwh-per-100km", "-1"],
+     "--energy-kwh-per-100km"),
+    (["--year", "2022", "--powertrain", "ICE"], "--powertrain"),
+    (["--year", "2022", "--powertrain", "Diesel"], "--powertrain"),
+    (["--year", "2022", "--powertrain", "BEV", "--range-km", "300", "--revision", "x"], "--revision"),
+])
+def test_credits_bad_input(args: list[str], field: str) -> None:
+    r = run("credits", *args)
+    assert r.exit_code == 2
+    assert f"Error: {field}:" in r.stderr
+    assert "Traceback" not in r.output + r.stderr
+    assert "Allowed:" in r.stderr
+
+
+def test_compliance_example_json() -> None:
+    r = run("compliance", "example", "--year", "2022", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    makers = {m["maker"]: m for m in out["makers"]}
+    assert makers["Tesla China"]["nev_earned"] == pytest.approx(710_000 * 3.4)
+    assert out["totals"]["nev_positive"] > out["totals"]["nev_negative"] > 0
+    assert out["status"] == "U"
+
+
+def test_compliance_text(tmp_path: Path) -> None:
+    p = tmp_path / "f.csv"
+    p.write_text("maker,model,powertrain,units,range_km,fuel_l_per_100km,curb_mass_kg\n"
+                 "A,car,ICE,100000,,7.0,1500\nA,ev,BEV,20000,400,,1800\n")
+    r = run("compliance", str(p), "--year", "2021")
+    assert r.exit_code == 0, r.output
+    assert "NEV credits: positive" in r.stdout
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["/nonexistent.csv", "--year", "2022"], "FLEET"),
+    (["example", "--year", "2031"], "--year"),
+    (["example", "--year", "2010"], "--year"),
+])
+def test_compliance_bad_input(args: list[str], field: str) -> None:
+    r = run("compliance", *args)
+    assert r.exit_code == 2
+    assert f"Error: {field}" in r.stderr
+
+
+def test_compliance_bad_row(tmp_path: Path) -> None:
+    p = tmp_path / "f.csv"
+    p.write_text("maker,model,powertrain,units\nA,x,BEV,5\n")
+    r = run("compliance", str(p), "--year", "2022")
+    assert r.exit_code == 2 and "FLEET.range_km" in r.stderr
+
+
+@pytest.mark.parametrize(("region", "year", "param"), [("CN", "2022", "nev_ratio"), ("US", "2030", "zev_requirement"),
+                                                       ("EU", "2025", "zlev_benchmark"), ("china", "2019", "nev_ratio")])
+def test_policy_show(region: str, year: str, param: str) -> None:
+    r = run("policy", "show", "--region", region, "--year", year, "--json")
+    assert r.exit_code == 0, r.output
+    assert param in {row["param"] for row in json.loads(r.stdout)["rules"]}
+    r = run("policy", "show", "--region", region, "--year", year)
+    assert r.exit_code == 0 and param in r.stdout
+
+
+@pytest.mark.parametrize(("args", "field"), [(["--region", "JP", "--year", "2022"], "--region"),
+                                             (["--region", "EU", "--year", "1990"], "--year")])
+def test_policy_show_bad_input(args: list[str], field: str) -> None:
+    r = run("policy", "show", *args)
+    assert r.exit_code == 2 and f"Error: {field}" in r.stderr
+
+
+def test_policy_audit() -> None:
+    r = run("policy", "audit", "--json")
+    assert r.exit_code == 0
+    out = json.loads(r.stdout)
+    assert out["parameters"][0]["status"] == "U"
+    assert out["counts"]["U"] > 0 and out["counts"]["V"] > 0
+    r = run("policy", "audit", "--status", "s")
+    assert r.exit_code == 0 and "Counts: S" in r.stdout
+    r = run("policy", "audit", "--status", "X")
+    assert r.exit_code == 2 and "Error: --status" in r.stderr

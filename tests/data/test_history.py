@@ -1,0 +1,63 @@
+"""history(): the tidy history of one region, and its chart."""
+
+import pytest
+
+from nevsim import data
+from nevsim.data.plot import history_figure, share_targets
+from nevsim.errors import InputError
+
+
+def _value(hist, variable, year):
+    sel = hist[(hist["variable"] == variable) & (hist["year"] == year)]
+    assert len(sel) == 1
+    return sel.iloc[0]
+
+
+def test_china_history_known_values():
+    hist = data.history("China")
+    assert list(hist.columns) == ["region", "variable", "unit", "year", "value", "source"]
+    assert list(dict.fromkeys(hist["variable"])) == list(data.HISTORY_VARIABLES)
+    share = _value(hist, "EV sales share", 2024)
+    assert share["value"] == 48 and share["unit"] == "percent" and share["source"].startswith("IEA (2025)")
+    assert _value(hist, "BEV sales", 2024)["value"] == 6_400_000
+    assert _value(hist, "PHEV sales", 2024)["value"] == 4_900_000
+    assert _value(hist, "EV stock", 2024)["value"] == 23_000_000 + 11_000_000  # BEV + PHEV
+    assert _value(hist, "Public chargers", 2024)["value"] == 1_600_000 + 1_900_000  # fast + slow
+    assert _value(hist, "Public chargers", 2014)["value"] == 21_000  # slow only before 2018
+    owid = _value(hist, "EV sales share", 2025)
+    assert owid["value"] == 53 and owid["source"].startswith("Our World in Data")
+    for variable, unit in data.HISTORY_VARIABLES.items():
+        assert set(hist.loc[hist["variable"] == variable, "unit"]) == {unit}
+
+
+@pytest.mark.parametrize(("alias", "canonical"), [("CN", "China"), ("us", "USA"), ("EU", "EU27"), ("world", "World")])
+def test_history_aliases(alias, canonical):
+    hist = data.history(alias)
+    assert set(hist["region"]) == {canonical}
+    assert not hist.empty
+
+
+def test_history_until_drops_owid_and_later_years():
+    hist = data.history("China", until=2020)
+    assert hist["year"].max() == 2020
+    assert not hist["source"].str.startswith("Our World in Data").any()
+
+
+def test_history_unknown_region():
+    with pytest.raises(InputError) as err:
+        data.history("Atlantis")
+    assert "China" in err.value.allowed and "World" in err.value.allowed
+
+
+def test_history_figure_has_share_targets_and_panels():
+    hist = data.history("China")
+    targets = data.load("targets", region="China")
+    shown = share_targets(targets)
+    assert set(shown["unit"]) == {"percent"} and "BEV share of NEV sales" not in set(shown["metric"])
+    fig = history_figure(hist, targets)
+    names = [t.name for t in fig.data]
+    assert "EV sales share (IEA)" in names and "BEV sales" in names and "Public chargers (fast + slow)" in names
+    assert any(n.startswith("Target:") for n in names)
+    assert any("IEA" in a.text and "CC BY 4.0" in a.text for a in fig.layout.annotations)
+    eu = history_figure(data.history("EU27"), data.load("targets", region="EU27"))
+    assert not any(t.name.startswith("Target:") for t in eu.data)  # g/km targets are not on the share axis

@@ -1,0 +1,84 @@
+"""Scenarios: shipped files, composition, hashing and field-path errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from nevsim.errors import InputError
+from nevsim.scenario import DEFAULT_SCENARIO, list_scenarios, load_scenario
+
+SHIPPED = {
+    "china-current-policies", "china-no-dual-credit", "china-subsidies-extended", "china-slow-charging",
+    "china-fast-battery-learning", "china-high-exports",
+}
+
+
+def test_shipped_scenarios_load_and_hash_differently() -> None:
+    assert SHIPPED <= set(list_scenarios())
+    hashes = {name: load_scenario(name).hash for name in SHIPPED}
+    assert len(set(hashes.values())) == len(SHIPPED)
+    assert load_scenario(DEFAULT_SCENARIO).hash == load_scenario(DEFAULT_SCENARIO).hash
+
+
+def test_override_of_base_changes_only_its_keys() -> None:
+    base = load_scenario("china-current-policies").resolved()
+    other = load_scenario("china-no-dual-credit").resolved()
+    assert other["policy"]["dual_credit"]["enabled"] is False
+    other["policy"]["dual_credit"]["enabled"] = True
+    for key in ("name", "description"):
+        other.pop(key), base.pop(key)
+    assert other == base
+
+
+def test_year_path_override_replaces_the_whole_path() -> None:
+    s = load_scenario("china-high-exports")
+    assert s.market.ev_exports_million == {"2026": 4.0, "2028": 6.0, "2035": 10.0, "2060": 10.0}
+
+
+def test_dotted_and_nested_overrides() -> None:
+    a = load_scenario(DEFAULT_SCENARIO, {"policy.dual_credit.pass_through": 0.5})
+    b = load_scenario(DEFAULT_SCENARIO, {"policy": {"dual_credit": {"pass_through": 0.5}}})
+    assert a.policy.dual_credit.pass_through == 0.5
+    assert a.hash == b.hash != load_scenario(DEFAULT_SCENARIO).hash
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "allowed_part"),
+    [
+        ({"policy.dual_credit.bogus": 1}, "policy.dual_credit.bogus", "pass_through"),
+        ({"technology.battery_learning_rate": "fast"}, "technology.battery_learning_rate", None),
+        ({"technology.battery_learning_rate": 0.9}, "technology.battery_learning_rate", "0.01 to 0.5"),
+        ({"policy.dual_credit.nev_ratio_pct": {"2030": 500}}, "policy.dual_credit.nev_ratio_pct.2030", "200"),
+        ({"market.ev_exports_million": {"2030": 1.0, "2028": 2.0}}, "market.ev_exports_million.2028", "increasing"),
+        ({"policy.dual_credit.extend": "grow"}, "policy.dual_credit.extend", "hold"),
+        ({"years.first": 2050}, "years.first", "2010 to 2030"),
+    ],
+)
+def test_invalid_scenarios_name_the_field(overrides: dict, field: str, allowed_part: str | None) -> None:
+    with pytest.raises(InputError) as info:
+        load_scenario(DEFAULT_SCENARIO, overrides)
+    assert info.value.field == field
+    if allowed_part is not None:
+        assert any(allowed_part in a for a in info.value.allowed or [])
+
+
+def test_years_out_of_order_in_a_file(tmp_path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('base = "china-current-policies"\n[charging]\nevs_per_public_charger = { 2030 = 10.0, 2025 = 12.0 }\n')
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert info.value.field == "charging.evs_per_public_charger.2025"
+
+
+def test_unknown_scenario_lists_the_shipped_ones() -> None:
+    with pytest.raises(InputError) as info:
+        load_scenario("china-nothing")
+    assert set(info.value.allowed or []) >= SHIPPED
+
+
+def test_user_file_with_base(tmp_path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text('base = "china-current-policies"\n[policy.dual_credit]\nprice_cap_cny_per_credit = 5000.0\n')
+    s = load_scenario(path)
+    assert s.name == "mine" and s.policy.dual_credit.price_cap_cny_per_credit == 5000.0
+    assert s.technology.battery_learning_rate == 0.18

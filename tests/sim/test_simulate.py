@@ -1,0 +1,138 @@
+"""End-to-end behaviour of the China simulation (real bundled data, real policy tables)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nevsim.errors import InputError
+from nevsim.scenario import load_scenario
+from nevsim.simulate import run_frames
+
+
+def _wide(series: pd.DataFrame) -> pd.DataFrame:
+    return series.pivot_table(index="year", columns="variable", values="value")
+
+
+@pytest.fixture(scope="module")
+def base():
+    return run_frames("china-current-policies")
+
+
+@pytest.fixture(scope="module")
+def base_wide(base) -> pd.DataFrame:
+    return _wide(base[0])
+
+
+def test_history_years_reproduce_observed_shares(base, base_wide) -> None:
+    from nevsim import data
+
+    iea = data.load("iea_gevo_2025", region="China")
+    obs = iea[(iea["category"] == "Historical") & (iea["mode"] == "Cars") & (iea["parameter"] == "EV sales share")]
+    obs = obs.set_index("year")["value"]
+    modelled = base_wide["Sales Share|Cars|EV"]
+    for year, value in obs.items():
+        assert abs(modelled[year] - value) < 1.0, year
+    assert abs(modelled[2025] - 53.0) < 1.0  # OWID 2025
+    bev = iea[(iea["category"] == "Historical") & (iea["mode"] == "Cars") & (iea["parameter"] == "EV sales")]
+    split = bev.pivot_table(index="year", columns="powertrain", values="value")
+    frac = split["BEV"] / (split["BEV"] + split["PHEV"])
+    model_frac = base_wide["Sales|Cars|BEV"] / (base_wide["Sales|Cars|BEV"] + base_wide["Sales|Cars|PHEV"])
+    assert np.all(np.abs(model_frac[frac.index] - frac) < 0.01)
+    meta = base[2]
+    assert meta["history_last_year"] == 2025 and meta["calibration"]["max_abs_share_error_pp"] < 1.0
+    assert meta["solver"]["credit_market"]["all_converged"]
+
+
+def test_shares_sum_to_one_and_years_cover_2010_2060(base_wide) -> None:
+    assert list(base_wide.index) == list(range(2010, 2061))
+    total = base_wide[[f"Sales|Cars|{p}" for p in ("ICE", "HEV", "PHEV", "BEV")]].sum(axis=1)
+    np.testing.assert_allclose(total, base_wide["Sales|Cars|Total"], rtol=1e-12)
+    shares = base_wide[["Sales Share|Cars|BEV", "Sales Share|Cars|PHEV"]].sum(axis=1)
+    np.testing.assert_allclose(shares, base_wide["Sales Share|Cars|EV"], rtol=1e-12)
+    assert base_wide["Sales Share|Cars|EV"].between(0, 100).all()
+
+
+def test_stock_identity(base_wide) -> None:
+    stock = base_wide["Stock|Cars|Total"]
+    lhs = stock.iloc[1:].to_numpy()
+    rhs = (stock.shift(1) + base_wide["Sales|Cars|Total"] - base_wide["Scrappage|Cars"]).iloc[1:].to_numpy()
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-9)
+    assert (base_wide["Stock|Cars|EV"] <= stock).all()
+
+
+def test_effects_are_plausible(base_wide) -> None:
+    w = base_wide
+    assert (w["Oil Displacement"].diff().loc[2015:2030] > 0).all()  # more EVs, more oil displaced
+    assert w.loc[2024, "Electricity|Cars"] > 10 and w.loc[2024, "Emissions|CO2|Cars"] > 100
+    assert w.loc[2030, "Price|Battery Pack"] < w.loc[2024, "Price|Battery Pack"]
+    assert w.loc[2024, "Chargers|Public"] == pytest.approx(3.5e6, rel=0.01)  # IEA fast + slow
+    assert (w["Price|Credit|NEV"] >= 0).all()
+
+
+def test_makers_add_up(base) -> None:
+    series, makers, _ = base
+    w = _wide(series)
+    sales = makers[makers["variable"].str.startswith("Sales|Cars|")].groupby("year")["value"].sum()
+    np.testing.assert_allclose(sales.to_numpy(), w["Sales|Cars|Total"].to_numpy(), rtol=1e-9)
+    cap = makers[(makers["variable"] == "Capacity Use") & (makers["maker"] == "Tesla China")]
+    assert (cap["value"].dropna() <= 100 + 1e-6).all()
+    bought = makers[makers["variable"] == "Credits|NEV|Bought"].groupby("year")["value"].sum()
+    sold = makers[makers["variable"] == "Credits|NEV|Sold"].groupby("year")["value"].sum()
+    np.testing.assert_allclose(bought, sold, rtol=1e-9, atol=1e-6)
+
+
+def test_removing_the_dual_credit_lowers_the_share(base_wide) -> None:
+    other = _wide(run_frames("china-no-dual-credit")[0])
+    assert (other["Price|Credit|NEV"] == 0).all()
+    diff = other["Sales Share|Cars|EV"] - base_wide["Sales Share|Cars|EV"]
+    assert (diff.loc[:2040] <= 1e-9).all()
+    assert diff.loc[2020:2030].min() < -0.1
+    # decades later the two converge; a vintage echo (fewer 2020s EVs to replace) may leave a trace
+    assert diff.loc[2041:].abs().max() < 0.05
+
+
+def test_extending_subsidies_raises_the_share(base_wide) -> None:
+    other = _wide(run_frames("china-subsidies-extended")[0])
+    diff = other["Sales Share|Cars|EV"] - base_wide["Sales Share|Cars|EV"]
+    np.testing.assert_allclose(diff.loc[:2022], 0.0, atol=1e-9)
+    assert (diff.loc[2023:2030] > 0.1).all()
+    assert (other["Subsidy|Public Cost"].loc[2023:2030] > base_wide["Subsidy|Public Cost"].loc[2023:2030]).all()
+
+
+def test_raising_the_nev_ratio_raises_the_price_until_the_cap() -> None:
+    prices, shortfalls = [], []
+    for ratio in (10.0, 14.0, 18.0, 25.0, 40.0, 120.0):
+        s = load_scenario("china-current-policies", {
+            "policy.dual_credit.nev_ratio_pct": {"2019": ratio},
+            "policy.dual_credit.observed_prices_in_history": False,
+            "calibration.against": "china-current-policies",
+            "name": f"ratio-{ratio:g}",
+        })
+        series, _, meta = run_frames(s)
+        w = _wide(series)
+        prices.append(w.loc[2019, "Price|Credit|NEV"])
+        shortfalls.append(w.loc[2019, "Credits|NEV|Shortfall"])
+        assert meta["solver"]["credit_market"]["all_converged"]
+    assert all(b >= a - 1e-6 for a, b in itertools.pairwise(prices)), prices
+    assert prices[0] < 3000.0 and prices[-1] == pytest.approx(3000.0)  # the cap binds: non-compliance
+    assert shortfalls[-1] > 0 and shortfalls[0] == 0
+
+
+def test_backtest_cutoff(base_wide) -> None:
+    series, _, meta = run_frames("china-current-policies", until=2021)
+    w = _wide(series)
+    assert meta["history_last_year"] == 2021 and meta["data_cutoff"] == 2021
+    assert abs(w.loc[2021, "Sales Share|Cars|EV"] - 15.0) < 1.0
+    assert w.index.max() == 2060
+    # the projection from 2022 is the model's, not the data's
+    assert w.loc[2022:2025, "Sales Share|Cars|EV"].ne(base_wide.loc[2022:2025, "Sales Share|Cars|EV"]).all()
+
+
+def test_bad_cutoff_is_an_input_error() -> None:
+    with pytest.raises(InputError) as info:
+        run_frames("china-current-policies", until=1999)
+    assert info.value.field == "until"
