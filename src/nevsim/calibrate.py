@@ -3,8 +3,8 @@
 Fitted (design §4):
 
 1. **Plug-in constants per history year.** For each year ``t ≤ history_last`` two constants
-   solve, all draws at once, a 2-D Newton iteration (finite-difference Jacobian in logit
-   space): ``A_t`` (added to PHEV and BEV utility) so that the model's EV share of new cars
+   solve, all draws at once, a 2-D Newton iteration in logit space with the analytic
+   Jacobian of the nested-logit shares: ``A_t`` (added to PHEV and BEV utility) so that the model's EV share of new cars
    equals the observed one (IEA GEVO 2025, cars, Historical; 2025: 53 % from OWID), and
    ``B_t`` (added to BEV only) so that the BEV share of EV sales equals IEA's BEV/(BEV+PHEV)
    (2025: the 2024 split is held, no 2025 split is bundled). Tolerance 1e-10 in logit units.
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nevsim.consumers import nested_logit_shares
+from nevsim.consumers import nested_logit_shares, share_derivative
 
 __all__ = ["Calibration", "fit_kappa", "fit_maker_weights", "fit_plugin_constants"]
 
@@ -45,14 +45,36 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def _aggregate(utility: np.ndarray, nest_lambda: np.ndarray, segment_sales: np.ndarray,
-               available: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    shares = nested_logit_shares(utility, nest_lambda, available)
-    sales = shares * segment_sales[..., None]
+def _residuals_and_jacobian(
+    utility: np.ndarray, nest_lambda: np.ndarray, segment_sales: np.ndarray, ya: np.ndarray, yb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Residuals in logit space and their analytic Jacobian w.r.t. (A, B).
+
+    Uses the nested-logit derivative (:func:`nevsim.consumers.share_derivative`) with slope
+    vectors (0, 0, 1, 1) for A and (0, 0, 0, 1) for B; shares sum to one in each segment, so
+    total sales do not move.
+    """
+    shares, nest, cond = nested_logit_shares(utility, nest_lambda, return_parts=True)
+    n = segment_sales[..., None]
+    g_a = np.broadcast_to(np.array([0.0, 0.0, 1.0, 1.0]), shares.shape)
+    g_b = np.broadcast_to(np.array([0.0, 0.0, 0.0, 1.0]), shares.shape)
+    d_a = share_derivative(shares, nest, cond, nest_lambda, g_a) * n
+    d_b = share_derivative(shares, nest, cond, nest_lambda, g_b) * n
+    sales = shares * n
     total = sales.sum((-1, -2))
     ev = sales[..., 2:].sum((-1, -2))
     bev = sales[..., 3].sum(-1)
-    return ev / total, bev / np.maximum(ev, 1e-300)
+    s_ev = np.clip(ev / total, 1e-12, 1 - 1e-12)
+    f = np.clip(bev / np.maximum(ev, 1e-300), 1e-12, 1 - 1e-12)
+    jac = []
+    for d in (d_a, d_b):
+        dev = d[..., 2:].sum((-1, -2))
+        dbev = d[..., 3].sum(-1)
+        ds = dev / total
+        df = (dbev * ev - bev * dev) / np.maximum(ev, 1e-300) ** 2
+        jac.append((ds / (s_ev * (1 - s_ev)), df / (f * (1 - f))))
+    (j11, j21), (j12, j22) = jac
+    return _logit(s_ev) - ya, _logit(f) - yb, (j11, j21, j12, j22)
 
 
 def fit_plugin_constants(
@@ -62,34 +84,24 @@ def fit_plugin_constants(
     target_ev_share: np.ndarray,
     target_bev_fraction: np.ndarray,
     start: tuple[np.ndarray, np.ndarray],
-    available: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Constants (A, B) per draw matching the EV share and the BEV fraction of EV sales.
 
     ``utility`` ``[draw, segment, powertrain]`` excludes A and B; A is added to PHEV and BEV,
-    B to BEV. Returns ``(A, B, converged)``.
+    B to BEV. Newton's method in logit space with the analytic Jacobian, steps bounded to 3
+    utility units. Returns ``(A, B, converged)``.
     """
     a, b = (np.array(x, dtype=float, copy=True) for x in start)
     ya, yb = _logit(np.asarray(target_ev_share, float)), _logit(np.asarray(target_bev_fraction, float))
     add_a = np.array([0.0, 0.0, 1.0, 1.0])
     add_b = np.array([0.0, 0.0, 0.0, 1.0])
-    h = 1e-5
     converged = np.zeros(a.shape, dtype=bool)
-
-    def resid(a_: np.ndarray, b_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        u = utility + a_[:, None, None] * add_a + b_[:, None, None] * add_b
-        s, f = _aggregate(u, nest_lambda, segment_sales, available)
-        return _logit(s) - ya, _logit(f) - yb
-
     for _ in range(_FIT_MAX_ITER):
-        r1, r2 = resid(a, b)
+        u = utility + a[:, None, None] * add_a + b[:, None, None] * add_b
+        r1, r2, (j11, j21, j12, j22) = _residuals_and_jacobian(u, nest_lambda, segment_sales, ya, yb)
         converged = (np.abs(r1) < _FIT_TOL) & (np.abs(r2) < _FIT_TOL)
         if converged.all():
             break
-        r1a, r2a = resid(a + h, b)
-        r1b, r2b = resid(a, b + h)
-        j11, j21 = (r1a - r1) / h, (r2a - r2) / h
-        j12, j22 = (r1b - r1) / h, (r2b - r2) / h
         det = j11 * j22 - j12 * j21
         safe = np.abs(det) > 1e-14
         da = np.where(safe, (j22 * r1 - j12 * r2) / np.where(safe, det, 1.0), r1 / np.maximum(j11, 1e-6))

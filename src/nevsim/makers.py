@@ -61,42 +61,40 @@ class RescaledNestedLogit:
     """
 
     def __init__(self, utility: np.ndarray, nest_lambda: np.ndarray, available: np.ndarray | None = None) -> None:
+        if not np.array_equal(NEST_OF, [0, 0, 1, 1]):  # pragma: no cover - the layout below assumes it
+            raise ValueError("RescaledNestedLogit expects two nests of two powertrains")
         lam = np.asarray(nest_lambda, dtype=float)
         while lam.ndim < utility.ndim:
             lam = lam[:, None, :]
         self.lam = lam  # [..., nest]
-        self.lam_alt = lam[..., NEST_OF]
-        scaled = utility / self.lam_alt
+        self.n_nests = 2
+        self._lam_pair = lam[..., :, None]  # [..., nest, 1]
+        scaled = utility.reshape(*utility.shape[:-1], 2, 2) / self._lam_pair  # [..., nest, member]
         if available is not None:
-            scaled = np.where(available, scaled, -np.inf)
-        self.n_nests = int(NEST_OF.max()) + 1
-        self.top = np.empty((*utility.shape[:-1], self.n_nests))
-        base = np.empty_like(scaled)
-        for k in range(self.n_nests):
-            members = NEST_OF == k
-            top = np.max(scaled[..., members], axis=-1)
-            top = np.where(np.isfinite(top), top, 0.0)
-            self.top[..., k] = top
-            base[..., members] = np.exp(scaled[..., members] - top[..., None])
-        self.base = base
+            scaled = np.where(np.reshape(available, scaled.shape), scaled, -np.inf)
+        top = scaled.max(-1)
+        self.top = np.where(np.isfinite(top), top, 0.0)  # [..., nest]
+        self.base = np.exp(scaled - self.top[..., None])  # [..., nest, member]
+
+    @property
+    def lam_alt(self) -> np.ndarray:
+        return self.lam[..., NEST_OF]
 
     def shares(self, shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(shares, nest shares, conditional shares) at utilities ``V + shift``."""
-        expo = self.base if shift is None else self.base * np.exp(shift / self.lam_alt)
-        cond = np.empty_like(expo)
-        log_incl = np.empty(self.top.shape)
-        for k in range(self.n_nests):
-            members = NEST_OF == k
-            total = expo[..., members].sum(-1)
-            ok = total > 0
-            safe = np.where(ok, total, 1.0)
-            cond[..., members] = expo[..., members] / safe[..., None]
-            log_incl[..., k] = np.where(ok, self.top[..., k] + np.log(safe), -np.inf)
-        nest_util = self.lam * log_incl
-        peak = np.max(nest_util, axis=-1, keepdims=True)
+        expo = self.base
+        if shift is not None:
+            expo = expo * np.exp(shift.reshape(*shift.shape[:-1], 2, 2) / self._lam_pair)
+        total = expo.sum(-1)  # [..., nest]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cond = expo / total[..., None]
+            nest_util = self.lam * (self.top + np.log(total))
+        cond = np.where(np.isfinite(cond), cond, 0.0)
+        peak = nest_util.max(-1, keepdims=True)
         e = np.exp(nest_util - peak)
         nest_share = e / e.sum(-1, keepdims=True)
-        return nest_share[..., NEST_OF] * cond, nest_share, cond
+        shape = (*cond.shape[:-2], 4)
+        return (nest_share[..., None] * cond).reshape(shape), nest_share, cond.reshape(shape)
 
 
 @dataclass(frozen=True)

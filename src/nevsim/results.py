@@ -434,8 +434,9 @@ class Results:
         """
         s = self.series
         if "draw" in s.columns and s["draw"].nunique() > 1:
-            q = (s.groupby(["scenario", "region", "variable", "unit", "year"])["value"]
-                 .quantile(list(quantiles)).reset_index(names=[*SERIES_COLUMNS[:-1], "quantile"]))
+            q = s.groupby(["scenario", "region", "variable", "unit", "year"])["value"].quantile(list(quantiles))
+            q.index = q.index.set_names([*SERIES_COLUMNS[:-1], "quantile"])
+            q = q.reset_index()
             q["variable"] = q["variable"] + "|" + (q["quantile"] * 100).map(lambda x: f"{x:.1f}") + "th Percentile"
             s = q.drop(columns="quantile")
         wide = s.pivot_table(index=["scenario", "region", "variable", "unit"], columns="year", values="value",

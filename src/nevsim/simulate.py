@@ -52,6 +52,7 @@ from nevsim.technology import (
     VehicleTable,
     experience_curve_cost,
     vehicle_attributes,
+    vehicle_paths,
 )
 
 
@@ -301,6 +302,8 @@ class Inputs:
     cafc_standards: tuple[Any, ...] = ()
     subsidy_possible: tuple[bool, ...] = ()
     maker_nev_weights: np.ndarray = field(default_factory=lambda: np.zeros((1, 0)))  # [draw, maker]
+    vehicle_paths: Any = None  # technology.VehiclePaths over the years
+    running_pv_cny: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [year, draw, segment, powertrain]
 
 
 def _nev_ratio_override(policy: Any, years: np.ndarray) -> np.ndarray:
@@ -328,7 +331,7 @@ def _standards(policy_json: str, ice_improvement_pct_per_yr: float, first: int, 
 
     policy_cfg = Policy.model_validate_json(policy_json)
     years = np.arange(first, last + 1)
-    table = VehicleTable.from_frame(assumptions.vehicles())
+    table = _vehicle_table()
     _, prm = _coefficients(1)
     policy = _ChinaPolicy(policy_cfg, years, table, _nev_ratio_override(policy_cfg, years))
     nev, cafc, possible = [], [], []
@@ -347,8 +350,23 @@ def _standards(policy_json: str, ice_improvement_pct_per_yr: float, first: int, 
     return tuple(nev), tuple(cafc), tuple(possible)
 
 
+@functools.lru_cache(maxsize=1)
+def _vehicle_table() -> VehicleTable:
+    """The packaged vehicle table as arrays (parsed once per process; arrays are read-only)."""
+    table = VehicleTable.from_frame(assumptions.vehicles())
+    for value in table.__dict__.values():
+        value.setflags(write=False)
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _coefficient_values() -> dict[str, float]:
+    frame = assumptions.coefficients()
+    return dict(zip(frame["name"], frame["value"].astype(float), strict=True))
+
+
 def _coefficients(draws: int) -> tuple[Coefficients, dict[str, np.ndarray]]:
-    c = assumptions.coefficients().set_index("name")["value"]
+    c = _coefficient_values()
 
     def arr(name: str) -> np.ndarray:
         return np.full(draws, float(c[name]))
@@ -390,7 +408,7 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
         raise InputError("until", "fewer than three history years to calibrate on", allowed=[f"≥ {years[0] + 2}"])
     draws = scenario.draws
     coef, params = _coefficients(draws)
-    table = VehicleTable.from_frame(assumptions.vehicles())
+    table = _vehicle_table()
     s = scenario
     total = _bridge({k: v * 1e6 for k, v in s.market.total_car_sales_million.items()}, years,
                     hist.total_car_sales, history_last)
@@ -438,7 +456,24 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
 
     nev, cafc, possible = _standards(s.policy.model_dump_json(), float(s.technology.ice_fuel_improvement_pct_per_yr),
                                      int(years[0]), int(years[-1]))
-    inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible)
+    paths = vehicle_paths(
+        table, years, retail_price_equivalent=params["retail_price_equivalent"],
+        ev_drivetrain_decline_pct_per_yr=params["ev_drivetrain_cost_decline_pct_per_yr"],
+        ice_fuel_improvement_pct_per_yr=s.technology.ice_fuel_improvement_pct_per_yr,
+        ice_cost_per_l_per_100km_cny=params["ice_cost_per_l_per_100km_cny"],
+    )
+    shape = (len(years), draws, *table.glider_cny.shape)
+    flat = (len(years) * draws, *table.glider_cny.shape)
+    per_year_draw = lambda a: np.repeat(np.asarray(a, dtype=float), draws)  # noqa: E731
+    running = running_cost_pv_cny(
+        np.broadcast_to(paths.fuel_l_per_100km, shape).reshape(flat),
+        np.broadcast_to(paths.energy_kwh_per_100km, shape).reshape(flat), table.electric_km_share[None],
+        per_year_draw(inputs.gasoline), per_year_draw(inputs.electricity),
+        np.full(len(years) * draws, s.fleet.vkt_km_per_year),
+        np.tile(coef.opex_horizon_years, len(years)), np.tile(coef.opex_discount_rate, len(years)),
+    ).reshape(shape)
+    inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible,
+                     vehicle_paths=paths, running_pv_cny=running)
     return replace(inputs, maker_nev_weights=_fit_maker_weights(inputs))
 
 
@@ -647,23 +682,14 @@ def run_years(
         else:
             pack_usd = experience_curve_cost(cum_gwh, anchor[1], anchor[0], lr)
         pack_cny = pack_usd * s.technology.china_pack_price_ratio * s.technology.cny_per_usd
-        veh = vehicle_attributes(
-            inputs.table, year, pack_cny, retail_price_equivalent=prm["retail_price_equivalent"],
-            ev_drivetrain_decline_pct_per_yr=prm["ev_drivetrain_cost_decline_pct_per_yr"],
-            ice_fuel_improvement_pct_per_yr=s.technology.ice_fuel_improvement_pct_per_yr,
-            ice_cost_per_l_per_100km_cny=prm["ice_cost_per_l_per_100km_cny"],
-        )
+        veh = inputs.vehicle_paths.year(ti, pack_cny)
         # ---- 2. policy
         subsidy = policy.subsidy_cny(year, veh, inputs.subsidy_possible[ti])
         tax_due, tax_full = policy.tax_cny(year, veh)
         nev_sy = inputs.nev_standards[ti]
         cafc_sy = inputs.cafc_standards[ti]
         net_price = veh.price_cny - subsidy + tax_due
-        running = running_cost_pv_cny(
-            veh.fuel_l_per_100km, veh.energy_kwh_per_100km, inputs.table.electric_km_share[None],
-            np.full(D, inputs.gasoline[ti]), np.full(D, inputs.electricity[ti]), np.full(D, s.fleet.vkt_km_per_year),
-            coef.opex_horizon_years, coef.opex_discount_rate,
-        )
+        running = inputs.running_pv_cny[ti]
         # ---- 3. buyers: utility without the plug-in constants
         chargers_per_ev = (chargers_prev / ev_stock_prev) if np.isfinite(chargers_prev).all() else \
             np.full(D, 1.0 / inputs.evs_per_charger[ti])
@@ -741,7 +767,8 @@ def run_years(
                                       inputs.residual_maker)
         split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
         # credit accounting (nevsim.policy.standard.compliance)
-        if nev_sy is not None:
+        if nev_sy is not None and (cafc_sy is not None or nev_sy.earned_per_vehicle.any()
+                                   or nev_sy.required_per_vehicle.any() or (bank is not None and bank.any())):
             from nevsim.policy.standard import apply_offset, compliance
 
             res = compliance(nev_sy, by_maker, bank_in=bank, vehicle_ndim=2)
@@ -771,7 +798,8 @@ def run_years(
             trace.put_maker(f"Sales|Cars|{name}", t, by_maker[..., p].sum(-1))
         production_m = by_maker.sum((-1, -2)) + exports_m
         with np.errstate(invalid="ignore", divide="ignore"):
-            trace.put_maker("Capacity Use", t, 100.0 * production_m / inputs.capacity[ti][None])
+            cap_m = inputs.capacity[ti][None]
+            trace.put_maker("Capacity Use", t, np.where(np.isfinite(cap_m), 100.0 * production_m / cap_m, np.nan))
         trace.put_maker("Exports|Cars|EV", t, exports_m)
         # ---- 5. fleet
         sales_pt = sales.sum(1)  # [D, P]
@@ -821,7 +849,6 @@ def run_years(
         trace.put("Stock|Cars|PHEV", t, stock[:, 2])
         trace.put("Stock|Cars|Total", t, total_stock)
         trace.put("Scrappage|Cars", t, fo["scrappage"].sum(-1))
-        trace.put("stock_prev", t, fo["stock_prev"].sum(-1))
         trace.put("Chargers|Public", t, chargers)
         trace.put("EVs per Public Charger", t, ev_stock / chargers)
         trace.put("Oil Displacement", t, eff["oil_displaced_kbd"])
@@ -998,14 +1025,29 @@ def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
 # ----------------------------------------------------------------------------- run
 
 
+def _reference(scenario: Scenario) -> Scenario:
+    """The scenario whose history the constants are fitted on (``calibration.against``).
+
+    The scenario itself when it is the same world as its reference (all but name, description
+    and calibration settings equal, ignoring the years); otherwise the reference with the
+    scenario's years. So an override of the default scenario (``load_scenario(name, {...})``)
+    is a counterfactual calibrated on the factual history, never re-fitted to it.
+    """
+    try:
+        reference = load_scenario(scenario.calibration.against)
+    except InputError as exc:
+        raise InputError("calibration.against", exc.message, exc.allowed) from None
+    reference = reference.model_copy(update={"years": scenario.years})
+    skip = ("name", "description", "calibration", "years")
+    a = {k: v for k, v in scenario.resolved().items() if k not in skip}
+    b = {k: v for k, v in reference.resolved().items() if k not in skip}
+    return scenario if a == b else reference
+
+
 def calibrate(scenario: Scenario, until: int | None = None,
               inputs: Inputs | None = None) -> tuple[Calibration, Inputs]:
     """Fit the constants on the history of the scenario's calibration reference (see :mod:`nevsim.calibrate`)."""
-    reference = scenario
-    if scenario.calibration.against != scenario.name:
-        reference = load_scenario(scenario.calibration.against)
-        # the reference shares the run's years and cutoff, not its policies
-        reference = reference.model_copy(update={"years": scenario.years})
+    reference = _reference(scenario)
     ref_inputs = inputs if (inputs is not None and reference is scenario) else prepare(reference, until)
     _, cal = run_years(ref_inputs, None, fit=True)
     assert cal is not None
@@ -1020,7 +1062,7 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
         scenario = load_scenario(scenario)
     inputs = prepare(scenario, until)
     t1 = time.perf_counter()
-    if scenario.calibration.against == scenario.name:  # its own reference: fit and project in one pass
+    if _reference(scenario) is scenario:  # its own reference: fit and project in one pass
         t2 = t1
         trace, cal = run_years(inputs, None, fit=True, project=True, progress=progress)
     else:

@@ -208,7 +208,8 @@ class Store:
             makers = con.execute("SELECT * EXCLUDE (run_id) FROM makers WHERE run_id = ? "
                                  "ORDER BY rowid", [full]).df()
         meta, scenario = json.loads(row[0]), json.loads(row[1])
-        for frame in (series, makers):
-            if frame["draw"].isna().all():
-                frame.drop(columns="draw", inplace=True)
+        if series["draw"].isna().all():
+            series = series.drop(columns="draw")
+        if makers["draw"].isna().all():
+            makers = makers.drop(columns="draw")
         return Results(series, makers, meta, scenario)

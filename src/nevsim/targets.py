@@ -23,7 +23,9 @@ Targets of other regions do not apply to a run and are left out.
 
 Columns of :func:`check`: ``region, name, source, source_key, issuer, binding, status, metric,
 year, unit, target_value, qualifier, projected_value, gap, met, first_year_met, compared_with,
-note`` (+ ``probability_met`` when the run has draws). ``gap = projected − target`` in the
+compared_variable, note`` (+ ``probability_met`` when the run has draws). ``compared_variable``
+is the series variable compared (``Sales Share|Cars EV|BEV`` = BEV share of EV car sales,
+computed from the sales), None when the target is not modelled. ``gap = projected − target`` in the
 target's unit (for a ceiling such as g CO2/km, a positive gap is an overshoot);
 ``first_year_met`` is the first year (history or projection) from the year the target was
 announced on whose value meets the target (a target cannot be met before it is set: China's
@@ -49,8 +51,10 @@ RATIO_YEARS = 3
 
 CHECK_COLUMNS = [
     "region", "name", "source", "source_key", "issuer", "binding", "status", "metric", "year", "unit",
-    "target_value", "qualifier", "projected_value", "gap", "met", "first_year_met", "compared_with", "note",
+    "target_value", "qualifier", "projected_value", "gap", "met", "first_year_met", "compared_with", "compared_variable", "note",
 ]
+#: ``compared_variable`` of the BEV share of EV car sales (computed, not a stored series).
+BEV_OF_EV = "Sales Share|Cars EV|BEV"
 
 
 # ---------------------------------------------------------------------------- CAAM-basis share
@@ -149,7 +153,7 @@ def add_caam_share(series: pd.DataFrame, meta: dict[str, Any]) -> tuple[pd.DataF
 def _comparison(metric: str, unit: str, region: str) -> tuple[str | None, str, str]:
     """(series key, compared_with text, note) for a target metric.
 
-    The series key is a series variable or ``"bev_of_ev"`` (BEV / (BEV + PHEV) car sales).
+    The series key is a series variable or :data:`BEV_OF_EV` (BEV / (BEV + PHEV) car sales).
     None means: not modelled by this run (the text says why).
     """
     m = metric.lower()
@@ -159,7 +163,7 @@ def _comparison(metric: str, unit: str, region: str) -> tuple[str | None, str, s
     if "california" in m or "by model year" in m:
         return None, "not modelled: applies to California and adopting states only, not the national fleet", ""
     if "bev share of nev" in m:
-        return ("bev_of_ev", "Sales|Cars|BEV / (Sales|Cars|BEV + Sales|Cars|PHEV) × 100 (cars)",
+        return (BEV_OF_EV, "Sales|Cars|BEV / (Sales|Cars|BEV + Sales|Cars|PHEV) × 100 (cars)",
                 "The roadmap counts all NEV types; the model counts cars (FCEVs not modelled).")
     if u.startswith("vehicles"):
         return ("Production|Cars|EV", "Production|Cars|EV (cars only: a lower bound of the all-vehicle count)",
@@ -178,7 +182,7 @@ def _comparison(metric: str, unit: str, region: str) -> tuple[str | None, str, s
 def _series_by_year(res: Results, region: str, key: str) -> pd.DataFrame:
     """Long ``year, value (, draw)`` of a comparison series."""
     s = res.series[res.series["region"] == region]
-    if key == "bev_of_ev":
+    if key == BEV_OF_EV:
         cols = ["year", "draw"] if "draw" in s.columns else ["year"]
         bev = s[s["variable"] == "Sales|Cars|BEV"].set_index(cols)["value"]
         phev = s[s["variable"] == "Sales|Cars|PHEV"].set_index(cols)["value"]
@@ -221,7 +225,7 @@ def check(res: Results) -> pd.DataFrame:
                 "issuer": t.issuer, "binding": bool(t.binding), "status": t.status, "metric": t.metric,
                 "year": int(t.year), "unit": t.unit, "target_value": float(t.value), "qualifier": t.qualifier,
                 "projected_value": np.nan, "gap": np.nan, "met": None, "first_year_met": None,
-                "compared_with": compared_with,
+                "compared_with": compared_with, "compared_variable": key,
                 "note": " ".join(x for x in (note, str(t.note) if isinstance(t.note, str) else "") if x),
             }
             if draws:

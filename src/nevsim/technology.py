@@ -127,6 +127,71 @@ class VehicleYear:
     battery_kwh: np.ndarray
 
 
+@dataclass(frozen=True)
+class VehiclePaths:
+    """The battery-independent parts of :func:`vehicle_attributes` for many years at once.
+
+    Arrays ``[year, draw, segment, powertrain]``; the price excludes the battery
+    (``price = price_ex_battery + RPE · battery_kwh · pack cost``, linear in the pack cost).
+    """
+
+    price_ex_battery_cny: np.ndarray
+    range_km: np.ndarray
+    energy_kwh_per_100km: np.ndarray
+    fuel_l_per_100km: np.ndarray
+    battery_kwh: np.ndarray  # [segment, powertrain]
+    retail_price_equivalent: np.ndarray  # [draw]
+
+    def year(self, index: int, pack_cost_cny_per_kwh: np.ndarray) -> VehicleYear:
+        """Vehicles of the ``index``-th year at pack costs ``[draw]`` (CNY/kWh)."""
+        pack = np.asarray(pack_cost_cny_per_kwh, dtype=float)[:, None, None]
+        rpe = self.retail_price_equivalent[:, None, None]
+        price = self.price_ex_battery_cny[index] + rpe * self.battery_kwh[None] * pack
+        return VehicleYear(price_cny=price, range_km=self.range_km[index],
+                           energy_kwh_per_100km=self.energy_kwh_per_100km[index],
+                           fuel_l_per_100km=self.fuel_l_per_100km[index],
+                           battery_kwh=np.broadcast_to(self.battery_kwh[None], price.shape))
+
+
+def vehicle_paths(
+    table: VehicleTable,
+    years: np.ndarray,
+    *,
+    retail_price_equivalent: np.ndarray | float,
+    ev_drivetrain_decline_pct_per_yr: np.ndarray | float,
+    ice_fuel_improvement_pct_per_yr: np.ndarray | float,
+    ice_cost_per_l_per_100km_cny: np.ndarray | float,
+) -> VehiclePaths:
+    """Battery-independent vehicle attributes for ``years`` × draws (equation in the module docstring).
+
+    Parameters are scalars or ``[draw]`` arrays.
+    """
+    y = np.asarray(years, dtype=float).reshape(-1, 1, 1, 1)
+    per_draw = lambda a: np.asarray(a, dtype=float).reshape(1, -1, 1, 1)  # noqa: E731
+    rpe = per_draw(retail_price_equivalent)
+    ev_factor = (1.0 - per_draw(ev_drivetrain_decline_pct_per_yr) / 100.0) ** (np.clip(y, 2010, 2035) - COST_BASE_YEAR)
+    # electric drive share of the drivetrain cost: BEV all of it, PHEV a third (motor + power electronics)
+    ev_part = np.array([0.0, 0.0, 1.0 / 3.0, 1.0])
+    drivetrain = table.drivetrain_cny * ((1.0 - ev_part) + ev_part * ev_factor)
+    # ICE/HEV/PHEV fuel use improves by a fixed rate (also backwards: older cars used more);
+    # each L/100 km saved costs money
+    fuel_factor = (1.0 - per_draw(ice_fuel_improvement_pct_per_yr) / 100.0) ** (y - COST_BASE_YEAR)
+    base_fuel = _nz(table.fuel_l_per_100km)
+    fuel = base_fuel * fuel_factor
+    ice_tech_cost = per_draw(ice_cost_per_l_per_100km_cny) * (base_fuel - fuel)
+    price = table.glider_cny + rpe * drivetrain + ice_tech_cost
+    shape = np.broadcast_shapes(price.shape, fuel.shape)
+    energy = np.broadcast_to(table.energy_kwh_per_100km, shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        range_km = np.broadcast_to(table.battery_kwh / table.energy_kwh_per_100km * 100.0, shape)
+    fuel = np.broadcast_to(np.where(np.isnan(table.fuel_l_per_100km), np.nan, fuel), shape)
+    return VehiclePaths(
+        price_ex_battery_cny=np.broadcast_to(price, shape), range_km=range_km, energy_kwh_per_100km=energy,
+        fuel_l_per_100km=fuel, battery_kwh=table.battery_kwh,
+        retail_price_equivalent=np.asarray(retail_price_equivalent, dtype=float).reshape(-1),
+    )
+
+
 def vehicle_attributes(
     table: VehicleTable,
     year: int,
@@ -142,29 +207,18 @@ def vehicle_attributes(
     ``pack_cost_cny_per_kwh`` has shape ``[draw]``; other parameters are scalars or ``[draw]``.
     Equation in the module docstring.
     """
-    pack = np.asarray(pack_cost_cny_per_kwh, dtype=float)[:, None, None]
-    rpe = np.asarray(retail_price_equivalent, dtype=float).reshape(-1, 1, 1)
-    dt_years = float(np.clip(year, 2010, 2035) - COST_BASE_YEAR)
-    ev_factor = (1.0 - np.asarray(ev_drivetrain_decline_pct_per_yr, dtype=float).reshape(-1, 1, 1) / 100.0) ** dt_years
-    # electric drive share of the drivetrain cost: BEV all of it, PHEV a third (motor + power electronics)
-    ev_part = np.array([0.0, 0.0, 1.0 / 3.0, 1.0])[None, None, :]
-    drivetrain = table.drivetrain_cny[None] * ((1.0 - ev_part) + ev_part * ev_factor)
-    # ICE/HEV/PHEV fuel use improves from the base year; each L/100 km saved costs money
-    improve = np.asarray(ice_fuel_improvement_pct_per_yr, dtype=float).reshape(-1, 1, 1) / 100.0
-    fuel_factor = (1.0 - improve) ** float(year - COST_BASE_YEAR)  # also backwards: older cars used more
-    base_fuel = _nz(table.fuel_l_per_100km)[None]
-    fuel = base_fuel * fuel_factor
-    ice_tech_cost = np.asarray(ice_cost_per_l_per_100km_cny, dtype=float).reshape(-1, 1, 1) * (base_fuel - fuel)
-    battery_cost = table.battery_kwh[None] * pack
-    price = table.glider_cny[None] + rpe * (drivetrain + battery_cost) + ice_tech_cost
-    energy = table.energy_kwh_per_100km[None] * np.ones_like(pack)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        range_km = np.where(np.isnan(energy), np.nan, table.battery_kwh[None] / energy * 100.0)
-    fuel = np.where(np.isnan(table.fuel_l_per_100km)[None], np.nan, fuel)
+    paths = vehicle_paths(
+        table, np.array([year]), retail_price_equivalent=retail_price_equivalent,
+        ev_drivetrain_decline_pct_per_yr=ev_drivetrain_decline_pct_per_yr,
+        ice_fuel_improvement_pct_per_yr=ice_fuel_improvement_pct_per_yr,
+        ice_cost_per_l_per_100km_cny=ice_cost_per_l_per_100km_cny,
+    )
+    draws = np.asarray(pack_cost_cny_per_kwh).shape[0]
+    veh = paths.year(0, pack_cost_cny_per_kwh)
+    full = (draws, *table.glider_cny.shape)
     return VehicleYear(
-        price_cny=price,
-        range_km=range_km,
-        energy_kwh_per_100km=energy,
-        fuel_l_per_100km=fuel * np.ones_like(pack),
-        battery_kwh=table.battery_kwh[None] * np.ones_like(pack),
+        price_cny=np.broadcast_to(veh.price_cny, full).copy(), range_km=np.broadcast_to(veh.range_km, full).copy(),
+        energy_kwh_per_100km=np.broadcast_to(veh.energy_kwh_per_100km, full).copy(),
+        fuel_l_per_100km=np.broadcast_to(veh.fuel_l_per_100km, full).copy(),
+        battery_kwh=np.broadcast_to(veh.battery_kwh, full).copy(),
     )

@@ -136,3 +136,41 @@ def test_bad_cutoff_is_an_input_error() -> None:
     with pytest.raises(InputError) as info:
         run_frames("china-current-policies", until=1999)
     assert info.value.field == "until"
+
+
+@pytest.mark.parametrize(
+    ("name", "sign", "variable"),
+    [
+        ("china-slow-charging", -1, "Sales Share|Cars|EV"),
+        ("china-fast-battery-learning", +1, "Sales Share|Cars|EV"),
+        ("china-high-exports", +1, "Production|Cars|EV"),
+    ],
+)
+def test_scenario_mechanisms(base_wide, name: str, sign: int, variable: str) -> None:
+    other = _wide(run_frames(name)[0])
+    diff = (other[variable] - base_wide[variable]).loc[2030:2040]
+    assert (sign * diff > 0).all(), diff
+    np.testing.assert_allclose(other["Sales Share|Cars|EV"].loc[:2024], base_wide["Sales Share|Cars|EV"].loc[:2024])
+
+
+def test_progress_is_reported_once_a_year() -> None:
+    calls: list[tuple[int, int]] = []
+    run_frames("china-current-policies", progress=lambda done, total: calls.append((done, total)))
+    assert calls[0] == (1, 51) and calls[-1] == (51, 51) and len(calls) == 51
+
+
+def test_meta_identifies_the_run(base) -> None:
+    meta = base[2]
+    scenario = load_scenario("china-current-policies")
+    assert meta["scenario_hash"] == scenario.hash and meta["scenario"] == "china-current-policies"
+    assert meta["first_year"] == 2010 and meta["last_year"] == 2060 and meta["draws"] == 1
+    assert 0.0 <= meta["calibration"]["kappa"][0] <= 1.5
+
+
+def test_override_of_the_default_is_a_counterfactual_not_a_refit(base_wide) -> None:
+    """Changing a policy on the default scenario keeps the constants fitted on the factual history."""
+    s = load_scenario("china-current-policies", {"policy.subsidies.purchase_tax_exemption": False})
+    series, _, meta = run_frames(s)
+    other = _wide(series)
+    assert meta["timing_s"]["calibrate"] > 0  # fitted on the reference, then run
+    assert (other["Sales Share|Cars|EV"].loc[2015:2027] < base_wide["Sales Share|Cars|EV"].loc[2015:2027]).all()

@@ -31,7 +31,7 @@ OUT_FILES = ("series.csv", "series_iamc.csv", "makers.csv", "report.html")
 def _console(stderr: bool = False) -> Any:  # per call: writes to the current stdout (CliRunner, pipes)
     from rich.console import Console
 
-    return Console(stderr=stderr, width=None if stderr else max(120, Console().width))
+    return Console(stderr=stderr, width=None if stderr else max(170, Console().width))
 
 
 def _region_code(region: str | None) -> str | None:
@@ -98,19 +98,24 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
         table.add_row(*row)
     console.print(table)
 
-    tt = Table(title="Targets check", caption="gap = projected − target (target unit); "
-               "first met: from the year the target was announced.")
-    for name in ("target", "source", "binding", "year", "target", "projected", "gap", "met", "first met",
+    tt = Table(title="Targets check", caption="gap = projected − target (target unit); first met: from the "
+               "year the target was announced; full sources and comparison notes: --json or the report.")
+    widths = {"target": 34, "source": 36, "compared with": 30}
+    for name in ("target", "source", "binding", "year", "target value", "projected", "gap", "met", "first met",
                  "compared with"):
-        tt.add_column(name, overflow="fold", justify="right" if name in ("projected", "gap") else "left")
+        tt.add_column(name, justify="right" if name in ("projected", "gap") else "left",
+                      max_width=widths.get(name), overflow="ellipsis" if name == "source" else "fold",
+                      no_wrap=name == "source")
     for t in targets.itertuples(index=False):
         big = str(t.unit).startswith("vehicles")
         fmt = ",.0f" if big else ".1f"
         met = "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no")
         first = "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
-        tt.add_row(str(t.name), str(t.source), "binding" if t.binding else "not binding", str(t.year),
-                   f"{_num(t.target_value, fmt)} {'%' if t.unit == 'percent' else t.unit}",
-                   _num(t.projected_value, fmt), _num(t.gap, fmt), met, first, str(t.compared_with))
+        compared = str(t.compared_variable) if isinstance(t.compared_variable, str) else "not modelled"
+        unit = "%" if t.unit == "percent" else ("vehicles" if big else str(t.unit))
+        tt.add_row(str(t.name), str(t.source).split(" (")[0], "yes" if t.binding else "no", str(t.year),
+                   f"{_num(t.target_value, fmt)} {unit}", _num(t.projected_value, fmt), _num(t.gap, fmt), met,
+                   first, compared)
     console.print(tt)
     solver = (meta.get("solver") or {}).get("credit_market") or {}
     if solver and not solver.get("all_converged", True):

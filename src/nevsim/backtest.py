@@ -1,0 +1,587 @@
+"""Back-tests: fit with data up to a cutoff, forecast the years after, score against history.
+
+Quick use::
+
+    from nevsim.backtest import backtest
+    bt = backtest("china-current-policies", region="CN", cutoffs=[2018, 2019, 2020, 2021, 2022])
+    bt.forecasts          # long table: cutoff, year, horizon, method, forecast, actual, error
+    bt.scores             # MAE, MAPE, bias, RMSE per method per cutoff, and pooled
+    bt.by_horizon()       # MAE per method by horizon (years after the cutoff)
+    print(bt.summary())   # plain words: where the model loses to a baseline
+    bt.plot()             # plotly: forecast fans from each cutoff over the actuals
+    bt.to_json()          # {"cutoffs": [{"cutoff", "forecasts": [...], "mae": {...}}]}
+
+For every cutoff ``c`` the model (:func:`nevsim.simulate.run` with ``until=c``) and four naive
+baselines (:mod:`nevsim.baselines`: logistic, Bass, persistence, logit trend) forecast the EV
+share of new car sales for ``c+1 … through`` (by default the last observed year); the
+baselines are fitted on the actuals read with ``until=c``, so no value after the cutoff
+reaches a forecast. Errors are ``forecast − actual`` in percentage points.
+
+Actuals (EV = BEV + PHEV share of new car sales, percent): IEA Global EV Outlook 2025,
+mode ``Cars``, parameter ``EV sales share``, powertrain ``EV``, category ``Historical``
+(2010–2024 for China), then — for years after the last IEA year — OWID's share of new cars
+that are electric (2025: 53 % for China). The two agree where they overlap except in 2021
+(IEA 15 %, OWID 16 %); the IEA value is kept wherever it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from nevsim import data
+from nevsim.baselines import BASELINES, LOGIT_TREND_YEARS
+from nevsim.errors import InputError, NevsimError
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+#: Model variable that is scored (percent of new car sales).
+SHARE_VARIABLE = "Sales Share|Cars|EV"
+
+#: Methods in report order: the model first, then the baselines.
+METHODS: tuple[str, ...] = ("model", *BASELINES)
+
+#: Rolling origins used when no cutoff is given (issue 5).
+DEFAULT_CUTOFFS: tuple[int, ...] = (2018, 2019, 2020, 2021, 2022)
+
+#: A cutoff must leave at least this many observed years on or before it.
+MIN_HISTORY_YEARS = 5
+
+#: Default scenario.
+DEFAULT_SCENARIO = "china-current-policies"
+
+#: Region codes the back-test accepts → IEA region names of the actuals.
+REGION_CODES: dict[str, str] = {"CN": "China", "US": "USA", "EU": "EU27"}
+
+_IEA = "iea_gevo_2025"
+_OWID = "owid_electric_car_sales_share"
+
+#: One colour per method family (model; S-curve fits; naive extrapolations).
+METHOD_COLOURS: dict[str, str] = {
+    "model": "#d62728",
+    "logistic": "#1f77b4",
+    "bass": "#17becf",
+    "persistence": "#7f7f7f",
+    "logit_trend": "#ff7f0e",
+}
+
+Progress = Callable[[float, int], None]
+
+
+class ModelUnavailableError(NevsimError):
+    """The simulation (:func:`nevsim.simulate.run`) cannot be imported or does not run."""
+
+
+# ------------------------------------------------------------------------------ actuals
+
+
+def resolve_region(region: str) -> str:
+    """IEA region name of a back-test region code (``"CN"`` → ``"China"``); raises InputError otherwise."""
+    code = str(region).strip().upper()
+    if code in REGION_CODES:
+        return REGION_CODES[code]
+    for name in REGION_CODES.values():
+        if str(region).strip().lower() == name.lower():
+            return name
+    raise InputError("region", f"unknown region {region!r}.", allowed=list(REGION_CODES))
+
+
+def actual_shares(region: str = "CN", *, until: int | None = None,
+                  data_dir: str | None = None) -> pd.Series:
+    """Observed EV share of new car sales (percent) by year, IEA then OWID (see module doc).
+
+    Every row is read through :func:`nevsim.data.load` with ``until``, so no year after it is
+    returned. ``attrs["sources"]`` maps each year to the dataset it came from.
+    """
+    name = resolve_region(region)
+    iea = data.load(_IEA, region=name, until=until, data_dir=data_dir)
+    rows = iea[(iea["mode"] == "Cars") & (iea["parameter"] == "EV sales share")
+               & (iea["category"] == "Historical") & (iea["powertrain"] == "EV")]
+    shares = rows.groupby("year")["value"].mean().astype(float)
+    sources = dict.fromkeys(shares.index.astype(int), _IEA)
+    owid = data.load(_OWID, region=name, until=until, data_dir=data_dir)
+    last_iea = int(shares.index.max()) if not shares.empty else -1
+    later = owid[owid["year"] > last_iea].groupby("year")["value"].mean().astype(float)
+    shares = pd.concat([shares, later]).sort_index()
+    sources.update(dict.fromkeys(later.index.astype(int), _OWID))
+    shares.index = shares.index.astype("int64")
+    shares.index.name = "year"
+    shares.name = "EV sales share"
+    shares.attrs = {"unit": "percent", "region": name, "until": until, "sources": sources}
+    return shares
+
+
+def _check_series(actuals: object) -> pd.Series:
+    if not isinstance(actuals, pd.Series):
+        raise InputError("actuals", f"must be a pandas Series of shares (percent) indexed by year, "
+                                    f"got {type(actuals).__name__}.")
+    out = actuals.dropna().astype(float).copy()
+    out.index = pd.Index(out.index.astype("int64"), name="year")
+    out = out.sort_index()
+    if out.index.has_duplicates:
+        raise InputError("actuals", "years must be unique.")
+    if ((out < 0) | (out > 100)).any():
+        raise InputError("actuals", "shares are percentages and must lie in [0, 100].")
+    out.attrs = dict(actuals.attrs)
+    return out
+
+
+def allowed_cutoffs(actuals: pd.Series) -> range:
+    """Cutoffs that leave ≥ :data:`MIN_HISTORY_YEARS` observed years and ≥ 1 year to forecast."""
+    years = actuals.index.to_numpy()
+    if years.size < MIN_HISTORY_YEARS + 1:
+        return range(0)
+    return range(int(years[MIN_HISTORY_YEARS - 1]), int(years[-1]))
+
+
+def _check_cutoffs(cutoffs: Iterable[object] | None, actuals: pd.Series, through: int | None) -> list[int]:
+    allowed = allowed_cutoffs(actuals)
+    span = f"{allowed.start}–{allowed.stop - 1}" if len(allowed) else "none"
+    values = list(DEFAULT_CUTOFFS if cutoffs is None else cutoffs)
+    if not values:
+        raise InputError("cutoffs", "give at least one cutoff year.", allowed=[span])
+    out: list[int] = []
+    for value in values:
+        if isinstance(value, bool) or not hasattr(value, "__index__"):
+            raise InputError("cutoff", f"must be a whole year, got {value!r}.", allowed=[span])
+        year = int(value)  # type: ignore[call-overload]
+        if year not in allowed:
+            raise InputError(
+                "cutoff", f"{year} must leave at least {MIN_HISTORY_YEARS} observed years up to it and at "
+                          f"least one observed year after it (observed {int(actuals.index[0])}–"
+                          f"{int(actuals.index[-1])}).", allowed=[span])
+        if through is not None and year >= through:
+            raise InputError("through", f"{through} must be after every cutoff (cutoff {year}).",
+                             allowed=[f"{year + 1}–{int(actuals.index[-1])}"])
+        out.append(year)
+    if len(set(out)) != len(out):
+        raise InputError("cutoffs", f"cutoffs repeat: {out}.", allowed=[span])
+    return sorted(out)
+
+
+def _check_through(through: object, actuals: pd.Series) -> int:
+    last = int(actuals.index[-1])
+    if through is None:
+        return last
+    if isinstance(through, bool) or not hasattr(through, "__index__"):
+        raise InputError("through", f"must be a whole year, got {through!r}.")
+    year = int(through)  # type: ignore[call-overload]
+    if year > last:
+        raise InputError("through", f"{year} is after the last observed year {last}.",
+                         allowed=[f"up to {last}"])
+    return year
+
+
+# ---------------------------------------------------------------------------- forecasts
+
+
+def baseline_forecasts(history: pd.Series, forecast_years: np.ndarray) -> dict[str, np.ndarray]:
+    """Every baseline fitted on ``history`` (shares by year, all on or before the cutoff)."""
+    years = history.index.to_numpy(dtype=float)
+    shares = history.to_numpy(dtype=float)
+    return {name: np.asarray(f(years, shares, forecast_years), dtype=float) for name, f in BASELINES.items()}
+
+
+def model_shares(scenario: Any, cutoff: int,
+                 progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """The model's car sales shares (percent) from ``run(scenario, until=cutoff)``: index year,
+    columns ``EV``, ``BEV``, ``PHEV`` (``Sales Share|Cars|<powertrain>``; the median over draws
+    when the run has several Monte Carlo draws)."""
+    try:
+        from nevsim.simulate import run
+    except ImportError as exc:
+        raise ModelUnavailableError(f"the simulation is not available (nevsim.simulate.run: {exc})") from exc
+    series = run(scenario, until=int(cutoff), progress=progress).series
+    columns = {}
+    for pt in ("EV", "BEV", "PHEV"):
+        rows = series[series["variable"] == f"Sales Share|Cars|{pt}"]
+        if rows.empty and pt == "EV":
+            raise ModelUnavailableError(f"the simulation returned no '{SHARE_VARIABLE}' series")
+        columns[pt] = rows.groupby("year")["value"].median()
+    out = pd.DataFrame(columns)
+    out.index = pd.Index(out.index.astype("int64"), name="year")
+    return out
+
+
+def model_forecast(scenario: Any, cutoff: int, forecast_years: np.ndarray,
+                   progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """The model's ``Sales Share|Cars|EV`` (percent) for ``forecast_years`` from ``run(scenario, until=cutoff)``."""
+    return _pick(model_shares(scenario, cutoff, progress), forecast_years)
+
+
+def _pick(shares: pd.DataFrame, forecast_years: np.ndarray) -> np.ndarray:
+    ev = shares["EV"].dropna()
+    missing = [int(y) for y in forecast_years if int(y) not in ev.index]
+    if missing:
+        raise ModelUnavailableError(f"the simulation returned no '{SHARE_VARIABLE}' for years {missing}")
+    return ev.loc[[int(y) for y in forecast_years]].to_numpy(dtype=float)
+
+
+# ------------------------------------------------------------------------------- scores
+
+
+def score_frame(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """MAE, MAPE, bias and RMSE per method per cutoff, then pooled (``cutoff`` = <NA>).
+
+    ``mae_pp = mean |e|``, ``bias_pp = mean e``, ``rmse_pp = sqrt(mean e²)`` with
+    ``e = forecast − actual`` in percentage points; ``mape_pct = 100 · mean |e| / actual``.
+    Pooled rows weigh every (cutoff, year) forecast equally.
+    """
+    f = forecasts.dropna(subset=["forecast", "actual"]).assign(
+        abs_error=lambda d: d["error"].abs(), sq_error=lambda d: d["error"] ** 2,
+        ape=lambda d: 100.0 * d["error"].abs() / d["actual"])
+
+    def agg(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+        out = frame.groupby(keys, sort=False).agg(
+            n=("error", "size"), mae_pp=("abs_error", "mean"), mape_pct=("ape", "mean"),
+            bias_pp=("error", "mean"), rmse_pp=("sq_error", "mean")).reset_index()
+        out["rmse_pp"] = np.sqrt(out["rmse_pp"])
+        return out
+
+    per = agg(f, ["cutoff", "method"])
+    pooled = agg(f, ["method"]).assign(cutoff=pd.NA)
+    out = pd.concat([per, pooled[per.columns]], ignore_index=True)
+    out["cutoff"] = out["cutoff"].astype("Int64")
+    order = {m: i for i, m in enumerate(METHODS)}
+    out = out.sort_values(["cutoff", "method"], key=lambda s: s.map(order) if s.name == "method" else s,
+                          na_position="last").reset_index(drop=True)
+    out.attrs["unit"] = {"mae_pp": "percentage points", "bias_pp": "percentage points",
+                         "rmse_pp": "percentage points", "mape_pct": "percent"}
+    return out
+
+
+# ------------------------------------------------------------------------------- result
+
+
+@dataclass
+class BacktestResult:
+    """Forecasts and scores of one back-test (see :func:`backtest`)."""
+
+    forecasts: pd.DataFrame
+    scores: pd.DataFrame
+    actuals: pd.Series
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cutoffs(self) -> list[int]:
+        """The cutoffs, in order."""
+        return sorted(int(c) for c in self.forecasts["cutoff"].unique())
+
+    @property
+    def methods(self) -> list[str]:
+        """The methods that were run, in report order."""
+        present = set(self.forecasts["method"])
+        return [m for m in METHODS if m in present]
+
+    def mae(self) -> pd.DataFrame:
+        """MAE (points) as a table: one row per cutoff and a ``pooled`` row, one column per method."""
+        s = self.scores.assign(cutoff=self.scores["cutoff"].astype("string").fillna("pooled"))
+        table = s.pivot(index="cutoff", columns="method", values="mae_pp")
+        table = table.reindex(index=[str(c) for c in self.cutoffs] + ["pooled"], columns=self.methods)
+        table.columns.name = None
+        table.attrs["unit"] = "percentage points"
+        return table
+
+    def by_horizon(self, metric: str = "mae_pp") -> pd.DataFrame:
+        """Error by horizon pooled over cutoffs: ``mae_pp`` (default), ``bias_pp`` or ``mape_pct``;
+        rows horizon (years after the cutoff), columns methods, plus ``n`` forecasts per horizon."""
+        allowed = ["mae_pp", "bias_pp", "mape_pct"]
+        if metric not in allowed:
+            raise InputError("metric", f"unknown metric {metric!r}.", allowed=allowed)
+        f = self.forecasts.dropna(subset=["forecast", "actual"])
+        values = {"mae_pp": f["error"].abs(), "bias_pp": f["error"],
+                  "mape_pct": 100.0 * f["error"].abs() / f["actual"]}[metric]
+        table = f.assign(v=values).pivot_table(index="horizon", columns="method", values="v", aggfunc="mean")
+        table = table.reindex(columns=self.methods)
+        table.columns.name = None
+        counts = f[f["method"] == self.methods[0]].groupby("horizon").size()
+        table["n"] = counts.reindex(table.index).astype("int64")
+        table.attrs["unit"] = "percent" if metric == "mape_pct" else "percentage points"
+        return table
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"cutoffs": [{"cutoff", "forecasts": [{"year", "actual", <method>: share}], "mae": {...}}]}``.
+
+        Shares in percent; MAE in percentage points; a method that was not run is ``None``.
+        """
+        out = []
+        scores = self.scores.dropna(subset=["cutoff"])
+        for cutoff in self.cutoffs:
+            f = self.forecasts[self.forecasts["cutoff"] == cutoff]
+            wide = f.pivot(index="year", columns="method", values="forecast")
+            actual = f.groupby("year")["actual"].first()
+            rows = []
+            for year in sorted(wide.index):
+                row: dict[str, Any] = {"year": int(year), "actual": _num(actual.get(year))}
+                for method in METHODS:
+                    row[method] = _num(wide.at[year, method]) if method in wide.columns else None
+                rows.append(row)
+            s = scores[scores["cutoff"] == cutoff].set_index("method")["mae_pp"]
+            mae = {m: (_num(s[m]) if m in s.index else None) for m in METHODS}
+            out.append({"cutoff": int(cutoff), "forecasts": rows, "mae": mae})
+        return {"cutoffs": out}
+
+    def summary(self) -> str:
+        """Plain-language reading: MAE per method, and every place where the model loses."""
+        lines: list[str] = []
+        meta = self.meta
+        lines.append(f"Back-test of {meta.get('variable', SHARE_VARIABLE)} ({meta.get('region', '')}), "
+                     f"scenario {meta.get('scenario', '')}, cutoffs {', '.join(map(str, self.cutoffs))}, "
+                     f"forecasts through {meta.get('through', '')}; error = forecast − actual, points.")
+        mae = self.mae()
+        methods = self.methods
+        pooled = mae.loc["pooled"]
+        best = min(methods, key=lambda m: pooled[m])
+        lines.append("Pooled MAE: " + ", ".join(f"{m} {pooled[m]:.1f}" for m in methods)
+                     + f" — best: {best}.")
+        if "model" not in methods:
+            lines.append("The model was not run (baselines only).")
+            return "\n".join(lines)
+        baselines = [m for m in methods if m != "model"]
+        losses: list[str] = []
+        for cutoff in [str(c) for c in self.cutoffs] + ["pooled"]:
+            row = mae.loc[cutoff]
+            beaten_by = [b for b in baselines if row[b] < row["model"]]
+            if beaten_by:
+                where = "pooled over all cutoffs" if cutoff == "pooled" else f"at cutoff {cutoff}"
+                lines.append(f"The model LOSES {where}: model MAE {row['model']:.1f} vs "
+                             + ", ".join(f"{b} {row[b]:.1f}" for b in beaten_by) + ".")
+                losses.append(cutoff)
+        if not losses:
+            lines.append("The model beats every baseline at every cutoff and pooled.")
+        bias = self.scores[self.scores["cutoff"].isna() & (self.scores["method"] == "model")]["bias_pp"]
+        if not bias.empty:
+            b = float(bias.iloc[0])
+            direction = "under-forecasts (too slow)" if b < 0 else "over-forecasts (too fast)"
+            lines.append(f"Model bias pooled: {b:+.1f} points — it {direction} on average.")
+        horizon = self.by_horizon()
+        worst = horizon["model"].idxmax()
+        lines.append("Model MAE by horizon (years after the cutoff): " + ", ".join(
+            f"h{int(h)} {horizon.at[h, 'model']:.1f}" for h in horizon.index) + f" (worst at h{int(worst)}).")
+        split = self.meta.get("model_split")
+        if split:
+            lines.append(split)
+        return "\n".join(lines)
+
+    def plot(self, *, title: str | None = None) -> go.Figure:
+        """Forecast fans from each cutoff (one colour per method) over the observed shares (black)."""
+        import plotly.graph_objects as go
+
+        fig = go.Figure()
+        first = min(self.cutoffs) - MIN_HISTORY_YEARS
+        act = self.actuals[self.actuals.index >= first]
+        fig.add_trace(go.Scatter(x=act.index.tolist(), y=act.to_numpy().tolist(), mode="lines+markers",
+                                 name="actual", line={"color": "black", "width": 3}))
+        for method in self.methods:
+            shown = False
+            for cutoff in self.cutoffs:
+                f = self.forecasts[(self.forecasts["cutoff"] == cutoff) & (self.forecasts["method"] == method)]
+                start = self.actuals.get(cutoff)
+                xs = ([cutoff] if start is not None else []) + f["year"].tolist()
+                ys = ([float(start)] if start is not None else []) + f["forecast"].tolist()
+                fig.add_trace(go.Scatter(
+                    x=xs, y=ys, mode="lines+markers", name=method, legendgroup=method, showlegend=not shown,
+                    line={"color": METHOD_COLOURS.get(method, "#444"), "width": 2 if method == "model" else 1.2,
+                          "dash": "solid" if method == "model" else "dot"},
+                    marker={"size": 4},
+                    hovertemplate=f"{method}, cutoff {cutoff}<br>%{{x}}: %{{y:.1f}} %<extra></extra>"))
+                shown = True
+        fig.update_layout(
+            title=title or (f"Back-test: EV share of new cars, {self.meta.get('region', '')} — forecasts from "
+                            f"cutoffs {', '.join(map(str, self.cutoffs))}"),
+            xaxis_title="year", yaxis_title="EV share of new car sales (%)", template="plotly_white",
+            legend={"title": "method"})
+        return fig
+
+    def __repr__(self) -> str:
+        mae = self.mae().round(1)
+        return (f"BacktestResult(scenario={self.meta.get('scenario')!r}, region={self.meta.get('region')!r}, "
+                f"cutoffs={self.cutoffs}, through={self.meta.get('through')})\nMAE (points):\n{mae.to_string()}")
+
+
+def _num(value: object) -> float | None:
+    if value is None:
+        return None
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if not np.isfinite(out) else out
+
+
+# ----------------------------------------------------------------------------- backtest
+
+
+def _powertrain_actuals(region: str) -> pd.DataFrame:
+    """Observed BEV and PHEV shares (percent) by year: EV share × BEV (PHEV) / (BEV + PHEV) sales (IEA)."""
+    iea = data.load(_IEA, region=region)
+    rows = iea[(iea["mode"] == "Cars") & (iea["parameter"] == "EV sales") & (iea["category"] == "Historical")]
+    sales = rows.pivot_table(index="year", columns="powertrain", values="value", aggfunc="sum")
+    if not {"BEV", "PHEV"} <= set(sales.columns):
+        return pd.DataFrame()
+    share = actual_shares(region)
+    both = sales["BEV"] + sales["PHEV"]
+    out = pd.DataFrame({"BEV": share * sales["BEV"] / both, "PHEV": share * sales["PHEV"] / both}).dropna()
+    out.index = out.index.astype("int64")
+    return out
+
+
+def _model_split_note(split: pd.DataFrame) -> str | None:
+    """One sentence on whether the model's miss lies in BEV or PHEV (pooled over forecasts)."""
+    if split.empty:
+        return None
+    bev = float(split["bev_error"].mean())
+    phev = float(split["phev_error"].mean())
+    years = f"{int(split['year'].min())}–{int(split['year'].max())}"
+    main = "PHEV" if abs(phev) > abs(bev) else "BEV"
+    return (f"Where the model misses, by powertrain (mean error over forecasts of {years}, where the split is "
+            f"observed): BEV {bev:+.1f}, PHEV {phev:+.1f} points — the larger miss is in {main}.")
+
+
+def backtest(
+    scenario: str | Any = DEFAULT_SCENARIO,
+    region: str = "CN",
+    cutoffs: Sequence[int] | None = None,
+    through: int | None = None,
+    *,
+    methods: Sequence[str] | None = None,
+    actuals: pd.Series | None = None,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Back-test the model and the baselines on China's (or another region's) EV share of new cars.
+
+    Parameters
+    ----------
+    scenario:
+        Scenario name, path or :class:`nevsim.scenario.Scenario`; its policies are the ones the
+        model runs with at every cutoff (see ``docs/backtest.md`` on policy knowledge).
+    region:
+        ``"CN"`` (default), ``"US"`` or ``"EU"``. The model runs only for its scenario's region.
+    cutoffs:
+        Cutoff years (default :data:`DEFAULT_CUTOFFS`). Each must leave ≥ 5 observed years up to
+        it and ≥ 1 after it.
+    through:
+        Last forecast year (default: the last observed year, 2025 for China).
+    methods:
+        Subset of :data:`METHODS` (default all; ``"model"`` needs :mod:`nevsim.simulate`).
+    actuals:
+        Hook: a Series of observed shares (percent) by year that replaces the data-layer read,
+        both for scoring and for fitting (the baselines then see only its years ≤ cutoff).
+    progress:
+        Optional ``progress(done, total)`` with ``total`` the number of cutoffs (``done`` may be
+        fractional while a model run proceeds).
+    """
+    wanted = list(METHODS if methods is None else methods)
+    bad = [m for m in wanted if m not in METHODS]
+    if bad or not wanted:
+        raise InputError("methods", f"unknown methods {bad}." if bad else "give at least one method.",
+                         allowed=METHODS)
+    wanted = [m for m in METHODS if m in wanted]
+    scen = _load_scenario(scenario) if "model" in wanted else None
+    try:
+        region_name = resolve_region(region)
+    except InputError:
+        if scen is None:
+            raise
+        region_name = None
+    code = next((c for c, n in REGION_CODES.items() if n == region_name), str(region))
+    if scen is not None and getattr(scen, "region", code) != code:
+        raise InputError("region", f"scenario {scen.name!r} simulates region {scen.region}, not {code}.",
+                         allowed=[scen.region])
+    assert region_name is not None
+    scenario_name = getattr(scen, "name", scenario if isinstance(scenario, str) else str(scenario))
+    injected = actuals is not None
+    observed = _check_series(actuals) if injected else actual_shares(code)
+    last = _check_through(through, observed)
+    years_cut = _check_cutoffs(cutoffs, observed, through)
+
+    frames: list[pd.DataFrame] = []
+    model_runs: dict[int, pd.DataFrame] = {}
+    total = len(years_cut)
+    for i, cutoff in enumerate(years_cut):
+        # history for fitting: read with until=cutoff (or cut from the injected actuals)
+        history = observed[observed.index <= cutoff] if injected else actual_shares(code, until=cutoff)
+        forecast_years = observed.index[(observed.index > cutoff) & (observed.index <= last)].to_numpy()
+        found: dict[str, np.ndarray] = {}
+        if any(m != "model" for m in wanted):
+            found.update({k: v for k, v in baseline_forecasts(history, forecast_years).items() if k in wanted})
+        if "model" in wanted:
+            inner = None
+            if progress is not None:
+                def inner(done: int, steps: int, _i: int = i) -> None:
+                    progress(_i + (done / steps if steps else 1.0), total)
+            shares = model_shares(scen, cutoff, progress=inner)
+            found["model"] = _pick(shares, forecast_years)
+            model_runs[cutoff] = shares
+        actual = observed.loc[forecast_years].to_numpy(dtype=float)
+        for method in wanted:
+            frames.append(pd.DataFrame({
+                "cutoff": cutoff, "year": forecast_years.astype("int64"),
+                "horizon": (forecast_years - cutoff).astype("int64"), "method": method,
+                "forecast": found[method], "actual": actual, "error": found[method] - actual}))
+        if progress is not None:
+            progress(float(i + 1), total)
+    forecasts = pd.concat(frames, ignore_index=True)
+    forecasts["cutoff"] = forecasts["cutoff"].astype("int64")
+    forecasts.attrs["unit"] = "percent (forecast, actual); percentage points (error)"
+    meta: dict[str, Any] = {
+        "scenario": scenario_name if "model" in wanted else None,
+        "scenario_hash": getattr(scen, "hash", None),
+        "region": code, "variable": SHARE_VARIABLE, "through": last, "cutoffs": years_cut, "methods": wanted,
+        "actuals": "injected" if injected else f"{_IEA} (Historical, Cars, EV sales share) + {_OWID} after",
+        "logit_trend_years": LOGIT_TREND_YEARS, "min_history_years": MIN_HISTORY_YEARS,
+    }
+    if "model" in wanted and not injected:
+        meta["model_split"] = _model_split_note(_split_errors(model_runs, last, region_name))
+    return BacktestResult(forecasts=forecasts, scores=score_frame(forecasts), actuals=observed, meta=meta)
+
+
+def _split_errors(model_runs: Mapping[int, pd.DataFrame], through: int, region_name: str) -> pd.DataFrame:
+    """Model BEV and PHEV share errors (points) for forecast years where the split is observed."""
+    observed = _powertrain_actuals(region_name)
+    if observed.empty:
+        return pd.DataFrame()
+    rows = []
+    for cutoff, shares in model_runs.items():
+        for year in observed.index:
+            if cutoff < year <= through and year in shares.index:
+                rows.append({"cutoff": cutoff, "year": int(year),
+                             "bev_error": float(shares.at[year, "BEV"] - observed.at[year, "BEV"]),
+                             "phev_error": float(shares.at[year, "PHEV"] - observed.at[year, "PHEV"])})
+    return pd.DataFrame(rows).dropna() if rows else pd.DataFrame()
+
+
+def _load_scenario(scenario: object) -> Any:
+    try:
+        from nevsim.scenario import load_scenario
+    except ImportError as exc:
+        raise ModelUnavailableError(f"the simulation is not available (nevsim.scenario: {exc})") from exc
+    if isinstance(scenario, str):
+        return load_scenario(scenario)
+    if hasattr(scenario, "resolved") and hasattr(scenario, "name"):
+        return scenario
+    raise InputError("scenario", f"must be a scenario name, path or Scenario, got {type(scenario).__name__}.")
+
+
+__all__ = [
+    "DEFAULT_CUTOFFS",
+    "DEFAULT_SCENARIO",
+    "METHODS",
+    "MIN_HISTORY_YEARS",
+    "REGION_CODES",
+    "SHARE_VARIABLE",
+    "BacktestResult",
+    "ModelUnavailableError",
+    "actual_shares",
+    "allowed_cutoffs",
+    "backtest",
+    "baseline_forecasts",
+    "model_forecast",
+    "model_shares",
+    "score_frame",
+]

@@ -1,0 +1,138 @@
+"""CLI: ``nevsim backtest [SCENARIO] --region CN --cutoff YEAR | --cutoffs Y1,Y2,… [--through YEAR]
+[--json] [--plot FILE] [--force]`` (issue 5).
+
+Prints the MAE (percentage points) of the model and the four baselines per cutoff and pooled,
+then the plain-language reading (where the model loses). ``--json`` prints
+``{"cutoffs": [{"cutoff", "forecasts": [...], "mae": {...}}]}``; ``--plot FILE.html`` writes the
+forecast-fan chart (never over an existing file without ``--force``).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.errors import InputError
+
+PLOT_SUFFIXES = (".html",)
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, width=None if stderr else max(120, Console().width))
+
+
+def _parse_cutoffs(cutoff: int | None, cutoffs: str | None) -> list[int] | None:
+    if cutoff is not None and cutoffs is not None:
+        raise InputError("--cutoffs", "give either --cutoff YEAR or --cutoffs Y1,Y2,…, not both.",
+                         allowed=["--cutoff 2021", "--cutoffs 2018,2019,2020,2021,2022"])
+    if cutoff is not None:
+        return [cutoff]
+    if cutoffs is None:
+        return None
+    out = []
+    for part in cutoffs.split(","):
+        text = part.strip()
+        if not text:
+            continue
+        try:
+            out.append(int(text))
+        except ValueError:
+            raise InputError("--cutoffs", f"{text!r} is not a year; give comma-separated years.",
+                             allowed=["e.g. 2018,2019,2020,2021,2022"]) from None
+    if not out:
+        raise InputError("--cutoffs", "no year given.", allowed=["e.g. 2018,2019,2020,2021,2022"])
+    return out
+
+
+def _fmt(value: Any, spec: str = ".1f") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return format(float(value), spec)
+
+
+def print_table(bt: Any) -> None:
+    """MAE per method per cutoff and pooled (best of each row in bold), then the summary text."""
+    from rich.table import Table
+
+    mae = bt.mae()
+    methods = list(mae.columns)
+    through = bt.meta.get("through")
+    table = Table(title=f"MAE (points), EV share of new cars, {bt.meta.get('region')}, forecasts through {through}")
+    table.add_column("cutoff")
+    table.add_column("years", justify="right")
+    for m in methods:
+        table.add_column(m, justify="right")
+    counts = bt.scores.assign(cutoff=bt.scores["cutoff"].astype("string").fillna("pooled")) \
+        .groupby("cutoff")["n"].first()
+    for label, row in mae.iterrows():
+        best = min(methods, key=lambda m: row[m])
+        cells = [f"[bold]{_fmt(row[m])}[/bold]" if m == best else _fmt(row[m]) for m in methods]
+        table.add_row(str(label), str(int(counts.get(label, 0))), *cells)
+    pooled = bt.scores[bt.scores["cutoff"].isna()].set_index("method")["mape_pct"]
+    table.add_row("MAPE pooled", "", *[f"{_fmt(pooled.get(m), '.0f')} %" for m in methods])
+    console = _console()
+    console.print(table)
+    console.print(bt.summary(), markup=False, highlight=False)
+
+
+def _run(scenario: str, region: str, cutoffs: list[int] | None, through: int | None, quiet: bool) -> Any:
+    from nevsim.backtest import backtest
+
+    if quiet or not sys.stderr.isatty():
+        return backtest(scenario, region=region, cutoffs=cutoffs, through=through)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed:.1f}/{task.total} cutoffs"), TimeElapsedColumn(),
+                  console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"Back-testing {scenario}", total=None)
+
+        def progress(done: float, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return backtest(scenario, region=region, cutoffs=cutoffs, through=through, progress=progress)
+
+
+@cli_errors
+def backtest_cmd(
+    scenario: Annotated[str, typer.Argument(help="Shipped scenario name or path to a TOML file.")]
+    = "china-current-policies",
+    region: Annotated[str, typer.Option("--region", help="Region code (the scenario's region; CN).")] = "CN",
+    cutoff: Annotated[int | None, typer.Option(
+        "--cutoff", help="One cutoff year: fit with data up to it, forecast the years after.")] = None,
+    cutoffs: Annotated[str | None, typer.Option(
+        "--cutoffs", help="Rolling cutoffs, comma-separated (default 2018,2019,2020,2021,2022).")] = None,
+    through: Annotated[int | None, typer.Option(
+        "--through", help="Last forecast year (default: the last observed year).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the forecast-fan chart (HTML).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --plot file if it exists.")] = False,
+) -> None:
+    """Back-test: calibrate with data up to each cutoff, forecast the later years, score against
+    history and four baselines (logistic, Bass, persistence, logit trend)."""
+    years = _parse_cutoffs(cutoff, cutoffs)
+    if plot is not None:
+        if plot.suffix.lower() not in PLOT_SUFFIXES:
+            raise InputError("--plot", f"{plot} must be an HTML file.", allowed=list(PLOT_SUFFIXES))
+        check_writable(plot, force=force, field="--plot")
+    bt = _run(scenario, region, years, through, quiet=as_json)
+    if plot is not None:
+        bt.plot().write_html(str(plot), include_plotlyjs=True, full_html=True)
+    if as_json:
+        echo_json(bt.to_json())
+        return
+    print_table(bt)
+    if plot is not None:
+        typer.echo(f"Wrote {plot}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``backtest`` to the ``nevsim`` app."""
+    app.command("backtest")(backtest_cmd)

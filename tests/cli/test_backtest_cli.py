@@ -1,0 +1,73 @@
+"""CLI: nevsim backtest — table, JSON, plot file protection and bad input (exit code 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import nevsim.cli
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(nevsim.cli.app, ["backtest", *args])
+
+
+def test_json_single_cutoff_has_the_issue_shape() -> None:
+    r = run("--cutoff", "2021", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert list(out) == ["cutoffs"] and len(out["cutoffs"]) == 1
+    c = out["cutoffs"][0]
+    assert c["cutoff"] == 2021 and [f["year"] for f in c["forecasts"]] == [2022, 2023, 2024, 2025]
+    assert [f["actual"] for f in c["forecasts"]] == [29.0, 38.0, 48.0, 53.0]
+    assert set(c["mae"]) == {"model", "logistic", "bass", "persistence", "logit_trend"}
+    assert all(isinstance(v, float) for v in c["mae"].values())
+    assert c["mae"]["persistence"] == pytest.approx((14 + 23 + 33 + 38) / 4)
+
+
+def test_table_rolling_cutoffs_through() -> None:
+    r = run("china-current-policies", "--region", "CN", "--cutoffs", "2019,2020", "--through", "2023")
+    assert r.exit_code == 0, r.output
+    for word in ("2019", "2020", "pooled", "model", "logistic", "bass", "persistence", "logit_trend",
+                 "MAPE pooled", "forecasts through 2023"):
+        assert word in r.stdout, word
+
+
+def test_plot_is_written_and_never_overwritten_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "fan.html"
+    r = run("--cutoff", "2022", "--plot", str(target))
+    assert r.exit_code == 0, r.output
+    html = target.read_text(encoding="utf-8")
+    assert "plotly" in html.lower() and "logit_trend" in html and 'src="https://cdn.plot.ly' not in html
+    target.write_text("keep me", encoding="utf-8")
+    r = run("--cutoff", "2022", "--plot", str(target))
+    assert r.exit_code == 2 and "--force" in r.output
+    assert target.read_text(encoding="utf-8") == "keep me"
+    r = run("--cutoff", "2022", "--plot", str(target), "--force", "--json")
+    assert r.exit_code == 0 and "logit_trend" in target.read_text(encoding="utf-8")
+    json.loads(r.stdout)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--cutoff", "2013"], ["cutoff", "2014–2024"]),
+    (["--cutoff", "2025"], ["2014–2024"]),
+    (["--cutoffs", "2018,abc"], ["--cutoffs", "not a year"]),
+    (["--cutoff", "2020", "--cutoffs", "2018,2019"], ["not both"]),
+    (["--cutoff", "2021", "--through", "2021"], ["through", "2022–2025"]),
+    (["--cutoff", "2021", "--through", "2030"], ["through", "2025"]),
+    (["--region", "US", "--cutoff", "2021"], ["region", "Allowed: CN."]),
+    (["--region", "Atlantis", "--cutoff", "2021"], ["region", "Allowed: CN."]),
+    (["atlantis", "--cutoff", "2021"], ["scenario", "china-current-policies"]),
+    (["--cutoff", "2021", "--plot", "fan.png"], ["--plot", ".html"]),
+])
+def test_bad_input_exits_2_with_allowed_values(args: list[str], words: list[str]) -> None:
+    r = run(*args)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    for w in words:
+        assert w in r.output, (w, r.output)

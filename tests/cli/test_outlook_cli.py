@@ -1,0 +1,124 @@
+"""`nevsim outlook`, `nevsim runs list|delete`, `nevsim report` (real default scenario)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nevsim.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def outlook_json(tmp_path_factory):
+    store = tmp_path_factory.mktemp("store") / "runs.duckdb"
+    result = invoke("outlook", "--json", "--store", str(store))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), store
+
+
+def test_json_shape_and_values(outlook_json):
+    payload, store = outlook_json
+    assert set(payload) == {"run", "series", "targets"}
+    series = pd.DataFrame(payload["series"])
+    assert list(series.columns) == ["region", "variable", "unit", "year", "value"]
+    ev24 = series[(series["variable"] == "Sales Share|Cars|EV") & (series["year"] == 2024)]["value"].iloc[0]
+    assert ev24 == pytest.approx(48.0, abs=1.0)
+    targets = {t["name"]: t for t in payload["targets"]}
+    official = targets["NEV share 2025"]
+    for key in ("region", "name", "source", "binding", "year", "target_value", "projected_value", "first_year_met"):
+        assert key in official
+    assert official["target_value"] == 20.0 and official["binding"] is True and official["year"] == 2025
+    run = payload["run"]
+    assert run["stored"] is True and run["store"] == str(store)
+    assert run["scenario"] == "china-current-policies" and len(run["scenario_hash"]) == 64
+
+
+def test_runs_list_and_report_from_store(outlook_json, tmp_path):
+    payload, store = outlook_json
+    rid = payload["run"]["run_id"]
+    listed = invoke("runs", "list", "--store", str(store), "--json")
+    assert listed.exit_code == 0
+    assert rid in [r["run_id"] for r in json.loads(listed.stdout)]
+    assert rid[:12] in invoke("runs", "list", "--store", str(store)).stdout
+    out = tmp_path / "report.html"
+    result = invoke("report", rid[:10], "--out", str(out), "--store", str(store))
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").count("* plotly.js v") == 1
+    again = invoke("report", rid, "--out", str(out), "--store", str(store))
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_unknown_run_id_lists_known(outlook_json, tmp_path):
+    payload, store = outlook_json
+    result = invoke("report", "doesnotexist", "--out", str(tmp_path / "r.html"), "--store", str(store))
+    assert result.exit_code == 2
+    assert "unknown run id" in result.output and payload["run"]["run_id"][:12] in result.output
+
+
+def test_table_output_out_dir_and_force(tmp_path):
+    out = tmp_path / "out"
+    result = invoke("outlook", "--no-store", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for name in ("series.csv", "series_iamc.csv", "makers.csv", "report.html"):
+        assert (out / name).stat().st_size > 0
+    text = result.stdout
+    assert "Targets check" in text and "NEV share 2025" in text and "2030" in text
+    assert "stored" not in text  # --no-store
+    iamc = pd.read_csv(out / "series_iamc.csv")
+    assert list(iamc.columns[:5]) == ["Model", "Scenario", "Region", "Variable", "Unit"]
+    before = (out / "series.csv").stat().st_mtime_ns
+    refused = invoke("outlook", "--no-store", "--out", str(out))
+    assert refused.exit_code == 2 and "already exists" in refused.output and "--force" in refused.output
+    assert (out / "series.csv").stat().st_mtime_ns == before
+    forced = invoke("outlook", "--no-store", "--out", str(out), "--force", "--csv")
+    assert forced.exit_code == 0
+    frame = pd.read_csv(__import__("io").StringIO(forced.stdout))
+    assert list(frame.columns) == ["scenario", "region", "variable", "unit", "year", "value"]
+
+
+def test_bad_input_exits_2_with_allowed_values(tmp_path):
+    bad = invoke("outlook", "no-such-scenario", "--no-store")
+    assert bad.exit_code == 2 and "china-current-policies" in bad.output and "Traceback" not in bad.output
+    region = invoke("outlook", "--region", "XX", "--no-store")
+    assert region.exit_code == 2 and "region" in region.output and "CN" in region.output
+    both = invoke("outlook", "--json", "--csv", "--no-store")
+    assert both.exit_code == 2
+    not_dir = tmp_path / "file"
+    not_dir.write_text("x")
+    assert invoke("outlook", "--no-store", "--out", str(not_dir)).exit_code == 2
+
+
+def test_progress_bar_is_fed_by_the_run(monkeypatch):
+    """On a terminal, outlook passes a progress callback to run(); it is called once a year."""
+    import sys
+
+    import nevsim.simulate as simulate
+    from nevsim.cli.outlook import _run_with_progress
+    from nevsim.scenario import load_scenario
+
+    calls: list[tuple[int, int]] = []
+    real_run = simulate.run
+
+    def spy(scenario, **kwargs):
+        progress = kwargs["progress"]
+
+        def recording(done: int, total: int) -> None:
+            calls.append((done, total))
+            progress(done, total)
+
+        return real_run(scenario, **{**kwargs, "progress": recording})
+
+    monkeypatch.setattr(simulate, "run", spy)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    res = _run_with_progress(load_scenario("china-current-policies"), quiet=False)
+    assert calls and calls[-1][0] == calls[-1][1]
+    assert res.meta["scenario"] == "china-current-policies"

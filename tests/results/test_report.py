@@ -1,0 +1,70 @@
+"""HTML report: self-contained (plotly.js inlined once, no CDN), charts, header, targets, attribution."""
+
+from __future__ import annotations
+
+import re
+
+import plotly.graph_objects as go
+import pytest
+from plotly.offline import get_plotlyjs
+
+from nevsim.report import build_html, headline_table, report_years, write_html
+from nevsim.report.charts import all_figures, maker_balances, share_vs_targets
+
+
+def _check_self_contained(text: str) -> None:
+    assert text.count("* plotly.js v") == 1  # the bundle's licence header: inlined exactly once
+    assert not re.search(r"<script[^>]+src=", text)  # nothing loaded from elsewhere
+    assert "cdn.plot.ly" not in text.replace(get_plotlyjs(), "")  # (the bundle names it for geo maps only)
+
+
+def test_fixture_report(small_results, tmp_path):
+    path = write_html(small_results, tmp_path / "r.html")
+    text = path.read_text(encoding="utf-8")
+    _check_self_contained(text)
+    assert small_results.meta["scenario_hash"] in text and "fixture0001" in text
+    assert "Targets check" in text and "NEV share 2025" in text
+    assert "CC BY 4.0" in text and "Global EV Outlook" in text
+    assert text.count("Plotly.newPlot") == len(all_figures(small_results))
+
+
+def test_real_report(real_results, tmp_path):
+    text = build_html(real_results)
+    _check_self_contained(text)
+    for section in ("EV share vs targets", "BEV / PHEV split", "Credit price", "Makers&#x27; credit balances",
+                    "Stock", "Energy", "CO2", "Chargers"):
+        assert f"<h2>{section}</h2>" in text, section
+    assert text.count("Plotly.newPlot") == 8
+    assert "china-current-policies" in text and real_results.meta["nevsim_version"] in text
+
+
+def test_share_chart_distinguishes_history_and_marks_targets(real_results):
+    fig = share_vs_targets(real_results, real_results.targets(),
+                           observed=None)
+    names = [t.name for t in fig.data]
+    assert "EV share of new cars (model, history)" in names
+    assert "EV share of new cars (model, projection)" in names
+    assert "target (binding)" in names and "target (not binding)" in names
+    hist = next(t for t in fig.data if t.name.endswith("history)"))
+    proj = next(t for t in fig.data if t.name.endswith("projection)"))
+    assert max(hist.x) == real_results.meta["history_last_year"] == min(proj.x)
+    assert hist.line.dash == "dot"
+    binding = next(t for t in fig.data if t.name == "target (binding)")
+    assert 20.0 in list(binding.y)
+    assert any(s.type == "rect" for s in fig.layout.shapes)  # the shaded history band
+
+
+def test_maker_balances_chart(small_results):
+    fig = maker_balances(small_results, years=[2020, 2030])
+    assert isinstance(fig, go.Figure) and [t.name for t in fig.data] == ["2020", "2030"]
+    bar = fig.data[1]
+    values = dict(zip(bar.y, bar.x, strict=True))
+    assert values["PureEV"] == pytest.approx(1010.0) and values["Legacy"] == pytest.approx(-510.0)
+
+
+def test_headline_years(real_results):
+    years = report_years(real_results)
+    assert 2025 in years and 2030 in years and years[-1] == 2060
+    assert all(y % 5 == 0 or y == real_results.meta["history_last_year"] for y in years)
+    table = headline_table(real_results, [2024])
+    assert float(table.loc[0, "EV share of new cars (%)"]) == pytest.approx(48.0, abs=1.0)

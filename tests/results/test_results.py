@@ -1,0 +1,220 @@
+"""Results: construction, long/IAMC tables, files, statistics (fixtures are hand-made, see conftest)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nevsim.errors import InputError
+from nevsim.results import Results, Statistic, region_name, select_years
+
+
+def test_missing_column_names_field_and_allowed(build):
+    series = build.series().drop(columns="unit")
+    with pytest.raises(InputError) as err:
+        Results(series, build.makers(), build.meta(), {})
+    assert err.value.field == "Results.series"
+    assert "unit" in str(err.value) and "draw" in err.value.allowed
+
+
+def test_not_a_frame_or_dict_is_refused(build):
+    with pytest.raises(InputError, match="DataFrame"):
+        Results([], build.makers(), build.meta(), {})  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="dict"):
+        Results(build.series(), build.makers(), "meta", {})  # type: ignore[arg-type]
+
+
+def test_frozen_and_normalised(small_results):
+    with pytest.raises(AttributeError):
+        small_results.meta = {}  # type: ignore[misc]
+    s = small_results.series
+    assert list(s.columns) == ["scenario", "region", "variable", "unit", "year", "value"]
+    assert s["year"].dtype == "int64" and s["value"].dtype == "float64"
+
+
+def test_inputs_are_not_mutated(build):
+    series, meta = build.series(), build.meta()
+    before = series.copy()
+    Results(series, build.makers(), meta, {})
+    pd.testing.assert_frame_equal(series, before)
+    assert "derived" not in meta
+
+
+def test_to_frame_filters(small_results):
+    f = small_results.to_frame(variables=["Sales Share|Cars|EV"], years=(2022, 2024), region="China")
+    assert f["year"].tolist() == [2022, 2023, 2024]
+    assert f["value"].tolist() == [20.0, 25.0, 30.0]
+    assert set(f["unit"]) == {"%"}
+    with pytest.raises(InputError) as err:
+        small_results.to_frame(variables=["No Such|Variable"])
+    assert "Sales Share|Cars|EV" in err.value.allowed
+    with pytest.raises(InputError) as err:
+        small_results.to_frame(region="US")
+    assert err.value.allowed == ["CN"]
+
+
+def test_value_and_unknown(small_results):
+    assert small_results.value("Sales Share|Cars|EV", 2030) == 60.0
+    with pytest.raises(InputError, match="year"):
+        small_results.value("Sales Share|Cars|EV", 1999)
+
+
+def test_iamc_wide_format(small_results, build):
+    wide = small_results.to_iamc()
+    assert list(wide.columns[:5]) == ["Model", "Scenario", "Region", "Variable", "Unit"]
+    assert list(wide.columns[5:]) == build.years
+    assert set(wide["Model"]) == {"nevsim 0.1.0"}
+    assert set(wide["Region"]) == {"China"}
+    assert wide["Variable"].is_unique
+    row = wide[wide["Variable"] == "Sales Share|Cars|EV"].iloc[0]
+    assert row["Unit"] == "%" and row[2020] == 10.0 and row[2030] == 60.0
+
+
+def test_iamc_with_draws_gives_percentiles(draws_results):
+    wide = draws_results.to_iamc()
+    med = wide[wide["Variable"] == "Sales Share|Cars|EV|50.0th Percentile"].iloc[0]
+    assert med[2020] == pytest.approx(14.0)  # draws 10, 12, 14, 16, 18
+    assert (wide["Variable"] == "Sales Share|Cars|EV|5.0th Percentile").any()
+
+
+def test_csv_and_parquet_round_trip(small_results, tmp_path):
+    small_results.to_csv(tmp_path / "s.csv")
+    back = pd.read_csv(tmp_path / "s.csv")
+    pd.testing.assert_frame_equal(back, small_results.series, check_dtype=False)
+    small_results.to_iamc_csv(tmp_path / "i.csv")
+    assert pd.read_csv(tmp_path / "i.csv").shape == small_results.to_iamc().shape
+    small_results.to_parquet(tmp_path / "s.parquet")
+    table = pq.read_table(tmp_path / "s.parquet")
+    pd.testing.assert_frame_equal(table.to_pandas(), small_results.series, check_dtype=False)
+    assert json.loads(table.schema.metadata[b"nevsim.meta"])["run_id"] == "fixture0001"
+    small_results.to_parquet(tmp_path / "m.parquet", table="makers")
+    assert len(pd.read_parquet(tmp_path / "m.parquet")) == len(small_results.makers)
+    with pytest.raises(InputError):
+        small_results.to_parquet(tmp_path / "x.parquet", table="nope")
+
+
+def test_repr_is_readable(small_results):
+    text = repr(small_results)
+    assert "fixture" in text and "2020–2030" in text and "history to 2024" in text
+    assert "2030 60.0 %" in text
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+def test_ev_share_statistic_table_and_unit(small_results):
+    stat = small_results.stats.ev_share(years=range(2020, 2023))
+    assert isinstance(stat, Statistic)
+    assert stat.attrs["unit"] == "%" and stat.unit == "%"
+    assert list(stat.columns) == ["EV", "BEV", "PHEV"]
+    assert stat.index.tolist() == [2020, 2021, 2022]
+    assert stat.loc[2021, "BEV"] == pytest.approx(0.7 * 15.0)
+    # slices keep the class and the unit
+    assert isinstance(stat[["EV"]], Statistic) and stat[["EV"]].attrs["unit"] == "%"
+
+
+@pytest.mark.parametrize(("method", "unit", "column"), [
+    ("credit_price", "CNY/credit", "NEV"), ("stock", "vehicles", "EV"), ("chargers", "chargers", "Public chargers"),
+    ("oil", "thousand barrels/day", "Oil displaced"), ("co2", "Mt CO2/yr", "CO2"),
+    ("electricity", "TWh", "Electricity"), ("evs_per_charger", "vehicles/charger", "EVs per public charger"),
+    ("sales", "vehicles", "BEV"),
+])
+def test_each_statistic_has_unit_and_plots_the_same_numbers(small_results, method, unit, column):
+    stat = getattr(small_results.stats, method)(years=(2021, 2025))
+    assert stat.attrs["unit"] == unit
+    fig = stat.plot()
+    assert isinstance(fig, go.Figure)
+    traces = {t.name: t for t in fig.data}
+    assert column in traces
+    np.testing.assert_allclose(np.asarray(traces[column].y, dtype=float), stat[column].to_numpy(dtype=float))
+    assert unit in fig.layout.yaxis.title.text
+
+
+def test_maker_balances_who_sells_who_buys(small_results):
+    bal = small_results.stats.maker_balances()
+    assert bal.attrs["unit"] == "credits"
+    assert list(bal.columns) == ["PureEV", "Legacy"]  # largest surplus first
+    assert (bal["PureEV"] > 0).all() and (bal["Legacy"] < 0).all()
+    assert isinstance(bal.plot(), go.Figure)
+    with pytest.raises(InputError):
+        small_results.stats.maker_balances(variable="Credits|Nope")
+
+
+def test_statistic_with_draws_gives_quantiles_and_a_band(draws_results):
+    stat = draws_results.stats.ev_share(years=2020)
+    assert stat.columns.names == ["series", "quantile"]
+    assert stat.loc[2020, ("EV", 0.5)] == pytest.approx(14.0)
+    assert stat.loc[2020, ("EV", 0.05)] == pytest.approx(np.quantile([10, 12, 14, 16, 18], 0.05))
+    fig = stat.plot()
+    assert any(t.fill == "tonexty" for t in fig.data)
+
+
+def test_mixed_units_refused(small_results):
+    with pytest.raises(InputError, match="one unit"):
+        small_results.stats.variables({"a": "Sales Share|Cars|EV", "b": "Stock|Cars|EV"}, title="x")
+
+
+def test_region_aliases(small_results):
+    assert region_name("cn") == "China"
+    a = small_results.stats.co2(region="CN")
+    b = small_results.stats.co2(region="China")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_bad_years_keyword(small_results):
+    with pytest.raises(InputError) as err:
+        small_results.stats.co2(years="soon")
+    assert err.value.field == "years"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2000, 2100), st.integers(0, 60))
+def test_select_years_forms_agree(first, length):
+    frame = pd.DataFrame({"year": np.arange(1990, 2200), "value": 0.0})
+    last = first + length
+    by_tuple = select_years(frame, (first, last))
+    pd.testing.assert_frame_equal(by_tuple, select_years(frame, range(first, last + 1)))
+    pd.testing.assert_frame_equal(by_tuple, select_years(frame, slice(first, last)))
+    assert by_tuple["year"].tolist() == list(range(first, last + 1))
+
+
+# ---------------------------------------------------------------------------- real run
+
+
+def test_real_run_contract_variables(real_results):
+    names = set(real_results.series["variable"])
+    required = {"Sales Share|Cars|EV", "Sales Share|Cars|BEV", "Sales Share|Cars|PHEV", "Sales|Cars|ICE",
+                "Sales|Cars|HEV", "Sales|Cars|PHEV", "Sales|Cars|BEV", "Price|Credit|NEV", "Stock|Cars|EV",
+                "Chargers|Public", "Oil Displacement", "Emissions|CO2|Cars", "Price|Battery Pack",
+                "Sales Share|All Vehicles|NEV"}
+    assert required <= names
+    share = real_results.stats.ev_share()
+    assert share.loc[2024, "EV"] == pytest.approx(48.0, abs=1.0)
+    np.testing.assert_allclose(share["BEV"] + share["PHEV"], share["EV"], atol=1e-9)
+    wide = real_results.to_iamc()
+    assert wide["Variable"].is_unique and 2060 in wide.columns
+
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-1e9, 1e9, allow_nan=False), min_size=11, max_size=11),
+       st.sampled_from(["CN", "US"]))
+def test_iamc_holds_every_value_of_the_long_table(values, region):
+    """FIXTURE built here: one variable with arbitrary values; IAMC wide → long gives them back."""
+    years = list(range(2020, 2031))
+    series = pd.DataFrame({"scenario": "s", "region": region, "variable": "Stock|Cars|EV", "unit": "vehicles",
+                           "year": years, "value": values})
+    makers = pd.DataFrame(columns=["scenario", "region", "maker", "variable", "unit", "year", "value"])
+    res = Results(series, makers, {"nevsim_version": "9.9"}, {})
+    wide = res.to_iamc()
+    assert set(wide["Model"]) == {"nevsim 9.9"} and set(wide["Region"]) == {region_name(region)}
+    long = wide.melt(id_vars=["Model", "Scenario", "Region", "Variable", "Unit"], var_name="year")
+    long = long[long["Variable"] == "Stock|Cars|EV"].sort_values("year")
+    np.testing.assert_array_equal(long["value"].to_numpy(dtype=float), np.array(values))
