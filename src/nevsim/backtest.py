@@ -20,8 +20,8 @@ reaches a forecast. Errors are ``forecast − actual`` in percentage points.
 Actuals (EV = BEV + PHEV share of new car sales, percent): IEA Global EV Outlook 2025,
 mode ``Cars``, parameter ``EV sales share``, powertrain ``EV``, category ``Historical``
 (2010–2024 for China), then — for years after the last IEA year — OWID's share of new cars
-that are electric (2025: 53 % for China). The two agree where they overlap except in 2021
-(IEA 15 %, OWID 16 %); the IEA value is kept wherever it exists.
+that are electric (2025: 53 % for China). The two agree to within 0.1 point where they overlap
+(2010–2024) except in 2021 (IEA 15 %, OWID 16 %); the IEA value is kept wherever it exists.
 """
 
 from __future__ import annotations
@@ -503,6 +503,8 @@ def backtest(
     frames: list[pd.DataFrame] = []
     model_runs: dict[int, pd.DataFrame] = {}
     total = len(years_cut)
+    if progress is not None:
+        progress(0.0, total)
     for i, cutoff in enumerate(years_cut):
         # history for fitting: read with until=cutoff (or cut from the injected actuals)
         history = observed[observed.index <= cutoff] if injected else actual_shares(code, until=cutoff)

@@ -34,6 +34,8 @@ early NEV sales were almost all BEVs, which would otherwise "meet" a 2035 95 % B
 
 from __future__ import annotations
 
+import functools
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,13 +66,24 @@ def caam_ratio(until: int | None = None) -> pd.DataFrame:
     """Observed ratio of CAAM's NEV share of all new vehicles to the IEA EV share of new cars (China).
 
     ``ratio(y) = CAAM NEV share of new vehicles (y) / IEA EV share of new cars (y)`` for every
-    year both are observed up to ``until``. Sources: CAAM shares from
+    year both are observed up to ``until``; see :func:`_caam_ratio_rows` for the sources (the
+    computation is cached per ``until``: the bundled data do not change within a process).
+    Returns columns ``year, caam_share_pct, car_share_pct, ratio, source_key``.
+    """
+    data_dir = os.environ.get("NEVSIM_DATA_DIR")  # part of the cache key: where nevsim.data reads IEA files
+    return pd.DataFrame(list(_caam_ratio_rows(until, data_dir)),
+                        columns=["year", "caam_share_pct", "car_share_pct", "ratio", "source_key"])
+
+
+@functools.lru_cache(maxsize=32)
+def _caam_ratio_rows(until: int | None, data_dir: str | None) -> tuple[tuple[Any, ...], ...]:
+    """Rows of :func:`caam_ratio`. Sources: CAAM shares from
     ``nevsim.data.load("china_market")`` (variable ``NEV share of new vehicle sales (CAAM)``,
     with its ``source_key``); car shares from ``nevsim.data.history("China")`` (IEA Global EV
     Outlook 2025 Historical, CC BY 4.0; OWID for years after the IEA's last). Observed values:
     2023 31.6 / 38 = 0.83, 2024 40.9 / 48 = 0.85, 2025 47.9 / 53 = 0.90.
 
-    Returns columns ``year, caam_share_pct, car_share_pct, ratio, source_key``.
+    Returns rows ``(year, caam_share_pct, car_share_pct, ratio, source_key)``.
     """
     from nevsim import data
 
@@ -80,13 +93,14 @@ def caam_ratio(until: int | None = None) -> pd.DataFrame:
         caam = caam[caam["date"].isna() | (caam["date"].astype(str).str.strip() == "")]
     caam = caam.groupby("year", as_index=False).agg(caam_share_pct=("value", "mean"),
                                                    source_key=("source_key", "first"))
-    hist = data.history("China", until=until)
+    hist = data.history("China", until=until, data_dir=data_dir)
     cars = (hist[hist["variable"] == "EV sales share"].groupby("year", as_index=False)["value"].mean()
             .rename(columns={"value": "car_share_pct"}))
     out = caam.merge(cars, on="year", how="inner")
     out = out[(out["car_share_pct"] > 0) & (out["caam_share_pct"] > 0)]
     out["ratio"] = out["caam_share_pct"] / out["car_share_pct"]
-    return out[["year", "caam_share_pct", "car_share_pct", "ratio", "source_key"]].reset_index(drop=True)
+    cols = out[["year", "caam_share_pct", "car_share_pct", "ratio", "source_key"]]
+    return tuple((int(y), float(c), float(i), float(r), str(k)) for y, c, i, r, k in cols.itertuples(index=False))
 
 
 def caam_ratio_path(years: np.ndarray, ratios: pd.DataFrame) -> np.ndarray:

@@ -323,3 +323,12 @@ def test_no_leakage_model(monkeypatch: pytest.MonkeyPatch, cutoff: int, factor: 
                                   dirty[["cutoff", "year", "method", "forecast"]])
     model = clean[clean["method"] == "model"]["forecast"].to_numpy()
     assert not np.allclose(model, control["forecast"].to_numpy())
+
+
+def test_progress_runs_from_zero_to_the_number_of_cutoffs() -> None:
+    calls: list[tuple[float, int]] = []
+    backtest(cutoffs=[2021, 2022], progress=lambda done, total: calls.append((done, total)))
+    assert calls[0] == (0.0, 2) and calls[-1] == (2.0, 2)
+    done = [c[0] for c in calls]
+    assert done == sorted(done) and all(t == 2 for _, t in calls)
+    assert any(0 < d < 1 for d in done)  # the model run reports its years on the way

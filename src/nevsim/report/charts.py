@@ -94,7 +94,9 @@ def statistic_figure(stat: Statistic, *, title: str | None = None, kind: str | N
     region = stat.attrs.get("region")
     text = title or stat.attrs.get("title", "")
     if region:
-        text = f"{text} — {region}"
+        from nevsim.results import region_name
+
+        text = f"{text} — {region_name(region)}"
     return _layout(fig, text, stat.attrs.get("unit", ""))
 
 
