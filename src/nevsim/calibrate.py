@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nevsim.consumers import nested_logit_shares, share_derivative
-
 __all__ = ["Calibration", "fit_kappa", "fit_maker_weights", "fit_plugin_constants"]
 
 KAPPA_FIRST_YEAR = 2015
@@ -41,40 +39,8 @@ _FIT_MAX_ITER = 50
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-12, 1 - 1e-12)
+    p = np.minimum(np.maximum(p, 1e-12), 1 - 1e-12)  # np.clip, without its Python-level overhead
     return np.log(p) - np.log1p(-p)
-
-
-def _residuals_and_jacobian(
-    utility: np.ndarray, nest_lambda: np.ndarray, segment_sales: np.ndarray, ya: np.ndarray, yb: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Residuals in logit space and their analytic Jacobian w.r.t. (A, B).
-
-    Uses the nested-logit derivative (:func:`nevsim.consumers.share_derivative`) with slope
-    vectors (0, 0, 1, 1) for A and (0, 0, 0, 1) for B; shares sum to one in each segment, so
-    total sales do not move.
-    """
-    shares, nest, cond = nested_logit_shares(utility, nest_lambda, return_parts=True)
-    n = segment_sales[..., None]
-    g_a = np.broadcast_to(np.array([0.0, 0.0, 1.0, 1.0]), shares.shape)
-    g_b = np.broadcast_to(np.array([0.0, 0.0, 0.0, 1.0]), shares.shape)
-    d_a = share_derivative(shares, nest, cond, nest_lambda, g_a) * n
-    d_b = share_derivative(shares, nest, cond, nest_lambda, g_b) * n
-    sales = shares * n
-    total = sales.sum((-1, -2))
-    ev = sales[..., 2:].sum((-1, -2))
-    bev = sales[..., 3].sum(-1)
-    s_ev = np.clip(ev / total, 1e-12, 1 - 1e-12)
-    f = np.clip(bev / np.maximum(ev, 1e-300), 1e-12, 1 - 1e-12)
-    jac = []
-    for d in (d_a, d_b):
-        dev = d[..., 2:].sum((-1, -2))
-        dbev = d[..., 3].sum(-1)
-        ds = dev / total
-        df = (dbev * ev - bev * dev) / np.maximum(ev, 1e-300) ** 2
-        jac.append((ds / (s_ev * (1 - s_ev)), df / (f * (1 - f))))
-    (j11, j21), (j12, j22) = jac
-    return _logit(s_ev) - ya, _logit(f) - yb, (j11, j21, j12, j22)
 
 
 def fit_plugin_constants(
@@ -90,26 +56,86 @@ def fit_plugin_constants(
     ``utility`` ``[draw, segment, powertrain]`` excludes A and B; A is added to PHEV and BEV,
     B to BEV. Newton's method in logit space with the analytic Jacobian, steps bounded to 3
     utility units. Returns ``(A, B, converged)``.
+
+    Only the plug-in nest moves with (A, B), so the conventional nest's inclusive value
+    ``I_c = λ_c·ln Σ_{ICE,HEV} exp(V/λ_c)`` is computed once. Per iteration, with λ the plug-in
+    nest scale: ``c_BEV = exp((V_BEV + B)/λ) / (exp(V_PHEV/λ) + exp((V_BEV + B)/λ))``,
+    ``I_p = A + λ·ln(exp(V_PHEV/λ) + exp((V_BEV + B)/λ))``, ``q = P(plug-in) = e^{I_p}/(e^{I_c} + e^{I_p})``.
+    The Jacobian is the nested-logit derivative (:func:`nevsim.consumers.share_derivative`)
+    written out: ``∂P_p/∂A = P_p·(1 − q)`` for plug-ins; ``∂P_BEV/∂B = P_BEV·[(1 − c)/λ + c − q·c]``,
+    ``∂P_PHEV/∂B = P_PHEV·[−c/λ + c − q·c]`` with ``c = c_BEV``; summed over segments
+    (weights = segment sales) and mapped to logit space.
     """
     a, b = (np.array(x, dtype=float, copy=True) for x in start)
     ya, yb = _logit(np.asarray(target_ev_share, float)), _logit(np.asarray(target_bev_fraction, float))
-    add_a = np.array([0.0, 0.0, 1.0, 1.0])
-    add_b = np.array([0.0, 0.0, 0.0, 1.0])
+    u = np.asarray(utility, dtype=float)
+    lam = np.asarray(nest_lambda, dtype=float).reshape(-1, 2)
+    lam_c, lam_p = lam[:, :1], lam[:, 1:]  # [draw, 1]
+    n = np.asarray(segment_sales, dtype=float)  # [draw, segment]
+    total = n.sum(-1)
+    # conventional nest: fixed during the fit (max-subtracted log-sum-exp)
+    xc = u[..., :2] / lam_c[..., None]
+    mc = xc.max(-1)
+    inc_c = lam_c * (mc + np.log(np.exp(xc - mc[..., None]).sum(-1)))  # [draw, segment]
+    x_phev = u[..., 2] / lam_p
+    x_bev = u[..., 3] / lam_p
+    inv_lam = 1.0 / lam_p
     converged = np.zeros(a.shape, dtype=bool)
     for _ in range(_FIT_MAX_ITER):
-        u = utility + a[:, None, None] * add_a + b[:, None, None] * add_b
-        r1, r2, (j11, j21, j12, j22) = _residuals_and_jacobian(u, nest_lambda, segment_sales, ya, yb)
+        y_bev = x_bev + b[:, None] * inv_lam
+        top = np.maximum(x_phev, y_bev)
+        e_phev = np.exp(x_phev - top)
+        e_bev = np.exp(y_bev - top)
+        e_sum = e_phev + e_bev
+        c = e_bev / e_sum  # BEV share within the plug-in nest
+        inc_p = a[:, None] + lam_p * (top + np.log(e_sum))
+        peak = np.maximum(inc_c, inc_p)
+        w_c = np.exp(inc_c - peak)
+        w_p = np.exp(inc_p - peak)
+        q = w_p / (w_c + w_p)  # plug-in nest share
+        ev_s = q * n  # plug-in sales by segment
+        bev_s = ev_s * c
+        phev_s = ev_s - bev_s
+        ev = ev_s.sum(-1)
+        bev = bev_s.sum(-1)
+        s_ev = np.minimum(np.maximum(ev / total, 1e-12), 1 - 1e-12)
+        ev_safe = np.maximum(ev, 1e-300)
+        f = np.minimum(np.maximum(bev / ev_safe, 1e-12), 1 - 1e-12)
+        r1 = np.log(s_ev) - np.log1p(-s_ev) - ya  # logit (already clipped)
+        r2 = np.log(f) - np.log1p(-f) - yb
         converged = (np.abs(r1) < _FIT_TOL) & (np.abs(r2) < _FIT_TOL)
         if converged.all():
             break
+        qc = q * c
+        dev_a = (ev_s * (1.0 - q)).sum(-1)
+        dbev_a = (bev_s * (1.0 - q)).sum(-1)
+        db_phev = phev_s * (c - qc - c * inv_lam)
+        db_bev = bev_s * ((1.0 - c) * inv_lam + c - qc)
+        dbev_b = db_bev.sum(-1)
+        dev_b = db_phev.sum(-1) + dbev_b
+        ds_scale = 1.0 / (total * s_ev * (1 - s_ev))
+        f_scale = 1.0 / (ev_safe ** 2 * (f * (1 - f)))
+        j11 = dev_a * ds_scale
+        j21 = (dbev_a * ev - bev * dev_a) * f_scale
+        j12 = dev_b * ds_scale
+        j22 = (dbev_b * ev - bev * dev_b) * f_scale
         det = j11 * j22 - j12 * j21
         safe = np.abs(det) > 1e-14
-        da = np.where(safe, (j22 * r1 - j12 * r2) / np.where(safe, det, 1.0), r1 / np.maximum(j11, 1e-6))
-        db = np.where(safe, (-j21 * r1 + j11 * r2) / np.where(safe, det, 1.0), 0.0)
+        if safe.all():  # the usual case (same numbers as the general branch, fewer operations)
+            da = (j22 * r1 - j12 * r2) / det
+            db = (-j21 * r1 + j11 * r2) / det
+        else:
+            da = np.where(safe, (j22 * r1 - j12 * r2) / np.where(safe, det, 1.0), r1 / np.maximum(j11, 1e-6))
+            db = np.where(safe, (-j21 * r1 + j11 * r2) / np.where(safe, det, 1.0), 0.0)
         step = np.maximum(np.abs(da), np.abs(db))
-        damp = np.where(step > 3.0, 3.0 / np.maximum(step, 1e-300), 1.0)  # bounded steps
-        a = np.where(converged, a, a - damp * da)
-        b = np.where(converged, b, b - damp * db)
+        if (step > 3.0).any():
+            damp = np.where(step > 3.0, 3.0 / np.maximum(step, 1e-300), 1.0)  # bounded steps
+            da, db = damp * da, damp * db
+        if converged.any():
+            a = np.where(converged, a, a - da)
+            b = np.where(converged, b, b - db)
+        else:
+            a, b = a - da, b - db
     return a, b, converged
 
 

@@ -112,21 +112,29 @@ def systematic_utility(
     ``ln_plugin_stock_share`` are ``[draw]``; ``ln_models_on_offer`` is ``[draw, powertrain]``.
     """
     col = lambda a: np.asarray(a, dtype=float).reshape(-1, 1, 1)  # noqa: E731
+    vec = lambda a: np.asarray(a, dtype=float).reshape(-1, 1)  # noqa: E731
     asc = np.asarray(asc, dtype=float)
     if asc.ndim == 2:
         asc = asc[:, None, :]
     v = asc + col(coef.beta_price) * net_price_cny / 1e4 + col(coef.beta_opex) * running_pv_cny / 1e4
-    shortfall = np.maximum(0.0, col(coef.range_reference_km) - _nz(range_km, 1e9)) / 100.0
-    is_bev = np.array([0.0, 0.0, 0.0, 1.0])
-    v = v + col(coef.beta_range) * shortfall * is_bev
-    charge_w = np.stack([np.zeros_like(coef.phev_charge_weight), np.zeros_like(coef.phev_charge_weight),
-                         coef.phev_charge_weight, np.ones_like(coef.phev_charge_weight)], axis=-1)
-    v = v + (col(coef.beta_charge) * col(ln_chargers_per_ev)) * charge_w[:, None, :]
-    v = v + col(coef.beta_choice) * np.asarray(ln_models_on_offer, dtype=float)[:, None, :]
-    plate_w = np.stack([np.zeros_like(phev_plate, dtype=float), np.zeros_like(phev_plate, dtype=float),
-                        np.asarray(phev_plate, dtype=float), np.ones_like(phev_plate, dtype=float)], axis=-1)
-    v = v + (col(coef.beta_plate) * col(plate_share)) * plate_w[:, None, :]
-    v = v + (col(coef.kappa) * col(ln_plugin_stock_share)) * PLUGIN
+    # The terms below touch only some powertrains; they are added column by column in the
+    # order of the equation (adding them as full arrays with zero weights gives the same
+    # numbers for finite inputs, with many more array operations).
+    range_km = np.asarray(range_km, dtype=float)
+    bev_range = range_km[..., 3] if range_km.ndim else range_km
+    shortfall = np.maximum(0.0, vec(coef.range_reference_km) - _nz(bev_range, 1e9)) / 100.0
+    full = np.broadcast_shapes(v.shape, (*shortfall.shape, 4))
+    if v.shape != full:  # v is a fresh array; widen it only when the range adds axes
+        v = np.array(np.broadcast_to(v, full))
+    v[..., 3] += vec(coef.beta_range) * shortfall
+    charge = np.asarray(coef.beta_charge, dtype=float) * np.asarray(ln_chargers_per_ev, dtype=float)  # [draw]
+    v[..., 2] += vec(charge * np.asarray(coef.phev_charge_weight, dtype=float))
+    v[..., 3] += vec(charge)
+    v += col(coef.beta_choice) * np.asarray(ln_models_on_offer, dtype=float)[:, None, :]
+    plate = np.asarray(coef.beta_plate, dtype=float) * np.asarray(plate_share, dtype=float)  # [draw]
+    v[..., 2] += vec(plate * np.asarray(phev_plate, dtype=float))
+    v[..., 3] += vec(plate)
+    v[..., 2:] += col(np.asarray(coef.kappa, dtype=float) * np.asarray(ln_plugin_stock_share, dtype=float))
     return v
 
 

@@ -111,7 +111,7 @@ class FleetState:
         scrapped += self.sales[:, -1] * surv[:, -1:]
         for arr, new in ((self.sales, new_sales), (self.fuel, new_fuel), (self.elec, new_elec),
                          (self.ice_equiv, new_ice_equiv)):
-            arr[:, 1:] = arr[:, :-1].copy()
+            arr[:, 1:] = arr[:, :-1]  # numpy copies overlapping slices safely
             arr[:, 0] = new
         w = surv[..., None]
         stock = (self.sales * w).sum(1)  # [draw, powertrain]

@@ -48,6 +48,7 @@ __all__ = [
     "split_among_makers",
 ]
 
+_TWO_BY_TWO = tuple(NEST_OF.tolist()) == (0, 0, 1, 1)
 TOL_REL_EXCESS = 1e-9
 TOL_PRICE_CNY = 1e-6
 MAX_ITER = 60
@@ -61,7 +62,7 @@ class RescaledNestedLogit:
     """
 
     def __init__(self, utility: np.ndarray, nest_lambda: np.ndarray, available: np.ndarray | None = None) -> None:
-        if not np.array_equal(NEST_OF, [0, 0, 1, 1]):  # pragma: no cover - the layout below assumes it
+        if not _TWO_BY_TWO:  # pragma: no cover - the layout below assumes it
             raise ValueError("RescaledNestedLogit expects two nests of two powertrains")
         lam = np.asarray(nest_lambda, dtype=float)
         while lam.ndim < utility.ndim:
@@ -134,7 +135,8 @@ def clear_credit_market(
     weight = segment_sales[..., None] * net_credits_per_vehicle  # credits per unit share
 
     def excess(price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        shares = logit.shares(utility_slope_per_cny * price[:, None, None])[0]
+        # at π = 0 the shift is 0 and exp(0) = 1: the unshifted shares are the same numbers
+        shares = logit.shares(None if price is zero else utility_slope_per_cny * price[:, None, None])[0]
         return (weight * shares).sum((-1, -2)) + bank_in - extra_required, shares
 
     def excess_and_slope(price: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,7 +152,8 @@ def clear_credit_market(
         de = (weight * d_shares).sum((-1, -2))
         return e, de, shares
 
-    cap = np.broadcast_to(np.asarray(cap_cny, dtype=float), (draws,)).copy()
+    cap = np.asarray(cap_cny, dtype=float)
+    cap = cap.copy() if cap.shape == (draws,) else np.broadcast_to(cap, (draws,)).copy()
     zero = np.zeros(draws)
     tol = TOL_REL_EXCESS * (np.abs(required_scale) + 1.0)
     e0, shares0 = excess(zero)
@@ -223,16 +226,30 @@ def split_among_makers(
     same segment × powertrain (a fixed number of vectorised rounds); the ``residual_maker``
     offers everything and is never capped, so totals are conserved exactly.
     """
-    w = np.asarray(attractiveness, dtype=float).copy()
+    w, share = _maker_shares(attractiveness, residual_maker)
+    return _split_capped(sales, w, share, capacity, exports, residual_maker, rounds)
+
+
+def _maker_shares(attractiveness: np.ndarray, residual_maker: int) -> tuple[np.ndarray, np.ndarray]:
+    """(weights with the residual maker ≥ 1e-12, uncapped shares ``w / Σ_maker w``)."""
+    w = np.array(attractiveness, dtype=float)  # a copy
     w[:, residual_maker] = np.maximum(w[:, residual_maker], 1e-12)
-    share = w / w.sum(1, keepdims=True)
+    return w, w / w.sum(1, keepdims=True)
+
+
+def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity: np.ndarray, exports: np.ndarray,
+                  residual_maker: int, rounds: int = 6) -> np.ndarray:
+    """The capacity rounds of :func:`split_among_makers` from :func:`_maker_shares` (internal fast path)."""
     by_maker = share * sales[:, None]
     room = np.maximum(capacity - exports, 0.0)
     capped = np.zeros(capacity.shape, dtype=bool)
+    finite_room = np.isfinite(room)
+    finite_room[:, residual_maker] = False
+    if not finite_room.any():  # nobody has a capacity bound
+        return by_maker
     for _ in range(rounds):
         total = by_maker.sum((-1, -2))
-        over = (total > room * (1 + 1e-12)) & np.isfinite(room)
-        over[:, residual_maker] = False
+        over = (total > room * (1 + 1e-12)) & finite_room
         if not over.any():
             break
         capped |= over
@@ -258,7 +275,7 @@ def allocate_credit_trades(balance: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     total_def = deficit.sum(-1, keepdims=True)
     total_sur = surplus.sum(-1, keepdims=True)
     traded = np.minimum(total_def, total_sur)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bought = np.where(total_def > 0, deficit * traded / np.where(total_def > 0, total_def, 1.0), 0.0)
-        sold = np.where(total_sur > 0, surplus * traded / np.where(total_sur > 0, total_sur, 1.0), 0.0)
+    # where a total is 0 every part of it is 0 (parts are ≥ 0), so dividing by 1 there gives 0
+    bought = deficit * traded / np.where(total_def > 0, total_def, 1.0)
+    sold = surplus * traded / np.where(total_sur > 0, total_sur, 1.0)
     return bought, sold, surplus - sold

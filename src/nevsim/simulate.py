@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,15 @@ from nevsim.calibrate import Calibration, fit_kappa, fit_maker_weights, fit_plug
 from nevsim.consumers import Coefficients, running_cost_pv_cny, systematic_utility
 from nevsim.errors import InputError
 from nevsim.fleet import FleetState, energy_and_emissions
-from nevsim.makers import RescaledNestedLogit, allocate_credit_trades, clear_credit_market, split_among_makers
+from nevsim.makers import (
+    RescaledNestedLogit,
+    _maker_shares,
+    _split_capped,
+    allocate_credit_trades,
+    clear_credit_market,
+)
+from nevsim.policy.standard import _compliance_fast, apply_offset
+from nevsim.policy.standard import _prepare as _prepare_standard
 from nevsim.scenario import Scenario, interpolate_path, load_scenario
 from nevsim.technology import (
     POWERTRAINS,
@@ -304,6 +313,9 @@ class Inputs:
     maker_nev_weights: np.ndarray = field(default_factory=lambda: np.zeros((1, 0)))  # [draw, maker]
     vehicle_paths: Any = None  # technology.VehiclePaths over the years
     running_pv_cny: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [year, draw, segment, powertrain]
+    # (NEV, CAFC) per year with the per-vehicle terms stacked for the accounting fast path
+    # (nevsim.policy.standard._prepare); used only where they match nev_standards/cafc_standards
+    prepared_standards: tuple[tuple[Any, Any], ...] = ()
 
 
 def _nev_ratio_override(policy: Any, years: np.ndarray) -> np.ndarray:
@@ -350,6 +362,15 @@ def _standards(policy_json: str, ice_improvement_pct_per_yr: float, first: int, 
     return tuple(nev), tuple(cafc), tuple(possible)
 
 
+@functools.lru_cache(maxsize=16)
+def _prepared_standards(policy_json: str, ice_improvement_pct_per_yr: float, first: int, last: int
+                        ) -> tuple[tuple[Any, Any], ...]:
+    """The standards of :func:`_standards` with their per-vehicle terms stacked (memoised likewise)."""
+    nev, cafc, _ = _standards(policy_json, ice_improvement_pct_per_yr, first, last)
+    return tuple((None if n is None else _prepare_standard(n, 2), None if c is None else _prepare_standard(c, 2))
+                 for n, c in zip(nev, cafc, strict=True))
+
+
 @functools.lru_cache(maxsize=1)
 def _vehicle_table() -> VehicleTable:
     """The packaged vehicle table as arrays (parsed once per process; arrays are read-only)."""
@@ -383,6 +404,31 @@ def _coefficients(draws: int) -> tuple[Coefficients, dict[str, np.ndarray]]:
              "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
              "gasoline_kg_co2_per_l", "litres_per_barrel")
     return coef, {n: arr(n) for n in names}
+
+
+@functools.lru_cache(maxsize=16)
+def _maker_table(first: int, last: int) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """Makers (``makers.csv``) as arrays: names, offer ``[year, maker, segment, powertrain]`` (0/1),
+    conventional weights and NEV prior weights ``[maker]``.
+
+    Parsed once per process per year range (arrays read-only: shared between runs).
+    """
+    years = np.arange(first, last + 1)
+    mk = assumptions.makers()
+    names = tuple(mk["maker"])
+    offer = np.zeros((len(years), len(names), len(SEGMENTS), len(POWERTRAINS)))
+    for m, row in enumerate(mk.itertuples()):  # a few rows at preparation, not in the loop
+        segs = [SEGMENTS.index(x.strip()) for x in str(row.segments).split(",")]
+        pts = [POWERTRAINS.index(x.strip()) for x in str(row.powertrains).split(",")]
+        active = years >= int(row.first_year)
+        for p in pts:
+            alive = active & ((years <= int(row.last_year_ice)) if p in (0, 1) else True)
+            offer[np.ix_(alive, [m], segs, [p])] = 1.0
+    conv_weight = mk["conventional_share"].to_numpy(dtype=float)
+    nev_prior = np.where(conv_weight > 0, 0.3 * conv_weight, 0.02)  # legacy makers lag in NEVs (prior)
+    for arr in (offer, conv_weight, nev_prior):
+        arr.setflags(write=False)
+    return names, offer, conv_weight, nev_prior
 
 
 def _bridge(path: dict[str, float], years: np.ndarray, observed: np.ndarray, last: int) -> np.ndarray:
@@ -422,18 +468,7 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
     evs_per_charger = np.where(np.isfinite(evs_per_charger), evs_per_charger, first_ratio)
     world_growth = interpolate_path(s.technology.world_battery_demand_growth_pct_per_yr, years, 10.0) / 100.0
     ratio_override = _nev_ratio_override(s.policy, years)
-    mk = assumptions.makers()
-    names = tuple(mk["maker"])
-    offer = np.zeros((len(years), len(names), len(SEGMENTS), len(POWERTRAINS)))
-    for m, row in enumerate(mk.itertuples()):  # a few rows at preparation, not in the loop
-        segs = [SEGMENTS.index(x.strip()) for x in str(row.segments).split(",")]
-        pts = [POWERTRAINS.index(x.strip()) for x in str(row.powertrains).split(",")]
-        active = years >= int(row.first_year)
-        for p in pts:
-            alive = active & ((years <= int(row.last_year_ice)) if p in (0, 1) else True)
-            offer[np.ix_(alive, [m], segs, [p])] = 1.0
-    conv_weight = mk["conventional_share"].to_numpy(dtype=float)
-    nev_prior = np.where(conv_weight > 0, 0.3 * conv_weight, 0.02)  # legacy makers lag in NEVs (prior)
+    names, offer, conv_weight, nev_prior = _maker_table(int(years[0]), int(years[-1]))
     capacity = np.full((len(years), len(names)), np.inf)
     tesla = names.index("Tesla China")
     cap_years = sorted(hist.tesla_capacity)
@@ -454,8 +489,9 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
     )
     from dataclasses import replace
 
-    nev, cafc, possible = _standards(s.policy.model_dump_json(), float(s.technology.ice_fuel_improvement_pct_per_yr),
-                                     int(years[0]), int(years[-1]))
+    policy_key = (s.policy.model_dump_json(), float(s.technology.ice_fuel_improvement_pct_per_yr),
+                  int(years[0]), int(years[-1]))
+    nev, cafc, possible = _standards(*policy_key)
     paths = vehicle_paths(
         table, years, retail_price_equivalent=params["retail_price_equivalent"],
         ev_drivetrain_decline_pct_per_yr=params["ev_drivetrain_cost_decline_pct_per_yr"],
@@ -473,11 +509,27 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
         np.tile(coef.opex_horizon_years, len(years)), np.tile(coef.opex_discount_rate, len(years)),
     ).reshape(shape)
     inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible,
+                     prepared_standards=_prepared_standards(*policy_key),
                      vehicle_paths=paths, running_pv_cny=running)
     return replace(inputs, maker_nev_weights=_fit_maker_weights(inputs))
 
 
 # ----------------------------------------------------------------------------- policy adapter
+
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+# read-only masks over POWERTRAINS for the policy fast paths
+_IS_BEV = _frozen(np.array(POWERTRAINS) == "BEV")
+_IS_PHEV = _frozen(np.array(POWERTRAINS) == "PHEV")
+_NONE = _frozen(np.zeros(len(POWERTRAINS), dtype=bool))
+_NAN_RANGE = _frozen(np.full(len(POWERTRAINS), np.nan))
+_PLUG_ADD = _frozen(np.array([0.0, 0.0, 1.0, 1.0]))  # the plug-in constant A applies to PHEV and BEV
+_BEV_ADD = _frozen(np.array([0.0, 0.0, 0.0, 1.0]))  # B to BEV only
 
 
 class _ChinaPolicy:
@@ -507,39 +559,40 @@ class _ChinaPolicy:
         )
 
     def subsidy_cny(self, year: int, veh: Any, any_subsidy: bool = True) -> np.ndarray:
-        """Purchase subsidy per vehicle; ``any_subsidy=False`` skips the call (zero at every price)."""
+        """Purchase subsidy per vehicle; ``any_subsidy=False`` skips the call (zero at every price).
+
+        Uses the policy module's unchecked fast path: the model's arrays are valid by
+        construction (finite positive prices, ranges with NaN → 0).
+        """
         sub = self.policy.subsidies
         if not sub.purchase_subsidy or not any_subsidy:
             return np.zeros_like(veh.price_cny)
         y = year
         if sub.subsidy_extend_to_year is not None and 2022 < year <= sub.subsidy_extend_to_year:
             y = 2022
-        pt = np.broadcast_to(np.array(POWERTRAINS), veh.price_cny.shape)
         try:
-            return np.asarray(self.china.purchase_subsidy_cny(y, pt, _nz(veh.range_km), veh.price_cny),
-                              float)
+            return self.china._purchase_subsidy_fast(y, _IS_BEV, _IS_PHEV, _nz(veh.range_km), veh.price_cny)
         except InputError:  # before the encoded schedule (2010–2012 city pilots are not encoded)
             return np.zeros_like(veh.price_cny)
 
     def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
-        """(tax due, tax a conventional car of the same price would pay), in one policy call."""
+        """(tax due, tax a conventional car of the same price would pay).
+
+        :func:`nevsim.policy.china.purchase_tax_cny` through its unchecked fast path (the
+        model's prices are finite and positive, ranges finite with NaN → 0).
+        """
         sub = self.policy.subsidies
-        shape = veh.price_cny.shape
-        pt = np.broadcast_to(np.array(POWERTRAINS), shape)
         y = year
         if sub.tax_exemption_extend_to_year is not None and 2025 < year <= sub.tax_exemption_extend_to_year:
             y = 2025
-        if y == year:
-            both = np.asarray(self.china.purchase_tax_cny(
-                year, np.stack([pt, np.full(shape, "ICE")]), np.stack([veh.price_cny, veh.price_cny]),
-                np.stack([_nz(veh.range_km)] * 2)), float)
-            due, full = both[0], both[1]
-        else:
-            full = np.asarray(self.china.purchase_tax_cny(year, np.full(shape, "ICE"), veh.price_cny), float)
-            due = np.asarray(self.china.purchase_tax_cny(y, pt, veh.price_cny, _nz(veh.range_km)), float)
+        price = veh.price_cny
         if not sub.purchase_tax_exemption:
+            full = self.china._purchase_tax_fast(year, _NONE, _NONE, price, _NAN_RANGE)
             return full, full
-        return due, full
+        due, full_y = self.china._purchase_tax_pair_fast(y, _IS_BEV, _IS_PHEV, price, _nz(veh.range_km))
+        if y == year:  # the conventional tax of the year is the pre-exemption tax
+            return due, full_y
+        return due, self.china._purchase_tax_fast(year, _NONE, _NONE, price, _NAN_RANGE)
 
     def nev_standard(self, year: int, vehicles: Any) -> Any | None:
         """The year's NEV standard; after the last set year the rules are held (or the ratio is 0)."""
@@ -662,6 +715,25 @@ def run_years(
                    "years_at_cap": [], "years_long": []}
     fit_ok = True
     lr = np.full(D, s.technology.battery_learning_rate)
+    # constant over the years (hoisted out of the loop)
+    asc = np.zeros((D, 4))
+    asc[:, 1] = ASC_HEV
+    zeros_d = np.zeros(D)
+    cap = np.full(D, dc.price_cap_cny_per_credit)
+    vkt = np.full(D, s.fleet.vkt_km_per_year)
+    pack_factor = s.technology.china_pack_price_ratio * s.technology.cny_per_usd
+    price_slope = -coef.beta_price[:, None, None] / 1e4 * dc.pass_through
+    maker_w = np.where(np.arange(4) >= 2, maker_nev_w[:, :, None, None], inputs.conv_weight[None, :, None, None])
+    elec_share = inputs.table.electric_km_share
+    fuel_share = 1 - elec_share
+    per_draw = lambda a: np.repeat(np.asarray(a, dtype=float)[:, None], D, 1)  # noqa: E731 - [year] → [year, draw]
+    plate_d, phev_plate_d = per_draw(inputs.plate_share), per_draw(inputs.phev_plate)
+    total_d, exports_d, grid_d = per_draw(inputs.total_car_sales), per_draw(inputs.ev_exports), per_draw(inputs.grid)
+    bounded = np.isfinite(inputs.capacity)
+    with np.errstate(divide="ignore"):
+        cap_use_factor = np.where(bounded, 100.0 / np.where(bounded, inputs.capacity, 1.0), np.nan)  # [year, maker]
+    gasoline_kg = float(prm["gasoline_kg_co2_per_l"][0])
+    l_per_bbl = float(prm["litres_per_barrel"][0])
 
     for t, year in enumerate(years):
         year = int(year)
@@ -681,13 +753,16 @@ def run_years(
             pack_usd = np.full(D, first)
         else:
             pack_usd = experience_curve_cost(cum_gwh, anchor[1], anchor[0], lr)
-        pack_cny = pack_usd * s.technology.china_pack_price_ratio * s.technology.cny_per_usd
+        pack_cny = pack_usd * pack_factor
         veh = inputs.vehicle_paths.year(ti, pack_cny)
         # ---- 2. policy
         subsidy = policy.subsidy_cny(year, veh, inputs.subsidy_possible[ti])
         tax_due, tax_full = policy.tax_cny(year, veh)
         nev_sy = inputs.nev_standards[ti]
         cafc_sy = inputs.cafc_standards[ti]
+        nev_acc, cafc_acc = inputs.prepared_standards[ti] if inputs.prepared_standards else (None, None)
+        nev_acc = nev_acc if (nev_acc is not None and nev_acc.standard is nev_sy) else nev_sy
+        cafc_acc = cafc_acc if (cafc_acc is not None and cafc_acc.standard is cafc_sy) else cafc_sy
         net_price = veh.price_cny - subsidy + tax_due
         running = inputs.running_pv_cny[ti]
         # ---- 3. buyers: utility without the plug-in constants
@@ -695,26 +770,23 @@ def run_years(
             np.full(D, 1.0 / inputs.evs_per_charger[ti])
         ln_models = np.log(np.maximum(1.0, sales_prev_pt / prm["vehicles_per_model"][:, None]))
         ln_ss = np.log(np.maximum(stock_share_prev, 1e-9))
-        asc = np.zeros((D, 4))
-        asc[:, 1] = ASC_HEV
         u_base = systematic_utility(
             coef, asc, net_price, running, veh.range_km, np.log(chargers_per_ev), ln_models,
-            np.full(D, inputs.plate_share[ti]), np.full(D, inputs.phev_plate[ti]), np.zeros(D),
+            plate_d[ti], phev_plate_d[ti], zeros_d,
         )
-        segment_sales = np.full(D, inputs.total_car_sales[ti])[:, None] * inputs.table.segment_sales_share[None]
+        segment_sales = total_d[ti][:, None] * inputs.table.segment_sales_share[None]
         # credit-market arrays
         if nev_sy is not None:
-            earned = np.asarray(nev_sy.earned_per_vehicle, float) * np.ones((D, 1, 1))
-            required = np.asarray(nev_sy.required_per_vehicle, float) * np.ones((D, 1, 1))
-            split = split_prev if split_prev is not None else None
-            obl_frac = np.ones((D, len(SEGMENTS), 4)) if split is None else \
-                (split * obligated_prev[..., None, None]).sum(1)
-            net_eff = earned - required * obl_frac
-            slope = -coef.beta_price[:, None, None] / 1e4 * dc.pass_through * (earned - required)
-            cap = np.full(D, dc.price_cap_cny_per_credit)
-            bank_total = np.zeros(D) if bank is None else bank.sum((-1, -2))
+            earned = np.asarray(nev_sy.earned_per_vehicle, float)[None]  # [1, S, P]: broadcasts over draws
+            required = np.asarray(nev_sy.required_per_vehicle, float)[None]
+            if split_prev is None:
+                net_eff = np.broadcast_to(earned - required, (D, len(SEGMENTS), 4))
+            else:
+                net_eff = earned - required * (split_prev * obligated_prev[..., None, None]).sum(1)
+            slope = price_slope * (earned - required)
+            bank_total = zeros_d if bank is None else bank.sum((-1, -2))
             required_scale = (segment_sales[..., None] * required).sum((-1, -2))
-        price_floor = np.zeros(D)
+        price_floor = zeros_d
         if nev_sy is not None and is_hist and dc.observed_prices_in_history and np.isfinite(hist.credit_price_cny[ti]):
             price_floor = np.full(D, min(hist.credit_price_cny[ti], dc.price_cap_cny_per_credit))
 
@@ -723,8 +795,6 @@ def run_years(
             market = _Market(lam, segment_sales, net_eff, slope, bank_total, cafc_extra, required_scale, cap,
                              price_floor)
 
-        plug_add = np.array([0.0, 0.0, 1.0, 1.0])
-        bev_add = np.array([0.0, 0.0, 0.0, 1.0])
         if fitting:
             price = price_floor.copy()
             for _ in range(6):
@@ -732,9 +802,9 @@ def run_years(
                 a_prev, b_prev, ok = fit_plugin_constants(
                     u_shift, lam, segment_sales, np.full(D, hist.ev_share[ti]), np.full(D, hist.bev_fraction[ti]),
                     (a_prev, b_prev))
-                u = u_base + a_prev[:, None, None] * plug_add + b_prev[:, None, None] * bev_add
+                u = u_base + a_prev[:, None, None] * _PLUG_ADD + b_prev[:, None, None] * _BEV_ADD
                 shares, new_price, sol = _clear(u, lam, market, D)
-                if np.allclose(new_price, price, atol=1e-6):
+                if np.all(np.abs(new_price - price) <= 1e-6 + 1e-5 * np.abs(price)):  # np.allclose(atol=1e-6)
                     price = new_price
                     break
                 price = new_price
@@ -743,7 +813,7 @@ def run_years(
         else:
             r = calibration.plugin_residual(year)
             b = calibration.bev(year)
-            u = u_base + (r + kappa * ln_ss)[:, None, None] * plug_add + b[:, None, None] * bev_add
+            u = u_base + (r + kappa * ln_ss)[:, None, None] * _PLUG_ADD + b[:, None, None] * _BEV_ADD
             shares, price, sol = _clear(u, lam, market, D)
         if sol is not None:
             credit_diag["years_solved"] += 1
@@ -757,24 +827,24 @@ def run_years(
                 credit_diag["years_long"].append(year)
         sales = shares * segment_sales[..., None]  # [D, S, P]
         # ---- 4. makers
-        exports_total = np.full(D, inputs.ev_exports[ti])
-        w = np.where(np.arange(4) >= 2, maker_nev_w[:, :, None, None], inputs.conv_weight[None, :, None, None])
-        attract = w * inputs.offer[ti][None]
-        prelim = split_among_makers(sales, attract, np.full((D, M), np.inf), np.zeros((D, M)), inputs.residual_maker)
+        exports_total = exports_d[ti]
+        # split_among_makers, with the attractiveness shares computed once for both splits
+        w_m, share_m = _maker_shares(maker_w * inputs.offer[ti][None], inputs.residual_maker)
+        prelim = share_m * sales[:, None]  # no capacity bound: the uncapped split
         ev_dom_m = prelim[..., 2:].sum((-1, -2))
         exports_m = exports_total[:, None] * ev_dom_m / np.maximum(ev_dom_m.sum(-1, keepdims=True), 1e-300)
-        by_maker = split_among_makers(sales, attract, inputs.capacity[ti][None].repeat(D, 0), exports_m,
-                                      inputs.residual_maker)
+        by_maker = _split_capped(sales, w_m, share_m, inputs.capacity[ti][None].repeat(D, 0), exports_m,
+                                 inputs.residual_maker)
         split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
         # credit accounting (nevsim.policy.standard.compliance)
         if nev_sy is not None and (cafc_sy is not None or nev_sy.earned_per_vehicle.any()
                                    or nev_sy.required_per_vehicle.any() or (bank is not None and bank.any())):
-            from nevsim.policy.standard import apply_offset, compliance
-
-            res = compliance(nev_sy, by_maker, bank_in=bank, vehicle_ndim=2)
+            # nevsim.policy.standard.compliance without re-validating: by_maker is finite and ≥ 0
+            # by construction, the banks are clipped at 0
+            res = _compliance_fast(nev_acc, by_maker, bank, 2)
             cafc_deficit = np.zeros(D)
             if cafc_sy is not None:
-                cres = compliance(cafc_sy, by_maker, bank_in=cafc_bank, vehicle_ndim=2)
+                cres = _compliance_fast(cafc_acc, by_maker, cafc_bank, 2)
                 cafc_bank = np.maximum(cres.bank_out, 0.0)
                 res, cres = apply_offset(nev_sy, res, cafc_sy, cres)
                 cafc_deficit = np.maximum(-cres.balance, 0.0).sum(-1)
@@ -783,7 +853,8 @@ def run_years(
             bank = np.maximum(res.bank_out, 0.0)  # rounding can leave −1e-9
             if bank.shape[-1]:
                 bank[..., 0] = nev_sy.carry_forward_fraction * np.maximum(unsold, 0.0)
-            obligated_prev = np.broadcast_to(res.obligated, (D, M)).copy()
+            obligated_prev = res.obligated if res.obligated.shape == (D, M) else \
+                np.broadcast_to(res.obligated, (D, M)).copy()
             cafc_extra = cafc_deficit if dc.cafc_offset else np.zeros(D)
             shortfall = np.maximum(-(res.balance.sum(-1)), 0.0)
             trace.put_maker("Credits|NEV|Earned", t, res.earned)
@@ -794,22 +865,21 @@ def run_years(
             trace.put("Credits|NEV|Shortfall", t, shortfall)
             trace.put("Credits|NEV|Banked", t, bank.sum((-1, -2)))
             trace.put("Credits|CAFC|Deficit", t, cafc_deficit)
+        by_maker_pt = by_maker.sum(-2)  # [D, M, P]
         for p, name in enumerate(POWERTRAINS):
-            trace.put_maker(f"Sales|Cars|{name}", t, by_maker[..., p].sum(-1))
+            trace.put_maker(f"Sales|Cars|{name}", t, by_maker_pt[..., p])
         production_m = by_maker.sum((-1, -2)) + exports_m
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cap_m = inputs.capacity[ti][None]
-            trace.put_maker("Capacity Use", t, np.where(np.isfinite(cap_m), 100.0 * production_m / cap_m, np.nan))
+        trace.put_maker("Capacity Use", t, production_m * cap_use_factor[ti])  # % of capacity (NaN: unbounded)
         trace.put_maker("Exports|Cars|EV", t, exports_m)
         # ---- 5. fleet
         sales_pt = sales.sum(1)  # [D, P]
-        fuel_new = (sales * _nz(veh.fuel_l_per_100km) * (1 - inputs.table.electric_km_share)).sum(1)
-        elec_new = (sales * _nz(veh.energy_kwh_per_100km) * inputs.table.electric_km_share).sum(1)
-        ice_equiv = (sales * _nz(veh.fuel_l_per_100km[..., :1])).sum(1)
+        fuel_l = _nz(veh.fuel_l_per_100km)
+        fuel_new = (sales * fuel_l * fuel_share).sum(1)
+        elec_new = (sales * _nz(veh.energy_kwh_per_100km) * elec_share).sum(1)
+        ice_equiv = (sales * fuel_l[..., :1]).sum(1)
         fo = fleet.step(sales_pt, fuel_new, elec_new, ice_equiv)
-        eff = energy_and_emissions(fo, np.full(D, s.fleet.vkt_km_per_year), prm["charging_losses"],
-                                   np.full(D, inputs.grid[ti]), float(prm["gasoline_kg_co2_per_l"][0]),
-                                   float(prm["litres_per_barrel"][0]))
+        eff = energy_and_emissions(fo, vkt, prm["charging_losses"], grid_d[ti], gasoline_kg,
+                                   l_per_bbl)
         stock = fo["stock"]
         ev_stock = stock[:, 2:].sum(-1)
         total_stock = stock.sum(-1)
@@ -819,8 +889,7 @@ def run_years(
         else:
             chargers = ev_stock / inputs.evs_per_charger[ti]
         # ---- subsidies' public cost (billion CNY): subsidy + purchase tax forgone
-        plug = np.array([False, False, True, True])
-        public_cost = ((subsidy + (tax_full - tax_due)) * sales)[..., plug].sum((-1, -2)) / 1e9
+        public_cost = ((subsidy + (tax_full - tax_due)) * sales)[..., 2:].sum((-1, -2)) / 1e9  # plug-ins
         # ---- 6. feedback
         ev_sales_total = sales[..., 2:].sum((-1, -2))
         kwh_dom = (sales[..., 2:] * veh.battery_kwh[..., 2:]).sum((-1, -2))
@@ -945,11 +1014,31 @@ def _fit_maker_weights(inputs: Inputs) -> np.ndarray:
     ev_sales[:, 3] = inputs.table.segment_sales_share * bev
     if not np.all(np.isfinite(ev_sales)):
         return prior
-    w = fit_maker_weights(inputs.nev_prior, inputs.offer[ti], ev_sales, float(inputs.ev_exports[ti]), observed)
+    w = _fit_maker_weights_cached(inputs.nev_prior.tobytes(), inputs.offer[ti].tobytes(), inputs.offer[ti].shape,
+                                  ev_sales.tobytes(), float(inputs.ev_exports[ti]), observed.tobytes())
     return np.broadcast_to(w, prior.shape).copy()
 
 
+@functools.lru_cache(maxsize=16)
+def _fit_maker_weights_cached(prior: bytes, offer: bytes, offer_shape: tuple[int, ...], ev_sales: bytes,
+                              exports: float, observed: bytes) -> np.ndarray:
+    """:func:`nevsim.calibrate.fit_maker_weights` memoised on its inputs (as bytes: NaN-safe keys)."""
+    f = lambda b: np.frombuffer(b, dtype=float)  # noqa: E731
+    w = fit_maker_weights(f(prior), f(offer).reshape(offer_shape), f(ev_sales).reshape(-1, 4), exports, f(observed))
+    w.setflags(write=False)
+    return w
+
+
 # ----------------------------------------------------------------------------- collect
+
+
+def _labels(values: list[str], codes: np.ndarray) -> Any:
+    """A string column ``values[codes]`` with the dtype pandas infers for ``values``.
+
+    Converting the few distinct labels and taking by code is several times faster than
+    letting pandas convert a long object array (pandas 3 string columns).
+    """
+    return pd.Series(np.array(values, dtype=object)).array.take(codes)
 
 
 def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -987,11 +1076,13 @@ def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
             variables.append((name, unit, d[name]))
     n_y = len(years)
     names = [v[0] for v in variables]
+    n_rows = len(names) * n_y * D
     vals = np.stack([np.asarray(v[2], dtype=float).reshape(n_y, D) for v in variables])  # [var, year, draw]
     cols: dict[str, Any] = {
-        "scenario": s.name, "region": s.region,
-        "variable": np.repeat(np.array(names, dtype=object), n_y * D),
-        "unit": np.repeat(np.array([v[1] for v in variables], dtype=object), n_y * D),
+        "scenario": _labels([s.name], np.zeros(n_rows, dtype=np.intp)),
+        "region": _labels([s.region], np.zeros(n_rows, dtype=np.intp)),
+        "variable": _labels(names, np.repeat(np.arange(len(names)), n_y * D)),
+        "unit": _labels([v[1] for v in variables], np.repeat(np.arange(len(names)), n_y * D)),
         "year": np.tile(np.repeat(years.astype(int), D), len(names)),
         "value": vals.reshape(-1),
     }
@@ -1006,11 +1097,14 @@ def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
         mvals = np.moveaxis(mvals, -1, 1)  # [var, maker, year, draw]
         units_m = [maker_units.get(n, "vehicles" if n.startswith("Sales") else "credits") for n in mnames]
         per_var = M * n_y * D
+        m_rows = per_var * len(mnames)
+        var_codes = np.repeat(np.arange(len(mnames)), per_var)
         mcols: dict[str, Any] = {
-            "scenario": s.name, "region": s.region,
-            "maker": np.tile(np.repeat(np.array(trace.makers, dtype=object), n_y * D), len(mnames)),
-            "variable": np.repeat(np.array(mnames, dtype=object), per_var),
-            "unit": np.repeat(np.array(units_m, dtype=object), per_var),
+            "scenario": _labels([s.name], np.zeros(m_rows, dtype=np.intp)),
+            "region": _labels([s.region], np.zeros(m_rows, dtype=np.intp)),
+            "maker": _labels(list(trace.makers), np.tile(np.repeat(np.arange(M), n_y * D), len(mnames))),
+            "variable": _labels(mnames, var_codes),
+            "unit": _labels(units_m, var_codes),
             "year": np.tile(np.repeat(years.astype(int), D), len(mnames) * M),
             "value": mvals.reshape(-1),
         }
@@ -1025,6 +1119,23 @@ def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
 # ----------------------------------------------------------------------------- run
 
 
+def _load_reference(name: str) -> Scenario:
+    """:func:`load_scenario` of a calibration reference; shipped scenarios are parsed once per process.
+
+    A name that :func:`load_scenario` would read as a file (``.toml``, a path, an existing
+    file) is read every time, so edits to user files are seen; scenarios are frozen models.
+    """
+    text = str(name)
+    if text.endswith(".toml") or "/" in text or Path(text).exists():
+        return load_scenario(text)
+    return _shipped_scenario(text)
+
+
+@functools.lru_cache(maxsize=32)
+def _shipped_scenario(name: str) -> Scenario:
+    return load_scenario(name)
+
+
 def _reference(scenario: Scenario) -> Scenario:
     """The scenario whose history the constants are fitted on (``calibration.against``).
 
@@ -1034,7 +1145,7 @@ def _reference(scenario: Scenario) -> Scenario:
     is a counterfactual calibrated on the factual history, never re-fitted to it.
     """
     try:
-        reference = load_scenario(scenario.calibration.against)
+        reference = _load_reference(scenario.calibration.against)
     except InputError as exc:
         raise InputError("calibration.against", exc.message, exc.allowed) from None
     reference = reference.model_copy(update={"years": scenario.years})

@@ -27,6 +27,8 @@ multiplier ``w``) against ``T = factor(t) × Σ T_i(m)·n / Σ n``; credit ``(T 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -502,13 +504,39 @@ def purchase_subsidy_cny(year: int, powertrain: object, range_km: object, price_
         return np.zeros(shape)
     if np.any(np.isin(pt, ("BEV", "PHEV")) & ~np.isfinite(r)):
         raise InputError("range_km", "required for BEV/PHEV subsidies.", ["a range in km"])
+    return _purchase_subsidy_fast(year, pt == "BEV", pt == "PHEV", r, price)
+
+
+@functools.lru_cache(maxsize=256)
+def _subsidy_terms(year: int) -> tuple[bool, t.Bands | None, t.Bands | None, float]:
+    """(programme active, BEV bands, PHEV bands, price cap) of ``year`` (parsed tables, memoised)."""
+    first, _ = t.coverage(REGION, "SUBSIDY", "subsidy_active")
+    if year < first:
+        raise InputError("year", f"{year} is before the encoded subsidy schedule.", [f"{first}–"])
+    active = bool(t.value(REGION, "SUBSIDY", "subsidy_active", year, extend="hold"))
+    if not active:
+        return False, None, None, np.inf
+    bev = t.bands(REGION, "SUBSIDY", "purchase_subsidy_cny", "BEV", year)
+    phev = t.bands(REGION, "SUBSIDY", "purchase_subsidy_cny", "PHEV", year)
+    return True, bev, phev, t.value(REGION, "SUBSIDY", "subsidy_price_cap_cny", year)
+
+
+def _purchase_subsidy_fast(year: int, is_bev: np.ndarray, is_phev: np.ndarray, range_km: np.ndarray,
+                           price_cny: np.ndarray) -> np.ndarray:
+    """:func:`purchase_subsidy_cny` without input validation (internal fast path).
+
+    The caller guarantees an integer ``year``, boolean powertrain masks, finite ranges for
+    BEV/PHEV and finite non-negative prices (float arrays that broadcast together).
+    """
+    active, bev, phev, cap = _subsidy_terms(year)
+    shape = np.broadcast_shapes(is_bev.shape, range_km.shape, price_cny.shape)
+    if not active:
+        return np.zeros(shape)
     out = np.zeros(shape)
-    for p in ("BEV", "PHEV"):
-        b = t.bands(REGION, "SUBSIDY", "purchase_subsidy_cny", p, year)
+    for mask, b in ((is_bev, bev), (is_phev, phev)):
         if b is not None:
-            out = np.where(pt == p, b.lookup(r, outside=0.0), out)
-    cap = t.value(REGION, "SUBSIDY", "subsidy_price_cap_cny", year)
-    return np.where(price > cap, 0.0, out)
+            out = np.where(mask, b.lookup(range_km, outside=0.0), out)
+    return np.where(price_cny > cap, 0.0, out)
 
 
 def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km: object | None = None, *,
@@ -522,12 +550,8 @@ def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km:
     year = t.check_year(year)
     pt = _powertrain_array(powertrain)
     price = _money(price_cny, "price_cny")
-    rate = t.value(REGION, "TAX", "purchase_tax_rate", year)
-    vat = t.value(REGION, "TAX", "vat_rate", year) if price_includes_vat else 0.0
-    tax = rate * price / (1.0 + vat)
-    share = t.value(REGION, "TAX", "nev_exemption_share", year)
-    cap = t.value(REGION, "TAX", "nev_exemption_cap_cny", year)
-    pmin = t.value(REGION, "TAX", "phev_min_range_km", year)
+    terms = _tax_terms(year, bool(price_includes_vat))
+    pmin = terms[4]
     if range_km is None:
         r = np.full(pt.shape, np.nan)
     else:
@@ -538,10 +562,42 @@ def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km:
     if np.any(phev_unknown) and pmin > 50:
         raise InputError("range_km", f"needed for PHEV tax eligibility in {year} (≥ {pmin:g} km).",
                          ["a range in km"])
-    phev_ok = (pt == "PHEV") & (phev_unknown | (np.nan_to_num(r) >= pmin))
-    eligible = np.isin(pt, ("BEV", "FCEV")) | phev_ok
+    return _purchase_tax_fast(year, np.isin(pt, ("BEV", "FCEV")), pt == "PHEV", price, r,
+                              price_includes_vat=bool(price_includes_vat))
+
+
+@functools.lru_cache(maxsize=512)
+def _tax_terms(year: int, price_includes_vat: bool) -> tuple[float, float, float, float, float]:
+    """(tax rate, VAT removed from the price, NEV exemption share, exemption cap, PHEV minimum range) of ``year``."""
+    rate = t.value(REGION, "TAX", "purchase_tax_rate", year)
+    vat = t.value(REGION, "TAX", "vat_rate", year) if price_includes_vat else 0.0
+    share = t.value(REGION, "TAX", "nev_exemption_share", year)
+    cap = t.value(REGION, "TAX", "nev_exemption_cap_cny", year)
+    pmin = t.value(REGION, "TAX", "phev_min_range_km", year)
+    return rate, vat, share, cap, pmin
+
+
+def _purchase_tax_fast(year: int, is_bev_or_fcev: np.ndarray, is_phev: np.ndarray, price_cny: np.ndarray,
+                       range_km: np.ndarray, *, price_includes_vat: bool = True) -> np.ndarray:
+    """:func:`purchase_tax_cny` without input validation (internal fast path).
+
+    The caller guarantees an integer ``year``, boolean powertrain masks, finite non-negative
+    prices and plausible ranges (NaN = unknown: a PHEV of unknown range is eligible).
+    """
+    return _purchase_tax_pair_fast(year, is_bev_or_fcev, is_phev, price_cny, range_km,
+                                   price_includes_vat=price_includes_vat)[0]
+
+
+def _purchase_tax_pair_fast(year: int, is_bev_or_fcev: np.ndarray, is_phev: np.ndarray, price_cny: np.ndarray,
+                            range_km: np.ndarray, *, price_includes_vat: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(tax due, tax before any NEV exemption) — :func:`_purchase_tax_fast` and the conventional-car tax
+    at the same prices, sharing one evaluation of ``rate × price / (1 + VAT)``."""
+    rate, vat, share, cap, pmin = _tax_terms(year, price_includes_vat)
+    tax = rate * price_cny / (1.0 + vat)
+    phev_ok = is_phev & (~np.isfinite(range_km) | (range_km >= pmin))  # NaN compares False, no warning
+    eligible = is_bev_or_fcev | phev_ok
     reduction = np.minimum(share * tax, cap)
-    return np.where(eligible, tax - reduction, tax)
+    return np.where(eligible, tax - reduction, tax), tax
 
 
 def plate_policies() -> pd.DataFrame:

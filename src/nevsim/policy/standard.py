@@ -156,8 +156,23 @@ class ComplianceResult:
         })
 
 
-def _expand(arr: np.ndarray, vnd: int) -> np.ndarray:
-    return np.expand_dims(np.asarray(arr, dtype=float), -(vnd + 1))
+def _maker_totals(sales: np.ndarray, vnd: int) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
+    """``Σ_v sales × per_vehicle`` per maker, for several per-vehicle arrays in one numpy pass.
+
+    ``sales`` is ``(..., maker, *vshape)``; each per-vehicle array is ``(..., *vshape)`` with
+    leading axes broadcasting against the leading axes of ``sales`` (before the maker axis).
+    """
+    axes = tuple(range(-vnd, 0))
+
+    def totals(per_vehicle: list[np.ndarray]) -> list[np.ndarray]:
+        pv = np.stack(np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in per_vehicle)))
+        pv = np.expand_dims(pv, -(vnd + 1))  # (K, *lead, 1, *vshape)
+        n = max(sales.ndim, pv.ndim - 1)
+        pv = pv.reshape(pv.shape[0], *(1,) * (n + 1 - pv.ndim), *pv.shape[1:])
+        s = sales.reshape(*(1,) * (n - sales.ndim), *sales.shape)
+        return list(np.sum(s[None] * pv, axis=axes))
+
+    return totals
 
 
 def compliance(standard_year: StandardYear, sales_by_maker: np.ndarray, bank_in: np.ndarray | None = None,
@@ -195,12 +210,56 @@ def compliance(standard_year: StandardYear, sales_by_maker: np.ndarray, bank_in:
                          f"the vehicle arrays {vshape}.")
     if np.any(sales < 0) or not np.all(np.isfinite(sales)):
         raise InputError("sales_by_maker", "units sold must be finite and non-negative.")
-    axes = tuple(range(-vnd, 0))
+    if bank_in is not None and np.any(np.asarray(bank_in, dtype=float) < 0):
+        raise InputError("bank_in", "banked credits must be non-negative.")
+    volume = np.sum(sales, axis=tuple(range(-vnd, 0)))
+    sums = _maker_totals(sales, vnd)(_per_vehicle_terms(std, vshape))
+    return _account(std, volume, sums, bank_in, carry_forward_allowed)
 
-    def total(per_vehicle: np.ndarray) -> np.ndarray:
-        return np.sum(sales * _expand(per_vehicle, vnd), axis=axes)
 
-    return _account(std, np.sum(sales, axis=axes), total, vshape, bank_in, carry_forward_allowed)
+@dataclass(frozen=True)
+class _PreparedStandard:
+    """A standard's per-vehicle terms stacked as a matrix ``[term, vehicle]`` (see :func:`_prepare`)."""
+
+    standard: StandardYear
+    vehicle_ndim: int
+    matrix: np.ndarray  # [vehicle, term]
+
+
+def _prepare(std: StandardYear, vehicle_ndim: int) -> _PreparedStandard | None:
+    """Precompute the per-vehicle terms of ``std`` for :func:`_compliance_fast` (None if they vary by draw)."""
+    earned = np.asarray(std.earned_per_vehicle, dtype=float)
+    vnd = int(vehicle_ndim)
+    vshape = earned.shape[earned.ndim - vnd:]
+    terms = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in _per_vehicle_terms(std, vshape)))
+    if terms[0].ndim != vnd:  # leading (draw) axes on the vehicle arrays: use the general path
+        return None
+    matrix = np.stack([a.reshape(-1) for a in terms], axis=-1)
+    matrix.setflags(write=False)
+    return _PreparedStandard(std, vnd, matrix)
+
+
+def _compliance_fast(std: StandardYear | _PreparedStandard, sales: np.ndarray, bank_in: np.ndarray | None,
+                     vehicle_ndim: int, carry_forward_allowed: np.ndarray | bool = True) -> ComplianceResult:
+    """:func:`compliance` without input validation (internal fast path for the simulation loop).
+
+    The caller guarantees float ``sales`` of shape ``(..., maker, *vshape)`` that are finite
+    and non-negative, a non-negative ``bank_in`` and ``vehicle_ndim`` ≤ the vehicle arrays' ndim.
+    ``std`` may be a :class:`_PreparedStandard` (per-vehicle terms as one matrix: the per-maker
+    sums are one matrix product).
+    """
+    vnd = int(vehicle_ndim)
+    if isinstance(std, _PreparedStandard):
+        lead = sales.shape[: sales.ndim - vnd]
+        flat = sales.reshape(*lead, -1)
+        prod = flat @ std.matrix  # (..., maker, term)
+        sums = [prod[..., k] for k in range(prod.shape[-1])]
+        return _account(std.standard, flat.sum(-1), sums, bank_in, carry_forward_allowed)
+    eshape = np.shape(std.earned_per_vehicle)
+    vshape = eshape[len(eshape) - vnd:]
+    volume = np.sum(sales, axis=tuple(range(-vnd, 0)))
+    sums = _maker_totals(sales, vnd)(_per_vehicle_terms(std, vshape))
+    return _account(std, volume, sums, bank_in, carry_forward_allowed)
 
 
 def compliance_records(standard_year: StandardYear, units: np.ndarray, maker_index: np.ndarray,
@@ -224,71 +283,98 @@ def compliance_records(standard_year: StandardYear, units: np.ndarray, maker_ind
     m = int(n_makers) if n_makers is not None else (int(idx.max()) + 1 if idx.size else 0)
     if idx.size and idx.max() >= m:
         raise InputError("maker_index", f"values must be < n_makers ({m}).")
+    if bank_in is not None and np.any(np.asarray(bank_in, dtype=float) < 0):
+        raise InputError("bank_in", "banked credits must be non-negative.")
+    vshape = np.shape(std.earned_per_vehicle)
+    sums = [np.bincount(idx, weights=u * np.broadcast_to(np.asarray(a, dtype=float), vshape).ravel(), minlength=m)
+            for a in _per_vehicle_terms(std, vshape)]
+    return _account(std, np.bincount(idx, weights=u, minlength=m), sums, bank_in, carry_forward_allowed)
 
-    def total(per_vehicle: np.ndarray) -> np.ndarray:
-        w = u * np.broadcast_to(np.asarray(per_vehicle, dtype=float), std.earned_per_vehicle.shape).ravel()
-        return np.bincount(idx, weights=w, minlength=m)
 
-    return _account(std, np.bincount(idx, weights=u, minlength=m), total, np.shape(std.earned_per_vehicle),
-                    bank_in, carry_forward_allowed)
+def _per_vehicle_terms(std: StandardYear, vshape: tuple[int, ...]) -> list[np.ndarray]:
+    """The per-vehicle arrays whose per-maker sums :func:`_account` needs, in its order.
 
-
-def _account(std: StandardYear, volume: np.ndarray, total: Callable[[np.ndarray], np.ndarray],
-             vshape: tuple[int, ...], bank_in: np.ndarray | None,
-             carry_forward_allowed: np.ndarray | bool) -> ComplianceResult:
-    """Shared tail of the accounting: caps, relief, weights, threshold, banking."""
+    earned, required, then (if used) earned from capped vehicles, relief counts, ratio weights,
+    the obligation mask.
+    """
     earned_v = np.asarray(std.earned_per_vehicle, dtype=float)
-    earned = total(earned_v)
-    required = total(std.required_per_vehicle)
+    terms: list[np.ndarray] = [earned_v, np.asarray(std.required_per_vehicle, dtype=float)]
     if std.capped_mask is not None:
-        capped = total(np.where(std.capped_mask, earned_v, 0.0))
+        terms.append(np.where(std.capped_mask, earned_v, 0.0))
+    if std.relief_count_per_vehicle is not None and std.relief_max > 0:
+        terms.append(np.asarray(std.relief_count_per_vehicle, dtype=float))
+    if std.weight_per_vehicle is not None:
+        terms.append(np.asarray(std.weight_per_vehicle, dtype=float))
+    if std.min_obligated_volume > 0:
+        terms.append(np.ones(vshape) if std.obligation_mask is None else np.asarray(std.obligation_mask, float))
+    return terms
+
+
+def _account(std: StandardYear, volume: np.ndarray, sums: list[np.ndarray], bank_in: np.ndarray | None,
+             carry_forward_allowed: np.ndarray | bool) -> ComplianceResult:
+    """Shared tail of the accounting: caps, relief, weights, threshold, banking.
+
+    ``sums`` are the per-maker sums ``Σ_v sales × term`` of :func:`_per_vehicle_terms` (same
+    order). ``bank_in`` is assumed non-negative (checked by the public callers).
+    """
+    earned, required = sums[0], sums[1]
+    k = 2
+    if std.capped_mask is not None:
+        capped = sums[k]
+        k += 1
         earned = earned - capped + np.minimum(capped, std.capped_max_share * required)
     if std.relief_count_per_vehicle is not None and std.relief_max > 0:
-        share = np.divide(total(std.relief_count_per_vehicle), volume,
-                          out=np.zeros_like(volume), where=volume > 0)
+        share = np.divide(sums[k], volume, out=np.zeros_like(volume), where=volume > 0)
+        k += 1
         earned = earned * (1.0 + np.clip(share - std.relief_benchmark, 0.0, std.relief_max))
     if std.weight_per_vehicle is not None:
-        weighted = total(std.weight_per_vehicle)
-        scale = np.divide(volume, weighted, out=np.zeros_like(volume), where=weighted > 0)
+        weighted = sums[k]
+        k += 1
+        scale = np.divide(volume, weighted, out=np.zeros(volume.shape), where=weighted > 0)
         earned, required = earned * scale, required * scale
     if std.min_obligated_volume > 0:
-        mask = np.ones(vshape) if std.obligation_mask is None else np.asarray(std.obligation_mask, float)
-        obligated = total(mask) >= std.min_obligated_volume
+        obligated = sums[k] >= std.min_obligated_volume
+        required = np.where(obligated, required, 0.0)
+        if not std.exempt_earns:
+            earned = np.where(obligated, earned, 0.0)
     else:
         obligated = np.ones(volume.shape, dtype=bool)
-    required = np.where(obligated, required, 0.0)
-    if not std.exempt_earns:
-        earned = np.where(obligated, earned, 0.0)
 
     life = max(int(std.carry_forward_years), 0)
     net = earned - required
+    deficit = np.maximum(-net, 0.0)
     if bank_in is None:
         bank = np.zeros((*net.shape, life))
+        remaining = deficit
     else:
         b = np.asarray(bank_in, dtype=float)
         if b.shape == net.shape or b.ndim == net.ndim:
             b = np.broadcast_to(b, net.shape)[..., None]
-        if np.any(b < 0):
-            raise InputError("bank_in", "banked credits must be non-negative.")
         bank = np.zeros((*net.shape, max(life, b.shape[-1])))
-        bank[..., : b.shape[-1]] = np.broadcast_to(b, (*net.shape, b.shape[-1]))
-    remaining = np.maximum(-net, 0.0)
-    bank = bank.copy()
-    for age in range(bank.shape[-1] - 1, -1, -1):  # oldest first
-        take = np.minimum(bank[..., age], remaining)
-        bank[..., age] -= take
-        remaining = remaining - take
-    bank_used = np.maximum(-net, 0.0) - remaining
+        bank[..., : b.shape[-1]] = b
+        remaining = deficit
+        for age in range(bank.shape[-1] - 1, -1, -1):  # oldest first
+            take = np.minimum(bank[..., age], remaining)
+            bank[..., age] -= take
+            remaining = remaining - take
+    bank_used = deficit - remaining
     balance = net + bank_used
     # Age the unused bank one year; credits older than the life expire.
     bank_out = np.zeros((*net.shape, life))
-    expired = bank[..., max(life - 1, 0):].sum(axis=-1) if life else bank.sum(axis=-1)
+    if life and bank.shape[-1] == life:
+        expired = bank[..., life - 1].copy()  # the oldest age alone
+    else:
+        expired = bank[..., max(life - 1, 0):].sum(axis=-1) if life else bank.sum(axis=-1)
     if life > 1:
         bank_out[..., 1:] = bank[..., : life - 1]
     if life:
-        allowed = np.broadcast_to(np.asarray(carry_forward_allowed, dtype=bool), net.shape)
-        bank_out[..., 0] = np.where(allowed, std.carry_forward_fraction * np.maximum(balance, 0.0), 0.0)
-    zeros = np.zeros_like(balance)
+        surplus = std.carry_forward_fraction * np.maximum(balance, 0.0)
+        if carry_forward_allowed is True:
+            bank_out[..., 0] = surplus
+        else:
+            allowed = np.broadcast_to(np.asarray(carry_forward_allowed, dtype=bool), net.shape)
+            bank_out[..., 0] = np.where(allowed, surplus, 0.0)
+    zeros = np.zeros(balance.shape)
     return ComplianceResult(std.name, std.year, std.credit_unit, volume, obligated, earned, required,
                             bank_used, balance, bank_out, expired, zeros, zeros.copy())
 
@@ -314,7 +400,7 @@ def apply_offset(source_std: StandardYear, source: ComplianceResult, target_std:
     bank_out = source.bank_out.copy()
     if bank_out.shape[-1]:
         frac = np.divide(np.maximum(new_source_balance, 0.0), np.maximum(source.balance, 0.0),
-                         out=np.zeros_like(new_source_balance), where=source.balance > 0)
+                         out=np.zeros(new_source_balance.shape), where=source.balance > 0)
         bank_out[..., 0] = bank_out[..., 0] * frac
     src = ComplianceResult(**{**source.__dict__, "balance": new_source_balance, "bank_out": bank_out,
                               "offset_out": source.offset_out + used_source})

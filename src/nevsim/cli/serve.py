@@ -1,0 +1,58 @@
+"""CLI: ``nevsim serve`` — the web dashboard and JSON API (see ``docs/web.md``)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nevsim.cli._common import cli_errors
+from nevsim.errors import InputError
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@cli_errors
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind; the default serves this machine only")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    store: Annotated[Path | None, typer.Option(help="results store (DuckDB file); default: the user data "
+                                                    "directory, as `nevsim outlook`")] = None,
+    max_draws: Annotated[int, typer.Option(help="most Monte Carlo draws one run request may ask for")] = 1,
+    max_body_kb: Annotated[int, typer.Option(help="largest request body accepted (kB); more gets 413")] = 256,
+    max_queued_runs: Annotated[int, typer.Option(help="runs waiting or running at once; more gets 429")] = 8,
+    allow_remote: Annotated[bool, typer.Option(help="allow binding a non-loopback address (no authentication!)")]
+    = False,
+) -> None:
+    """Serve the dashboard (outlook, scenario editor, compare, makers, history, back-test) and the JSON API.
+
+    Opens http://HOST:PORT/ (API docs at /docs). Runs started from the browser are stored in the
+    results store; user scenarios are saved next to it, in `scenarios/`.
+    """
+    if not _is_loopback(host) and not allow_remote:
+        raise InputError("--host", f"{host} is not a loopback address; the dashboard has no authentication. "
+                                   "Pass --allow-remote to bind it anyway.", allowed=["127.0.0.1", "::1", "localhost"])
+    from nevsim.web import WebSettings, create_app
+
+    settings = WebSettings(**({"store_path": store} if store is not None else {}), max_draws=max_draws,
+                           max_body_bytes=max_body_kb * 1024, max_queued_runs=max_queued_runs)
+    app = create_app(settings)
+    import uvicorn
+
+    typer.echo(f"nevsim dashboard on http://{host}:{port}/ (store: {settings.store_path}); Ctrl-C stops it.",
+               err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the ``nevsim`` command line."""
+    app.command("serve")(serve)

@@ -1,0 +1,377 @@
+"""The JSON API of ``nevsim serve`` (OpenAPI at ``/docs`` and ``/openapi.json``).
+
+Runs::
+
+    POST /api/runs                      {"scenario": "china-current-policies", "overrides": {...}, "draws": 1}
+                                        → 202 {"run_id", "status": "queued", ...}; ?wait=true → 201 when done
+    GET  /api/runs                      stored runs (newest first) and runs being computed
+    GET  /api/runs/{run_id}             status and progress; when done, the run's meta and scenario
+    GET  /api/runs/{run_id}/series      ?variable=…&region=…&first_year=…&last_year=…
+    GET  /api/runs/{run_id}/makers      ?variable=…&maker=…
+    GET  /api/runs/{run_id}/targets     the targets check
+    GET  /api/runs/{run_id}/download/{series.csv|iamc.csv|makers.csv|series.parquet|makers.parquet|report.html}
+
+Scenarios: ``GET /api/scenarios``, ``GET /api/scenarios/{name}``, ``GET /api/scenarios/{name}/toml``,
+``POST /api/scenarios/validate``, ``POST /api/scenarios/toml``, ``POST /api/scenarios`` (save).
+Data: ``GET /api/data/catalog``, ``GET /api/data/history``, ``GET /api/data/{dataset}``.
+Back-test: ``GET /api/backtest``.
+
+Errors: bad input is 422 with ``detail: [{"loc", "field", "msg", "type", "allowed"}]`` where
+``field`` is the dotted path of the bad value (``technology.battery_learning_rate``); an unknown
+run is 404; a body over the size limit 413; too many runs waiting 429.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from nevsim.errors import InputError
+from nevsim.web.state import NAME_PATTERN, AppState, RunNotFoundError, error_dict
+
+router = APIRouter(prefix="/api")
+
+DEFAULT_SCENARIO = "china-current-policies"
+RUN_ID_PATTERN = r"^[0-9A-Za-z_-]{1,64}$"
+RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="run id (as returned by POST /api/runs)")]
+DOWNLOADS: dict[str, str] = {
+    "series.csv": "text/csv", "iamc.csv": "text/csv", "makers.csv": "text/csv",
+    "series.parquet": "application/vnd.apache.parquet", "makers.parquet": "application/vnd.apache.parquet",
+    "report.html": "text/html",
+}
+Download = Literal["series.csv", "iamc.csv", "makers.csv", "series.parquet", "makers.parquet", "report.html"]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "unknown run id"},
+    422: {"description": "bad input: detail[].field is the dotted path of the bad value"},
+}
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the body is not readable JSON"},
+    413: {"description": "the body is over the server's size limit"},
+    422: ERRORS[422],
+}
+
+
+class ScenarioRequest(BaseModel):
+    """A scenario: a shipped or saved scenario name and changes to it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    scenario: str = Field(DEFAULT_SCENARIO, max_length=64,
+                          description="name of a shipped or saved user scenario (GET /api/scenarios)")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="changes to the scenario, nested ({\"technology\": {\"battery_learning_rate\": 0.25}}) "
+                    "or with dotted keys ({\"technology.battery_learning_rate\": 0.25}); null leaves a value as is",
+        examples=[{"technology.battery_learning_rate": 0.25, "policy.dual_credit.nev_ratio_pct": {"2030": 40}}],
+    )
+
+
+class RunRequest(ScenarioRequest):
+    """A run request."""
+
+    draws: int | None = Field(None, ge=1, description="Monte Carlo draws (capped by the server's max_draws)")
+
+
+class SaveScenarioRequest(ScenarioRequest):
+    """Save ``scenario`` + ``overrides`` as a named user scenario."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="new scenario name (lower-case letters, digits, '-')")
+    description: str = Field("", max_length=2000)
+    replace: bool = Field(False, description="overwrite a user scenario of the same name")
+
+
+class TomlRequest(ScenarioRequest):
+    """Download ``scenario`` + ``overrides`` as a scenario TOML file."""
+
+    name: str = Field("my-scenario", pattern=NAME_PATTERN)
+    description: str = Field("", max_length=2000)
+
+
+def state_of(request: Request) -> AppState:
+    return request.app.state.nevsim
+
+
+def records(frame: Any) -> list[dict[str, Any]]:
+    """DataFrame → JSON records (NaN → null)."""
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+def _run_status(st: AppState, run_id: str) -> dict[str, Any]:
+    job = st.job(run_id)
+    if job is not None and job.status != "done":
+        return job.as_dict()
+    res = st.load(run_id)
+    out = job.as_dict() if job is not None else {
+        "run_id": run_id, "scenario": res.meta.get("scenario"), "status": "done", "progress": 1.0,
+        "error": None, "created_utc": res.meta.get("created_utc")}
+    meta = {k: v for k, v in res.meta.items() if k not in ("sources",)}
+    out.update({"meta": meta, "scenario_resolved": res.scenario,
+                "variables": records(res.variables), "regions": res.regions})
+    return out
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+@router.get("/runs", summary="Stored runs and runs being computed")
+def list_runs(request: Request) -> dict[str, Any]:
+    st = state_of(request)
+    runs = st.list_runs()
+    return {"runs": records(runs),
+            "jobs": [j.as_dict() for j in st.jobs() if j.status != "done"]}
+
+
+@router.post("/runs", status_code=202, summary="Run a scenario (in the background)",
+             responses={201: {"description": "run finished (wait=true)"}, **BODY_ERRORS,
+                        429: {"description": "too many runs queued"},
+                        500: {"description": "the run failed (wait=true); nothing was saved"}})
+def create_run(request: Request, body: Annotated[RunRequest, Body()],
+               wait: Annotated[bool, Query(description="answer when the run has finished")] = False) -> Response:
+    st = state_of(request)
+    scenario = st.build(body.scenario, body.overrides, body.draws)
+    job = st.submit(scenario)
+    if not wait:
+        return JSONResponse(job.as_dict(), status_code=202, headers={"Location": f"/api/runs/{job.run_id}"})
+    assert job.future is not None
+    job.future.result(timeout=st.settings.wait_timeout_s)
+    if job.status == "done":
+        return JSONResponse(_run_status(st, job.run_id), status_code=201)
+    code = 422 if job.error and job.error.get("type") == "input_error" else 500
+    return JSONResponse({"detail": [_detail(job.error)], "run": job.as_dict()}, status_code=code)
+
+
+def _detail(err: dict[str, Any] | None) -> dict[str, Any]:
+    err = err or {}
+    field = err.get("field")
+    return {"loc": field.split(".") if field else [], **err}
+
+
+@router.get("/runs/{run_id}", summary="Status of a run; its meta and scenario when done", responses=ERRORS)
+def get_run(request: Request, run_id: RunId) -> dict[str, Any]:
+    return _run_status(state_of(request), run_id)
+
+
+@router.get("/runs/{run_id}/series", summary="Series of a stored run (long table)", responses=ERRORS)
+def run_series(
+    request: Request, run_id: RunId,
+    variable: Annotated[list[str] | None, Query(description="variable name(s); all when absent")] = None,
+    region: Annotated[str | None, Query(max_length=40)] = None,
+    first_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+    last_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+) -> dict[str, Any]:
+    res = state_of(request).load(run_id)
+    try:
+        frame = res.to_frame(variables=variable, region=region, years=slice(first_year, last_year))
+    except InputError as exc:
+        if exc.field == "variables":
+            raise InputError("variable", exc.message, exc.allowed) from None
+        raise
+    units = dict(zip(frame["variable"], frame["unit"], strict=False))
+    return {"run_id": run_id, "units": units, "series": records(frame)}
+
+
+@router.get("/runs/{run_id}/makers", summary="Makers' table of a stored run", responses=ERRORS)
+def run_makers(
+    request: Request, run_id: RunId,
+    variable: Annotated[list[str] | None, Query()] = None,
+    maker: Annotated[list[str] | None, Query()] = None,
+    first_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+    last_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+) -> dict[str, Any]:
+    res = state_of(request).load(run_id)
+    frame = res.makers_frame(variables=variable, makers=maker, years=slice(first_year, last_year))
+    return {"run_id": run_id, "makers": records(frame)}
+
+
+@router.get("/runs/{run_id}/targets", summary="Targets check of a stored run", responses=ERRORS)
+def run_targets(request: Request, run_id: RunId) -> dict[str, Any]:
+    res = state_of(request).load(run_id)
+    return {"run_id": run_id, "targets": records(res.targets())}
+
+
+def download_bytes(st: AppState, run_id: str, kind: str) -> bytes:
+    """A stored run as a file: CSV (long), IAMC CSV, makers CSV, Parquet or the HTML report."""
+    res = st.load(run_id)
+    if kind == "series.csv":
+        return res.series.to_csv(index=False).encode()
+    if kind == "iamc.csv":
+        return res.to_iamc().to_csv(index=False).encode()
+    if kind == "makers.csv":
+        return res.makers.to_csv(index=False).encode()
+    if kind in ("series.parquet", "makers.parquet"):
+        import tempfile
+        from pathlib import Path as _Path
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = res.to_parquet(_Path(tmp) / "out.parquet", table=kind.split(".")[0])
+            return path.read_bytes()
+    if kind == "report.html":
+        from nevsim.report import build_html
+
+        return build_html(res).encode()
+    raise InputError("kind", f"unknown download {kind!r}.", allowed=list(DOWNLOADS))
+
+
+@router.get("/runs/{run_id}/download/{kind}", summary="Download a stored run", responses=ERRORS,
+            response_class=Response)
+def run_download(request: Request, run_id: RunId, kind: Download) -> Response:
+    data = download_bytes(state_of(request), run_id, kind)
+    filename = f"nevsim-{run_id[:12]}-{kind.replace('.', '-', 1) if kind.count('.') > 1 else kind}"
+    return Response(data, media_type=DOWNLOADS[kind],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# ---------------------------------------------------------------------------- scenarios
+
+
+@router.get("/scenarios", summary="Shipped and saved user scenarios")
+def list_scenarios(request: Request) -> dict[str, Any]:
+    st = state_of(request)
+    out = []
+    for name in st.scenario_names():
+        kind, data, _ = st.scenario_source(name)
+        out.append({"name": name, "kind": kind, "base": data.get("base"),
+                    "description": str(data.get("description", ""))})
+    return {"scenarios": out}
+
+
+@router.get("/scenarios/{name}", summary="A scenario: its file's changes and the resolved values",
+            responses={422: ERRORS[422]})
+def get_scenario(request: Request, name: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    st = state_of(request)
+    kind, data, _ = st.scenario_source(name)
+    scenario = st.build(name, {})
+    return {"name": name, "kind": kind, "base": data.get("base"), "description": scenario.description,
+            "file": data, "hash": scenario.hash, "resolved": scenario.resolved()}
+
+
+@router.get("/scenarios/{name}/toml", summary="A scenario's TOML file", response_class=Response,
+            responses={422: ERRORS[422]})
+def scenario_file(request: Request, name: Annotated[str, Path(max_length=64)]) -> Response:
+    _, _, text = state_of(request).scenario_source(name)
+    return Response(text, media_type="application/toml",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.toml"'})
+
+
+@router.post("/scenarios/validate", summary="Validate a scenario and changes (nothing is run or saved)",
+             responses=BODY_ERRORS)
+def validate_scenario(request: Request, body: ScenarioRequest) -> dict[str, Any]:
+    scenario = state_of(request).build(body.scenario, body.overrides)
+    return {"valid": True, "name": scenario.name, "hash": scenario.hash, "resolved": scenario.resolved()}
+
+
+@router.post("/scenarios/toml", summary="A scenario TOML of a base and changes (to download)",
+             response_class=Response, responses=BODY_ERRORS)
+def scenario_toml(request: Request, body: TomlRequest) -> Response:
+    st = state_of(request)
+    base, nested = st.flatten(body.scenario, body.overrides)
+    nested = {k: v for k, v in nested.items() if k not in ("name", "description")}
+    st.build(base, {**nested, "name": body.name})
+    text = st.scenario_toml(body.name, base, nested, body.description)
+    return Response(text, media_type="application/toml",
+                    headers={"Content-Disposition": f'attachment; filename="{body.name}.toml"'})
+
+
+@router.post("/scenarios", status_code=201, summary="Save a named user scenario (in the store's folder)",
+             responses=BODY_ERRORS)
+def save_scenario(request: Request, body: SaveScenarioRequest) -> dict[str, Any]:
+    st = state_of(request)
+    st.save_scenario(body.name, body.scenario, body.overrides, body.description, replace=body.replace)
+    return {"name": body.name, "kind": "user", "toml": f"/api/scenarios/{body.name}/toml"}
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@router.get("/data/catalog", summary="Bundled datasets and fact tables with their sources and licences")
+def data_catalog() -> dict[str, Any]:
+    from nevsim import data
+
+    return {"datasets": records(data.catalog())}
+
+
+@router.get("/data/history", summary="Observed EV history of a region (with sources)",
+            responses={422: ERRORS[422]})
+def data_history(region: Annotated[str, Query(max_length=40)] = "China",
+                 until: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> dict[str, Any]:
+    from nevsim import data
+
+    frame = data.history(region, until=until)
+    return {"region": frame.attrs.get("region"), "sources": frame.attrs.get("sources"), "rows": records(frame)}
+
+
+@router.get("/data/{dataset}", summary="One bundled dataset, filtered", responses={422: ERRORS[422]})
+def data_dataset(
+    dataset: Annotated[str, Path(max_length=64)],
+    region: Annotated[str | None, Query(max_length=40)] = None,
+    until: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+    limit: Annotated[int, Query(ge=1, le=20000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    from nevsim import data
+
+    frame = data.load(dataset, region=region, until=until)
+    attrs = {k: v for k, v in frame.attrs.items()}
+    return {"dataset": dataset, "attrs": attrs, "total": len(frame), "offset": offset, "limit": limit,
+            "rows": records(frame.iloc[offset:offset + limit])}
+
+
+# ---------------------------------------------------------------------------- back-test
+
+
+def backtest_available() -> str | None:
+    """None when :mod:`nevsim.backtest` imports and has ``backtest``; else why not."""
+    try:
+        from nevsim.backtest import backtest  # noqa: F401
+    except Exception as exc:  # any import failure means: not available yet
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def run_backtest(st: AppState, scenario: str, cutoffs: tuple[int, ...]) -> Any:
+    """A back-test of a shipped scenario (memoised per app: it is pure and takes a few seconds)."""
+    from nevsim.backtest import backtest
+
+    if scenario not in st.shipped():
+        raise InputError("scenario", f"unknown scenario {scenario!r}.", allowed=st.shipped())
+    return st.memo(("backtest", scenario, cutoffs),
+                   lambda: backtest(scenario, region="CN", cutoffs=list(cutoffs) or None))
+
+
+@router.get("/backtest", summary="Back-test: forecasts from past cutoffs scored against the actuals",
+            responses={422: ERRORS[422], 501: {"description": "back-test not available in this build"}})
+def api_backtest(request: Request, scenario: Annotated[str, Query(max_length=64)] = DEFAULT_SCENARIO,
+                 cutoff: Annotated[list[int] | None, Query(description="cutoff years (default 2018–2022)")] = None,
+                 ) -> Response:
+    why = backtest_available()
+    if why is not None:
+        return JSONResponse({"detail": f"back-test not available: {why}"}, status_code=501)
+    bt = run_backtest(state_of(request), scenario, tuple(sorted(set(cutoff or []))))
+    return JSONResponse(clean(bt.to_json()))
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf → None, numpy scalars → Python numbers, tuples → lists."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        try:
+            value = value.item()
+        except (AttributeError, ValueError):
+            return str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+__all__ = ["DOWNLOADS", "RunNotFoundError", "clean", "download_bytes", "error_dict", "records", "router"]

@@ -1,0 +1,168 @@
+"""The FastAPI app: :func:`create_app` wires the API, the pages, static files and the safety limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from nevsim.errors import DataIntegrityError, InputError
+from nevsim.web.settings import WebSettings
+from nevsim.web.state import AppState, RunNotFoundError, TooBusyError
+
+log = logging.getLogger("nevsim.web")
+STATIC_DIR = Path(__file__).parent / "static"
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read; a body
+    without one (chunked) is read up to the limit, then replayed to the app in one piece.
+    """
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, send: Any, status: int, text: str) -> None:
+        body = JSONResponse({"detail": text}, status_code=status).body
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await self._refuse(send, 400, "bad Content-Length header")
+                return
+            if size > limit:
+                await self._refuse(send, 413, f"request body of {size} bytes is over the limit of {limit} bytes")
+                return
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                if message["type"] == "http.disconnect":
+                    return
+                continue
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > limit:
+                await self._refuse(send, 413, f"request body is over the limit of {limit} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api") or request.url.path.startswith("/openapi")
+
+
+def _input_error_detail(exc: InputError) -> dict[str, Any]:
+    return {"loc": exc.field.split("."), "field": exc.field, "msg": exc.message, "type": "input_error",
+            "allowed": exc.allowed}
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """The nevsim web app (dashboard pages and JSON API) over one results store."""
+    settings = settings or WebSettings()
+    state = AppState(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.shutdown()
+
+    from nevsim import __version__
+
+    app = FastAPI(title="nevsim", version=__version__, lifespan=lifespan,
+                  description="Dashboard and JSON API of nevsim, an open model of the electric-vehicle transition. "
+                              "Errors about input are 422 with the dotted field path of the bad value.")
+    app.state.nevsim = state
+
+    @app.exception_handler(InputError)
+    async def _input_error(request: Request, exc: InputError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": [_input_error_detail(exc)]}, status_code=422)
+        from nevsim.web.pages import error_page
+
+        return error_page(request, 422, "Bad input", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        from fastapi.encoders import jsonable_encoder
+
+        detail = []
+        for err in exc.errors():
+            loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            detail.append({**{k: v for k, v in err.items() if k not in ("ctx", "url", "input")},
+                           "field": ".".join(str(p) for p in loc)})
+        if _wants_json(request):
+            return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+        from nevsim.web.pages import error_page
+
+        text = "; ".join(f"{d['field']}: {d.get('msg', '')}" for d in detail)
+        return error_page(request, 422, "Bad input", text)
+
+    @app.exception_handler(RunNotFoundError)
+    async def _not_found(request: Request, exc: RunNotFoundError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        from nevsim.web.pages import error_page
+
+        return error_page(request, 404, "Run not found", f"{exc}. See the list of runs on the Compare page.")
+
+    @app.exception_handler(TooBusyError)
+    async def _busy(request: Request, exc: TooBusyError) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=429)
+
+    @app.exception_handler(DataIntegrityError)
+    async def _data_error(request: Request, exc: DataIntegrityError) -> Response:
+        return JSONResponse({"detail": f"bundled data failed its integrity check: {exc}"}, status_code=500)
+
+    from nevsim.web.api import router as api_router
+    from nevsim.web.pages import router as pages_router
+
+    app.include_router(api_router)
+    app.include_router(pages_router)
+
+    plotly_js = resources.files("plotly") / "package_data" / "plotly.min.js"
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def _plotly() -> FileResponse:
+        return FileResponse(str(plotly_js), media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,498 @@
+"""Server-rendered dashboard pages (Jinja2 templates with plotly figures).
+
+Pages: Outlook (``/outlook``), Scenario editor (``/editor``), Compare (``/compare``), Makers
+(``/makers``), History (``/history``), Back-test (``/backtest``). Figures are plotly JSON in the
+page, drawn by ``static/app.js`` with the plotly.js the ``plotly`` package ships (served at
+``/vendor/plotly.min.js``; no CDN). Each figure's div has a stable id (``fig-ev-share``, …)
+so that tests and users can read the plotted values from the page.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from nevsim.errors import InputError
+from nevsim.web.state import AppState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nevsim.results import Results
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+#: Regions the dashboard knows (code → name); only those in a run are selectable.
+REGIONS: dict[str, str] = {"CN": "China", "US": "USA", "EU": "EU27"}
+
+#: The main policy levers, shown first in the editor (dotted scenario paths).
+KEY_LEVERS: tuple[str, ...] = (
+    "policy.dual_credit.enabled",
+    "policy.dual_credit.nev_ratio_pct",
+    "policy.dual_credit.price_cap_cny_per_credit",
+    "policy.subsidies.purchase_subsidy",
+    "policy.subsidies.subsidy_extend_to_year",
+    "policy.subsidies.purchase_tax_exemption",
+    "policy.subsidies.tax_exemption_extend_to_year",
+    "charging.evs_per_public_charger",
+    "technology.battery_learning_rate",
+    "market.ev_exports_million",
+)
+
+#: Variables compared side by side on the Compare page: (label, variable).
+COMPARED: tuple[tuple[str, str], ...] = (
+    ("EV share of new cars (%)", "Sales Share|Cars|EV"),
+    ("BEV share of new cars (%)", "Sales Share|Cars|BEV"),
+    ("NEV credit price (CNY/credit)", "Price|Credit|NEV"),
+    ("EV stock (vehicles)", "Stock|Cars|EV"),
+    ("Public chargers", "Chargers|Public"),
+    ("Oil displaced (kb/d)", "Oil Displacement"),
+    ("CO2, cars (Mt/yr)", "Emissions|CO2|Cars"),
+    ("Battery pack price (USD/kWh)", "Price|Battery Pack"),
+)
+COMPARE_YEARS: tuple[int, ...] = (2025, 2030, 2035, 2040, 2050, 2060)
+
+
+def _state(request: Request) -> AppState:
+    return request.app.state.nevsim
+
+
+def fig_json(fig: Any) -> Markup:
+    """A plotly figure as JSON safe to place inside ``<script type="application/json">``."""
+    text = fig.to_json()
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None or _is_na(value):
+        return "–"
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "–"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _is_na(value: Any) -> bool:
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def yes_no(value: Any) -> str:
+    """True/False/NA → yes/no/–."""
+    if value is None or _is_na(value):
+        return "–"
+    return "yes" if bool(value) else "no"
+
+
+templates.env.filters["num"] = _fmt
+templates.env.filters["yesno"] = yes_no
+templates.env.filters["figjson"] = fig_json
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"page": name.split(".")[0], **context},
+                                      status_code=status_code)
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    """The error page (HTML) for a page request."""
+    return render(request, "error.html", status_code=status, title=title, message=message)
+
+
+def _run_options(st: AppState) -> list[dict[str, Any]]:
+    runs = st.list_runs()
+    out = []
+    for r in runs.itertuples(index=False):
+        created = "" if r.created is None or (isinstance(r.created, float) and math.isnan(r.created)) else str(r.created)[:16]
+        out.append({"id": str(r.run_id), "label": f"{r.scenario} · {created} · {str(r.run_id)[:8]}",
+                    "scenario": str(r.scenario)})
+    return out
+
+
+def _pick_run(st: AppState, run: str | None) -> str | None:
+    if run:
+        return run
+    return st.latest_run_id()
+
+
+def _observed(res: Results) -> pd.DataFrame | None:
+    from nevsim import data
+    from nevsim.results import region_name
+
+    if len(res.regions) != 1:
+        return None
+    try:
+        hist = data.history(region_name(res.regions[0]), until=res.meta.get("data_cutoff"))
+    except InputError:
+        return None
+    return hist[hist["variable"] == "EV sales share"][["year", "value", "source"]]
+
+
+# ---------------------------------------------------------------------------- outlook
+
+
+_FIG_IDS = {
+    "EV share vs targets": "fig-ev-share", "BEV / PHEV split": "fig-bev-phev", "Credit price": "fig-credit-price",
+    "Stock": "fig-stock", "Energy": "fig-energy", "CO2": "fig-co2", "Chargers": "fig-chargers",
+}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> Response:
+    return RedirectResponse("/outlook", status_code=307)
+
+
+@router.get("/outlook", response_class=HTMLResponse)
+def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] = None,
+            region: Annotated[str | None, Query(max_length=8)] = None) -> HTMLResponse:
+    from nevsim.report import headline_table
+    from nevsim.report.charts import all_figures
+
+    st = _state(request)
+    run_id = _pick_run(st, run)
+    context: dict[str, Any] = {"runs": _run_options(st), "run_id": run_id, "regions": REGIONS,
+                               "scenarios": st.scenario_names()}
+    if run_id is None:
+        return render(request, "outlook.html", res=None, **context)
+    res = st.load(run_id)
+    if region is not None and region not in res.regions:
+        raise InputError("region", f"this run has no region {region!r}.", allowed=res.regions)
+    targets = res.targets()
+    figures = []
+    for name, fig in all_figures(res, targets, _observed(res)):
+        if name in _FIG_IDS:
+            figures.append({"id": _FIG_IDS[name], "title": name, "fig": fig})
+    figures.append({"id": "fig-battery", "title": "Battery pack price",
+                    "fig": res.stats.battery_price().plot(title="Battery pack price")})
+    head = headline_table(res)
+    shown_targets = targets[["name", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
+                             "first_year_met", "source"]]
+    return render(request, "outlook.html", res=res, meta=res.meta, figures=figures,
+                  region=region or res.regions[0], run_regions=res.regions,
+                  headline_cols=list(head.columns), headline=head.to_dict("records"),
+                  targets=shown_targets.to_dict("records"), **context)
+
+
+# ---------------------------------------------------------------------------- editor
+
+
+def _leaf_kind(annotation: Any) -> tuple[str, list[str]]:
+    """Form control of a scenario field type: (kind, options)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return "choice", [str(a) for a in typing.get_args(annotation)]
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        kind, options = _leaf_kind(args[0]) if len(args) == 1 else ("text", [])
+        return ("optional_" + kind if kind in ("int", "float") else kind), options
+    if origin is dict:
+        return "path", []
+    if annotation is bool:
+        return "bool", []
+    if annotation is int:
+        return "int", []
+    if annotation is float:
+        return "float", []
+    return "text", []
+
+
+def _bounds(info: Any) -> tuple[float | None, float | None]:
+    lo = hi = None
+    for meta in info.metadata:
+        lo = getattr(meta, "ge", None) if getattr(meta, "ge", None) is not None else lo
+        hi = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else hi
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    lo = extra.get("ge", lo)
+    hi = extra.get("le", hi)
+    return lo, hi
+
+
+def path_text(path: dict[str, Any] | None) -> str:
+    """A year path as the editor shows it: ``2025: 40, 2030: 60``."""
+    return ", ".join(f"{k}: {_fmt_plain(v)}" for k, v in (path or {}).items())
+
+
+def _fmt_plain(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int) -> list[dict[str, Any]]:
+    """The editor's form: sections of fields read from the scenario schema (pydantic models)."""
+    from pydantic import BaseModel
+
+    from nevsim.scenario import Scenario
+
+    fields: dict[str, dict[str, Any]] = {}
+    order: list[tuple[str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str, section: str, values: dict[str, Any]) -> None:
+        for name, info in model.model_fields.items():
+            path = f"{prefix}{name}"
+            ann = info.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                title = (ann.__doc__ or name).strip().splitlines()[0].rstrip(".")
+                walk(ann, f"{path}.", f"{path} — {title}" if ann.__doc__ else path, values.get(name, {}))
+                continue
+            if path in ("name", "description"):
+                continue
+            kind, options = _leaf_kind(ann)
+            if path == "calibration.against":
+                kind, options = "choice", list(shipped)
+            lo, hi = _bounds(info)
+            if path == "draws":
+                hi = max_draws if hi is None else min(hi, max_draws)
+            value = values.get(name)
+            shown = path_text(value) if kind == "path" else ("" if value is None else _fmt_plain(value))
+            fields[path] = {"path": path, "id": "f-" + path.replace(".", "-"), "kind": kind, "options": options,
+                            "min": lo, "max": hi, "value": value, "shown": shown,
+                            "label": name.replace("_", " "), "help": info.description or ""}
+            order.append((section, path))
+
+    walk(Scenario, "", "general", resolved)
+    sections: dict[str, list[dict[str, Any]]] = {"Main policy levers": [fields[p] for p in KEY_LEVERS if p in fields]}
+    for section, path in order:
+        if path not in KEY_LEVERS:
+            sections.setdefault(section, []).append(fields[path])
+    return [{"title": t, "fields": f} for t, f in sections.items() if f]
+
+
+@router.get("/editor", response_class=HTMLResponse)
+def editor(request: Request, scenario: Annotated[str, Query(max_length=64)] = "china-current-policies"
+           ) -> HTMLResponse:
+    st = _state(request)
+    sc = st.build(scenario, {})
+    kind, data, _ = st.scenario_source(scenario)
+    sections = editor_sections(sc.resolved(), st.shipped(), st.settings.max_draws)
+    return render(request, "editor.html", scenario=scenario, kind=kind, description=sc.description,
+                  scenarios=st.scenario_names(), sections=sections, hash=sc.hash,
+                  file_changes={k: v for k, v in data.items() if k not in ("name", "description")})
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v and not all(str(x).isdigit() for x in v):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = path_text(v) if isinstance(v, dict) else v
+    return out
+
+
+def compare_tables(results: list[Results], labels: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of the value table (variable, year, value per run, difference to the first run) and the
+    scenario differences (key, value per run) for the keys that differ."""
+    rows = []
+    for label, var in COMPARED:
+        vals = []
+        for res in results:
+            s = res.series
+            vals.append(s[s["variable"] == var].groupby("year")["value"].median())
+        for year in COMPARE_YEARS:
+            got = [float(v.get(year, float("nan"))) for v in vals]
+            if all(math.isnan(g) for g in got):
+                continue
+            first = got[0]
+            rows.append({"variable": label, "year": year, "values": got,
+                         "diffs": [g - first if not (math.isnan(g) or math.isnan(first)) else float("nan")
+                                   for g in got[1:]]})
+    flat = [_flatten(r.scenario) for r in results]
+    keys = sorted(set().union(*flat))
+    scen = [{"key": k, "values": [f.get(k, "–") for f in flat]} for k in keys
+            if len({str(f.get(k)) for f in flat}) > 1 and k != "name"]
+    return rows, scen
+
+
+def compare_figure(results: list[Results], labels: list[str], variable: str, title: str) -> Any:
+    import plotly.graph_objects as go
+
+    from nevsim.report.charts import PALETTE
+
+    fig = go.Figure()
+    for i, (res, label) in enumerate(zip(results, labels, strict=True)):
+        s = res.series
+        v = s[s["variable"] == variable].groupby("year")["value"].median()
+        fig.add_trace(go.Scatter(x=v.index.to_numpy(), y=v.to_numpy(), mode="lines", name=label,
+                                 line={"color": PALETTE[i % len(PALETTE)], "dash": "solid" if i == 0 else "dash"}))
+    fig.update_layout(title={"text": title, "x": 0.01}, template="plotly_white", height=340,
+                      margin={"l": 60, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2},
+                      hovermode="x unified")
+    fig.update_xaxes(title_text="year")
+    return fig
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare(request: Request, run: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
+    st = _state(request)
+    options = _run_options(st)
+    chosen = list(dict.fromkeys(run or []))
+    context: dict[str, Any] = {"runs": options, "chosen": chosen}
+    if len(chosen) < 2:
+        return render(request, "compare.html", results=None, **context)
+    results = [st.load(r) for r in chosen]
+    labels = [f"{res.meta.get('scenario', '?')} · {rid[:8]}" for res, rid in zip(results, chosen, strict=True)]
+    rows, scen = compare_tables(results, labels)
+    figures = [{"id": f"fig-compare-{i}", "fig": compare_figure(results, labels, var, title)}
+               for i, (title, var) in enumerate(COMPARED)]
+    return render(request, "compare.html", results=results, labels=labels, rows=rows, scen=scen,
+                  figures=figures, **context)
+
+
+# ---------------------------------------------------------------------------- makers
+
+
+MAKER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("EV sales", "EV"), ("NEV credits earned", "Credits|NEV|Earned"), ("required", "Credits|NEV|Required"),
+    ("balance", "Credits|NEV|Balance"), ("bought", "Credits|NEV|Bought"), ("sold", "Credits|NEV|Sold"),
+    ("CAFC balance", "Credits|CAFC|Balance"), ("capacity use (%)", "Capacity Use"),
+)
+
+
+def makers_table(res: Results, year: int) -> list[dict[str, Any]]:
+    """One row per maker in ``year``: EV sales, NEV credits (earned, required, balance, bought, sold),
+    CAFC balance and capacity use; the role says who sells and who buys."""
+    mk = res.makers[res.makers["year"] == year]
+    wide = mk.pivot_table(index="maker", columns="variable", values="value", aggfunc="median", sort=False)
+    wide["EV"] = wide.get("Sales|Cars|BEV", 0.0) + wide.get("Sales|Cars|PHEV", 0.0)
+    rows = []
+    for maker, row in wide.iterrows():  # 13 makers: display only
+        values = [float(row.get(var, float("nan"))) for _, var in MAKER_COLUMNS]
+        sold, bought = float(row.get("Credits|NEV|Sold", 0.0) or 0.0), float(row.get("Credits|NEV|Bought", 0.0) or 0.0)
+        balance = float(row.get("Credits|NEV|Balance", float("nan")))
+        role = ("sells" if sold > 0 else "buys" if bought > 0
+                else "surplus" if balance > 0 else "deficit" if balance < 0 else "–")
+        rows.append({"maker": str(maker), "values": values, "role": role})
+    rows.sort(key=lambda r: -(r["values"][3] if math.isfinite(r["values"][3]) else 0.0))
+    return rows
+
+
+def capacity_figure(res: Results) -> Any:
+    import plotly.graph_objects as go
+
+    from nevsim.report.charts import PALETTE, add_history_band
+
+    mk = res.makers[res.makers["variable"] == "Capacity Use"]
+    fig = go.Figure()
+    for i, (maker, g) in enumerate(mk.groupby("maker", sort=False)):
+        v = g.groupby("year")["value"].median()
+        fig.add_trace(go.Scatter(x=v.index.to_numpy(), y=v.to_numpy(), mode="lines", name=str(maker),
+                                 line={"color": PALETTE[i % len(PALETTE)]}))
+    add_history_band(fig, int(res.series["year"].min()), res.meta.get("history_last_year"))
+    fig.update_layout(title={"text": "Capacity use by maker", "x": 0.01}, template="plotly_white", height=420,
+                      margin={"l": 60, "r": 20, "t": 50, "b": 40}, hovermode="x unified")
+    fig.update_yaxes(title_text="% of production capacity")
+    fig.update_xaxes(title_text="year")
+    return fig
+
+
+@router.get("/makers", response_class=HTMLResponse)
+def makers(request: Request, run: Annotated[str | None, Query(max_length=64)] = None,
+           year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> HTMLResponse:
+    from nevsim.report.charts import maker_balances
+
+    st = _state(request)
+    run_id = _pick_run(st, run)
+    context: dict[str, Any] = {"runs": _run_options(st), "run_id": run_id}
+    if run_id is None:
+        return render(request, "makers.html", res=None, **context)
+    res = st.load(run_id)
+    years = sorted(int(y) for y in res.makers["year"].unique())
+    if year is None:
+        year = 2030 if 2030 in years else years[-1]
+    if year not in years:
+        raise InputError("year", f"no maker data for {year}.", allowed=[f"{years[0]} to {years[-1]}"])
+    figures = [{"id": "fig-maker-balances", "fig": maker_balances(res)},
+               {"id": "fig-capacity-use", "fig": capacity_figure(res)}]
+    return render(request, "makers.html", res=res, year=year, years=years, table=makers_table(res, year),
+                  columns=[c for c, _ in MAKER_COLUMNS], figures=figures,
+                  price=_value_or_nan(res, "Price|Credit|NEV", year), **context)
+
+
+def _value_or_nan(res: Results, variable: str, year: int) -> float:
+    try:
+        return res.value(variable, year)
+    except InputError:
+        return float("nan")
+
+
+# ---------------------------------------------------------------------------- history
+
+
+def history_figures(hist: pd.DataFrame) -> list[dict[str, Any]]:
+    import plotly.graph_objects as go
+
+    out = []
+    for i, (variable, g) in enumerate(hist.groupby("variable", sort=False)):
+        fig = go.Figure()
+        for source, gs in g.groupby("source", sort=False):
+            fig.add_trace(go.Scatter(x=gs["year"].to_numpy(), y=gs["value"].to_numpy(), mode="lines+markers",
+                                     name=str(source)))
+        fig.update_layout(title={"text": f"{variable} ({g['unit'].iloc[0]})", "x": 0.01}, template="plotly_white",
+                          height=320, margin={"l": 60, "r": 20, "t": 50, "b": 40},
+                          legend={"orientation": "h", "y": -0.25})
+        fig.update_xaxes(title_text="year")
+        out.append({"id": f"fig-history-{i}", "fig": fig, "sources": sorted(g["source"].unique())})
+    return out
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history(request: Request, region: Annotated[str, Query(max_length=40)] = "China",
+            until: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+            dataset: Annotated[str | None, Query(max_length=64)] = None,
+            dataset_region: Annotated[str | None, Query(max_length=40)] = None) -> HTMLResponse:
+    from nevsim import data
+
+    hist = data.history(region, until=until)
+    cat = data.catalog()
+    table = None
+    if dataset:
+        frame = data.load(dataset, region=dataset_region or None, until=until)
+        table = {"name": dataset, "total": len(frame), "columns": list(frame.columns),
+                 "rows": frame.head(200).to_dict("records"), "attrs": frame.attrs}
+    return render(request, "history.html", region=region, until=until, regions=data.regions("iea_gevo_2025"),
+                  figures=history_figures(hist), sources=hist.attrs.get("sources", []),
+                  catalog=cat.to_dict("records"), datasets=list(cat["name"]), dataset=dataset,
+                  dataset_region=dataset_region or "", table=table)
+
+
+# ---------------------------------------------------------------------------- back-test
+
+
+@router.get("/backtest", response_class=HTMLResponse)
+def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64)] = "china-current-policies",
+                  go: Annotated[bool, Query()] = False) -> HTMLResponse:
+    from nevsim.web.api import backtest_available, run_backtest
+
+    st = _state(request)
+    why = backtest_available()
+    context: dict[str, Any] = {"why": why, "scenario": scenario, "scenarios": st.shipped(), "bt": None}
+    if why is not None or not go:
+        return render(request, "backtest.html", **context)
+    bt = run_backtest(st, scenario, ())
+    mae = bt.mae if not callable(bt.mae) else bt.mae()
+    fig = bt.plot()
+    return render(request, "backtest.html", **{**context, "bt": bt, "summary": bt.summary(),
+                                               "mae_cols": [str(c) for c in mae.columns],
+                                               "mae_rows": [(str(i), list(r)) for i, r in zip(mae.index, mae.to_numpy(), strict=True)],
+                                               "figures": [{"id": "fig-backtest", "fig": fig}]})

@@ -1,0 +1,60 @@
+"""Regression guard: key values of the default China run, recorded before the performance work.
+
+Speed-ups must not change results. These values were recorded from
+``run_frames("china-current-policies")`` (bundled data and assumptions as of the recording)
+and are compared with a tight relative tolerance. If a *deliberate* model or data change moves
+them, re-record them in the same change and say why in its description; a performance change
+must never need to.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nevsim.simulate import run_frames
+
+RTOL = 1e-8  # far below any modelling change, far above floating-point reordering (~1e-15)
+
+SERIES = {
+    ("Sales Share|Cars|EV", 2024): 48.00000000000001,  # calibrated on IEA GEVO 2025 (history year)
+    ("Sales Share|Cars|EV", 2030): 77.96196673432017,
+    ("Sales Share|Cars|EV", 2035): 89.23013789913912,
+    ("Stock|Cars|EV", 2035): 229327740.92610347,
+    ("Stock|Cars|Total", 2035): 368602433.41508925,
+    ("Price|Credit|NEV", 2021): 2088.0,  # observed average price used in history (credit_prices.csv)
+    ("Price|Battery Pack", 2035): 60.74601613582269,
+    ("Emissions|CO2|Cars", 2035): 424.22035647252085,
+}
+MAKERS = {
+    ("BYD", "Sales|Cars|BEV", 2030): 4464454.830278251,
+}
+KAPPA = 0.9459851794657838
+HOLD_PLUGIN = 2.49073757007872
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    return run_frames("china-current-policies")
+
+
+@pytest.mark.parametrize(("variable", "year"), list(SERIES))
+def test_series_value_unchanged(default_run, variable: str, year: int) -> None:
+    series = default_run[0]
+    row = series[(series["variable"] == variable) & (series["year"] == year)]
+    assert len(row) == 1
+    assert float(row["value"].iloc[0]) == pytest.approx(SERIES[(variable, year)], rel=RTOL, abs=1e-9)
+
+
+@pytest.mark.parametrize(("maker", "variable", "year"), list(MAKERS))
+def test_maker_value_unchanged(default_run, maker: str, variable: str, year: int) -> None:
+    makers = default_run[1]
+    row = makers[(makers["maker"] == maker) & (makers["variable"] == variable) & (makers["year"] == year)]
+    assert len(row) == 1
+    assert float(row["value"].iloc[0]) == pytest.approx(MAKERS[(maker, variable, year)], rel=RTOL)
+
+
+def test_calibration_unchanged(default_run) -> None:
+    cal = default_run[2]["calibration"]
+    assert cal["converged"]
+    assert cal["kappa"][0] == pytest.approx(KAPPA, rel=RTOL)
+    assert cal["hold_plugin_constant"][0] == pytest.approx(HOLD_PLUGIN, rel=RTOL)

@@ -1,0 +1,121 @@
+"""Server-rendered pages: each renders, with its figures, tables and sources; the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from nevsim.web.pages import editor_sections, path_text
+
+from .conftest import LR_PATH
+
+
+def _figure(html: str, fig_id: str) -> dict[str, Any]:
+    match = re.search(rf'<script type="application/json" id="{fig_id}-json">(.*?)</script>', html, re.S)
+    assert match, f"no figure {fig_id}"
+    return json.loads(match.group(1))
+
+
+def test_empty_store_pages(client: Any) -> None:
+    outlook = client.get("/outlook")
+    assert outlook.status_code == 200 and 'id="empty-store"' in outlook.text
+    for url in ("/compare", "/makers", "/editor", "/history", "/backtest"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/", follow_redirects=False).headers["location"] == "/outlook"
+
+
+def test_outlook_shows_the_run(shared: dict[str, Any]) -> None:
+    c = shared["client"]
+    html = c.get(f"/outlook?run={shared['fast']}").text
+    for fig_id in ("fig-ev-share", "fig-bev-phev", "fig-credit-price", "fig-stock", "fig-energy", "fig-co2",
+                   "fig-chargers", "fig-battery"):
+        assert f'id="{fig_id}"' in html
+    fig = _figure(html, "fig-ev-share")
+    assert any("target" in (t.get("name") or "") for t in fig["data"])
+    assert 'id="targets"' in html and f"/api/runs/{shared['fast']}/download/series.csv" in html
+    assert '<option value="US"' in html and "not in this run" in html  # region selector, CN only today
+    assert c.get(f"/outlook?run={shared['fast']}&region=US").status_code == 422
+    # the latest run is shown by default
+    assert shared["fast"] in c.get("/outlook").text
+    # plotly.js comes from the package, never a CDN
+    assert '<script src="/vendor/plotly.min.js">' in html and not re.search(r"<script[^>]+src=\"https?:", html)
+    js = c.get("/vendor/plotly.min.js")
+    assert js.status_code == 200 and b"plotly.js" in js.content[:200]
+
+
+def test_editor_form_comes_from_the_schema(shared: dict[str, Any]) -> None:
+    html = shared["client"].get("/editor").text
+    for path in (LR_PATH, "policy.dual_credit.nev_ratio_pct", "policy.subsidies.subsidy_extend_to_year",
+                 "policy.subsidies.tax_exemption_extend_to_year", "charging.evs_per_public_charger",
+                 "market.ev_exports_million", "fleet.mean_life_years"):
+        assert f'data-path="{path}"' in html, path
+    sections = editor_sections({"technology": {"battery_learning_rate": 0.18}}, ["a"], max_draws=1)
+    assert sections[0]["title"] == "Main policy levers"
+    lr = next(f for s in sections for f in s["fields"] if f["path"] == LR_PATH)
+    assert (lr["kind"], lr["min"], lr["max"]) == ("float", 0.01, 0.5)
+    assert path_text({"2025": 40.0, "2030": 60.5}) == "2025: 40, 2030: 60.5"
+    assert shared["client"].get("/editor?scenario=nope").status_code == 422
+
+
+def test_compare_shows_differences(shared: dict[str, Any]) -> None:
+    c = shared["client"]
+    html = c.get("/compare", params={"run": [shared["base"], shared["fast"]]}).text
+    assert 'id="compare-table"' in html and 'id="scenario-diff"' in html
+    assert "technology.battery_learning_rate" in html
+    fig = _figure(html, "fig-compare-0")
+    assert len(fig["data"]) == 2
+    assert "Choose at least two runs" in c.get("/compare", params={"run": shared["base"]}).text
+
+
+def test_makers_page(shared: dict[str, Any]) -> None:
+    html = shared["client"].get(f"/makers?run={shared['base']}&year=2030").text
+    assert 'id="makers-table"' in html and "BYD" in html and "Tesla China" in html
+    assert 'class="surplus"' in html  # 2030: a long market, nobody trades
+    traded = shared["client"].get(f"/makers?run={shared['base']}&year=2020").text
+    assert 'class="sells"' in traded and 'class="buys"' in traded  # 2020: credits change hands
+    assert 'id="fig-maker-balances"' in html and 'id="fig-capacity-use"' in html
+    assert shared["client"].get(f"/makers?run={shared['base']}&year=1990").status_code == 422
+
+
+def test_history_shows_sources(shared: dict[str, Any]) -> None:
+    html = shared["client"].get("/history", params={"region": "China", "dataset": "targets", "until": 2020}).text
+    assert "IEA" in html and "CC BY 4.0" in html and 'id="catalog"' in html and 'id="dataset-table"' in html
+    assert 'id="fig-history-0"' in html
+
+
+def test_backtest_page(shared: dict[str, Any]) -> None:
+    c = shared["client"]
+    html = c.get("/backtest").text
+    try:
+        import nevsim.backtest  # noqa: F401
+    except ImportError:
+        assert 'id="backtest-unavailable"' in html
+        return
+    assert 'id="backtest-btn"' in html
+    done = c.get("/backtest?go=true").text
+    assert 'id="fig-backtest"' in done and 'id="backtest-mae"' in done and "logistic" in done
+
+
+def test_serve_cli_refuses_a_public_host_and_documents_its_flags(tmp_path: Any) -> None:
+    from nevsim.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--store", str(tmp_path / "r.duckdb")])
+    assert r.exit_code == 2 and "loopback" in r.output
+    r = runner.invoke(app, ["serve", "--max-body-kb", "0", "--store", str(tmp_path / "r.duckdb")])
+    assert r.exit_code == 2 and "max_body_bytes" in r.output
+    helptext = runner.invoke(app, ["serve", "--help"]).output
+    for flag in ("--host", "--port", "--store", "--max-draws", "--max-body-kb"):
+        assert flag in helptext
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+def test_loopback_hosts(host: str) -> None:
+    from nevsim.cli.serve import _is_loopback
+
+    assert _is_loopback(host)
+    assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.2")
