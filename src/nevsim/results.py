@@ -65,7 +65,7 @@ def _normalise(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     cols = list(columns) + (["draw"] if "draw" in frame.columns else [])
     out = frame.loc[:, cols].copy()
     for c in columns:
-        if c not in ("year", "value"):
+        if c not in ("year", "value") and not pd.api.types.is_string_dtype(out[c]):
             out[c] = out[c].astype(str)
     out["year"] = out["year"].astype("int64")
     out["value"] = out["value"].astype("float64")
@@ -507,7 +507,7 @@ class Results:
             f" run {str(m.get('run_id', '?'))[:12]}, nevsim {m.get('nevsim_version', '?')},"
             f" {m.get('created_utc', '?')}",
         ]
-        if len(self.regions) == 1 and "Sales Share|Cars|EV" in set(self.series["variable"]):
+        if len(self.regions) == 1 and (self.series["variable"] == "Sales Share|Cars|EV").any():
             show = []
             for y in _headline_years(self):
                 v = self.value("Sales Share|Cars|EV", y)

@@ -133,7 +133,7 @@ def add_caam_share(series: pd.DataFrame, meta: dict[str, Any]) -> tuple[pd.DataF
     """
     from nevsim.results import region_name
 
-    if CAAM_SHARE_VARIABLE in set(series["variable"]):
+    if (series["variable"] == CAAM_SHARE_VARIABLE).any():
         return series, {}
     car = series[series["variable"] == "Sales Share|Cars|EV"]
     car = car[car["region"].map(region_name) == "China"]

@@ -197,24 +197,49 @@ class Bands:
         return np.where(inside, self.value[safe], outside)
 
 
+_BAND_COLUMNS = ("powertrain", "revision", "year_from", "year_to", "lower", "upper", "value", "unit", "band_unit",
+                 "status", "source_key")
+
+
+@functools.cache
+def _bands_by_param() -> dict[tuple[str, str, str], dict[str, np.ndarray]]:
+    """The bands table split by (region, standard, param) into numpy columns, rows in table order.
+
+    Parsed once per process; the lookups below filter these small arrays instead of the frame.
+    """
+    b = _bands()
+    out: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
+    for (r, s, p), g in b.groupby(["region", "standard", "param"], sort=False):
+        cols = {c: g[c].to_numpy() for c in _BAND_COLUMNS}
+        for arr in cols.values():
+            arr.setflags(write=False)
+        out[(str(r), str(s), str(p))] = cols
+    return out
+
+
 @functools.cache
 def _bands_cached(region: str, standard: str, name: str, powertrain: str, year: int,
                   revision: str | None) -> Bands | None:
-    b = _bands()
-    sel = b[(b["region"] == region) & (b["standard"] == standard) & (b["param"] == name)
-            & (b["powertrain"].isin([powertrain, "*"]))]
-    if revision is not None:
-        sel = sel[sel["revision"] == revision]
-        if not sel.empty and not ((sel["year_from"] <= year) & (sel["year_to"] >= year)).any():
-            nearest = sel.iloc[(sel["year_from"] - year).abs().argsort()].iloc[0]
-            year = int(nearest["year_from"])
-    sel = sel[(sel["year_from"] <= year) & (sel["year_to"] >= year)].sort_values("lower")
-    if sel.empty:
+    cols = _bands_by_param().get((region, standard, name))
+    if cols is None:
         return None
-    status = min(sel["status"], key=lambda s: STATUS_ORDER.get(s, 0))
-    srcs = tuple(sorted({s for k in sel["source_key"] for s in k.split(";") if s}))
-    return Bands(sel["lower"].to_numpy(float), sel["upper"].to_numpy(float), sel["value"].to_numpy(float),
-                 sel["unit"].iloc[0], sel["band_unit"].iloc[0], sel["revision"].iloc[0], srcs, status)
+    keep = (cols["powertrain"] == powertrain) | (cols["powertrain"] == "*")
+    y_from, y_to = cols["year_from"], cols["year_to"]
+    if revision is not None:
+        keep &= cols["revision"] == revision
+        if keep.any() and not (keep & (y_from <= year) & (y_to >= year)).any():
+            rows = np.flatnonzero(keep)
+            nearest = rows[np.argsort(np.abs(y_from[rows] - year), kind="quicksort")[0]]
+            year = int(y_from[nearest])
+    rows = np.flatnonzero(keep & (y_from <= year) & (y_to >= year))
+    if rows.size == 0:
+        return None
+    rows = rows[np.argsort(cols["lower"][rows], kind="quicksort")]
+    status = min(cols["status"][rows], key=lambda s: STATUS_ORDER.get(s, 0))
+    srcs = tuple(sorted({s for k in cols["source_key"][rows] for s in k.split(";") if s}))
+    return Bands(cols["lower"][rows].astype(float), cols["upper"][rows].astype(float),
+                 cols["value"][rows].astype(float), cols["unit"][rows[0]], cols["band_unit"][rows[0]],
+                 cols["revision"][rows[0]], srcs, status)
 
 
 def bands(region: str, standard: str, name: str, powertrain: str, year: int, *,
