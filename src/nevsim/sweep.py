@@ -1,0 +1,637 @@
+"""Sweeps: scenarios × parameter grids × draws, run in chunks on a local pool or a Dask cluster.
+
+A sweep file (TOML)::
+
+    name = "learning-vs-pass-through"
+    description = "Battery learning against credit pass-through, with and without dual credit."
+    scenarios = ["china-current-policies", "china-no-dual-credit"]
+    draws = 1              # Monte Carlo draws per grid point
+    seed = 42              # one seed for all points: common random numbers across points
+    chunk_draws = 1000     # draws per chunk (the unit of work and of resume)
+
+    [overrides]            # applied to every point (dotted keys or nested tables)
+    "years.last" = 2050
+
+    [grid]                 # the cartesian product of these values (scalar fields only)
+    "technology.battery_learning_rate" = [0.14, 0.18, 0.22]
+    "policy.dual_credit.pass_through" = [0.5, 0.7, 0.9]
+
+    [distributions]        # sampled per draw (see nevsim.uncertainty)
+    "technology.cny_per_usd" = {dist = "triangular", low = 6.5, mode = 7.1, high = 8.0}
+
+    [[correlations]]
+    names = ["technology.cny_per_usd", "fleet.vkt_km_per_year"]
+    matrix = [[1.0, 0.3], [0.3, 1.0]]
+
+Points are ``scenarios × grid`` (the scenario varies slowest, then the grid keys in the
+order written); each point's draws are cut into chunks of ``chunk_draws``. A chunk is
+computed by :func:`run_chunk` in a worker and written by the calling process into the
+DuckDB store (:class:`nevsim.store.Store`) in **one transaction** together with its row in
+``sweep_chunks``. The sweep id is a hash of the validated sweep (so running the same sweep
+again resumes it); on start, chunks already recorded are skipped. A sweep killed at any
+moment therefore loses at most the chunks in flight and never writes a chunk twice.
+
+Each grid point is one run in the store (``run_id = "sweep-<sweep id>-<point>"``), whose
+``series``/``makers`` rows carry the ``draw`` column, so ``Store().load(run_id)`` gives
+a :class:`nevsim.results.Results` with draws (quantiles, ``probability_met``).
+
+Executors (one code path): :func:`executor` yields a :class:`concurrent.futures.Executor` —
+a local ``ProcessPoolExecutor`` (default; ``workers`` processes), an in-process executor
+(``workers=0``), or ``distributed.Client(address).get_executor()`` when a scheduler
+address is given (``pip install "nevsim[dist]"``). :func:`run_sweep` only uses ``submit``
+and :func:`concurrent.futures.wait`.
+
+Seam for the vectorised draw axis (issue 6, next step): :func:`run_chunk` today loops over
+the chunk's draws and runs one deterministic simulation per draw with the sampled values
+applied as scenario overrides. When :mod:`nevsim.simulate` accepts sampled parameters along
+its draw axis, the loop marked ``SEAM`` becomes one call that passes ``values`` (``{path:
+ndarray[n]}``) and returns frames whose ``draw`` column is ``draws.start + local draw``;
+nothing else in this module changes (chunks, seeds, store and resume stay as they are).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from nevsim.errors import InputError
+from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
+from nevsim.uncertainty import Correlation, is_distribution, parse_correlation, parse_distribution, sample
+
+__all__ = [
+    "Chunk",
+    "SweepSpec",
+    "SweepSummary",
+    "chunks",
+    "executor",
+    "list_sweeps",
+    "load_sweep",
+    "load_sweep_spec",
+    "run_chunk",
+    "run_sweep",
+    "sweep_chunks",
+]
+
+MAX_DRAWS = 1_000_000
+_SWEEP_DDL = (
+    """CREATE TABLE IF NOT EXISTS sweeps (
+        sweep_id VARCHAR PRIMARY KEY, name VARCHAR, created TIMESTAMP, version VARCHAR,
+        n_points INTEGER, n_chunks INTEGER, spec JSON)""",
+    """CREATE TABLE IF NOT EXISTS sweep_chunks (
+        sweep_id VARCHAR NOT NULL, chunk_id INTEGER NOT NULL, point_id INTEGER, run_id VARCHAR,
+        draw_start INTEGER, draw_stop INTEGER, seconds DOUBLE, finished TIMESTAMP,
+        PRIMARY KEY (sweep_id, chunk_id))""",
+)
+
+Scalar = float | int | bool | str
+
+
+# ---------------------------------------------------------------------------- the sweep file
+
+
+class SweepSpec(BaseModel):
+    """A validated sweep (see the module docs for the file format)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="sweep name")
+    description: str = ""
+    scenarios: list[str] = Field(min_length=1, description="shipped scenario names or TOML paths")
+    grid: dict[str, list[Scalar]] = Field(default_factory=dict, description="dotted path → values")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="changes applied to every point")
+    distributions: dict[str, dict[str, Any]] = Field(default_factory=dict, description="dotted path → distribution")
+    correlations: list[dict[str, Any]] = Field(default_factory=list, description="correlation groups")
+    draws: int = Field(1, ge=1, le=MAX_DRAWS, description="Monte Carlo draws per grid point")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed (numpy SeedSequence entropy)")
+    chunk_draws: int = Field(1000, ge=1, le=MAX_DRAWS, description="draws per chunk")
+    until: int | None = Field(None, ge=2015, le=2030, description="data cutoff for calibration (back-tests)")
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, grid: dict[str, list[Scalar]]) -> dict[str, list[Scalar]]:
+        for path, values in grid.items():
+            if not values:
+                raise ValueError(f"grid {path!r} has no values")
+            if len({json.dumps(v) for v in values}) != len(values):
+                raise ValueError(f"grid {path!r} repeats a value")
+        return grid
+
+    @property
+    def n_points(self) -> int:
+        """Number of grid points (scenarios × grid values)."""
+        return len(self.scenarios) * math.prod(len(v) for v in self.grid.values())
+
+    def points(self) -> list[tuple[str, dict[str, Scalar]]]:
+        """``(scenario, grid values)`` of every point, in point-id order."""
+        keys = list(self.grid)
+        combos = list(itertools.product(*(self.grid[k] for k in keys)))
+        return [(s, dict(zip(keys, combo, strict=True))) for s in self.scenarios for combo in combos]
+
+    def canonical(self) -> str:
+        """Canonical JSON of the sweep (sorted keys): what the sweep id hashes."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @property
+    def sweep_id(self) -> str:
+        """First 16 hex digits of sha256 of :meth:`canonical`."""
+        return hashlib.sha256(self.canonical().encode()).hexdigest()[:16]
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and not is_distribution(value) and not _is_year_table(value):
+            out.update(_flatten(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def _is_year_table(value: Mapping[str, Any]) -> bool:
+    return bool(value) and all(str(k).strip().isdigit() for k in value)
+
+
+def _lookup(resolved: Mapping[str, Any], path: str) -> Any:
+    node: Any = resolved
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def _check_against_scenarios(spec: SweepSpec) -> None:
+    """Every grid value and distribution must give a valid scenario for every listed scenario."""
+    from nevsim.scenario import load_scenario
+
+    for scenario in spec.scenarios:
+        base = load_scenario(scenario, spec.overrides or None) if spec.overrides else load_scenario(scenario)
+        resolved = base.resolved()
+        for section, items in (("grid", spec.grid), ("distributions", spec.distributions)):
+            for path in items:
+                try:
+                    current = _lookup(resolved, path)
+                except (KeyError, TypeError):
+                    current = None  # load_scenario below names the unknown key and the allowed ones
+                else:
+                    if isinstance(current, dict):
+                        raise InputError(f"{section}.{path}", "is a year path; only single-valued fields can be "
+                                         "swept or sampled (override the whole path in [overrides])")
+                    if section == "distributions" and (isinstance(current, bool) or not isinstance(current, float)):
+                        raise InputError(f"{section}.{path}", f"is not a real-valued parameter ({current!r})")
+        for path, values in spec.grid.items():
+            for value in values:
+                _try_load(scenario, {**spec.overrides, path: value}, f"grid.{path}")
+        for path, table in spec.distributions.items():
+            dist = parse_distribution(table, f"distributions.{path}")
+            for q in (1e-9, 0.5, 1 - 1e-9):  # the support's ends must stay inside the field's range
+                value = dist.percentile(q)
+                _try_load(scenario, {**spec.overrides, path: value}, f"distributions.{path}",
+                          hint=" (bound the distribution with min/max inside the field's range)")
+
+
+def _try_load(scenario: str, overrides: dict[str, Any], where: str, hint: str = "") -> None:
+    from nevsim.scenario import load_scenario
+
+    try:
+        load_scenario(scenario, overrides)
+    except InputError as exc:
+        raise InputError(where, f"with scenario {scenario!r}: {exc.field}: {exc.message}{hint}",
+                         allowed=exc.allowed) from None
+
+
+def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: str = "sweep") -> SweepSpec:
+    """Validate a sweep table (as read from TOML); ``draws`` overrides the file's draws."""
+    raw = dict(data)
+    raw.setdefault("name", label)
+    if draws is not None:
+        raw["draws"] = draws
+    for key in ("grid", "overrides", "distributions"):
+        if isinstance(raw.get(key), Mapping):
+            raw[key] = _flatten(raw[key])
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "sweep"
+        if err["type"] == "extra_forbidden":
+            raise InputError(where, "unknown key", allowed=sorted(SweepSpec.model_fields)) from None
+        info = SweepSpec.model_fields.get(str(err["loc"][0])) if err["loc"] else None
+        desc = f" ({info.description})" if info is not None and info.description else ""
+        raise InputError(where, f"{str(err['msg']).removeprefix('Value error, ')}{desc}") from None
+    for path, table in spec.distributions.items():
+        parse_distribution(table, f"distributions.{path}")
+        if path in spec.grid:
+            raise InputError(f"distributions.{path}", "is also in [grid]; a parameter is either swept or sampled")
+    for i, group in enumerate(spec.correlations):
+        corr = parse_correlation(group, f"correlations[{i}]")
+        for name in corr.names:
+            if name not in spec.distributions:
+                raise InputError(f"correlations[{i}].names", f"{name!r} has no distribution",
+                                 allowed=list(spec.distributions))
+    if spec.draws > 1 and not spec.distributions:
+        raise InputError("draws", f"{spec.draws} draws need at least one entry in [distributions] "
+                                  "(without one every draw is the same run)")
+    _check_against_scenarios(spec)
+    return spec
+
+
+def load_sweep_spec(path: str | Path, *, draws: int | None = None) -> SweepSpec:
+    """Read and validate a sweep TOML file (see the module docs)."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("sweep", f"no sweep file {file}", allowed=["a path to a .toml file"])
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError("sweep", f"{file}: not valid TOML ({exc})") from None
+    return validate_sweep(data, draws=draws, label=file.stem)
+
+
+# ---------------------------------------------------------------------------- chunks and the unit of work
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One unit of work: draws ``draw_start … draw_stop − 1`` of one grid point."""
+
+    chunk_id: int
+    point_id: int
+    scenario: str
+    grid: dict[str, Scalar]
+    draw_start: int
+    draw_stop: int
+
+    @property
+    def draws(self) -> range:
+        return range(self.draw_start, self.draw_stop)
+
+
+def chunks(spec: SweepSpec) -> list[Chunk]:
+    """The sweep's chunks: point by point, each point's draws cut into ``chunk_draws``."""
+    out: list[Chunk] = []
+    for point_id, (scenario, grid) in enumerate(spec.points()):
+        for start in range(0, spec.draws, spec.chunk_draws):
+            out.append(Chunk(len(out), point_id, scenario, grid, start, min(start + spec.chunk_draws, spec.draws)))
+    return out
+
+
+def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
+                         distributions: Mapping[str, Any] | None = None,
+                         correlations: Sequence[Correlation | Mapping[str, Any]] = (),
+                         until: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    from nevsim.scenario import load_scenario
+    from nevsim.simulate import run_frames
+
+    values = sample(distributions, len(draws), seed, start=draws.start, correlations=correlations) \
+        if distributions else {}
+    series_parts, maker_parts, meta = [], [], {}
+    # SEAM (issue 6, next step): one deterministic run per draw. With the vectorised draw axis this
+    # loop becomes a single run over all of ``draws`` taking ``values`` as arrays (see module docs).
+    for j, draw in enumerate(draws):
+        point = {**overrides, **{path: float(v[j]) for path, v in values.items()}}
+        scenario_j = load_scenario(scenario, point) if point else load_scenario(scenario)
+        series, makers, meta_j = run_frames(scenario_j, until=until)
+        series_parts.append(series.assign(draw=draw))
+        maker_parts.append(makers.assign(draw=draw))
+        if not meta:
+            meta = meta_j
+            meta["scenario_json"] = load_scenario(scenario, dict(overrides) or None).resolved()
+    series = pd.concat(series_parts, ignore_index=True)
+    makers = pd.concat(maker_parts, ignore_index=True)
+    return series, makers, meta
+
+
+def run_chunk(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
+              distributions: Mapping[str, Any] | None = None,
+              correlations: Sequence[Correlation | Mapping[str, Any]] = (),
+              until: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Series and makers tables (with a ``draw`` column) of draws ``draws`` of one grid point.
+
+    ``overrides`` are the point's scenario changes (dotted keys); ``distributions`` (dotted
+    path → distribution) are sampled with :func:`nevsim.uncertainty.sample` for exactly these
+    draw numbers, so the result does not depend on how the draws were chunked.
+    """
+    series, makers, _ = _run_chunk_with_meta(scenario, overrides, draws, seed, distributions, correlations, until)
+    return series, makers
+
+
+def _work(task: dict[str, Any]) -> tuple[int, pd.DataFrame, pd.DataFrame, dict[str, Any], float]:
+    """What a worker runs for one chunk (a plain dict in, frames out: picklable for any executor)."""
+    t0 = time.perf_counter()
+    series, makers, meta = _run_chunk_with_meta(
+        task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]), task["seed"],
+        task["distributions"], task["correlations"], task["until"])
+    return task["chunk_id"], series, makers, meta, time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------- executors
+
+
+class _InlineExecutor(Executor):
+    """Runs each task at submit time in this process (``workers=0``: debugging, small sweeps)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # delivered through the future like a pool does
+            future.set_exception(exc)
+        return future
+
+
+def default_workers() -> int:
+    """Local worker processes by default: the number of CPUs (at least 1)."""
+    return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def executor(scheduler: str | None = None, workers: int | None = None, *,
+             connect_timeout_s: float = 10.0) -> Iterator[Executor]:
+    """A :class:`concurrent.futures.Executor` for sweep chunks.
+
+    ``scheduler`` (``tcp://HOST:8786``): a Dask.distributed cluster's executor
+    (``Client(scheduler).get_executor()``). Otherwise a local process pool of ``workers``
+    processes (default: the number of CPUs; ``0`` runs chunks in this process). Worker
+    processes are started with the ``forkserver`` method (no fork of a threaded parent), so a
+    script that runs a sweep on local processes needs the usual ``if __name__ == "__main__":``
+    guard (as with any multiprocessing code).
+    """
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise InputError("scheduler", "running on a Dask cluster needs dask.distributed: "
+                                          "pip install \"nevsim[dist]\"") from None
+        try:
+            client = Client(scheduler, timeout=f"{connect_timeout_s}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError("scheduler", f"cannot connect to {scheduler}: {exc}",
+                             allowed=["tcp://HOST:8786 of a running `dask scheduler`"]) from None
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+        return
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise InputError("workers", f"must be a whole number ≥ 0, got {workers!r}")
+    n = default_workers() if workers is None else workers
+    if n == 0:
+        yield _InlineExecutor()
+        return
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        yield pool
+
+
+# ---------------------------------------------------------------------------- the store side
+
+
+def _run_id(sweep_id: str, point_id: int) -> str:
+    return f"sweep-{sweep_id}-{point_id:05d}"
+
+
+@contextmanager
+def _connect(store: Any) -> Iterator[Any]:
+    with store._connect(write=True) as con:  # creates the runs/series/makers tables (nevsim.store)
+        for ddl in _SWEEP_DDL:
+            con.execute(ddl)
+        yield con
+
+
+def _register(store: Any, spec: SweepSpec, n_chunks: int) -> None:
+    from nevsim.simulate import _version
+
+    with _connect(store) as con:
+        if not con.execute("SELECT 1 FROM sweeps WHERE sweep_id = ?", [spec.sweep_id]).fetchall():
+            con.execute("INSERT INTO sweeps VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [spec.sweep_id, spec.name, _dt.datetime.now(_dt.UTC).replace(tzinfo=None), _version(),
+                         spec.n_points, n_chunks, spec.canonical()])
+
+
+def _finished(store: Any, sweep_id: str) -> set[int]:
+    with _connect(store) as con:
+        rows = con.execute("SELECT chunk_id FROM sweep_chunks WHERE sweep_id = ?", [sweep_id]).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def _insert(con: Any, table: str, run_id: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    out = frame.loc[:, list(columns)].copy()
+    out.insert(0, "run_id", run_id)
+    out["draw"] = frame["draw"].astype("int32")
+    con.register("_nevsim_sweep_frame", out)
+    try:
+        cols = ", ".join(out.columns)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _nevsim_sweep_frame")
+    finally:
+        con.unregister("_nevsim_sweep_frame")
+
+
+def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: pd.DataFrame, makers: pd.DataFrame,
+            meta: dict[str, Any], seconds: float) -> bool:
+    """Write one chunk and its ``sweep_chunks`` row in one transaction; False if it was already there."""
+    run_id = _run_id(spec.sweep_id, chunk.point_id)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if con.execute("SELECT 1 FROM sweep_chunks WHERE sweep_id = ? AND chunk_id = ?",
+                       [spec.sweep_id, chunk.chunk_id]).fetchall():
+            con.execute("ROLLBACK")
+            return False
+        if not con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchall():
+            scenario_json = meta.pop("scenario_json", {})
+            run_meta = {**meta, "run_id": run_id, "draws": spec.draws, "seed": spec.seed,
+                        "sweep": {"sweep_id": spec.sweep_id, "name": spec.name, "point_id": chunk.point_id,
+                                  "grid": chunk.grid, "distributions": spec.distributions}}
+            run_meta.pop("timing_s", None)
+            created = pd.Timestamp(run_meta.get("created_utc")).tz_convert(None).to_pydatetime()
+            con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, str(run_meta.get("scenario", chunk.scenario)), run_meta.get("scenario_hash"),
+                         created, run_meta.get("nevsim_version"), json.dumps(run_meta, default=str),
+                         json.dumps(scenario_json, default=str)])
+        _insert(con, "series", run_id, series, SERIES_COLUMNS)
+        _insert(con, "makers", run_id, makers, MAKERS_COLUMNS)
+        con.execute("INSERT INTO sweep_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [spec.sweep_id, chunk.chunk_id, chunk.point_id, run_id, chunk.draw_start, chunk.draw_stop,
+                     seconds, _dt.datetime.now(_dt.UTC).replace(tzinfo=None)])
+        con.execute("COMMIT")
+    except BaseException:  # incl. KeyboardInterrupt: the chunk is all there or not at all
+        con.execute("ROLLBACK")
+        raise
+    return True
+
+
+# ---------------------------------------------------------------------------- running
+
+
+@dataclass
+class SweepSummary:
+    """What :func:`run_sweep` did."""
+
+    sweep_id: str
+    name: str
+    n_points: int
+    n_chunks: int
+    skipped: list[int] = field(default_factory=list)  # chunks found finished in the store
+    ran: list[int] = field(default_factory=list)  # chunks computed and committed now
+    run_ids: list[str] = field(default_factory=list)  # one per grid point
+    seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        return (f"<nevsim sweep {self.name!r} {self.sweep_id}: {self.n_points} points, {self.n_chunks} chunks; "
+                f"{len(self.ran)} run now, {len(self.skipped)} already done; {self.seconds:.1f} s>")
+
+
+def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str | None = None,
+              workers: int | None = None, pool: Executor | None = None,
+              progress: Callable[[int, int], None] | None = None, max_pending: int | None = None) -> SweepSummary:
+    """Run (or resume) a sweep; every finished chunk lands in ``store`` as it completes.
+
+    ``spec`` is a :class:`SweepSpec` or a sweep TOML path; ``store`` a
+    :class:`nevsim.store.Store` or a path (default store when None). The executor is
+    ``pool`` if given, else :func:`executor(scheduler, workers) <executor>`. ``progress(done,
+    total)`` is called with chunk counts at the start and after each committed chunk. At
+    most ``max_pending`` chunks (default: 2 × workers, at least 2) are in flight, which bounds
+    memory. A failing chunk stops the sweep (its error is raised); finished chunks stay stored.
+    The calling process is the only writer and keeps the store open (locked) while chunks run:
+    read the results when the sweep has finished.
+    """
+    from nevsim.store import Store
+
+    t0 = time.perf_counter()
+    if not isinstance(spec, SweepSpec):
+        spec = load_sweep_spec(spec)
+    if not isinstance(store, Store):
+        store = Store(store)
+    all_chunks = chunks(spec)
+    _register(store, spec, len(all_chunks))
+    done = _finished(store, spec.sweep_id)
+    todo = [c for c in all_chunks if c.chunk_id not in done]
+    summary = SweepSummary(spec.sweep_id, spec.name, spec.n_points, len(all_chunks),
+                           skipped=sorted(done), run_ids=[_run_id(spec.sweep_id, p) for p in range(spec.n_points)])
+    if progress is not None:
+        progress(len(done), len(all_chunks))
+    if todo:
+        window = max_pending or max(2, 2 * (default_workers() if workers is None else max(workers, 1)))
+        with (_nullcontext(pool) if pool is not None else executor(scheduler, workers)) as ex, _connect(store) as con:
+            _drive(ex, spec, con, todo, window, summary, progress, len(done), len(all_chunks))
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+@contextmanager
+def _nullcontext(value: Executor) -> Iterator[Executor]:
+    yield value
+
+
+def _task(spec: SweepSpec, chunk: Chunk) -> dict[str, Any]:
+    return {"chunk_id": chunk.chunk_id, "scenario": chunk.scenario, "overrides": {**spec.overrides, **chunk.grid},
+            "draw_start": chunk.draw_start, "draw_stop": chunk.draw_stop, "seed": spec.seed,
+            "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until}
+
+
+def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: int, summary: SweepSummary,
+           progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
+    queue = iter(todo)
+    by_id = {c.chunk_id: c for c in todo}
+    pending: dict[Future[Any], Chunk] = {}
+
+    def top_up() -> None:
+        while len(pending) < window:
+            chunk = next(queue, None)
+            if chunk is None:
+                return
+            pending[ex.submit(_work, _task(spec, chunk))] = chunk
+
+    try:
+        top_up()
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in [f for f in pending if f in finished]:  # in submission order
+                pending.pop(fut)
+                chunk_id, series, makers, meta, seconds = fut.result()
+                if _commit(con, spec, by_id[chunk_id], series, makers, meta, seconds):
+                    summary.ran.append(chunk_id)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            top_up()
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+# ---------------------------------------------------------------------------- reading back
+
+
+def list_sweeps(store: Any = None) -> pd.DataFrame:
+    """Sweeps in a store: ``sweep_id, name, created, version, n_points, n_chunks, chunks_done``."""
+    from nevsim.store import Store
+
+    store = store if isinstance(store, Store) else Store(store)
+    columns = ["sweep_id", "name", "created", "version", "n_points", "n_chunks", "chunks_done"]
+    if not store.path.exists():
+        return pd.DataFrame(columns=columns)
+    with _connect(store) as con:
+        return con.execute(
+            "SELECT s.sweep_id, s.name, s.created, s.version, s.n_points, s.n_chunks, "
+            "count(c.chunk_id) AS chunks_done FROM sweeps s LEFT JOIN sweep_chunks c USING (sweep_id) "
+            "GROUP BY ALL ORDER BY s.created DESC").df()[columns]
+
+
+def sweep_chunks(store: Any, sweep_id: str) -> pd.DataFrame:
+    """The ``sweep_chunks`` rows of one sweep (one per finished chunk)."""
+    from nevsim.store import Store
+
+    store = store if isinstance(store, Store) else Store(store)
+    with _connect(store) as con:
+        return con.execute("SELECT * FROM sweep_chunks WHERE sweep_id = ? ORDER BY chunk_id", [sweep_id]).df()
+
+
+def _resolve_sweep(con: Any, sweep: str) -> tuple[str, SweepSpec]:
+    rows = con.execute("SELECT sweep_id, spec FROM sweeps WHERE sweep_id LIKE ? || '%' OR name = ? "
+                       "ORDER BY created DESC", [sweep, sweep]).fetchall()
+    if not rows:
+        known = [r[0] for r in con.execute("SELECT sweep_id FROM sweeps").fetchall()]
+        raise InputError("sweep", f"no sweep {sweep!r} in the store", allowed=known)
+    return rows[0][0], SweepSpec.model_validate_json(rows[0][1])
+
+
+def load_sweep(store: Any, sweep: str, *, table: str = "series") -> pd.DataFrame:
+    """A sweep's results as one long table: ``point_id``, the grid columns, then the table's columns.
+
+    ``sweep`` is a sweep id (or unique prefix) or a sweep name (newest); ``table`` is
+    ``series`` or ``makers``. Rows are ordered by point, draw and the simulation's row order.
+    """
+    from nevsim.store import Store
+
+    if table not in ("series", "makers"):
+        raise InputError("table", f"unknown table {table!r}", allowed=["series", "makers"])
+    store = store if isinstance(store, Store) else Store(store)
+    columns = SERIES_COLUMNS if table == "series" else MAKERS_COLUMNS
+    with _connect(store) as con:
+        sweep_id, spec = _resolve_sweep(con, sweep)
+        frame = con.execute(
+            f"SELECT run_id, {', '.join(columns)}, draw FROM {table} WHERE run_id LIKE ? ORDER BY run_id, draw, rowid",
+            [f"sweep-{sweep_id}-%"]).df()
+    frame.insert(0, "point_id", frame.pop("run_id").str.rsplit("-", n=1).str[1].astype("int64"))
+    points = spec.points()
+    for j, key in enumerate(spec.grid):
+        values = np.array([p[1][key] for p in points], dtype=object)
+        frame.insert(1 + j, key, values[frame["point_id"].to_numpy()])
+    frame["draw"] = frame["draw"].astype("int64")
+    return frame.reset_index(drop=True)

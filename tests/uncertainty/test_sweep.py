@@ -1,0 +1,212 @@
+"""Sweeps: validation, chunking, local pool vs a real Dask LocalCluster, resume after a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nevsim.errors import InputError
+from nevsim.store import Store
+from nevsim.sweep import (
+    chunks,
+    executor,
+    list_sweeps,
+    load_sweep,
+    load_sweep_spec,
+    run_chunk,
+    run_sweep,
+    sweep_chunks,
+    validate_sweep,
+)
+
+SHORT = {"years.last": 2032}  # short runs keep the tests fast
+
+SMALL = {
+    "name": "small",
+    "scenarios": ["china-current-policies"],
+    "overrides": SHORT,
+    "grid": {"technology.battery_learning_rate": [0.14, 0.22]},
+    "distributions": {"policy.dual_credit.pass_through": {"dist": "uniform", "low": 0.4, "high": 1.0}},
+    "draws": 2,
+    "chunk_draws": 1,
+    "seed": 3,
+}
+
+
+# ---------------------------------------------------------------------------- the sweep file
+
+
+def test_sweep_file_is_read_and_cut_into_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.toml"
+    path.write_text(textwrap.dedent("""
+        name = "demo"
+        scenarios = ["china-current-policies", "china-no-dual-credit"]
+        draws = 5
+        chunk_draws = 2
+        [overrides]
+        years = { last = 2032 }
+        [grid.technology]
+        battery_learning_rate = [0.14, 0.18, 0.22]
+        [distributions]
+        "fleet.vkt_km_per_year" = { dist = "normal", mean = 12000, sd = 1500, min = 6000, max = 20000 }
+        """), encoding="utf-8")
+    spec = load_sweep_spec(path)
+    assert spec.n_points == 6
+    assert spec.overrides == {"years.last": 2032}
+    cut = chunks(spec)
+    assert len(cut) == 6 * 3
+    assert [(c.draw_start, c.draw_stop) for c in cut[:3]] == [(0, 2), (2, 4), (4, 5)]
+    assert cut[-1].scenario == "china-no-dual-credit" and cut[-1].grid == {"technology.battery_learning_rate": 0.22}
+    assert load_sweep_spec(path, draws=7).sweep_id != spec.sweep_id
+    assert load_sweep_spec(path).sweep_id == spec.sweep_id
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"colour": "red"}, "colour", "unknown key"),
+    ({"scenarios": []}, "scenarios", "at least 1"),
+    ({"scenarios": ["no-such-scenario"]}, "scenario", "unknown scenario"),
+    ({"grid": {"technology.battery_learning_rat": [0.1]}}, "grid.technology.battery_learning_rat", "unknown key"),
+    ({"grid": {"technology.battery_learning_rate": [0.9]}}, "grid.technology.battery_learning_rate", "out of range"),
+    ({"grid": {"technology.battery_learning_rate": []}}, "grid", "no values"),
+    ({"grid": {"energy.gasoline_price_cny_per_l": [8.0]}}, "grid.energy.gasoline_price_cny_per_l", "year path"),
+    ({"distributions": {"technology.cny_per_usd": {"dist": "normal", "mean": 7.1, "sd": 1.0}}},
+     "distributions.technology.cny_per_usd", "min/max"),
+    ({"distributions": {"technology.battery_learning_rate": {"dist": "uniform", "low": 0.1, "high": 0.2}}},
+     "distributions.technology.battery_learning_rate", "either swept or sampled"),
+    ({"distributions": {"technology.cny_per_usd": {"dist": "normal", "mean": 7}}},
+     "distributions.technology.cny_per_usd.sd", "missing"),
+    ({"distributions": {}, "draws": 4}, "draws", "[distributions]"),
+    ({"draws": 0}, "draws", "greater than or equal to 1"),
+    ({"correlations": [{"names": ["policy.dual_credit.pass_through", "x"], "matrix": [[1, 0], [0, 1]]}]},
+     "correlations[0].names", "no distribution"),
+])
+def test_bad_sweeps_name_the_field(change: dict, field: str, words: str) -> None:
+    with pytest.raises(InputError) as err:
+        validate_sweep({**SMALL, **change})
+    assert err.value.field == field
+    assert words in err.value.message
+
+
+# ---------------------------------------------------------------------------- the unit of work
+
+
+def test_run_chunk_applies_sampled_values_and_numbers_draws() -> None:
+    spec = validate_sweep(SMALL)
+    series, makers = run_chunk("china-current-policies", {**SHORT, "technology.battery_learning_rate": 0.14},
+                               range(1, 3), spec.seed, spec.distributions)
+    assert sorted(series["draw"].unique()) == [1, 2] and sorted(makers["draw"].unique()) == [1, 2]
+    ev = series[(series["variable"] == "Sales Share|Cars|EV") & (series["year"] == 2032)]
+    assert ev["value"].nunique() == 2  # the two draws differ
+    alone, _ = run_chunk("china-current-policies", {**SHORT, "technology.battery_learning_rate": 0.14},
+                         range(2, 3), spec.seed, spec.distributions)
+    pd.testing.assert_frame_equal(series[series["draw"] == 2].reset_index(drop=True), alone)
+
+
+# ---------------------------------------------------------------------------- executors
+
+
+def test_dask_cluster_gives_exactly_the_local_pool_result(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    spec = validate_sweep(SMALL)
+    local = run_sweep(spec, tmp_path / "local.duckdb", workers=2)
+    assert sorted(local.ran) == [0, 1, 2, 3]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None, protocol="tcp", host="127.0.0.1") as cluster:
+        remote = run_sweep(spec, tmp_path / "dask.duckdb", scheduler=cluster.scheduler_address)
+    assert sorted(remote.ran) == [0, 1, 2, 3]
+    a, b = load_sweep(tmp_path / "local.duckdb", "small"), load_sweep(tmp_path / "dask.duckdb", "small")
+    pd.testing.assert_frame_equal(a, b)
+    assert a["draw"].unique().tolist() == [0, 1] and a["point_id"].unique().tolist() == [0, 1]
+    share = a[(a["variable"] == "Sales Share|Cars|EV") & (a["year"] == 2032)]
+    assert share["value"].nunique() == 4
+
+
+def test_chunk_size_does_not_change_the_results(tmp_path: Path) -> None:
+    one = run_sweep(validate_sweep(SMALL), tmp_path / "s.duckdb", workers=0)
+    two = run_sweep(validate_sweep({**SMALL, "chunk_draws": 2}), tmp_path / "s.duckdb", workers=0)
+    assert (one.n_chunks, two.n_chunks) == (4, 2)
+    pd.testing.assert_frame_equal(load_sweep(tmp_path / "s.duckdb", one.sweep_id),
+                                  load_sweep(tmp_path / "s.duckdb", two.sweep_id))
+
+
+def test_points_land_as_runs_with_draws(tmp_path: Path) -> None:
+    summary = run_sweep(validate_sweep(SMALL), tmp_path / "s.duckdb", workers=0)
+    store = Store(tmp_path / "s.duckdb")
+    assert set(store.list_runs()["run_id"]) == set(summary.run_ids)
+    res = store.load(summary.run_ids[1])
+    assert res.meta["sweep"]["grid"] == {"technology.battery_learning_rate": 0.22}
+    assert res.meta["draws"] == 2 and sorted(res.series["draw"].unique()) == [0, 1]
+    check = res.targets()
+    assert "probability_met" in check.columns
+    sweeps = list_sweeps(store)
+    assert sweeps.loc[0, "chunks_done"] == sweeps.loc[0, "n_chunks"] == 4
+    again = run_sweep(validate_sweep(SMALL), store, workers=0)
+    assert again.ran == [] and again.skipped == [0, 1, 2, 3]
+
+
+def test_unknown_scheduler_is_an_input_error(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(InputError) as err, executor("tcp://127.0.0.1:9", connect_timeout_s=1):
+        pass
+    assert err.value.field == "scheduler"
+
+
+# ---------------------------------------------------------------------------- resume after a kill
+
+KILLED = {**SMALL, "name": "killed", "grid": {"technology.battery_learning_rate": [0.12, 0.15, 0.18, 0.21, 0.24]},
+          "draws": 1, "distributions": {}, "chunk_draws": 1}
+
+SCRIPT = """
+import sys, time
+from nevsim.sweep import run_sweep, validate_sweep
+
+def progress(done, total):
+    print(f"committed {done}/{total}", flush=True)
+    time.sleep(0.4)  # slow the writer so that the kill lands mid-sweep
+
+if __name__ == "__main__":
+    run_sweep(validate_sweep(SPEC), sys.argv[1], workers=1, max_pending=1, progress=progress)
+    print("finished", flush=True)
+"""
+
+
+def test_resume_after_a_killed_sweep_redoes_nothing_and_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "killed.duckdb"
+    script = tmp_path / "sweep_script.py"
+    script.write_text(f"SPEC = {KILLED!r}\n" + SCRIPT, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("committed 2/") or time.monotonic() > deadline:
+                break
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker processes, mid-sweep
+    finally:
+        proc.wait(timeout=30)
+        proc.stdout.close()  # type: ignore[union-attr]
+    spec = validate_sweep(KILLED)
+    before = sweep_chunks(path, spec.sweep_id)["chunk_id"].tolist()
+    assert 2 <= len(before) < 5, before
+
+    resumed = run_sweep(spec, path, workers=0)
+    assert resumed.skipped == sorted(before)
+    assert set(resumed.ran).isdisjoint(before) and sorted(before + resumed.ran) == [0, 1, 2, 3, 4]
+    rows = sweep_chunks(path, spec.sweep_id)
+    assert rows["chunk_id"].tolist() == [0, 1, 2, 3, 4]  # one row per chunk: none written twice
+
+    fresh = run_sweep(spec, tmp_path / "fresh.duckdb", workers=0)
+    assert fresh.ran == [0, 1, 2, 3, 4]
+    got, want = load_sweep(path, "killed"), load_sweep(tmp_path / "fresh.duckdb", "killed")
+    pd.testing.assert_frame_equal(got, want)
+    assert not got.duplicated(["point_id", "variable", "region", "year", "draw"]).any()
+    assert np.isfinite(got["value"]).any()

@@ -1,0 +1,282 @@
+"""Distributions, reproducible sampling, quantiles, probability_met and sensitivity designs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from nevsim.errors import InputError
+from nevsim.uncertainty import (
+    DEFAULT_QUANTILES,
+    Normal,
+    coefficient_distributions,
+    parse_correlation,
+    parse_distribution,
+    parse_distributions,
+    probability_met,
+    quantiles,
+    sample,
+    sobol,
+    tornado,
+)
+
+SPECS = {
+    "technology.battery_learning_rate": {"dist": "normal", "mean": 0.18, "sd": 0.03, "min": 0.05, "max": 0.35},
+    "fleet.vkt_km_per_year": {"dist": "lognormal", "mean": 12000.0, "sd": 2000.0},
+    "technology.cny_per_usd": {"dist": "triangular", "low": 6.5, "mode": 7.1, "high": 8.0},
+    "policy.dual_credit.pass_through": {"dist": "uniform", "low": 0.5, "high": 0.9},
+    "switch": {"dist": "choice", "values": [0, 1], "weights": [0.7, 0.3]},
+}
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(("table", "field", "words"), [
+    ({"dist": "gamma", "mean": 1}, "x.dist", "unknown distribution"),
+    ({"dist": "normal", "mean": 1}, "x.sd", "missing"),
+    ({"dist": "normal", "mean": 1, "sd": 0}, "x.sd", "greater than 0"),
+    ({"dist": "normal", "mean": 1, "sd": 1, "low": 0}, "x.low", "unknown key"),
+    ({"dist": "normal", "mean": 1, "sd": 1, "min": 2, "max": 1}, "x", "must be below"),
+    ({"dist": "normal", "mean": 0, "sd": 1, "min": 50, "max": 60}, "x", "no probability"),
+    ({"dist": "lognormal", "mean": -1, "sd": 1}, "x.mean", "greater than 0"),
+    ({"dist": "uniform", "low": 2, "high": 1}, "x", "below high"),
+    ({"dist": "triangular", "low": 0, "mode": 3, "high": 2}, "x", "low ≤ mode ≤ high"),
+    ({"dist": "choice", "values": [1, 2], "weights": [1]}, "x", "1 weights for 2 values"),
+    ({"dist": "choice", "values": []}, "x.values", "at least 1"),
+    ({"dist": "uniform", "low": "a", "high": 1}, "x.low", "valid number"),
+])
+def test_bad_distributions_name_the_field(table: dict, field: str, words: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_distribution(table, "x")
+    assert err.value.field == field
+    assert words in err.value.message
+    assert err.value.allowed
+
+
+def test_not_a_table_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="a distribution is a table"):
+        parse_distribution(0.18, "technology.battery_learning_rate")  # type: ignore[arg-type]
+
+
+def test_parse_distributions_from_nested_and_dotted_tables() -> None:
+    nested = {"technology": {"battery_learning_rate": SPECS["technology.battery_learning_rate"], "cny_per_usd": 7.1}}
+    dotted = {"technology.battery_learning_rate": SPECS["technology.battery_learning_rate"]}
+    assert parse_distributions(nested) == parse_distributions(dotted)
+    assert list(parse_distributions(nested)) == ["technology.battery_learning_rate"]
+    with pytest.raises(InputError) as err:
+        parse_distributions({"technology": {"battery_learning_rate": {"dist": "normal", "mean": 0.2}}})
+    assert err.value.field == "technology.battery_learning_rate.sd"
+
+
+def test_marginals_match_their_distributions() -> None:
+    draws = sample(SPECS, 20_000, seed=11)
+    lr = draws["technology.battery_learning_rate"]
+    assert lr.min() >= 0.05 and lr.max() <= 0.35
+    assert abs(lr.mean() - 0.18) < 0.002 and abs(lr.std() - 0.03) < 0.002
+    vkt = draws["fleet.vkt_km_per_year"]
+    assert abs(vkt.mean() / 12000 - 1) < 0.01 and abs(vkt.std() / 2000 - 1) < 0.03
+    tri = draws["technology.cny_per_usd"]
+    assert stats.kstest(tri, stats.triang(c=0.6 / 1.5, loc=6.5, scale=1.5).cdf).pvalue > 0.001
+    uni = draws["policy.dual_credit.pass_through"]
+    assert uni.min() >= 0.5 and uni.max() <= 0.9 and abs(uni.mean() - 0.7) < 0.005
+    assert set(np.unique(draws["switch"])) == {0.0, 1.0}
+    assert abs(draws["switch"].mean() - 0.3) < 0.015
+
+
+def test_truncation_is_exact_not_clipping() -> None:
+    dist = Normal(mean=0.0, sd=1.0, min=0.0)  # a half-normal
+    x = sample({"z": dist}, 20_000, seed=3)["z"]
+    assert x.min() >= 0 and np.mean(x == 0.0) == 0.0  # no mass piled at the bound
+    assert abs(x.mean() - np.sqrt(2 / np.pi)) < 0.02
+    assert dist.percentile(0.5) == pytest.approx(stats.halfnorm.ppf(0.5))
+
+
+# ---------------------------------------------------------------------------- reproducibility
+
+
+def test_same_seed_same_draws_other_seed_other_draws() -> None:
+    a, b, c = sample(SPECS, 500, 1), sample(SPECS, 500, 1), sample(SPECS, 500, 2)
+    assert all(np.array_equal(a[k], b[k]) for k in SPECS)
+    assert not np.array_equal(a["fleet.vkt_km_per_year"], c["fleet.vkt_km_per_year"])
+
+
+@pytest.mark.parametrize("chunk", [1000, 2500, 333])
+def test_draws_do_not_depend_on_chunk_size(chunk: int) -> None:
+    whole = sample(SPECS, 10_000, seed=42)
+    parts = [sample(SPECS, min(chunk, 10_000 - s), seed=42, start=s) for s in range(0, 10_000, chunk)]
+    for name in SPECS:
+        assert np.array_equal(whole[name], np.concatenate([p[name] for p in parts])), name
+
+
+def test_a_parameter_does_not_depend_on_the_others() -> None:
+    alone = sample({"fleet.vkt_km_per_year": SPECS["fleet.vkt_km_per_year"]}, 1000, seed=5)
+    together = sample(dict(reversed(list(SPECS.items()))), 1000, seed=5)
+    assert np.array_equal(alone["fleet.vkt_km_per_year"], together["fleet.vkt_km_per_year"])
+
+
+# ---------------------------------------------------------------------------- correlation
+
+
+def test_gaussian_copula_gives_the_correlation_and_keeps_marginals() -> None:
+    specs = {"oil": {"dist": "normal", "mean": 7.5, "sd": 1.0}, "power": {"dist": "normal", "mean": 0.6, "sd": 0.1},
+             "other": {"dist": "uniform", "low": 0, "high": 1}}
+    corr = [{"names": ["oil", "power"], "matrix": [[1.0, 0.6], [0.6, 1.0]]}]
+    x = sample(specs, 40_000, seed=9, correlations=corr)
+    assert np.corrcoef(x["oil"], x["power"])[0, 1] == pytest.approx(0.6, abs=0.02)
+    assert abs(np.corrcoef(x["oil"], x["other"])[0, 1]) < 0.02
+    assert x["power"].std() == pytest.approx(0.1, rel=0.03)
+    chunked = [sample(specs, 1000, seed=9, start=s, correlations=corr) for s in range(0, 40_000, 1000)]
+    assert np.array_equal(x["power"], np.concatenate([c["power"] for c in chunked]))
+
+
+@pytest.mark.parametrize(("group", "words"), [
+    ({"names": ["a", "b"], "matrix": [[1, 0.5], [0.4, 1]]}, "symmetric"),
+    ({"names": ["a", "b"], "matrix": [[2, 0.5], [0.5, 1]]}, "diagonal"),
+    ({"names": ["a", "b", "c"], "matrix": [[1, 0.9, -0.9], [0.9, 1, 0.9], [-0.9, 0.9, 1]]}, "positive semi-definite"),
+    ({"names": ["a", "b"], "matrix": [[1, 0.5]]}, "2×2"),
+    ({"names": ["a"], "matrix": [[1]]}, "at least 2"),
+])
+def test_bad_correlation_groups(group: dict, words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        parse_correlation(group)
+
+
+def test_correlation_names_must_have_distributions() -> None:
+    with pytest.raises(InputError) as err:
+        sample({"a": {"dist": "uniform", "low": 0, "high": 1}}, 10, 0,
+               correlations=[{"names": ["a", "b"], "matrix": [[1, 0.2], [0.2, 1]]}])
+    assert err.value.field == "correlations[0].names" and err.value.allowed == ["a"]
+
+
+def test_singular_but_psd_matrix_is_accepted() -> None:
+    x = sample({"a": {"dist": "normal", "mean": 0, "sd": 1}, "b": {"dist": "normal", "mean": 0, "sd": 1}}, 2000, 1,
+               correlations=[{"names": ["a", "b"], "matrix": [[1, 1], [1, 1]]}])
+    assert np.allclose(x["a"], x["b"])
+
+
+# ---------------------------------------------------------------------------- coefficients.csv
+
+
+def test_coefficient_distributions_read_the_table() -> None:
+    dists = coefficient_distributions()
+    assert dists["beta_price"] == Normal(mean=-0.2, sd=0.05)
+    assert dists["opex_horizon_years"].low == 3 and dists["opex_horizon_years"].high == 7
+    assert "kappa_familiarity" not in dists and "gasoline_kg_co2_per_l" not in dists
+
+
+# ---------------------------------------------------------------------------- quantiles and probability
+
+
+def _draw_table(values: np.ndarray) -> pd.DataFrame:
+    n_draws, n_years = values.shape
+    return pd.DataFrame({
+        "scenario": "s", "variable": "Sales Share|Cars|EV", "unit": "%",
+        "year": np.tile(2030 + np.arange(n_years), n_draws), "draw": np.repeat(np.arange(n_draws), n_years),
+        "value": values.reshape(-1),
+    })
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.floats(-1e6, 1e6), min_size=3, max_size=3), min_size=1, max_size=40))
+def test_quantiles_are_ordered_and_within_the_draws(rows: list[list[float]]) -> None:
+    values = np.array(rows)
+    out = quantiles(_draw_table(values))
+    assert list(out.columns) == ["scenario", "variable", "unit", "year", "quantile", "value"]
+    assert len(out) == 3 * len(DEFAULT_QUANTILES)
+    for year, group in out.groupby("year"):
+        q = group.sort_values("quantile")["value"].to_numpy()
+        assert np.all(np.diff(q) >= -1e-9 * max(1.0, np.abs(q).max()))
+        col = values[:, year - 2030]
+        assert q[0] >= col.min() - 1e-9 and q[-1] <= col.max() + 1e-9
+
+
+def test_quantiles_match_numpy() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(101, 4))
+    out = quantiles(_draw_table(values), q=(0.5, 0.05))
+    got = out[out["year"] == 2032].set_index("quantile")["value"]
+    assert got[0.05] == pytest.approx(np.quantile(values[:, 2], 0.05))
+    assert got[0.5] == pytest.approx(np.median(values[:, 2]))
+
+
+def test_quantiles_reject_bad_input() -> None:
+    with pytest.raises(InputError, match="draw"):
+        quantiles(pd.DataFrame({"value": [1.0]}))
+    with pytest.raises(InputError, match="fractions"):
+        quantiles(_draw_table(np.ones((2, 2))), q=(5, 50))
+
+
+def test_probability_met() -> None:
+    values = np.array([10.0, 20.0, 30.0, 40.0, np.nan])
+    assert probability_met(values, 20.0) == pytest.approx(3 / 5)
+    assert probability_met(values, 20.0, ">") == pytest.approx(2 / 5)
+    assert probability_met(values, 20.0, "<=") == pytest.approx(2 / 5)
+    with pytest.raises(InputError) as err:
+        probability_met(values, 1.0, "at least")
+    assert err.value.allowed == [">=", ">", "<=", "<"]
+
+
+# ---------------------------------------------------------------------------- sensitivity
+
+
+def ishigami(p: dict[str, np.ndarray], a: float = 7.0, b: float = 0.1) -> np.ndarray:
+    """Ishigami & Homma (1990): f = sin x1 + a sin² x2 + b x3⁴ sin x1, x_i ~ U(−π, π)."""
+    return np.sin(p["x1"]) + a * np.sin(p["x2"]) ** 2 + b * p["x3"] ** 4 * np.sin(p["x1"])
+
+
+def test_sobol_recovers_ishigami_indices() -> None:
+    a, b = 7.0, 0.1
+    v1 = 0.5 * (1 + b * np.pi**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = b**2 * np.pi**8 * (1 / 18 - 1 / 50)
+    var = v1 + v2 + v13
+    expected_s1 = {"x1": v1 / var, "x2": v2 / var, "x3": 0.0}  # 0.314, 0.442, 0
+    expected_st = {"x1": (v1 + v13) / var, "x2": v2 / var, "x3": v13 / var}  # 0.558, 0.442, 0.244
+    specs = {k: {"dist": "uniform", "low": -np.pi, "high": np.pi} for k in ("x1", "x2", "x3")}
+    out = sobol(ishigami, specs, n_base=8192, seed=1).set_index("parameter")
+    for name in specs:
+        assert out.loc[name, "S1"] == pytest.approx(expected_s1[name], abs=0.03), name
+        assert out.loc[name, "ST"] == pytest.approx(expected_st[name], abs=0.03), name
+        assert 0 < out.loc[name, "ST_conf"] < 0.05
+
+
+def test_sobol_of_an_additive_linear_model_and_several_outputs() -> None:
+    specs = {"a": {"dist": "normal", "mean": 0, "sd": 1}, "b": {"dist": "normal", "mean": 0, "sd": 2}}
+
+    def f(p: dict[str, np.ndarray]) -> np.ndarray:
+        return np.stack([p["a"] + p["b"], p["a"]], axis=1)
+
+    out = sobol(f, specs, n_base=4096, seed=2, outputs=["sum", "a only"], n_bootstrap=0)
+    s = out.set_index(["output", "parameter"])
+    assert s.loc[("sum", "a"), "S1"] == pytest.approx(0.2, abs=0.02)
+    assert s.loc[("sum", "b"), "ST"] == pytest.approx(0.8, abs=0.02)
+    assert s.loc[("a only", "a"), "S1"] == pytest.approx(1.0, abs=1e-9)
+    assert s.loc[("a only", "b"), "ST"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_tornado_low_high_percentiles_and_order() -> None:
+    specs = {"a": {"dist": "uniform", "low": 0, "high": 10}, "b": {"dist": "normal", "mean": 5, "sd": 1},
+             "c": {"dist": "uniform", "low": 0, "high": 1}}
+    calls = []
+
+    def f(p: dict[str, np.ndarray]) -> np.ndarray:
+        calls.append(len(p["a"]))
+        return 1.0 * p["a"] - 3.0 * p["b"] + 0.0 * p["c"]
+
+    out = tornado(f, specs)
+    assert calls == [7]  # one vectorised call on 2k + 1 points
+    assert out["parameter"].tolist() == ["b", "a", "c"]  # swings 3·2·1.645σ = 9.87, 9.0, 0
+    row = out.set_index("parameter").loc["a"]
+    assert (row["low_value"], row["high_value"]) == pytest.approx((0.5, 9.5))
+    assert row["base_output"] == pytest.approx(5.0 - 15.0)
+    assert out.set_index("parameter").loc["b", "swing"] == pytest.approx(3 * 2 * stats.norm.ppf(0.95))
+
+
+def test_model_with_wrong_output_shape_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="one row per point"):
+        tornado(lambda p: np.zeros(2), {"a": {"dist": "uniform", "low": 0, "high": 1}})
