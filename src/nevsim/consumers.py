@@ -7,7 +7,7 @@ Systematic utility of powertrain *p* (design §3.2)::
 
     V = ASC_p + β_price·net_price/10⁴ + β_opex·PV(running cost)/10⁴
         + β_range·max(0, R_ref − range)/100                       (BEV only)
-        + β_charge·w_p·ln(public chargers per EV)                  (BEV w=1, PHEV w=½)
+        + β_charge·w_p·ln(public chargers per car in stock)        (BEV w=1, PHEV w=½)
         + β_choice·ln(models on offer)
         + β_plate·(plate-restricted sales share)                   (plug-ins only)
         + κ·ln(plug-in stock share)                                (plug-ins only)
@@ -16,6 +16,13 @@ Nested-logit shares (McFadden 1978; nest scale λ_k ∈ (0, 1])::
 
     P(p) = P(k)·P(p|k),   P(p|k) = exp(V_p/λ_k) / Σ_{q∈k} exp(V_q/λ_k)
     P(k) = exp(λ_k·I_k) / Σ_l exp(λ_l·I_l),   I_k = ln Σ_{q∈k} exp(V_q/λ_k)
+
+The charging term measures network *coverage*: public chargers per car in the whole stock
+(end of the previous year). Li, Tong, Xing & Zhou (2017, JAERE 4(1):89–133), the source of
+β_charge, estimate EV demand on the *number* of charging stations; chargers per EV would
+fall as the EV fleet outgrows the chargers and so penalise diffusion itself
+(docs/research/backtest-diagnosis.md §1). With a fixed car stock, doubling the chargers
+adds β_charge·w_p·ln 2.
 
 Coefficients and sources: ``nevsim/assumptions/coefficients.csv``.
 """
@@ -99,7 +106,7 @@ def systematic_utility(
     net_price_cny: np.ndarray,
     running_pv_cny: np.ndarray,
     range_km: np.ndarray,
-    ln_chargers_per_ev: np.ndarray,
+    ln_public_chargers_per_car: np.ndarray,
     ln_models_on_offer: np.ndarray,
     plate_share: np.ndarray,
     phev_plate: np.ndarray,
@@ -108,7 +115,7 @@ def systematic_utility(
     """Utility ``[draw, segment, powertrain]`` (equation in the module docstring).
 
     ``asc`` is ``[draw, powertrain]`` (or broadcastable to the full shape);
-    ``ln_chargers_per_ev``, ``plate_share`` (fraction), ``phev_plate`` (0/1) and
+    ``ln_public_chargers_per_car`` (ln of public chargers per car in stock), ``plate_share`` (fraction), ``phev_plate`` (0/1) and
     ``ln_plugin_stock_share`` are ``[draw]``; ``ln_models_on_offer`` is ``[draw, powertrain]``.
     """
     col = lambda a: np.asarray(a, dtype=float).reshape(-1, 1, 1)  # noqa: E731
@@ -127,7 +134,7 @@ def systematic_utility(
     if v.shape != full:  # v is a fresh array; widen it only when the range adds axes
         v = np.array(np.broadcast_to(v, full))
     v[..., 3] += vec(coef.beta_range) * shortfall
-    charge = np.asarray(coef.beta_charge, dtype=float) * np.asarray(ln_chargers_per_ev, dtype=float)  # [draw]
+    charge = np.asarray(coef.beta_charge, dtype=float) * np.asarray(ln_public_chargers_per_car, dtype=float)
     v[..., 2] += vec(charge * np.asarray(coef.phev_charge_weight, dtype=float))
     v[..., 3] += vec(charge)
     v += col(coef.beta_choice) * np.asarray(ln_models_on_offer, dtype=float)[:, None, :]

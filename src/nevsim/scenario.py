@@ -166,6 +166,9 @@ class Subsidies(_Strict):
     """National purchase subsidy and the purchase-tax exemption."""
 
     purchase_subsidy: bool = Field(True, description="false: no national purchase subsidy in any year")
+    local_top_up: bool = Field(
+        True, description="local (city/provincial) purchase top-ups on the national subsidy, 2013–2019 (policy table local_top_up_fraction)"
+    )
     subsidy_extend_to_year: int | None = Field(
         None, ge=2022, le=2100, description="keep the last subsidy amounts (2022 rules) up to this year (calendar year)"
     )

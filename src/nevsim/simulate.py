@@ -22,8 +22,9 @@ Each year (design §3):
 4. makers — split among makers bounded by capacity, per-maker credit accounting with
    banking and the NEV → CAFC offset (:func:`nevsim.policy.standard.compliance`);
 5. fleet — stock turnover, energy, oil, CO2, chargers;
-6. feedback — cumulative battery volume, plug-in stock share (familiarity), chargers per
-   EV, models on offer (from last year's sales), banked credits, CAFC deficits.
+6. feedback — cumulative battery volume, plug-in stock share (familiarity), public
+   chargers per car in stock (charging coverage), models on offer (from last year's
+   sales), banked credits, CAFC deficits.
 """
 
 from __future__ import annotations
@@ -571,9 +572,11 @@ class _ChinaPolicy:
         if sub.subsidy_extend_to_year is not None and 2022 < year <= sub.subsidy_extend_to_year:
             y = 2022
         try:
-            return self.china._purchase_subsidy_fast(y, _IS_BEV, _IS_PHEV, _nz(veh.range_km), veh.price_cny)
+            national = self.china._purchase_subsidy_fast(y, _IS_BEV, _IS_PHEV, _nz(veh.range_km), veh.price_cny)
         except InputError:  # before the encoded schedule (2010–2012 city pilots are not encoded)
             return np.zeros_like(veh.price_cny)
+        local = self.china.local_top_up_fraction(year) if sub.local_top_up else 0.0
+        return national * (1.0 + local) if local else national
 
     def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
         """(tax due, tax a conventional car of the same price would pay).
@@ -697,7 +700,7 @@ def run_years(
     hist_ev0 = _nz(hist.bev_stock[0]) + _nz(hist.phev_stock[0])
     stock_share_prev = np.full(D, max(hist_ev0, 1.0) / (s.fleet.stock_2010_million * 1e6))
     chargers_prev = np.full(D, np.nan)
-    ev_stock_prev = np.full(D, max(hist_ev0, 1.0))
+    car_stock_prev = np.full(D, s.fleet.stock_2010_million * 1e6)  # all cars in stock at the end of t−1
     sales_prev_pt = np.tile(np.array([inputs.total_car_sales[0] * 0.99, inputs.total_car_sales[0] * 0.01,
                                       max(_nz(hist.phev_stock[0]), 1.0),
                                       max(_nz(hist.bev_stock[0]), 1.0)]), (D, 1))
@@ -766,12 +769,14 @@ def run_years(
         net_price = veh.price_cny - subsidy + tax_due
         running = inputs.running_pv_cny[ti]
         # ---- 3. buyers: utility without the plug-in constants
-        chargers_per_ev = (chargers_prev / ev_stock_prev) if np.isfinite(chargers_prev).all() else \
-            np.full(D, 1.0 / inputs.evs_per_charger[ti])
+        # charging coverage: public chargers per car in stock (end of t−1); before the first
+        # observed charger count, the EV stock share over the year's EVs per charger
+        chargers_per_car = (chargers_prev / car_stock_prev) if np.isfinite(chargers_prev).all() else \
+            stock_share_prev / inputs.evs_per_charger[ti]
         ln_models = np.log(np.maximum(1.0, sales_prev_pt / prm["vehicles_per_model"][:, None]))
         ln_ss = np.log(np.maximum(stock_share_prev, 1e-9))
         u_base = systematic_utility(
-            coef, asc, net_price, running, veh.range_km, np.log(chargers_per_ev), ln_models,
+            coef, asc, net_price, running, veh.range_km, np.log(chargers_per_car), ln_models,
             plate_d[ti], phev_plate_d[ti], zeros_d,
         )
         segment_sales = total_d[ti][:, None] * inputs.table.segment_sales_share[None]
@@ -905,7 +910,7 @@ def run_years(
         row_gwh_prev = row_gwh
         stock_share_prev = ev_stock / total_stock
         chargers_prev = chargers
-        ev_stock_prev = np.maximum(ev_stock, 1.0)
+        car_stock_prev = total_stock
         sales_prev_pt = sales_pt
         # ---- record
         total_sales = sales_pt.sum(-1)

@@ -539,6 +539,21 @@ def _purchase_subsidy_fast(year: int, is_bev: np.ndarray, is_phev: np.ndarray, r
     return np.where(price_cny > cap, 0.0, out)
 
 
+def local_top_up_fraction(year: int) -> float:
+    """Local (city/provincial) purchase top-up per vehicle as a share of the national subsidy.
+
+    ``total subsidy = national × (1 + f)``. f = 0.5 in 2013–2018 (the ≤ 50 % cap of the 2017
+    rules, Tyco-2017, S; an upper bound held back to 2013, U), 0.5 × 176/365 ≈ 0.241 in 2019
+    (local purchase subsidies stopped on 2019-06-25: AP-DE-2019, ICCT-2019), 0 from 2020.
+    Before 2013 (city pilots, not encoded) it is 0.
+    """
+    year = t.check_year(year)
+    first, _ = t.coverage(REGION, "SUBSIDY", "local_top_up_fraction")
+    if year < first:
+        return 0.0
+    return float(t.value(REGION, "SUBSIDY", "local_top_up_fraction", year, extend="hold"))
+
+
 def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km: object | None = None, *,
                      price_includes_vat: bool = True) -> np.ndarray:
     """Vehicle purchase tax actually due (CNY), after the NEV exemption or reduction.
