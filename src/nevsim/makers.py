@@ -8,7 +8,9 @@ conventional-market share; NEV weights fitted in :mod:`nevsim.calibrate` to repo
 sales), bounded by each maker's production capacity (domestic sales + exports). A capped
 maker's excess goes to the uncapped makers of the same segment × powertrain in proportion
 to their weights; the residual group "Other" has no cap, so the buyers' choice (the
-segment × powertrain totals) is never changed by the split.
+segment × powertrain totals) is never changed by the split. Capacity paths by year come
+from reported figures (:func:`capacity_paths`, ``assumptions/maker_history.csv``); exports
+above a maker's capacity go to the uncapped makers first (:func:`cap_exports`).
 
 **Credit market** (design §3.3), one mechanism for any standard given as a
 :class:`nevsim.policy.standard.StandardYear` (credits earned and required per vehicle).
@@ -44,6 +46,8 @@ __all__ = [
     "CreditMarketSolution",
     "RescaledNestedLogit",
     "allocate_credit_trades",
+    "cap_exports",
+    "capacity_paths",
     "clear_credit_market",
     "split_among_makers",
 ]
@@ -216,15 +220,17 @@ def split_among_makers(
     capacity: np.ndarray,
     exports: np.ndarray,
     residual_maker: int,
-    rounds: int = 6,
+    rounds: int | None = None,
 ) -> np.ndarray:
     """Sales by maker ``[draw, maker, segment, powertrain]`` from totals ``[draw, segment, powertrain]``.
 
     ``attractiveness`` ``[draw, maker, segment, powertrain]`` (0 = not offered);
     ``capacity`` ``[draw, maker]`` (vehicles per year, inf = no bound) applies to domestic
     sales + ``exports`` ``[draw, maker]``. Capped makers' excess moves to uncapped makers of the
-    same segment × powertrain (a fixed number of vectorised rounds); the ``residual_maker``
-    offers everything and is never capped, so totals are conserved exactly.
+    same segment × powertrain (vectorised rounds, at most one per bounded maker, so every
+    cascade of caps is resolved); the ``residual_maker`` offers everything and is never
+    capped, so totals are conserved exactly. Where exports alone exceed a capacity the maker
+    keeps no domestic sales (``room`` = 0): call :func:`cap_exports` first.
     """
     w, share = _maker_shares(attractiveness, residual_maker)
     return _split_capped(sales, w, share, capacity, exports, residual_maker, rounds)
@@ -238,8 +244,12 @@ def _maker_shares(attractiveness: np.ndarray, residual_maker: int) -> tuple[np.n
 
 
 def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity: np.ndarray, exports: np.ndarray,
-                  residual_maker: int, rounds: int = 6) -> np.ndarray:
-    """The capacity rounds of :func:`split_among_makers` from :func:`_maker_shares` (internal fast path)."""
+                  residual_maker: int, rounds: int | None = None) -> np.ndarray:
+    """The capacity rounds of :func:`split_among_makers` from :func:`_maker_shares` (internal fast path).
+
+    Each round caps the makers over their room and hands the excess on, so a cascade needs at
+    most one round per bounded maker (``rounds=None``); the loop stops as soon as none is over.
+    """
     by_maker = share * sales[:, None]
     room = np.maximum(capacity - exports, 0.0)
     capped = np.zeros(capacity.shape, dtype=bool)
@@ -247,6 +257,8 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
     finite_room[:, residual_maker] = False
     if not finite_room.any():  # nobody has a capacity bound
         return by_maker
+    if rounds is None:
+        rounds = int(finite_room.sum(-1).max()) + 1
     for _ in range(rounds):
         total = by_maker.sum((-1, -2))
         over = (total > room * (1 + 1e-12)) & finite_room
@@ -261,6 +273,59 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
         open_share = open_w / open_w.sum(1, keepdims=True)
         by_maker = kept + open_share * displaced[:, None]
     return by_maker
+
+
+def cap_exports(exports: np.ndarray, capacity: np.ndarray, residual_maker: int) -> np.ndarray:
+    """Exports ``[draw, maker]`` with no maker above its ``capacity`` ``[draw, maker]``.
+
+    ``kept = min(exports, capacity)``; the excess goes to the makers without a bound (inf
+    capacity) in proportion to their exports (the ``residual_maker``, never bounded, takes it
+    when they have none), so total exports are conserved.
+    """
+    exports = np.asarray(exports, dtype=float)
+    kept = np.minimum(exports, capacity)
+    excess = (exports - kept).sum(-1, keepdims=True)
+    if not excess.any():
+        return exports
+    open_ = ~np.isfinite(capacity)
+    open_[:, residual_maker] = True
+    weight = np.where(open_, kept, 0.0)
+    weight[:, residual_maker] = np.maximum(weight[:, residual_maker], 1e-300)
+    return kept + excess * weight / weight.sum(-1, keepdims=True)
+
+
+def capacity_paths(
+    points: dict[str, dict[int, float]],
+    makers: tuple[str, ...] | list[str],
+    years: np.ndarray,
+    growth_pct_per_yr: float = 0.0,
+) -> np.ndarray:
+    """Production capacity ``[year, maker]`` (vehicles per year; inf = no bound).
+
+    ``points`` maps maker → {year: capacity} (reported figures, ``maker_history.csv``).
+    Between reported years the path is linear; before a maker's first reported year it is
+    unbounded (inf: no figure, no bound); after its last reported year it grows from the last
+    value by ``growth_pct_per_yr`` (0 = held, the default): ``C_t = C_last·(1 + g/100)^(t − t_last)``.
+    Makers without figures are unbounded. A maker name not in ``makers`` or a value that is
+    not a positive finite number is an :class:`~nevsim.errors.InputError`.
+    """
+    from nevsim.errors import InputError
+
+    years = np.asarray(years)
+    out = np.full((len(years), len(makers)), np.inf)
+    for name, by_year in points.items():
+        if name not in makers:
+            raise InputError("maker_history.maker", f"capacity row for unknown maker {name!r}", allowed=list(makers))
+        ys = np.array(sorted(by_year), dtype=float)
+        vals = np.array([by_year[int(y)] for y in ys], dtype=float)
+        if not (np.all(np.isfinite(vals)) and np.all(vals > 0)):
+            raise InputError("maker_history.value", f"capacity of {name} must be a positive number of vehicles per year",
+                             allowed=["> 0"])
+        path = np.interp(years, ys, vals)
+        after = years > ys[-1]
+        path = np.where(after, vals[-1] * (1.0 + growth_pct_per_yr / 100.0) ** np.maximum(years - ys[-1], 0.0), path)
+        out[:, makers.index(name)] = np.where(years >= ys[0], path, np.inf)
+    return out
 
 
 def allocate_credit_trades(balance: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -245,6 +245,15 @@ class Fleet(_Strict):
     )
 
 
+class Makers(_Strict):
+    capacity_growth_pct_per_yr: Number = Field(
+        0.0,
+        ge=-20.0,
+        le=50.0,
+        description="growth of each maker's production capacity after its last reported figure (percent per year; 0 = held)",
+    )
+
+
 class Calibration(_Strict):
     against: str = Field(
         DEFAULT_SCENARIO,
@@ -270,6 +279,7 @@ class Scenario(_Strict):
     charging: Charging = Field(default_factory=Charging)
     energy: Energy = Field(default_factory=Energy)
     fleet: Fleet = Field(default_factory=Fleet)
+    makers: Makers = Field(default_factory=Makers)
     calibration: Calibration = Field(default_factory=Calibration)
 
     def resolved(self) -> dict[str, Any]:

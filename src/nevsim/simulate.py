@@ -51,6 +51,8 @@ from nevsim.makers import (
     _maker_shares,
     _split_capped,
     allocate_credit_trades,
+    cap_exports,
+    capacity_paths,
     clear_credit_market,
 )
 from nevsim.policy.standard import _compliance_fast, apply_offset
@@ -101,7 +103,7 @@ class History:
     credit_price_cny: np.ndarray
     last_share_year: int
     maker_nev_sales: dict[str, dict[int, float]]
-    tesla_capacity: dict[int, float]
+    capacity: dict[str, dict[int, float]]  # maker → {year: vehicles per year}, rows ≤ the cutoff
     sources: tuple[str, ...]
 
 
@@ -128,8 +130,8 @@ def _load_history(first: int, last: int, until: int | None) -> History:
     IEA GEVO 2025 (China, Cars, Historical): EV sales share, BEV and PHEV sales and stock,
     public charging points (fast + slow), car battery demand; World battery demand (all road
     modes); OWID: 2025 share and EV sales; fact tables: BNEF pack prices, NEV exports.
-    Maker sales, Tesla capacity and credit prices: ``nevsim/assumptions`` (fact sheet A.6,
-    C.4, C.5), filtered by ``until`` too.
+    Maker sales, makers' production capacity and credit prices: ``nevsim/assumptions`` (fact
+    sheet A.6, C.4, C.5; docs/research/maker-capacity.md), filtered by ``until`` too.
     """
     from nevsim import data
 
@@ -184,11 +186,6 @@ def _load_history(first: int, last: int, until: int | None) -> History:
     cp = cp[cp["year"] <= (until if until is not None else 9999)].rename(columns={"price_cny_per_credit": "value"})
     credit_price = _series(cp, years)
     maker_sales = _maker_sales(until)
-    mh = assumptions.maker_history()
-    if until is not None:
-        mh = mh[mh["year"] <= until]
-    cap = mh[(mh["variable"] == "capacity") & (mh["maker"] == "Tesla China")]
-    tesla_cap = dict(zip(cap["year"].astype(int), cap["value"].astype(float), strict=True))
     for arr in (share, bev_fraction, total, chargers, exports, battery, world_battery, car_battery, credit_price):
         arr.setflags(write=False)  # memoised: shared between runs, never written
     return History(
@@ -196,7 +193,7 @@ def _load_history(first: int, last: int, until: int | None) -> History:
         bev_stock=pick("EV stock", "BEV"), phev_stock=pick("EV stock", "PHEV"), public_chargers=chargers,
         ev_exports=exports, battery_usd_per_kwh=battery, world_battery_gwh=world_battery,
         china_car_battery_gwh=car_battery, credit_price_cny=credit_price, last_share_year=last_share_year,
-        maker_nev_sales=maker_sales, tesla_capacity=tesla_cap, sources=tuple(sources),
+        maker_nev_sales=maker_sales, capacity=_maker_capacity(until), sources=tuple(sources),
     )
 
 
@@ -259,6 +256,14 @@ def _maker_sales(until: int | None) -> dict[str, dict[int, float]]:
     rows = rows.groupby(["maker", "year"], as_index=False).first()
     return {str(m): dict(zip(g["year"].astype(int), g["value"].astype(float), strict=True))
             for m, g in rows.groupby("maker")}
+
+
+def _maker_capacity(until: int | None) -> dict[str, dict[int, float]]:
+    """Production capacity by maker and year (``maker_history.csv``, variable ``capacity``), rows ≤ ``until``."""
+    mh = assumptions.maker_history()
+    cap = mh[(mh["variable"] == "capacity") & (mh["year"] <= (until if until is not None else 9999))]
+    return {str(m): dict(zip(g["year"].astype(int), g["value"].astype(float), strict=True))
+            for m, g in cap.groupby("maker")}
 
 
 def _ev_exports(years: np.ndarray, until: int | None) -> np.ndarray:
@@ -470,13 +475,7 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
     world_growth = interpolate_path(s.technology.world_battery_demand_growth_pct_per_yr, years, 10.0) / 100.0
     ratio_override = _nev_ratio_override(s.policy, years)
     names, offer, conv_weight, nev_prior = _maker_table(int(years[0]), int(years[-1]))
-    capacity = np.full((len(years), len(names)), np.inf)
-    tesla = names.index("Tesla China")
-    cap_years = sorted(hist.tesla_capacity)
-    if cap_years:
-        cap_vals = [hist.tesla_capacity[y] for y in cap_years]
-        held = np.interp(years, cap_years, cap_vals)
-        capacity[:, tesla] = np.where(years >= cap_years[0], held, np.inf)
+    capacity = capacity_paths(hist.capacity, names, years, s.makers.capacity_growth_pct_per_yr)
     inputs = Inputs(
         scenario=s, years=years, history_last=int(history_last), history=hist, draws=draws, coef=coef,
         params=params, table=table, total_car_sales=total, ev_exports=exports, evs_per_charger=evs_per_charger,
@@ -838,8 +837,9 @@ def run_years(
         prelim = share_m * sales[:, None]  # no capacity bound: the uncapped split
         ev_dom_m = prelim[..., 2:].sum((-1, -2))
         exports_m = exports_total[:, None] * ev_dom_m / np.maximum(ev_dom_m.sum(-1, keepdims=True), 1e-300)
-        by_maker = _split_capped(sales, w_m, share_m, inputs.capacity[ti][None].repeat(D, 0), exports_m,
-                                 inputs.residual_maker)
+        cap_m = inputs.capacity[ti][None].repeat(D, 0)
+        exports_m = cap_exports(exports_m, cap_m, inputs.residual_maker)
+        by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker)
         split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
         # credit accounting (nevsim.policy.standard.compliance)
         if nev_sy is not None and (cafc_sy is not None or nev_sy.earned_per_vehicle.any()

@@ -10,6 +10,13 @@ Re-recorded 2026-11-30 for two deliberate model changes (docs/research/backtest-
 fixes A and B): the charging term uses public chargers per car in stock (was per EV), and
 local purchase top-ups (policy table ``local_top_up_fraction``, 2013–2019) add to the
 national subsidy.
+
+Re-recorded 2026-11-30 (branch ``capacity``) for one deliberate model change: every maker
+group with a reported or derived production capacity (``assumptions/maker_history.csv``,
+docs/research/maker-capacity.md) is now bounded by it, held after its last figure. The
+aggregate series are unchanged (the split among makers never changes the buyers' choice);
+only the maker split moves: BYD is held at 5.2 M vehicles a year from 2024, so its 2030 BEV
+sales fall from 5,726,182 to 2,885,215 and the excess goes to the makers without a bound.
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ SERIES = {
     ("Emissions|CO2|Cars", 2035): 406.9243225693922,
 }
 MAKERS = {
-    ("BYD", "Sales|Cars|BEV", 2030): 5726182.213902837,
+    ("BYD", "Sales|Cars|BEV", 2030): 2885214.6080176164,
+    ("Other", "Sales|Cars|BEV", 2030): 5204340.9819650315,
 }
 KAPPA = 0.7759214489726843
 HOLD_PLUGIN = 2.661714231560026

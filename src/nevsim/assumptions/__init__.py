@@ -22,8 +22,14 @@ Tables (CSV files in this folder):
     year with conventional cars; 0 = never), the ``segments`` and ``powertrains`` they
     offer, ``conventional_share`` (share of the conventional market), ``status``, ``source``.
 ``maker_history.csv``
-    Tesla Shanghai's production capacity by year (fact sheet C.4) as the simulation bounds
-    it; maker sales come from ``nevsim.data.load("china_market")``.
+    ``maker, year, variable, value, unit, status, source``: production capacity
+    (``variable`` = ``capacity``, vehicles per year, China plants) of every maker group but
+    the residual "Other", as the simulation bounds production (domestic sales + exports);
+    linear between the years given, unbounded before a group's first figure, held after its
+    last (``makers.capacity_growth_pct_per_yr`` in a scenario lets it grow). Reported figures
+    (V/S) and derived ones (U, reasoning in the ``source`` column and in
+    ``docs/research/maker-capacity.md``). Tesla Shanghai: fact sheet C.4. Maker sales come
+    from ``nevsim.data.load("china_market")``.
 ``credit_prices.csv``
     Reported average NEV credit prices (CNY per credit) by year (fact sheet A.6).
 """
@@ -74,7 +80,7 @@ def makers() -> pd.DataFrame:
 
 
 def maker_history() -> pd.DataFrame:
-    """Tesla Shanghai capacity path used as the production bound (long table)."""
+    """Makers' production capacity by year, the production bound (long table, see module docstring)."""
     return table("maker_history")
 
 
