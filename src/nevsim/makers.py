@@ -265,7 +265,7 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
         if not over.any():
             break
         capped |= over
-        factor = np.where(over, room / np.where(total > 0, total, 1.0), 1.0)
+        factor = np.divide(room, total, out=np.ones_like(total), where=over)  # over ⇒ total > room ≥ 0
         kept = by_maker * factor[..., None, None]
         displaced = (by_maker - kept).sum(1)  # [draw, segment, powertrain]
         open_w = np.where(capped[..., None, None], 0.0, w)
@@ -279,17 +279,17 @@ def cap_exports(exports: np.ndarray, capacity: np.ndarray, residual_maker: int) 
     """Exports ``[draw, maker]`` with no maker above its ``capacity`` ``[draw, maker]``.
 
     ``kept = min(exports, capacity)``; the excess goes to the makers without a bound (inf
-    capacity) in proportion to their exports (the ``residual_maker``, never bounded, takes it
-    when they have none), so total exports are conserved.
+    capacity, and the ``residual_maker``, never bounded) in proportion to their exports (all
+    to the residual maker when they have none), so total exports are conserved.
     """
     exports = np.asarray(exports, dtype=float)
-    kept = np.minimum(exports, capacity)
+    bounded = np.isfinite(capacity)
+    bounded[:, residual_maker] = False
+    kept = np.where(bounded, np.minimum(exports, capacity), exports)
     excess = (exports - kept).sum(-1, keepdims=True)
     if not excess.any():
         return exports
-    open_ = ~np.isfinite(capacity)
-    open_[:, residual_maker] = True
-    weight = np.where(open_, kept, 0.0)
+    weight = np.where(bounded, 0.0, kept)
     weight[:, residual_maker] = np.maximum(weight[:, residual_maker], 1e-300)
     return kept + excess * weight / weight.sum(-1, keepdims=True)
 

@@ -303,7 +303,9 @@ def test_unknown_scenario_lists_the_scenarios() -> None:
 @pytest.mark.parametrize(("cutoff", "factor", "shift"), [(2019, 1.7, 3.0), (2021, 0.4, -2.0)])
 def test_no_leakage_model(monkeypatch: pytest.MonkeyPatch, cutoff: int, factor: float, shift: float) -> None:
     """Changing every data row after the cutoff (data layer and the simulator's assumption
-    tables with years) leaves the model's forecasts unchanged."""
+    tables with years, among them every maker's capacity rows in ``maker_history``) leaves the
+    model's forecasts unchanged. The maker split itself (capacity use, sales by maker) is
+    checked the same way in tests/sim/test_capacity.py."""
     import nevsim.assumptions
 
     _clear_simulation_caches()

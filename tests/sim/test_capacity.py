@@ -40,7 +40,7 @@ def test_split_never_exceeds_capacity_and_conserves_sales(case) -> None:
     every segment × powertrain total and total exports conserved, nothing negative."""
     sales, weights, capacity, exports, residual = case
     exports_m = cap_exports(exports, capacity, residual)
-    np.testing.assert_allclose(exports_m.sum(-1), exports.sum(-1), rtol=1e-9)
+    np.testing.assert_allclose(exports_m.sum(-1), exports.sum(-1), rtol=1e-9, atol=1e-6)
     assert np.all(exports_m >= 0)
     by_maker = split_among_makers(sales, weights, capacity, exports_m, residual)
     assert np.all(by_maker >= 0)
@@ -235,3 +235,27 @@ def test_history_years_stay_within_a_point(default_run) -> None:
     observed = pd.Series(hist.ev_share * 100, index=hist.years).dropna()
     observed = observed[observed.index <= 2025]
     assert (share.loc[observed.index] - observed).abs().max() <= 1.0
+
+
+# ------------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(("value", "message"), [(80, "-20.0 to 50.0"), ("fast", "capacity_growth_pct_per_yr")])
+def test_bad_capacity_growth_in_a_scenario_file_exits_2(tmp_path, value, message) -> None:
+    from typer.testing import CliRunner
+
+    from nevsim.cli import app
+
+    path = tmp_path / "grow.toml"
+    rhs = f'"{value}"' if isinstance(value, str) else str(value)
+    path.write_text(f'name = "grow"\nbase = "china-current-policies"\n\n[makers]\ncapacity_growth_pct_per_yr = {rhs}\n')
+    result = CliRunner().invoke(app, ["outlook", str(path), "--no-store"], catch_exceptions=False)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "makers.capacity_growth_pct_per_yr" in result.output and message in result.output
+
+
+def test_a_valid_growth_in_a_scenario_file_runs(tmp_path) -> None:
+    path = tmp_path / "grow.toml"
+    path.write_text('name = "grow"\nbase = "china-current-policies"\n\n[makers]\ncapacity_growth_pct_per_yr = 5\n')
+    s = load_scenario(path)
+    assert s.makers.capacity_growth_pct_per_yr == 5.0 and s.hash != load_scenario("china-current-policies").hash

@@ -78,6 +78,9 @@ def test_makers_page(shared: dict[str, Any]) -> None:
     traded = shared["client"].get(f"/makers?run={shared['base']}&year=2020").text
     assert 'class="sells"' in traded and 'class="buys"' in traded  # 2020: credits change hands
     assert 'id="fig-maker-balances"' in html and 'id="fig-capacity-use"' in html
+    capacity = _figure(html, "fig-capacity-use")
+    names = {trace["name"] for trace in capacity["data"]}
+    assert {"BYD", "Tesla China", "VW group", "Li Auto"} <= names and "Other" not in names  # Other: never bounded
     assert shared["client"].get(f"/makers?run={shared['base']}&year=1990").status_code == 422
 
 

@@ -396,6 +396,8 @@ def capacity_figure(res: Results) -> Any:
     fig = go.Figure()
     for i, (maker, g) in enumerate(mk.groupby("maker", sort=False)):
         v = g.groupby("year")["value"].median()
+        if v.isna().all():  # no capacity (the residual group): no line
+            continue
         fig.add_trace(go.Scatter(x=v.index.to_numpy(), y=v.to_numpy(), mode="lines", name=str(maker),
                                  line={"color": PALETTE[i % len(PALETTE)]}))
     add_history_band(fig, int(res.series["year"].min()), res.meta.get("history_last_year"))
