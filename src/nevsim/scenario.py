@@ -246,7 +246,8 @@ class Fleet(_Strict):
 
 
 class Makers(_Strict):
-    capacity_growth_pct_per_yr: Number = Field(
+    # a plain float (not ``Number``): capacity paths are the same in every draw
+    capacity_growth_pct_per_yr: float = Field(
         0.0,
         ge=-20.0,
         le=50.0,
