@@ -35,14 +35,21 @@ def _console(stderr: bool = False) -> Any:  # per call: writes to the current st
 
 
 def _region_code(region: str | None) -> str | None:
-    """``--region`` as a scenario region code (aliases: China → CN, USA → US, EU27 → EU)."""
+    """``--region`` as a region code (aliases: China → CN, USA → US, EU27 → EU); ``all`` stays ``ALL``.
+
+    Unknown codes raise :class:`InputError` listing the allowed ones.
+    """
     if region is None:
         return None
+    from nevsim.regions import DEFAULT_SCENARIOS
     from nevsim.results import REGION_NAMES
 
     key = region.strip()
     by_name = {v.casefold(): k for k, v in REGION_NAMES.items()}
-    return by_name.get(key.casefold(), key.upper())
+    code = by_name.get(key.casefold(), key.upper())
+    if code != "ALL" and code not in DEFAULT_SCENARIOS:
+        raise InputError("--region", f"unknown region {region!r}.", allowed=[*DEFAULT_SCENARIOS, "all"])
+    return code
 
 
 def _num(v: Any, fmt: str) -> str:
@@ -147,8 +154,10 @@ def _run_with_progress(scenario: Any, quiet: bool) -> Results:
 
 @cli_errors
 def outlook_cmd(
-    scenario: Annotated[str, typer.Argument(help="Shipped scenario name or path to a TOML file.")] = DEFAULT_SCENARIO,
-    region: Annotated[str | None, typer.Option("--region", help="Region code (CN; US and EU later).")] = None,
+    scenario: Annotated[str | None, typer.Argument(
+        help="Shipped scenario name or path to a TOML file (default: the region's default scenario).")] = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", help="CN, US, EU, or all (the three default scenarios side by side).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print run, series and targets as JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the long series table as CSV.")] = False,
     out: Annotated[Path | None, typer.Option(
@@ -164,15 +173,27 @@ def outlook_cmd(
 
     if as_json and as_csv:
         raise InputError("--json/--csv", "choose one output format.", ["--json", "--csv"])
+    code = _region_code(region)
     if out is not None:
         if out.exists() and not out.is_dir():
             raise InputError("--out", f"{out} exists and is not a directory.")
-        for name in OUT_FILES:  # refuse before running, not after
+        for name in OUT_FILES if code != "ALL" else ():  # refuse before running, not after
             check_writable(out / name, force=force, field="--out")
-    code = _region_code(region)
+    if code == "ALL":
+        if scenario is not None:
+            raise InputError("--region", "'all' runs the three default scenarios; give no scenario with it.",
+                             allowed=["CN", "US", "EU"])
+        _outlook_all(as_json=as_json, as_csv=as_csv, out=out, store=store, no_store=no_store, all_years=all_years,
+                     force=force)
+        return
+    if scenario is None:
+        from nevsim.regions import default_scenario
+
+        scenario = default_scenario(code) if code is not None else DEFAULT_SCENARIO
     scen = load_scenario(scenario)
     if code is not None and code != scen.region:
-        scen = load_scenario(scenario, overrides={"region": code})
+        raise InputError("--region", f"scenario {scen.name!r} simulates region {scen.region}, not {code}.",
+                         allowed=[scen.region])
     res = _run_with_progress(scen, quiet=as_json or as_csv)
     targets = res.targets()
 
@@ -206,6 +227,71 @@ def outlook_cmd(
     console = _console()
     if stored["stored"]:
         console.print(f"Run [bold]{stored['run_id']}[/] stored in {stored['store']}")
+    for path in written:
+        console.print(f"Wrote {path}")
+
+
+def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path | None, no_store: bool,
+                 all_years: bool, force: bool) -> None:
+    """``--region all``: the default scenarios of CN, US and EU, side by side."""
+    from nevsim import compare
+    from nevsim.regions import DEFAULT_SCENARIOS
+    from nevsim.scenario import load_scenario
+
+    if out is not None:
+        for name in compare.COMPARISON_FILES:  # refuse before running, not after
+            check_writable(out / name, force=force, field="--out")
+    runs = [_run_with_progress(load_scenario(name), quiet=as_json or as_csv) for name in DEFAULT_SCENARIOS.values()]
+    stored: list[dict[str, Any]] = []
+    if not no_store:
+        from nevsim.store import Store
+
+        st = Store(store)
+        stored = [{"scenario": r.meta.get("scenario"), "run_id": st.save(r), "store": str(st.path)} for r in runs]
+    written = [str(p) for p in compare.write_comparison(runs, out)] if out is not None else []
+    targets = compare.targets_table(runs)
+    if as_json:
+        series = compare.series_table(runs)
+        cols = ["scenario", "region", "variable", "unit", "year", "value"]
+        echo_json({"runs": [{**r.meta} for r in runs], "stored": stored, "files": written,
+                   "series": _records(series[cols]), "targets": _records(targets)})
+        return
+    if as_csv:
+        typer.echo(compare.series_table(runs).to_csv(index=False), nl=False)
+        return
+    from rich.table import Table
+
+    from nevsim.report import report_years
+    from nevsim.results import region_name
+
+    wide = compare.share_table(runs)
+    years = report_years(runs[0], all_years=all_years)
+    console = _console()
+    table = Table(title="nevsim outlook — EV share of new cars (%), regions side by side",
+                  caption="History years (≤ each run's last history year) are calibrated to IEA/OWID observations.")
+    table.add_column("year")
+    for code in wide.columns:
+        run = next(r for r in runs if code in r.regions)
+        table.add_column(f"{region_name(code)} ({code})\n{run.meta.get('scenario')}", justify="right")
+    for y in years:
+        if y in wide.index:
+            table.add_row(str(y), *[_num(float(wide.loc[y, c]), ".1f") for c in wide.columns])
+    console.print(table)
+    tt = Table(title="Targets check (all regions)")
+    for name in ("region", "target", "binding", "year", "target value", "projected", "met", "first met"):
+        tt.add_column(name)
+    import pandas as pd
+
+    for t in targets.itertuples(index=False):
+        if not isinstance(t.compared_variable, str):
+            continue
+        tt.add_row(str(t.region), str(t.name), "yes" if t.binding else "no", str(t.year),
+                   f"{_num(t.target_value, '.1f')} {'%' if t.unit == 'percent' else t.unit}",
+                   _num(t.projected_value, ".1f"), "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no"),
+                   "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)))
+    console.print(tt)
+    for s in stored:
+        console.print(f"Run [bold]{s['run_id']}[/] ({s['scenario']}) stored in {s['store']}")
     for path in written:
         console.print(f"Wrote {path}")
 
