@@ -261,6 +261,7 @@ class Region:
             out[f"Price|Credit|{label}"] = f"{c}/credit"
             out[f"Credits|{label}|Shortfall"] = "credits"
             out[f"Credits|{label}|Banked"] = "credits"
+            out[f"Sales Share|Cars|EV|{label} Area"] = "%"
         return out
 
     def market_state(self, draws: int, beta_price: np.ndarray, zev: tuple[Any, ...], eff: tuple[Any, ...],
@@ -557,6 +558,8 @@ class MarketState:
             sy = self.by_slot[s.slot][t]
             if s.covered < 1.0:  # sales in the covered area, split among makers as nationally
                 cov = s.covered * self.segment_sales[..., None] * sol.covered_shares
+                ev_cov = cov[..., 2:].sum((-1, -2)) / np.maximum(cov.sum((-1, -2)), 1e-300)
+                trace.put(f"Sales Share|Cars|EV|{label} Area", t, 100.0 * ev_cov)
                 ratio = np.divide(cov, sales, out=np.zeros_like(cov), where=sales > 0)
                 units = by_maker * ratio[:, None]
             else:
@@ -581,9 +584,13 @@ class MarketState:
             info["last_year"] = year
             if sol.at_cap[k].any():
                 self.diag["years_at_cap"].setdefault(label, []).append(year)
+        named = {POLICY_SLOTS[p] for p in self.region.spec.policies}
         for slot, label in SLOT_LABEL.items():
-            if slot not in recorded:
+            if slot not in recorded and slot in named:  # before the standard's first year: price 0
                 trace.put(f"Price|Credit|{label}", t, np.zeros(self.D))
+        if "zev" not in recorded and "zev" in named:
+            # before the ZEV standard applies the area's share is the national one (same buyers)
+            trace.put("Sales Share|Cars|EV|ZEV Area", t, 100.0 * sales[..., 2:].sum((-1, -2)) / np.maximum(total, 1e-300))
         if sol is not None and self.year_standards:
             self.diag["years_solved"] += 1
             self.diag["max_sweeps"] = max(self.diag["max_sweeps"], sol.sweeps)

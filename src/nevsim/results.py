@@ -198,9 +198,11 @@ class Statistics:
 
     def credit_price(self, *, years: object = None, region: str | None = None,
                      quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
-        """Clearing price of the credit markets modelled (CNY per credit)."""
+        """Clearing price of the credit markets modelled (China: CNY per credit; other regions: their
+        ZEV and fleet-CO2 standards, in the region's currency per credit)."""
         present = set(self._res.series["variable"])
-        cols = {k: v for k, v in (("NEV", "Price|Credit|NEV"), ("CAFC", "Price|Credit|CAFC")) if v in present}
+        cols = {k: v for k, v in (("NEV", "Price|Credit|NEV"), ("CAFC", "Price|Credit|CAFC"),
+                                  ("ZEV", "Price|Credit|ZEV"), ("Fleet CO2", "Price|Credit|Fleet CO2")) if v in present}
         return self.variables(cols or {"NEV": "Price|Credit|NEV"}, title="Credit price", years=years,
                               region=region, quantiles=quantiles)
 

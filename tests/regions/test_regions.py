@@ -58,7 +58,12 @@ def test_region_results_carry_region_code_and_currency_units(region_run) -> None
     units = dict(zip(series["variable"], series["unit"], strict=False))
     currency = load_scenario(REGION_SCENARIOS[code][0]).region_spec.currency
     assert units["Subsidy|Public Cost"] == f"billion {currency}"
-    assert units["Price|Credit|Fleet CO2"] == f"{currency}/credit"
+    policies = load_scenario(REGION_SCENARIOS[code][0]).region_spec.policies
+    assert ("Price|Credit|Fleet CO2" in units) == any(p in policies for p in ("US-GHG", "EU-CO2"))
+    assert ("Price|Credit|ZEV" in units) == ("US-ACC2" in policies)
+    for name in ("Price|Credit|Fleet CO2", "Price|Credit|ZEV"):
+        if name in units:
+            assert units[name] == f"{currency}/credit"
     share = series[series["variable"].str.startswith("Sales Share|Cars|")]
     assert share["value"].between(0, 100).all()
 
@@ -240,3 +245,21 @@ def test_backtest_per_region_cli() -> None:
     assert result.exit_code == 0, result.output
     bad = runner.invoke(app, ["backtest", "--region", "XX"])
     assert bad.exit_code == 2 and "US" in bad.output
+
+
+def test_us_acc2_compared_in_the_adopting_states_and_priced_up_to_the_penalty() -> None:
+    import nevsim
+
+    res = nevsim.run(load_scenario("us-current-policies"))
+    s = res.series
+    zev = s[s["variable"] == "Price|Credit|ZEV"].set_index("year")["value"]
+    assert (zev.loc[:2025] == 0).all() and zev.max() <= 20000.0 + 1e-6  # $20,000 per vehicle value
+    area = s[s["variable"] == "Sales Share|Cars|EV|ZEV Area"].set_index("year")["value"]
+    national = s[s["variable"] == "Sales Share|Cars|EV"].set_index("year")["value"]
+    assert (area.loc[2026:] >= national.loc[2026:] - 1e-9).all()  # the mandate lifts the covered area
+    targets = res.targets()
+    acc2 = targets[targets["name"].str.startswith("California ACC II")]
+    assert (acc2["compared_variable"] == "Sales Share|Cars|EV|ZEV Area").all()
+    row = acc2[acc2["year"] == 2028].iloc[0]
+    below_cap = zev.loc[2028] < 20000.0
+    assert (not below_cap) or bool(row["met"])  # a market cleared below the penalty meets the requirement

@@ -58,6 +58,29 @@ def _num(v: Any, fmt: str) -> str:
     return format(v, fmt)
 
 
+#: Headline columns (header, variable, format, divisor): China's, and a region's own (nevsim.regions).
+CHINA_COLUMNS = [("EV %", "Sales Share|Cars|EV", ".1f", 1.0), ("BEV %", "Sales Share|Cars|BEV", ".1f", 1.0),
+                 ("PHEV %", "Sales Share|Cars|PHEV", ".1f", 1.0),
+                 ("NEV % all veh.", "Sales Share|All Vehicles|NEV", ".1f", 1.0),
+                 ("credit CNY", "Price|Credit|NEV", ",.0f", 1.0), ("EV stock M", "Stock|Cars|EV", ",.1f", 1e6),
+                 ("public chargers k", "Chargers|Public", ",.0f", 1e3),
+                 ("oil displaced kb/d", "Oil Displacement", ",.0f", 1.0), ("CO2 Mt", "Emissions|CO2|Cars", ",.0f", 1.0)]
+
+
+def _columns(res: Results) -> list[tuple[str, str, str, float]]:
+    present = set(res.series["variable"])
+    if "Price|Credit|NEV" in present:
+        return CHINA_COLUMNS
+    units = dict(zip(res.series["variable"], res.series["unit"], strict=False))
+    cur = str(units.get("Price|Credit|Fleet CO2", "")).split("/")[0]
+    region = [("ZEV-area EV %", "Sales Share|Cars|EV|ZEV Area", ".1f", 1.0),
+              (f"ZEV credit {cur}", "Price|Credit|ZEV", ",.0f", 1.0),
+              (f"CO2 credit {cur}", "Price|Credit|Fleet CO2", ",.0f", 1.0),
+              ("new-car g/km", "Emissions|CO2|New Cars", ",.0f", 1.0)]
+    region = [c for c in region if c[1] in present]
+    return CHINA_COLUMNS[:3] + region + CHINA_COLUMNS[5:]
+
+
 def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
     from nevsim.report import report_years
 
@@ -71,17 +94,8 @@ def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
     hist = res.meta.get("history_last_year")
     rows = []
     for y in years:
-        ev, bev, phev = get("Sales Share|Cars|EV", y), get("Sales Share|Cars|BEV", y), get("Sales Share|Cars|PHEV", y)
-        rows.append([
-            f"{y}{' (hist)' if hist is not None and y <= hist else ''}",
-            _num(ev, ".1f"), _num(bev, ".1f"), _num(phev, ".1f"),
-            _num(get("Sales Share|All Vehicles|NEV", y), ".1f"),
-            _num(get("Price|Credit|NEV", y), ",.0f"),
-            _num(get("Stock|Cars|EV", y) / 1e6, ",.1f"),
-            _num(get("Chargers|Public", y) / 1e3, ",.0f"),
-            _num(get("Oil Displacement", y), ",.0f"),
-            _num(get("Emissions|CO2|Cars", y), ",.0f"),
-        ])
+        rows.append([f"{y}{' (hist)' if hist is not None and y <= hist else ''}",
+                     *[_num(get(var, y) / div, fmt) for _, var, fmt, div in _columns(res)]])
     return rows
 
 
@@ -98,9 +112,9 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
              f"hash {str(meta.get('scenario_hash', '?'))[:12]}, nevsim {meta.get('nevsim_version', '?')}")
     table = Table(title=title, caption="(hist) = history year, calibrated to observations. "
                   "EV shares: % of new cars (IEA basis); NEV all vehicles: CAAM-basis estimate.")
-    for name in ("year", "EV %", "BEV %", "PHEV %", "NEV % all veh.", "credit CNY", "EV stock M",
-                 "public chargers k", "oil displaced kb/d", "CO2 Mt"):
-        table.add_column(name, justify="left" if name == "year" else "right")
+    table.add_column("year", justify="left")
+    for name, *_ in _columns(res):
+        table.add_column(name, justify="right")
     for row in _headline_rows(res, all_years):
         table.add_row(*row)
     console.print(table)

@@ -173,6 +173,8 @@ def bev_phev_split(res: Results) -> go.Figure:
 
 def credit_price(res: Results) -> go.Figure:
     """Clearing price of the NEV (and CAFC) credit markets, with the cap if the scenario sets one."""
+    if not (res.series["variable"] == "Price|Credit|NEV").any():  # a region's own standards (nevsim.regions)
+        return res.stats.credit_price().plot(title="Credit prices of the region's standards (cap = penalty)")
     fig = res.stats.credit_price().plot(title="NEV credit price")
     cap = (res.scenario.get("policy", {}).get("dual_credit", {}) or {}).get("price_cap_cny_per_credit")
     if cap:
