@@ -446,7 +446,8 @@ class Results:
         wide.columns.name = None
         wide = wide.dropna(how="all", subset=[c for c in wide.columns if isinstance(c, (int, np.integer))])
         wide.insert(0, "model", f"nevsim {self.meta.get('nevsim_version', _package_version())}")
-        wide["region"] = wide["region"].map(region_name)
+        spec = self.scenario.get("region_spec") or {}
+        wide["region"] = wide["region"].map(lambda r: spec["iea_name"] if r == spec.get("code") else region_name(r))
         wide = wide.rename(columns={"model": "Model", "scenario": "Scenario", "region": "Region",
                                     "variable": "Variable", "unit": "Unit"})
         return wide.reset_index(drop=True)

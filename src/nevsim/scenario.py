@@ -294,8 +294,15 @@ class Scenario(_Strict):
         return self
 
     def resolved(self) -> dict[str, Any]:
-        """The whole scenario as a plain dict (JSON types only)."""
-        return self.model_dump(mode="json")
+        """The whole scenario as a plain dict (JSON types only).
+
+        ``region_spec`` appears only for a region defined by a ``[region]`` table, so China's
+        resolved scenario (and its hash) is what it was before regions existed.
+        """
+        out = self.model_dump(mode="json")
+        if out.get("region_spec") is None:
+            out.pop("region_spec", None)
+        return out
 
     @property
     def hash(self) -> str:

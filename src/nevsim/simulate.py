@@ -1198,11 +1198,11 @@ def _reference(scenario: Scenario) -> Scenario:
     scenario's years. So an override of the default scenario (``load_scenario(name, {...})``)
     is a counterfactual calibrated on the factual history, never re-fitted to it.
     """
-    if scenario.calibration.against == scenario.name and scenario.region_spec is not None:
-        return scenario  # a region file naming itself (it may not be loadable by name)
     try:
         reference = _load_reference(scenario.calibration.against)
     except InputError as exc:
+        if scenario.calibration.against == scenario.name and scenario.region_spec is not None:
+            return scenario  # a region file naming itself (not loadable by name): its own reference
         raise InputError("calibration.against", exc.message, exc.allowed) from None
     if reference.region != scenario.region:  # another region's history cannot calibrate this one
         return scenario

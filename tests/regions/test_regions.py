@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nevsim import data
@@ -263,3 +265,58 @@ def test_us_acc2_compared_in_the_adopting_states_and_priced_up_to_the_penalty() 
     row = acc2[acc2["year"] == 2028].iloc[0]
     below_cap = zev.loc[2028] < 20000.0
     assert (not below_cap) or bool(row["met"])  # a market cleared below the penalty meets the requirement
+
+
+def test_china_scenario_resolves_as_before_and_region_files_round_trip() -> None:
+    from nevsim.scenario import validate_scenario
+
+    china = load_scenario("china-current-policies")
+    assert "region_spec" not in china.resolved() and china.region_spec is None
+    us = load_scenario("us-current-policies")
+    assert us.resolved()["region_spec"]["code"] == "US"
+    assert validate_scenario(us.resolved()) == us
+
+
+def test_iamc_region_name_of_a_file_region() -> None:
+    import nevsim
+
+    res = nevsim.run(load_scenario(NORWAY))
+    assert set(res.to_iamc()["Region"]) == {"Norway"}
+    assert set(nevsim.run(load_scenario("eu-current-policies")).to_iamc()["Region"]) == {"EU27"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    target=st.floats(0.0, 150.0), bank=st.floats(0.0, 5e7), cap=st.floats(1.0, 500.0),
+    covered=st.sampled_from([1.0, 0.3]), plug=st.floats(-4.0, 2.0),
+)
+def test_clearing_complementary_slackness(target: float, bank: float, cap: float, covered: float, plug: float) -> None:
+    """For any target, bank, cap and coverage: 0 ≤ π ≤ cap, E ≥ 0 unless π = cap, π·E = 0 (within tolerance)."""
+    u = np.zeros((1, 5, 4))
+    u[..., 2:] = plug
+    lam, sales = np.array([[0.6, 0.6]]), np.full((1, 5), 1e5)
+    co2 = np.array([130.0, 95.0, 40.0, 0.0])
+    net = np.tile(target - co2, (5, 1))
+    std = PricedStandard(name="EU-CO2", slot="efficiency", net=net[None], slope=1e-3 * net[None], cap=np.array([cap]),
+                         bank=np.array([bank]), covered=covered, required_scale=np.array([1e7]))
+    sol = clear_standards(u, lam, sales, [std])
+    p, e = float(sol.prices[0, 0]), float(sol.excess[0, 0])
+    tol = 1e-9 * (1e7 + 1) + 1e-6 * abs(net).max() * 5e5
+    assert 0.0 <= p <= cap
+    assert e >= -tol or sol.at_cap[0, 0]
+    assert p == 0.0 or abs(e) <= tol or p == pytest.approx(cap)
+    assert np.allclose(sol.shares.sum(-1), 1.0)
+
+
+def test_us_counterfactual_without_federal_standards_is_calibrated_on_the_factual_history() -> None:
+    """Dropping the GHG standard and ACC II lowers the projected EV share; history stays the same
+    (the constants are those fitted with the factual policies)."""
+    base = run_frames("us-current-policies")[0]
+    cf_scen = load_scenario("us-current-policies", {"region.policies": ["US-30D"]})
+    cf, _, meta = run_frames(cf_scen)
+    assert meta["calibration"]["against"] == "us-current-policies"
+    share = lambda s: s[s["variable"] == "Sales Share|Cars|EV"].set_index("year")["value"]  # noqa: E731
+    b, c = share(base), share(cf)
+    assert np.allclose(b.loc[:2025], c.loc[:2025])
+    assert c.loc[2030] < b.loc[2030] - 5.0
+    assert "Price|Credit|Fleet CO2" not in set(cf["variable"])
