@@ -33,6 +33,8 @@ def share_table(runs: list[Results], variable: str = SHARE) -> pd.DataFrame:
     s = series_table(runs)
     s = s[s["variable"] == variable]
     wide = s.groupby(["year", "region"])["value"].median().unstack("region")
+    order = list(dict.fromkeys(code for r in runs for code in r.regions))  # the runs' order (CN, US, EU)
+    wide = wide[[c for c in order if c in wide.columns]]
     wide.attrs["unit"] = "percent" if variable.startswith("Sales Share") else ""
     return wide
 

@@ -320,3 +320,18 @@ def test_us_counterfactual_without_federal_standards_is_calibrated_on_the_factua
     assert np.allclose(b.loc[:2025], c.loc[:2025])
     assert c.loc[2030] < b.loc[2030] - 5.0
     assert "Price|Credit|Fleet CO2" not in set(cf["variable"])
+
+
+def test_report_of_a_region_run_shows_its_standards(tmp_path: Path) -> None:
+    import nevsim
+    from nevsim.report import build_html, headline_table
+    from nevsim.report.charts import credit_price, maker_balances
+
+    res = nevsim.run(load_scenario("eu-current-policies"))
+    head = headline_table(res, [2025, 2030])
+    assert "Fleet CO2 credit price (region currency/credit)" in head.columns
+    assert "NEV credit price (CNY/credit)" not in head.columns
+    fig = maker_balances(res, years=[2030])
+    assert "Fleet CO2" in fig.layout.title.text and len(fig.data) == 1
+    assert any("Fleet CO2" in str(t.name) for t in credit_price(res).data)
+    assert "EU27" in build_html(res)

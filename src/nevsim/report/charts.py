@@ -187,7 +187,11 @@ def maker_balances(res: Results, years: list[int] | None = None) -> go.Figure:
     """Each maker's NEV credit balance in a few years: who sells (> 0) and who buys (< 0)."""
     import plotly.graph_objects as go
 
-    mk = res.makers[res.makers["variable"] == "Credits|NEV|Balance"]
+    present = set(res.makers["variable"])
+    variable = next((v for v in ("Credits|NEV|Balance", "Credits|Fleet CO2|Balance", "Credits|ZEV|Balance")
+                     if v in present), "Credits|NEV|Balance")  # China's NEV credits, else a region's standard
+    label = variable.split("|")[1]
+    mk = res.makers[res.makers["variable"] == variable]
     fig = go.Figure()
     if mk.empty:
         return _layout(fig, "Makers' NEV credit balances (not in this run)", "credits")
@@ -201,7 +205,7 @@ def maker_balances(res: Results, years: list[int] | None = None) -> go.Figure:
     for i, y in enumerate(years):
         fig.add_trace(go.Bar(y=table.index, x=table[y], orientation="h", name=str(y),
                              marker_color=PALETTE[i % len(PALETTE)]))
-    fig = _layout(fig, "Makers' NEV credit balances (> 0 sells, < 0 buys)", "", height=520)
+    fig = _layout(fig, f"Makers' {label} credit balances (> 0 sells, < 0 buys)", "", height=520)
     fig.update_layout(barmode="group", hovermode="y unified")
     fig.update_xaxes(title_text="credits (earned − required)", rangemode="normal")
     fig.update_yaxes(title_text="")
