@@ -219,12 +219,23 @@ class Region:
     def policy(self, curb_mass_kg: np.ndarray | None = None) -> RegionPolicy:
         return RegionPolicy(self, curb_mass_kg)
 
-    def standards(self, years: np.ndarray, table: Any, params: dict[str, np.ndarray], ice_improvement: float
-                  ) -> tuple[tuple[Any, ...], tuple[Any, ...], np.ndarray]:
+    def standards(self, years: np.ndarray, ice_improvement: float) -> tuple[tuple[Any, ...], tuple[Any, ...], np.ndarray]:
         """The ZEV-slot and efficiency-slot standards of every year (None where absent) and the
-        new cars' test-cycle CO2 ``[year, segment, powertrain]`` (g/km, WLTC-like)."""
+        new cars' test-cycle CO2 ``[year, segment, powertrain]`` (g/km, WLTC-like).
+
+        Memoised per process on the region table, the ICE efficiency path and the years (a pure
+        function of immutable inputs, like China's standards; built with the deterministic
+        parameter values, as China's are).
+        """
+        return _region_standards(self.spec.model_dump_json(), float(ice_improvement), int(years[0]), int(years[-1]))
+
+    def _build_standards(self, years: np.ndarray, ice_improvement: float
+                         ) -> tuple[tuple[Any, ...], tuple[Any, ...], np.ndarray]:
+        from nevsim.simulate import _coefficients, _vehicle_table
         from nevsim.technology import vehicle_attributes
 
+        coef, params = _coefficients(1)
+        _, params, table = self.adapt(coef, params, _vehicle_table())
         policy = self.policy(table.curb_mass_kg)
         zev, eff, co2 = [], [], []
         for year in years:  # preparation, once per run
@@ -599,6 +610,15 @@ class MarketState:
 
 
 # ----------------------------------------------------------------------------- cached data
+
+
+@functools.lru_cache(maxsize=16)
+def _region_standards(spec_json: str, ice_improvement: float, first: int, last: int
+                      ) -> tuple[tuple[Any, ...], tuple[Any, ...], np.ndarray]:
+    region = Region(RegionSpec.model_validate_json(spec_json))
+    zev, eff, co2 = region._build_standards(np.arange(first, last + 1), ice_improvement)
+    co2.setflags(write=False)
+    return zev, eff, co2
 
 
 @functools.lru_cache(maxsize=16)

@@ -507,8 +507,7 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
     else:  # the region's standards are priced by nevsim.regions, not by China's NEV market
         gasoline, electricity = region.energy(years)
         inputs = replace(inputs, gasoline=gasoline, electricity=electricity, region=region,
-                         region_standards=region.standards(years, table, params,
-                                                           s.technology.ice_fuel_improvement_pct_per_yr))
+                         region_standards=region.standards(years, s.technology.ice_fuel_improvement_pct_per_yr))
         nev = cafc = (None,) * len(years)
         possible = (True,) * len(years)
     paths = vehicle_paths(
