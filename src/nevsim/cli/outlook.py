@@ -5,6 +5,9 @@
 (DuckDB, user data directory or ``--store``) and, with ``--out DIR``, writes ``series.csv``,
 ``series_iamc.csv``, ``makers.csv`` and ``report.html``. ``--json`` prints
 ``{"run": {...}, "series": [...], "targets": [...]}``; ``--csv`` prints the long table.
+``--region US|EU|CN`` runs that region's default scenario (or checks that the scenario given is
+of that region); ``--region all`` runs the three default scenarios and prints them side by side
+(``--out`` then writes the comparison: :mod:`nevsim.compare`).
 """
 
 from __future__ import annotations
@@ -175,7 +178,8 @@ def outlook_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print run, series and targets as JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the long series table as CSV.")] = False,
     out: Annotated[Path | None, typer.Option(
-        "--out", help="Directory for series.csv, series_iamc.csv, makers.csv and report.html.")] = None,
+        "--out", help="Directory for series.csv, series_iamc.csv, makers.csv and report.html "
+                      "(with --region all: comparison.csv, targets.csv, comparison.html).")] = None,
     store: Annotated[Path | None, typer.Option(
         "--store", help="Results store file (default: the user data directory's nevsim/runs.duckdb).")] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the run to the store.")] = False,
