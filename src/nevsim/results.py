@@ -198,9 +198,11 @@ class Statistics:
 
     def credit_price(self, *, years: object = None, region: str | None = None,
                      quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
-        """Clearing price of the credit markets modelled (CNY per credit)."""
+        """Clearing price of the credit markets modelled (China: CNY per credit; other regions: their
+        ZEV and fleet-CO2 standards, in the region's currency per credit)."""
         present = set(self._res.series["variable"])
-        cols = {k: v for k, v in (("NEV", "Price|Credit|NEV"), ("CAFC", "Price|Credit|CAFC")) if v in present}
+        cols = {k: v for k, v in (("NEV", "Price|Credit|NEV"), ("CAFC", "Price|Credit|CAFC"),
+                                  ("ZEV", "Price|Credit|ZEV"), ("Fleet CO2", "Price|Credit|Fleet CO2")) if v in present}
         return self.variables(cols or {"NEV": "Price|Credit|NEV"}, title="Credit price", years=years,
                               region=region, quantiles=quantiles)
 
@@ -444,7 +446,8 @@ class Results:
         wide.columns.name = None
         wide = wide.dropna(how="all", subset=[c for c in wide.columns if isinstance(c, (int, np.integer))])
         wide.insert(0, "model", f"nevsim {self.meta.get('nevsim_version', _package_version())}")
-        wide["region"] = wide["region"].map(region_name)
+        spec = self.scenario.get("region_spec") or {}
+        wide["region"] = wide["region"].map(lambda r: spec["iea_name"] if r == spec.get("code") else region_name(r))
         wide = wide.rename(columns={"model": "Model", "scenario": "Scenario", "region": "Region",
                                     "variable": "Variable", "unit": "Unit"})
         return wide.reset_index(drop=True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -40,6 +41,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nevsim.errors import InputError
+from nevsim.regionspec import RegionSpec
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -99,6 +101,12 @@ def _check_path_ranges(model: BaseModel) -> None:
         for year, value in getattr(model, name).items():
             if not lo <= value <= hi:
                 raise _PathRangeError(name, year, value, lo, hi)
+
+
+class _RegionError(ValueError):
+    def __init__(self, field: str, message: str, allowed: list[str]) -> None:
+        self.field, self.message, self.allowed = field, message, allowed
+        super().__init__(message)
 
 
 class _PathRangeError(ValueError):
@@ -214,7 +222,7 @@ class Technology(_WithPaths):
 
 class Market(_WithPaths):
     total_car_sales_million: YearPath = _path(
-        1.0, 100.0, "domestic new-car sales after the history years (million vehicles per year)"
+        0.01, 100.0, "domestic new-car sales after the history years (million vehicles per year)"
     )
     ev_exports_million: YearPath = _path(0.0, 50.0, "exports of electric cars (million vehicles per year)")
     check_year_paths = _path_validators("total_car_sales_million", "ev_exports_million")
@@ -270,7 +278,10 @@ class Scenario(_Strict):
 
     name: str = Field(description="scenario name (file stem)")
     description: str = ""
-    region: Literal["CN"] = Field("CN", description="region simulated (China for now)")
+    region: str = Field("CN", pattern=r"^[A-Z][A-Z0-9]{1,5}$",
+                        description="region code: CN (built in) or the code of the scenario's [region] table")
+    region_spec: RegionSpec | None = Field(
+        None, description="the scenario's [region] table (any region but CN; see nevsim.regionspec)")
     draws: int = Field(1, ge=1, le=1, description="Monte Carlo draws (1 = deterministic; more with issue 6)")
     seed: int = Field(0, ge=0, description="random seed (for Monte Carlo draws)")
     years: Years = Field(default_factory=Years)
@@ -283,9 +294,26 @@ class Scenario(_Strict):
     makers: Makers = Field(default_factory=Makers)
     calibration: Calibration = Field(default_factory=Calibration)
 
+    @model_validator(mode="after")
+    def _region_defined(self) -> Scenario:
+        if self.region_spec is None and self.region != "CN":
+            raise _RegionError("region", f"region {self.region!r} needs a [region] table in the scenario file",
+                               ["CN", "a [region] table (docs/regions.md)"])
+        if self.region_spec is not None and self.region_spec.code != self.region:
+            raise _RegionError("region", f"region {self.region!r} differs from the [region] table's code "
+                               f"{self.region_spec.code!r}", [self.region_spec.code])
+        return self
+
     def resolved(self) -> dict[str, Any]:
-        """The whole scenario as a plain dict (JSON types only)."""
-        return self.model_dump(mode="json")
+        """The whole scenario as a plain dict (JSON types only).
+
+        ``region_spec`` appears only for a region defined by a ``[region]`` table, so China's
+        resolved scenario (and its hash) is what it was before regions existed.
+        """
+        out = self.model_dump(mode="json")
+        if out.get("region_spec") is None:
+            out.pop("region_spec", None)
+        return out
 
     @property
     def hash(self) -> str:
@@ -432,6 +460,8 @@ def _field_info(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
             return model, info
         info = model.model_fields[part]
         annotation = info.annotation
+        if part == "region" and model is Scenario:  # the [region] table (region_spec)
+            annotation = RegionSpec
         model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
     return model, info
 
@@ -439,6 +469,8 @@ def _field_info(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
 def _to_input_error(exc: ValidationError) -> InputError:
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if p != "[key]")
+    if loc[:1] == ("region_spec",):  # the scenario file's [region] table
+        loc = ("region", *loc[1:])
     field = ".".join(str(p) for p in loc) or "scenario"
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -447,6 +479,8 @@ def _to_input_error(exc: ValidationError) -> InputError:
         allowed = sorted(parent.model_fields) if parent is not None else None
         return InputError(field, "unknown key", allowed=allowed)
     original = ctx.get("error")
+    if isinstance(original, _RegionError):
+        return InputError(original.field, original.message, allowed=original.allowed)
     if isinstance(original, _PathRangeError):
         field = ".".join([*(str(p) for p in loc), original.name, original.year])
         return InputError(field, f"value out of range: {original}", allowed=[f"{original.lo} to {original.hi}"])
@@ -471,6 +505,10 @@ def _to_input_error(exc: ValidationError) -> InputError:
 
 def validate_scenario(data: dict[str, Any]) -> Scenario:
     """Validate a merged scenario dict; errors become :class:`InputError` with the field path."""
+    if isinstance(data.get("region"), dict):  # a [region] table: the region defined in the file
+        code = data["region"].get("code")
+        ok = isinstance(code, str) and re.fullmatch(r"[A-Z][A-Z0-9]{1,5}", code) is not None
+        data = {**data, "region_spec": data["region"], "region": code if ok else "XX"}  # bad code: region.code
     try:
         return Scenario.model_validate(_sort_year_tables(data))
     except ValidationError as exc:

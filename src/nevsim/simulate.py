@@ -322,6 +322,9 @@ class Inputs:
     # (NEV, CAFC) per year with the per-vehicle terms stacked for the accounting fast path
     # (nevsim.policy.standard._prepare); used only where they match nev_standards/cafc_standards
     prepared_standards: tuple[tuple[Any, Any], ...] = ()
+    # regions other than China (nevsim.regions): the adapter, and its (ZEV, efficiency, CO2 g/km) per year
+    region: Any = None
+    region_standards: tuple[Any, Any, Any] | None = None
 
 
 def _nev_ratio_override(policy: Any, years: np.ndarray) -> np.ndarray:
@@ -454,13 +457,20 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
     if until is not None and not (2012 <= until <= 2100):
         raise InputError("until", f"data cutoff {until} outside 2012–2100", allowed=["2012 to 2100"])
     years = np.arange(scenario.years.first, scenario.years.last + 1)
-    hist = load_history(years, until)
+    region = None
+    if scenario.region_spec is not None:  # a region defined by the scenario's [region] table
+        from nevsim.regions import Region
+
+        region = Region.from_scenario(scenario)
+    hist = load_history(years, until) if region is None else region.history(years, until)
     history_last = min(scenario.years.calibrate_until, hist.last_share_year, until if until is not None else 9999)
     if history_last < years[0] + 2:
         raise InputError("until", "fewer than three history years to calibrate on", allowed=[f"≥ {years[0] + 2}"])
     draws = scenario.draws
     coef, params = _coefficients(draws)
     table = _vehicle_table()
+    if region is not None:  # currency, price level and segment mix of the region
+        coef, params, table = region.adapt(coef, params, table)
     s = scenario
     total = _bridge({k: v * 1e6 for k, v in s.market.total_car_sales_million.items()}, years,
                     hist.total_car_sales, history_last)
@@ -474,7 +484,8 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
     evs_per_charger = np.where(np.isfinite(evs_per_charger), evs_per_charger, first_ratio)
     world_growth = interpolate_path(s.technology.world_battery_demand_growth_pct_per_yr, years, 10.0) / 100.0
     ratio_override = _nev_ratio_override(s.policy, years)
-    names, offer, conv_weight, nev_prior = _maker_table(int(years[0]), int(years[-1]))
+    makers = _maker_table if region is None else region.maker_table
+    names, offer, conv_weight, nev_prior = makers(int(years[0]), int(years[-1]))
     capacity = capacity_paths(hist.capacity, names, years, s.makers.capacity_growth_pct_per_yr)
     inputs = Inputs(
         scenario=s, years=years, history_last=int(history_last), history=hist, draws=draws, coef=coef,
@@ -491,7 +502,14 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
 
     policy_key = (s.policy.model_dump_json(), float(s.technology.ice_fuel_improvement_pct_per_yr),
                   int(years[0]), int(years[-1]))
-    nev, cafc, possible = _standards(*policy_key)
+    if region is None:
+        nev, cafc, possible = _standards(*policy_key)
+    else:  # the region's standards are priced by nevsim.regions, not by China's NEV market
+        gasoline, electricity = region.energy(years)
+        inputs = replace(inputs, gasoline=gasoline, electricity=electricity, region=region,
+                         region_standards=region.standards(years, s.technology.ice_fuel_improvement_pct_per_yr))
+        nev = cafc = (None,) * len(years)
+        possible = (True,) * len(years)
     paths = vehicle_paths(
         table, years, retail_price_equivalent=params["retail_price_equivalent"],
         ev_drivetrain_decline_pct_per_yr=params["ev_drivetrain_cost_decline_pct_per_yr"],
@@ -509,7 +527,7 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
         np.tile(coef.opex_horizon_years, len(years)), np.tile(coef.opex_discount_rate, len(years)),
     ).reshape(shape)
     inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible,
-                     prepared_standards=_prepared_standards(*policy_key),
+                     prepared_standards=_prepared_standards(*policy_key) if region is None else (),
                      vehicle_paths=paths, running_pv_cny=running)
     return replace(inputs, maker_nev_weights=_fit_maker_weights(inputs))
 
@@ -684,7 +702,10 @@ def run_years(
     n_years = len(years)
     n_hist = int((years <= inputs.history_last).sum())
     trace = Trace(years=years, makers=inputs.makers)
-    policy = _ChinaPolicy(s.policy, inputs.years, inputs.table, inputs.nev_ratio_override)
+    region = inputs.region  # None: China's policies; else a region's adapter (nevsim.regions)
+    policy = _ChinaPolicy(s.policy, inputs.years, inputs.table, inputs.nev_ratio_override) if region is None \
+        else region.policy(inputs.table.curb_mass_kg)
+    rmarket = None if region is None else region.market_state(D, coef.beta_price, *inputs.region_standards)
     dc = s.policy.dual_credit
     M = len(inputs.makers)
     lam = coef.nest_lambda
@@ -723,7 +744,8 @@ def run_years(
     zeros_d = np.zeros(D)
     cap = np.full(D, dc.price_cap_cny_per_credit)
     vkt = np.full(D, s.fleet.vkt_km_per_year)
-    pack_factor = s.technology.china_pack_price_ratio * s.technology.cny_per_usd
+    pack_factor = s.technology.china_pack_price_ratio * s.technology.cny_per_usd if region is None \
+        else region.pack_factor
     price_slope = -coef.beta_price[:, None, None] / 1e4 * dc.pass_through
     maker_w = np.where(np.arange(4) >= 2, maker_nev_w[:, :, None, None], inputs.conv_weight[None, :, None, None])
     elec_share = inputs.table.electric_km_share
@@ -799,7 +821,22 @@ def run_years(
             market = _Market(lam, segment_sales, net_eff, slope, bank_total, cafc_extra, required_scale, cap,
                              price_floor)
 
-        if fitting:
+        if rmarket is not None:  # every standard of the region priced (nevsim.regions.clear_standards)
+            rmarket.begin_year(ti, segment_sales)
+            price = zeros_d
+        if fitting and rmarket is not None:
+            for _ in range(6):
+                a_prev, b_prev, ok = fit_plugin_constants(
+                    u_base + rmarket.shift(), lam, segment_sales, np.full(D, hist.ev_share[ti]),
+                    np.full(D, hist.bev_fraction[ti]), (a_prev, b_prev))
+                u = u_base + a_prev[:, None, None] * _PLUG_ADD + b_prev[:, None, None] * _BEV_ADD
+                shares, moved = rmarket.clear(u, lam)
+                if not moved:
+                    break
+            sol = None
+            fit_ok = fit_ok and bool(ok.all())
+            fit_a[t], fit_b[t], fit_lnss[t] = a_prev, b_prev, ln_ss
+        elif fitting:
             price = price_floor.copy()
             for _ in range(6):
                 u_shift = u_base + (slope * price[:, None, None] if nev_sy is not None else 0.0)
@@ -818,7 +855,10 @@ def run_years(
             r = calibration.plugin_residual(year)
             b = calibration.bev(year)
             u = u_base + (r + kappa * ln_ss)[:, None, None] * _PLUG_ADD + b[:, None, None] * _BEV_ADD
-            shares, price, sol = _clear(u, lam, market, D)
+            if rmarket is None:
+                shares, price, sol = _clear(u, lam, market, D)
+            else:
+                (shares, _), sol = rmarket.clear(u, lam), None
         if sol is not None:
             credit_diag["years_solved"] += 1
             credit_diag["max_iterations"] = max(credit_diag["max_iterations"], sol.iterations)
@@ -841,6 +881,8 @@ def run_years(
         exports_m = cap_exports(exports_m, cap_m, inputs.residual_maker)
         by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker)
         split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
+        if rmarket is not None:  # the region's standards, per maker (nevsim.policy.standard.compliance)
+            rmarket.account(t, year, sales, by_maker, trace)
         # credit accounting (nevsim.policy.standard.compliance)
         if nev_sy is not None and (cafc_sy is not None or nev_sy.earned_per_vehicle.any()
                                    or nev_sy.required_per_vehicle.any() or (bank is not None and bank.any())):
@@ -939,6 +981,8 @@ def run_years(
             progress(t + 1, n_years)
 
     trace.diagnostics["credit_market"] = credit_diag
+    if rmarket is not None:
+        credit_diag["region"] = rmarket.diag
     if not fit:
         return trace, None
     if calibration is None:
@@ -1076,6 +1120,11 @@ def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
         "Credits|NEV|Shortfall": "credits", "Credits|NEV|Banked": "credits", "Credits|CAFC|Deficit": "credits",
         "Battery Demand|Cars|China": "GWh", "Price|Car|BEV compact": "CNY", "Price|Car|ICE compact": "CNY",
     }
+    if inputs.region is not None:  # a region's own variables and currency; no China NEV/CAFC market
+        units = {k: v for k, v in units.items() if "NEV" not in k and "CAFC" not in k and not k.endswith("|China")}
+        units.update(inputs.region.units())
+        units["Battery Demand|Cars"] = "GWh"
+        d = {**d, "Battery Demand|Cars": d["Battery Demand|Cars|China"]}
     for name, unit in units.items():
         if name in d:
             variables.append((name, unit, d[name]))
@@ -1152,7 +1201,11 @@ def _reference(scenario: Scenario) -> Scenario:
     try:
         reference = _load_reference(scenario.calibration.against)
     except InputError as exc:
+        if scenario.calibration.against == scenario.name and scenario.region_spec is not None:
+            return scenario  # a region file naming itself (not loadable by name): its own reference
         raise InputError("calibration.against", exc.message, exc.allowed) from None
+    if reference.region != scenario.region:  # another region's history cannot calibrate this one
+        return scenario
     reference = reference.model_copy(update={"years": scenario.years})
     skip = ("name", "description", "calibration", "years")
     a = {k: v for k, v in scenario.resolved().items() if k not in skip}

@@ -60,8 +60,8 @@ def test_plot_is_written_and_never_overwritten_without_force(tmp_path: Path) -> 
     (["--cutoff", "2020", "--cutoffs", "2018,2019"], ["not both"]),
     (["--cutoff", "2021", "--through", "2021"], ["through", "2022–2025"]),
     (["--cutoff", "2021", "--through", "2030"], ["through", "2025"]),
-    (["--region", "US", "--cutoff", "2021"], ["region", "Allowed: CN."]),
-    (["--region", "Atlantis", "--cutoff", "2021"], ["region", "Allowed: CN."]),
+    (["china-current-policies", "--region", "US", "--cutoff", "2021"], ["region", "Allowed: CN."]),
+    (["--region", "Atlantis", "--cutoff", "2021"], ["region", "Allowed: CN, US, EU."]),
     (["atlantis", "--cutoff", "2021"], ["scenario", "china-current-policies"]),
     (["--cutoff", "2021", "--plot", "fan.png"], ["--plot", ".html"]),
 ])

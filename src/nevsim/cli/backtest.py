@@ -102,9 +102,9 @@ def _run(scenario: str, region: str, cutoffs: list[int] | None, through: int | N
 
 @cli_errors
 def backtest_cmd(
-    scenario: Annotated[str, typer.Argument(help="Shipped scenario name or path to a TOML file.")]
-    = "china-current-policies",
-    region: Annotated[str, typer.Option("--region", help="Region code (the scenario's region; CN).")] = "CN",
+    scenario: Annotated[str | None, typer.Argument(
+        help="Shipped scenario name or path to a TOML file (default: the region's default scenario).")] = None,
+    region: Annotated[str, typer.Option("--region", help="Region code: CN, US or EU (the scenario's region).")] = "CN",
     cutoff: Annotated[int | None, typer.Option(
         "--cutoff", help="One cutoff year: fit with data up to it, forecast the years after.")] = None,
     cutoffs: Annotated[str | None, typer.Option(
@@ -118,6 +118,15 @@ def backtest_cmd(
     """Back-test: calibrate with data up to each cutoff, forecast the later years, score against
     history and four baselines (logistic, Bass, persistence, logit trend)."""
     years = _parse_cutoffs(cutoff, cutoffs)
+    if scenario is None:
+        from nevsim.backtest import REGION_CODES
+        from nevsim.regions import DEFAULT_SCENARIOS
+
+        code = str(region).strip().upper()
+        code = next((c for c, n in REGION_CODES.items() if n.upper() == code), code)
+        if code not in DEFAULT_SCENARIOS:
+            raise InputError("--region", f"unknown region {region!r}.", allowed=list(DEFAULT_SCENARIOS))
+        scenario, region = DEFAULT_SCENARIOS[code], code
     if plot is not None:
         if plot.suffix.lower() not in PLOT_SUFFIXES:
             raise InputError("--plot", f"{plot} must be an HTML file.", allowed=list(PLOT_SUFFIXES))

@@ -5,6 +5,9 @@
 (DuckDB, user data directory or ``--store``) and, with ``--out DIR``, writes ``series.csv``,
 ``series_iamc.csv``, ``makers.csv`` and ``report.html``. ``--json`` prints
 ``{"run": {...}, "series": [...], "targets": [...]}``; ``--csv`` prints the long table.
+``--region US|EU|CN`` runs that region's default scenario (or checks that the scenario given is
+of that region); ``--region all`` runs the three default scenarios and prints them side by side
+(``--out`` then writes the comparison: :mod:`nevsim.compare`).
 """
 
 from __future__ import annotations
@@ -35,20 +38,50 @@ def _console(stderr: bool = False) -> Any:  # per call: writes to the current st
 
 
 def _region_code(region: str | None) -> str | None:
-    """``--region`` as a scenario region code (aliases: China → CN, USA → US, EU27 → EU)."""
+    """``--region`` as a region code (aliases: China → CN, USA → US, EU27 → EU); ``all`` stays ``ALL``.
+
+    Unknown codes raise :class:`InputError` listing the allowed ones.
+    """
     if region is None:
         return None
+    from nevsim.regions import DEFAULT_SCENARIOS
     from nevsim.results import REGION_NAMES
 
     key = region.strip()
     by_name = {v.casefold(): k for k, v in REGION_NAMES.items()}
-    return by_name.get(key.casefold(), key.upper())
+    code = by_name.get(key.casefold(), key.upper())
+    if code != "ALL" and code not in DEFAULT_SCENARIOS:
+        raise InputError("--region", f"unknown region {region!r}.", allowed=[*DEFAULT_SCENARIOS, "all"])
+    return code
 
 
 def _num(v: Any, fmt: str) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
     return format(v, fmt)
+
+
+#: Headline columns (header, variable, format, divisor): China's, and a region's own (nevsim.regions).
+CHINA_COLUMNS = [("EV %", "Sales Share|Cars|EV", ".1f", 1.0), ("BEV %", "Sales Share|Cars|BEV", ".1f", 1.0),
+                 ("PHEV %", "Sales Share|Cars|PHEV", ".1f", 1.0),
+                 ("NEV % all veh.", "Sales Share|All Vehicles|NEV", ".1f", 1.0),
+                 ("credit CNY", "Price|Credit|NEV", ",.0f", 1.0), ("EV stock M", "Stock|Cars|EV", ",.1f", 1e6),
+                 ("public chargers k", "Chargers|Public", ",.0f", 1e3),
+                 ("oil displaced kb/d", "Oil Displacement", ",.0f", 1.0), ("CO2 Mt", "Emissions|CO2|Cars", ",.0f", 1.0)]
+
+
+def _columns(res: Results) -> list[tuple[str, str, str, float]]:
+    present = set(res.series["variable"])
+    if "Price|Credit|NEV" in present:
+        return CHINA_COLUMNS
+    units = dict(zip(res.series["variable"], res.series["unit"], strict=False))
+    cur = str(units.get("Price|Credit|Fleet CO2", "")).split("/")[0]
+    region = [("ZEV-area EV %", "Sales Share|Cars|EV|ZEV Area", ".1f", 1.0),
+              (f"ZEV credit {cur}", "Price|Credit|ZEV", ",.0f", 1.0),
+              (f"CO2 credit {cur}", "Price|Credit|Fleet CO2", ",.0f", 1.0),
+              ("new-car g/km", "Emissions|CO2|New Cars", ",.0f", 1.0)]
+    region = [c for c in region if c[1] in present]
+    return CHINA_COLUMNS[:3] + region + CHINA_COLUMNS[5:]
 
 
 def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
@@ -64,17 +97,8 @@ def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
     hist = res.meta.get("history_last_year")
     rows = []
     for y in years:
-        ev, bev, phev = get("Sales Share|Cars|EV", y), get("Sales Share|Cars|BEV", y), get("Sales Share|Cars|PHEV", y)
-        rows.append([
-            f"{y}{' (hist)' if hist is not None and y <= hist else ''}",
-            _num(ev, ".1f"), _num(bev, ".1f"), _num(phev, ".1f"),
-            _num(get("Sales Share|All Vehicles|NEV", y), ".1f"),
-            _num(get("Price|Credit|NEV", y), ",.0f"),
-            _num(get("Stock|Cars|EV", y) / 1e6, ",.1f"),
-            _num(get("Chargers|Public", y) / 1e3, ",.0f"),
-            _num(get("Oil Displacement", y), ",.0f"),
-            _num(get("Emissions|CO2|Cars", y), ",.0f"),
-        ])
+        rows.append([f"{y}{' (hist)' if hist is not None and y <= hist else ''}",
+                     *[_num(get(var, y) / div, fmt) for _, var, fmt, div in _columns(res)]])
     return rows
 
 
@@ -91,9 +115,9 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
              f"hash {str(meta.get('scenario_hash', '?'))[:12]}, nevsim {meta.get('nevsim_version', '?')}")
     table = Table(title=title, caption="(hist) = history year, calibrated to observations. "
                   "EV shares: % of new cars (IEA basis); NEV all vehicles: CAAM-basis estimate.")
-    for name in ("year", "EV %", "BEV %", "PHEV %", "NEV % all veh.", "credit CNY", "EV stock M",
-                 "public chargers k", "oil displaced kb/d", "CO2 Mt"):
-        table.add_column(name, justify="left" if name == "year" else "right")
+    table.add_column("year", justify="left")
+    for name, *_ in _columns(res):
+        table.add_column(name, justify="right")
     for row in _headline_rows(res, all_years):
         table.add_row(*row)
     console.print(table)
@@ -147,12 +171,15 @@ def _run_with_progress(scenario: Any, quiet: bool) -> Results:
 
 @cli_errors
 def outlook_cmd(
-    scenario: Annotated[str, typer.Argument(help="Shipped scenario name or path to a TOML file.")] = DEFAULT_SCENARIO,
-    region: Annotated[str | None, typer.Option("--region", help="Region code (CN; US and EU later).")] = None,
+    scenario: Annotated[str | None, typer.Argument(
+        help="Shipped scenario name or path to a TOML file (default: the region's default scenario).")] = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", help="CN, US, EU, or all (the three default scenarios side by side).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print run, series and targets as JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the long series table as CSV.")] = False,
     out: Annotated[Path | None, typer.Option(
-        "--out", help="Directory for series.csv, series_iamc.csv, makers.csv and report.html.")] = None,
+        "--out", help="Directory for series.csv, series_iamc.csv, makers.csv and report.html "
+                      "(with --region all: comparison.csv, targets.csv, comparison.html).")] = None,
     store: Annotated[Path | None, typer.Option(
         "--store", help="Results store file (default: the user data directory's nevsim/runs.duckdb).")] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the run to the store.")] = False,
@@ -164,15 +191,27 @@ def outlook_cmd(
 
     if as_json and as_csv:
         raise InputError("--json/--csv", "choose one output format.", ["--json", "--csv"])
+    code = _region_code(region)
     if out is not None:
         if out.exists() and not out.is_dir():
             raise InputError("--out", f"{out} exists and is not a directory.")
-        for name in OUT_FILES:  # refuse before running, not after
+        for name in OUT_FILES if code != "ALL" else ():  # refuse before running, not after
             check_writable(out / name, force=force, field="--out")
-    code = _region_code(region)
+    if code == "ALL":
+        if scenario is not None:
+            raise InputError("--region", "'all' runs the three default scenarios; give no scenario with it.",
+                             allowed=["CN", "US", "EU"])
+        _outlook_all(as_json=as_json, as_csv=as_csv, out=out, store=store, no_store=no_store, all_years=all_years,
+                     force=force)
+        return
+    if scenario is None:
+        from nevsim.regions import default_scenario
+
+        scenario = default_scenario(code) if code is not None else DEFAULT_SCENARIO
     scen = load_scenario(scenario)
     if code is not None and code != scen.region:
-        scen = load_scenario(scenario, overrides={"region": code})
+        raise InputError("--region", f"scenario {scen.name!r} simulates region {scen.region}, not {code}.",
+                         allowed=[scen.region])
     res = _run_with_progress(scen, quiet=as_json or as_csv)
     targets = res.targets()
 
@@ -206,6 +245,71 @@ def outlook_cmd(
     console = _console()
     if stored["stored"]:
         console.print(f"Run [bold]{stored['run_id']}[/] stored in {stored['store']}")
+    for path in written:
+        console.print(f"Wrote {path}")
+
+
+def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path | None, no_store: bool,
+                 all_years: bool, force: bool) -> None:
+    """``--region all``: the default scenarios of CN, US and EU, side by side."""
+    from nevsim import compare
+    from nevsim.regions import DEFAULT_SCENARIOS
+    from nevsim.scenario import load_scenario
+
+    if out is not None:
+        for name in compare.COMPARISON_FILES:  # refuse before running, not after
+            check_writable(out / name, force=force, field="--out")
+    runs = [_run_with_progress(load_scenario(name), quiet=as_json or as_csv) for name in DEFAULT_SCENARIOS.values()]
+    stored: list[dict[str, Any]] = []
+    if not no_store:
+        from nevsim.store import Store
+
+        st = Store(store)
+        stored = [{"scenario": r.meta.get("scenario"), "run_id": st.save(r), "store": str(st.path)} for r in runs]
+    written = [str(p) for p in compare.write_comparison(runs, out)] if out is not None else []
+    targets = compare.targets_table(runs)
+    if as_json:
+        series = compare.series_table(runs)
+        cols = ["scenario", "region", "variable", "unit", "year", "value"]
+        echo_json({"runs": [{**r.meta} for r in runs], "stored": stored, "files": written,
+                   "series": _records(series[cols]), "targets": _records(targets)})
+        return
+    if as_csv:
+        typer.echo(compare.series_table(runs).to_csv(index=False), nl=False)
+        return
+    from rich.table import Table
+
+    from nevsim.report import report_years
+    from nevsim.results import region_name
+
+    wide = compare.share_table(runs)
+    years = report_years(runs[0], all_years=all_years)
+    console = _console()
+    table = Table(title="nevsim outlook — EV share of new cars (%), regions side by side",
+                  caption="History years (≤ each run's last history year) are calibrated to IEA/OWID observations.")
+    table.add_column("year")
+    for code in wide.columns:
+        run = next(r for r in runs if code in r.regions)
+        table.add_column(f"{region_name(code)} ({code})\n{run.meta.get('scenario')}", justify="right")
+    for y in years:
+        if y in wide.index:
+            table.add_row(str(y), *[_num(float(wide.loc[y, c]), ".1f") for c in wide.columns])
+    console.print(table)
+    tt = Table(title="Targets check (all regions)")
+    for name in ("region", "target", "binding", "year", "target value", "projected", "met", "first met"):
+        tt.add_column(name)
+    import pandas as pd
+
+    for t in targets.itertuples(index=False):
+        if not isinstance(t.compared_variable, str):
+            continue
+        tt.add_row(str(t.region), str(t.name), "yes" if t.binding else "no", str(t.year),
+                   f"{_num(t.target_value, '.1f')} {'%' if t.unit == 'percent' else t.unit}",
+                   _num(t.projected_value, ".1f"), "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no"),
+                   "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)))
+    console.print(tt)
+    for s in stored:
+        console.print(f"Run [bold]{s['run_id']}[/] ({s['scenario']}) stored in {s['store']}")
     for path in written:
         console.print(f"Wrote {path}")
 

@@ -173,6 +173,8 @@ def bev_phev_split(res: Results) -> go.Figure:
 
 def credit_price(res: Results) -> go.Figure:
     """Clearing price of the NEV (and CAFC) credit markets, with the cap if the scenario sets one."""
+    if not (res.series["variable"] == "Price|Credit|NEV").any():  # a region's own standards (nevsim.regions)
+        return res.stats.credit_price().plot(title="Credit prices of the region's standards (cap = penalty)")
     fig = res.stats.credit_price().plot(title="NEV credit price")
     cap = (res.scenario.get("policy", {}).get("dual_credit", {}) or {}).get("price_cap_cny_per_credit")
     if cap:
@@ -185,7 +187,11 @@ def maker_balances(res: Results, years: list[int] | None = None) -> go.Figure:
     """Each maker's NEV credit balance in a few years: who sells (> 0) and who buys (< 0)."""
     import plotly.graph_objects as go
 
-    mk = res.makers[res.makers["variable"] == "Credits|NEV|Balance"]
+    present = set(res.makers["variable"])
+    variable = next((v for v in ("Credits|NEV|Balance", "Credits|Fleet CO2|Balance", "Credits|ZEV|Balance")
+                     if v in present), "Credits|NEV|Balance")  # China's NEV credits, else a region's standard
+    label = variable.split("|")[1]
+    mk = res.makers[res.makers["variable"] == variable]
     fig = go.Figure()
     if mk.empty:
         return _layout(fig, "Makers' NEV credit balances (not in this run)", "credits")
@@ -199,7 +205,7 @@ def maker_balances(res: Results, years: list[int] | None = None) -> go.Figure:
     for i, y in enumerate(years):
         fig.add_trace(go.Bar(y=table.index, x=table[y], orientation="h", name=str(y),
                              marker_color=PALETTE[i % len(PALETTE)]))
-    fig = _layout(fig, "Makers' NEV credit balances (> 0 sells, < 0 buys)", "", height=520)
+    fig = _layout(fig, f"Makers' {label} credit balances (> 0 sells, < 0 buys)", "", height=520)
     fig.update_layout(barmode="group", hovermode="y unified")
     fig.update_xaxes(title_text="credits (earned − required)", rangemode="normal")
     fig.update_yaxes(title_text="")

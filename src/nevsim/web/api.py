@@ -340,8 +340,11 @@ def run_backtest(st: AppState, scenario: str, cutoffs: tuple[int, ...]) -> Any:
 
     if scenario not in st.shipped():
         raise InputError("scenario", f"unknown scenario {scenario!r}.", allowed=st.shipped())
+    from nevsim.scenario import load_scenario
+
+    region = load_scenario(scenario).region  # each region is back-tested against its own history
     return st.memo(("backtest", scenario, cutoffs),
-                   lambda: backtest(scenario, region="CN", cutoffs=list(cutoffs) or None))
+                   lambda: backtest(scenario, region=region, cutoffs=list(cutoffs) or None))
 
 
 @router.get("/backtest", summary="Back-test: forecasts from past cutoffs scored against the actuals",

@@ -185,6 +185,7 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
     head = headline_table(res)
     shown_targets = targets[["name", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
                              "first_year_met", "source"]]
+    context["regions"] = {**REGIONS, **{r: r for r in res.regions if r not in REGIONS}}  # regions from files too
     return render(request, "outlook.html", res=res, meta=res.meta, figures=figures,
                   region=region or res.regions[0], run_regions=res.regions,
                   headline_cols=list(head.columns), headline=head.to_dict("records"),

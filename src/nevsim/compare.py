@@ -1,0 +1,104 @@
+"""Cross-region comparison: the EV share of new cars of several runs against each one's targets.
+
+    from nevsim.compare import share_table, targets_table, write_comparison
+    runs = [nevsim.run(nevsim.load_scenario(n)) for n in ("china-current-policies",
+                                                          "us-current-policies", "eu-current-policies")]
+    share_table(runs)                       # year × region, percent
+    write_comparison(runs, "out/")          # comparison.csv, targets.csv, comparison.html
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from nevsim.results import Results
+
+__all__ = ["COMPARISON_FILES", "series_table", "share_table", "targets_table", "write_comparison"]
+
+SHARE = "Sales Share|Cars|EV"
+COMPARISON_FILES = ("comparison.csv", "targets.csv", "comparison.html")
+
+
+def series_table(runs: list[Results]) -> pd.DataFrame:
+    """The long series tables of the runs, one after the other (``scenario, region, variable, unit, year, value``)."""
+    return pd.concat([r.series for r in runs], ignore_index=True)
+
+
+def share_table(runs: list[Results], variable: str = SHARE) -> pd.DataFrame:
+    """``variable`` (default: EV share of new cars, percent) by year (rows) and region code (columns); median over draws."""
+    s = series_table(runs)
+    s = s[s["variable"] == variable]
+    wide = s.groupby(["year", "region"])["value"].median().unstack("region")
+    order = list(dict.fromkeys(code for r in runs for code in r.regions))  # the runs' order (CN, US, EU)
+    wide = wide[[c for c in order if c in wide.columns]]
+    wide.attrs["unit"] = "percent" if variable.startswith("Sales Share") else ""
+    return wide
+
+
+def targets_table(runs: list[Results]) -> pd.DataFrame:
+    """The targets checks of the runs, one after the other (``scenario`` column added)."""
+    frames = [r.targets().assign(scenario=r.meta.get("scenario")) for r in runs]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _figure(runs: list[Results], targets: pd.DataFrame) -> Any:
+    import plotly.graph_objects as go
+
+    from nevsim.results import region_name
+
+    wide = share_table(runs)
+    fig = go.Figure()
+    palette = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+    for i, code in enumerate(wide.columns):
+        color = palette[i % len(palette)]
+        fig.add_trace(go.Scatter(x=wide.index, y=wide[code], name=f"{region_name(code)} ({code})",
+                                 mode="lines", line={"color": color}))
+        run = next(r for r in runs if code in r.regions)
+        hist = run.meta.get("history_last_year")
+        if hist is not None:
+            h = wide[code][wide.index <= hist]
+            fig.add_trace(go.Scatter(x=h.index, y=h, mode="markers", marker={"color": color, "size": 5},
+                                     name=f"{code} history (calibrated)", showlegend=False))
+        name = region_name(code)
+        pct = targets[(targets["region"].isin([name, code])) & (targets["unit"] == "percent")
+                      & (targets["compared_variable"] == SHARE)]
+        if not pct.empty:
+            fig.add_trace(go.Scatter(x=pct["year"], y=pct["target_value"], mode="markers",
+                                     marker={"symbol": "diamond-open", "size": 12, "color": color},
+                                     name=f"{code} targets", text=pct["name"], hovertemplate="%{text}: %{y}%"))
+    fig.update_layout(title="EV share of new cars by region (history calibrated; projections from the model)",
+                      yaxis_title="percent of new cars", xaxis_title="year", height=520, template="plotly_white")
+    return fig
+
+
+def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
+    """Write ``comparison.csv`` (long series of every run), ``targets.csv`` and a self-contained
+    ``comparison.html`` (EV share by region with each region's percent targets, targets tables)."""
+    import html
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = targets_table(runs)
+    paths = [out / n for n in COMPARISON_FILES]
+    series_table(runs).to_csv(paths[0], index=False)
+    targets.to_csv(paths[1], index=False)
+    fig = _figure(runs, targets)
+    cols = ["scenario", "region", "name", "binding", "year", "unit", "target_value", "projected_value", "gap", "met",
+            "first_year_met", "compared_variable", "source"]
+    table = targets[[c for c in cols if c in targets.columns]].to_html(index=False, na_rep="–", float_format="{:.1f}".format)
+    share = share_table(runs)
+    years = [y for y in share.index if y % 5 == 0 and y >= 2015]
+    body = (f"<h1>nevsim — regions compared</h1><p>Runs: {html.escape(', '.join(str(r.meta.get('scenario')) for r in runs))}."
+            " EV share of new cars (IEA basis: BEV + PHEV); history years calibrated to IEA/OWID observations.</p>"
+            + fig.to_html(full_html=False, include_plotlyjs=True)
+            + "<h2>EV share of new cars (%)</h2>" + share.loc[years].round(1).to_html()
+            + "<h2>Targets check</h2>" + table
+            + "<p>Data: IEA (2025) Global EV Outlook 2025, CC BY 4.0; Our World in Data, CC BY 4.0. "
+              "Projections are nevsim model results.</p>")
+    paths[2].write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>nevsim regions</title></head>"
+                        f"<body>{body}</body></html>", encoding="utf-8")
+    return paths

@@ -1,0 +1,170 @@
+"""The ``[region]`` table of a scenario: a market defined by data, not code.
+
+China (``region = "CN"``) is built in (:mod:`nevsim.simulate`). Any other region is described
+in the scenario file itself::
+
+    region = "US"            # not needed: the table's code is used
+    [region]
+    code = "US"
+    name = "United States"
+    iea_name = "USA"         # region of the IEA / OWID data (history, chargers)
+    currency = "USD"
+    currency_per_usd = 1.0
+    vehicle_price_ratio = 1.6
+    makers = "us"            # nevsim/assumptions/makers_us.csv, or a path to a CSV
+    policies = ["US-30D", "US-ACC2", "US-GHG"]
+
+and :func:`nevsim.simulate.prepare` turns it into arrays through :mod:`nevsim.regions`. The
+shipped US and EU scenarios use exactly this mechanism (no region-specific code beyond the
+policy rules of :mod:`nevsim.policy`, which are chosen by name).
+
+This module holds only the pydantic models (no numpy, no data access), so that
+:mod:`nevsim.scenario` can import it cheaply.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Policies a region may name, by slot (see docs/regions.md):
+#: purchase incentives, the "ZEV" slot (sales-share mandates) and the "fleet efficiency" slot.
+POLICY_SLOTS: dict[str, str] = {
+    "US-30D": "incentive",
+    "US-ACC2": "zev",
+    "US-GHG": "efficiency",
+    "EU-CO2": "efficiency",
+}
+POLICY_NAMES: tuple[str, ...] = tuple(POLICY_SLOTS)
+SEGMENT_NAMES: tuple[str, ...] = ("mini", "small", "compact", "midsize", "large")
+TARGET_UNITS: tuple[str, ...] = ("percent", "g CO2/km")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _years(value: dict[str, float]) -> dict[str, float]:
+    previous = None
+    for key in value:
+        try:
+            year = int(key)
+        except (TypeError, ValueError):
+            raise ValueError(f"year key {key!r} is not a year") from None
+        if not 2000 <= year <= 2100:
+            raise ValueError(f"year key {key} is outside 2000–2100")
+        if previous is not None and year <= previous:
+            raise ValueError(f"years out of order: {year} comes after {previous}")
+        previous = year
+    return {str(int(k)): float(v) for k, v in value.items()}
+
+
+Positive = Annotated[float, Field(gt=0.0, le=1e6)]
+
+
+class RegionTarget(_Strict):
+    """A target of a region given in the scenario file (compared with the run like the fact-table targets)."""
+
+    name: str = Field(min_length=1, description="short name of the target")
+    metric: str = Field(
+        "EV share of new cars",
+        description="what is counted; a percent target is compared with Sales Share|Cars|EV, a g CO2/km "
+                    "target with the new cars' fleet-average test-cycle CO2",
+    )
+    year: int = Field(ge=2000, le=2100, description="target year (calendar year)")
+    value: float = Field(ge=0.0, le=1000.0, description="target value in `unit`")
+    unit: Literal["percent", "g CO2/km"] = Field("percent", description="unit of the target value")
+    qualifier: Literal["exact", "approx", "more_than"] = "exact"
+    binding: bool = Field(False, description="whether the target binds (law with a penalty) or is a goal")
+    announced: int = Field(2000, ge=1990, le=2100, description="year the target was set (first year it can be met)")
+    source: str = Field(min_length=1, description="document or URL the target comes from")
+    status: Literal["V", "S", "U"] = Field("U", description="V seen in the source, S secondary, U unconfirmed")
+    note: str = ""
+
+
+class RegionEnergy(_Strict):
+    """Energy prices in the region's currency (the China fields of ``[energy]`` are in CNY)."""
+
+    gasoline_price_per_l: dict[str, Annotated[float, Field(ge=0.01, le=100.0)]] = Field(
+        default_factory=dict, description="retail gasoline price (region currency per litre), year path")
+    electricity_price_per_kwh: dict[str, Annotated[float, Field(ge=0.001, le=10.0)]] = Field(
+        default_factory=dict, description="average charging price (region currency per kWh), year path")
+    check = field_validator("gasoline_price_per_l", "electricity_price_per_kwh", mode="after")(
+        lambda cls, v: _years(v))
+
+
+class RegionSpec(_Strict):
+    """A region defined in the scenario file (see the module docstring and docs/regions.md)."""
+
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,5}$", description="region code written into the results (e.g. US)")
+    name: str = Field(min_length=1, description="readable name")
+    iea_name: str = Field(min_length=1, description="region name in the IEA Global EV Outlook / OWID data")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO currency code of prices, incentives and credit prices")
+    currency_per_usd: Positive = Field(description="exchange rate (region currency per USD)")
+    cny_per_usd: Positive = Field(7.1, description="exchange rate used to convert the CNY vehicle table (CNY per USD)")
+    vehicle_price_ratio: float = Field(
+        ge=0.2, le=5.0,
+        description="region car price ÷ China car price of the same segment and powertrain, both at market "
+                    "exchange rates (fraction); converts the CNY vehicle table")
+    fuel_use_ratio: float = Field(
+        1.0, ge=0.3, le=3.0,
+        description="test-cycle fuel use of the region's conventional cars ÷ the vehicle table's (fraction)")
+    pack_price_ratio: float = Field(
+        1.0, ge=0.3, le=3.0, description="region battery pack price ÷ BNEF global average (fraction)")
+    segment_sales_share: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict,
+        description="new-car sales by segment (fractions, normalised); empty: the vehicle table's (China) mix")
+    makers: str = Field(
+        "", description="makers table: a packaged name (us → assumptions/makers_us.csv) or a path to a CSV "
+                        "with the columns of makers_us.csv")
+    policies: list[Literal["US-30D", "US-ACC2", "US-GHG", "EU-CO2"]] = Field(
+        default_factory=list, description="policies by name (nevsim.policy rules); empty: none")
+    pass_through: float = Field(0.7, ge=0.0, le=1.0,
+                                description="share θ of a credit's value passed through to prices (fraction)")
+    price_cap_per_credit: dict[str, Annotated[float, Field(gt=0.0, le=1e7)]] = Field(
+        default_factory=dict,
+        description="price cap (region currency per credit) for standards whose rules set no fine, by policy name")
+    nedc_until: int = Field(
+        0, ge=0, le=2100,
+        description="years up to this one are on the NEDC test cycle for the efficiency standard (fuel ÷ 1.1)")
+    history_total_car_sales_million: dict[str, Annotated[float, Field(ge=0.001, le=100.0)]] = Field(
+        default_factory=dict,
+        description="new-car sales (million) for history years whose IEA EV share is too small to derive them")
+    min_share_for_totals_pct: float = Field(
+        1.0, ge=0.0, le=100.0,
+        description="derive total sales as EV sales ÷ EV share only where the share is at least this (percent)")
+    energy: RegionEnergy = Field(default_factory=RegionEnergy)
+    targets_from_facts: bool = Field(
+        True, description="also check the fact table's targets of `iea_name` (nevsim.data targets)")
+    targets: list[RegionTarget] = Field(default_factory=list)
+
+    check_paths = field_validator("history_total_car_sales_million", mode="after")(lambda cls, v: _years(v))
+
+    @field_validator("segment_sales_share", mode="after")
+    @classmethod
+    def _segments(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(set(v) - set(SEGMENT_NAMES))
+        if bad:
+            raise ValueError(f"unknown segment(s) {bad}; allowed: {', '.join(SEGMENT_NAMES)}")
+        if v and sum(v.values()) <= 0:
+            raise ValueError("segment shares must not all be 0")
+        return v
+
+    @field_validator("price_cap_per_credit", mode="after")
+    @classmethod
+    def _caps(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(set(v) - set(POLICY_NAMES))
+        if bad:
+            raise ValueError(f"unknown policy name(s) {bad}; allowed: {', '.join(POLICY_NAMES)}")
+        return v
+
+    @field_validator("policies", mode="after")
+    @classmethod
+    def _one_per_slot(cls, v: list[str]) -> list[str]:
+        slots = [POLICY_SLOTS[p] for p in v]
+        for slot in set(slots):
+            if slots.count(slot) > 1:
+                names = [p for p in v if POLICY_SLOTS[p] == slot]
+                raise ValueError(f"at most one policy per slot; {names} are all '{slot}'")
+        return v

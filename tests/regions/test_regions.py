@@ -1,0 +1,337 @@
+"""Regions other than China: US, EU and a region defined entirely in a scenario file (docs/regions.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from nevsim import data
+from nevsim.cli import app
+from nevsim.errors import InputError
+from nevsim.regions import PricedStandard, Region, clear_standards, load_makers
+from nevsim.scenario import load_scenario
+from nevsim.simulate import run_frames
+
+ROOT = Path(__file__).resolve().parents[2]
+NORWAY = ROOT / "docs" / "examples" / "norway.toml"
+REGION_SCENARIOS = {"US": ("us-current-policies", "USA"), "EU": ("eu-current-policies", "EU27"),
+                    "NO": (str(NORWAY), "Norway")}
+
+
+@pytest.fixture(scope="module", params=list(REGION_SCENARIOS))
+def region_run(request):
+    code = request.param
+    name, iea = REGION_SCENARIOS[code]
+    return code, iea, run_frames(name)
+
+
+def _observed_share(iea: str, last: int) -> dict[int, float]:
+    frame = data.load("iea_gevo_2025", region=iea)
+    frame = frame[(frame["category"] == "Historical") & (frame["mode"] == "Cars")
+                  & (frame["parameter"] == "EV sales share")]
+    out = {int(y): float(v) for y, v in zip(frame["year"], frame["value"], strict=True)}
+    owid = data.load("owid_electric_car_sales_share", region=iea)
+    for y, v in zip(owid["year"], owid["value"], strict=True):
+        out.setdefault(int(y), float(v))
+    return {y: v for y, v in out.items() if y <= last}
+
+
+def test_history_years_reproduce_observed_shares_within_one_point(region_run) -> None:
+    code, iea, (series, _, meta) = region_run
+    assert meta["regions"] == [code]
+    model = series[series["variable"] == "Sales Share|Cars|EV"].set_index("year")["value"]
+    observed = _observed_share(iea, meta["history_last_year"])
+    assert len(observed) >= 15  # 2010–2024 (IEA) and 2025 (OWID)
+    errors = {y: abs(model[y] - v) for y, v in observed.items()}
+    assert max(errors.values()) <= 1.0, errors
+    assert meta["calibration"]["converged"]
+
+
+def test_region_results_carry_region_code_and_currency_units(region_run) -> None:
+    code, _, (series, _makers, _meta) = region_run
+    assert set(series["region"]) == {code}
+    assert "Price|Credit|NEV" not in set(series["variable"])
+    units = dict(zip(series["variable"], series["unit"], strict=False))
+    currency = load_scenario(REGION_SCENARIOS[code][0]).region_spec.currency
+    assert units["Subsidy|Public Cost"] == f"billion {currency}"
+    policies = load_scenario(REGION_SCENARIOS[code][0]).region_spec.policies
+    assert ("Price|Credit|Fleet CO2" in units) == any(p in policies for p in ("US-GHG", "EU-CO2"))
+    assert ("Price|Credit|ZEV" in units) == ("US-ACC2" in policies)
+    for name in ("Price|Credit|Fleet CO2", "Price|Credit|ZEV"):
+        if name in units:
+            assert units[name] == f"{currency}/credit"
+    share = series[series["variable"].str.startswith("Sales Share|Cars|")]
+    assert share["value"].between(0, 100).all()
+
+
+def test_us_30d_credit_zero_after_2025() -> None:
+    scen = load_scenario("us-current-policies")
+    region = Region.from_scenario(scen)
+    from nevsim.technology import VehicleYear
+
+    price = np.full((1, 5, 4), 40_000.0)  # under both MSRP caps
+    veh = VehicleYear(price_cny=price, range_km=np.full((1, 5, 4), 400.0), energy_kwh_per_100km=price * 0,
+                      fuel_l_per_100km=price * 0, battery_kwh=np.full((1, 5, 4), 60.0))
+    policy = region.policy()
+    amounts = {y: policy.subsidy_cny(y, veh) for y in (2024, 2025, 2026, 2030)}
+    assert amounts[2024][0, 2, 3] == pytest.approx(7500.0)  # BEV, compact
+    assert amounts[2025][0, 2, 3] == pytest.approx(7500.0 * 0.7479)  # ends after 2025-09-30
+    assert amounts[2024][0, 2, 0] == 0.0  # ICE never
+    assert not amounts[2026].any() and not amounts[2030].any()
+
+
+def test_us_run_has_no_incentive_cost_after_2025() -> None:
+    series = run_frames("us-current-policies")[0]
+    cost = series[series["variable"] == "Subsidy|Public Cost"].set_index("year")["value"]
+    assert cost.loc[2024] > 0 and (cost.loc[2026:] == 0).all()
+
+
+def _market(net: np.ndarray, bank: float, cap: float, covered: float = 1.0) -> PricedStandard:
+    slope = 0.5e-3 * net  # utility per EUR per credit
+    return PricedStandard(name="EU-CO2", slot="efficiency", net=net[None], slope=slope[None], cap=np.array([cap]),
+                          bank=np.array([bank]), covered=covered, required_scale=np.array([1e6]))
+
+
+def _utilities() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    u = np.zeros((1, 5, 4))
+    u[..., 2:] = -2.0  # few plug-ins at zero price
+    return u, np.array([[0.6, 0.6]]), np.full((1, 5), 1e5)
+
+
+def test_eu_co2_standard_cleared_with_the_premium_as_cap() -> None:
+    u, lam, sales = _utilities()
+    net = np.tile(np.array([93.6 - 130.0, 93.6 - 95.0, 93.6 - 40.0, 93.6]), (5, 1))
+    # a 0 g/km target with the €95 premium: cannot be met → price at the cap, shortfall reported
+    short = _market(np.tile(-np.array([130.0, 95.0, 40.0, 0.0]), (5, 1)), 0.0, 95.0)
+    sol = clear_standards(u, lam, sales, [short])
+    assert sol.prices[0, 0] == pytest.approx(95.0)
+    assert sol.at_cap[0, 0] and sol.excess[0, 0] < 0
+    # 93.6 g/km: an interior price clears the market (E = 0) below the cap
+    sol = clear_standards(u, lam, sales, [_market(net, 0.0, 95.0)])
+    assert 0 < sol.prices[0, 0] < 95.0
+    assert abs(sol.excess[0, 0]) <= 1e-6 * 1e6 * 130
+    assert sol.converged
+    # a large bank makes the market long: price 0 (complementary slackness)
+    sol = clear_standards(u, lam, sales, [_market(net, 1e12, 95.0)])
+    assert sol.prices[0, 0] == 0.0 and sol.excess[0, 0] >= 0
+
+
+def test_two_standards_one_partly_covered_clear_together() -> None:
+    u, lam, sales = _utilities()
+    zev = PricedStandard(name="US-ACC2", slot="zev", net=np.tile(np.array([-0.5, -0.5, 0.5, 0.5]), (5, 1))[None],
+                         slope=np.tile(np.array([-0.5, -0.5, 0.5, 0.5]), (5, 1))[None] * 1e-4,
+                         cap=np.array([20000.0]), bank=np.zeros(1), covered=0.3, required_scale=np.array([1e5]))
+    ghg = _market(np.tile(np.array([-20.0, -5.0, 10.0, 40.0]), (5, 1)), 0.0, 1000.0)
+    sol = clear_standards(u, lam, sales, [zev, ghg])
+    assert sol.converged
+    for k, cap in enumerate((20000.0, 1000.0)):
+        p, e = sol.prices[k, 0], sol.excess[k, 0]
+        assert 0 <= p <= cap
+        assert e >= -1e-3 or p == pytest.approx(cap)  # E ≥ 0 unless at the cap
+        assert p == 0 or abs(e) < 1e-3 or p == pytest.approx(cap)  # π·E = 0
+    # shares are a c-weighted mix of the covered and uncovered areas, each summing to one
+    assert np.allclose(sol.shares.sum(-1), 1.0) and np.allclose(sol.covered_shares.sum(-1), 1.0)
+
+
+def test_eu_run_prices_the_co2_standard_up_to_the_premium() -> None:
+    series, makers, meta = run_frames("eu-current-policies")
+    price = series[series["variable"] == "Price|Credit|Fleet CO2"].set_index("year")["value"]
+    assert (price <= 95.0 + 1e-9).all() and (price.loc[:2019] == 0).all()
+    assert price.loc[2030:].max() == pytest.approx(95.0)  # 0 g/km from 2035 cannot be met: at the cap
+    assert meta["solver"]["credit_market"]["region"]["all_converged"]
+    assert "Credits|Fleet CO2|Balance" in set(makers["variable"])
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("snippet", "field"), [
+    ("[region]\nvehicle_price_ratio = 99.0\n", "region.vehicle_price_ratio"),
+    ("[region]\nbogus = 1\n", "region.bogus"),
+    ("[region]\npolicies = [\"CN-NEV\"]\n", "region.policies.0"),
+    ("[region]\nsegment_sales_share = { tiny = 1.0 }\n", "region.segment_sales_share"),
+    ("[region]\ncode = \"us\"\n", "region.code"),
+])
+def test_region_scenario_file_with_a_bad_field_names_it(tmp_path: Path, snippet: str, field: str) -> None:
+    path = _write(tmp_path, f'base = "us-current-policies"\n{snippet}')
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert err.value.field == field
+
+
+def test_region_code_without_a_table_is_refused() -> None:
+    with pytest.raises(InputError) as err:
+        load_scenario("china-current-policies", {"region": "US"})
+    assert err.value.field == "region" and "CN" in err.value.allowed
+
+
+def test_bad_makers_table_and_iea_name_name_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "makers.csv"
+    bad.write_text("maker,share\nOther,1\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_makers(str(bad))
+    assert err.value.field == "region.makers"
+    scen = load_scenario(NORWAY, {"region.iea_name": "Atlantis"})
+    with pytest.raises(InputError) as err:
+        run_frames(scen)
+    assert err.value.field == "region.iea_name" and "Norway" in err.value.allowed
+
+
+def test_region_defined_in_a_file_checks_its_own_targets() -> None:
+    import nevsim
+
+    res = nevsim.run(load_scenario(NORWAY))
+    targets = res.targets()
+    assert list(targets["name"]) == ["All new cars zero-emission 2025"]
+    row = targets.iloc[0]
+    assert row["compared_variable"] == "Sales Share|Cars|EV"
+    assert row["projected_value"] == pytest.approx(97.0, abs=1.0)  # OWID 2025, a history year
+
+
+def test_eu_target_zero_g_per_km_compared_with_new_car_co2() -> None:
+    import nevsim
+
+    targets = nevsim.run(load_scenario("eu-current-policies")).targets()
+    row = targets[targets["name"] == "EU car CO2 2035"].iloc[0]
+    assert row["compared_variable"] == "Emissions|CO2|New Cars"
+    assert row["target_value"] == 0.0 and np.isfinite(row["projected_value"])
+    us = nevsim.run(load_scenario("us-current-policies")).targets()
+    goal = us[us["name"] == "ZEV share 2030"].iloc[0]
+    assert not goal["binding"] and goal["compared_variable"] == "Sales Share|Cars|EV"
+
+
+runner = CliRunner()
+
+
+def test_outlook_unknown_region_exits_2_listing_allowed() -> None:
+    result = runner.invoke(app, ["outlook", "--region", "XX", "--no-store"])
+    assert result.exit_code == 2
+    text = result.output
+    assert "--region" in text and all(c in text for c in ("CN", "US", "EU", "all"))
+    assert "Traceback" not in text
+
+
+def test_outlook_region_picks_the_default_scenario_and_refuses_a_mismatch() -> None:
+    result = runner.invoke(app, ["outlook", "--region", "EU", "--json", "--no-store"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["run"]["scenario"] == "eu-current-policies"
+    assert {r["region"] for r in doc["series"]} == {"EU"}
+    bad = runner.invoke(app, ["outlook", "china-current-policies", "--region", "US", "--no-store"])
+    assert bad.exit_code == 2 and "CN" in bad.output
+
+
+def test_outlook_all_writes_the_comparison(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["outlook", "--region", "all", "--no-store", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name in ("comparison.csv", "targets.csv", "comparison.html"):
+        assert (tmp_path / name).is_file()
+    import pandas as pd
+
+    series = pd.read_csv(tmp_path / "comparison.csv")
+    assert set(series["region"]) == {"CN", "US", "EU"}
+    assert "China (CN)" in result.output and "EU27 (EU)" in result.output
+
+
+def test_backtest_per_region_cli() -> None:
+    result = runner.invoke(app, ["backtest", "--region", "EU", "--cutoff", "2022", "--json"])
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(app, ["backtest", "--region", "XX"])
+    assert bad.exit_code == 2 and "US" in bad.output
+
+
+def test_us_acc2_compared_in_the_adopting_states_and_priced_up_to_the_penalty() -> None:
+    import nevsim
+
+    res = nevsim.run(load_scenario("us-current-policies"))
+    s = res.series
+    zev = s[s["variable"] == "Price|Credit|ZEV"].set_index("year")["value"]
+    assert (zev.loc[:2025] == 0).all() and zev.max() <= 20000.0 + 1e-6  # $20,000 per vehicle value
+    area = s[s["variable"] == "Sales Share|Cars|EV|ZEV Area"].set_index("year")["value"]
+    national = s[s["variable"] == "Sales Share|Cars|EV"].set_index("year")["value"]
+    assert (area.loc[2026:] >= national.loc[2026:] - 1e-9).all()  # the mandate lifts the covered area
+    targets = res.targets()
+    acc2 = targets[targets["name"].str.startswith("California ACC II")]
+    assert (acc2["compared_variable"] == "Sales Share|Cars|EV|ZEV Area").all()
+    row = acc2[acc2["year"] == 2028].iloc[0]
+    below_cap = zev.loc[2028] < 20000.0
+    assert (not below_cap) or bool(row["met"])  # a market cleared below the penalty meets the requirement
+
+
+def test_china_scenario_resolves_as_before_and_region_files_round_trip() -> None:
+    from nevsim.scenario import validate_scenario
+
+    china = load_scenario("china-current-policies")
+    assert "region_spec" not in china.resolved() and china.region_spec is None
+    us = load_scenario("us-current-policies")
+    assert us.resolved()["region_spec"]["code"] == "US"
+    assert validate_scenario(us.resolved()) == us
+
+
+def test_iamc_region_name_of_a_file_region() -> None:
+    import nevsim
+
+    res = nevsim.run(load_scenario(NORWAY))
+    assert set(res.to_iamc()["Region"]) == {"Norway"}
+    assert set(nevsim.run(load_scenario("eu-current-policies")).to_iamc()["Region"]) == {"EU27"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    target=st.floats(0.0, 150.0), bank=st.floats(0.0, 5e7), cap=st.floats(1.0, 500.0),
+    covered=st.sampled_from([1.0, 0.3]), plug=st.floats(-4.0, 2.0),
+)
+def test_clearing_complementary_slackness(target: float, bank: float, cap: float, covered: float, plug: float) -> None:
+    """For any target, bank, cap and coverage: 0 ≤ π ≤ cap, E ≥ 0 unless π = cap, π·E = 0 (within tolerance)."""
+    u = np.zeros((1, 5, 4))
+    u[..., 2:] = plug
+    lam, sales = np.array([[0.6, 0.6]]), np.full((1, 5), 1e5)
+    co2 = np.array([130.0, 95.0, 40.0, 0.0])
+    net = np.tile(target - co2, (5, 1))
+    std = PricedStandard(name="EU-CO2", slot="efficiency", net=net[None], slope=1e-3 * net[None], cap=np.array([cap]),
+                         bank=np.array([bank]), covered=covered, required_scale=np.array([1e7]))
+    sol = clear_standards(u, lam, sales, [std])
+    p, e = float(sol.prices[0, 0]), float(sol.excess[0, 0])
+    tol = 1e-9 * (1e7 + 1) + 1e-6 * abs(net).max() * 5e5
+    assert 0.0 <= p <= cap
+    assert e >= -tol or sol.at_cap[0, 0]
+    assert p == 0.0 or abs(e) <= tol or p == pytest.approx(cap)
+    assert np.allclose(sol.shares.sum(-1), 1.0)
+
+
+def test_us_counterfactual_without_federal_standards_is_calibrated_on_the_factual_history() -> None:
+    """Dropping the GHG standard and ACC II lowers the projected EV share; history stays the same
+    (the constants are those fitted with the factual policies)."""
+    base = run_frames("us-current-policies")[0]
+    cf_scen = load_scenario("us-current-policies", {"region.policies": ["US-30D"]})
+    cf, _, meta = run_frames(cf_scen)
+    assert meta["calibration"]["against"] == "us-current-policies"
+    share = lambda s: s[s["variable"] == "Sales Share|Cars|EV"].set_index("year")["value"]  # noqa: E731
+    b, c = share(base), share(cf)
+    assert np.allclose(b.loc[:2025], c.loc[:2025])
+    assert c.loc[2030] < b.loc[2030] - 5.0
+    assert "Price|Credit|Fleet CO2" not in set(cf["variable"])
+
+
+def test_report_of_a_region_run_shows_its_standards(tmp_path: Path) -> None:
+    import nevsim
+    from nevsim.report import build_html, headline_table
+    from nevsim.report.charts import credit_price, maker_balances
+
+    res = nevsim.run(load_scenario("eu-current-policies"))
+    head = headline_table(res, [2025, 2030])
+    assert "Fleet CO2 credit price (region currency/credit)" in head.columns
+    assert "NEV credit price (CNY/credit)" not in head.columns
+    fig = maker_balances(res, years=[2030])
+    assert "Fleet CO2" in fig.layout.title.text and len(fig.data) == 1
+    assert any("Fleet CO2" in str(t.name) for t in credit_price(res).data)
+    assert "EU27" in build_html(res)
