@@ -278,9 +278,14 @@ def check(res: Results) -> pd.DataFrame:
             if ceiling and NEW_CAR_CO2 in have and "reduction" not in str(t.metric).lower():
                 key, compared_with = NEW_CAR_CO2, NEW_CAR_CO2_LABEL
             metric_l = str(t.metric).lower()
-            if key is None and ("california" in metric_l or "by model year" in metric_l) and ZEV_AREA_SHARE in have:
-                key, compared_with = ZEV_AREA_SHARE, ZEV_AREA_LABEL
-                note = "PHEVs count fully here; ACC II limits them to 20 % of the requirement."
+            if key is None and ("california" in metric_l or "by model year" in metric_l):
+                if ZEV_AREA_SHARE in have:
+                    key, compared_with = ZEV_AREA_SHARE, ZEV_AREA_LABEL
+                    note = "PHEVs count fully here; ACC II limits them to 20 % of the requirement."
+                else:  # no ZEV mandate in this run: the adopting states' buyers are the nation's buyers
+                    key = "Sales Share|Cars|EV"
+                    compared_with = key + ": EV share of new cars (no ZEV mandate in this run, so the adopting states' share is the national one)"
+                    note = "The run has no ACC II standard; PHEVs count fully here."
             row: dict[str, Any] = {
                 "region": name, "name": t.name, "source": f"{t.document} ({t.issuer})", "source_key": t.source_key,
                 "issuer": t.issuer, "binding": bool(t.binding), "status": t.status, "metric": t.metric,

@@ -126,3 +126,13 @@ def test_policy_audit() -> None:
     assert r.exit_code == 0 and "Counts: S" in r.stdout
     r = run("policy", "audit", "--status", "X")
     assert r.exit_code == 2 and "Error: --status" in r.stderr
+
+
+def test_policy_show_says_when_a_us_rule_is_not_in_force() -> None:
+    """ACC II (waiver nullified, P.L. 119-16) and the EPA GHG standards (repealed 2026) are flagged."""
+    out = runner.invoke(nevsim.cli.app, ["policy", "show", "--region", "US", "--year", "2027"])
+    assert out.exit_code == 0, out.output
+    assert "ACC2 is not in force in 2027 (PL-119-16)" in out.output
+    assert "GHG is not in force in 2027 (EPA-2026-GHG-repeal)" in out.output
+    eu = runner.invoke(nevsim.cli.app, ["policy", "show", "--region", "EU", "--year", "2027"])
+    assert eu.exit_code == 0 and "not in force" not in eu.output

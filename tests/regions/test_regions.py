@@ -252,7 +252,7 @@ def test_backtest_per_region_cli() -> None:
 def test_us_acc2_compared_in_the_adopting_states_and_priced_up_to_the_penalty() -> None:
     import nevsim
 
-    res = nevsim.run(load_scenario("us-current-policies"))
+    res = nevsim.run(load_scenario("us-2024-rules"))
     s = res.series
     zev = s[s["variable"] == "Price|Credit|ZEV"].set_index("year")["value"]
     assert (zev.loc[:2025] == 0).all() and zev.max() <= 20000.0 + 1e-6  # $20,000 per vehicle value
@@ -309,17 +309,28 @@ def test_clearing_complementary_slackness(target: float, bank: float, cap: float
 
 
 def test_us_counterfactual_without_federal_standards_is_calibrated_on_the_factual_history() -> None:
-    """Dropping the GHG standard and ACC II lowers the projected EV share; history stays the same
-    (the constants are those fitted with the factual policies)."""
-    base = run_frames("us-current-policies")[0]
-    cf_scen = load_scenario("us-current-policies", {"region.policies": ["US-30D"]})
-    cf, _, meta = run_frames(cf_scen)
-    assert meta["calibration"]["against"] == "us-current-policies"
+    """The 2024 rules (GHG standard and ACC II) against the rules in force (neither): the rules raise
+    the projected EV share; history is the same (both use the constants fitted on the factual history)."""
+    rules, _, meta_rules = run_frames("us-2024-rules")
+    now, _, meta_now = run_frames("us-current-policies")
+    assert meta_rules["calibration"]["against"] == meta_now["calibration"]["against"] == "us-current-policies"
     share = lambda s: s[s["variable"] == "Sales Share|Cars|EV"].set_index("year")["value"]  # noqa: E731
-    b, c = share(base), share(cf)
+    b, c = share(rules), share(now)
     assert np.allclose(b.loc[:2025], c.loc[:2025])
     assert c.loc[2030] < b.loc[2030] - 5.0
-    assert "Price|Credit|Fleet CO2" not in set(cf["variable"])
+    assert "Price|Credit|Fleet CO2" not in set(now["variable"]) and "Price|Credit|Fleet CO2" in set(rules["variable"])
+
+
+def test_us_current_policies_compare_acc2_targets_with_the_national_share() -> None:
+    """Without ACC II in force the ACC II targets are not binding and are compared with the national share."""
+    import nevsim
+
+    t = nevsim.run(load_scenario("us-current-policies")).targets()
+    acc2 = t[t["name"].str.startswith("California ACC II")]
+    assert len(acc2) == 10 and not acc2["binding"].any()
+    assert (acc2["compared_variable"] == "Sales Share|Cars|EV").all()
+    assert acc2["projected_value"].notna().all()
+    assert acc2["source_key"].str.contains("PL-119-16").all()
 
 
 def test_report_of_a_region_run_shows_its_standards(tmp_path: Path) -> None:

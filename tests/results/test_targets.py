@@ -114,7 +114,9 @@ def test_us_run_gets_us_targets_only(build):
     zev = t.loc["ZEV share 2030"]
     assert not zev["binding"] and zev["projected_value"] == 60.0 and bool(zev["met"])
     ca = t.loc["California ACC II 2030"]
-    assert np.isnan(ca["projected_value"]) and ca["compared_with"].startswith("not modelled")
+    # no ZEV area series (no ACC II in the run): the adopting states' share is the national one
+    assert ca["projected_value"] == 60.0 and ca["compared_variable"] == "Sales Share|Cars|EV"
+    assert not ca["binding"]  # P.L. 119-16 nullified the waiver (fact table note)
 
 
 def test_probability_met_with_draws(draws_results):

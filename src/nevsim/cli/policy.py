@@ -186,6 +186,9 @@ def register(app: typer.Typer) -> None:
         _table(f"{code} rules in force in {year}", frame,
                ["standard", "param", "revision", "powertrain", "band", "value", "unit", "status", "source_key"],
                {"value": ".6g"})
+        lapsed = frame[(frame["param"] == "legal_in_force") & (frame["value"] == 0)]
+        for row in lapsed.itertuples():
+            typer.echo(f"Note: {row.standard} is not in force in {year} ({row.source_key}): {row.note}")
         n_u = int((frame["status"] == "U").sum())
         if n_u:
             typer.echo(f"{n_u} of these values are unconfirmed (U) placeholders — see `nevsim policy audit`.")
