@@ -3,6 +3,10 @@
 Like ``tests/sim/test_reference_output.py`` for China: a refactoring or speed change must not
 move them; a deliberate model, data or assumption change re-records them in the same change
 and says why. Recorded 2026-11-30 (first version of nevsim.regions).
+
+Re-recorded 2026-11-30 (branch ``diag``): BNEF pack prices of 2014–2018 and 2021 added to the
+data, and κ pooled over the CN, US and EU histories (``calibration.kappa_fit = "pooled"``; one
+κ = 0.555 for all three regions, was US 0.236 / EU 0.353); docs/research/backtest-diagnosis-regions.md.
 """
 
 from __future__ import annotations
@@ -14,15 +18,15 @@ from nevsim.simulate import run_frames
 RTOL = 1e-6  # the region clearing converges to ~1e-9 relative; far below any modelling change
 
 VALUES = {
-    ("us-current-policies", "Sales Share|Cars|EV", 2030): 48.67710665955131,
-    ("us-current-policies", "Sales Share|Cars|EV|ZEV Area", 2031): 74.8222952068887,
-    ("us-current-policies", "Price|Credit|Fleet CO2", 2027): 346.79801107823255,
-    ("us-current-policies", "Stock|Cars|EV", 2035): 80334829.17603517,
-    ("eu-current-policies", "Sales Share|Cars|EV", 2030): 55.20144488243909,
-    ("eu-current-policies", "Price|Credit|Fleet CO2", 2026): 62.265910692120535,
-    ("eu-current-policies", "Emissions|CO2|New Cars", 2035): 33.396790957636796,
+    ("us-current-policies", "Sales Share|Cars|EV", 2030): 50.2279331469071,
+    ("us-current-policies", "Sales Share|Cars|EV|ZEV Area", 2031): 75.99999972934476,
+    ("us-current-policies", "Price|Credit|Fleet CO2", 2027): 299.659237656329,
+    ("us-current-policies", "Stock|Cars|EV", 2035): 88402583.25233243,
+    ("eu-current-policies", "Sales Share|Cars|EV", 2030): 62.75718509640476,
+    ("eu-current-policies", "Price|Credit|Fleet CO2", 2026): 56.12337557843613,
+    ("eu-current-policies", "Emissions|CO2|New Cars", 2035): 26.340701573044704,
 }
-KAPPA = {"us-current-policies": 0.2361132777528137, "eu-current-policies": 0.35326839661318504}
+KAPPA = {"us-current-policies": 0.5545048114775035, "eu-current-policies": 0.5545048114775035}
 
 
 @pytest.fixture(scope="module")
