@@ -6,7 +6,9 @@ and says why. Recorded 2026-11-30 (first version of nevsim.regions).
 
 Re-recorded 2026-11-30 (branch ``diag``): BNEF pack prices of 2014–2018 and 2021 added to the
 data, and κ pooled over the CN, US and EU histories (``calibration.kappa_fit = "pooled"``; one
-κ = 0.555 for all three regions, was US 0.236 / EU 0.353); docs/research/backtest-diagnosis-regions.md.
+κ = 0.556 for all three regions, was US 0.236 / EU 0.353); the EU's German and French purchase
+bonuses as an EU-average incentive per plug-in car (``region.purchase_incentive``, 2016–2025);
+docs/research/backtest-diagnosis-regions.md.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from nevsim.simulate import run_frames
 RTOL = 1e-6  # the region clearing converges to ~1e-9 relative; far below any modelling change
 
 VALUES = {
-    ("us-current-policies", "Sales Share|Cars|EV", 2030): 50.2279331469071,
-    ("us-current-policies", "Sales Share|Cars|EV|ZEV Area", 2031): 75.99999972934476,
-    ("us-current-policies", "Price|Credit|Fleet CO2", 2027): 299.659237656329,
-    ("us-current-policies", "Stock|Cars|EV", 2035): 88402583.25233243,
-    ("eu-current-policies", "Sales Share|Cars|EV", 2030): 62.75718509640476,
-    ("eu-current-policies", "Price|Credit|Fleet CO2", 2026): 56.12337557843613,
-    ("eu-current-policies", "Emissions|CO2|New Cars", 2035): 26.340701573044704,
+    ("us-current-policies", "Sales Share|Cars|EV", 2030): 50.23516412032662,
+    ("us-current-policies", "Sales Share|Cars|EV|ZEV Area", 2031): 75.99999972942494,
+    ("us-current-policies", "Price|Credit|Fleet CO2", 2027): 299.49160746419574,
+    ("us-current-policies", "Stock|Cars|EV", 2035): 88436374.40293503,
+    ("eu-current-policies", "Sales Share|Cars|EV", 2030): 61.53745034702072,
+    ("eu-current-policies", "Price|Credit|Fleet CO2", 2026): 64.09308119434598,
+    ("eu-current-policies", "Emissions|CO2|New Cars", 2035): 28.15331514756009,
 }
-KAPPA = {"us-current-policies": 0.5545048114775035, "eu-current-policies": 0.5545048114775035}
+KAPPA = {"us-current-policies": 0.555617213421199, "eu-current-policies": 0.555617213421199}
 
 
 @pytest.fixture(scope="module")
