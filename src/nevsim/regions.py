@@ -329,7 +329,21 @@ class RegionPolicy:
         raise AssertionError(name)  # pragma: no cover - POLICY_SLOTS lists every name
 
     def subsidy_cny(self, year: int, veh: Any, any_subsidy: bool = True) -> np.ndarray:
-        """Purchase incentive per vehicle in the region's currency (``US-30D``: the 30D credit)."""
+        """Purchase incentive per vehicle in the region's currency: the named one (``US-30D``: the 30D
+        credit) plus the scenario's ``purchase_incentive`` averages of the year."""
+        extra = self._unnamed_incentive(year)
+        named = self._named_incentive(year, veh)
+        return named if extra is None else named + extra
+
+    def _unnamed_incentive(self, year: int) -> np.ndarray | None:
+        """``[powertrain]`` amounts of ``region.purchase_incentive`` in ``year``, or None if all are 0."""
+        from nevsim.technology import POWERTRAINS
+
+        inc = self.spec.purchase_incentive
+        out = np.array([inc.amount(p, year) for p in POWERTRAINS])
+        return out if out.any() else None
+
+    def _named_incentive(self, year: int, veh: Any) -> np.ndarray:
         if "US-30D" not in self.spec.policies:
             return np.zeros_like(veh.price_cny)
         from nevsim.policy import us

@@ -94,6 +94,26 @@ class RegionEnergy(_Strict):
         lambda cls, v: _years(v))
 
 
+class RegionIncentive(_Strict):
+    """Purchase incentives not named as a policy (e.g. national bonuses inside a bloc), as averages
+    over the region's new-car buyers, in the region's currency per new car, by calendar year.
+
+    An amount applies in its year only: years not listed get 0 (incentives start and stop; they
+    are not interpolated). Each amount needs its source in a comment of the scenario file.
+    """
+
+    bev: dict[str, Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
+        default_factory=dict, description="average incentive per new BEV (region currency), by year; 0 in other years")
+    phev: dict[str, Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
+        default_factory=dict, description="average incentive per new PHEV (region currency), by year; 0 in other years")
+    check = field_validator("bev", "phev", mode="after")(lambda cls, v: _years(v))
+
+    def amount(self, powertrain: str, year: int) -> float:
+        """The incentive per new car of ``powertrain`` ("BEV" or "PHEV") in ``year`` (0 if not listed)."""
+        table = self.bev if powertrain == "BEV" else self.phev if powertrain == "PHEV" else {}
+        return float(table.get(str(int(year)), 0.0))
+
+
 class RegionSpec(_Strict):
     """A region defined in the scenario file (see the module docstring and docs/regions.md)."""
 
@@ -135,6 +155,9 @@ class RegionSpec(_Strict):
         1.0, ge=0.0, le=100.0,
         description="derive total sales as EV sales ÷ EV share only where the share is at least this (percent)")
     energy: RegionEnergy = Field(default_factory=RegionEnergy)
+    purchase_incentive: RegionIncentive = Field(
+        default_factory=RegionIncentive,
+        description="incentives not named in `policies` (region-wide averages, by year); added to any named one")
     targets_from_facts: bool = Field(
         True, description="also check the fact table's targets of `iea_name` (nevsim.data targets)")
     targets: list[RegionTarget] = Field(default_factory=list)

@@ -271,6 +271,11 @@ class Calibration(_Strict):
     hold_mean_of_last_years: int = Field(
         1, ge=1, le=10, description="after calibration, hold the mean fitted residual constant of this many last years"
     )
+    kappa_fit: Literal["own", "pooled"] = Field(
+        "pooled",
+        description="familiarity κ: 'own' = slope on this region's history; 'pooled' = one slope over the shipped "
+                    "regions' histories (CN, US, EU) and this one, with a constant per region (nevsim.pooling)",
+    )
 
 
 class Scenario(_Strict):

@@ -993,8 +993,8 @@ def run_years(
 def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np.ndarray, fit_b: np.ndarray,
                       fit_lnss: np.ndarray, fit_ok: bool) -> Calibration:
     """κ, residual constants and the held values from a fit over the history ``years``."""
-    prm = inputs.params
-    kappa_fit = fit_kappa(years, fit_a, fit_lnss, float(prm["kappa_min"][0]), float(prm["kappa_max"][0]))
+    trace.diagnostics["kappa_panel"] = (years, fit_a, fit_lnss)
+    kappa_fit = _fit_kappa(inputs, years, fit_a, fit_lnss)
     residual = fit_a - kappa_fit[None] * fit_lnss
     n_hold = min(inputs.scenario.calibration.hold_mean_of_last_years, len(years))
     sales = trace.data["sales_pt"][: len(years)]
@@ -1004,6 +1004,24 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
     return Calibration(years=years, residual_plugin=residual, bev_constant=fit_b, kappa=kappa_fit,
                        hold_plugin=residual[-n_hold:].mean(0), hold_bev=fit_b[-n_hold:].mean(0),
                        maker_nev_weights=inputs.maker_nev_weights, max_abs_error_pp=err, converged=fit_ok)
+
+
+def _fit_kappa(inputs: Inputs, years: np.ndarray, fit_a: np.ndarray, fit_lnss: np.ndarray) -> np.ndarray:
+    """κ on this region's history (``kappa_fit = "own"``) or pooled with the shipped regions' (:mod:`nevsim.pooling`)."""
+    lo, hi = float(inputs.params["kappa_min"][0]), float(inputs.params["kappa_max"][0])
+    if inputs.scenario.calibration.kappa_fit == "own":
+        return fit_kappa(years, fit_a, fit_lnss, lo, hi)
+    from nevsim import pooling
+
+    until = int(inputs.history_last)  # every region cut at the same year as this run's history
+    panels = [(years, fit_a, fit_lnss)]
+    for code, name in pooling.POOLED_REGIONS.items():
+        if code == inputs.scenario.region:
+            continue
+        panel = pooling.region_panel(name, until)
+        if panel is not None:
+            panels.append(panel)
+    return pooling.fit_kappa_pooled(panels, lo, hi)
 
 
 @dataclass(frozen=True)
@@ -1257,6 +1275,7 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
         "calibration": {
             "against": scenario.calibration.against,
             "kappa": [float(k) for k in cal.kappa],
+            "kappa_fit": _reference(scenario).calibration.kappa_fit,
             "hold_plugin_constant": [float(x) for x in cal.hold_plugin],
             "hold_bev_constant": [float(x) for x in cal.hold_bev],
             "max_abs_share_error_pp": cal.max_abs_error_pp,

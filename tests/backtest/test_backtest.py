@@ -241,12 +241,16 @@ def test_bad_injected_actuals() -> None:
 
 
 def _clear_simulation_caches() -> None:
-    """Empty the simulator's per-process memo tables so the next run reads its inputs again."""
+    """Empty the simulator's per-process memo tables (China, the regions, the pooled κ panels)
+    so the next run reads its inputs again."""
+    import nevsim.pooling
+    import nevsim.regions
     import nevsim.simulate
 
-    for obj in vars(nevsim.simulate).values():
-        if callable(getattr(obj, "cache_clear", None)):
-            obj.cache_clear()
+    for module in (nevsim.simulate, nevsim.regions, nevsim.pooling):
+        for obj in vars(module).values():
+            if callable(getattr(obj, "cache_clear", None)):
+                obj.cache_clear()
 
 
 def _perturb_assumption(real, cutoff: int, factor: float):
@@ -334,3 +338,49 @@ def test_progress_runs_from_zero_to_the_number_of_cutoffs() -> None:
     done = [c[0] for c in calls]
     assert done == sorted(done) and all(t == 2 for _, t in calls)
     assert any(0 < d < 1 for d in done)  # the model run reports its years on the way
+
+
+def _perturbing_load_in(regions: tuple[str, ...], cutoff: int, factor: float, shift: float):
+    """:func:`perturbing_load` restricted to the rows of ``regions`` (IEA/OWID region names)."""
+    real = nevsim.data.load
+    dirty = perturbing_load(cutoff, factor, shift)
+
+    def load(name: str, *, region=None, until=None, data_dir=None) -> pd.DataFrame:
+        clean = real(name, region=region, until=until, data_dir=data_dir)
+        if "region" not in clean.columns:
+            return clean
+        changed = dirty(name, region=region, until=until, data_dir=data_dir)
+        mine = clean["region"].isin(regions).to_numpy()
+        return clean.assign(value=np.where(mine, changed["value"], clean["value"]))
+
+    return load
+
+
+def test_no_leakage_pooled_kappa_from_other_regions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With κ pooled over regions (the default), China's forecast from 2021 reads the US and EU
+    histories up to 2021 only: changing every US/EU row after 2021 leaves it unchanged, and the
+    same change from 2021 on (a control) moves it — so the other regions do reach κ."""
+    from nevsim.scenario import load_scenario
+
+    assert load_scenario("china-current-policies").calibration.kappa_fit == "pooled"
+    _clear_simulation_caches()
+    clean = backtest(cutoffs=[2021], methods=["model"]).forecasts
+    with monkeypatch.context() as m:
+        m.setattr(nevsim.data, "load", _perturbing_load_in(("USA", "EU27"), 2021, 1.7, 3.0))
+        _clear_simulation_caches()
+        dirty = backtest(cutoffs=[2021], methods=["model"]).forecasts
+        m.setattr(nevsim.data, "load", _perturbing_load_in(("USA", "EU27"), 2020, 1.7, 3.0))
+        _clear_simulation_caches()
+        control = backtest(cutoffs=[2021], methods=["model"]).forecasts
+    _clear_simulation_caches()
+    pd.testing.assert_frame_equal(clean, dirty)
+    assert not np.allclose(clean["forecast"].to_numpy(), control["forecast"].to_numpy())
+    # the switch off: China's own history only, so the same control cannot reach it
+    own = load_scenario("china-current-policies", {"calibration": {"kappa_fit": "own"}})
+    base = backtest(own, cutoffs=[2021], methods=["model"]).forecasts
+    with monkeypatch.context() as m:
+        m.setattr(nevsim.data, "load", _perturbing_load_in(("USA", "EU27"), 2020, 1.7, 3.0))
+        _clear_simulation_caches()
+        moved = backtest(own, cutoffs=[2021], methods=["model"]).forecasts
+    _clear_simulation_caches()
+    pd.testing.assert_frame_equal(base, moved)

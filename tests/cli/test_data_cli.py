@@ -33,7 +33,7 @@ def test_data_show_json_respects_region_and_until():
 def test_data_show_table():
     res = runner.invoke(app, ["data", "show", "battery_prices", "-n", "5"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
-    assert "5 of 15 rows" in res.stdout and "USD/kWh" in res.stdout
+    assert "5 of 21 rows" in res.stdout and "USD/kWh" in res.stdout
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,12 @@ move them; a deliberate model, data or assumption change re-records them in the 
 and says why. Recorded 2026-11-30 (first version of nevsim.regions). The same day the ACC II
 and EPA GHG rules moved from ``us-current-policies`` to ``us-2024-rules`` (P.L. 119-16 and 91 FR
 7686 undid them): the recorded values moved with them, unchanged.
+
+Re-recorded 2026-11-30 (branch ``diag``): BNEF pack prices of 2014–2018 and 2021 added to the
+data, and κ pooled over the CN, US and EU histories (``calibration.kappa_fit = "pooled"``; one
+κ = 0.556 for all three regions, was US 0.236 / EU 0.353); the EU's German and French purchase
+bonuses as an EU-average incentive per plug-in car (``region.purchase_incentive``, 2016–2025);
+docs/research/backtest-diagnosis-regions.md.
 """
 
 from __future__ import annotations
@@ -16,16 +22,16 @@ from nevsim.simulate import run_frames
 RTOL = 1e-6  # the region clearing converges to ~1e-9 relative; far below any modelling change
 
 VALUES = {
-    ("us-2024-rules", "Sales Share|Cars|EV", 2030): 48.67710665955131,
-    ("us-2024-rules", "Sales Share|Cars|EV|ZEV Area", 2031): 74.8222952068887,
-    ("us-2024-rules", "Price|Credit|Fleet CO2", 2027): 346.79801107823255,
-    ("us-2024-rules", "Stock|Cars|EV", 2035): 80334829.17603517,
-    ("us-current-policies", "Sales Share|Cars|EV", 2030): 14.898672387182321,
-    ("eu-current-policies", "Sales Share|Cars|EV", 2030): 55.20144488243909,
-    ("eu-current-policies", "Price|Credit|Fleet CO2", 2026): 62.265910692120535,
-    ("eu-current-policies", "Emissions|CO2|New Cars", 2035): 33.396790957636796,
+    ("us-2024-rules", "Sales Share|Cars|EV", 2030): 50.235164120326594,
+    ("us-2024-rules", "Sales Share|Cars|EV|ZEV Area", 2031): 75.99999972942496,
+    ("us-2024-rules", "Price|Credit|Fleet CO2", 2027): 299.49160746419574,
+    ("us-2024-rules", "Stock|Cars|EV", 2035): 88436374.40293503,
+    ("us-current-policies", "Sales Share|Cars|EV", 2030): 21.140779520238436,
+    ("eu-current-policies", "Sales Share|Cars|EV", 2030): 61.53745034702072,
+    ("eu-current-policies", "Price|Credit|Fleet CO2", 2026): 64.09308119434598,
+    ("eu-current-policies", "Emissions|CO2|New Cars", 2035): 28.15331514756009,
 }
-KAPPA = {"us-current-policies": 0.2361132777528137, "eu-current-policies": 0.35326839661318504}
+KAPPA = {"us-current-policies": 0.555617213421199, "eu-current-policies": 0.555617213421199}
 
 
 @pytest.fixture(scope="module")

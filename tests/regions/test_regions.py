@@ -160,6 +160,9 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("[region]\npolicies = [\"CN-NEV\"]\n", "region.policies.0"),
     ("[region]\nsegment_sales_share = { tiny = 1.0 }\n", "region.segment_sales_share"),
     ("[region]\ncode = \"us\"\n", "region.code"),
+    ("[region.purchase_incentive]\nbev = { 2021 = -5.0 }\n", "region.purchase_incentive.bev.2021"),
+    ("[region.purchase_incentive]\nphev = { twenty = 1.0 }\n", "region.purchase_incentive.phev"),
+    ("[region.purchase_incentive]\nfcev = { 2021 = 1.0 }\n", "region.purchase_incentive.fcev"),
 ])
 def test_region_scenario_file_with_a_bad_field_names_it(tmp_path: Path, snippet: str, field: str) -> None:
     path = _write(tmp_path, f'base = "us-current-policies"\n{snippet}')
@@ -346,3 +349,32 @@ def test_report_of_a_region_run_shows_its_standards(tmp_path: Path) -> None:
     assert "Fleet CO2" in fig.layout.title.text and len(fig.data) == 1
     assert any("Fleet CO2" in str(t.name) for t in credit_price(res).data)
     assert "EU27" in build_html(res)
+
+
+def test_purchase_incentive_applies_in_its_years_only_and_adds_to_a_named_one() -> None:
+    """``region.purchase_incentive`` (EU: the German and French bonuses as an EU average) is paid per
+    plug-in car in the listed years, 0 in the others, on top of a named policy's amount."""
+    import numpy as np
+
+    from nevsim.regions import Region
+
+    eu = load_scenario("eu-current-policies")
+    inc = eu.region_spec.purchase_incentive
+    assert inc.amount("BEV", 2021) > inc.amount("BEV", 2024) > 0 and inc.amount("PHEV", 2023) == 0
+    assert inc.amount("BEV", 2015) == 0 and inc.amount("ICE", 2021) == 0
+    series, _, _ = run_frames(eu)
+    cost = series[series["variable"] == "Subsidy|Public Cost"].set_index("year")["value"]
+    assert (cost.loc[2016:2025] > 0).all() and (cost.loc[2026:] == 0).all() and (cost.loc[:2015] == 0).all()
+    # the US 30D credit plus an unnamed incentive of 1,000 USD per BEV in 2024
+    us = load_scenario("us-current-policies", {"region.purchase_incentive": {"bev": {"2024": 1000.0}}})
+    base = load_scenario("us-current-policies")
+
+    class Veh:  # what RegionPolicy.subsidy_cny reads: prices and pack sizes [draw, segment, powertrain]
+        price_cny = np.full((1, 5, 4), 40_000.0)
+        battery_kwh = np.tile(np.array([0.0, 1.0, 15.0, 60.0]), (1, 5, 1))
+
+    with_extra = Region.from_scenario(us).policy().subsidy_cny(2024, Veh())
+    without = Region.from_scenario(base).policy().subsidy_cny(2024, Veh())
+    np.testing.assert_allclose(with_extra - without, np.tile([0.0, 0.0, 0.0, 1000.0], (1, 5, 1)))
+    np.testing.assert_allclose(Region.from_scenario(us).policy().subsidy_cny(2023, Veh()),
+                               Region.from_scenario(base).policy().subsidy_cny(2023, Veh()))
