@@ -255,6 +255,20 @@ class Calibration(_Strict):
     )
 
 
+def _coefficient_names() -> list[str]:
+    """Coefficients a scenario may set: rows of ``coefficients.csv`` with a value (not fitted ones)."""
+    from nevsim import assumptions
+
+    frame = assumptions.coefficients()
+    return sorted(frame.loc[frame["value"].notna(), "name"].astype(str))
+
+
+class _CoefficientError(ValueError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name, self.known = name, known
+        super().__init__(f"unknown or fitted coefficient {name!r}")
+
+
 class Scenario(_Strict):
     """One resolved, validated scenario (every value explicit)."""
 
@@ -271,6 +285,22 @@ class Scenario(_Strict):
     energy: Energy = Field(default_factory=Energy)
     fleet: Fleet = Field(default_factory=Fleet)
     calibration: Calibration = Field(default_factory=Calibration)
+    coefficients: dict[str, Number] = Field(
+        default_factory=dict,
+        description="buyer coefficients and constants replacing values of assumptions/coefficients.csv "
+                    "(name = value); world assumptions, shared with the calibration reference",
+    )
+
+    @field_validator("coefficients", mode="after")
+    @classmethod
+    def _known_coefficients(cls, value: dict[str, float]) -> dict[str, float]:
+        known = _coefficient_names()
+        for name, v in value.items():
+            if name not in known:
+                raise _CoefficientError(name, known)
+            if not np.isfinite(v):
+                raise ValueError(f"coefficient {name} must be a finite number")
+        return value
 
     def resolved(self) -> dict[str, Any]:
         """The whole scenario as a plain dict (JSON types only)."""
@@ -436,6 +466,8 @@ def _to_input_error(exc: ValidationError) -> InputError:
         allowed = sorted(parent.model_fields) if parent is not None else None
         return InputError(field, "unknown key", allowed=allowed)
     original = ctx.get("error")
+    if isinstance(original, _CoefficientError):
+        return InputError(f"coefficients.{original.name}", "unknown or fitted coefficient", allowed=original.known)
     if isinstance(original, _PathRangeError):
         field = ".".join([*(str(p) for p in loc), original.name, original.year])
         return InputError(field, f"value out of range: {original}", allowed=[f"{original.lo} to {original.hi}"])

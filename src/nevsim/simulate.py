@@ -33,7 +33,7 @@ import datetime as _dt
 import functools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,8 @@ def _nz(x: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
     return np.where(np.isnan(x), fill, x)
 
 
-__all__ = ["Inputs", "Trace", "calibrate", "collect", "prepare", "run", "run_frames", "run_years"]
+__all__ = ["Inputs", "Trace", "calibrate", "collect", "prepare", "run", "run_frames", "run_values", "run_years",
+           "value_keys"]
 
 ASC_HEV = -1.5  # utility of HEV vs ICE: nevsim assumption (U), HEVs were a few % of China's car sales
 GWH_PER_KWH = 1e-6
@@ -292,15 +293,15 @@ class Inputs:
     coef: Coefficients
     params: dict[str, np.ndarray]
     table: VehicleTable
-    total_car_sales: np.ndarray  # [year]
-    ev_exports: np.ndarray  # [year]
-    evs_per_charger: np.ndarray  # [year] used after the history
-    gasoline: np.ndarray
-    electricity: np.ndarray
-    grid: np.ndarray
-    plate_share: np.ndarray  # fraction
-    phev_plate: np.ndarray
-    world_growth: np.ndarray  # fraction per year
+    total_car_sales: np.ndarray  # [year, draw]
+    ev_exports: np.ndarray  # [year, draw]
+    evs_per_charger: np.ndarray  # [year, draw] used after the history
+    gasoline: np.ndarray  # [year, draw]
+    electricity: np.ndarray  # [year, draw]
+    grid: np.ndarray  # [year, draw]
+    plate_share: np.ndarray  # [year, draw] fraction
+    phev_plate: np.ndarray  # [year]
+    world_growth: np.ndarray  # [year, draw] fraction per year
     nev_ratio_override: np.ndarray  # [year] fraction or NaN
     makers: tuple[str, ...]
     offer: np.ndarray  # [year, maker, segment, powertrain] 0/1
@@ -308,6 +309,7 @@ class Inputs:
     nev_prior: np.ndarray  # [maker]
     capacity: np.ndarray  # [year, maker] vehicles (inf = not bounded)
     residual_maker: int
+    scalars: dict[str, np.ndarray] = field(default_factory=dict)  # real-valued scenario fields, [draw] each
     nev_standards: tuple[Any, ...] = ()  # StandardYear or None per year
     cafc_standards: tuple[Any, ...] = ()
     subsidy_possible: tuple[bool, ...] = ()
@@ -387,10 +389,16 @@ def _coefficient_values() -> dict[str, float]:
     return dict(zip(frame["name"], frame["value"].astype(float), strict=True))
 
 
-def _coefficients(draws: int) -> tuple[Coefficients, dict[str, np.ndarray]]:
+def _coefficients(draws: int, values: Mapping[str, Any] | None = None
+                  ) -> tuple[Coefficients, dict[str, np.ndarray]]:
+    """Coefficients ``[draw]``: ``coefficients.csv`` values, replaced by ``values[name]`` (a number
+    or an array ``[draw]``) where given (scenario ``[coefficients]`` overrides, Monte Carlo draws)."""
     c = _coefficient_values()
+    values = values or {}
 
     def arr(name: str) -> np.ndarray:
+        if name in values:
+            return np.broadcast_to(np.asarray(values[name], dtype=float), (draws,)).copy()
         return np.full(draws, float(c[name]))
 
     coef = Coefficients(
@@ -401,10 +409,12 @@ def _coefficients(draws: int) -> tuple[Coefficients, dict[str, np.ndarray]]:
         nest_lambda=np.stack([arr("nest_lambda_conventional"), arr("nest_lambda_plugin")], -1),
         kappa=np.zeros(draws),
     )
-    names = ("vehicles_per_model", "retail_price_equivalent", "ev_drivetrain_cost_decline_pct_per_yr",
-             "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
-             "gasoline_kg_co2_per_l", "litres_per_barrel")
-    return coef, {n: arr(n) for n in names}
+    return coef, {n: arr(n) for n in _PARAM_NAMES}
+
+
+_PARAM_NAMES = ("vehicles_per_model", "retail_price_equivalent", "ev_drivetrain_cost_decline_pct_per_yr",
+                "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
+                "gasoline_kg_co2_per_l", "litres_per_barrel")
 
 
 @functools.lru_cache(maxsize=16)
@@ -432,20 +442,174 @@ def _maker_table(first: int, last: int) -> tuple[tuple[str, ...], np.ndarray, np
     return names, offer, conv_weight, nev_prior
 
 
-def _bridge(path: dict[str, float], years: np.ndarray, observed: np.ndarray, last: int) -> np.ndarray:
-    """Observed values to ``last``, then the scenario path, linked linearly from the last observation."""
+def _bridge(path: dict[str, float], years: np.ndarray, observed: np.ndarray, last: int,
+            draws: Mapping[str, np.ndarray] | None = None, n: int = 1) -> np.ndarray:
+    """Observed values to ``last``, then the scenario path, linked linearly from the last observation.
+
+    Without ``draws``: ``[year]``. With ``draws`` (year key → values ``[n]`` replacing that
+    key's value): ``[year, n]``; keys on or before the last observation are not used.
+    """
     obs_ok = np.isfinite(observed) & (years <= last)
     points = dict(path)
     if obs_ok.any():
         i = np.flatnonzero(obs_ok)[-1]
         points = {k: v for k, v in path.items() if int(k) > years[i]}
         points = {str(int(years[i])): float(observed[i]), **points}
-    out = interpolate_path(points, years)
-    return np.where(obs_ok, observed, out)
+    if draws is None:
+        out = interpolate_path(points, years)
+        return np.where(obs_ok, observed, out)
+    out = _path_draws(points, years, {k: v for k, v in draws.items() if k in points}, n)
+    return np.where(obs_ok[:, None], observed[:, None], out)
 
 
-def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
-    """Arrays for a run: history (cut at ``until``), scenario paths, parameters, makers."""
+def _path_draws(path: dict[str, float], years: np.ndarray, draws: Mapping[str, np.ndarray] | None, n: int,
+                default: float | None = None) -> np.ndarray:
+    """A year path at ``years`` for ``n`` draws, ``[year, n]``; ``draws`` maps year keys to values ``[n]``.
+
+    Linear interpolation between keys, held flat outside (as :func:`nevsim.scenario.interpolate_path`):
+    ``value[y, d] = Σ_k w_k(y) · point[k, d]`` with the interpolation weights ``w_k`` of the keys.
+    """
+    if not draws:
+        return np.repeat(interpolate_path(path, years, default)[:, None], n, 1)
+    keys = np.array([int(k) for k in path], dtype=float)
+    eye = np.eye(len(keys))
+    weights = np.stack([np.interp(years.astype(float), keys, eye[k]) for k in range(len(keys))])  # [key, year]
+    points = np.stack([np.broadcast_to(np.asarray(draws.get(k, v), dtype=float), (n,)) for k, v in path.items()])
+    return weights.T @ points
+
+
+# ----------------------------------------------------------------------------- values per draw
+
+#: Scenario fields that cannot vary along the draw axis, with the reason (they change the policy
+#: standards memoised per policy set, or structure, not a number the arrays carry).
+_NOT_PER_DRAW = {
+    "technology.ice_fuel_improvement_pct_per_yr": "changes the NEV/CAFC standards (memoised per policy set); "
+                                                  "sweep it as a grid value instead",
+    "policy.dual_credit.nev_ratio_pct": "changes the NEV standards (memoised per policy set); "
+                                        "sweep it as a grid value instead",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _value_fields() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Dotted paths of the scenario's real-valued fields and of its year paths (the schema walked once)."""
+    from pydantic import BaseModel
+
+    scalars: list[str] = []
+    paths: list[str] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            ann = info.annotation
+            path = f"{prefix}{name}"
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, f"{path}.")
+            elif ann is float:
+                scalars.append(path)
+            elif getattr(ann, "__origin__", None) is dict and path != "coefficients":
+                paths.append(path)
+
+    walk(Scenario, "")
+    return tuple(scalars), tuple(paths)
+
+
+def value_keys() -> dict[str, str]:
+    """Keys :func:`run_values` accepts, as patterns with what they mean."""
+    scalars, paths = _value_fields()
+    out = {p: "scenario parameter" for p in scalars if p not in _NOT_PER_DRAW}
+    out.update({f"{p}.<year>": "one point of the year path (an existing year key)" for p in paths
+                if p not in _NOT_PER_DRAW})
+    out.update({f"coefficients.{n}": "buyer coefficient / constant (assumptions/coefficients.csv)"
+                for n in _coefficient_names()})
+    return out
+
+
+def _coefficient_names() -> tuple[str, ...]:
+    """Rows of ``coefficients.csv`` with a value (``kappa_familiarity`` is fitted, not an input)."""
+    return tuple(n for n, v in _coefficient_values().items() if np.isfinite(v))
+
+
+def _lookup(scenario: Scenario, path: str) -> Any:
+    node: Any = scenario
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        if node is None:
+            return None
+    return node
+
+
+@dataclass(frozen=True)
+class _DrawValues:
+    """Validated per-draw values: scenario scalars, year-path points and coefficients, each ``[n]``."""
+
+    n: int
+    scalars: dict[str, np.ndarray]
+    points: dict[str, dict[str, np.ndarray]]
+    coefficients: dict[str, np.ndarray]
+
+    def scalar(self, scenario: Scenario, path: str) -> np.ndarray:
+        if path in self.scalars:
+            return self.scalars[path]
+        return np.full(self.n, float(_lookup(scenario, path)))
+
+
+def _parse_values(scenario: Scenario, values: Mapping[str, Any] | None, n: int | None = None,
+                  *, strict: bool = True) -> _DrawValues:
+    """Check ``values`` keys and lengths against the scenario (InputError naming the key).
+
+    ``strict=False`` (the calibration reference): year-path points the reference's path
+    does not have are left out instead of rejected.
+    """
+    scalars_ok, paths_ok = _value_fields()
+    coef_ok = set(_coefficient_names())
+    arrays: dict[str, np.ndarray] = {}
+    for key, raw in (values or {}).items():
+        key = str(key)
+        try:
+            arr = np.asarray(raw, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            raise InputError(key, "values must be numbers (an array with one value per draw)") from None
+        if arr.size == 0 or not np.all(np.isfinite(arr)):
+            raise InputError(key, "values must be finite numbers, one per draw (at least one)")
+        arrays[key] = arr
+    lengths = {a.size for a in arrays.values()}
+    if len(lengths) > 1:
+        raise InputError("values", f"arrays differ in length ({sorted(lengths)}); every key needs one value per draw")
+    count = lengths.pop() if lengths else (n or 1)
+    allowed = sorted(value_keys())
+    out = _DrawValues(count, {}, {}, {})
+    for key, arr in arrays.items():
+        if key in _NOT_PER_DRAW or key.rsplit(".", 1)[0] in _NOT_PER_DRAW:
+            base = key if key in _NOT_PER_DRAW else key.rsplit(".", 1)[0]
+            raise InputError(key, f"cannot vary per draw: {_NOT_PER_DRAW[base]}", allowed=allowed)
+        if key.startswith("coefficients."):
+            name = key.removeprefix("coefficients.")
+            if name not in coef_ok:
+                raise InputError(key, "unknown or fitted coefficient", allowed=sorted(f"coefficients.{c}" for c in coef_ok))
+            out.coefficients[name] = arr
+        elif key in scalars_ok:
+            out.scalars[key] = arr
+        elif key.rsplit(".", 1)[0] in paths_ok:
+            path, year = key.rsplit(".", 1)
+            current = _lookup(scenario, path) or {}
+            if year not in current:
+                if not strict:
+                    continue
+                raise InputError(key, f"{path} has no point {year!r} (a value replaces an existing point)",
+                                 allowed=[f"{path}.{y}" for y in current] or ["(the path is empty)"])
+            out.points.setdefault(path, {})[year] = arr
+        else:
+            raise InputError(key, "not a real-valued scenario parameter, year-path point or coefficient",
+                             allowed=allowed)
+    return out
+
+
+def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, Any] | None = None) -> Inputs:
+    """Arrays for a run: history (cut at ``until``), scenario paths, parameters, makers.
+
+    ``values`` (see :func:`run_values`): per-draw values of scenario parameters, year-path
+    points and coefficients; the draw count is their length (else ``scenario.draws``).
+    """
     if until is not None and not (2012 <= until <= 2100):
         raise InputError("until", f"data cutoff {until} outside 2012–2100", allowed=["2012 to 2100"])
     years = np.arange(scenario.years.first, scenario.years.last + 1)
@@ -453,21 +617,26 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
     history_last = min(scenario.years.calibrate_until, hist.last_share_year, until if until is not None else 9999)
     if history_last < years[0] + 2:
         raise InputError("until", "fewer than three history years to calibrate on", allowed=[f"≥ {years[0] + 2}"])
-    draws = scenario.draws
-    coef, params = _coefficients(draws)
-    table = _vehicle_table()
     s = scenario
+    dv = values if isinstance(values, _DrawValues) else _parse_values(s, values, None if values else s.draws)
+    draws = dv.n
+    coef, params = _coefficients(draws, {**dict(s.coefficients), **dv.coefficients})
+    table = _vehicle_table()
+    pts = dv.points.get
     total = _bridge({k: v * 1e6 for k, v in s.market.total_car_sales_million.items()}, years,
-                    hist.total_car_sales, history_last)
+                    hist.total_car_sales, history_last,
+                    {k: v * 1e6 for k, v in pts("market.total_car_sales_million", {}).items()}, draws)
     exports = _bridge({k: v * 1e6 for k, v in s.market.ev_exports_million.items()}, years, hist.ev_exports,
-                      history_last)
+                      history_last, {k: v * 1e6 for k, v in pts("market.ev_exports_million", {}).items()}, draws)
     exports = _nz(exports)
     ev_stock_hist = hist.bev_stock + hist.phev_stock
     ratio_hist = ev_stock_hist / hist.public_chargers
-    evs_per_charger = _bridge(s.charging.evs_per_public_charger, years, ratio_hist, history_last)
+    evs_per_charger = _bridge(s.charging.evs_per_public_charger, years, ratio_hist, history_last,
+                              pts("charging.evs_per_public_charger", {}), draws)
     first_ratio = ratio_hist[np.isfinite(ratio_hist)][0] if np.isfinite(ratio_hist).any() else 10.0
     evs_per_charger = np.where(np.isfinite(evs_per_charger), evs_per_charger, first_ratio)
-    world_growth = interpolate_path(s.technology.world_battery_demand_growth_pct_per_yr, years, 10.0) / 100.0
+    world_growth = _path_draws(s.technology.world_battery_demand_growth_pct_per_yr, years,
+                               pts("technology.world_battery_demand_growth_pct_per_yr"), draws, 10.0) / 100.0
     ratio_override = _nev_ratio_override(s.policy, years)
     names, offer, conv_weight, nev_prior = _maker_table(int(years[0]), int(years[-1]))
     capacity = np.full((len(years), len(names)), np.inf)
@@ -477,36 +646,43 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
         cap_vals = [hist.tesla_capacity[y] for y in cap_years]
         held = np.interp(years, cap_years, cap_vals)
         capacity[:, tesla] = np.where(years >= cap_years[0], held, np.inf)
+    scalars_ok, _ = _value_fields()
     inputs = Inputs(
         scenario=s, years=years, history_last=int(history_last), history=hist, draws=draws, coef=coef,
         params=params, table=table, total_car_sales=total, ev_exports=exports, evs_per_charger=evs_per_charger,
-        gasoline=interpolate_path(s.energy.gasoline_price_cny_per_l, years),
-        electricity=interpolate_path(s.energy.electricity_price_cny_per_kwh, years),
-        grid=interpolate_path(s.energy.grid_intensity_g_per_kwh, years),
-        plate_share=interpolate_path(s.policy.plate_restricted_sales_share_pct, years, 0.0) / 100.0,
+        gasoline=_path_draws(s.energy.gasoline_price_cny_per_l, years, pts("energy.gasoline_price_cny_per_l"), draws),
+        electricity=_path_draws(s.energy.electricity_price_cny_per_kwh, years,
+                                pts("energy.electricity_price_cny_per_kwh"), draws),
+        grid=_path_draws(s.energy.grid_intensity_g_per_kwh, years, pts("energy.grid_intensity_g_per_kwh"), draws),
+        plate_share=_path_draws(s.policy.plate_restricted_sales_share_pct, years,
+                                pts("policy.plate_restricted_sales_share_pct"), draws, 0.0) / 100.0,
         phev_plate=(years < s.policy.phev_plate_from_year).astype(float),
         world_growth=world_growth, nev_ratio_override=ratio_override, makers=names, offer=offer,
         conv_weight=conv_weight, nev_prior=nev_prior, capacity=capacity, residual_maker=names.index("Other"),
+        scalars={p: dv.scalar(s, p) for p in scalars_ok},
     )
     from dataclasses import replace
 
     policy_key = (s.policy.model_dump_json(), float(s.technology.ice_fuel_improvement_pct_per_yr),
                   int(years[0]), int(years[-1]))
     nev, cafc, possible = _standards(*policy_key)
+    # coefficients that only vary per draw when sampled: keep a length-1 draw axis otherwise (broadcasts)
+    one = lambda a: a[:1] if np.all(a == a[0]) else a  # noqa: E731
     paths = vehicle_paths(
-        table, years, retail_price_equivalent=params["retail_price_equivalent"],
-        ev_drivetrain_decline_pct_per_yr=params["ev_drivetrain_cost_decline_pct_per_yr"],
+        table, years, retail_price_equivalent=one(params["retail_price_equivalent"]),
+        ev_drivetrain_decline_pct_per_yr=one(params["ev_drivetrain_cost_decline_pct_per_yr"]),
         ice_fuel_improvement_pct_per_yr=s.technology.ice_fuel_improvement_pct_per_yr,
-        ice_cost_per_l_per_100km_cny=params["ice_cost_per_l_per_100km_cny"],
+        ice_cost_per_l_per_100km_cny=one(params["ice_cost_per_l_per_100km_cny"]),
     )
+    if paths.retail_price_equivalent.shape[0] != draws:
+        paths = replace(paths, retail_price_equivalent=np.broadcast_to(paths.retail_price_equivalent, (draws,)))
     shape = (len(years), draws, *table.glider_cny.shape)
     flat = (len(years) * draws, *table.glider_cny.shape)
-    per_year_draw = lambda a: np.repeat(np.asarray(a, dtype=float), draws)  # noqa: E731
     running = running_cost_pv_cny(
         np.broadcast_to(paths.fuel_l_per_100km, shape).reshape(flat),
         np.broadcast_to(paths.energy_kwh_per_100km, shape).reshape(flat), table.electric_km_share[None],
-        per_year_draw(inputs.gasoline), per_year_draw(inputs.electricity),
-        np.full(len(years) * draws, s.fleet.vkt_km_per_year),
+        inputs.gasoline.reshape(-1), inputs.electricity.reshape(-1),
+        np.tile(inputs.scalars["fleet.vkt_km_per_year"], len(years)),
         np.tile(coef.opex_horizon_years, len(years)), np.tile(coef.opex_discount_rate, len(years)),
     ).reshape(shape)
     inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible,
@@ -693,17 +869,18 @@ def run_years(
     maker_nev_w = inputs.maker_nev_weights
 
     # ---- state
-    first_total = np.full(D, inputs.total_car_sales[0])
+    sc = inputs.scalars
+    first_total = inputs.total_car_sales[0].copy()
     ice_fuel0 = float(np.nanmean(inputs.table.fuel_l_per_100km[:, 0]))
-    fleet = FleetState.seeded(D, np.full(D, s.fleet.mean_life_years), np.full(D, s.fleet.weibull_shape),
-                              np.full(D, s.fleet.stock_2010_million * 1e6), first_total, np.full(D, ice_fuel0))
+    stock0 = sc["fleet.stock_2010_million"] * 1e6
+    fleet = FleetState.seeded(D, sc["fleet.mean_life_years"], sc["fleet.weibull_shape"],
+                              stock0, first_total, np.full(D, ice_fuel0))
     hist_ev0 = _nz(hist.bev_stock[0]) + _nz(hist.phev_stock[0])
-    stock_share_prev = np.full(D, max(hist_ev0, 1.0) / (s.fleet.stock_2010_million * 1e6))
+    stock_share_prev = max(hist_ev0, 1.0) / stock0
     chargers_prev = np.full(D, np.nan)
-    car_stock_prev = np.full(D, s.fleet.stock_2010_million * 1e6)  # all cars in stock at the end of t−1
-    sales_prev_pt = np.tile(np.array([inputs.total_car_sales[0] * 0.99, inputs.total_car_sales[0] * 0.01,
-                                      max(_nz(hist.phev_stock[0]), 1.0),
-                                      max(_nz(hist.bev_stock[0]), 1.0)]), (D, 1))
+    car_stock_prev = stock0.copy()  # all cars in stock at the end of t−1
+    sales_prev_pt = np.stack([first_total * 0.99, first_total * 0.01, np.full(D, max(_nz(hist.phev_stock[0]), 1.0)),
+                              np.full(D, max(_nz(hist.bev_stock[0]), 1.0))], -1)
     cum_gwh = np.full(D, PRE_2010_CUM_BATTERY_GWH)
     row_gwh_prev = np.zeros(D)
     anchor: tuple[np.ndarray, np.ndarray] | None = None  # (cost, volume)
@@ -717,26 +894,25 @@ def run_years(
     credit_diag = {"years_solved": 0, "max_iterations": 0, "all_converged": True, "max_abs_residual_credits": 0.0,
                    "years_at_cap": [], "years_long": []}
     fit_ok = True
-    lr = np.full(D, s.technology.battery_learning_rate)
+    lr = sc["technology.battery_learning_rate"]
     # constant over the years (hoisted out of the loop)
     asc = np.zeros((D, 4))
     asc[:, 1] = ASC_HEV
     zeros_d = np.zeros(D)
-    cap = np.full(D, dc.price_cap_cny_per_credit)
-    vkt = np.full(D, s.fleet.vkt_km_per_year)
-    pack_factor = s.technology.china_pack_price_ratio * s.technology.cny_per_usd
-    price_slope = -coef.beta_price[:, None, None] / 1e4 * dc.pass_through
+    cap = sc["policy.dual_credit.price_cap_cny_per_credit"]
+    vkt = sc["fleet.vkt_km_per_year"]
+    pack_factor = sc["technology.china_pack_price_ratio"] * sc["technology.cny_per_usd"]
+    price_slope = -coef.beta_price[:, None, None] / 1e4 * sc["policy.dual_credit.pass_through"][:, None, None]
     maker_w = np.where(np.arange(4) >= 2, maker_nev_w[:, :, None, None], inputs.conv_weight[None, :, None, None])
     elec_share = inputs.table.electric_km_share
     fuel_share = 1 - elec_share
-    per_draw = lambda a: np.repeat(np.asarray(a, dtype=float)[:, None], D, 1)  # noqa: E731 - [year] → [year, draw]
-    plate_d, phev_plate_d = per_draw(inputs.plate_share), per_draw(inputs.phev_plate)
-    total_d, exports_d, grid_d = per_draw(inputs.total_car_sales), per_draw(inputs.ev_exports), per_draw(inputs.grid)
+    plate_d, phev_plate_d = inputs.plate_share, np.repeat(inputs.phev_plate[:, None], D, 1)
+    total_d, exports_d, grid_d = inputs.total_car_sales, inputs.ev_exports, inputs.grid
     bounded = np.isfinite(inputs.capacity)
     with np.errstate(divide="ignore"):
         cap_use_factor = np.where(bounded, 100.0 / np.where(bounded, inputs.capacity, 1.0), np.nan)  # [year, maker]
-    gasoline_kg = float(prm["gasoline_kg_co2_per_l"][0])
-    l_per_bbl = float(prm["litres_per_barrel"][0])
+    gasoline_kg = prm["gasoline_kg_co2_per_l"]
+    l_per_bbl = prm["litres_per_barrel"]
 
     for t, year in enumerate(years):
         year = int(year)
@@ -793,7 +969,7 @@ def run_years(
             required_scale = (segment_sales[..., None] * required).sum((-1, -2))
         price_floor = zeros_d
         if nev_sy is not None and is_hist and dc.observed_prices_in_history and np.isfinite(hist.credit_price_cny[ti]):
-            price_floor = np.full(D, min(hist.credit_price_cny[ti], dc.price_cap_cny_per_credit))
+            price_floor = np.minimum(hist.credit_price_cny[ti], cap)
 
         market = None
         if nev_sy is not None:
@@ -950,7 +1126,7 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
                       fit_lnss: np.ndarray, fit_ok: bool) -> Calibration:
     """κ, residual constants and the held values from a fit over the history ``years``."""
     prm = inputs.params
-    kappa_fit = fit_kappa(years, fit_a, fit_lnss, float(prm["kappa_min"][0]), float(prm["kappa_max"][0]))
+    kappa_fit = fit_kappa(years, fit_a, fit_lnss, prm["kappa_min"], prm["kappa_max"])
     residual = fit_a - kappa_fit[None] * fit_lnss
     n_hold = min(inputs.scenario.calibration.hold_mean_of_last_years, len(years))
     sales = trace.data["sales_pt"][: len(years)]
@@ -1012,7 +1188,7 @@ def _fit_maker_weights(inputs: Inputs) -> np.ndarray:
     year = max(rich) if rich else max(counts, key=lambda y: (counts[y], y))
     ti = year - int(inputs.years[0])
     observed = np.array([hist.maker_nev_sales.get(m, {}).get(year, np.nan) for m in inputs.makers])
-    ev = hist.ev_share[ti] * inputs.total_car_sales[ti]
+    ev = hist.ev_share[ti] * inputs.total_car_sales[ti, 0]  # a history year: observed, equal in every draw
     bev = ev * hist.bev_fraction[ti]
     ev_sales = np.zeros((len(SEGMENTS), 4))
     ev_sales[:, 2] = inputs.table.segment_sales_share * (ev - bev)
@@ -1020,7 +1196,7 @@ def _fit_maker_weights(inputs: Inputs) -> np.ndarray:
     if not np.all(np.isfinite(ev_sales)):
         return prior
     w = _fit_maker_weights_cached(inputs.nev_prior.tobytes(), inputs.offer[ti].tobytes(), inputs.offer[ti].shape,
-                                  ev_sales.tobytes(), float(inputs.ev_exports[ti]), observed.tobytes())
+                                  ev_sales.tobytes(), float(inputs.ev_exports[ti, 0]), observed.tobytes())
     return np.broadcast_to(w, prior.shape).copy()
 
 
@@ -1046,8 +1222,14 @@ def _labels(values: list[str], codes: np.ndarray) -> Any:
     return pd.Series(np.array(values, dtype=object)).array.take(codes)
 
 
-def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Long tables ``series`` and ``makers`` (contract variable names; shares in percent)."""
+def collect(trace: Trace, inputs: Inputs, *, draw_offset: int = 0,
+            draw_column: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long tables ``series`` and ``makers`` (contract variable names; shares in percent).
+
+    A ``draw`` column (``draw_offset + i``) is added when there are several draws or
+    ``draw_column`` is true.
+    """
+    with_draw = inputs.draws > 1 if draw_column is None else draw_column
     s = inputs.scenario
     years = trace.years
     D = inputs.draws
@@ -1091,8 +1273,8 @@ def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
         "year": np.tile(np.repeat(years.astype(int), D), len(names)),
         "value": vals.reshape(-1),
     }
-    if D > 1:
-        cols["draw"] = np.tile(np.arange(D), len(names) * n_y)
+    if with_draw:
+        cols["draw"] = np.tile(np.arange(draw_offset, draw_offset + D), len(names) * n_y)
     series = pd.DataFrame(cols)
     maker_units = {"Capacity Use": "%", "Exports|Cars|EV": "vehicles", "Credits|CAFC|Balance": "credits"}
     mnames = list(trace.maker_data)
@@ -1113,8 +1295,8 @@ def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
             "year": np.tile(np.repeat(years.astype(int), D), len(mnames) * M),
             "value": mvals.reshape(-1),
         }
-        if D > 1:
-            mcols["draw"] = np.tile(np.arange(D), len(mnames) * M * n_y)
+        if with_draw:
+            mcols["draw"] = np.tile(np.arange(draw_offset, draw_offset + D), len(mnames) * M * n_y)
         makers = pd.DataFrame(mcols)
     else:
         makers = pd.DataFrame(columns=["scenario", "region", "maker", "variable", "unit", "year", "value"])
@@ -1153,42 +1335,55 @@ def _reference(scenario: Scenario) -> Scenario:
         reference = _load_reference(scenario.calibration.against)
     except InputError as exc:
         raise InputError("calibration.against", exc.message, exc.allowed) from None
-    reference = reference.model_copy(update={"years": scenario.years})
-    skip = ("name", "description", "calibration", "years")
+    reference = reference.model_copy(update={"years": scenario.years, "coefficients": scenario.coefficients})
+    skip = ("name", "description", "calibration", "years", "coefficients")
     a = {k: v for k, v in scenario.resolved().items() if k not in skip}
     b = {k: v for k, v in reference.resolved().items() if k not in skip}
     return scenario if a == b else reference
 
 
-def calibrate(scenario: Scenario, until: int | None = None,
-              inputs: Inputs | None = None) -> tuple[Calibration, Inputs]:
-    """Fit the constants on the history of the scenario's calibration reference (see :mod:`nevsim.calibrate`)."""
+def calibrate(scenario: Scenario, until: int | None = None, inputs: Inputs | None = None,
+              values: Mapping[str, Any] | None = None) -> tuple[Calibration, Inputs]:
+    """Fit the constants on the history of the scenario's calibration reference (see :mod:`nevsim.calibrate`).
+
+    With ``values`` (per-draw values, see :func:`run_values`) the fit is done per draw on the
+    reference with the same values applied: values describe the world, so the factual
+    history is re-fitted under each draw's assumptions (vectorised over draws).
+    """
     reference = _reference(scenario)
-    ref_inputs = inputs if (inputs is not None and reference is scenario) else prepare(reference, until)
+    if inputs is not None and reference is scenario:
+        ref_inputs = inputs
+    else:
+        n = inputs.draws if inputs is not None else None
+        ref_inputs = prepare(reference, until, _parse_values(reference, values, n, strict=False))
     _, cal = run_years(ref_inputs, None, fit=True)
     assert cal is not None
     return cal, ref_inputs
 
 
-def run_frames(scenario: Scenario | str, *, until: int | None = None,
-               progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Run and return ``(series, makers, meta)`` — what :func:`run` wraps into ``Results``."""
+def _simulate(scenario: Scenario, until: int | None, values: Mapping[str, Any] | None,
+              progress: Callable[[int, int], None] | None) -> tuple[Trace, Inputs, Calibration, dict[str, float]]:
+    """prepare → calibrate → run_years for one block of draws; returns the trace, inputs, calibration, timings."""
     t0 = time.perf_counter()
-    if isinstance(scenario, str):
-        scenario = load_scenario(scenario)
-    inputs = prepare(scenario, until)
+    inputs = prepare(scenario, until, values)
     t1 = time.perf_counter()
     if _reference(scenario) is scenario:  # its own reference: fit and project in one pass
         t2 = t1
         trace, cal = run_years(inputs, None, fit=True, project=True, progress=progress)
     else:
-        cal, _ = calibrate(scenario, until, inputs)
+        cal, _ = calibrate(scenario, until, inputs, values)
         t2 = time.perf_counter()
         trace, _ = run_years(inputs, cal, progress=progress)
     assert cal is not None
-    t3 = time.perf_counter()
-    series, makers = collect(trace, inputs)
-    meta = {
+    return trace, inputs, cal, {"prepare": t1 - t0, "calibrate": t2 - t1, "run": time.perf_counter() - t2}
+
+
+def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, until: int | None,
+          timing: dict[str, float]) -> dict[str, Any]:
+    def per_draw(a: np.ndarray) -> list[float]:
+        return [float(x) for x in np.asarray(a).reshape(-1)]
+
+    return {
         "run_id": uuid.uuid4().hex,
         "scenario": scenario.name,
         "scenario_hash": scenario.hash,
@@ -1203,18 +1398,69 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
         "seed": scenario.seed,
         "calibration": {
             "against": scenario.calibration.against,
-            "kappa": [float(k) for k in cal.kappa],
-            "hold_plugin_constant": [float(x) for x in cal.hold_plugin],
-            "hold_bev_constant": [float(x) for x in cal.hold_bev],
+            "kappa": per_draw(cal.kappa),
+            "hold_plugin_constant": per_draw(cal.hold_plugin),
+            "hold_bev_constant": per_draw(cal.hold_bev),
             "max_abs_share_error_pp": cal.max_abs_error_pp,
             "converged": cal.converged,
         },
         "solver": {"credit_market": {**trace.diagnostics["credit_market"],
                                      "tolerance": "|excess| <= 1e-9 x (credits required + 1) or bracket < 1e-6 CNY"}},
         "sources": list(inputs.history.sources),
-        "timing_s": {"prepare": t1 - t0, "calibrate": t2 - t1, "run": t3 - t2, "collect": time.perf_counter() - t3},
+        "timing_s": timing,
     }
+
+
+def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, until: int | None = None,
+               draw_offset: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """One vectorised run over draws whose parameters take the given values; ``(series, makers, meta)``.
+
+    ``values`` maps keys to arrays of one value per draw (all the same length ``n ≥ 1``; an
+    empty mapping is one draw at the scenario's values). Keys (:func:`value_keys` lists them):
+
+    * dotted real-valued scenario fields: ``technology.battery_learning_rate``,
+      ``policy.dual_credit.pass_through``, ``fleet.vkt_km_per_year``, …;
+    * one point of a year path: ``energy.gasoline_price_cny_per_l.2024`` replaces the value
+      of that existing year key (the path is then interpolated as usual);
+    * ``coefficients.<name>``: any row of ``assumptions/coefficients.csv`` with a value.
+
+    Rejected with :class:`InputError` (naming the key): unknown or non-numeric keys, integer
+    fields (years, switches), and ``technology.ice_fuel_improvement_pct_per_yr`` and
+    ``policy.dual_credit.nev_ratio_pct`` points, which change the policy standards that are
+    prepared once per policy set (vary them as sweep grid values instead).
+
+    Draw ``i`` of the result (``draw = draw_offset + i`` in both frames) equals a deterministic
+    run of the scenario with draw ``i``'s values applied as overrides (``coefficients.<name>``
+    via the scenario's ``[coefficients]`` table) **and calibrated on its reference with the
+    same values applied**: the values describe the world, so each draw re-fits the history
+    under its own assumptions (all draws at once). A scenario that is its own calibration
+    reference (the default) stays its own reference in every draw.
+    """
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    if isinstance(draw_offset, bool) or not isinstance(draw_offset, (int, np.integer)) or draw_offset < 0:
+        raise InputError("draw_offset", f"must be a whole number ≥ 0, got {draw_offset!r}")
+    parsed = _parse_values(scenario, values, 1)
+    trace, inputs, cal, timing = _simulate(scenario, until, values, None)
+    t = time.perf_counter()
+    series, makers = collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True)
+    timing["collect"] = time.perf_counter() - t
+    meta = _meta(scenario, inputs, cal, trace, until, timing)
+    meta["draws"] = parsed.n
+    meta["draw_offset"] = int(draw_offset)
     return series, makers, meta
+
+
+def run_frames(scenario: Scenario | str, *, until: int | None = None,
+               progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Run and return ``(series, makers, meta)`` — what :func:`run` wraps into ``Results``."""
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    trace, inputs, cal, timing = _simulate(scenario, until, None, progress)
+    t = time.perf_counter()
+    series, makers = collect(trace, inputs)
+    timing["collect"] = time.perf_counter() - t
+    return series, makers, _meta(scenario, inputs, cal, trace, until, timing)
 
 
 def run(scenario: Scenario | str, *, until: int | None = None,

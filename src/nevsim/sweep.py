@@ -41,12 +41,12 @@ a local ``ProcessPoolExecutor`` (default; ``workers`` processes), an in-process 
 address is given (``pip install "nevsim[dist]"``). :func:`run_sweep` only uses ``submit``
 and :func:`concurrent.futures.wait`.
 
-Seam for the vectorised draw axis (issue 6, next step): :func:`run_chunk` today loops over
-the chunk's draws and runs one deterministic simulation per draw with the sampled values
-applied as scenario overrides. When :mod:`nevsim.simulate` accepts sampled parameters along
-its draw axis, the loop marked ``SEAM`` becomes one call that passes ``values`` (``{path:
-ndarray[n]}``) and returns frames whose ``draw`` column is ``draws.start + local draw``;
-nothing else in this module changes (chunks, seeds, store and resume stay as they are).
+Draws: :func:`run_chunk` samples the chunk's draws (:func:`nevsim.uncertainty.sample`, so a
+draw's values depend only on the seed and its number) and runs them in **one** vectorised
+call, :func:`nevsim.simulate.run_values`, whose ``draw`` column is ``draws.start + local draw``.
+Sampled values describe the world: each draw is calibrated on the scenario's reference with
+the same values (see :func:`nevsim.simulate.run_values`); grid values are scenario overrides
+(a counterfactual calibrated on the reference as written).
 """
 
 from __future__ import annotations
@@ -297,24 +297,16 @@ def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: ran
                          correlations: Sequence[Correlation | Mapping[str, Any]] = (),
                          until: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     from nevsim.scenario import load_scenario
-    from nevsim.simulate import run_frames
+    from nevsim.simulate import run_values
 
     values = sample(distributions, len(draws), seed, start=draws.start, correlations=correlations) \
         if distributions else {}
-    series_parts, maker_parts, meta = [], [], {}
-    # SEAM (issue 6, next step): one deterministic run per draw. With the vectorised draw axis this
-    # loop becomes a single run over all of ``draws`` taking ``values`` as arrays (see module docs).
-    for j, draw in enumerate(draws):
-        point = {**overrides, **{path: float(v[j]) for path, v in values.items()}}
-        scenario_j = load_scenario(scenario, point) if point else load_scenario(scenario)
-        series, makers, meta_j = run_frames(scenario_j, until=until)
-        series_parts.append(series.assign(draw=draw))
-        maker_parts.append(makers.assign(draw=draw))
-        if not meta:
-            meta = meta_j
-            meta["scenario_json"] = load_scenario(scenario, dict(overrides) or None).resolved()
-    series = pd.concat(series_parts, ignore_index=True)
-    makers = pd.concat(maker_parts, ignore_index=True)
+    point = load_scenario(scenario, dict(overrides)) if overrides else load_scenario(scenario)
+    if not values and len(draws) != 1:
+        raise InputError("draws", f"{len(draws)} draws need at least one distribution")
+    # one vectorised run over the chunk's draws (nevsim.simulate.run_values); no values: one draw
+    series, makers, meta = run_values(point, values, until=until, draw_offset=draws.start)
+    meta["scenario_json"] = point.resolved()
     return series, makers, meta
 
 
