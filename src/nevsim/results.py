@@ -65,8 +65,11 @@ def _normalise(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     cols = list(columns) + (["draw"] if "draw" in frame.columns else [])
     out = frame.loc[:, cols].copy()
     for c in columns:
-        if c not in ("year", "value") and not pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].astype(str)
+        if c in ("year", "value") or pd.api.types.is_string_dtype(out[c]):
+            continue
+        if isinstance(out[c].dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(out[c].cat.categories):
+            continue  # label columns of Monte Carlo tables: categorical strings (one byte per row)
+        out[c] = out[c].astype(str)
     out["year"] = out["year"].astype("int64")
     out["value"] = out["value"].astype("float64")
     if "draw" in out.columns:

@@ -72,8 +72,8 @@ def _nz(x: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
     return np.where(np.isnan(x), fill, x)
 
 
-__all__ = ["Inputs", "Trace", "calibrate", "collect", "prepare", "run", "run_frames", "run_values", "run_years",
-           "value_keys"]
+__all__ = ["CHUNK_DRAWS", "Inputs", "Trace", "calibrate", "collect", "prepare", "run", "run_frames", "run_values",
+           "run_years", "sample_values", "value_keys"]
 
 ASC_HEV = -1.5  # utility of HEV vs ICE: nevsim assumption (U), HEVs were a few % of China's car sales
 GWH_PER_KWH = 1e-6
@@ -502,6 +502,8 @@ def _value_fields() -> tuple[tuple[str, ...], tuple[str, ...]]:
         for name, info in model.model_fields.items():
             ann = info.annotation
             path = f"{prefix}{name}"
+            if path == "uncertainty":
+                continue
             if isinstance(ann, type) and issubclass(ann, BaseModel):
                 walk(ann, f"{path}.")
             elif ann is float:
@@ -608,7 +610,8 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
     """Arrays for a run: history (cut at ``until``), scenario paths, parameters, makers.
 
     ``values`` (see :func:`run_values`): per-draw values of scenario parameters, year-path
-    points and coefficients; the draw count is their length (else ``scenario.draws``).
+    points and coefficients; the draw count is their length (one draw at the nominal values
+    without them — sampling is :func:`run_frames`' job).
     """
     if until is not None and not (2012 <= until <= 2100):
         raise InputError("until", f"data cutoff {until} outside 2012–2100", allowed=["2012 to 2100"])
@@ -618,7 +621,7 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
     if history_last < years[0] + 2:
         raise InputError("until", "fewer than three history years to calibrate on", allowed=[f"≥ {years[0] + 2}"])
     s = scenario
-    dv = values if isinstance(values, _DrawValues) else _parse_values(s, values, None if values else s.draws)
+    dv = values if isinstance(values, _DrawValues) else _parse_values(s, values, 1)
     draws = dv.n
     coef, params = _coefficients(draws, {**dict(s.coefficients), **dv.coefficients})
     table = _vehicle_table()
@@ -1222,14 +1225,27 @@ def _labels(values: list[str], codes: np.ndarray) -> Any:
     return pd.Series(np.array(values, dtype=object)).array.take(codes)
 
 
+def _categories(values: list[str], codes: np.ndarray) -> pd.Categorical:
+    """A categorical column ``values[codes]`` (one byte per row: the label columns of draw tables)."""
+    unique = list(dict.fromkeys(values))
+    if len(unique) == len(values) and len(unique) < 127:
+        small = codes.astype(np.int8, copy=False)
+    else:
+        remap = np.array([unique.index(v) for v in values], dtype=np.int8 if len(unique) < 127 else np.int32)
+        small = remap[codes]
+    return pd.Categorical.from_codes(small, categories=pd.Index(unique, dtype="str"), validate=False)
+
+
 def collect(trace: Trace, inputs: Inputs, *, draw_offset: int = 0,
             draw_column: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Long tables ``series`` and ``makers`` (contract variable names; shares in percent).
 
     A ``draw`` column (``draw_offset + i``) is added when there are several draws or
-    ``draw_column`` is true.
+    ``draw_column`` is true; the label columns (scenario, region, maker, variable, unit) of
+    such tables are pandas categoricals, which keeps 10,000-draw tables small and quick to build.
     """
     with_draw = inputs.draws > 1 if draw_column is None else draw_column
+    _labels_ = _categories if with_draw else _labels
     s = inputs.scenario
     years = trace.years
     D = inputs.draws
@@ -1266,10 +1282,10 @@ def collect(trace: Trace, inputs: Inputs, *, draw_offset: int = 0,
     n_rows = len(names) * n_y * D
     vals = np.stack([np.asarray(v[2], dtype=float).reshape(n_y, D) for v in variables])  # [var, year, draw]
     cols: dict[str, Any] = {
-        "scenario": _labels([s.name], np.zeros(n_rows, dtype=np.intp)),
-        "region": _labels([s.region], np.zeros(n_rows, dtype=np.intp)),
-        "variable": _labels(names, np.repeat(np.arange(len(names)), n_y * D)),
-        "unit": _labels([v[1] for v in variables], np.repeat(np.arange(len(names)), n_y * D)),
+        "scenario": _labels_([s.name], np.zeros(n_rows, dtype=np.int8)),
+        "region": _labels_([s.region], np.zeros(n_rows, dtype=np.int8)),
+        "variable": _labels_(names, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
+        "unit": _labels_([v[1] for v in variables], np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
         "year": np.tile(np.repeat(years.astype(int), D), len(names)),
         "value": vals.reshape(-1),
     }
@@ -1285,13 +1301,13 @@ def collect(trace: Trace, inputs: Inputs, *, draw_offset: int = 0,
         units_m = [maker_units.get(n, "vehicles" if n.startswith("Sales") else "credits") for n in mnames]
         per_var = M * n_y * D
         m_rows = per_var * len(mnames)
-        var_codes = np.repeat(np.arange(len(mnames)), per_var)
+        var_codes = np.repeat(np.arange(len(mnames), dtype=np.int16), per_var)
         mcols: dict[str, Any] = {
-            "scenario": _labels([s.name], np.zeros(m_rows, dtype=np.intp)),
-            "region": _labels([s.region], np.zeros(m_rows, dtype=np.intp)),
-            "maker": _labels(list(trace.makers), np.tile(np.repeat(np.arange(M), n_y * D), len(mnames))),
-            "variable": _labels(mnames, var_codes),
-            "unit": _labels(units_m, var_codes),
+            "scenario": _labels_([s.name], np.zeros(m_rows, dtype=np.int8)),
+            "region": _labels_([s.region], np.zeros(m_rows, dtype=np.int8)),
+            "maker": _labels_(list(trace.makers), np.tile(np.repeat(np.arange(M, dtype=np.int16), n_y * D), len(mnames))),
+            "variable": _labels_(mnames, var_codes),
+            "unit": _labels_(units_m, var_codes),
             "year": np.tile(np.repeat(years.astype(int), D), len(mnames) * M),
             "value": mvals.reshape(-1),
         }
@@ -1451,28 +1467,123 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     return series, makers, meta
 
 
+#: Draws simulated at once by :func:`run_frames` with draws (bounds memory; measured fastest in
+#: benchmarks/bench_draws.py). The result does not depend on it.
+CHUNK_DRAWS = 1000
+
+
+def _check_draws(draws: Any, chunk_draws: Any) -> None:
+    from nevsim.scenario import MAX_DRAWS
+
+    for name, value in (("draws", draws), ("chunk_draws", chunk_draws)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_DRAWS:
+            raise InputError(name, f"must be a whole number from 1 to {MAX_DRAWS:,}, got {value!r}",
+                             allowed=[f"1 to {MAX_DRAWS}"])
+
+
+def sample_values(scenario: Scenario, draws: int, seed: int, *, start: int = 0) -> dict[str, np.ndarray]:
+    """Draws ``start … start + draws − 1`` of what the scenario samples (:meth:`Scenario.distributions`).
+
+    :func:`nevsim.uncertainty.sample` with the scenario's correlation groups: the value of a
+    draw depends only on ``(seed, parameter, draw number)``.
+    """
+    from nevsim.uncertainty import sample
+
+    dists = scenario.distributions()
+    if not dists:
+        raise InputError("draws", f"{draws} draws need something to sample: distribution tables in the scenario "
+                                  "or [uncertainty] coefficients = true",
+                         allowed=["1 (deterministic)", "a scenario with distributions"])
+    return sample(dists, draws, seed, start=start, correlations=scenario.correlations())
+
+
 def run_frames(scenario: Scenario | str, *, until: int | None = None,
-               progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Run and return ``(series, makers, meta)`` — what :func:`run` wraps into ``Results``."""
-    if isinstance(scenario, str):
-        scenario = load_scenario(scenario)
-    trace, inputs, cal, timing = _simulate(scenario, until, None, progress)
-    t = time.perf_counter()
-    series, makers = collect(trace, inputs)
-    timing["collect"] = time.perf_counter() - t
-    return series, makers, _meta(scenario, inputs, cal, trace, until, timing)
+               progress: Callable[[int, int], None] | None = None, draws: int | None = None,
+               seed: int | None = None, chunk_draws: int | None = None,
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Run and return ``(series, makers, meta)`` — what :func:`run` wraps into ``Results``.
 
-
-def run(scenario: Scenario | str, *, until: int | None = None,
-        progress: Callable[[int, int], None] | None = None) -> Any:
-    """Run one scenario (China 2010–2060 by default) and return :class:`nevsim.results.Results`.
-
-    ``until`` is the data cutoff for calibration (back-tests: ``run(s, until=2021)``); nothing
-    observed after it is read. ``progress(done_years, total_years)`` is called once a year.
+    ``draws``/``seed`` default to the scenario's ``[uncertainty]`` values. One draw: the
+    deterministic run at the nominal values (``progress(done_years, total_years)``). More:
+    the scenario's distributions are sampled once (:func:`sample_values`) and simulated in
+    blocks of ``chunk_draws`` (default :data:`CHUNK_DRAWS`) by the vectorised path of
+    :func:`run_values` (``progress(done_draws, draws)`` after each block); the frames carry
+    a ``draw`` column and do not depend on the block size.
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
-    series, makers, meta = run_frames(scenario, until=until, progress=progress)
+    n = scenario.draws if draws is None else draws
+    chunk = CHUNK_DRAWS if chunk_draws is None else chunk_draws
+    _check_draws(n, chunk)
+    if n == 1:
+        trace, inputs, cal, timing = _simulate(scenario, until, {}, progress)
+        t = time.perf_counter()
+        series, makers = collect(trace, inputs)
+        timing["collect"] = time.perf_counter() - t
+        return series, makers, _meta(scenario, inputs, cal, trace, until, timing)
+    rng_seed = scenario.seed if seed is None else seed
+    if isinstance(rng_seed, bool) or not isinstance(rng_seed, (int, np.integer)) or rng_seed < 0:
+        raise InputError("seed", f"must be a whole number ≥ 0, got {rng_seed!r}")
+    t0 = time.perf_counter()
+    values = sample_values(scenario, n, int(rng_seed))
+    timing = {"sample": time.perf_counter() - t0, "prepare": 0.0, "calibrate": 0.0, "run": 0.0, "collect": 0.0}
+    series_parts, maker_parts, cals = [], [], []
+    meta: dict[str, Any] = {}
+    for start in range(0, n, chunk):
+        block = {k: v[start:start + chunk] for k, v in values.items()}
+        trace, inputs, cal, t_block = _simulate(scenario, until, block, None)
+        t = time.perf_counter()
+        s_part, m_part = collect(trace, inputs, draw_offset=start, draw_column=True)
+        t_block["collect"] = time.perf_counter() - t
+        series_parts.append(s_part)
+        maker_parts.append(m_part)
+        cals.append(cal)
+        for k, v in t_block.items():
+            timing[k] += v
+        if not meta:
+            meta = _meta(scenario, inputs, cal, trace, until, timing)
+        else:
+            diag = meta["solver"]["credit_market"]
+            new = trace.diagnostics["credit_market"]
+            diag["max_iterations"] = max(diag["max_iterations"], new["max_iterations"])
+            diag["all_converged"] = diag["all_converged"] and new["all_converged"]
+            diag["max_abs_residual_credits"] = max(diag["max_abs_residual_credits"], new["max_abs_residual_credits"])
+            diag["years_at_cap"] = sorted(set(diag["years_at_cap"]) | set(new["years_at_cap"]))
+            diag["years_long"] = sorted(set(diag["years_long"]) & set(new["years_long"]))
+        if progress is not None:
+            progress(min(start + chunk, n), n)
+    t = time.perf_counter()
+    series = pd.concat(series_parts, ignore_index=True) if len(series_parts) > 1 else series_parts[0]
+    makers = pd.concat(maker_parts, ignore_index=True) if len(maker_parts) > 1 else maker_parts[0]
+    timing["collect"] += time.perf_counter() - t
+    meta["draws"] = n
+    meta["seed"] = int(rng_seed)
+    meta["chunk_draws"] = int(chunk)
+    meta["sampled"] = sorted(values)
+    meta["calibration"].update({
+        "kappa": [float(x) for c in cals for x in c.kappa],
+        "hold_plugin_constant": [float(x) for c in cals for x in c.hold_plugin],
+        "hold_bev_constant": [float(x) for c in cals for x in c.hold_bev],
+        "max_abs_share_error_pp": max(c.max_abs_error_pp for c in cals),
+        "converged": all(c.converged for c in cals),
+    })
+    meta["timing_s"] = timing
+    return series, makers, meta
+
+
+def run(scenario: Scenario | str, *, until: int | None = None,
+        progress: Callable[[int, int], None] | None = None, draws: int | None = None,
+        seed: int | None = None, chunk_draws: int | None = None) -> Any:
+    """Run one scenario (China 2010–2060 by default) and return :class:`nevsim.results.Results`.
+
+    ``until`` is the data cutoff for calibration (back-tests: ``run(s, until=2021)``); nothing
+    observed after it is read. ``draws``/``seed``/``chunk_draws``: Monte Carlo (see
+    :func:`run_frames`). ``progress(done, total)`` counts years (one draw) or draws.
+    """
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    series, makers, meta = run_frames(scenario, until=until, progress=progress, draws=draws, seed=seed,
+                                      chunk_draws=chunk_draws)
     from nevsim.results import Results
 
     return Results(series, makers, meta, scenario.resolved())

@@ -70,7 +70,8 @@ def test_draw_equals_deterministic_run(vectorised, tmp_path, i: int) -> None:
     det_s, det_m, _ = run_frames(str(deterministic_file(tmp_path, "china-current-policies",
                                                         {k: float(v[i]) for k, v in VALUES.items()})))
     mine = series[series["draw"] == 7 + i].drop(columns="draw").reset_index(drop=True)
-    assert mine[["variable", "year"]].equals(det_s[["variable", "year"]])
+    assert mine["variable"].astype(str).tolist() == det_s["variable"].astype(str).tolist()
+    assert mine["year"].tolist() == det_s["year"].tolist()
     np.testing.assert_allclose(mine["value"], det_s["value"], rtol=1e-9, atol=1e-6)
     mine_m = makers[makers["draw"] == 7 + i].drop(columns="draw").reset_index(drop=True)
     np.testing.assert_allclose(mine_m["value"], det_m["value"], rtol=1e-9, atol=1e-6)
@@ -130,3 +131,134 @@ def test_value_keys_lists_patterns() -> None:
     assert "technology.battery_learning_rate" in keys and "coefficients.beta_price" in keys
     assert "energy.gasoline_price_cny_per_l.<year>" in keys
     assert "technology.ice_fuel_improvement_pct_per_yr" not in keys
+
+
+# ---------------------------------------------------------------------------- draws from the scenario
+
+
+@pytest.fixture(scope="module")
+def mc_run():
+    return run_frames("china-current-policies", draws=24, seed=11, chunk_draws=24)
+
+
+def test_chunk_size_does_not_change_the_result(mc_run) -> None:
+    chunked, chunked_m, meta = run_frames("china-current-policies", draws=24, seed=11, chunk_draws=5)
+    one = mc_run[0].sort_values(["variable", "year", "draw"], kind="stable").reset_index(drop=True)
+    other = chunked.sort_values(["variable", "year", "draw"], kind="stable").reset_index(drop=True)
+    assert one["draw"].tolist() == other["draw"].tolist()
+    np.testing.assert_allclose(other["value"], one["value"], rtol=1e-9, atol=1e-9)
+    assert len(chunked_m) == len(mc_run[1]) and meta["chunk_draws"] == 5 and meta["draws"] == 24
+
+
+def test_seed_reproducible_and_seeds_differ(mc_run) -> None:
+    again = run_frames("china-current-policies", draws=24, seed=11)[0]
+    np.testing.assert_array_equal(again["value"].to_numpy(), mc_run[0]["value"].to_numpy())
+    other = run_frames("china-current-policies", draws=24, seed=12)[0]
+    assert not np.allclose(other["value"].to_numpy(), mc_run[0]["value"].to_numpy(), equal_nan=True)
+
+
+def test_shares_sum_to_one_in_every_draw(mc_run) -> None:
+    series = mc_run[0]
+    parts = series[series["variable"].isin(["Sales Share|Cars|BEV", "Sales Share|Cars|PHEV", "Sales Share|Cars|HEV"])]
+    ice = series[series["variable"] == "Sales|Cars|ICE"].set_index(["year", "draw"])["value"]
+    total = series[series["variable"] == "Sales|Cars|Total"].set_index(["year", "draw"])["value"]
+    summed = parts.groupby(["year", "draw"], observed=True)["value"].sum() + 100.0 * ice / total
+    np.testing.assert_allclose(summed.to_numpy(), 100.0, rtol=1e-9)
+    assert series["draw"].nunique() == 24
+
+
+def test_draws_sample_what_the_scenario_declares(mc_run) -> None:
+    meta = mc_run[2]
+    assert "technology.battery_learning_rate" in meta["sampled"] and "coefficients.beta_price" in meta["sampled"]
+    assert len(meta["calibration"]["kappa"]) == 24  # fitted per draw
+    ev = mc_run[0][mc_run[0]["variable"] == "Sales Share|Cars|EV"]
+    by_year = ev.groupby("year")["value"].agg(["min", "max"])
+    assert (by_year.loc[2015:2024, "max"] - by_year.loc[2015:2024, "min"] < 1e-6).all()  # history matched
+    assert by_year.loc[2035, "max"] - by_year.loc[2035, "min"] > 0.5
+
+
+def test_results_quantiles_ordered(mc_run) -> None:
+    from nevsim.uncertainty import quantiles
+
+    series = mc_run[0]
+    q = quantiles(series[series["variable"].isin(["Sales Share|Cars|EV", "Price|Credit|NEV"])]
+                  .astype({"variable": str, "unit": str, "scenario": str, "region": str}))
+    table = q.pivot_table(index=["variable", "year"], columns="quantile", values="value")
+    assert (np.diff(table.to_numpy(), axis=1) >= -1e-9).all()
+
+
+@pytest.mark.parametrize("draws", [0, -1, 100_001, 2.5, True])
+def test_bad_draws_are_rejected(draws: object) -> None:
+    with pytest.raises(InputError) as err:
+        run_frames("china-current-policies", draws=draws)  # type: ignore[arg-type]
+    assert err.value.field == "draws" and err.value.allowed == ["1 to 100000"]
+
+
+def test_draws_need_something_to_sample() -> None:
+    scenario = load_scenario("china-current-policies", {
+        "uncertainty.coefficients": False, "technology.battery_learning_rate": 0.18,
+        "policy.dual_credit.pass_through": 0.7, "technology.cny_per_usd": 7.1, "fleet.vkt_km_per_year": 12000.0,
+        "energy.gasoline_price_cny_per_l": {"2010": 7.0, "2024": 7.8}, "energy.electricity_price_cny_per_kwh": {"2010": 0.8},
+    })
+    assert scenario.distributions() == {} and scenario.correlations() == []
+    with pytest.raises(InputError) as err:
+        run_frames(scenario, draws=3)
+    assert err.value.field == "draws"
+
+
+# ---------------------------------------------------------------------------- distributions in scenario files
+
+
+def _write(tmp_path: Path, text: str) -> str:
+    file = tmp_path / "s.toml"
+    file.write_text('base = "china-current-policies"\n' + text, encoding="utf-8")
+    return str(file)
+
+
+def test_distribution_in_place_keeps_its_nominal_value(tmp_path) -> None:
+    s = load_scenario(_write(tmp_path, '[fleet]\nmean_life_years = {dist = "triangular", low = 12, mode = 15, high = 18}\n'
+                                       '[coefficients]\nbeta_plate = {dist = "uniform", low = 3, high = 7}\n'))
+    assert s.fleet.mean_life_years == 15.0 and s.coefficients["beta_plate"] == 5.0
+    dists = s.distributions()
+    assert dists["fleet.mean_life_years"].mode == 15 and dists["coefficients.beta_plate"].high == 7
+    assert "technology.battery_learning_rate" in dists  # inherited from the base
+
+
+def test_override_with_a_number_removes_the_distribution() -> None:
+    s = load_scenario("china-current-policies", {"technology.battery_learning_rate": 0.2})
+    assert s.technology.battery_learning_rate == 0.2
+    assert "technology.battery_learning_rate" not in s.distributions()
+
+
+def test_top_level_draws_still_accepted() -> None:
+    s = load_scenario("china-current-policies", {"draws": 7, "seed": 3})
+    assert s.draws == 7 and s.seed == 3 and s.uncertainty.draws == 7
+    with pytest.raises(InputError) as err:
+        load_scenario("china-current-policies", {"draws": 7, "uncertainty": {"draws": 8}})
+    assert err.value.field == "draws"
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ('[technology]\nbattery_learning_rate = {dist = "gamma", mean = 0.2}\n', "technology.battery_learning_rate.dist"),
+    ('[technology]\nbattery_learning_rate = {dist = "normal", mean = 0.2}\n', "technology.battery_learning_rate.sd"),
+    ('[technology]\nbattery_learning_rate = {dist = "normal", mean = 0.2, sd = 0.1, lo = 0}\n',
+     "technology.battery_learning_rate.lo"),
+    ('[technology]\nbattery_learning_rate = {dist = "normal", mean = 0.2, sd = 0.1}\n', "technology.battery_learning_rate"),
+    ('[technology]\nbattery_learning_rate = {dist = "uniform", low = 0.6, high = 0.7}\n',
+     "technology.battery_learning_rate"),
+    ('[technology]\nice_fuel_improvement_pct_per_yr = {dist = "uniform", low = 1, high = 2}\n',
+     "technology.ice_fuel_improvement_pct_per_yr"),
+    ('[years]\nlast = {dist = "uniform", low = 2040, high = 2050}\n', "years.last"),
+    ('[energy]\ngrid_intensity_g_per_kwh = {2010 = {dist = "uniform", low = 600, high = 3000}}\n',
+     "energy.grid_intensity_g_per_kwh.2010"),
+    ('[coefficients]\nbeta_nope = {dist = "uniform", low = 1, high = 2}\n', "coefficients.beta_nope"),
+    ('[[uncertainty.correlations]]\nnames = ["technology.nope", "fleet.vkt_km_per_year"]\nmatrix = [[1, 0.2], [0.2, 1]]\n',
+     "uncertainty.correlations[0].names"),
+    ('[[uncertainty.correlations]]\nnames = ["technology.cny_per_usd", "fleet.vkt_km_per_year"]\n'
+     'matrix = [[1, 2], [2, 1]]\n', "uncertainty.correlations[0]"),
+    ('[uncertainty]\ndraws = 0\n', "uncertainty.draws"),
+])
+def test_bad_distribution_tables_name_the_field(tmp_path, text: str, field: str) -> None:
+    with pytest.raises(InputError) as err:
+        load_scenario(_write(tmp_path, text))
+    assert err.value.field == field
