@@ -20,11 +20,13 @@ Outputs (default, :data:`DEFAULT_OUTPUTS`), each a variable in one year:
 
 Any other output is ``VARIABLE@YEAR`` (a variable of the simulation's series table).
 
-Parameters (default, :func:`default_parameters`): the scenario-level distributions of
-:data:`SCENARIO_DISTRIBUTIONS` (dotted scenario paths, each with its source; a year-path
-point such as ``energy.gasoline_price_cny_per_l.2024`` replaces that existing key of the path) plus the
+Parameters (default, :func:`default_parameters`): the scenario's ``[uncertainty]``
+distributions (dotted scenario paths; a year-path point such as
+``energy.gasoline_price_cny_per_l.2024`` replaces that existing key of the path) plus the
 buyers' coefficient distributions of ``assumptions/coefficients.csv``
-(:func:`nevsim.uncertainty.coefficient_distributions`), keyed ``coefficients.<name>``.
+(:func:`nevsim.uncertainty.coefficient_distributions`), keyed ``coefficients.<name>``. The
+scenario's correlation groups are not used: Sobol indices assume independent inputs, and the
+tornado moves one input at a time.
 
 The design points are the draws of one vectorised run (:func:`nevsim.simulate.run_values`),
 run in chunks of ``chunk`` points. As in any run with draws, each point re-fits the history
@@ -49,8 +51,6 @@ import pandas as pd
 
 from nevsim.errors import InputError
 from nevsim.uncertainty import (
-    Triangular,
-    Uniform,
     coefficient_distributions,
     parse_distribution,
     sobol,
@@ -60,7 +60,6 @@ from nevsim.uncertainty import (
 __all__ = [
     "DEFAULT_OUTPUTS",
     "METHODS",
-    "SCENARIO_DISTRIBUTIONS",
     "Output",
     "SensitivityResult",
     "default_parameters",
@@ -93,32 +92,6 @@ DEFAULT_OUTPUTS: tuple[Output, ...] = (
     Output("Price|Credit|NEV", 2030, "CNY/credit"),
 )
 
-#: Scenario-level distributions used when no parameters are given: (distribution, source).
-SCENARIO_DISTRIBUTIONS: dict[str, tuple[Any, str]] = {
-    "technology.battery_learning_rate": (
-        Triangular(low=0.15, mode=0.18, high=0.22),
-        "BNEF ≈ 18 % per doubling of cumulative volume [Pipedot-2020] (the scenario value); 15–22 % is the "
-        "typical range in the nevsim design (docs/model.md, technology)"),
-    "technology.china_pack_price_ratio": (
-        Triangular(low=0.75, mode=0.82, high=0.90),
-        "BNEF 2024: China 94 vs global 115 USD/kWh = 0.82 [Finanz-2024]; ±0.07 is nevsim's range (U)"),
-    "policy.dual_credit.pass_through": (
-        Uniform(low=0.5, high=0.9),
-        "nevsim assumption (U): share of the credit value passed to prices, 0.7 in the scenario; half to most"),
-    "fleet.vkt_km_per_year": (
-        Uniform(low=10000.0, high=15000.0),
-        "typical Chinese private-car mileage estimates 10–15 thousand km a year (china-current-policies; U)"),
-    "energy.gasoline_price_cny_per_l.2024": (
-        Triangular(low=6.0, mode=7.8, high=8.6),
-        "the 2024 point, held after: 92# retail ≈ 6.0 CNY/L (2016 low) to ≈ 8.6 CNY/L (June 2022 ceiling "
-        "[Zawya-2022]); the scenario holds 7.8 (U)"),
-    "energy.electricity_price_cny_per_kwh.2010": (
-        Triangular(low=0.5, mode=0.8, high=1.25),
-        "the path's only point (flat in every year): residential ≈ 0.5–0.6, public ≈ 1.0–1.5 CNY/kWh incl. "
-        "service fee [SixthTone-2023]; 0.8 as the home/public mix (scenario, U); all-home to mostly public"),
-}
-
-
 def parse_output(text: str) -> Output:
     """``VARIABLE@YEAR`` → :class:`Output` (InputError naming ``outputs`` otherwise)."""
     variable, sep, year = str(text).rpartition("@")
@@ -131,14 +104,28 @@ def parse_output(text: str) -> Output:
     return Output(variable, int(year))
 
 
-def default_parameters() -> dict[str, tuple[Any, str]]:
-    """``{name: (distribution, source)}``: :data:`SCENARIO_DISTRIBUTIONS` and the coefficient distributions."""
+def default_parameters(scenario: Any) -> dict[str, tuple[Any, str]]:
+    """``{name: (distribution, source)}``: what :func:`sensitivity` varies when no parameters are given.
+
+    The scenario's own distributions (``[uncertainty]``: the distribution tables written in
+    place of numbers, sources in the scenario file's comments) and the buyers' coefficient
+    distributions of ``assumptions/coefficients.csv`` (``coefficients.<name>``; sources in its
+    ``source`` column) except coefficients the scenario sets to a number. Coefficients are
+    included whether or not the scenario samples them in its own runs
+    (``uncertainty.coefficients``): the question is which input matters.
+    """
     from nevsim.assumptions import coefficients
 
-    sources = dict(zip(coefficients()["name"], coefficients()["source"], strict=True))
-    out = dict(SCENARIO_DISTRIBUTIONS)
+    table = coefficients()
+    sources = dict(zip(table["name"], table["source"], strict=True))
+    out: dict[str, tuple[Any, str]] = {
+        path: (parse_distribution(spec, path), f"scenario {scenario.name} [uncertainty] (sources in the "
+                                                 "scenario file next to the value)")
+        for path, spec in scenario.uncertainty.distributions.items()}
     for name, dist in coefficient_distributions().items():
-        out[f"{COEFFICIENT_PREFIX}{name}"] = (dist, f"assumptions/coefficients.csv: {sources.get(name, '')}")
+        key = f"{COEFFICIENT_PREFIX}{name}"
+        if key not in out and name not in scenario.coefficients:
+            out[key] = (dist, f"assumptions/coefficients.csv: {sources.get(name, '')}")
     return out
 
 
@@ -436,7 +423,7 @@ def sensitivity(scenario: Any = "china-current-policies", *,
     if last < scen.years.last and last > scen.years.calibrate_until:
         scen = scen.model_copy(update={"years": scen.years.model_copy(update={"last": last})})
 
-    defaults = default_parameters()
+    defaults = default_parameters(scen)
     if parameters is None:
         chosen = {k: v for k, (v, _) in defaults.items()}
         sources = {k: s for k, (_, s) in defaults.items()}
@@ -466,6 +453,12 @@ def sensitivity(scenario: Any = "china-current-policies", *,
         parameters={name: {"distribution": dist.model_dump(exclude_none=True), "source": sources[name]}
                     for name, dist in chosen.items()})
 
+    if scen.uncertainty.correlations:
+        result.notes.append("the scenario's correlation groups are not used: Sobol indices assume independent "
+                            "inputs, and the tornado moves one input at a time")
+    if parameters is None and not scen.uncertainty.distributions:
+        result.notes.append(f"scenario {scen.name} has no [uncertainty] distributions: only the buyers' "
+                            "coefficients are varied")
     if method in ("tornado", "both"):
         result.tornado = _label(tornado(f, chosen, outputs=keys), picked)
         result.notes.append("tornado: " + str(result.tornado.attrs.get("note", "")))

@@ -10,7 +10,6 @@ from nevsim.errors import InputError
 from nevsim.scenario import load_scenario
 from nevsim.sensitivity import (
     DEFAULT_OUTPUTS,
-    SCENARIO_DISTRIBUTIONS,
     Output,
     _with_value,
     default_parameters,
@@ -114,18 +113,28 @@ def test_plot_and_html(both, tmp_path) -> None:
     assert text.count("* plotly.js v") == 1 and "energy.gasoline_price_cny_per_l.2024" in text
 
 
-def test_default_parameters_have_sources() -> None:
-    params = default_parameters()
+def test_default_parameters_are_the_scenarios_and_the_coefficients() -> None:
+    scenario = load_scenario("china-current-policies")
+    params = default_parameters(scenario)
     coefs = coefficient_distributions()
-    assert set(SCENARIO_DISTRIBUTIONS) < set(params)
+    own = set(scenario.uncertainty.distributions)
+    assert own and own < set(params)
     assert {f"coefficients.{c}" for c in coefs} < set(params)
-    assert len(params) == len(SCENARIO_DISTRIBUTIONS) + len(coefs)
+    assert len(params) == len(own) + len(coefs)
     assert all(len(src) > 20 for _, src in params.values())
-    # every default scenario distribution keeps the scenario valid over its whole support
-    base = load_scenario("china-current-policies").resolved()
-    for name, (dist, _) in SCENARIO_DISTRIBUTIONS.items():
-        for q in (1e-9, 1 - 1e-9):
-            _with_value(base, name, dist.percentile(q))
+    assert params["coefficients.beta_price"][1].startswith("assumptions/coefficients.csv: implied by")
+    # a coefficient the scenario sets is not varied; a field it sets to a number has no distribution
+    fixed = default_parameters(load_scenario("china-current-policies", {"coefficients.beta_price": -0.25}))
+    assert "coefficients.beta_price" not in fixed and len(fixed) == len(params) - 1
+    fast = load_scenario("china-fast-battery-learning")
+    assert "technology.battery_learning_rate" not in default_parameters(fast)
+
+
+def test_correlations_are_noted_not_used() -> None:
+    res = sensitivity(parameters=["energy.gasoline_price_cny_per_l.2024"], method="tornado",
+                      outputs=["Sales Share|Cars|EV@2030"])
+    assert any("correlation groups are not used" in n for n in res.notes)
+    assert res.parameters["energy.gasoline_price_cny_per_l.2024"]["source"].startswith("scenario china-current")
 
 
 def test_with_value_sets_fields_and_year_points() -> None:
