@@ -240,6 +240,10 @@ def _tornado_figure(result: SensitivityResult, top: int) -> Any:
                                  hovertemplate="%{y} = %{customdata[0]:.4g}<br>output %{customdata[1]:.4g}"
                                                "<extra></extra>"), row=i, col=1)
         fig.add_vline(x=base, line_dash="dot", line_color="#555", row=i, col=1)
+        if len(t) and not (t["swing"] > 0).any():
+            fig.add_annotation(text=f"no swing: {base:g} at every point", showarrow=False,
+                               xref=f"x{i} domain" if i > 1 else "x domain",
+                               yref=f"y{i} domain" if i > 1 else "y domain", x=0.5, y=0.5)
     fig.update_layout(barmode="overlay", height=max(380, 60 + n * (22 * min(top, 24) + 90)),
                       title="One-at-a-time sensitivity: each parameter at its 5th and 95th percentile, others at medians",
                       legend={"orientation": "h", "y": -0.03}, margin={"l": 260})

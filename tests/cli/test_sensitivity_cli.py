@@ -84,8 +84,9 @@ def test_sobol_only_on_a_named_scenario(tmp_path: Path) -> None:
     (["--seed", "-2"], "--seed"),
     (["--top", "0"], "--top"),
     (["no-such-scenario"], "china-current-policies"),
+    (["-p", "technology.nope"], "Error: --parameter: 'technology.nope' has no default distribution"),
     (["-p", "technology.nope"], "technology.battery_learning_rate"),
-    (["-o", "EV share"], "VARIABLE@YEAR"),
+    (["-o", "EV share"], "Error: --output: 'EV share' is not VARIABLE@YEAR"),
     (["-o", "Sales Share|Cars|EV@2099"], "outside the scenario's years"),
 ])
 def test_bad_input_exits_2(args: list[str], words: str) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nevsim.cli import app
@@ -203,3 +205,19 @@ def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path: Pat
     assert result.exit_code == 2, result.output
     assert "cannot connect" in result.output and "Traceback" not in result.output
     assert not store.exists()
+
+
+_HOST = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,30})", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(host=_HOST, port=st.integers(1, 65535))
+def test_any_host_and_port_is_accepted(host: str, port: int) -> None:
+    assert check_scheduler(f"tcp://{host}:{port}") == f"tcp://{host}:{port}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(host=_HOST, port=st.one_of(st.just(0), st.integers(65536, 10**6)), scheme=st.sampled_from(["tcp://", ""]))
+def test_ports_outside_1_to_65535_are_refused(host: str, port: int, scheme: str) -> None:
+    with pytest.raises(InputError):
+        check_scheduler(f"{scheme}{host}:{port}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nevsim.errors import InputError
 from nevsim.scenario import load_scenario
@@ -108,6 +110,8 @@ def test_plot_and_html(both, tmp_path) -> None:
     assert set(figures) == {"tornado", "sobol"}
     assert len(figures["tornado"].data) == 2 * len(DEFAULT_OUTPUTS)
     assert {tr.name for tr in figures["sobol"].data} == {"first order S1", "total ST"}
+    notes = [a.text for fig in figures.values() for a in fig.layout.annotations]
+    assert "no swing: 0 at every point" in notes and "no variance over the design: indices undefined" in notes
     path = both.write_html(tmp_path / "s.html")
     text = path.read_text(encoding="utf-8")
     assert text.count("* plotly.js v") == 1 and "energy.gasoline_price_cny_per_l.2024" in text
@@ -187,3 +191,25 @@ def test_bad_input(kwargs: dict, field: str, words: str) -> None:
         sensitivity(**kwargs)
     assert err.value.field == field
     assert words in str(err.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(variable=st.text(min_size=1, max_size=40).filter(lambda v: v.strip() == v and "\n" not in v),
+       year=st.integers(1000, 2999))
+def test_parse_output_round_trip(variable: str, year: int) -> None:
+    out = parse_output(f"{variable}@{year}")
+    assert (out.variable, out.year) == (variable, year) and out.key == f"{variable}@{year}"
+
+
+_BASE = load_scenario("china-current-policies").resolved()
+_YEARS = sorted(_BASE["technology"]["world_battery_demand_growth_pct_per_yr"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(year=st.sampled_from(_YEARS), value=st.floats(-50, 100, allow_nan=False))
+def test_with_value_changes_exactly_one_point(year: str, value: float) -> None:
+    before = _BASE["technology"]["world_battery_demand_growth_pct_per_yr"]
+    after = _with_value(_BASE, f"technology.world_battery_demand_growth_pct_per_yr.{year}", value)
+    path = after["technology"]["world_battery_demand_growth_pct_per_yr"]
+    assert path == {**before, year: value} and list(path) == list(before)
+    assert {k: v for k, v in after.items() if k != "technology"} == {k: v for k, v in _BASE.items() if k != "technology"}

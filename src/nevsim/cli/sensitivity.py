@@ -114,8 +114,15 @@ def sensitivity_cmd(
         raise InputError("--top", f"must be ≥ 1, got {top}.")
     if plot is not None:
         check_writable(plot, force=force, field="--plot")
-    res = _run_with_progress(as_json, scenario=scenario, method=method, n=n, seed=seed,
-                             parameters=parameter or None, outputs=output or None)
+    try:
+        res = _run_with_progress(as_json, scenario=scenario, method=method, n=n, seed=seed,
+                                 parameters=parameter or None, outputs=output or None)
+    except InputError as exc:  # name the flag the user typed
+        head, _, rest = exc.field.partition(".")
+        flag = {"parameters": "--parameter", "outputs": "--output"}.get(head)
+        if flag is None:
+            raise
+        raise InputError(f"{flag} {rest}".rstrip(), exc.message, exc.allowed) from None
     written = None
     if plot is not None:
         written = str(res.write_html(plot))
