@@ -72,6 +72,11 @@ def test_headlines_are_the_medians_of_the_stored_draws(swept) -> None:
     medians = ev.groupby("point_id")["value"].median()
     assert ev.groupby("point_id")["draw"].nunique().tolist() == [2, 2]
     assert [p["ev_share_2030_pct"] for p in payload["points"]] == pytest.approx(medians.tolist(), rel=1e-12)
+    for q, suffix in ((0.05, "_p05"), (0.95, "_p95")):
+        expected = ev.groupby("point_id")["value"].quantile(q).tolist()
+        assert [p[f"ev_share_2030_pct{suffix}"] for p in payload["points"]] == pytest.approx(expected, rel=1e-12)
+    for p in payload["points"]:  # two draws of the pass-through give two different shares
+        assert p["ev_share_2030_pct_p05"] < p["ev_share_2030_pct"] < p["ev_share_2030_pct_p95"]
 
 
 def test_rerun_resumes_and_skips_every_chunk(swept) -> None:
@@ -85,6 +90,7 @@ def test_rerun_resumes_and_skips_every_chunk(swept) -> None:
     text = invoke("sweep", str(file), "--workers", "0", "--store", str(store))
     assert text.exit_code == 0
     assert "0 run now, 4 already done" in " ".join(text.stdout.split())
+    assert "(5–95 % range)" in text.stdout
 
 
 def test_list_and_show(swept, tmp_path: Path) -> None:
@@ -108,10 +114,45 @@ def test_list_and_show(swept, tmp_path: Path) -> None:
     assert wrote.exit_code == 0, wrote.output
     frame = pd.read_csv(csv)
     assert len(frame) == len(load_sweep(store, sweep_id))
+
     assert {"point_id", "technology.battery_learning_rate", "variable", "year", "value", "draw"} <= set(frame.columns)
     refused = invoke("sweep", "show", sweep_id, "--store", str(store), "--csv", str(csv))
     assert refused.exit_code == 2 and "--force" in refused.output
     assert invoke("sweep", "show", sweep_id, "--store", str(store), "--csv", str(csv), "--force").exit_code == 0
+
+
+GRID_ORDER = textwrap.dedent("""
+    name = "grid-order"
+    scenarios = ["china-current-policies"]
+    [overrides]
+    "years.last" = 2032
+    [grid]                       # not in alphabetical order: technology… before fleet…
+    "technology.battery_learning_rate" = [0.14, 0.22]
+    "fleet.vkt_km_per_year" = [10000.0, 15000.0]
+    """)
+
+
+def test_show_labels_points_in_the_order_the_sweep_ran(tmp_path: Path) -> None:
+    file = tmp_path / "order.toml"
+    file.write_text(GRID_ORDER, encoding="utf-8")
+    store = tmp_path / "runs.duckdb"
+    ran = invoke("sweep", str(file), "--workers", "0", "--store", str(store), "--json")
+    assert ran.exit_code == 0, ran.output
+    run_points = json.loads(ran.stdout)["points"]
+    assert [tuple(p["grid"].values()) for p in run_points] == [(0.14, 10000.0), (0.14, 15000.0),
+                                                               (0.22, 10000.0), (0.22, 15000.0)]
+    assert len({round(p["ev_share_2030_pct"], 9) for p in run_points}) == 4  # every point differs
+    sweep_id = json.loads(ran.stdout)["sweep"]["sweep_id"]
+    shown = json.loads(invoke("sweep", "show", sweep_id, "--store", str(store), "--json").stdout)["points"]
+    assert shown == run_points
+    csv = tmp_path / "order.csv"
+    assert invoke("sweep", "show", sweep_id, "--store", str(store), "--csv", str(csv)).exit_code == 0
+    frame = pd.read_csv(csv)
+    ev = frame[(frame["variable"] == "Sales Share|Cars|EV") & (frame["year"] == 2030)].set_index("point_id")
+    for p in run_points:
+        row = ev.loc[p["point_id"]]
+        assert (row["technology.battery_learning_rate"], row["fleet.vkt_km_per_year"]) == tuple(p["grid"].values())
+        assert row["value"] == pytest.approx(p["ev_share_2030_pct"], rel=1e-12)
 
 
 def test_show_unknown_sweep_and_store(swept, tmp_path: Path) -> None:

@@ -92,6 +92,13 @@ def _num(value: Any, fmt: str) -> str:
     return format(value, fmt)
 
 
+def _cell(point: dict[str, Any], key: str, fmt: str, spread: bool) -> str:
+    text = _num(point[key], fmt)
+    if spread and point[key] is not None and point[f"{key}_p05"] != point[f"{key}_p95"]:
+        text += f" ({_num(point[f'{key}_p05'], fmt)}–{_num(point[f'{key}_p95'], fmt)})"
+    return text
+
+
 # ---------------------------------------------------------------------------- reading the store
 
 
@@ -107,7 +114,10 @@ def _read(store: Store) -> Iterator[Any]:
 
 
 def headlines(store: Store, sweep_id: str, spec: SweepSpec) -> list[dict[str, Any]]:
-    """Per grid point: scenario, grid values, draws stored and the :data:`HEADLINES` medians over draws.
+    """Per grid point: scenario, grid values, draws stored and the :data:`HEADLINES` over draws.
+
+    Each headline ``key`` is the median over the point's draws, with ``key_p05`` and
+    ``key_p95`` the 5th and 95th percentiles (linear interpolation; equal with one draw).
 
     Reads only the headline rows (not the whole sweep), so it stays quick for big sweeps; a
     figure the point does not have (a year after ``years.last``, an unfinished point) is None.
@@ -116,37 +126,55 @@ def headlines(store: Store, sweep_id: str, spec: SweepSpec) -> list[dict[str, An
 
     with _read(store) as con:
         rows = con.execute(
-            "SELECT run_id, variable, year, median(value) AS value FROM series "
+            "SELECT run_id, variable, year, quantile_cont(value, 0.5), quantile_cont(value, 0.05), "
+            "quantile_cont(value, 0.95) FROM series "
             "WHERE run_id LIKE ? AND ((variable = ? AND year IN (2030, 2035)) OR (variable = ? AND year = 2030)) "
             "GROUP BY ALL", [f"sweep-{sweep_id}-%", "Sales Share|Cars|EV", "Price|Credit|NEV"]).fetchall()
         done = dict(con.execute(
             "SELECT point_id, sum(draw_stop - draw_start) FROM sweep_chunks WHERE sweep_id = ? GROUP BY point_id",
             [sweep_id]).fetchall())
-    values = {(r[0], r[1], int(r[2])): float(r[3]) for r in rows}
+    values = {(r[0], r[1], int(r[2])): (float(r[3]), float(r[4]), float(r[5])) for r in rows}
     out = []
     for point_id, (scenario, grid) in enumerate(spec.points()):
         run_id = _run_id(sweep_id, point_id)
         record: dict[str, Any] = {"point_id": point_id, "run_id": run_id, "scenario": scenario, "grid": grid,
                                   "draws_done": int(done.get(point_id, 0))}
         for key, variable, year, _, _ in HEADLINES:
-            record[key] = values.get((run_id, variable, year))
+            median, p05, p95 = values.get((run_id, variable, year), (None, None, None))
+            record.update({key: median, f"{key}_p05": p05, f"{key}_p95": p95})
         out.append(record)
     return out
 
 
 def _resolve(store: Store, sweep: str) -> tuple[str, SweepSpec]:
+    """The stored sweep, with its grid keys in the order the sweep ran them.
+
+    The store keeps the sweep as canonical JSON with sorted keys, so the grid comes back in
+    alphabetical order, while point ids follow the order written in the file. Each stored run
+    records its point's grid values in that order (``runs.meta.sweep.grid``): the order is
+    taken from there, so point ids and grid values match.
+    """
+    import json
+
     from nevsim.sweep import _resolve_sweep
 
     with _read(store) as con:
-        return _resolve_sweep(con, sweep)
+        sweep_id, spec = _resolve_sweep(con, sweep)
+        row = con.execute("SELECT meta FROM runs WHERE run_id LIKE ? LIMIT 1", [f"sweep-{sweep_id}-%"]).fetchone()
+    order = list((json.loads(row[0]).get("sweep") or {}).get("grid") or {}) if row else []
+    if sorted(order) == sorted(spec.grid) and order != list(spec.grid):
+        spec = spec.model_copy(update={"grid": {k: spec.grid[k] for k in order}})
+    return sweep_id, spec
 
 
 def print_points(points: list[dict[str, Any]], spec: SweepSpec, title: str) -> None:
     """The per-point headline table (rich) on stdout."""
     from rich.table import Table
 
-    table = Table(title=title, caption="medians over each point's draws; EV share: % of new cars; "
-                  "credit: NEV credit price, CNY per credit (0 when the credit market is long)")
+    spread = spec.draws > 1
+    table = Table(title=title, caption="medians over each point's draws" + (" (5–95 % range)" if spread else "")
+                  + "; EV share: % of new cars; credit: NEV credit price, CNY per credit (0 when the credit "
+                  "market is long)")
     table.add_column("point", justify="right")
     table.add_column("scenario")
     for key in spec.grid:
@@ -157,7 +185,7 @@ def print_points(points: list[dict[str, Any]], spec: SweepSpec, title: str) -> N
     for p in points:
         table.add_row(str(p["point_id"]), p["scenario"], *(str(v) for v in p["grid"].values()),
                       f"{p['draws_done']}/{spec.draws}",
-                      *(_num(p[key], fmt) for key, _, _, _, fmt in HEADLINES))
+                      *(_cell(p, key, fmt, spread) for key, _, _, _, fmt in HEADLINES))
     _console().print(table)
 
 
@@ -287,9 +315,15 @@ def sweep_show_cmd(
     st = Store(store)
     full_id, spec = _resolve(st, sweep_id)
     if csv is not None:
+        import numpy as np
+
         from nevsim.sweep import load_sweep
 
         frame: pd.DataFrame = load_sweep(st, full_id)
+        points = spec.points()  # grid columns from the run order (see _resolve), not the stored one
+        for key in spec.grid:
+            values = np.array([p[1][key] for p in points], dtype=object)
+            frame[key] = values[frame["point_id"].to_numpy()]
         frame.to_csv(csv, index=False)
         typer.echo(f"Wrote {csv} ({len(frame):,} rows)")
         return
