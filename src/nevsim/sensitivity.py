@@ -8,7 +8,8 @@ all design points at once (one draw per point), and collects, labels and plots t
 Outputs (default, :data:`DEFAULT_OUTPUTS`), each a variable in one year:
 
 - ``Sales Share|Cars|EV@2030`` and ``@2035``: EV share of new cars (percent), the issue's
-  headline years (the 2030 interim and 2035 target horizons of the China targets table);
+  headline years (also the years of the Technology Roadmap 2.0 NEV-share targets in
+  ``data/facts/targets.csv``);
 - ``Price|Credit|NEV@2030`` (CNY per credit). 2030 because it is the first headline year
   after the last NEV ratio set by the rules (2027, held after), so it measures whether the
   projected fleet still needs credits once the ratio stops rising. In the default scenario
