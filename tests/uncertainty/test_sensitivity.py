@@ -213,3 +213,12 @@ def test_with_value_changes_exactly_one_point(year: str, value: float) -> None:
     path = after["technology"]["world_battery_demand_growth_pct_per_yr"]
     assert path == {**before, year: value} and list(path) == list(before)
     assert {k: v for k, v in after.items() if k != "technology"} == {k: v for k, v in _BASE.items() if k != "technology"}
+
+
+def test_progress_counts_every_model_run() -> None:
+    calls: list[tuple[int, int]] = []
+    res = sensitivity(parameters=["policy.dual_credit.pass_through"], method="both", n=16, chunk=20,
+                      outputs=["Sales Share|Cars|EV@2030"], progress=lambda done, total: calls.append((done, total)))
+    total = 3 + 16 * 3
+    assert res.evaluations == total and calls[0] == (0, total) and calls[-1] == (total, total)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls) and len(calls) == 1 + 1 + 3  # 3 + 48 in chunks of 20
