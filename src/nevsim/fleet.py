@@ -50,31 +50,43 @@ class FleetState:
     ``elec``: Σ sales·kWh/100km·e; ``ice_equiv``: Σ sales·(L/100km of an ICE of the same
     segment) for the oil-displacement counterfactual. ``survival[draw, age]``.
 
-    The four are views into one array ``vintages[draw, age, 16]`` (sales, fuel, elec,
-    ice_equiv × 4 powertrains), so a year's ageing is one shift and the survival-weighted
-    sums are one batched matrix product over ages (``S[d, 1, age] @ vintages[d, age, 16]``).
+    The four live in one ring buffer ``vintages[draw, slot, 16]`` (sales, fuel, elec,
+    ice_equiv × 4 powertrains): the vintage of age ``a`` sits in slot ``(newest − a) mod
+    MAX_AGE``, so ageing a year moves the ``newest`` pointer instead of copying the array
+    (the new vintage overwrites the oldest, which has left the fleet), and the
+    survival-weighted sums are one batched matrix product over slots with the survival
+    curve rotated to the slots (``S[d, 1, slot] @ vintages[d, slot, 16]``).
     """
 
     survival: np.ndarray
     vintages: np.ndarray
     stock_prev: np.ndarray = field(default_factory=lambda: np.zeros(1))
-    scrap_weight: np.ndarray = field(default_factory=lambda: np.zeros(1))  # [draw, 1, age]: S(a) − S(a+1)
+    scrap_weight: np.ndarray = field(default_factory=lambda: np.zeros(1))  # [draw, age]: S(a) − S(a+1)
+    newest: int = 0
+
+    def _ages(self) -> np.ndarray:
+        """Slot of each age (``[age]``)."""
+        return (self.newest - np.arange(self.vintages.shape[1])) % self.vintages.shape[1]
+
+    def _by_age(self, cols: slice) -> np.ndarray:
+        return self.vintages[:, self._ages(), cols]
 
     @property
     def sales(self) -> np.ndarray:
-        return self.vintages[..., 0:4]
+        """Sales by vintage ``[draw, age, powertrain]`` (a copy in age order)."""
+        return self._by_age(slice(0, 4))
 
     @property
     def fuel(self) -> np.ndarray:
-        return self.vintages[..., 4:8]
+        return self._by_age(slice(4, 8))
 
     @property
     def elec(self) -> np.ndarray:
-        return self.vintages[..., 8:12]
+        return self._by_age(slice(8, 12))
 
     @property
     def ice_equiv(self) -> np.ndarray:
-        return self.vintages[..., 12:16]
+        return self._by_age(slice(12, 16))
 
     @classmethod
     def seeded(
@@ -109,8 +121,8 @@ class FleetState:
         scrap = np.empty_like(surv)
         scrap[:, :-1] = surv[:, :-1] - surv[:, 1:]
         scrap[:, -1] = surv[:, -1]  # the oldest vintage leaves
-        state = cls(survival=surv, vintages=vint, scrap_weight=scrap[:, None, :])
-        state.stock_prev = (state.sales * surv[..., None]).sum(1)
+        state = cls(survival=surv, vintages=vint[:, (-np.arange(MAX_AGE)) % MAX_AGE], scrap_weight=scrap)
+        state.stock_prev = (vint[..., 0:4] * surv[..., None]).sum(1)
         return state
 
     def step(
@@ -125,14 +137,18 @@ class FleetState:
         Returns stock by powertrain, scrappage, and the survival-weighted intensities.
         """
         vint = self.vintages
+        n_age = vint.shape[1]
         # scrappage this year, vintage by vintage: S(a) → S(a+1), and the oldest vintage leaves
-        scrapped = (self.scrap_weight @ vint[..., 0:4])[:, 0]
-        vint[:, 1:] = vint[:, :-1]  # numpy copies overlapping slices safely
-        vint[:, 0, 0:4] = new_sales
-        vint[:, 0, 4:8] = new_fuel
-        vint[:, 0, 8:12] = new_elec
-        vint[:, 0, 12:16] = new_ice_equiv
-        weighted = (self.survival[:, None, :] @ vint)[:, 0]  # [draw, 16]: Σ_age S(age)·vintage
+        slot_age = (self.newest - np.arange(n_age)) % n_age  # age of each slot
+        scrapped = (self.scrap_weight[:, None, slot_age] @ vint[..., 0:4])[:, 0]
+        self.newest = (self.newest + 1) % n_age  # everything ages a year; the oldest slot is reused
+        new = self.newest
+        vint[:, new, 0:4] = new_sales
+        vint[:, new, 4:8] = new_fuel
+        vint[:, new, 8:12] = new_elec
+        vint[:, new, 12:16] = new_ice_equiv
+        slot_age = (new - np.arange(n_age)) % n_age
+        weighted = (self.survival[:, None, slot_age] @ vint)[:, 0]  # [draw, 16]: Σ_age S(age)·vintage
         stock = weighted[:, 0:4]  # [draw, powertrain]
         out = {
             "stock_prev": self.stock_prev,

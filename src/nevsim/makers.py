@@ -238,9 +238,13 @@ def _maker_shares(attractiveness: np.ndarray, residual_maker: int) -> tuple[np.n
 
 
 def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity: np.ndarray, exports: np.ndarray,
-                  residual_maker: int, rounds: int = 6) -> np.ndarray:
-    """The capacity rounds of :func:`split_among_makers` from :func:`_maker_shares` (internal fast path)."""
-    by_maker = share * sales[:, None]
+                  residual_maker: int, rounds: int = 6, uncapped: np.ndarray | None = None) -> np.ndarray:
+    """The capacity rounds of :func:`split_among_makers` from :func:`_maker_shares` (internal fast path).
+
+    ``w``/``share`` may have a draw axis of length 1 (the same weights in every draw);
+    ``uncapped`` is ``share · sales`` when the caller has it already.
+    """
+    by_maker = share * sales[:, None] if uncapped is None else uncapped
     room = np.maximum(capacity - exports, 0.0)
     capped = np.zeros(capacity.shape, dtype=bool)
     finite_room = np.isfinite(room)
@@ -248,14 +252,14 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
     if not finite_room.any():  # nobody has a capacity bound
         return by_maker
     for _ in range(rounds):
-        total = by_maker.sum((-1, -2))
+        total = by_maker.reshape(*by_maker.shape[:2], -1).sum(-1)
         over = (total > room * (1 + 1e-12)) & finite_room
         if not over.any():
             break
         capped |= over
         factor = np.where(over, room / np.where(total > 0, total, 1.0), 1.0)
         kept = by_maker * factor[..., None, None]
-        displaced = (by_maker - kept).sum(1)  # [draw, segment, powertrain]
+        displaced = np.einsum("dmsp->dsp", by_maker - kept)  # [draw, segment, powertrain]
         open_w = np.where(capped[..., None, None], 0.0, w)
         open_w[:, residual_maker] = np.maximum(open_w[:, residual_maker], 1e-12)
         open_share = open_w / open_w.sum(1, keepdims=True)

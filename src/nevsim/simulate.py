@@ -906,6 +906,8 @@ def run_years(
     vkt = sc["fleet.vkt_km_per_year"]
     pack_factor = sc["technology.china_pack_price_ratio"] * sc["technology.cny_per_usd"]
     price_slope = -coef.beta_price[:, None, None] / 1e4 * sc["policy.dual_credit.pass_through"][:, None, None]
+    if maker_nev_w.shape[0] > 1 and np.all(maker_nev_w == maker_nev_w[:1]):
+        maker_nev_w = maker_nev_w[:1]  # the same weights in every draw: maker shares computed once a year
     maker_w = np.where(np.arange(4) >= 2, maker_nev_w[:, :, None, None], inputs.conv_weight[None, :, None, None])
     elec_share = inputs.table.electric_km_share
     fuel_share = 1 - elec_share
@@ -966,7 +968,7 @@ def run_years(
             if split_prev is None:
                 net_eff = np.broadcast_to(earned - required, (D, len(SEGMENTS), 4))
             else:
-                net_eff = earned - required * (split_prev * obligated_prev[..., None, None]).sum(1)
+                net_eff = earned - required * np.einsum("dmsp,dm->dsp", split_prev, obligated_prev.astype(float))
             slope = price_slope * (earned - required)
             bank_total = zeros_d if bank is None else bank.sum((-1, -2))
             required_scale = (segment_sales[..., None] * required).sum((-1, -2))
@@ -1015,10 +1017,10 @@ def run_years(
         # split_among_makers, with the attractiveness shares computed once for both splits
         w_m, share_m = _maker_shares(maker_w * inputs.offer[ti][None], inputs.residual_maker)
         prelim = share_m * sales[:, None]  # no capacity bound: the uncapped split
-        ev_dom_m = prelim[..., 2:].sum((-1, -2))
+        ev_dom_m = np.einsum("dmsp->dm", prelim[..., 2:])  # einsum: quicker than sum over two inner axes
         exports_m = exports_total[:, None] * ev_dom_m / np.maximum(ev_dom_m.sum(-1, keepdims=True), 1e-300)
         by_maker = _split_capped(sales, w_m, share_m, inputs.capacity[ti][None].repeat(D, 0), exports_m,
-                                 inputs.residual_maker)
+                                 inputs.residual_maker, uncapped=prelim)
         split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
         # credit accounting (nevsim.policy.standard.compliance)
         if nev_sy is not None and (cafc_sy is not None or nev_sy.earned_per_vehicle.any()
@@ -1049,10 +1051,10 @@ def run_years(
             trace.put("Credits|NEV|Shortfall", t, shortfall)
             trace.put("Credits|NEV|Banked", t, bank.sum((-1, -2)))
             trace.put("Credits|CAFC|Deficit", t, cafc_deficit)
-        by_maker_pt = by_maker.sum(-2)  # [D, M, P]
+        by_maker_pt = np.einsum("dmsp->dmp", by_maker)  # [D, M, P]
         for p, name in enumerate(POWERTRAINS):
             trace.put_maker(f"Sales|Cars|{name}", t, by_maker_pt[..., p])
-        production_m = by_maker.sum((-1, -2)) + exports_m
+        production_m = by_maker.reshape(D, M, -1).sum(-1) + exports_m
         trace.put_maker("Capacity Use", t, production_m * cap_use_factor[ti])  # % of capacity (NaN: unbounded)
         trace.put_maker("Exports|Cars|EV", t, exports_m)
         # ---- 5. fleet
@@ -1236,17 +1238,32 @@ def _categories(values: list[str], codes: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(small, categories=pd.Index(unique, dtype="str"), validate=False)
 
 
-def collect(trace: Trace, inputs: Inputs, *, draw_offset: int = 0,
-            draw_column: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Long tables ``series`` and ``makers`` (contract variable names; shares in percent).
+_SERIES_UNITS = {
+    "Price|Credit|NEV": "CNY/credit", "Price|Battery Pack": "USD/kWh", "Stock|Cars|EV": "vehicles",
+    "Stock|Cars|BEV": "vehicles", "Stock|Cars|PHEV": "vehicles", "Stock|Cars|Total": "vehicles",
+    "Scrappage|Cars": "vehicles", "Chargers|Public": "chargers", "EVs per Public Charger": "vehicles/charger",
+    "Oil Displacement": "thousand barrels/day", "Electricity|Cars": "TWh", "Emissions|CO2|Cars": "Mt CO2/yr",
+    "Production|Cars|EV": "vehicles", "Exports|Cars|EV": "vehicles", "Subsidy|Public Cost": "billion CNY",
+    "Credits|NEV|Shortfall": "credits", "Credits|NEV|Banked": "credits", "Credits|CAFC|Deficit": "credits",
+    "Battery Demand|Cars|China": "GWh", "Price|Car|BEV compact": "CNY", "Price|Car|ICE compact": "CNY",
+}
+_MAKER_UNITS = {"Capacity Use": "%", "Exports|Cars|EV": "vehicles", "Credits|CAFC|Balance": "credits"}
 
-    A ``draw`` column (``draw_offset + i``) is added when there are several draws or
-    ``draw_column`` is true; the label columns (scenario, region, maker, variable, unit) of
-    such tables are pandas categoricals, which keeps 10,000-draw tables small and quick to build.
-    """
-    with_draw = inputs.draws > 1 if draw_column is None else draw_column
-    _labels_ = _categories if with_draw else _labels
-    s = inputs.scenario
+
+@dataclass
+class _Tables:
+    """The values of the long tables as arrays: series ``[var, year, draw]``, makers ``[var, maker, year, draw]``."""
+
+    names: list[str]
+    units: list[str]
+    values: np.ndarray
+    maker_names: list[str]
+    maker_units: list[str]
+    maker_values: np.ndarray | None
+
+
+def _trace_tables(trace: Trace, inputs: Inputs, makers: bool = True) -> _Tables:
+    """Series and maker values of a trace (contract variable names; shares in percent)."""
     years = trace.years
     D = inputs.draws
     d = trace.data
@@ -1265,58 +1282,111 @@ def collect(trace: Trace, inputs: Inputs, *, draw_offset: int = 0,
         ("Sales|Cars|EV", "vehicles", ev),
         ("Sales|Cars|Total", "vehicles", total),
     ]
-    units = {
-        "Price|Credit|NEV": "CNY/credit", "Price|Battery Pack": "USD/kWh", "Stock|Cars|EV": "vehicles",
-        "Stock|Cars|BEV": "vehicles", "Stock|Cars|PHEV": "vehicles", "Stock|Cars|Total": "vehicles",
-        "Scrappage|Cars": "vehicles", "Chargers|Public": "chargers", "EVs per Public Charger": "vehicles/charger",
-        "Oil Displacement": "thousand barrels/day", "Electricity|Cars": "TWh", "Emissions|CO2|Cars": "Mt CO2/yr",
-        "Production|Cars|EV": "vehicles", "Exports|Cars|EV": "vehicles", "Subsidy|Public Cost": "billion CNY",
-        "Credits|NEV|Shortfall": "credits", "Credits|NEV|Banked": "credits", "Credits|CAFC|Deficit": "credits",
-        "Battery Demand|Cars|China": "GWh", "Price|Car|BEV compact": "CNY", "Price|Car|ICE compact": "CNY",
-    }
-    for name, unit in units.items():
+    for name, unit in _SERIES_UNITS.items():
         if name in d:
             variables.append((name, unit, d[name]))
     n_y = len(years)
-    names = [v[0] for v in variables]
-    n_rows = len(names) * n_y * D
     vals = np.stack([np.asarray(v[2], dtype=float).reshape(n_y, D) for v in variables])  # [var, year, draw]
+    mnames = list(trace.maker_data) if makers else []
+    mvals = None
+    if mnames:
+        mvals = np.moveaxis(np.stack([trace.maker_data[n] for n in mnames]), -1, 1)  # [var, maker, year, draw]
+    return _Tables([v[0] for v in variables], [v[1] for v in variables], vals, mnames,
+                   [_MAKER_UNITS.get(n, "vehicles" if n.startswith("Sales") else "credits") for n in mnames], mvals)
+
+
+def _frames(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], tables: _Tables,
+            draws: np.ndarray | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long tables from :class:`_Tables`; ``draws`` (draw numbers) adds a ``draw`` column.
+
+    Rows run variable by variable, then (maker,) year, then draw. With draws the label columns
+    are categoricals and ``draw`` is int32 (small, and not merged into one block with ``year``).
+    """
+    with_draw = draws is not None
+    lab = _categories if with_draw else _labels
+    names, n_y = tables.names, len(years)
+    D = tables.values.shape[-1]
+    n_rows = len(names) * n_y * D
+    year_col = np.repeat(years.astype(np.int64), D)
     cols: dict[str, Any] = {
-        "scenario": _labels_([s.name], np.zeros(n_rows, dtype=np.int8)),
-        "region": _labels_([s.region], np.zeros(n_rows, dtype=np.int8)),
-        "variable": _labels_(names, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
-        "unit": _labels_([v[1] for v in variables], np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
-        "year": np.tile(np.repeat(years.astype(int), D), len(names)),
-        "value": vals.reshape(-1),
+        "scenario": lab([scenario.name], np.zeros(n_rows, dtype=np.int8)),
+        "region": lab([scenario.region], np.zeros(n_rows, dtype=np.int8)),
+        "variable": lab(names, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
+        "unit": lab(tables.units, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
+        "year": np.tile(year_col, len(names)),
+        "value": tables.values.reshape(-1),
     }
     if with_draw:
-        cols["draw"] = np.tile(np.arange(draw_offset, draw_offset + D), len(names) * n_y)
-    series = pd.DataFrame(cols)
-    maker_units = {"Capacity Use": "%", "Exports|Cars|EV": "vehicles", "Credits|CAFC|Balance": "credits"}
-    mnames = list(trace.maker_data)
-    M = len(trace.makers)
-    if mnames:
-        mvals = np.stack([trace.maker_data[n] for n in mnames])  # [var, year, draw, maker]
-        mvals = np.moveaxis(mvals, -1, 1)  # [var, maker, year, draw]
-        units_m = [maker_units.get(n, "vehicles" if n.startswith("Sales") else "credits") for n in mnames]
+        cols["draw"] = np.tile(np.asarray(draws, dtype=np.int32), len(names) * n_y)
+    series = pd.DataFrame(cols, copy=False)
+    mnames, M = tables.maker_names, len(maker_list)
+    if mnames and tables.maker_values is not None:
         per_var = M * n_y * D
         m_rows = per_var * len(mnames)
         var_codes = np.repeat(np.arange(len(mnames), dtype=np.int16), per_var)
         mcols: dict[str, Any] = {
-            "scenario": _labels_([s.name], np.zeros(m_rows, dtype=np.int8)),
-            "region": _labels_([s.region], np.zeros(m_rows, dtype=np.int8)),
-            "maker": _labels_(list(trace.makers), np.tile(np.repeat(np.arange(M, dtype=np.int16), n_y * D), len(mnames))),
-            "variable": _labels_(mnames, var_codes),
-            "unit": _labels_(units_m, var_codes),
-            "year": np.tile(np.repeat(years.astype(int), D), len(mnames) * M),
-            "value": mvals.reshape(-1),
+            "scenario": lab([scenario.name], np.zeros(m_rows, dtype=np.int8)),
+            "region": lab([scenario.region], np.zeros(m_rows, dtype=np.int8)),
+            "maker": lab(list(maker_list), np.tile(np.repeat(np.arange(M, dtype=np.int16), n_y * D), len(mnames))),
+            "variable": lab(mnames, var_codes),
+            "unit": lab(tables.maker_units, var_codes),
+            "year": np.tile(year_col, len(mnames) * M),
+            "value": tables.maker_values.reshape(-1),
         }
         if with_draw:
-            mcols["draw"] = np.tile(np.arange(draw_offset, draw_offset + D), len(mnames) * M * n_y)
-        makers = pd.DataFrame(mcols)
+            mcols["draw"] = np.tile(np.asarray(draws, dtype=np.int32), len(mnames) * M * n_y)
+        maker_frame = pd.DataFrame(mcols, copy=False)
     else:
-        makers = pd.DataFrame(columns=["scenario", "region", "maker", "variable", "unit", "year", "value"])
-    return series, makers
+        empty = ["scenario", "region", "maker", "variable", "unit", "year", "value"] + (["draw"] if with_draw else [])
+        maker_frame = pd.DataFrame({c: pd.Series(dtype="int64" if c == "year" else "int32" if c == "draw" else
+                                                 "float64" if c == "value" else "str") for c in empty})
+    return series, maker_frame
+
+
+def collect(trace: Trace, inputs: Inputs, *, draw_offset: int = 0, draw_column: bool | None = None,
+            makers: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long tables ``series`` and ``makers`` (contract variable names; shares in percent).
+
+    A ``draw`` column (``draw_offset + i``) is added when there are several draws or
+    ``draw_column`` is true; the label columns (scenario, region, maker, variable, unit) of
+    such tables are pandas categoricals, which keeps 10,000-draw tables small and quick to build.
+    ``makers=False`` leaves the makers table empty (its columns only).
+    """
+    with_draw = inputs.draws > 1 if draw_column is None else draw_column
+    draws = np.arange(draw_offset, draw_offset + inputs.draws) if with_draw else None
+    return _frames(inputs.scenario, trace.years, trace.makers, _trace_tables(trace, inputs, makers), draws)
+
+
+class _TableAccumulator:
+    """The tables of all draws, filled block by block into preallocated arrays (no concatenation)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.tables: _Tables | None = None
+
+    def add(self, part: _Tables, start: int) -> None:
+        stop = start + part.values.shape[-1]
+        if self.tables is None:
+            values = np.full((*part.values.shape[:-1], self.n), np.nan)
+            mvals = None if part.maker_values is None else np.full((*part.maker_values.shape[:-1], self.n), np.nan)
+            self.tables = _Tables(list(part.names), list(part.units), values, list(part.maker_names),
+                                  list(part.maker_units), mvals)
+        t = self.tables
+        for k, name in enumerate(part.names):
+            if name not in t.names:  # a variable this block recorded and earlier ones did not (rare)
+                t.names.append(name)
+                t.units.append(part.units[k])
+                t.values = np.concatenate([t.values, np.full((1, *t.values.shape[1:]), np.nan)])
+            t.values[t.names.index(name), :, start:stop] = part.values[k]
+        if part.maker_values is not None:
+            for k, name in enumerate(part.maker_names):
+                if t.maker_values is None or name not in t.maker_names:
+                    shape = (1, *part.maker_values.shape[1:-1], self.n)
+                    t.maker_names.append(name)
+                    t.maker_units.append(part.maker_units[k])
+                    t.maker_values = np.full(shape, np.nan) if t.maker_values is None else \
+                        np.concatenate([t.maker_values, np.full(shape, np.nan)])
+                t.maker_values[t.maker_names.index(name), ..., start:stop] = part.maker_values[k]
 
 
 # ----------------------------------------------------------------------------- run
@@ -1499,7 +1569,7 @@ def sample_values(scenario: Scenario, draws: int, seed: int, *, start: int = 0) 
 
 def run_frames(scenario: Scenario | str, *, until: int | None = None,
                progress: Callable[[int, int], None] | None = None, draws: int | None = None,
-               seed: int | None = None, chunk_draws: int | None = None,
+               seed: int | None = None, chunk_draws: int | None = None, makers: bool = True,
                ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Run and return ``(series, makers, meta)`` — what :func:`run` wraps into ``Results``.
 
@@ -1508,7 +1578,8 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
     the scenario's distributions are sampled once (:func:`sample_values`) and simulated in
     blocks of ``chunk_draws`` (default :data:`CHUNK_DRAWS`) by the vectorised path of
     :func:`run_values` (``progress(done_draws, draws)`` after each block); the frames carry
-    a ``draw`` column and do not depend on the block size.
+    a ``draw`` column and do not depend on the block size. ``makers=False`` skips the makers
+    table (with 10,000 draws it is ~80 million rows: 13 makers × 12 variables × 51 years × draws).
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
@@ -1527,21 +1598,21 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
     t0 = time.perf_counter()
     values = sample_values(scenario, n, int(rng_seed))
     timing = {"sample": time.perf_counter() - t0, "prepare": 0.0, "calibrate": 0.0, "run": 0.0, "collect": 0.0}
-    series_parts, maker_parts, cals = [], [], []
+    acc = _TableAccumulator(n)
+    cals = []
     meta: dict[str, Any] = {}
     for start in range(0, n, chunk):
         block = {k: v[start:start + chunk] for k, v in values.items()}
         trace, inputs, cal, t_block = _simulate(scenario, until, block, None)
         t = time.perf_counter()
-        s_part, m_part = collect(trace, inputs, draw_offset=start, draw_column=True)
+        acc.add(_trace_tables(trace, inputs, makers), start)
         t_block["collect"] = time.perf_counter() - t
-        series_parts.append(s_part)
-        maker_parts.append(m_part)
         cals.append(cal)
         for k, v in t_block.items():
             timing[k] += v
         if not meta:
             meta = _meta(scenario, inputs, cal, trace, until, timing)
+            years, maker_list = trace.years, trace.makers
         else:
             diag = meta["solver"]["credit_market"]
             new = trace.diagnostics["credit_market"]
@@ -1550,11 +1621,13 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
             diag["max_abs_residual_credits"] = max(diag["max_abs_residual_credits"], new["max_abs_residual_credits"])
             diag["years_at_cap"] = sorted(set(diag["years_at_cap"]) | set(new["years_at_cap"]))
             diag["years_long"] = sorted(set(diag["years_long"]) & set(new["years_long"]))
+        del trace, inputs
         if progress is not None:
             progress(min(start + chunk, n), n)
     t = time.perf_counter()
-    series = pd.concat(series_parts, ignore_index=True) if len(series_parts) > 1 else series_parts[0]
-    makers = pd.concat(maker_parts, ignore_index=True) if len(maker_parts) > 1 else maker_parts[0]
+    assert acc.tables is not None
+    series, makers_frame = _frames(scenario, years, maker_list, acc.tables, np.arange(n))
+    acc.tables = None
     timing["collect"] += time.perf_counter() - t
     meta["draws"] = n
     meta["seed"] = int(rng_seed)
@@ -1568,12 +1641,12 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
         "converged": all(c.converged for c in cals),
     })
     meta["timing_s"] = timing
-    return series, makers, meta
+    return series, makers_frame, meta
 
 
 def run(scenario: Scenario | str, *, until: int | None = None,
         progress: Callable[[int, int], None] | None = None, draws: int | None = None,
-        seed: int | None = None, chunk_draws: int | None = None) -> Any:
+        seed: int | None = None, chunk_draws: int | None = None, makers: bool = True) -> Any:
     """Run one scenario (China 2010–2060 by default) and return :class:`nevsim.results.Results`.
 
     ``until`` is the data cutoff for calibration (back-tests: ``run(s, until=2021)``); nothing
@@ -1582,11 +1655,11 @@ def run(scenario: Scenario | str, *, until: int | None = None,
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
-    series, makers, meta = run_frames(scenario, until=until, progress=progress, draws=draws, seed=seed,
-                                      chunk_draws=chunk_draws)
+    series, maker_frame, meta = run_frames(scenario, until=until, progress=progress, draws=draws, seed=seed,
+                                           chunk_draws=chunk_draws, makers=makers)
     from nevsim.results import Results
 
-    return Results(series, makers, meta, scenario.resolved())
+    return Results(series, maker_frame, meta, scenario.resolved())
 
 
 def _version() -> str:
