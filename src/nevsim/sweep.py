@@ -423,13 +423,12 @@ def _finished(store: Any, sweep_id: str) -> set[int]:
 
 
 def _insert(con: Any, table: str, run_id: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
-    out = frame.loc[:, list(columns)].copy()
-    out.insert(0, "run_id", run_id)
-    out["draw"] = frame["draw"].astype("int32")
-    con.register("_nevsim_sweep_frame", out)
+    """Append ``frame`` to ``table`` under ``run_id`` (the frame is read in place: no copy, no run_id column)."""
+    con.register("_nevsim_sweep_frame", frame.loc[:, [*columns, "draw"]])
     try:
-        cols = ", ".join(out.columns)
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _nevsim_sweep_frame")
+        cols = ", ".join(columns)
+        con.execute(f"INSERT INTO {table} (run_id, {cols}, draw) SELECT CAST(? AS VARCHAR), {cols}, "
+                    "CAST(draw AS INTEGER) FROM _nevsim_sweep_frame", [run_id])
     finally:
         con.unregister("_nevsim_sweep_frame")
 
