@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nevsim.errors import InputError
 from nevsim.scenario import load_scenario
@@ -263,3 +265,21 @@ def test_bad_distribution_tables_name_the_field(tmp_path, text: str, field: str)
     with pytest.raises(InputError) as err:
         load_scenario(_write(tmp_path, text))
     assert err.value.field == field
+
+
+@settings(max_examples=8, deadline=None)
+@given(lr=st.lists(st.floats(0.05, 0.4), min_size=2, max_size=4),
+       pt=st.floats(0.0, 1.0), beta=st.floats(-0.4, -0.05))
+def test_any_draw_values_give_valid_shares(lr: list[float], pt: float, beta: float) -> None:
+    """Property: for any parameter values in range, shares lie in [0, 100], add up, match history."""
+    n = len(lr)
+    series, _, _ = run_values("china-current-policies", {
+        "technology.battery_learning_rate": lr, "policy.dual_credit.pass_through": [pt] * n,
+        "coefficients.beta_price": [beta] * n})
+    wide = series.pivot_table(index=["year", "draw"], columns="variable", values="value", observed=True)
+    shares = wide[["Sales Share|Cars|BEV", "Sales Share|Cars|PHEV", "Sales Share|Cars|HEV"]]
+    assert ((shares >= -1e-9) & (shares <= 100 + 1e-9)).all().all()
+    total = shares.sum(axis=1) + 100 * wide["Sales|Cars|ICE"] / wide["Sales|Cars|Total"]
+    np.testing.assert_allclose(total, 100.0, rtol=1e-9)
+    ev = wide["Sales Share|Cars|EV"].unstack("draw")
+    assert (ev.loc[2015:2024].max(axis=1) - ev.loc[2015:2024].min(axis=1) < 1e-6).all()
