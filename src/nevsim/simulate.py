@@ -1498,7 +1498,7 @@ def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, un
 
 
 def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, until: int | None = None,
-               draw_offset: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+               draw_offset: int = 0, makers: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """One vectorised run over draws whose parameters take the given values; ``(series, makers, meta)``.
 
     ``values`` maps keys to arrays of one value per draw (all the same length ``n ≥ 1``; an
@@ -1520,7 +1520,8 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     via the scenario's ``[coefficients]`` table) **and calibrated on its reference with the
     same values applied**: the values describe the world, so each draw re-fits the history
     under its own assumptions (all draws at once). A scenario that is its own calibration
-    reference (the default) stays its own reference in every draw.
+    reference (the default) stays its own reference in every draw. ``makers=False`` returns
+    an empty makers table (its columns only).
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
@@ -1529,12 +1530,12 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     parsed = _parse_values(scenario, values, 1)
     trace, inputs, cal, timing = _simulate(scenario, until, values, None)
     t = time.perf_counter()
-    series, makers = collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True)
+    series, maker_frame = collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers)
     timing["collect"] = time.perf_counter() - t
     meta = _meta(scenario, inputs, cal, trace, until, timing)
     meta["draws"] = parsed.n
     meta["draw_offset"] = int(draw_offset)
-    return series, makers, meta
+    return series, maker_frame, meta
 
 
 #: Draws simulated at once by :func:`run_frames` with draws (bounds memory; measured fastest in

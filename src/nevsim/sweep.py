@@ -8,6 +8,7 @@ A sweep file (TOML)::
     draws = 1              # Monte Carlo draws per grid point
     seed = 42              # one seed for all points: common random numbers across points
     chunk_draws = 1000     # draws per chunk (the unit of work and of resume)
+    makers = true          # store the per-draw makers table too (false: series only, much faster to save)
 
     [overrides]            # applied to every point (dotted keys or nested tables)
     "years.last" = 2050
@@ -122,6 +123,9 @@ class SweepSpec(BaseModel):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed (numpy SeedSequence entropy)")
     chunk_draws: int = Field(1000, ge=1, le=MAX_DRAWS, description="draws per chunk")
     until: int | None = Field(None, ge=2015, le=2030, description="data cutoff for calibration (back-tests)")
+    makers: bool = Field(True, description="store the makers table of every draw (false: series only; the "
+                                           "per-draw makers table is ~5× the series and the store's single "
+                                           "writer limits how fast chunks can be saved)")
 
     @field_validator("grid")
     @classmethod
@@ -146,7 +150,8 @@ class SweepSpec(BaseModel):
 
     def canonical(self) -> str:
         """Canonical JSON of the sweep (sorted keys): what the sweep id hashes."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        data = self.model_dump(mode="json", exclude={"makers"} if self.makers else None)  # ids from before `makers`
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @property
     def sweep_id(self) -> str:
@@ -295,7 +300,8 @@ def chunks(spec: SweepSpec) -> list[Chunk]:
 def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
                          distributions: Mapping[str, Any] | None = None,
                          correlations: Sequence[Correlation | Mapping[str, Any]] = (),
-                         until: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+                         until: int | None = None, makers: bool = True,
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     from nevsim.scenario import load_scenario
     from nevsim.simulate import run_values
 
@@ -305,9 +311,9 @@ def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: ran
     if not values and len(draws) != 1:
         raise InputError("draws", f"{len(draws)} draws need at least one distribution")
     # one vectorised run over the chunk's draws (nevsim.simulate.run_values); no values: one draw
-    series, makers, meta = run_values(point, values, until=until, draw_offset=draws.start)
+    series, maker_frame, meta = run_values(point, values, until=until, draw_offset=draws.start, makers=makers)
     meta["scenario_json"] = point.resolved()
-    return series, makers, meta
+    return series, maker_frame, meta
 
 
 def run_chunk(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
@@ -329,7 +335,7 @@ def _work(task: dict[str, Any]) -> tuple[int, pd.DataFrame, pd.DataFrame, dict[s
     t0 = time.perf_counter()
     series, makers, meta = _run_chunk_with_meta(
         task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]), task["seed"],
-        task["distributions"], task["correlations"], task["until"])
+        task["distributions"], task["correlations"], task["until"], task.get("makers", True))
     return task["chunk_id"], series, makers, meta, time.perf_counter() - t0
 
 
@@ -532,7 +538,8 @@ def _nullcontext(value: Executor) -> Iterator[Executor]:
 def _task(spec: SweepSpec, chunk: Chunk) -> dict[str, Any]:
     return {"chunk_id": chunk.chunk_id, "scenario": chunk.scenario, "overrides": {**spec.overrides, **chunk.grid},
             "draw_start": chunk.draw_start, "draw_stop": chunk.draw_stop, "seed": spec.seed,
-            "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until}
+            "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until,
+            "makers": spec.makers}
 
 
 def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: int, summary: SweepSummary,

@@ -283,3 +283,32 @@ def test_any_draw_values_give_valid_shares(lr: list[float], pt: float, beta: flo
     np.testing.assert_allclose(total, 100.0, rtol=1e-9)
     ev = wide["Sales Share|Cars|EV"].unstack("draw")
     assert (ev.loc[2015:2024].max(axis=1) - ev.loc[2015:2024].min(axis=1) < 1e-6).all()
+
+
+# ---------------------------------------------------------------------------- sweeps through run_values
+
+
+def test_sweep_without_per_draw_makers(tmp_path) -> None:
+    from nevsim.sweep import run_sweep, validate_sweep
+
+    spec = {"name": "no-makers", "scenarios": ["china-current-policies"], "overrides": {"years.last": 2032},
+            "grid": {"policy.dual_credit.pass_through": [0.5]},
+            "distributions": {"technology.cny_per_usd": {"dist": "uniform", "low": 6.5, "high": 7.5}},
+            "draws": 4, "chunk_draws": 2, "seed": 2}
+    with_makers = validate_sweep(spec)
+    without = validate_sweep({**spec, "makers": False})
+    assert with_makers.sweep_id == validate_sweep({**spec, "makers": True}).sweep_id  # ids as before the option
+    assert without.sweep_id != with_makers.sweep_id
+    store = tmp_path / "s.duckdb"
+    run_sweep(with_makers, store=store, workers=0)
+    run_sweep(without, store=store, workers=0)
+    from nevsim.store import Store
+
+    st = Store(store)
+    full = st.load(f"sweep-{with_makers.sweep_id}-0")
+    lean = st.load(f"sweep-{without.sweep_id}-0")
+    assert len(lean.makers) == 0 and len(full.makers) > 0
+    a = full.series.sort_values(["variable", "year", "draw"]).reset_index(drop=True)
+    b = lean.series.sort_values(["variable", "year", "draw"]).reset_index(drop=True)
+    np.testing.assert_allclose(a["value"], b["value"], rtol=1e-12)
+    assert sorted(a["draw"].unique()) == [0, 1, 2, 3]
