@@ -1412,9 +1412,9 @@ def _shipped_scenario(name: str) -> Scenario:
 def _reference(scenario: Scenario) -> Scenario:
     """The scenario whose history the constants are fitted on (``calibration.against``).
 
-    The scenario itself when it is the same world as its reference (all but name, description
-    and calibration settings equal, ignoring the years); otherwise the reference with the
-    scenario's years. So an override of the default scenario (``load_scenario(name, {...})``)
+    The scenario itself when it is the same world as its reference (all but name, description,
+    calibration and Monte Carlo settings equal, ignoring the years); otherwise the reference
+    with the scenario's years and coefficients. So an override of the default scenario (``load_scenario(name, {...})``)
     is a counterfactual calibrated on the factual history, never re-fitted to it.
     """
     try:
@@ -1422,7 +1422,7 @@ def _reference(scenario: Scenario) -> Scenario:
     except InputError as exc:
         raise InputError("calibration.against", exc.message, exc.allowed) from None
     reference = reference.model_copy(update={"years": scenario.years, "coefficients": scenario.coefficients})
-    skip = ("name", "description", "calibration", "years", "coefficients")
+    skip = ("name", "description", "calibration", "years", "coefficients", "uncertainty")  # draws: not the world
     a = {k: v for k, v in scenario.resolved().items() if k not in skip}
     b = {k: v for k, v in reference.resolved().items() if k not in skip}
     return scenario if a == b else reference

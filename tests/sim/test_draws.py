@@ -312,3 +312,11 @@ def test_sweep_without_per_draw_makers(tmp_path) -> None:
     b = lean.series.sort_values(["variable", "year", "draw"]).reset_index(drop=True)
     np.testing.assert_allclose(a["value"], b["value"], rtol=1e-12)
     assert sorted(a["draw"].unique()) == [0, 1, 2, 3]
+
+
+def test_monte_carlo_settings_do_not_make_a_counterfactual(tmp_path) -> None:
+    from nevsim.simulate import _reference
+
+    s = load_scenario(_write(tmp_path, '[uncertainty]\ndraws = 50\nseed = 4\n'
+                                       '[fleet]\nweibull_shape = {dist = "uniform", low = 3.5, high = 4.5}\n'))
+    assert _reference(s) is s  # fitted on itself: the same world, only the draws differ
