@@ -18,9 +18,16 @@ description, and a range. Year paths (``{2030 = 4.0, 2040 = 5.0}``) are tables w
 year keys in increasing order; between keys the model interpolates linearly and after the
 last key it holds the last value.
 
-Distributions (issue 6): every numeric parameter is typed :data:`Number`; a later version
-widens :data:`Number` to ``float | Distribution`` (``{dist = "normal", mean = …, sd = …}``)
-without changing any field name. Only plain values are accepted now.
+Distributions: any real-valued field, year-path point or ``[coefficients]`` entry may be
+written as a distribution table (``{dist = "normal", mean = …, sd = …, min = …, max = …}``,
+see :mod:`nevsim.uncertainty`). The loader keeps the field's *nominal* value
+(:func:`nevsim.uncertainty.nominal`: mean, mode, midpoint or most likely value) and lists the
+distribution in ``uncertainty.distributions`` under its dotted path; a one-draw run uses the
+nominal values, ``run(..., draws=N)`` samples. ``[uncertainty]`` holds ``draws``, ``seed``,
+``coefficients`` (also sample ``coefficients.csv``) and ``correlations``; a top-level
+``draws``/``seed`` (the earlier spelling) is moved there. A distribution's support must lie in
+the field's range (truncate with ``min``/``max``); fields that cannot vary per draw are refused
+(:func:`nevsim.simulate.value_keys` lists those that can).
 
 Bad input raises :class:`nevsim.errors.InputError` whose ``field`` is the dotted path of the
 bad value (e.g. ``policy.dual_credit.nev_ratio_pct.2030``), with the allowed range or values.
@@ -646,7 +653,7 @@ def _check_uncertainty(scenario: Scenario, data: dict[str, Any]) -> None:
             Scenario.model_validate(_sort_year_tables(trial))
         except ValidationError as exc:
             err = _to_input_error(exc)
-            raise InputError(err.field, f"its distribution reaches {dist_value(dists, err.field, q)} "
+            raise InputError(err.field, f"its distribution reaches {_dist_value(dists, err.field, q)} "
                              f"({err.message}); bound the distribution with min/max inside the range",
                              allowed=err.allowed) from None
     for i, group in enumerate(unc.correlations):
@@ -657,7 +664,7 @@ def _check_uncertainty(scenario: Scenario, data: dict[str, Any]) -> None:
                                  "be sampled", allowed=sorted(keys))
 
 
-def dist_value(dists: dict[str, Any], path: str, q: float) -> str:
+def _dist_value(dists: dict[str, Any], path: str, q: float) -> str:
     """The ``q``-quantile of the distribution at ``path`` as text (for error messages)."""
     dist = dists.get(path)
     return f"{dist.percentile(q):g}" if dist is not None else "beyond the range"
