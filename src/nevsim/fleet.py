@@ -61,7 +61,6 @@ class FleetState:
     survival: np.ndarray
     vintages: np.ndarray
     stock_prev: np.ndarray = field(default_factory=lambda: np.zeros(1))
-    scrap_weight: np.ndarray = field(default_factory=lambda: np.zeros(1))  # [draw, age]: S(a) − S(a+1)
     newest: int = 0
 
     def _ages(self) -> np.ndarray:
@@ -118,10 +117,7 @@ class FleetState:
         fuel_i = np.reshape(ice_fuel_l_per_100km, (-1, 1))
         vint[..., 4] = vint[..., 0] * fuel_i
         vint[..., 12] = vint[..., 4]
-        scrap = np.empty_like(surv)
-        scrap[:, :-1] = surv[:, :-1] - surv[:, 1:]
-        scrap[:, -1] = surv[:, -1]  # the oldest vintage leaves
-        state = cls(survival=surv, vintages=vint[:, (-np.arange(MAX_AGE)) % MAX_AGE], scrap_weight=scrap)
+        state = cls(survival=surv, vintages=vint[:, (-np.arange(MAX_AGE)) % MAX_AGE])
         state.stock_prev = (vint[..., 0:4] * surv[..., None]).sum(1)
         return state
 
@@ -138,9 +134,6 @@ class FleetState:
         """
         vint = self.vintages
         n_age = vint.shape[1]
-        # scrappage this year, vintage by vintage: S(a) → S(a+1), and the oldest vintage leaves
-        slot_age = (self.newest - np.arange(n_age)) % n_age  # age of each slot
-        scrapped = (self.scrap_weight[:, None, slot_age] @ vint[..., 0:4])[:, 0]
         self.newest = (self.newest + 1) % n_age  # everything ages a year; the oldest slot is reused
         new = self.newest
         vint[:, new, 0:4] = new_sales
@@ -150,6 +143,9 @@ class FleetState:
         slot_age = (new - np.arange(n_age)) % n_age
         weighted = (self.survival[:, None, slot_age] @ vint)[:, 0]  # [draw, 16]: Σ_age S(age)·vintage
         stock = weighted[:, 0:4]  # [draw, powertrain]
+        # scrappage this year (Σ_v sales(v)·[S(a_v) − S(a_v + 1)], the oldest vintage leaving) by the
+        # stock identity, which holds exactly: stock(t−1) + sales(t) − stock(t)
+        scrapped = self.stock_prev + new_sales - stock
         out = {
             "stock_prev": self.stock_prev,
             "scrappage": scrapped,  # [draw, powertrain]

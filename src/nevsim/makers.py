@@ -258,12 +258,18 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
             break
         capped |= over
         factor = np.where(over, room / np.where(total > 0, total, 1.0), 1.0)
-        kept = by_maker * factor[..., None, None]
-        displaced = np.einsum("dmsp->dsp", by_maker - kept)  # [draw, segment, powertrain]
-        open_w = np.where(capped[..., None, None], 0.0, w)
-        open_w[:, residual_maker] = np.maximum(open_w[:, residual_maker], 1e-12)
-        open_share = open_w / open_w.sum(1, keepdims=True)
-        by_maker = kept + open_share * displaced[:, None]
+        # what the capped makers give up, by segment × powertrain: Σ_m by_maker·(1 − factor)
+        displaced = np.einsum("dmsp,dm->dsp", by_maker, 1.0 - factor)
+        # ... goes to the open makers in proportion to their weights w (the residual maker is
+        # always open, with w ≥ 1e-12): share_m = w_m·open_m / Σ_m' w_m'·open_m'
+        open_m = (~capped).astype(float)  # [draw, maker]
+        w_flat = w.reshape(w.shape[0], w.shape[1], -1)
+        open_total = open_m @ w_flat[0] if w.shape[0] == 1 else np.einsum("dm,dmk->dk", open_m, w_flat)
+        ratio = displaced / open_total.reshape(displaced.shape)
+        add = open_m[..., None, None] * w
+        add *= ratio[:, None]
+        by_maker = by_maker * factor[..., None, None]
+        by_maker += add
     return by_maker
 
 
