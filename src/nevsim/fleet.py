@@ -49,14 +49,43 @@ class FleetState:
     ``sales``: vehicles sold in each vintage; ``fuel``: Σ sales·L/100km·(1−e);
     ``elec``: Σ sales·kWh/100km·e; ``ice_equiv``: Σ sales·(L/100km of an ICE of the same
     segment) for the oil-displacement counterfactual. ``survival[draw, age]``.
+
+    The four live in one ring buffer ``vintages[draw, slot, 16]`` (sales, fuel, elec,
+    ice_equiv × 4 powertrains): the vintage of age ``a`` sits in slot ``(newest − a) mod
+    MAX_AGE``, so ageing a year moves the ``newest`` pointer instead of copying the array
+    (the new vintage overwrites the oldest, which has left the fleet), and the
+    survival-weighted sums are one batched matrix product over slots with the survival
+    curve rotated to the slots (``S[d, 1, slot] @ vintages[d, slot, 16]``).
     """
 
     survival: np.ndarray
-    sales: np.ndarray
-    fuel: np.ndarray
-    elec: np.ndarray
-    ice_equiv: np.ndarray
+    vintages: np.ndarray
     stock_prev: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    newest: int = 0
+
+    def _ages(self) -> np.ndarray:
+        """Slot of each age (``[age]``)."""
+        return (self.newest - np.arange(self.vintages.shape[1])) % self.vintages.shape[1]
+
+    def _by_age(self, cols: slice) -> np.ndarray:
+        return self.vintages[:, self._ages(), cols]
+
+    @property
+    def sales(self) -> np.ndarray:
+        """Sales by vintage ``[draw, age, powertrain]`` (a copy in age order)."""
+        return self._by_age(slice(0, 4))
+
+    @property
+    def fuel(self) -> np.ndarray:
+        return self._by_age(slice(4, 8))
+
+    @property
+    def elec(self) -> np.ndarray:
+        return self._by_age(slice(8, 12))
+
+    @property
+    def ice_equiv(self) -> np.ndarray:
+        return self._by_age(slice(12, 16))
 
     @classmethod
     def seeded(
@@ -82,16 +111,14 @@ class FleetState:
         rel = (1.0 + PRE_SAMPLE_GROWTH) ** (-ages[1:].astype(float))
         survived_rel = (rel[None, :] * surv[:, 1:]).sum(-1)
         scale = np.maximum(seed_stock - first_year_sales, 0.0) / survived_rel
-        sales = np.zeros((draws, MAX_AGE, 4))
+        vint = np.zeros((draws, MAX_AGE, 16))
         # stored one age younger: step() ages everything by one year before adding new sales
-        sales[:, : MAX_AGE - 1, 0] = (scale[:, None] * rel[None, :])
+        vint[:, : MAX_AGE - 1, 0] = (scale[:, None] * rel[None, :])
         fuel_i = np.reshape(ice_fuel_l_per_100km, (-1, 1))
-        fuel = sales * 0.0
-        fuel[..., 0] = sales[..., 0] * fuel_i
-        state = cls(
-            survival=surv, sales=sales, fuel=fuel, elec=np.zeros_like(sales), ice_equiv=fuel.copy()
-        )
-        state.stock_prev = (sales * surv[..., None]).sum(1)
+        vint[..., 4] = vint[..., 0] * fuel_i
+        vint[..., 12] = vint[..., 4]
+        state = cls(survival=surv, vintages=vint[:, (-np.arange(MAX_AGE)) % MAX_AGE])
+        state.stock_prev = (vint[..., 0:4] * surv[..., None]).sum(1)
         return state
 
     def step(
@@ -105,23 +132,27 @@ class FleetState:
 
         Returns stock by powertrain, scrappage, and the survival-weighted intensities.
         """
-        surv = self.survival
-        # scrappage this year, vintage by vintage: S(a) → S(a+1), and the oldest vintage leaves
-        scrapped = (self.sales[:, :-1] * (surv[:, :-1] - surv[:, 1:])[..., None]).sum(1)
-        scrapped += self.sales[:, -1] * surv[:, -1:]
-        for arr, new in ((self.sales, new_sales), (self.fuel, new_fuel), (self.elec, new_elec),
-                         (self.ice_equiv, new_ice_equiv)):
-            arr[:, 1:] = arr[:, :-1]  # numpy copies overlapping slices safely
-            arr[:, 0] = new
-        w = surv[..., None]
-        stock = (self.sales * w).sum(1)  # [draw, powertrain]
+        vint = self.vintages
+        n_age = vint.shape[1]
+        self.newest = (self.newest + 1) % n_age  # everything ages a year; the oldest slot is reused
+        new = self.newest
+        vint[:, new, 0:4] = new_sales
+        vint[:, new, 4:8] = new_fuel
+        vint[:, new, 8:12] = new_elec
+        vint[:, new, 12:16] = new_ice_equiv
+        slot_age = (new - np.arange(n_age)) % n_age
+        weighted = (self.survival[:, None, slot_age] @ vint)[:, 0]  # [draw, 16]: Σ_age S(age)·vintage
+        stock = weighted[:, 0:4]  # [draw, powertrain]
+        # scrappage this year (Σ_v sales(v)·[S(a_v) − S(a_v + 1)], the oldest vintage leaving) by the
+        # stock identity, which holds exactly: stock(t−1) + sales(t) − stock(t)
+        scrapped = self.stock_prev + new_sales - stock
         out = {
             "stock_prev": self.stock_prev,
             "scrappage": scrapped,  # [draw, powertrain]
             "stock": stock,
-            "fuel_weighted": (self.fuel * w).sum(1),  # Σ stock·L/100km (on fuel)
-            "elec_weighted": (self.elec * w).sum(1),  # Σ stock·kWh/100km (on electricity)
-            "ice_equiv_weighted": (self.ice_equiv * w).sum(1),
+            "fuel_weighted": weighted[:, 4:8],  # Σ stock·L/100km (on fuel)
+            "elec_weighted": weighted[:, 8:12],  # Σ stock·kWh/100km (on electricity)
+            "ice_equiv_weighted": weighted[:, 12:16],
         }
         self.stock_prev = stock
         return out

@@ -244,13 +244,15 @@ def _maker_shares(attractiveness: np.ndarray, residual_maker: int) -> tuple[np.n
 
 
 def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity: np.ndarray, exports: np.ndarray,
-                  residual_maker: int, rounds: int | None = None) -> np.ndarray:
+                  residual_maker: int, rounds: int | None = None, uncapped: np.ndarray | None = None) -> np.ndarray:
     """The capacity rounds of :func:`split_among_makers` from :func:`_maker_shares` (internal fast path).
 
     Each round caps the makers over their room and hands the excess on, so a cascade needs at
     most one round per bounded maker (``rounds=None``); the loop stops as soon as none is over.
+    ``w``/``share`` may have a draw axis of length 1 (the same weights in every draw);
+    ``uncapped`` is ``share · sales`` when the caller has it already.
     """
-    by_maker = share * sales[:, None]
+    by_maker = share * sales[:, None] if uncapped is None else uncapped
     room = np.maximum(capacity - exports, 0.0)
     capped = np.zeros(capacity.shape, dtype=bool)
     finite_room = np.isfinite(room)
@@ -260,18 +262,20 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
     if rounds is None:
         rounds = int(finite_room.sum(-1).max()) + 1
     for _ in range(rounds):
-        total = by_maker.sum((-1, -2))
+        total = by_maker.reshape(*by_maker.shape[:2], -1).sum(-1)
         over = (total > room * (1 + 1e-12)) & finite_room
         if not over.any():
             break
         capped |= over
         factor = np.divide(room, total, out=np.ones_like(total), where=over)  # over ⇒ total > room ≥ 0
-        kept = by_maker * factor[..., None, None]
-        displaced = (by_maker - kept).sum(1)  # [draw, segment, powertrain]
+        # what the capped makers give up, by segment × powertrain: Σ_m by_maker·(1 − factor)
+        displaced = np.einsum("dmsp,dm->dsp", by_maker, 1.0 - factor)
+        # ... goes to the open makers in proportion to their weights w (the residual maker is
+        # always open, with w ≥ 1e-12): share_m = w_m·open_m / Σ_m' w_m'·open_m'
         open_w = np.where(capped[..., None, None], 0.0, w)
         open_w[:, residual_maker] = np.maximum(open_w[:, residual_maker], 1e-12)
         open_share = open_w / open_w.sum(1, keepdims=True)
-        by_maker = kept + open_share * displaced[:, None]
+        by_maker = by_maker * factor[..., None, None] + open_share * displaced[:, None]
     return by_maker
 
 

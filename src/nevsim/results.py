@@ -61,16 +61,21 @@ def _check_columns(frame: object, required: tuple[str, ...], name: str) -> None:
 
 
 def _normalise(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Columns in contract order, ``year`` as int, ``value`` as float, ``draw`` as int if present."""
+    """Columns in contract order, ``year`` as int64, ``value`` as float, ``draw`` as int32 if present."""
     cols = list(columns) + (["draw"] if "draw" in frame.columns else [])
-    out = frame.loc[:, cols].copy()
+    out = frame.loc[:, cols]  # copy-on-write (pandas ≥ 3): columns are copied only when changed below
     for c in columns:
-        if c not in ("year", "value") and not pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].astype(str)
-    out["year"] = out["year"].astype("int64")
-    out["value"] = out["value"].astype("float64")
-    if "draw" in out.columns:
-        out["draw"] = out["draw"].astype("int64")
+        if c in ("year", "value") or pd.api.types.is_string_dtype(out[c]):
+            continue
+        if isinstance(out[c].dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(out[c].cat.categories):
+            continue  # label columns of Monte Carlo tables: categorical strings (one byte per row)
+        out[c] = out[c].astype(str)
+    if out["year"].dtype != np.int64:
+        out["year"] = out["year"].astype("int64")
+    if out["value"].dtype != np.float64:
+        out["value"] = out["value"].astype("float64")
+    if "draw" in out.columns and out["draw"].dtype != np.int32:
+        out["draw"] = out["draw"].astype("int32")  # as the store keeps it (INTEGER); ≤ 1,000,000 draws
     return out.reset_index(drop=True)
 
 

@@ -18,9 +18,16 @@ description, and a range. Year paths (``{2030 = 4.0, 2040 = 5.0}``) are tables w
 year keys in increasing order; between keys the model interpolates linearly and after the
 last key it holds the last value.
 
-Distributions (issue 6): every numeric parameter is typed :data:`Number`; a later version
-widens :data:`Number` to ``float | Distribution`` (``{dist = "normal", mean = …, sd = …}``)
-without changing any field name. Only plain values are accepted now.
+Distributions: any real-valued field, year-path point or ``[coefficients]`` entry may be
+written as a distribution table (``{dist = "normal", mean = …, sd = …, min = …, max = …}``,
+see :mod:`nevsim.uncertainty`). The loader keeps the field's *nominal* value
+(:func:`nevsim.uncertainty.nominal`: mean, mode, midpoint or most likely value) and lists the
+distribution in ``uncertainty.distributions`` under its dotted path; a one-draw run uses the
+nominal values, ``run(..., draws=N)`` samples. ``[uncertainty]`` holds ``draws``, ``seed``,
+``coefficients`` (also sample ``coefficients.csv``) and ``correlations``; a top-level
+``draws``/``seed`` (the earlier spelling) is moved there. A distribution's support must lie in
+the field's range (truncate with ``min``/``max``); fields that cannot vary per draw are refused
+(:func:`nevsim.simulate.value_keys` lists those that can).
 
 Bad input raises :class:`nevsim.errors.InputError` whose ``field`` is the dotted path of the
 bad value (e.g. ``policy.dual_credit.nev_ratio_pct.2030``), with the allowed range or values.
@@ -45,7 +52,9 @@ from nevsim.regionspec import RegionSpec
 
 __all__ = [
     "DEFAULT_SCENARIO",
+    "MAX_DRAWS",
     "Scenario",
+    "Uncertainty",
     "interpolate_path",
     "list_scenarios",
     "load_scenario",
@@ -56,8 +65,11 @@ _SCENARIO_PACKAGE = "nevsim.scenarios"
 _MIN_YEAR, _MAX_YEAR = 2000, 2100
 _MAX_BASE_DEPTH = 8
 
-# A plain number now; issue 6 widens this alias to ``float | Distribution``.
+# A real-valued field. In a scenario file it may also be written as a distribution table; the
+# loader keeps its nominal value in the field and lists the distribution in
+# ``uncertainty.distributions`` (see :func:`_extract_distributions`).
 Number = float
+MAX_DRAWS = 100_000
 
 
 class _Strict(BaseModel):
@@ -278,6 +290,36 @@ class Calibration(_Strict):
     )
 
 
+class Uncertainty(_Strict):
+    """Monte Carlo draws: how many, the seed, and what is sampled."""
+
+    draws: int = Field(1, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (1 = deterministic run at the nominal values)")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed of the draws (numpy SeedSequence entropy)")
+    coefficients: bool = Field(
+        False, description="with draws > 1, also sample the buyer coefficients from the distributions of "
+                           "assumptions/coefficients.csv (those the scenario does not set)")
+    distributions: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="dotted path → distribution table; filled by the loader from distribution tables written "
+                    "in place of a number (the field keeps the nominal value)")
+    correlations: list[dict[str, Any]] = Field(
+        default_factory=list, description="correlation groups {names = [...], matrix = [[...]]} (Gaussian copula)")
+
+
+def _coefficient_names() -> list[str]:
+    """Coefficients a scenario may set: rows of ``coefficients.csv`` with a value (not fitted ones)."""
+    from nevsim import assumptions
+
+    frame = assumptions.coefficients()
+    return sorted(frame.loc[frame["value"].notna(), "name"].astype(str))
+
+
+class _CoefficientError(ValueError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name, self.known = name, known
+        super().__init__(f"unknown or fitted coefficient {name!r}")
+
+
 class Scenario(_Strict):
     """One resolved, validated scenario (every value explicit)."""
 
@@ -287,8 +329,6 @@ class Scenario(_Strict):
                         description="region code: CN (built in) or the code of the scenario's [region] table")
     region_spec: RegionSpec | None = Field(
         None, description="the scenario's [region] table (any region but CN; see nevsim.regionspec)")
-    draws: int = Field(1, ge=1, le=1, description="Monte Carlo draws (1 = deterministic; more with issue 6)")
-    seed: int = Field(0, ge=0, description="random seed (for Monte Carlo draws)")
     years: Years = Field(default_factory=Years)
     policy: Policy = Field(default_factory=Policy)
     technology: Technology = Field(default_factory=Technology)
@@ -298,6 +338,69 @@ class Scenario(_Strict):
     fleet: Fleet = Field(default_factory=Fleet)
     makers: Makers = Field(default_factory=Makers)
     calibration: Calibration = Field(default_factory=Calibration)
+    coefficients: dict[str, Number] = Field(
+        default_factory=dict,
+        description="buyer coefficients and constants replacing values of assumptions/coefficients.csv "
+                    "(name = value); world assumptions, shared with the calibration reference",
+    )
+
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty)
+
+    @property
+    def draws(self) -> int:
+        """Monte Carlo draws (``uncertainty.draws``)."""
+        return self.uncertainty.draws
+
+    @property
+    def seed(self) -> int:
+        """Random seed of the draws (``uncertainty.seed``)."""
+        return self.uncertainty.seed
+
+    def correlations(self) -> list[Any]:
+        """The correlation groups over what is sampled (:class:`nevsim.uncertainty.Correlation`).
+
+        A parameter fixed by an override (its distribution replaced by a number) leaves its
+        group: its row and column are dropped, and a group left with one name is dropped.
+        """
+        from nevsim.uncertainty import Correlation, parse_correlation
+
+        sampled = set(self.distributions())
+        out = []
+        for i, group in enumerate(self.uncertainty.correlations):
+            corr = parse_correlation(group, f"uncertainty.correlations[{i}]")
+            keep = [j for j, name in enumerate(corr.names) if name in sampled]
+            if len(keep) >= 2:
+                m = np.asarray(corr.matrix)[np.ix_(keep, keep)]
+                out.append(Correlation(names=[corr.names[j] for j in keep], matrix=m.tolist()))
+        return out
+
+    def distributions(self) -> dict[str, Any]:
+        """What a run with draws samples: ``{dotted path: distribution}``.
+
+        The scenario's distributions (``uncertainty.distributions``) and, with
+        ``uncertainty.coefficients = true``, the coefficient distributions of
+        ``coefficients.csv`` as ``coefficients.<name>`` (except coefficients the scenario sets).
+        """
+        from nevsim.uncertainty import coefficient_distributions, parse_distribution
+
+        out = {path: parse_distribution(table, path) for path, table in self.uncertainty.distributions.items()}
+        if self.uncertainty.coefficients:
+            for name, dist in coefficient_distributions().items():
+                key = f"coefficients.{name}"
+                if name not in self.coefficients and key not in out:
+                    out[key] = dist
+        return out
+
+    @field_validator("coefficients", mode="after")
+    @classmethod
+    def _known_coefficients(cls, value: dict[str, float]) -> dict[str, float]:
+        known = _coefficient_names()
+        for name, v in value.items():
+            if name not in known:
+                raise _CoefficientError(name, known)
+            if not np.isfinite(v):
+                raise ValueError(f"coefficient {name} must be a finite number")
+        return value
 
     @model_validator(mode="after")
     def _region_defined(self) -> Scenario:
@@ -382,6 +485,8 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
             isinstance(value, dict)
             and isinstance(out.get(key), dict)
             and not _is_year_table(value)
+            and "dist" not in value
+            and "dist" not in out[key]
             and not (not value and _is_year_table(out[key]))
         ):
             out[key] = _deep_merge(out[key], value)
@@ -442,6 +547,7 @@ def _expand_dotted(overrides: dict[str, Any]) -> dict[str, Any]:
 
 def _resolve_chain(name_or_path: str | Path, depth: int = 0) -> dict[str, Any]:
     data, label = _read_toml(name_or_path)
+    data = _migrate(data)
     _check_year_order(data)
     base = data.pop("base", None)
     data.setdefault("name", label)
@@ -486,6 +592,8 @@ def _to_input_error(exc: ValidationError) -> InputError:
     original = ctx.get("error")
     if isinstance(original, _RegionError):
         return InputError(original.field, original.message, allowed=original.allowed)
+    if isinstance(original, _CoefficientError):
+        return InputError(f"coefficients.{original.name}", "unknown or fitted coefficient", allowed=original.known)
     if isinstance(original, _PathRangeError):
         field = ".".join([*(str(p) for p in loc), original.name, original.year])
         return InputError(field, f"value out of range: {original}", allowed=[f"{original.lo} to {original.hi}"])
@@ -508,16 +616,123 @@ def _to_input_error(exc: ValidationError) -> InputError:
     return InputError(field, err["msg"])
 
 
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Top-level ``draws``/``seed`` (the spelling before ``[uncertainty]``) move into ``uncertainty``."""
+    if not isinstance(data, dict) or not ({"draws", "seed"} & set(data)):
+        return data
+    data = dict(data)
+    unc = data.get("uncertainty")
+    unc = dict(unc) if isinstance(unc, dict) else {}
+    for key in ("draws", "seed"):
+        if key in data:
+            value = data.pop(key)
+            if key in unc and unc[key] != value:
+                raise InputError(key, f"given twice ({value!r} and uncertainty.{key} = {unc[key]!r})",
+                                 allowed=[f"uncertainty.{key} only"])
+            unc[key] = value
+    data["uncertainty"] = unc
+    return data
+
+
+def _extract_distributions(data: dict[str, Any]) -> dict[str, Any]:
+    """Distribution tables written in place of numbers → nominal value in place + ``uncertainty.distributions``.
+
+    Walks every section except ``uncertainty``; a table with a ``dist`` key at a field (or a
+    year-path point, or a ``[coefficients]`` entry) is parsed (errors name its path), its
+    nominal value (:func:`nevsim.uncertainty.nominal`) replaces it, and it is recorded under
+    its dotted path. Returns the new dict (the input is not changed).
+    """
+    from nevsim.uncertainty import nominal, parse_distribution
+
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict) and "dist" in value:
+                dist = parse_distribution(value, path)
+                found[path] = dist.model_dump(exclude_none=True)
+                out[key] = nominal(dist)
+            elif isinstance(value, dict):
+                out[key] = walk(value, f"{path}.")
+            else:
+                out[key] = value
+        return out
+
+    body = walk({k: v for k, v in data.items() if k != "uncertainty"}, "")
+    if not found:
+        return data
+    unc = dict(data.get("uncertainty") or {})
+    listed = dict(unc.get("distributions") or {})
+    listed.update(found)
+    unc["distributions"] = listed
+    body["uncertainty"] = unc
+    return body
+
+
+def _check_uncertainty(scenario: Scenario, data: dict[str, Any]) -> None:
+    """Distributions at real-valued fields, inside their ranges; correlations over sampled names."""
+    from nevsim.simulate import value_keys
+    from nevsim.uncertainty import parse_correlation, parse_distribution
+
+    unc = scenario.uncertainty
+    if not unc.distributions and not unc.correlations:
+        return
+    keys = value_keys()
+    patterns = {k.removesuffix(".<year>") for k in keys if k.endswith(".<year>")}
+    for path in unc.distributions:
+        ok = path in keys or path.rsplit(".", 1)[0] in patterns
+        if not ok:
+            raise InputError(path, "cannot be sampled: not a real-valued parameter, year-path point or "
+                                   "coefficient that varies per draw", allowed=sorted(keys))
+    dists = {p: parse_distribution(t, f"uncertainty.distributions.{p}") for p, t in unc.distributions.items()}
+    # the support's ends must stay inside the field's range (truncate with min/max otherwise)
+    for q in (1e-9, 1 - 1e-9):
+        trial = copy.deepcopy(data)
+        for path, dist in dists.items():
+            if path.startswith("coefficients."):
+                continue
+            node = trial
+            parts = path.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = dist.percentile(q)
+        trial.pop("uncertainty", None)
+        try:
+            Scenario.model_validate(_sort_year_tables(trial))
+        except ValidationError as exc:
+            err = _to_input_error(exc)
+            raise InputError(err.field, f"its distribution reaches {_dist_value(dists, err.field, q)} "
+                             f"({err.message}); bound the distribution with min/max inside the range",
+                             allowed=err.allowed) from None
+    for i, group in enumerate(unc.correlations):
+        corr = parse_correlation(group, f"uncertainty.correlations[{i}]")
+        for name in corr.names:
+            if not (name in keys or name.rsplit(".", 1)[0] in patterns):
+                raise InputError(f"uncertainty.correlations[{i}].names", f"{name!r} is not a parameter that can "
+                                 "be sampled", allowed=sorted(keys))
+
+
+def _dist_value(dists: dict[str, Any], path: str, q: float) -> str:
+    """The ``q``-quantile of the distribution at ``path`` as text (for error messages)."""
+    dist = dists.get(path)
+    return f"{dist.percentile(q):g}" if dist is not None else "beyond the range"
+
+
 def validate_scenario(data: dict[str, Any]) -> Scenario:
     """Validate a merged scenario dict; errors become :class:`InputError` with the field path."""
     if isinstance(data.get("region"), dict):  # a [region] table: the region defined in the file
         code = data["region"].get("code")
         ok = isinstance(code, str) and re.fullmatch(r"[A-Z][A-Z0-9]{1,5}", code) is not None
         data = {**data, "region_spec": data["region"], "region": code if ok else "XX"}  # bad code: region.code
+    data = _extract_distributions(_migrate(data))
     try:
-        return Scenario.model_validate(_sort_year_tables(data))
+        scenario = Scenario.model_validate(_sort_year_tables(data))
     except ValidationError as exc:
         raise _to_input_error(exc) from None
+    _check_uncertainty(scenario, data)
+    return scenario
 
 
 def load_scenario(name_or_path: str | Path = DEFAULT_SCENARIO, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -534,7 +749,7 @@ def load_scenario(name_or_path: str | Path = DEFAULT_SCENARIO, overrides: dict[s
     """
     data = _resolve_chain(name_or_path)
     if overrides:
-        expanded = _expand_dotted(overrides)
+        expanded = _migrate(_expand_dotted(overrides))
         _check_year_order(expanded)
         data = _deep_merge(data, expanded)
     return validate_scenario(data)

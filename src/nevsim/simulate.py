@@ -33,7 +33,7 @@ import datetime as _dt
 import functools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,8 @@ def _nz(x: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
     return np.where(np.isnan(x), fill, x)
 
 
-__all__ = ["Inputs", "Trace", "calibrate", "collect", "prepare", "run", "run_frames", "run_years"]
+__all__ = ["CHUNK_DRAWS", "Inputs", "Trace", "calibrate", "collect", "prepare", "run", "run_frames", "run_values",
+           "run_years", "sample_values", "value_keys"]
 
 ASC_HEV = -1.5  # utility of HEV vs ICE: nevsim assumption (U), HEVs were a few % of China's car sales
 GWH_PER_KWH = 1e-6
@@ -297,15 +298,15 @@ class Inputs:
     coef: Coefficients
     params: dict[str, np.ndarray]
     table: VehicleTable
-    total_car_sales: np.ndarray  # [year]
-    ev_exports: np.ndarray  # [year]
-    evs_per_charger: np.ndarray  # [year] used after the history
-    gasoline: np.ndarray
-    electricity: np.ndarray
-    grid: np.ndarray
-    plate_share: np.ndarray  # fraction
-    phev_plate: np.ndarray
-    world_growth: np.ndarray  # fraction per year
+    total_car_sales: np.ndarray  # [year, draw]
+    ev_exports: np.ndarray  # [year, draw]
+    evs_per_charger: np.ndarray  # [year, draw] used after the history
+    gasoline: np.ndarray  # [year, draw]
+    electricity: np.ndarray  # [year, draw]
+    grid: np.ndarray  # [year, draw]
+    plate_share: np.ndarray  # [year, draw] fraction
+    phev_plate: np.ndarray  # [year]
+    world_growth: np.ndarray  # [year, draw] fraction per year
     nev_ratio_override: np.ndarray  # [year] fraction or NaN
     makers: tuple[str, ...]
     offer: np.ndarray  # [year, maker, segment, powertrain] 0/1
@@ -313,6 +314,7 @@ class Inputs:
     nev_prior: np.ndarray  # [maker]
     capacity: np.ndarray  # [year, maker] vehicles (inf = not bounded)
     residual_maker: int
+    scalars: dict[str, np.ndarray] = field(default_factory=dict)  # real-valued scenario fields, [draw] each
     nev_standards: tuple[Any, ...] = ()  # StandardYear or None per year
     cafc_standards: tuple[Any, ...] = ()
     subsidy_possible: tuple[bool, ...] = ()
@@ -395,10 +397,16 @@ def _coefficient_values() -> dict[str, float]:
     return dict(zip(frame["name"], frame["value"].astype(float), strict=True))
 
 
-def _coefficients(draws: int) -> tuple[Coefficients, dict[str, np.ndarray]]:
+def _coefficients(draws: int, values: Mapping[str, Any] | None = None
+                  ) -> tuple[Coefficients, dict[str, np.ndarray]]:
+    """Coefficients ``[draw]``: ``coefficients.csv`` values, replaced by ``values[name]`` (a number
+    or an array ``[draw]``) where given (scenario ``[coefficients]`` overrides, Monte Carlo draws)."""
     c = _coefficient_values()
+    values = values or {}
 
     def arr(name: str) -> np.ndarray:
+        if name in values:
+            return np.broadcast_to(np.asarray(values[name], dtype=float), (draws,)).copy()
         return np.full(draws, float(c[name]))
 
     coef = Coefficients(
@@ -409,10 +417,12 @@ def _coefficients(draws: int) -> tuple[Coefficients, dict[str, np.ndarray]]:
         nest_lambda=np.stack([arr("nest_lambda_conventional"), arr("nest_lambda_plugin")], -1),
         kappa=np.zeros(draws),
     )
-    names = ("vehicles_per_model", "retail_price_equivalent", "ev_drivetrain_cost_decline_pct_per_yr",
-             "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
-             "gasoline_kg_co2_per_l", "litres_per_barrel")
-    return coef, {n: arr(n) for n in names}
+    return coef, {n: arr(n) for n in _PARAM_NAMES}
+
+
+_PARAM_NAMES = ("vehicles_per_model", "retail_price_equivalent", "ev_drivetrain_cost_decline_pct_per_yr",
+                "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
+                "gasoline_kg_co2_per_l", "litres_per_barrel")
 
 
 @functools.lru_cache(maxsize=16)
@@ -440,20 +450,177 @@ def _maker_table(first: int, last: int) -> tuple[tuple[str, ...], np.ndarray, np
     return names, offer, conv_weight, nev_prior
 
 
-def _bridge(path: dict[str, float], years: np.ndarray, observed: np.ndarray, last: int) -> np.ndarray:
-    """Observed values to ``last``, then the scenario path, linked linearly from the last observation."""
+def _bridge(path: dict[str, float], years: np.ndarray, observed: np.ndarray, last: int,
+            draws: Mapping[str, np.ndarray] | None = None, n: int = 1) -> np.ndarray:
+    """Observed values to ``last``, then the scenario path, linked linearly from the last observation.
+
+    Without ``draws``: ``[year]``. With ``draws`` (year key → values ``[n]`` replacing that
+    key's value): ``[year, n]``; keys on or before the last observation are not used.
+    """
     obs_ok = np.isfinite(observed) & (years <= last)
     points = dict(path)
     if obs_ok.any():
         i = np.flatnonzero(obs_ok)[-1]
         points = {k: v for k, v in path.items() if int(k) > years[i]}
         points = {str(int(years[i])): float(observed[i]), **points}
-    out = interpolate_path(points, years)
-    return np.where(obs_ok, observed, out)
+    if draws is None:
+        out = interpolate_path(points, years)
+        return np.where(obs_ok, observed, out)
+    out = _path_draws(points, years, {k: v for k, v in draws.items() if k in points}, n)
+    return np.where(obs_ok[:, None], observed[:, None], out)
 
 
-def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
-    """Arrays for a run: history (cut at ``until``), scenario paths, parameters, makers."""
+def _path_draws(path: dict[str, float], years: np.ndarray, draws: Mapping[str, np.ndarray] | None, n: int,
+                default: float | None = None) -> np.ndarray:
+    """A year path at ``years`` for ``n`` draws, ``[year, n]``; ``draws`` maps year keys to values ``[n]``.
+
+    Linear interpolation between keys, held flat outside (as :func:`nevsim.scenario.interpolate_path`):
+    ``value[y, d] = Σ_k w_k(y) · point[k, d]`` with the interpolation weights ``w_k`` of the keys.
+    """
+    if not draws:
+        return np.repeat(interpolate_path(path, years, default)[:, None], n, 1)
+    keys = np.array([int(k) for k in path], dtype=float)
+    eye = np.eye(len(keys))
+    weights = np.stack([np.interp(years.astype(float), keys, eye[k]) for k in range(len(keys))])  # [key, year]
+    points = np.stack([np.broadcast_to(np.asarray(draws.get(k, v), dtype=float), (n,)) for k, v in path.items()])
+    return weights.T @ points
+
+
+# ----------------------------------------------------------------------------- values per draw
+
+#: Scenario fields that cannot vary along the draw axis, with the reason (they change the policy
+#: standards memoised per policy set, or structure, not a number the arrays carry).
+_NOT_PER_DRAW = {
+    "technology.ice_fuel_improvement_pct_per_yr": "changes the NEV/CAFC standards (memoised per policy set); "
+                                                  "sweep it as a grid value instead",
+    "policy.dual_credit.nev_ratio_pct": "changes the NEV standards (memoised per policy set); "
+                                        "sweep it as a grid value instead",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _value_fields() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Dotted paths of the scenario's real-valued fields and of its year paths (the schema walked once)."""
+    from pydantic import BaseModel
+
+    scalars: list[str] = []
+    paths: list[str] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            ann = info.annotation
+            path = f"{prefix}{name}"
+            if path == "uncertainty":
+                continue
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, f"{path}.")
+            elif ann is float:
+                scalars.append(path)
+            elif getattr(ann, "__origin__", None) is dict and path != "coefficients":
+                paths.append(path)
+
+    walk(Scenario, "")
+    return tuple(scalars), tuple(paths)
+
+
+def value_keys() -> dict[str, str]:
+    """Keys :func:`run_values` accepts, as patterns with what they mean."""
+    scalars, paths = _value_fields()
+    out = {p: "scenario parameter" for p in scalars if p not in _NOT_PER_DRAW}
+    out.update({f"{p}.<year>": "one point of the year path (an existing year key)" for p in paths
+                if p not in _NOT_PER_DRAW})
+    out.update({f"coefficients.{n}": "buyer coefficient / constant (assumptions/coefficients.csv)"
+                for n in _coefficient_names()})
+    return out
+
+
+def _coefficient_names() -> tuple[str, ...]:
+    """Rows of ``coefficients.csv`` with a value (``kappa_familiarity`` is fitted, not an input)."""
+    return tuple(n for n, v in _coefficient_values().items() if np.isfinite(v))
+
+
+def _lookup(scenario: Scenario, path: str) -> Any:
+    node: Any = scenario
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        if node is None:
+            return None
+    return node
+
+
+@dataclass(frozen=True)
+class _DrawValues:
+    """Validated per-draw values: scenario scalars, year-path points and coefficients, each ``[n]``."""
+
+    n: int
+    scalars: dict[str, np.ndarray]
+    points: dict[str, dict[str, np.ndarray]]
+    coefficients: dict[str, np.ndarray]
+
+    def scalar(self, scenario: Scenario, path: str) -> np.ndarray:
+        if path in self.scalars:
+            return self.scalars[path]
+        return np.full(self.n, float(_lookup(scenario, path)))
+
+
+def _parse_values(scenario: Scenario, values: Mapping[str, Any] | None, n: int | None = None,
+                  *, strict: bool = True) -> _DrawValues:
+    """Check ``values`` keys and lengths against the scenario (InputError naming the key).
+
+    ``strict=False`` (the calibration reference): year-path points the reference's path
+    does not have are left out instead of rejected.
+    """
+    scalars_ok, paths_ok = _value_fields()
+    coef_ok = set(_coefficient_names())
+    arrays: dict[str, np.ndarray] = {}
+    for key, raw in (values or {}).items():
+        key = str(key)
+        try:
+            arr = np.asarray(raw, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            raise InputError(key, "values must be numbers (an array with one value per draw)") from None
+        if arr.size == 0 or not np.all(np.isfinite(arr)):
+            raise InputError(key, "values must be finite numbers, one per draw (at least one)")
+        arrays[key] = arr
+    lengths = {a.size for a in arrays.values()}
+    if len(lengths) > 1:
+        raise InputError("values", f"arrays differ in length ({sorted(lengths)}); every key needs one value per draw")
+    count = lengths.pop() if lengths else (n or 1)
+    allowed = sorted(value_keys())
+    out = _DrawValues(count, {}, {}, {})
+    for key, arr in arrays.items():
+        if key in _NOT_PER_DRAW or key.rsplit(".", 1)[0] in _NOT_PER_DRAW:
+            base = key if key in _NOT_PER_DRAW else key.rsplit(".", 1)[0]
+            raise InputError(key, f"cannot vary per draw: {_NOT_PER_DRAW[base]}", allowed=allowed)
+        if key.startswith("coefficients."):
+            name = key.removeprefix("coefficients.")
+            if name not in coef_ok:
+                raise InputError(key, "unknown or fitted coefficient", allowed=sorted(f"coefficients.{c}" for c in coef_ok))
+            out.coefficients[name] = arr
+        elif key in scalars_ok:
+            out.scalars[key] = arr
+        elif key.rsplit(".", 1)[0] in paths_ok:
+            path, year = key.rsplit(".", 1)
+            current = _lookup(scenario, path) or {}
+            if year not in current:
+                if not strict:
+                    continue
+                raise InputError(key, f"{path} has no point {year!r} (a value replaces an existing point)",
+                                 allowed=[f"{path}.{y}" for y in current] or ["(the path is empty)"])
+            out.points.setdefault(path, {})[year] = arr
+        else:
+            raise InputError(key, "not a real-valued scenario parameter, year-path point or coefficient",
+                             allowed=allowed)
+    return out
+
+
+def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, Any] | None = None) -> Inputs:
+    """Arrays for a run: history (cut at ``until``), scenario paths, parameters, makers.
+
+    ``values`` (see :func:`run_values`): per-draw values of scenario parameters, year-path
+    points and coefficients; the draw count is their length (one draw at the nominal values
+    without them — sampling is :func:`run_frames`' job).
+    """
     if until is not None and not (2012 <= until <= 2100):
         raise InputError("until", f"data cutoff {until} outside 2012–2100", allowed=["2012 to 2100"])
     years = np.arange(scenario.years.first, scenario.years.last + 1)
@@ -466,37 +633,46 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
     history_last = min(scenario.years.calibrate_until, hist.last_share_year, until if until is not None else 9999)
     if history_last < years[0] + 2:
         raise InputError("until", "fewer than three history years to calibrate on", allowed=[f"≥ {years[0] + 2}"])
-    draws = scenario.draws
-    coef, params = _coefficients(draws)
+    s = scenario
+    dv = values if isinstance(values, _DrawValues) else _parse_values(s, values, 1)
+    draws = dv.n
+    coef, params = _coefficients(draws, {**dict(s.coefficients), **dv.coefficients})
     table = _vehicle_table()
     if region is not None:  # currency, price level and segment mix of the region
         coef, params, table = region.adapt(coef, params, table)
-    s = scenario
+    pts = dv.points.get
     total = _bridge({k: v * 1e6 for k, v in s.market.total_car_sales_million.items()}, years,
-                    hist.total_car_sales, history_last)
+                    hist.total_car_sales, history_last,
+                    {k: v * 1e6 for k, v in pts("market.total_car_sales_million", {}).items()}, draws)
     exports = _bridge({k: v * 1e6 for k, v in s.market.ev_exports_million.items()}, years, hist.ev_exports,
-                      history_last)
+                      history_last, {k: v * 1e6 for k, v in pts("market.ev_exports_million", {}).items()}, draws)
     exports = _nz(exports)
     ev_stock_hist = hist.bev_stock + hist.phev_stock
     ratio_hist = ev_stock_hist / hist.public_chargers
-    evs_per_charger = _bridge(s.charging.evs_per_public_charger, years, ratio_hist, history_last)
+    evs_per_charger = _bridge(s.charging.evs_per_public_charger, years, ratio_hist, history_last,
+                              pts("charging.evs_per_public_charger", {}), draws)
     first_ratio = ratio_hist[np.isfinite(ratio_hist)][0] if np.isfinite(ratio_hist).any() else 10.0
     evs_per_charger = np.where(np.isfinite(evs_per_charger), evs_per_charger, first_ratio)
-    world_growth = interpolate_path(s.technology.world_battery_demand_growth_pct_per_yr, years, 10.0) / 100.0
+    world_growth = _path_draws(s.technology.world_battery_demand_growth_pct_per_yr, years,
+                               pts("technology.world_battery_demand_growth_pct_per_yr"), draws, 10.0) / 100.0
     ratio_override = _nev_ratio_override(s.policy, years)
     makers = _maker_table if region is None else region.maker_table
     names, offer, conv_weight, nev_prior = makers(int(years[0]), int(years[-1]))
     capacity = capacity_paths(hist.capacity, names, years, s.makers.capacity_growth_pct_per_yr)
+    scalars_ok, _ = _value_fields()
     inputs = Inputs(
         scenario=s, years=years, history_last=int(history_last), history=hist, draws=draws, coef=coef,
         params=params, table=table, total_car_sales=total, ev_exports=exports, evs_per_charger=evs_per_charger,
-        gasoline=interpolate_path(s.energy.gasoline_price_cny_per_l, years),
-        electricity=interpolate_path(s.energy.electricity_price_cny_per_kwh, years),
-        grid=interpolate_path(s.energy.grid_intensity_g_per_kwh, years),
-        plate_share=interpolate_path(s.policy.plate_restricted_sales_share_pct, years, 0.0) / 100.0,
+        gasoline=_path_draws(s.energy.gasoline_price_cny_per_l, years, pts("energy.gasoline_price_cny_per_l"), draws),
+        electricity=_path_draws(s.energy.electricity_price_cny_per_kwh, years,
+                                pts("energy.electricity_price_cny_per_kwh"), draws),
+        grid=_path_draws(s.energy.grid_intensity_g_per_kwh, years, pts("energy.grid_intensity_g_per_kwh"), draws),
+        plate_share=_path_draws(s.policy.plate_restricted_sales_share_pct, years,
+                                pts("policy.plate_restricted_sales_share_pct"), draws, 0.0) / 100.0,
         phev_plate=(years < s.policy.phev_plate_from_year).astype(float),
         world_growth=world_growth, nev_ratio_override=ratio_override, makers=names, offer=offer,
         conv_weight=conv_weight, nev_prior=nev_prior, capacity=capacity, residual_maker=names.index("Other"),
+        scalars={p: dv.scalar(s, p) for p in scalars_ok},
     )
     from dataclasses import replace
 
@@ -505,25 +681,29 @@ def prepare(scenario: Scenario, until: int | None = None) -> Inputs:
     if region is None:
         nev, cafc, possible = _standards(*policy_key)
     else:  # the region's standards are priced by nevsim.regions, not by China's NEV market
-        gasoline, electricity = region.energy(years)
-        inputs = replace(inputs, gasoline=gasoline, electricity=electricity, region=region,
+        gasoline, electricity = region.energy(years)  # [year]: the region's paths do not vary per draw
+        inputs = replace(inputs, gasoline=np.repeat(gasoline[:, None], draws, 1),
+                         electricity=np.repeat(electricity[:, None], draws, 1), region=region,
                          region_standards=region.standards(years, s.technology.ice_fuel_improvement_pct_per_yr))
         nev = cafc = (None,) * len(years)
         possible = (True,) * len(years)
+    # coefficients that only vary per draw when sampled: keep a length-1 draw axis otherwise (broadcasts)
+    one = lambda a: a[:1] if np.all(a == a[0]) else a  # noqa: E731
     paths = vehicle_paths(
-        table, years, retail_price_equivalent=params["retail_price_equivalent"],
-        ev_drivetrain_decline_pct_per_yr=params["ev_drivetrain_cost_decline_pct_per_yr"],
+        table, years, retail_price_equivalent=one(params["retail_price_equivalent"]),
+        ev_drivetrain_decline_pct_per_yr=one(params["ev_drivetrain_cost_decline_pct_per_yr"]),
         ice_fuel_improvement_pct_per_yr=s.technology.ice_fuel_improvement_pct_per_yr,
-        ice_cost_per_l_per_100km_cny=params["ice_cost_per_l_per_100km_cny"],
+        ice_cost_per_l_per_100km_cny=one(params["ice_cost_per_l_per_100km_cny"]),
     )
+    if paths.retail_price_equivalent.shape[0] != draws:
+        paths = replace(paths, retail_price_equivalent=np.broadcast_to(paths.retail_price_equivalent, (draws,)))
     shape = (len(years), draws, *table.glider_cny.shape)
     flat = (len(years) * draws, *table.glider_cny.shape)
-    per_year_draw = lambda a: np.repeat(np.asarray(a, dtype=float), draws)  # noqa: E731
     running = running_cost_pv_cny(
         np.broadcast_to(paths.fuel_l_per_100km, shape).reshape(flat),
         np.broadcast_to(paths.energy_kwh_per_100km, shape).reshape(flat), table.electric_km_share[None],
-        per_year_draw(inputs.gasoline), per_year_draw(inputs.electricity),
-        np.full(len(years) * draws, s.fleet.vkt_km_per_year),
+        inputs.gasoline.reshape(-1), inputs.electricity.reshape(-1),
+        np.tile(inputs.scalars["fleet.vkt_km_per_year"], len(years)),
         np.tile(coef.opex_horizon_years, len(years)), np.tile(coef.opex_discount_rate, len(years)),
     ).reshape(shape)
     inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible,
@@ -713,17 +893,18 @@ def run_years(
     maker_nev_w = inputs.maker_nev_weights
 
     # ---- state
-    first_total = np.full(D, inputs.total_car_sales[0])
+    sc = inputs.scalars
+    first_total = inputs.total_car_sales[0].copy()
     ice_fuel0 = float(np.nanmean(inputs.table.fuel_l_per_100km[:, 0]))
-    fleet = FleetState.seeded(D, np.full(D, s.fleet.mean_life_years), np.full(D, s.fleet.weibull_shape),
-                              np.full(D, s.fleet.stock_2010_million * 1e6), first_total, np.full(D, ice_fuel0))
+    stock0 = sc["fleet.stock_2010_million"] * 1e6
+    fleet = FleetState.seeded(D, sc["fleet.mean_life_years"], sc["fleet.weibull_shape"],
+                              stock0, first_total, np.full(D, ice_fuel0))
     hist_ev0 = _nz(hist.bev_stock[0]) + _nz(hist.phev_stock[0])
-    stock_share_prev = np.full(D, max(hist_ev0, 1.0) / (s.fleet.stock_2010_million * 1e6))
+    stock_share_prev = max(hist_ev0, 1.0) / stock0
     chargers_prev = np.full(D, np.nan)
-    car_stock_prev = np.full(D, s.fleet.stock_2010_million * 1e6)  # all cars in stock at the end of t−1
-    sales_prev_pt = np.tile(np.array([inputs.total_car_sales[0] * 0.99, inputs.total_car_sales[0] * 0.01,
-                                      max(_nz(hist.phev_stock[0]), 1.0),
-                                      max(_nz(hist.bev_stock[0]), 1.0)]), (D, 1))
+    car_stock_prev = stock0.copy()  # all cars in stock at the end of t−1
+    sales_prev_pt = np.stack([first_total * 0.99, first_total * 0.01, np.full(D, max(_nz(hist.phev_stock[0]), 1.0)),
+                              np.full(D, max(_nz(hist.bev_stock[0]), 1.0))], -1)
     cum_gwh = np.full(D, PRE_2010_CUM_BATTERY_GWH)
     row_gwh_prev = np.zeros(D)
     anchor: tuple[np.ndarray, np.ndarray] | None = None  # (cost, volume)
@@ -737,27 +918,28 @@ def run_years(
     credit_diag = {"years_solved": 0, "max_iterations": 0, "all_converged": True, "max_abs_residual_credits": 0.0,
                    "years_at_cap": [], "years_long": []}
     fit_ok = True
-    lr = np.full(D, s.technology.battery_learning_rate)
+    lr = sc["technology.battery_learning_rate"]
     # constant over the years (hoisted out of the loop)
     asc = np.zeros((D, 4))
     asc[:, 1] = ASC_HEV
     zeros_d = np.zeros(D)
-    cap = np.full(D, dc.price_cap_cny_per_credit)
-    vkt = np.full(D, s.fleet.vkt_km_per_year)
-    pack_factor = s.technology.china_pack_price_ratio * s.technology.cny_per_usd if region is None \
-        else region.pack_factor
-    price_slope = -coef.beta_price[:, None, None] / 1e4 * dc.pass_through
+    cap = sc["policy.dual_credit.price_cap_cny_per_credit"]
+    vkt = sc["fleet.vkt_km_per_year"]
+    pack_factor = sc["technology.china_pack_price_ratio"] * sc["technology.cny_per_usd"] if region is None \
+        else np.full(D, region.pack_factor)
+    price_slope = -coef.beta_price[:, None, None] / 1e4 * sc["policy.dual_credit.pass_through"][:, None, None]
+    if maker_nev_w.shape[0] > 1 and np.all(maker_nev_w == maker_nev_w[:1]):
+        maker_nev_w = maker_nev_w[:1]  # the same weights in every draw: maker shares computed once a year
     maker_w = np.where(np.arange(4) >= 2, maker_nev_w[:, :, None, None], inputs.conv_weight[None, :, None, None])
     elec_share = inputs.table.electric_km_share
     fuel_share = 1 - elec_share
-    per_draw = lambda a: np.repeat(np.asarray(a, dtype=float)[:, None], D, 1)  # noqa: E731 - [year] → [year, draw]
-    plate_d, phev_plate_d = per_draw(inputs.plate_share), per_draw(inputs.phev_plate)
-    total_d, exports_d, grid_d = per_draw(inputs.total_car_sales), per_draw(inputs.ev_exports), per_draw(inputs.grid)
+    plate_d, phev_plate_d = inputs.plate_share, np.repeat(inputs.phev_plate[:, None], D, 1)
+    total_d, exports_d, grid_d = inputs.total_car_sales, inputs.ev_exports, inputs.grid
     bounded = np.isfinite(inputs.capacity)
     with np.errstate(divide="ignore"):
         cap_use_factor = np.where(bounded, 100.0 / np.where(bounded, inputs.capacity, 1.0), np.nan)  # [year, maker]
-    gasoline_kg = float(prm["gasoline_kg_co2_per_l"][0])
-    l_per_bbl = float(prm["litres_per_barrel"][0])
+    gasoline_kg = prm["gasoline_kg_co2_per_l"]
+    l_per_bbl = prm["litres_per_barrel"]
 
     for t, year in enumerate(years):
         year = int(year)
@@ -808,13 +990,13 @@ def run_years(
             if split_prev is None:
                 net_eff = np.broadcast_to(earned - required, (D, len(SEGMENTS), 4))
             else:
-                net_eff = earned - required * (split_prev * obligated_prev[..., None, None]).sum(1)
+                net_eff = earned - required * np.einsum("dmsp,dm->dsp", split_prev, obligated_prev.astype(float))
             slope = price_slope * (earned - required)
             bank_total = zeros_d if bank is None else bank.sum((-1, -2))
             required_scale = (segment_sales[..., None] * required).sum((-1, -2))
         price_floor = zeros_d
         if nev_sy is not None and is_hist and dc.observed_prices_in_history and np.isfinite(hist.credit_price_cny[ti]):
-            price_floor = np.full(D, min(hist.credit_price_cny[ti], dc.price_cap_cny_per_credit))
+            price_floor = np.minimum(hist.credit_price_cny[ti], cap)
 
         market = None
         if nev_sy is not None:
@@ -875,11 +1057,11 @@ def run_years(
         # split_among_makers, with the attractiveness shares computed once for both splits
         w_m, share_m = _maker_shares(maker_w * inputs.offer[ti][None], inputs.residual_maker)
         prelim = share_m * sales[:, None]  # no capacity bound: the uncapped split
-        ev_dom_m = prelim[..., 2:].sum((-1, -2))
+        ev_dom_m = np.einsum("dmsp->dm", prelim[..., 2:])  # einsum: quicker than sum over two inner axes
         exports_m = exports_total[:, None] * ev_dom_m / np.maximum(ev_dom_m.sum(-1, keepdims=True), 1e-300)
         cap_m = inputs.capacity[ti][None].repeat(D, 0)
         exports_m = cap_exports(exports_m, cap_m, inputs.residual_maker)
-        by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker)
+        by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker, uncapped=prelim)
         split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
         if rmarket is not None:  # the region's standards, per maker (nevsim.policy.standard.compliance)
             rmarket.account(t, year, sales, by_maker, trace)
@@ -912,10 +1094,10 @@ def run_years(
             trace.put("Credits|NEV|Shortfall", t, shortfall)
             trace.put("Credits|NEV|Banked", t, bank.sum((-1, -2)))
             trace.put("Credits|CAFC|Deficit", t, cafc_deficit)
-        by_maker_pt = by_maker.sum(-2)  # [D, M, P]
+        by_maker_pt = np.einsum("dmsp->dmp", by_maker)  # [D, M, P]
         for p, name in enumerate(POWERTRAINS):
             trace.put_maker(f"Sales|Cars|{name}", t, by_maker_pt[..., p])
-        production_m = by_maker.sum((-1, -2)) + exports_m
+        production_m = by_maker.reshape(D, M, -1).sum(-1) + exports_m
         trace.put_maker("Capacity Use", t, production_m * cap_use_factor[ti])  # % of capacity (NaN: unbounded)
         trace.put_maker("Exports|Cars|EV", t, exports_m)
         # ---- 5. fleet
@@ -1008,7 +1190,7 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
 
 def _fit_kappa(inputs: Inputs, years: np.ndarray, fit_a: np.ndarray, fit_lnss: np.ndarray) -> np.ndarray:
     """κ on this region's history (``kappa_fit = "own"``) or pooled with the shipped regions' (:mod:`nevsim.pooling`)."""
-    lo, hi = float(inputs.params["kappa_min"][0]), float(inputs.params["kappa_max"][0])
+    lo, hi = inputs.params["kappa_min"], inputs.params["kappa_max"]  # [draw] (bounds may be sampled)
     if inputs.scenario.calibration.kappa_fit == "own":
         return fit_kappa(years, fit_a, fit_lnss, lo, hi)
     from nevsim import pooling
@@ -1074,7 +1256,7 @@ def _fit_maker_weights(inputs: Inputs) -> np.ndarray:
     year = max(rich) if rich else max(counts, key=lambda y: (counts[y], y))
     ti = year - int(inputs.years[0])
     observed = np.array([hist.maker_nev_sales.get(m, {}).get(year, np.nan) for m in inputs.makers])
-    ev = hist.ev_share[ti] * inputs.total_car_sales[ti]
+    ev = hist.ev_share[ti] * inputs.total_car_sales[ti, 0]  # a history year: observed, equal in every draw
     bev = ev * hist.bev_fraction[ti]
     ev_sales = np.zeros((len(SEGMENTS), 4))
     ev_sales[:, 2] = inputs.table.segment_sales_share * (ev - bev)
@@ -1082,7 +1264,7 @@ def _fit_maker_weights(inputs: Inputs) -> np.ndarray:
     if not np.all(np.isfinite(ev_sales)):
         return prior
     w = _fit_maker_weights_cached(inputs.nev_prior.tobytes(), inputs.offer[ti].tobytes(), inputs.offer[ti].shape,
-                                  ev_sales.tobytes(), float(inputs.ev_exports[ti]), observed.tobytes())
+                                  ev_sales.tobytes(), float(inputs.ev_exports[ti, 0]), observed.tobytes())
     return np.broadcast_to(w, prior.shape).copy()
 
 
@@ -1108,9 +1290,43 @@ def _labels(values: list[str], codes: np.ndarray) -> Any:
     return pd.Series(np.array(values, dtype=object)).array.take(codes)
 
 
-def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Long tables ``series`` and ``makers`` (contract variable names; shares in percent)."""
-    s = inputs.scenario
+def _categories(values: list[str], codes: np.ndarray) -> pd.Categorical:
+    """A categorical column ``values[codes]`` (one byte per row: the label columns of draw tables)."""
+    unique = list(dict.fromkeys(values))
+    if len(unique) == len(values) and len(unique) < 127:
+        small = codes.astype(np.int8, copy=False)
+    else:
+        remap = np.array([unique.index(v) for v in values], dtype=np.int8 if len(unique) < 127 else np.int32)
+        small = remap[codes]
+    return pd.Categorical.from_codes(small, categories=pd.Index(unique, dtype="str"), validate=False)
+
+
+_SERIES_UNITS = {
+    "Price|Credit|NEV": "CNY/credit", "Price|Battery Pack": "USD/kWh", "Stock|Cars|EV": "vehicles",
+    "Stock|Cars|BEV": "vehicles", "Stock|Cars|PHEV": "vehicles", "Stock|Cars|Total": "vehicles",
+    "Scrappage|Cars": "vehicles", "Chargers|Public": "chargers", "EVs per Public Charger": "vehicles/charger",
+    "Oil Displacement": "thousand barrels/day", "Electricity|Cars": "TWh", "Emissions|CO2|Cars": "Mt CO2/yr",
+    "Production|Cars|EV": "vehicles", "Exports|Cars|EV": "vehicles", "Subsidy|Public Cost": "billion CNY",
+    "Credits|NEV|Shortfall": "credits", "Credits|NEV|Banked": "credits", "Credits|CAFC|Deficit": "credits",
+    "Battery Demand|Cars|China": "GWh", "Price|Car|BEV compact": "CNY", "Price|Car|ICE compact": "CNY",
+}
+_MAKER_UNITS = {"Capacity Use": "%", "Exports|Cars|EV": "vehicles", "Credits|CAFC|Balance": "credits"}
+
+
+@dataclass
+class _Tables:
+    """The values of the long tables as arrays: series ``[var, year, draw]``, makers ``[var, maker, year, draw]``."""
+
+    names: list[str]
+    units: list[str]
+    values: np.ndarray
+    maker_names: list[str]
+    maker_units: list[str]
+    maker_values: np.ndarray | None
+
+
+def _trace_tables(trace: Trace, inputs: Inputs, makers: bool = True) -> _Tables:
+    """Series and maker values of a trace (contract variable names; shares in percent)."""
     years = trace.years
     D = inputs.draws
     d = trace.data
@@ -1129,15 +1345,7 @@ def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
         ("Sales|Cars|EV", "vehicles", ev),
         ("Sales|Cars|Total", "vehicles", total),
     ]
-    units = {
-        "Price|Credit|NEV": "CNY/credit", "Price|Battery Pack": "USD/kWh", "Stock|Cars|EV": "vehicles",
-        "Stock|Cars|BEV": "vehicles", "Stock|Cars|PHEV": "vehicles", "Stock|Cars|Total": "vehicles",
-        "Scrappage|Cars": "vehicles", "Chargers|Public": "chargers", "EVs per Public Charger": "vehicles/charger",
-        "Oil Displacement": "thousand barrels/day", "Electricity|Cars": "TWh", "Emissions|CO2|Cars": "Mt CO2/yr",
-        "Production|Cars|EV": "vehicles", "Exports|Cars|EV": "vehicles", "Subsidy|Public Cost": "billion CNY",
-        "Credits|NEV|Shortfall": "credits", "Credits|NEV|Banked": "credits", "Credits|CAFC|Deficit": "credits",
-        "Battery Demand|Cars|China": "GWh", "Price|Car|BEV compact": "CNY", "Price|Car|ICE compact": "CNY",
-    }
+    units = _SERIES_UNITS
     if inputs.region is not None:  # a region's own variables and currency; no China NEV/CAFC market
         units = {k: v for k, v in units.items() if "NEV" not in k and "CAFC" not in k and not k.endswith("|China")}
         units.update(inputs.region.units())
@@ -1147,45 +1355,107 @@ def collect(trace: Trace, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
         if name in d:
             variables.append((name, unit, d[name]))
     n_y = len(years)
-    names = [v[0] for v in variables]
-    n_rows = len(names) * n_y * D
     vals = np.stack([np.asarray(v[2], dtype=float).reshape(n_y, D) for v in variables])  # [var, year, draw]
-    cols: dict[str, Any] = {
-        "scenario": _labels([s.name], np.zeros(n_rows, dtype=np.intp)),
-        "region": _labels([s.region], np.zeros(n_rows, dtype=np.intp)),
-        "variable": _labels(names, np.repeat(np.arange(len(names)), n_y * D)),
-        "unit": _labels([v[1] for v in variables], np.repeat(np.arange(len(names)), n_y * D)),
-        "year": np.tile(np.repeat(years.astype(int), D), len(names)),
-        "value": vals.reshape(-1),
-    }
-    if D > 1:
-        cols["draw"] = np.tile(np.arange(D), len(names) * n_y)
-    series = pd.DataFrame(cols)
-    maker_units = {"Capacity Use": "%", "Exports|Cars|EV": "vehicles", "Credits|CAFC|Balance": "credits"}
-    mnames = list(trace.maker_data)
-    M = len(trace.makers)
+    mnames = list(trace.maker_data) if makers else []
+    mvals = None
     if mnames:
-        mvals = np.stack([trace.maker_data[n] for n in mnames])  # [var, year, draw, maker]
-        mvals = np.moveaxis(mvals, -1, 1)  # [var, maker, year, draw]
-        units_m = [maker_units.get(n, "vehicles" if n.startswith("Sales") else "credits") for n in mnames]
+        mvals = np.moveaxis(np.stack([trace.maker_data[n] for n in mnames]), -1, 1)  # [var, maker, year, draw]
+    return _Tables([v[0] for v in variables], [v[1] for v in variables], vals, mnames,
+                   [_MAKER_UNITS.get(n, "vehicles" if n.startswith("Sales") else "credits") for n in mnames], mvals)
+
+
+def _frames(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], tables: _Tables,
+            draws: np.ndarray | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long tables from :class:`_Tables`; ``draws`` (draw numbers) adds a ``draw`` column.
+
+    Rows run variable by variable, then (maker,) year, then draw. With draws the label columns
+    are categoricals and ``draw`` is int32 (small, and not merged into one block with ``year``).
+    """
+    with_draw = draws is not None
+    lab = _categories if with_draw else _labels
+    names, n_y = tables.names, len(years)
+    D = tables.values.shape[-1]
+    n_rows = len(names) * n_y * D
+    year_col = np.repeat(years.astype(np.int64), D)
+    cols: dict[str, Any] = {
+        "scenario": lab([scenario.name], np.zeros(n_rows, dtype=np.int8)),
+        "region": lab([scenario.region], np.zeros(n_rows, dtype=np.int8)),
+        "variable": lab(names, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
+        "unit": lab(tables.units, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
+        "year": np.tile(year_col, len(names)),
+        "value": tables.values.reshape(-1),
+    }
+    if with_draw:
+        cols["draw"] = np.tile(np.asarray(draws, dtype=np.int32), len(names) * n_y)
+    series = pd.DataFrame(cols, copy=False)
+    mnames, M = tables.maker_names, len(maker_list)
+    if mnames and tables.maker_values is not None:
         per_var = M * n_y * D
         m_rows = per_var * len(mnames)
-        var_codes = np.repeat(np.arange(len(mnames)), per_var)
+        var_codes = np.repeat(np.arange(len(mnames), dtype=np.int16), per_var)
         mcols: dict[str, Any] = {
-            "scenario": _labels([s.name], np.zeros(m_rows, dtype=np.intp)),
-            "region": _labels([s.region], np.zeros(m_rows, dtype=np.intp)),
-            "maker": _labels(list(trace.makers), np.tile(np.repeat(np.arange(M), n_y * D), len(mnames))),
-            "variable": _labels(mnames, var_codes),
-            "unit": _labels(units_m, var_codes),
-            "year": np.tile(np.repeat(years.astype(int), D), len(mnames) * M),
-            "value": mvals.reshape(-1),
+            "scenario": lab([scenario.name], np.zeros(m_rows, dtype=np.int8)),
+            "region": lab([scenario.region], np.zeros(m_rows, dtype=np.int8)),
+            "maker": lab(list(maker_list), np.tile(np.repeat(np.arange(M, dtype=np.int16), n_y * D), len(mnames))),
+            "variable": lab(mnames, var_codes),
+            "unit": lab(tables.maker_units, var_codes),
+            "year": np.tile(year_col, len(mnames) * M),
+            "value": tables.maker_values.reshape(-1),
         }
-        if D > 1:
-            mcols["draw"] = np.tile(np.arange(D), len(mnames) * M * n_y)
-        makers = pd.DataFrame(mcols)
+        if with_draw:
+            mcols["draw"] = np.tile(np.asarray(draws, dtype=np.int32), len(mnames) * M * n_y)
+        maker_frame = pd.DataFrame(mcols, copy=False)
     else:
-        makers = pd.DataFrame(columns=["scenario", "region", "maker", "variable", "unit", "year", "value"])
-    return series, makers
+        empty = ["scenario", "region", "maker", "variable", "unit", "year", "value"] + (["draw"] if with_draw else [])
+        maker_frame = pd.DataFrame({c: pd.Series(dtype="int64" if c == "year" else "int32" if c == "draw" else
+                                                 "float64" if c == "value" else "str") for c in empty})
+    return series, maker_frame
+
+
+def collect(trace: Trace, inputs: Inputs, *, draw_offset: int = 0, draw_column: bool | None = None,
+            makers: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long tables ``series`` and ``makers`` (contract variable names; shares in percent).
+
+    A ``draw`` column (``draw_offset + i``) is added when there are several draws or
+    ``draw_column`` is true; the label columns (scenario, region, maker, variable, unit) of
+    such tables are pandas categoricals, which keeps 10,000-draw tables small and quick to build.
+    ``makers=False`` leaves the makers table empty (its columns only).
+    """
+    with_draw = inputs.draws > 1 if draw_column is None else draw_column
+    draws = np.arange(draw_offset, draw_offset + inputs.draws) if with_draw else None
+    return _frames(inputs.scenario, trace.years, trace.makers, _trace_tables(trace, inputs, makers), draws)
+
+
+class _TableAccumulator:
+    """The tables of all draws, filled block by block into preallocated arrays (no concatenation)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.tables: _Tables | None = None
+
+    def add(self, part: _Tables, start: int) -> None:
+        stop = start + part.values.shape[-1]
+        if self.tables is None:
+            values = np.full((*part.values.shape[:-1], self.n), np.nan)
+            mvals = None if part.maker_values is None else np.full((*part.maker_values.shape[:-1], self.n), np.nan)
+            self.tables = _Tables(list(part.names), list(part.units), values, list(part.maker_names),
+                                  list(part.maker_units), mvals)
+        t = self.tables
+        for k, name in enumerate(part.names):
+            if name not in t.names:  # a variable this block recorded and earlier ones did not (rare)
+                t.names.append(name)
+                t.units.append(part.units[k])
+                t.values = np.concatenate([t.values, np.full((1, *t.values.shape[1:]), np.nan)])
+            t.values[t.names.index(name), :, start:stop] = part.values[k]
+        if part.maker_values is not None:
+            for k, name in enumerate(part.maker_names):
+                if t.maker_values is None or name not in t.maker_names:
+                    shape = (1, *part.maker_values.shape[1:-1], self.n)
+                    t.maker_names.append(name)
+                    t.maker_units.append(part.maker_units[k])
+                    t.maker_values = np.full(shape, np.nan) if t.maker_values is None else \
+                        np.concatenate([t.maker_values, np.full(shape, np.nan)])
+                t.maker_values[t.maker_names.index(name), ..., start:stop] = part.maker_values[k]
 
 
 # ----------------------------------------------------------------------------- run
@@ -1211,9 +1481,9 @@ def _shipped_scenario(name: str) -> Scenario:
 def _reference(scenario: Scenario) -> Scenario:
     """The scenario whose history the constants are fitted on (``calibration.against``).
 
-    The scenario itself when it is the same world as its reference (all but name, description
-    and calibration settings equal, ignoring the years); otherwise the reference with the
-    scenario's years. So an override of the default scenario (``load_scenario(name, {...})``)
+    The scenario itself when it is the same world as its reference (all but name, description,
+    calibration and Monte Carlo settings equal, ignoring the years); otherwise the reference
+    with the scenario's years and coefficients. So an override of the default scenario (``load_scenario(name, {...})``)
     is a counterfactual calibrated on the factual history, never re-fitted to it.
     """
     try:
@@ -1224,42 +1494,55 @@ def _reference(scenario: Scenario) -> Scenario:
         raise InputError("calibration.against", exc.message, exc.allowed) from None
     if reference.region != scenario.region:  # another region's history cannot calibrate this one
         return scenario
-    reference = reference.model_copy(update={"years": scenario.years})
-    skip = ("name", "description", "calibration", "years")
+    reference = reference.model_copy(update={"years": scenario.years, "coefficients": scenario.coefficients})
+    skip = ("name", "description", "calibration", "years", "coefficients", "uncertainty")  # draws: not the world
     a = {k: v for k, v in scenario.resolved().items() if k not in skip}
     b = {k: v for k, v in reference.resolved().items() if k not in skip}
     return scenario if a == b else reference
 
 
-def calibrate(scenario: Scenario, until: int | None = None,
-              inputs: Inputs | None = None) -> tuple[Calibration, Inputs]:
-    """Fit the constants on the history of the scenario's calibration reference (see :mod:`nevsim.calibrate`)."""
+def calibrate(scenario: Scenario, until: int | None = None, inputs: Inputs | None = None,
+              values: Mapping[str, Any] | None = None) -> tuple[Calibration, Inputs]:
+    """Fit the constants on the history of the scenario's calibration reference (see :mod:`nevsim.calibrate`).
+
+    With ``values`` (per-draw values, see :func:`run_values`) the fit is done per draw on the
+    reference with the same values applied: values describe the world, so the factual
+    history is re-fitted under each draw's assumptions (vectorised over draws).
+    """
     reference = _reference(scenario)
-    ref_inputs = inputs if (inputs is not None and reference is scenario) else prepare(reference, until)
+    if inputs is not None and reference is scenario:
+        ref_inputs = inputs
+    else:
+        n = inputs.draws if inputs is not None else None
+        ref_inputs = prepare(reference, until, _parse_values(reference, values, n, strict=False))
     _, cal = run_years(ref_inputs, None, fit=True)
     assert cal is not None
     return cal, ref_inputs
 
 
-def run_frames(scenario: Scenario | str, *, until: int | None = None,
-               progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Run and return ``(series, makers, meta)`` — what :func:`run` wraps into ``Results``."""
+def _simulate(scenario: Scenario, until: int | None, values: Mapping[str, Any] | None,
+              progress: Callable[[int, int], None] | None) -> tuple[Trace, Inputs, Calibration, dict[str, float]]:
+    """prepare → calibrate → run_years for one block of draws; returns the trace, inputs, calibration, timings."""
     t0 = time.perf_counter()
-    if isinstance(scenario, str):
-        scenario = load_scenario(scenario)
-    inputs = prepare(scenario, until)
+    inputs = prepare(scenario, until, values)
     t1 = time.perf_counter()
     if _reference(scenario) is scenario:  # its own reference: fit and project in one pass
         t2 = t1
         trace, cal = run_years(inputs, None, fit=True, project=True, progress=progress)
     else:
-        cal, _ = calibrate(scenario, until, inputs)
+        cal, _ = calibrate(scenario, until, inputs, values)
         t2 = time.perf_counter()
         trace, _ = run_years(inputs, cal, progress=progress)
     assert cal is not None
-    t3 = time.perf_counter()
-    series, makers = collect(trace, inputs)
-    meta = {
+    return trace, inputs, cal, {"prepare": t1 - t0, "calibrate": t2 - t1, "run": time.perf_counter() - t2}
+
+
+def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, until: int | None,
+          timing: dict[str, float]) -> dict[str, Any]:
+    def per_draw(a: np.ndarray) -> list[float]:
+        return [float(x) for x in np.asarray(a).reshape(-1)]
+
+    return {
         "run_id": uuid.uuid4().hex,
         "scenario": scenario.name,
         "scenario_hash": scenario.hash,
@@ -1274,34 +1557,184 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
         "seed": scenario.seed,
         "calibration": {
             "against": scenario.calibration.against,
-            "kappa": [float(k) for k in cal.kappa],
+            "kappa": per_draw(cal.kappa),
             "kappa_fit": _reference(scenario).calibration.kappa_fit,
-            "hold_plugin_constant": [float(x) for x in cal.hold_plugin],
-            "hold_bev_constant": [float(x) for x in cal.hold_bev],
+            "hold_plugin_constant": per_draw(cal.hold_plugin),
+            "hold_bev_constant": per_draw(cal.hold_bev),
             "max_abs_share_error_pp": cal.max_abs_error_pp,
             "converged": cal.converged,
         },
         "solver": {"credit_market": {**trace.diagnostics["credit_market"],
                                      "tolerance": "|excess| <= 1e-9 x (credits required + 1) or bracket < 1e-6 CNY"}},
         "sources": list(inputs.history.sources),
-        "timing_s": {"prepare": t1 - t0, "calibrate": t2 - t1, "run": t3 - t2, "collect": time.perf_counter() - t3},
+        "timing_s": timing,
     }
-    return series, makers, meta
 
 
-def run(scenario: Scenario | str, *, until: int | None = None,
-        progress: Callable[[int, int], None] | None = None) -> Any:
-    """Run one scenario (China 2010–2060 by default) and return :class:`nevsim.results.Results`.
+def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, until: int | None = None,
+               draw_offset: int = 0, makers: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """One vectorised run over draws whose parameters take the given values; ``(series, makers, meta)``.
 
-    ``until`` is the data cutoff for calibration (back-tests: ``run(s, until=2021)``); nothing
-    observed after it is read. ``progress(done_years, total_years)`` is called once a year.
+    ``values`` maps keys to arrays of one value per draw (all the same length ``n ≥ 1``; an
+    empty mapping is one draw at the scenario's values). Keys (:func:`value_keys` lists them):
+
+    * dotted real-valued scenario fields: ``technology.battery_learning_rate``,
+      ``policy.dual_credit.pass_through``, ``fleet.vkt_km_per_year``, …;
+    * one point of a year path: ``energy.gasoline_price_cny_per_l.2024`` replaces the value
+      of that existing year key (the path is then interpolated as usual);
+    * ``coefficients.<name>``: any row of ``assumptions/coefficients.csv`` with a value.
+
+    Rejected with :class:`InputError` (naming the key): unknown or non-numeric keys, integer
+    fields (years, switches), and ``technology.ice_fuel_improvement_pct_per_yr`` and
+    ``policy.dual_credit.nev_ratio_pct`` points, which change the policy standards that are
+    prepared once per policy set (vary them as sweep grid values instead).
+
+    Draw ``i`` of the result (``draw = draw_offset + i`` in both frames) equals a deterministic
+    run of the scenario with draw ``i``'s values applied as overrides (``coefficients.<name>``
+    via the scenario's ``[coefficients]`` table) **and calibrated on its reference with the
+    same values applied**: the values describe the world, so each draw re-fits the history
+    under its own assumptions (all draws at once). A scenario that is its own calibration
+    reference (the default) stays its own reference in every draw. ``makers=False`` returns
+    an empty makers table (its columns only).
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
-    series, makers, meta = run_frames(scenario, until=until, progress=progress)
+    if isinstance(draw_offset, bool) or not isinstance(draw_offset, (int, np.integer)) or draw_offset < 0:
+        raise InputError("draw_offset", f"must be a whole number ≥ 0, got {draw_offset!r}")
+    parsed = _parse_values(scenario, values, 1)
+    trace, inputs, cal, timing = _simulate(scenario, until, values, None)
+    t = time.perf_counter()
+    series, maker_frame = collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers)
+    timing["collect"] = time.perf_counter() - t
+    meta = _meta(scenario, inputs, cal, trace, until, timing)
+    meta["draws"] = parsed.n
+    meta["draw_offset"] = int(draw_offset)
+    return series, maker_frame, meta
+
+
+#: Draws simulated at once by :func:`run_frames` with draws (bounds memory; measured fastest in
+#: benchmarks/bench_draws.py). The result does not depend on it.
+CHUNK_DRAWS = 1000
+
+
+def _check_draws(draws: Any, chunk_draws: Any) -> None:
+    from nevsim.scenario import MAX_DRAWS
+
+    for name, value in (("draws", draws), ("chunk_draws", chunk_draws)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_DRAWS:
+            raise InputError(name, f"must be a whole number from 1 to {MAX_DRAWS:,}, got {value!r}",
+                             allowed=[f"1 to {MAX_DRAWS}"])
+
+
+def sample_values(scenario: Scenario, draws: int, seed: int, *, start: int = 0) -> dict[str, np.ndarray]:
+    """Draws ``start … start + draws − 1`` of what the scenario samples (:meth:`Scenario.distributions`).
+
+    :func:`nevsim.uncertainty.sample` with the scenario's correlation groups: the value of a
+    draw depends only on ``(seed, parameter, draw number)``.
+    """
+    from nevsim.uncertainty import sample
+
+    dists = scenario.distributions()
+    if not dists:
+        raise InputError("draws", f"{draws} draws need something to sample: distribution tables in the scenario "
+                                  "or [uncertainty] coefficients = true",
+                         allowed=["1 (deterministic)", "a scenario with distributions"])
+    return sample(dists, draws, seed, start=start, correlations=scenario.correlations())
+
+
+def run_frames(scenario: Scenario | str, *, until: int | None = None,
+               progress: Callable[[int, int], None] | None = None, draws: int | None = None,
+               seed: int | None = None, chunk_draws: int | None = None, makers: bool = True,
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Run and return ``(series, makers, meta)`` — what :func:`run` wraps into ``Results``.
+
+    ``draws``/``seed`` default to the scenario's ``[uncertainty]`` values. One draw: the
+    deterministic run at the nominal values (``progress(done_years, total_years)``). More:
+    the scenario's distributions are sampled once (:func:`sample_values`) and simulated in
+    blocks of ``chunk_draws`` (default :data:`CHUNK_DRAWS`) by the vectorised path of
+    :func:`run_values` (``progress(done_draws, draws)`` after each block); the frames carry
+    a ``draw`` column and do not depend on the block size. ``makers=False`` skips the makers
+    table (with 10,000 draws it is ~80 million rows: 13 makers × 12 variables × 51 years × draws).
+    """
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    n = scenario.draws if draws is None else draws
+    chunk = CHUNK_DRAWS if chunk_draws is None else chunk_draws
+    _check_draws(n, chunk)
+    if n == 1:
+        trace, inputs, cal, timing = _simulate(scenario, until, {}, progress)
+        t = time.perf_counter()
+        series, makers = collect(trace, inputs)
+        timing["collect"] = time.perf_counter() - t
+        return series, makers, _meta(scenario, inputs, cal, trace, until, timing)
+    rng_seed = scenario.seed if seed is None else seed
+    if isinstance(rng_seed, bool) or not isinstance(rng_seed, (int, np.integer)) or rng_seed < 0:
+        raise InputError("seed", f"must be a whole number ≥ 0, got {rng_seed!r}")
+    t0 = time.perf_counter()
+    values = sample_values(scenario, n, int(rng_seed))
+    timing = {"sample": time.perf_counter() - t0, "prepare": 0.0, "calibrate": 0.0, "run": 0.0, "collect": 0.0}
+    acc = _TableAccumulator(n)
+    cals = []
+    meta: dict[str, Any] = {}
+    for start in range(0, n, chunk):
+        block = {k: v[start:start + chunk] for k, v in values.items()}
+        trace, inputs, cal, t_block = _simulate(scenario, until, block, None)
+        t = time.perf_counter()
+        acc.add(_trace_tables(trace, inputs, makers), start)
+        t_block["collect"] = time.perf_counter() - t
+        cals.append(cal)
+        for k, v in t_block.items():
+            timing[k] += v
+        if not meta:
+            meta = _meta(scenario, inputs, cal, trace, until, timing)
+            years, maker_list = trace.years, trace.makers
+        else:
+            diag = meta["solver"]["credit_market"]
+            new = trace.diagnostics["credit_market"]
+            diag["max_iterations"] = max(diag["max_iterations"], new["max_iterations"])
+            diag["all_converged"] = diag["all_converged"] and new["all_converged"]
+            diag["max_abs_residual_credits"] = max(diag["max_abs_residual_credits"], new["max_abs_residual_credits"])
+            diag["years_at_cap"] = sorted(set(diag["years_at_cap"]) | set(new["years_at_cap"]))
+            diag["years_long"] = sorted(set(diag["years_long"]) & set(new["years_long"]))
+        del trace, inputs
+        if progress is not None:
+            progress(min(start + chunk, n), n)
+    t = time.perf_counter()
+    assert acc.tables is not None
+    series, makers_frame = _frames(scenario, years, maker_list, acc.tables, np.arange(n))
+    acc.tables = None
+    timing["collect"] += time.perf_counter() - t
+    meta["draws"] = n
+    meta["seed"] = int(rng_seed)
+    meta["chunk_draws"] = int(chunk)
+    meta["sampled"] = sorted(values)
+    meta["calibration"].update({
+        "kappa": [float(x) for c in cals for x in c.kappa],
+        "hold_plugin_constant": [float(x) for c in cals for x in c.hold_plugin],
+        "hold_bev_constant": [float(x) for c in cals for x in c.hold_bev],
+        "max_abs_share_error_pp": max(c.max_abs_error_pp for c in cals),
+        "converged": all(c.converged for c in cals),
+    })
+    meta["timing_s"] = timing
+    return series, makers_frame, meta
+
+
+def run(scenario: Scenario | str, *, until: int | None = None,
+        progress: Callable[[int, int], None] | None = None, draws: int | None = None,
+        seed: int | None = None, chunk_draws: int | None = None, makers: bool = True) -> Any:
+    """Run one scenario (China 2010–2060 by default) and return :class:`nevsim.results.Results`.
+
+    ``until`` is the data cutoff for calibration (back-tests: ``run(s, until=2021)``); nothing
+    observed after it is read. ``draws``/``seed``/``chunk_draws``: Monte Carlo (see
+    :func:`run_frames`). ``progress(done, total)`` counts years (one draw) or draws.
+    """
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    series, maker_frame, meta = run_frames(scenario, until=until, progress=progress, draws=draws, seed=seed,
+                                           chunk_draws=chunk_draws, makers=makers)
     from nevsim.results import Results
 
-    return Results(series, makers, meta, scenario.resolved())
+    return Results(series, maker_frame, meta, scenario.resolved())
 
 
 def _version() -> str:

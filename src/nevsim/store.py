@@ -135,14 +135,14 @@ class Store:
 
     @staticmethod
     def _write_table(con: Any, table: str, run_id: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
-        out = frame.loc[:, list(columns)].copy()
-        out.insert(0, "run_id", run_id)
-        out["draw"] = frame["draw"].astype("Int32") if "draw" in frame.columns else pd.array(
-            [pd.NA] * len(frame), dtype="Int32")
-        con.register("_nevsim_frame", out)
+        # the frame is read in place (no copy, no run_id column: 10,000-draw tables have ~10⁸ rows)
+        has_draw = "draw" in frame.columns
+        con.register("_nevsim_frame", frame.loc[:, [*columns, "draw"] if has_draw else list(columns)])
         try:
-            cols = ", ".join(out.columns)
-            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _nevsim_frame")
+            cols = ", ".join(columns)
+            draw = "CAST(draw AS INTEGER)" if has_draw else "CAST(NULL AS INTEGER)"
+            con.execute(f"INSERT INTO {table} (run_id, {cols}, draw) SELECT CAST(? AS VARCHAR), {cols}, {draw} "
+                        "FROM _nevsim_frame", [run_id])
         finally:
             con.unregister("_nevsim_frame")
 

@@ -8,6 +8,7 @@ A sweep file (TOML)::
     draws = 1              # Monte Carlo draws per grid point
     seed = 42              # one seed for all points: common random numbers across points
     chunk_draws = 1000     # draws per chunk (the unit of work and of resume)
+    makers = true          # store the per-draw makers table too (false: series only, much faster to save)
 
     [overrides]            # applied to every point (dotted keys or nested tables)
     "years.last" = 2050
@@ -41,12 +42,12 @@ a local ``ProcessPoolExecutor`` (default; ``workers`` processes), an in-process 
 address is given (``pip install "nevsim[dist]"``). :func:`run_sweep` only uses ``submit``
 and :func:`concurrent.futures.wait`.
 
-Seam for the vectorised draw axis (issue 6, next step): :func:`run_chunk` today loops over
-the chunk's draws and runs one deterministic simulation per draw with the sampled values
-applied as scenario overrides. When :mod:`nevsim.simulate` accepts sampled parameters along
-its draw axis, the loop marked ``SEAM`` becomes one call that passes ``values`` (``{path:
-ndarray[n]}``) and returns frames whose ``draw`` column is ``draws.start + local draw``;
-nothing else in this module changes (chunks, seeds, store and resume stay as they are).
+Draws: :func:`run_chunk` samples the chunk's draws (:func:`nevsim.uncertainty.sample`, so a
+draw's values depend only on the seed and its number) and runs them in **one** vectorised
+call, :func:`nevsim.simulate.run_values`, whose ``draw`` column is ``draws.start + local draw``.
+Sampled values describe the world: each draw is calibrated on the scenario's reference with
+the same values (see :func:`nevsim.simulate.run_values`); grid values are scenario overrides
+(a counterfactual calibrated on the reference as written).
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ class SweepSpec(BaseModel):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed (numpy SeedSequence entropy)")
     chunk_draws: int = Field(1000, ge=1, le=MAX_DRAWS, description="draws per chunk")
     until: int | None = Field(None, ge=2015, le=2030, description="data cutoff for calibration (back-tests)")
+    makers: bool = Field(True, description="store the makers table of every draw (false: series only; the "
+                                           "per-draw makers table is ~5× the series and the store's single "
+                                           "writer limits how fast chunks can be saved)")
 
     @field_validator("grid")
     @classmethod
@@ -146,7 +150,8 @@ class SweepSpec(BaseModel):
 
     def canonical(self) -> str:
         """Canonical JSON of the sweep (sorted keys): what the sweep id hashes."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        data = self.model_dump(mode="json", exclude={"makers"} if self.makers else None)  # ids from before `makers`
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @property
     def sweep_id(self) -> str:
@@ -295,27 +300,20 @@ def chunks(spec: SweepSpec) -> list[Chunk]:
 def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
                          distributions: Mapping[str, Any] | None = None,
                          correlations: Sequence[Correlation | Mapping[str, Any]] = (),
-                         until: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+                         until: int | None = None, makers: bool = True,
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     from nevsim.scenario import load_scenario
-    from nevsim.simulate import run_frames
+    from nevsim.simulate import run_values
 
     values = sample(distributions, len(draws), seed, start=draws.start, correlations=correlations) \
         if distributions else {}
-    series_parts, maker_parts, meta = [], [], {}
-    # SEAM (issue 6, next step): one deterministic run per draw. With the vectorised draw axis this
-    # loop becomes a single run over all of ``draws`` taking ``values`` as arrays (see module docs).
-    for j, draw in enumerate(draws):
-        point = {**overrides, **{path: float(v[j]) for path, v in values.items()}}
-        scenario_j = load_scenario(scenario, point) if point else load_scenario(scenario)
-        series, makers, meta_j = run_frames(scenario_j, until=until)
-        series_parts.append(series.assign(draw=draw))
-        maker_parts.append(makers.assign(draw=draw))
-        if not meta:
-            meta = meta_j
-            meta["scenario_json"] = load_scenario(scenario, dict(overrides) or None).resolved()
-    series = pd.concat(series_parts, ignore_index=True)
-    makers = pd.concat(maker_parts, ignore_index=True)
-    return series, makers, meta
+    point = load_scenario(scenario, dict(overrides)) if overrides else load_scenario(scenario)
+    if not values and len(draws) != 1:
+        raise InputError("draws", f"{len(draws)} draws need at least one distribution")
+    # one vectorised run over the chunk's draws (nevsim.simulate.run_values); no values: one draw
+    series, maker_frame, meta = run_values(point, values, until=until, draw_offset=draws.start, makers=makers)
+    meta["scenario_json"] = point.resolved()
+    return series, maker_frame, meta
 
 
 def run_chunk(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
@@ -337,7 +335,7 @@ def _work(task: dict[str, Any]) -> tuple[int, pd.DataFrame, pd.DataFrame, dict[s
     t0 = time.perf_counter()
     series, makers, meta = _run_chunk_with_meta(
         task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]), task["seed"],
-        task["distributions"], task["correlations"], task["until"])
+        task["distributions"], task["correlations"], task["until"], task.get("makers", True))
     return task["chunk_id"], series, makers, meta, time.perf_counter() - t0
 
 
@@ -431,13 +429,12 @@ def _finished(store: Any, sweep_id: str) -> set[int]:
 
 
 def _insert(con: Any, table: str, run_id: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
-    out = frame.loc[:, list(columns)].copy()
-    out.insert(0, "run_id", run_id)
-    out["draw"] = frame["draw"].astype("int32")
-    con.register("_nevsim_sweep_frame", out)
+    """Append ``frame`` to ``table`` under ``run_id`` (the frame is read in place: no copy, no run_id column)."""
+    con.register("_nevsim_sweep_frame", frame.loc[:, [*columns, "draw"]])
     try:
-        cols = ", ".join(out.columns)
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _nevsim_sweep_frame")
+        cols = ", ".join(columns)
+        con.execute(f"INSERT INTO {table} (run_id, {cols}, draw) SELECT CAST(? AS VARCHAR), {cols}, "
+                    "CAST(draw AS INTEGER) FROM _nevsim_sweep_frame", [run_id])
     finally:
         con.unregister("_nevsim_sweep_frame")
 
@@ -541,7 +538,8 @@ def _nullcontext(value: Executor) -> Iterator[Executor]:
 def _task(spec: SweepSpec, chunk: Chunk) -> dict[str, Any]:
     return {"chunk_id": chunk.chunk_id, "scenario": chunk.scenario, "overrides": {**spec.overrides, **chunk.grid},
             "draw_start": chunk.draw_start, "draw_stop": chunk.draw_stop, "seed": spec.seed,
-            "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until}
+            "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until,
+            "makers": spec.makers}
 
 
 def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: int, summary: SweepSummary,

@@ -67,6 +67,7 @@ __all__ = [
     "Uniform",
     "coefficient_distributions",
     "is_distribution",
+    "nominal",
     "parse_correlation",
     "parse_distribution",
     "parse_distributions",
@@ -264,6 +265,25 @@ def parse_distribution(data: Mapping[str, Any] | _Dist, field: str = "distributi
         raise InputError(where, message, allowed=_FIELDS[kind]) from None
 
 
+def nominal(dist: _Dist | Mapping[str, Any]) -> float:
+    """The value a deterministic run uses for a distribution written in a scenario.
+
+    The location parameter as written: ``mean`` (normal, lognormal; also when truncated),
+    ``mode`` (triangular), the midpoint ``(low + high) / 2`` (uniform), and for ``choice``
+    the value with the largest weight (the first of equals).
+    """
+    d = parse_distribution(dist)
+    if isinstance(d, Normal | LogNormal):
+        return float(d.mean)
+    if isinstance(d, Triangular):
+        return float(d.mode)
+    if isinstance(d, Uniform):
+        return 0.5 * (float(d.low) + float(d.high))
+    assert isinstance(d, Choice)
+    weights = d.weights if d.weights is not None else [1.0] * len(d.values)
+    return float(d.values[int(np.argmax(weights))])
+
+
 def parse_distributions(data: Mapping[str, Any], prefix: str = "") -> dict[str, _Dist]:
     """Distributions of a (possibly nested) table, keyed by dotted path.
 
@@ -406,8 +426,9 @@ def coefficient_distributions(table: pd.DataFrame | None = None) -> dict[str, _D
     ``dist = normal``: ``Normal(mean = value, sd = dist_sd)``. ``dist = uniform``:
     ``Uniform(value − dist_sd, value + dist_sd)`` — ``dist_sd`` is read as the half-width of
     the range for uniform rows (e.g. ``opex_horizon_years`` 5 ± 2 → 3–7 years, matching the
-    3–5-year paybacks in the row's source). Rows without a value (fitted) or without a
-    distribution are skipped.
+    3–5-year paybacks in the row's source). ``dist_min``/``dist_max`` (where given) truncate a
+    normal row where the coefficient's sign is known (``dist_bounds_reason`` says why, e.g.
+    ``beta_choice`` ≥ 0). Rows without a value (fitted) or without a distribution are skipped.
     """
     if table is None:
         from nevsim.assumptions import coefficients
@@ -418,8 +439,10 @@ def coefficient_distributions(table: pd.DataFrame | None = None) -> dict[str, _D
         if pd.isna(row.value) or pd.isna(row.dist) or pd.isna(row.dist_sd):
             continue
         value, spread = float(row.value), float(row.dist_sd)
+        lo, hi = getattr(row, "dist_min", None), getattr(row, "dist_max", None)
+        bounds = {k: float(v) for k, v in (("min", lo), ("max", hi)) if v is not None and not pd.isna(v)}
         if row.dist == "normal":
-            out[str(row.name)] = Normal(mean=value, sd=spread)
+            out[str(row.name)] = Normal(mean=value, sd=spread, **bounds)
         elif row.dist == "uniform":
             out[str(row.name)] = Uniform(low=value - spread, high=value + spread)
         else:

@@ -164,7 +164,8 @@ def test_singular_but_psd_matrix_is_accepted() -> None:
 
 def test_coefficient_distributions_read_the_table() -> None:
     dists = coefficient_distributions()
-    assert dists["beta_price"] == Normal(mean=-0.2, sd=0.05)
+    assert dists["beta_price"] == Normal(mean=-0.2, sd=0.05, max=0.0)  # sign known: truncated at 0
+    assert dists["beta_choice"].min == 0.0 and dists["beta_choice"].percentile(1e-6) >= 0.0
     assert dists["opex_horizon_years"].low == 3 and dists["opex_horizon_years"].high == 7
     assert "kappa_familiarity" not in dists and "gasoline_kg_co2_per_l" not in dists
 

@@ -186,9 +186,9 @@ def test_draw_cap_is_a_setting(tmp_path: Path) -> None:
     with make_client(tmp_path / "runs.duckdb", max_draws=4) as c:
         over = c.post("/api/runs", json={"draws": 5}).json()["detail"][0]
         assert over["field"] == "draws" and over["allowed"] == ["1 to 4"]
-        # under the server's cap, the scenario itself still decides (one draw until issue 6)
+        # under the server's cap the run is accepted (the default scenario samples its distributions)
         under = c.post("/api/runs", json={"draws": 2})
-        assert under.status_code == 422 and under.json()["detail"][0]["field"] == "draws"
+        assert under.status_code == 202
 
 
 def test_a_failed_run_is_not_saved(shared: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,8 +14,10 @@ Tables (CSV files in this folder):
     Sample: ``compact,BEV,0.38,82000,14000,55,14.0,,1650,1,U,"nevsim assumption: …"``.
 ``coefficients.csv``
     Buyers' utility coefficients and physical constants: ``name, value, unit, dist,
-    dist_sd, status, source``. ``dist``/``dist_sd`` give the distribution Monte Carlo
-    (issue 6) draws from; the deterministic run uses ``value``. ``kappa_familiarity`` has
+    dist_sd, dist_min, dist_max, dist_bounds_reason, status, source``. ``dist``/``dist_sd``
+    give the distribution Monte Carlo draws from (``[uncertainty] coefficients = true``);
+    ``dist_min``/``dist_max`` truncate it where the sign is known (reason in
+    ``dist_bounds_reason``); the deterministic run uses ``value``. ``kappa_familiarity`` has
     no value: it is fitted (status F).
 ``makers.csv``
     Maker groups: ``first_year`` (first year with sales in China), ``last_year_ice`` (last

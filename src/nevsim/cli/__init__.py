@@ -26,7 +26,7 @@ def _register() -> None:
     from nevsim.cli import data as data_cmds
 
     data_cmds.register(app)
-    for name in ("policy", "outlook", "backtest", "serve"):
+    for name in ("policy", "outlook", "backtest", "sensitivity", "sweep", "serve"):
         try:
             module = __import__(f"nevsim.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:  # a command group not built yet

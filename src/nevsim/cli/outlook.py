@@ -8,6 +8,15 @@
 ``--region US|EU|CN`` runs that region's default scenario (or checks that the scenario given is
 of that region); ``--region all`` runs the three default scenarios and prints them side by side
 (``--out`` then writes the comparison: :mod:`nevsim.compare`).
+
+Monte Carlo: ``--draws N --seed S`` samples the scenario's distributions (``[uncertainty]``;
+``N`` from 1 to 100,000, default the scenario's ``uncertainty.draws``) and simulates all
+draws vectorised, in blocks (progress bar over draws). Then the table shows medians over
+draws and the 5–95 % range of the EV share; ``--json`` series records, ``--csv`` and the
+``--out`` CSV files (series.csv, makers.csv) hold quantiles over draws — a ``quantile``
+field/column with the fractions 0.05, 0.25, 0.5, 0.75, 0.95 — instead of one row per draw;
+targets carry ``probability_met`` (share of draws meeting the target, 0–1). The store keeps
+every draw; the HTML report draws fan charts (5–95 % and 25–75 % bands).
 """
 
 from __future__ import annotations
@@ -95,11 +104,35 @@ def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
         return float(med.get((var, y), float("nan")))
 
     hist = res.meta.get("history_last_year")
+    band = None
+    if _draws(res) > 1:
+        ev_rows = s[(s["variable"] == "Sales Share|Cars|EV") & s["year"].isin(years)]
+        band = ev_rows.groupby("year")["value"].quantile([0.05, 0.95]).unstack()
     rows = []
     for y in years:
-        rows.append([f"{y}{' (hist)' if hist is not None and y <= hist else ''}",
-                     *[_num(get(var, y) / div, fmt) for _, var, fmt, div in _columns(res)]])
+        rng = [] if band is None else [f"{_num(float(band.loc[y, 0.05]), '.1f')}–{_num(float(band.loc[y, 0.95]), '.1f')}"
+                                       if y in band.index else "–"]
+        cells = [_num(get(var, y) / div, fmt) for _, var, fmt, div in _columns(res)]
+        rows.append([f"{y}{' (hist)' if hist is not None and y <= hist else ''}", cells[0], *rng, *cells[1:]])
     return rows
+
+
+def _draws(res: Results) -> int:
+    return int(res.series["draw"].nunique()) if "draw" in res.series.columns else 1
+
+
+def quantile_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Quantiles over draws (0.05, 0.25, 0.5, 0.75, 0.95) of a long table with a ``draw`` column.
+
+    Columns: the table's keys, ``quantile`` (a fraction) and ``value``; label columns as strings.
+    """
+    from nevsim.uncertainty import DEFAULT_QUANTILES, quantiles
+
+    q = quantiles(frame, DEFAULT_QUANTILES)
+    for col in q.columns:
+        if str(q[col].dtype) == "category":
+            q[col] = q[col].astype(str)
+    return q
 
 
 def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = False) -> None:
@@ -113,11 +146,14 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
     meta = res.meta
     title = (f"nevsim outlook — {meta.get('scenario', '?')} ({', '.join(region_name(r) for r in res.regions)}), "
              f"hash {str(meta.get('scenario_hash', '?'))[:12]}, nevsim {meta.get('nevsim_version', '?')}")
+    n = _draws(res)
+    mc = (f" Values are medians over {n:,} draws (seed {meta.get('seed', '?')}); EV 5–95 % = range of the "
+          "middle 90 % of draws.") if n > 1 else ""
     table = Table(title=title, caption="(hist) = history year, calibrated to observations. "
-                  "EV shares: % of new cars (IEA basis); NEV all vehicles: CAAM-basis estimate.")
-    table.add_column("year", justify="left")
-    for name, *_ in _columns(res):
-        table.add_column(name, justify="right")
+                  "EV shares: % of new cars (IEA basis); NEV all vehicles: CAAM-basis estimate." + mc)
+    names = [name for name, *_ in _columns(res)]
+    for name in ("year", names[0], *(["EV 5–95 %"] if n > 1 else []), *names[1:]):
+        table.add_column(name, justify="left" if name == "year" else "right")
     for row in _headline_rows(res, all_years):
         table.add_row(*row)
     console.print(table)
@@ -125,8 +161,8 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
     tt = Table(title="Targets check", caption="gap = projected − target (target unit); first met: from the "
                "year the target was announced; full sources and comparison notes: --json or the report.")
     widths = {"target": 34, "source": 36, "compared with": 30}
-    for name in ("target", "source", "binding", "year", "target value", "projected", "gap", "met", "first met",
-                 "compared with"):
+    for name in ("target", "source", "binding", "year", "target value", "projected", "gap", "met",
+                 *(["P(met)"] if n > 1 else []), "first met", "compared with"):
         tt.add_column(name, justify="right" if name in ("projected", "gap") else "left",
                       max_width=widths.get(name), overflow="ellipsis" if name == "source" else "fold",
                       no_wrap=name == "source")
@@ -137,9 +173,10 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
         first = "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
         compared = str(t.compared_variable) if isinstance(t.compared_variable, str) else "not modelled"
         unit = "%" if t.unit == "percent" else ("vehicles" if big else str(t.unit))
+        prob = [] if n == 1 else [_num(getattr(t, "probability_met", float("nan")), ".0%")]
         tt.add_row(str(t.name), str(t.source).split(" (")[0], "yes" if t.binding else "no", str(t.year),
                    f"{_num(t.target_value, fmt)} {unit}", _num(t.projected_value, fmt), _num(t.gap, fmt), met,
-                   first, compared)
+                   *prob, first, compared)
     console.print(tt)
     solver = (meta.get("solver") or {}).get("credit_market") or {}
     if solver and not solver.get("all_converged", True):
@@ -151,22 +188,24 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
-def _run_with_progress(scenario: Any, quiet: bool) -> Results:
+def _run_with_progress(scenario: Any, quiet: bool, draws: int | None = None, seed: int | None = None) -> Results:
     from nevsim.simulate import run
 
+    n = scenario.draws if draws is None else draws
     if quiet or not sys.stderr.isatty():
-        return run(scenario)
+        return run(scenario, draws=draws, seed=seed)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    unit = "draws" if n > 1 else "years"
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} years"), TimeElapsedColumn(),
+                  TextColumn(f"{{task.completed}}/{{task.total}} {unit}"), TimeElapsedColumn(),
                   console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task(f"Simulating {scenario.name}", total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return run(scenario, progress=progress)
+        return run(scenario, progress=progress, draws=draws, seed=seed)
 
 
 @cli_errors
@@ -185,10 +224,19 @@ def outlook_cmd(
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the run to the store.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files in --out.")] = False,
     all_years: Annotated[bool, typer.Option("--all-years", help="Show every year, not every fifth.")] = False,
+    draws: Annotated[int | None, typer.Option(
+        "--draws", help="Monte Carlo draws, 1 to 100,000 (default: the scenario's uncertainty.draws); "
+                        "outputs become quantiles over draws.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Random seed of the draws, ≥ 0 (default: the scenario's uncertainty.seed).")] = None,
 ) -> None:
     """Run a scenario: headline table, targets check, store the run, write files with --out."""
-    from nevsim.scenario import load_scenario
+    from nevsim.scenario import MAX_DRAWS, load_scenario
 
+    if draws is not None and not 1 <= draws <= MAX_DRAWS:
+        raise InputError("--draws", f"{draws} is outside 1–{MAX_DRAWS:,}.", [f"1 to {MAX_DRAWS}"])
+    if seed is not None and seed < 0:
+        raise InputError("--seed", f"{seed} is negative.", ["0 to 9223372036854775807"])
     if as_json and as_csv:
         raise InputError("--json/--csv", "choose one output format.", ["--json", "--csv"])
     code = _region_code(region)
@@ -212,8 +260,12 @@ def outlook_cmd(
     if code is not None and code != scen.region:
         raise InputError("--region", f"scenario {scen.name!r} simulates region {scen.region}, not {code}.",
                          allowed=[scen.region])
-    res = _run_with_progress(scen, quiet=as_json or as_csv)
+    if draws is not None and draws > 1 and not scen.distributions():
+        raise InputError("--draws", f"{draws} draws need distributions in the scenario "
+                                    "([uncertainty] coefficients = true or {dist = …} tables).", ["1"])
+    res = _run_with_progress(scen, quiet=as_json or as_csv, draws=draws, seed=seed)
     targets = res.targets()
+    many = _draws(res) > 1
 
     stored: dict[str, Any] = {"stored": False}
     if not no_store:
@@ -227,19 +279,28 @@ def outlook_cmd(
         from nevsim.report import write_html
 
         out.mkdir(parents=True, exist_ok=True)
-        res.to_csv(out / "series.csv")
+        if many:  # quantiles over draws (the store keeps every draw)
+            quantile_table(res.to_frame()).to_csv(out / "series.csv", index=False)
+            quantile_table(res.makers_frame()).to_csv(out / "makers.csv", index=False)
+        else:
+            res.to_csv(out / "series.csv")
+            res.makers_frame().to_csv(out / "makers.csv", index=False)
         res.to_iamc_csv(out / "series_iamc.csv")
-        res.makers_frame().to_csv(out / "makers.csv", index=False)
         write_html(res, out / "report.html")
         written = [str(out / n) for n in OUT_FILES]
 
     if as_json:
-        cols = ["region", "variable", "unit", "year", "value"] + (["draw"] if "draw" in res.series.columns else [])
         run_info = {**res.meta, **stored, "files": written}
-        echo_json({"run": run_info, "series": _records(res.series[cols]), "targets": _records(targets)})
+        if many:
+            cols = ["region", "variable", "unit", "year", "draw", "value"]
+            series = quantile_table(res.series[cols])[["region", "variable", "unit", "year", "quantile", "value"]]
+        else:
+            series = res.series[["region", "variable", "unit", "year", "value"]]
+        echo_json({"run": run_info, "series": _records(series), "targets": _records(targets)})
         return
     if as_csv:
-        typer.echo(res.to_frame().to_csv(index=False), nl=False)
+        frame = quantile_table(res.to_frame()) if many else res.to_frame()
+        typer.echo(frame.to_csv(index=False), nl=False)
         return
     print_outlook(res, targets, all_years=all_years)
     console = _console()

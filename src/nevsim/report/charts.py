@@ -111,6 +111,25 @@ def _median_by_year(res: Results, variable: str) -> pd.Series:
     return s.groupby("year")["value"].median().sort_index()
 
 
+def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str) -> None:
+    """Fan bands over draws (5–95 % light, 25–75 % darker) of a series variable; nothing with one draw."""
+    import plotly.graph_objects as go
+
+    s = res.series[res.series["variable"] == variable]
+    if "draw" not in s.columns or s["draw"].nunique() < 2:
+        return
+    q = s.groupby("year")["value"].quantile([0.05, 0.25, 0.75, 0.95]).unstack().sort_index()
+    n = int(s["draw"].nunique())
+    for lo, hi, alpha in ((0.05, 0.95, 0.15), (0.25, 0.75, 0.3)):
+        name = f"{label}: {int(lo * 100)}–{int(hi * 100)} % of {n:,} draws"
+        fig.add_trace(go.Scatter(x=q.index, y=q[hi], mode="lines", line={"width": 0}, showlegend=False,
+                                 hoverinfo="skip", legendgroup=name))
+        fig.add_trace(go.Scatter(x=q.index, y=q[lo], mode="lines", line={"width": 0}, fill="tonexty",
+                                 fillcolor=_rgba(color, alpha), name=name, legendgroup=name,
+                                 customdata=q[hi].to_numpy(),
+                                 hovertemplate="%{x}: %{y:.1f}–%{customdata:.1f}<extra>" + name + "</extra>"))
+
+
 def _span(res: Results) -> tuple[int, int | None]:
     return int(res.series["year"].min()), res.meta.get("history_last_year")
 
@@ -129,11 +148,13 @@ def share_vs_targets(res: Results, targets: pd.DataFrame | None = None,
     car = _median_by_year(res, "Sales Share|Cars|EV")
     hist_end = hist if hist is not None else int(car.index.min()) - 1
     past, future = car[car.index <= hist_end], car[car.index >= hist_end]
+    _add_fan(fig, res, "Sales Share|Cars|EV", COLORS["EV"], "EV share of new cars")
     fig.add_trace(go.Scatter(x=past.index, y=past.values, mode="lines", name="EV share of new cars (model, history)",
                              line={"color": COLORS["EV"], "dash": "dot"}))
     fig.add_trace(go.Scatter(x=future.index, y=future.values, mode="lines",
                              name="EV share of new cars (model, projection)", line={"color": COLORS["EV"], "width": 3}))
     caam = _median_by_year(res, "Sales Share|All Vehicles|NEV")
+    _add_fan(fig, res, "Sales Share|All Vehicles|NEV", COLORS["NEV"], "NEV share (CAAM basis)")
     if not caam.empty:
         fig.add_trace(go.Scatter(x=caam.index, y=caam.values, mode="lines", line={"color": COLORS["NEV"], "dash": "dash"},
                                  name="NEV share of all new vehicles (CAAM basis, estimate)"))
@@ -165,7 +186,9 @@ def share_vs_targets(res: Results, targets: pd.DataFrame | None = None,
 
 def bev_phev_split(res: Results) -> go.Figure:
     """BEV and PHEV shares of new cars, stacked (percent)."""
-    fig = res.stats.ev_share().drop(columns="EV", errors="ignore").plot(
+    stat = res.stats.ev_share()
+    level = "series" if isinstance(stat.columns, pd.MultiIndex) else None  # quantile columns with draws
+    fig = stat.drop(columns="EV", level=level, errors="ignore").plot(
         title="BEV / PHEV split of new cars", kind="area")
     fig.update_yaxes(range=[0, 105])
     return fig

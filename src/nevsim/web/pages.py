@@ -252,13 +252,14 @@ def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int
                 title = (ann.__doc__ or name).strip().splitlines()[0].rstrip(".")
                 walk(ann, f"{path}.", f"{path} — {title}" if ann.__doc__ else path, values.get(name, {}))
                 continue
-            if path in ("name", "description"):
-                continue
+            if path in ("name", "description", "coefficients", "uncertainty.distributions",
+                        "uncertainty.correlations"):
+                continue  # tables the form cannot edit field by field (edit the scenario file)
             kind, options = _leaf_kind(ann)
             if path == "calibration.against":
                 kind, options = "choice", list(shipped)
             lo, hi = _bounds(info)
-            if path == "draws":
+            if path == "uncertainty.draws":
                 hi = max_draws if hi is None else min(hi, max_draws)
             value = values.get(name)
             shown = path_text(value) if kind == "path" else ("" if value is None else _fmt_plain(value))

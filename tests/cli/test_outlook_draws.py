@@ -1,0 +1,85 @@
+"""`nevsim outlook --draws N --seed S`: quantiles, probability_met, files, store, bad flags."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nevsim.cli import app
+from nevsim.store import Store
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def draws_json(tmp_path_factory):
+    store = tmp_path_factory.mktemp("store") / "runs.duckdb"
+    result = invoke("outlook", "--draws", "16", "--seed", "5", "--json", "--store", str(store))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), store
+
+
+def test_json_series_are_quantiles(draws_json) -> None:
+    payload, _ = draws_json
+    series = pd.DataFrame(payload["series"])
+    assert list(series.columns) == ["region", "variable", "unit", "year", "quantile", "value"]
+    assert sorted(series["quantile"].unique()) == [0.05, 0.25, 0.5, 0.75, 0.95]
+    wide = series.pivot_table(index=["variable", "year"], columns="quantile", values="value")
+    assert (np.diff(wide.to_numpy(), axis=1) >= -1e-9).all()  # quantiles ordered for every series
+    assert payload["run"]["draws"] == 16 and payload["run"]["seed"] == 5
+
+
+def test_targets_carry_probability_met(draws_json) -> None:
+    payload, _ = draws_json
+    probs = [t["probability_met"] for t in payload["targets"]]
+    assert probs and all(p is not None and 0.0 <= p <= 1.0 for p in probs)
+    assert all(abs(p * 16 - round(p * 16)) < 1e-9 for p in probs)  # a share of 16 draws
+
+
+def test_store_keeps_every_draw(draws_json) -> None:
+    payload, store = draws_json
+    res = Store(store).load(payload["run"]["run_id"])
+    assert sorted(res.series["draw"].unique()) == list(range(16))
+    assert "draw" in res.makers.columns and res.makers["draw"].nunique() == 16
+
+
+def test_table_shows_medians_and_range(tmp_path) -> None:
+    result = invoke("outlook", "--draws", "8", "--no-store")
+    assert result.exit_code == 0, result.output
+    assert "EV 5–95 %" in result.stdout and "medians over 8 draws" in result.stdout and "P(met)" in result.stdout
+
+
+def test_csv_and_out_write_quantiles(tmp_path) -> None:
+    result = invoke("outlook", "--draws", "6", "--seed", "1", "--csv", "--no-store")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "scenario,region,variable,unit,year,quantile,value"
+    out = tmp_path / "out"
+    result = invoke("outlook", "--draws", "6", "--seed", "1", "--out", str(out), "--no-store")
+    assert result.exit_code == 0, result.output
+    series = pd.read_csv(out / "series.csv")
+    makers = pd.read_csv(out / "makers.csv")
+    assert "quantile" in series.columns and "draw" not in series.columns
+    assert "quantile" in makers.columns and "maker" in makers.columns
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "% of 6 draws" in html  # the fan bands of the EV-share chart
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "100001"])
+def test_bad_draws_exit_2_with_the_range(value: str) -> None:
+    result = runner.invoke(app, ["outlook", "--draws", value, "--no-store"])
+    assert result.exit_code == 2
+    assert "--draws" in result.output and "1 to 100000" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_seed_exits_2() -> None:
+    result = runner.invoke(app, ["outlook", "--draws", "3", "--seed", "-4", "--no-store"])
+    assert result.exit_code == 2 and "--seed" in result.output
