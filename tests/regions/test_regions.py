@@ -378,3 +378,20 @@ def test_purchase_incentive_applies_in_its_years_only_and_adds_to_a_named_one() 
     np.testing.assert_allclose(with_extra - without, np.tile([0.0, 0.0, 0.0, 1000.0], (1, 5, 1)))
     np.testing.assert_allclose(Region.from_scenario(us).policy().subsidy_cny(2023, Veh()),
                                Region.from_scenario(base).policy().subsidy_cny(2023, Veh()))
+
+
+@pytest.mark.parametrize("name", ["us-current-policies", "eu-current-policies"])
+def test_region_monte_carlo_draws(name: str) -> None:
+    """US/EU scenarios ship distributions: draws reproduce history (within 1 point; the EU's interior
+    CO2 price in history is a slow fixed point, ~0.1 pp) and spread after it."""
+    import nevsim
+
+    res = nevsim.run(load_scenario(name), draws=16, seed=7)
+    s = res.series[res.series["variable"] == "Sales Share|Cars|EV"]
+    assert s["draw"].nunique() == 16
+    spread = s.groupby("year")["value"].agg(lambda v: v.max() - v.min())
+    hist = res.meta["history_last_year"]
+    assert (spread.loc[:hist] < 1.0).all() and spread.loc[2035] > 0.1
+    assert res.meta["calibration"]["max_abs_share_error_pp"] < 1.0
+    t = res.targets()
+    assert t["probability_met"].dropna().between(0, 1).all()
