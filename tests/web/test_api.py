@@ -326,3 +326,24 @@ def test_data_api(client: Any) -> None:
     assert "iea_gevo_2025" in bad.json()["detail"][0]["allowed"]
     bad_region = client.get("/api/data/iea_gevo_2025", params={"region": "Atlantis"})
     assert bad_region.status_code == 422 and bad_region.json()["detail"][0]["field"] == "region"
+
+
+def test_outlook_page_draws_a_fan_band_for_a_run_with_draws(tmp_path: Path) -> None:
+    """Issue 7: with draws > 1 the outlook's EV-share chart has a band (fill between quantiles)."""
+    with make_client(tmp_path / "runs.duckdb", max_draws=16) as c:
+        run_id = c.post("/api/runs", json={"draws": 8, "overrides": {"years.last": 2035}}).json()["run_id"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            s = c.get(f"/api/runs/{run_id}").json()
+            if s["status"] in ("done", "failed"):
+                break
+            time.sleep(0.1)
+        assert s["status"] == "done", s
+        assert s["meta"]["draws"] == 8
+        page = c.get("/outlook", params={"run": run_id})
+        assert page.status_code == 200
+        assert '"fill":"tonexty"' in page.text.replace(" ", "")  # the band traces
+        single = c.post("/api/runs", json={"overrides": {"years.last": 2035}}).json()["run_id"]
+        while c.get(f"/api/runs/{single}").json()["status"] not in ("done", "failed"):
+            time.sleep(0.1)
+        assert '"fill":"tonexty"' not in c.get("/outlook", params={"run": single}).text.replace(" ", "")
