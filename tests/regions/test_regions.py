@@ -395,3 +395,16 @@ def test_region_monte_carlo_draws(name: str) -> None:
     assert res.meta["calibration"]["max_abs_share_error_pp"] < 1.0
     t = res.targets()
     assert t["probability_met"].dropna().between(0, 1).all()
+
+
+def test_region_run_refuses_values_only_china_reads() -> None:
+    """Sampling China's pass-through or CNY energy prices in a US run would change nothing: refused by name."""
+    from nevsim.errors import InputError
+    from nevsim.simulate import run_values
+
+    for key in ("policy.dual_credit.pass_through", "technology.cny_per_usd", "energy.gasoline_price_cny_per_l.2024"):
+        with pytest.raises(InputError) as err:
+            run_values("us-current-policies", {key: [0.5, 0.6]})
+        assert err.value.field == key and "not used in a US run" in err.value.message
+    series, _, _ = run_values("us-current-policies", {"technology.battery_learning_rate": [0.15, 0.2]}, makers=False)
+    assert series["draw"].nunique() == 2
