@@ -261,6 +261,10 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
         return by_maker
     if rounds is None:
         rounds = int(finite_room.sum(-1).max()) + 1
+    if np.any(w[:, residual_maker] < 1e-12):  # the residual maker always takes overflow: weight ≥ 1e-12
+        w = w.copy()
+        w[:, residual_maker] = np.maximum(w[:, residual_maker], 1e-12)
+    w_flat = w.reshape(w.shape[0], w.shape[1], -1)
     for _ in range(rounds):
         total = by_maker.reshape(*by_maker.shape[:2], -1).sum(-1)
         over = (total > room * (1 + 1e-12)) & finite_room
@@ -272,10 +276,13 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
         displaced = np.einsum("dmsp,dm->dsp", by_maker, 1.0 - factor)
         # ... goes to the open makers in proportion to their weights w (the residual maker is
         # always open, with w ≥ 1e-12): share_m = w_m·open_m / Σ_m' w_m'·open_m'
-        open_w = np.where(capped[..., None, None], 0.0, w)
-        open_w[:, residual_maker] = np.maximum(open_w[:, residual_maker], 1e-12)
-        open_share = open_w / open_w.sum(1, keepdims=True)
-        by_maker = by_maker * factor[..., None, None] + open_share * displaced[:, None]
+        open_m = (~capped).astype(float)  # [draw, maker]; the residual maker is never capped
+        open_total = open_m @ w_flat[0] if w_flat.shape[0] == 1 else np.einsum("dm,dmk->dk", open_m, w_flat)
+        ratio = displaced / open_total.reshape(displaced.shape)
+        add = open_m[..., None, None] * w
+        add *= ratio[:, None]
+        by_maker = by_maker * factor[..., None, None]
+        by_maker += add
     return by_maker
 
 
