@@ -85,6 +85,7 @@ def sweep_speedup(draws: int = 1000, chunk: int = 250, makers: bool = False) -> 
     ``makers=False`` stores the series of every draw only: with the per-draw makers table the
     store's single writer (≈ 0.35 µs per row, ≈ 9,500 rows per draw) outweighs the simulation
     (≈ 1 ms per draw) and bounds the speed-up whatever the number of workers.
+    ``benchmarks/bench_sweep.py`` measures this in detail (medians, writer CPU, model alone).
     """
     import tempfile
     from pathlib import Path

@@ -26,8 +26,9 @@ A sweep file (TOML)::
 
 Points are ``scenarios × grid`` (the scenario varies slowest, then the grid keys in the
 order written); each point's draws are cut into chunks of ``chunk_draws``. A chunk is
-computed by :func:`run_chunk` in a worker and written by the calling process into the
-DuckDB store (:class:`nevsim.store.Store`) in **one transaction** together with its row in
+computed by :func:`run_chunk` in a worker, sent back as Arrow tables (labels dictionary-
+encoded) and written by the calling process into the DuckDB store
+(:class:`nevsim.store.Store`) in **one transaction** together with its row in
 ``sweep_chunks``. The sweep id is a hash of the validated sweep (so running the same sweep
 again resumes it); on start, chunks already recorded are skipped. A sweep killed at any
 moment therefore loses at most the chunks in flight and never writes a chunk twice.
@@ -35,6 +36,12 @@ moment therefore loses at most the chunks in flight and never writes a chunk twi
 Each grid point is one run in the store (``run_id = "sweep-<sweep id>-<point>"``), whose
 ``series``/``makers`` rows carry the ``draw`` column, so ``Store().load(run_id)`` gives
 a :class:`nevsim.results.Results` with draws (quantiles, ``probability_met``).
+
+Speed: the store has one writer, and appending a row to DuckDB costs ≈ 0.3–0.4 µs of CPU
+whatever the input format (pandas, Arrow, Parquet), about as much as computing it (series)
+or twice as much (with the per-draw makers table). On a machine whose cores are all
+workers the writer's CPU competes with theirs, which bounds the speed-up from more local
+workers; ``benchmarks/bench_sweep.py`` measures it (docs/uncertainty.md has the figures).
 
 Executors (one code path): :func:`executor` yields a :class:`concurrent.futures.Executor` —
 a local ``ProcessPoolExecutor`` (default; ``workers`` processes), an in-process executor
@@ -330,13 +337,25 @@ def run_chunk(scenario: str, overrides: Mapping[str, Any], draws: range, seed: i
     return series, makers
 
 
-def _work(task: dict[str, Any]) -> tuple[int, pd.DataFrame, pd.DataFrame, dict[str, Any], float]:
-    """What a worker runs for one chunk (a plain dict in, frames out: picklable for any executor)."""
+def _arrow(frame: pd.DataFrame, columns: tuple[str, ...]) -> Any:
+    """``frame[[*columns, "draw"]]`` as a :class:`pyarrow.Table` (categorical labels stay dictionary-encoded).
+
+    What workers send back: DuckDB scans an Arrow table on two threads for the CPU of one,
+    where a pandas frame costs 25–40 % more CPU (measured; docs/uncertainty.md, sweeps).
+    """
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame.loc[:, [*columns, "draw"]], preserve_index=False)
+
+
+def _work(task: dict[str, Any]) -> tuple[int, Any, Any, dict[str, Any], float]:
+    """What a worker runs for one chunk (a plain dict in, Arrow tables out: picklable for any executor)."""
     t0 = time.perf_counter()
     series, makers, meta = _run_chunk_with_meta(
         task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]), task["seed"],
         task["distributions"], task["correlations"], task["until"], task.get("makers", True))
-    return task["chunk_id"], series, makers, meta, time.perf_counter() - t0
+    return (task["chunk_id"], _arrow(series, SERIES_COLUMNS), _arrow(makers, MAKERS_COLUMNS), meta,
+            time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------------------- executors
@@ -428,9 +447,13 @@ def _finished(store: Any, sweep_id: str) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def _insert(con: Any, table: str, run_id: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
-    """Append ``frame`` to ``table`` under ``run_id`` (the frame is read in place: no copy, no run_id column)."""
-    con.register("_nevsim_sweep_frame", frame.loc[:, [*columns, "draw"]])
+def _insert(con: Any, table: str, run_id: str, frame: Any, columns: tuple[str, ...]) -> None:
+    """Append ``frame`` to ``table`` under ``run_id`` (read in place: no copy, no run_id column).
+
+    ``frame`` is a pandas frame or a :class:`pyarrow.Table` with ``columns`` and ``draw``.
+    """
+    con.register("_nevsim_sweep_frame", frame.loc[:, [*columns, "draw"]] if isinstance(frame, pd.DataFrame)
+                 else frame.select([*columns, "draw"]))
     try:
         cols = ", ".join(columns)
         con.execute(f"INSERT INTO {table} (run_id, {cols}, draw) SELECT CAST(? AS VARCHAR), {cols}, "
@@ -439,7 +462,7 @@ def _insert(con: Any, table: str, run_id: str, frame: pd.DataFrame, columns: tup
         con.unregister("_nevsim_sweep_frame")
 
 
-def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: pd.DataFrame, makers: pd.DataFrame,
+def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
             meta: dict[str, Any], seconds: float) -> bool:
     """Write one chunk and its ``sweep_chunks`` row in one transaction; False if it was already there."""
     run_id = _run_id(spec.sweep_id, chunk.point_id)

@@ -210,3 +210,32 @@ def test_resume_after_a_killed_sweep_redoes_nothing_and_loses_nothing(tmp_path: 
     pd.testing.assert_frame_equal(got, want)
     assert not got.duplicated(["point_id", "variable", "region", "year", "draw"]).any()
     assert np.isfinite(got["value"]).any()
+
+
+# ---------------------------------------------------------------------------- what workers send back
+
+
+def test_workers_send_arrow_tables_that_store_the_same_rows_as_the_frames(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
+    from nevsim.sweep import _insert, _task, _work
+
+    spec = validate_sweep(SMALL)
+    task = _task(spec, chunks(spec)[1])
+    chunk_id, series_table, makers_table, _, seconds = _work(task)
+    assert chunk_id == 1 and seconds > 0
+    assert isinstance(series_table, pa.Table) and isinstance(makers_table, pa.Table)
+    assert series_table.column_names == [*SERIES_COLUMNS, "draw"]
+    assert pa.types.is_dictionary(makers_table.schema.field("maker").type)  # labels sent once per chunk
+    series, makers = run_chunk(task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]),
+                               spec.seed, spec.distributions)
+    stored = {}
+    for name, pair in (("frames", (series, makers)), ("arrow", (series_table, makers_table))):
+        with Store(tmp_path / f"{name}.duckdb")._connect(write=True) as con:
+            _insert(con, "series", "r1", pair[0], SERIES_COLUMNS)
+            _insert(con, "makers", "r1", pair[1], MAKERS_COLUMNS)
+            stored[name] = [con.execute(f"SELECT * FROM {t} ORDER BY rowid").df() for t in ("series", "makers")]
+    for got, want in zip(stored["arrow"], stored["frames"], strict=True):
+        assert len(got) > 0
+        pd.testing.assert_frame_equal(got, want)  # same values, same types, same order
