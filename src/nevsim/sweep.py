@@ -629,7 +629,14 @@ def _resolve_sweep(con: Any, sweep: str) -> tuple[str, SweepSpec]:
     if not rows:
         known = [r[0] for r in con.execute("SELECT sweep_id FROM sweeps").fetchall()]
         raise InputError("sweep", f"no sweep {sweep!r} in the store", allowed=known)
-    return rows[0][0], SweepSpec.model_validate_json(rows[0][1])
+    sweep_id, spec = rows[0][0], SweepSpec.model_validate_json(rows[0][1])
+    # the stored spec is canonical JSON (grid keys sorted) while point ids follow the order the
+    # sweep file wrote them; each stored run's meta keeps its grid values in that order
+    row = con.execute("SELECT meta FROM runs WHERE run_id LIKE ? LIMIT 1", [f"sweep-{sweep_id}-%"]).fetchone()
+    order = list((json.loads(row[0]).get("sweep") or {}).get("grid") or {}) if row else []
+    if sorted(order) == sorted(spec.grid) and order != list(spec.grid):
+        spec = spec.model_copy(update={"grid": {k: spec.grid[k] for k in order}})
+    return sweep_id, spec
 
 
 def load_sweep(store: Any, sweep: str, *, table: str = "series") -> pd.DataFrame:

@@ -153,6 +153,14 @@ def test_show_labels_points_in_the_order_the_sweep_ran(tmp_path: Path) -> None:
         row = ev.loc[p["point_id"]]
         assert (row["technology.battery_learning_rate"], row["fleet.vkt_km_per_year"]) == tuple(p["grid"].values())
         assert row["value"] == pytest.approx(p["ev_share_2030_pct"], rel=1e-12)
+    # the Python API labels the points the same way (nevsim.sweep.load_sweep)
+    from nevsim.sweep import load_sweep
+
+    loaded = load_sweep(store, sweep_id)
+    ev = loaded[(loaded["variable"] == "Sales Share|Cars|EV") & (loaded["year"] == 2030)].set_index("point_id")
+    for p in run_points:
+        row = ev.loc[p["point_id"]]
+        assert (row["technology.battery_learning_rate"], row["fleet.vkt_km_per_year"]) == tuple(p["grid"].values())
 
 
 def test_show_unknown_sweep_and_store(swept, tmp_path: Path) -> None:
