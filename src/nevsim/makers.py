@@ -37,10 +37,14 @@ conventional cars), so:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nevsim.consumers import NEST_OF
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CreditMarketSolution",
@@ -284,6 +288,25 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
         by_maker = by_maker * factor[..., None, None]
         by_maker += add
     return by_maker
+
+
+def offer_matrix(makers: pd.DataFrame, years: np.ndarray) -> np.ndarray:
+    """Who offers what: ``[year, maker, segment, powertrain]`` 0/1 from a makers table.
+
+    Columns used: ``segments`` and ``powertrains`` (comma-separated names), ``first_year``
+    (first year on offer) and ``last_year_ice`` (last year of ICE/HEV models; plug-ins stay).
+    """
+    from nevsim.technology import POWERTRAINS, SEGMENTS
+
+    offer = np.zeros((len(years), len(makers), len(SEGMENTS), len(POWERTRAINS)))
+    for m, row in enumerate(makers.itertuples()):  # a few rows at preparation, not in the loop
+        segs = [SEGMENTS.index(x.strip()) for x in str(row.segments).split(",")]
+        pts = [POWERTRAINS.index(x.strip()) for x in str(row.powertrains).split(",")]
+        active = years >= int(row.first_year)
+        for p in pts:
+            alive = active & ((years <= int(row.last_year_ice)) if p in (0, 1) else True)
+            offer[np.ix_(alive, [m], segs, [p])] = 1.0
+    return offer
 
 
 def cap_exports(exports: np.ndarray, capacity: np.ndarray, residual_maker: int) -> np.ndarray:

@@ -637,19 +637,12 @@ def _region_standards(spec_json: str, ice_improvement: float, first: int, last: 
 
 @functools.lru_cache(maxsize=16)
 def _maker_arrays(name: str, first: int, last: int) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
-    from nevsim.technology import POWERTRAINS, SEGMENTS
+    from nevsim.makers import offer_matrix
 
     mk = load_makers(name)
     years = np.arange(first, last + 1)
     names = tuple(str(m) for m in mk["maker"])
-    offer = np.zeros((len(years), len(names), len(SEGMENTS), len(POWERTRAINS)))
-    for m, row in enumerate(mk.itertuples()):  # a few rows at preparation, not in the loop
-        segs = [SEGMENTS.index(x.strip()) for x in str(row.segments).split(",")]
-        pts = [POWERTRAINS.index(x.strip()) for x in str(row.powertrains).split(",")]
-        active = years >= int(row.first_year)
-        for p in pts:
-            alive = active & ((years <= int(row.last_year_ice)) if p in (0, 1) else True)
-            offer[np.ix_(alive, [m], segs, [p])] = 1.0
+    offer = offer_matrix(mk, years)
     conv = mk["conventional_share"].to_numpy(dtype=float)
     ev = mk["ev_share"].to_numpy(dtype=float)
     ev = np.where(ev > 0, ev, 1e-3 * max(ev.max(), 1e-3))

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from nevsim._schema import Strict, year_path
 
 #: Policies a region may name, by slot (see docs/regions.md):
 #: purchase incentives, the "ZEV" slot (sales-share mandates) and the "fleet efficiency" slot.
@@ -41,23 +43,8 @@ SEGMENT_NAMES: tuple[str, ...] = ("mini", "small", "compact", "midsize", "large"
 TARGET_UNITS: tuple[str, ...] = ("percent", "g CO2/km")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-def _years(value: dict[str, float]) -> dict[str, float]:
-    previous = None
-    for key in value:
-        try:
-            year = int(key)
-        except (TypeError, ValueError):
-            raise ValueError(f"year key {key!r} is not a year") from None
-        if not 2000 <= year <= 2100:
-            raise ValueError(f"year key {key} is outside 2000–2100")
-        if previous is not None and year <= previous:
-            raise ValueError(f"years out of order: {year} comes after {previous}")
-        previous = year
-    return {str(int(k)): float(v) for k, v in value.items()}
+_Strict = Strict
+_years = year_path
 
 
 Positive = Annotated[float, Field(gt=0.0, le=1e6)]

@@ -45,8 +45,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from nevsim._schema import MAX_YEAR, MIN_YEAR, Strict, year_path
 from nevsim.errors import InputError
 from nevsim.regionspec import RegionSpec
 
@@ -62,7 +63,7 @@ __all__ = [
 
 DEFAULT_SCENARIO = "china-current-policies"
 _SCENARIO_PACKAGE = "nevsim.scenarios"
-_MIN_YEAR, _MAX_YEAR = 2000, 2100
+_MIN_YEAR, _MAX_YEAR = MIN_YEAR, MAX_YEAR
 _MAX_BASE_DEPTH = 8
 
 # A real-valued field. In a scenario file it may also be written as a distribution table; the
@@ -72,24 +73,8 @@ Number = float
 MAX_DRAWS = 100_000
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-def _year_path_validator(value: dict[str, float]) -> dict[str, float]:
-    """Year keys must be integers in [2000, 2100], written in strictly increasing order."""
-    previous = None
-    for key in value:
-        try:
-            year = int(key)
-        except (TypeError, ValueError):
-            raise ValueError(f"year key {key!r} is not a year") from None
-        if not _MIN_YEAR <= year <= _MAX_YEAR:
-            raise ValueError(f"year key {key} is outside {_MIN_YEAR}–{_MAX_YEAR}")
-        if previous is not None and year <= previous:
-            raise ValueError(f"years out of order: {year} comes after {previous}")
-        previous = year
-    return {str(int(k)): float(v) for k, v in value.items()}
+_Strict = Strict
+_year_path_validator = year_path
 
 
 def _path(lo: float, hi: float, description: str) -> Any:

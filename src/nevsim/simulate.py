@@ -54,6 +54,7 @@ from nevsim.makers import (
     cap_exports,
     capacity_paths,
     clear_credit_market,
+    offer_matrix,
 )
 from nevsim.policy.standard import _compliance_fast, apply_offset
 from nevsim.policy.standard import _prepare as _prepare_standard
@@ -435,14 +436,7 @@ def _maker_table(first: int, last: int) -> tuple[tuple[str, ...], np.ndarray, np
     years = np.arange(first, last + 1)
     mk = assumptions.makers()
     names = tuple(mk["maker"])
-    offer = np.zeros((len(years), len(names), len(SEGMENTS), len(POWERTRAINS)))
-    for m, row in enumerate(mk.itertuples()):  # a few rows at preparation, not in the loop
-        segs = [SEGMENTS.index(x.strip()) for x in str(row.segments).split(",")]
-        pts = [POWERTRAINS.index(x.strip()) for x in str(row.powertrains).split(",")]
-        active = years >= int(row.first_year)
-        for p in pts:
-            alive = active & ((years <= int(row.last_year_ice)) if p in (0, 1) else True)
-            offer[np.ix_(alive, [m], segs, [p])] = 1.0
+    offer = offer_matrix(mk, years)
     conv_weight = mk["conventional_share"].to_numpy(dtype=float)
     nev_prior = np.where(conv_weight > 0, 0.3 * conv_weight, 0.02)  # legacy makers lag in NEVs (prior)
     for arr in (offer, conv_weight, nev_prior):
