@@ -60,6 +60,7 @@ from nevsim.policy.standard import _compliance_fast, apply_offset
 from nevsim.policy.standard import _prepare as _prepare_standard
 from nevsim.scenario import Scenario, interpolate_path, load_scenario
 from nevsim.technology import (
+    PHEV,
     POWERTRAINS,
     SEGMENTS,
     VehicleTable,
@@ -107,6 +108,9 @@ class History:
     maker_nev_sales: dict[str, dict[int, float]]
     capacity: dict[str, dict[int, float]]  # maker → {year: vehicles per year}, rows ≤ the cutoff
     sources: tuple[str, ...]
+    # China's sales-weighted average PHEV electric range (km, CPCA), interpolated between the
+    # rows up to the cutoff and held outside them; NaN if no row (None: not read, other regions)
+    phev_range_km: np.ndarray | None = None
 
 
 def _series(frame: pd.DataFrame, years: np.ndarray) -> np.ndarray:
@@ -188,7 +192,9 @@ def _load_history(first: int, last: int, until: int | None) -> History:
     cp = cp[cp["year"] <= (until if until is not None else 9999)].rename(columns={"price_cny_per_credit": "value"})
     credit_price = _series(cp, years)
     maker_sales = _maker_sales(until)
-    for arr in (share, bev_fraction, total, chargers, exports, battery, world_battery, car_battery, credit_price):
+    phev_range = _phev_range_km(years, until)
+    for arr in (share, bev_fraction, total, chargers, exports, battery, world_battery, car_battery, credit_price,
+                phev_range):
         arr.setflags(write=False)  # memoised: shared between runs, never written
     return History(
         years=years, ev_share=share, bev_fraction=bev_fraction, total_car_sales=total,
@@ -196,7 +202,42 @@ def _load_history(first: int, last: int, until: int | None) -> History:
         ev_exports=exports, battery_usd_per_kwh=battery, world_battery_gwh=world_battery,
         china_car_battery_gwh=car_battery, credit_price_cny=credit_price, last_share_year=last_share_year,
         maker_nev_sales=maker_sales, capacity=_maker_capacity(until), sources=tuple(sources),
+        phev_range_km=phev_range,
     )
+
+
+#: china_market variable holding the sales-weighted average electric range of new PHEVs (km, CLTC).
+PHEV_RANGE_VARIABLE = "PHEV average electric range (CPCA, CLTC)"
+
+
+def _phev_range_km(years: np.ndarray, until: int | None) -> np.ndarray:
+    """China's average PHEV electric range (km) per year from the ``china_market`` rows up to ``until``.
+
+    Linear between rows, the first row held before it and the last held after it (a cutoff
+    sees only its own rows: the value of the last row on or before it is carried forward);
+    all NaN if there is no row.
+    """
+    from nevsim import data
+
+    frame = data.load("china_market", until=until)
+    frame = frame[frame["variable"] == PHEV_RANGE_VARIABLE]
+    obs = frame.groupby("year")["value"].mean()
+    if obs.empty:
+        return np.full(years.shape, np.nan)
+    return np.interp(years, obs.index.to_numpy(dtype=float), obs.to_numpy(dtype=float))
+
+
+def phev_battery_scale(phev_range_km: np.ndarray | None, table: VehicleTable) -> np.ndarray | None:
+    """Factor on every PHEV pack per year: observed average range / the table's sales-weighted range.
+
+    ``None`` (the table as it is) when no range is observed. The table's range is
+    Σ_s w_s · kWh_s / (kWh/100 km)_s with ``w`` the segment sales shares.
+    """
+    if phev_range_km is None or not np.isfinite(phev_range_km).any():
+        return None
+    table_range = float(np.sum(table.segment_sales_share * table.battery_kwh[:, PHEV]
+                               / table.energy_kwh_per_100km[:, PHEV] * 100.0))
+    return np.where(np.isfinite(phev_range_km), phev_range_km / table_range, 1.0)
 
 
 def _battery_prices(years: np.ndarray, until: int | None) -> np.ndarray:
@@ -423,7 +464,7 @@ def _coefficients(draws: int, values: Mapping[str, Any] | None = None
 
 _PARAM_NAMES = ("vehicles_per_model", "retail_price_equivalent", "ev_drivetrain_cost_decline_pct_per_yr",
                 "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
-                "gasoline_kg_co2_per_l", "litres_per_barrel")
+                "gasoline_kg_co2_per_l", "litres_per_barrel", "phev_utility_factor_km")
 
 
 @functools.lru_cache(maxsize=16)
@@ -692,11 +733,14 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
         possible = (True,) * len(years)
     # coefficients that only vary per draw when sampled: keep a length-1 draw axis otherwise (broadcasts)
     one = lambda a: a[:1] if np.all(a == a[0]) else a  # noqa: E731
+    china = region is None  # the PHEV range series and its utility-factor curve are China's
     paths = vehicle_paths(
         table, years, retail_price_equivalent=one(params["retail_price_equivalent"]),
         ev_drivetrain_decline_pct_per_yr=one(params["ev_drivetrain_cost_decline_pct_per_yr"]),
         ice_fuel_improvement_pct_per_yr=s.technology.ice_fuel_improvement_pct_per_yr,
         ice_cost_per_l_per_100km_cny=one(params["ice_cost_per_l_per_100km_cny"]),
+        phev_battery_scale=phev_battery_scale(hist.phev_range_km, table) if china else None,
+        phev_utility_factor_km=one(params["phev_utility_factor_km"]) if china else None,
     )
     if paths.retail_price_equivalent.shape[0] != draws:
         paths = replace(paths, retail_price_equivalent=np.broadcast_to(paths.retail_price_equivalent, (draws,)))
@@ -704,7 +748,8 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
     flat = (len(years) * draws, *table.glider_cny.shape)
     running = running_cost_pv_cny(
         np.broadcast_to(paths.fuel_l_per_100km, shape).reshape(flat),
-        np.broadcast_to(paths.energy_kwh_per_100km, shape).reshape(flat), table.electric_km_share[None],
+        np.broadcast_to(paths.energy_kwh_per_100km, shape).reshape(flat),
+        np.broadcast_to(paths.electric_km_share, shape).reshape(flat),
         inputs.gasoline.reshape(-1), inputs.electricity.reshape(-1),
         np.tile(inputs.scalars["fleet.vkt_km_per_year"], len(years)),
         np.tile(coef.opex_horizon_years, len(years)), np.tile(coef.opex_discount_rate, len(years)),
@@ -934,8 +979,6 @@ def run_years(
     if maker_nev_w.shape[0] > 1 and np.all(maker_nev_w == maker_nev_w[:1]):
         maker_nev_w = maker_nev_w[:1]  # the same weights in every draw: maker shares computed once a year
     maker_w = np.where(np.arange(4) >= 2, maker_nev_w[:, :, None, None], inputs.conv_weight[None, :, None, None])
-    elec_share = inputs.table.electric_km_share
-    fuel_share = 1 - elec_share
     plate_d, phev_plate_d = inputs.plate_share, np.repeat(inputs.phev_plate[:, None], D, 1)
     total_d, exports_d, grid_d = inputs.total_car_sales, inputs.ev_exports, inputs.grid
     bounded = np.isfinite(inputs.capacity)
@@ -1110,7 +1153,8 @@ def run_years(
         # ---- 5. fleet
         sales_pt = sales.sum(1)  # [D, P]
         fuel_l = _nz(veh.fuel_l_per_100km)
-        fuel_new = (sales * fuel_l * fuel_share).sum(1)
+        elec_share = veh.electric_km_share
+        fuel_new = (sales * fuel_l * (1.0 - elec_share)).sum(1)
         elec_new = (sales * _nz(veh.energy_kwh_per_100km) * elec_share).sum(1)
         ice_equiv = (sales * fuel_l[..., :1]).sum(1)
         fo = fleet.step(sales_pt, fuel_new, elec_new, ice_equiv)

@@ -27,6 +27,19 @@ cheaper by ``ev_drivetrain_cost_decline_pct_per_yr`` to 2035; ICE and HEV fuel u
 the table's fuel values are WLTC-like 2020 values) and each L/100 km saved costs
 ``ice_cost_per_l_per_100km_cny`` (the CAFC technology cost). BEV range = pack kWh /
 consumption. Table: ``nevsim/assumptions/vehicles.csv``.
+
+PHEV battery and electric driving (China). The table's PHEV packs describe the plug-in
+hybrids of the mid-2020s. Where the data layer has China's sales-weighted average PHEV
+electric range for a year (``china_market``, CPCA), every PHEV pack is scaled by that range
+over the table's sales-weighted range, so the PHEV's price follows ``battery_kwh(t) · c(t)``.
+The share of km driven on electricity follows the range (utility-factor curve)::
+
+    UF(R) = 1 − exp(−R / d)
+
+with ``d`` the ``phev_utility_factor_km`` coefficient, fitted to the real-world utility factors
+of seven Chinese cities (0.53 at 50 km and 0.68 at 80 km of electric range; "Actual
+electricity utility factor of plug-in hybrid electric vehicles in typical Chinese cities",
+World Electr. Veh. J. 2021, 12(4):169, doi:10.3390/wevj12040169).
 """
 
 from __future__ import annotations
@@ -48,6 +61,7 @@ __all__ = [
     "VehicleTable",
     "experience_curve_cost",
     "learning_exponent",
+    "utility_factor",
     "vehicle_attributes",
 ]
 
@@ -75,6 +89,17 @@ def experience_curve_cost(
     """
     ratio = np.asarray(volume_gwh, dtype=float) / np.asarray(anchor_volume_gwh, dtype=float)
     return np.asarray(anchor_cost, dtype=float) * ratio ** (-learning_exponent(learning_rate))
+
+
+def utility_factor(range_km: np.ndarray | float, characteristic_km: np.ndarray | float) -> np.ndarray:
+    """Share of a PHEV's km driven on electricity: ``UF = 1 − exp(−R / d)`` (0 where R is NaN or ≤ 0).
+
+    ``d`` (km) is the curve's characteristic distance; the exponential through the
+    real-world utility factors measured in seven Chinese cities (0.53 at R = 50 km, 0.68 at
+    80 km; World Electr. Veh. J. 2021, 12(4):169) has d ≈ 66–70 km.
+    """
+    r = np.clip(_nz(range_km), 0.0, None)
+    return 1.0 - np.exp(-r / np.asarray(characteristic_km, dtype=float))
 
 
 @dataclass(frozen=True)
@@ -125,6 +150,7 @@ class VehicleYear:
     energy_kwh_per_100km: np.ndarray
     fuel_l_per_100km: np.ndarray
     battery_kwh: np.ndarray
+    electric_km_share: np.ndarray | None = None  # share of km on electricity (1 BEV, UF(range) PHEV, 0 ICE/HEV)
 
 
 @dataclass(frozen=True)
@@ -139,18 +165,21 @@ class VehiclePaths:
     range_km: np.ndarray
     energy_kwh_per_100km: np.ndarray
     fuel_l_per_100km: np.ndarray
-    battery_kwh: np.ndarray  # [segment, powertrain]
+    battery_kwh: np.ndarray  # [year, segment, powertrain]
     retail_price_equivalent: np.ndarray  # [draw]
+    electric_km_share: np.ndarray  # [year, draw or 1, segment, powertrain]
 
     def year(self, index: int, pack_cost_cny_per_kwh: np.ndarray) -> VehicleYear:
         """Vehicles of the ``index``-th year at pack costs ``[draw]`` (CNY/kWh)."""
         pack = np.asarray(pack_cost_cny_per_kwh, dtype=float)[:, None, None]
         rpe = self.retail_price_equivalent[:, None, None]
-        price = self.price_ex_battery_cny[index] + rpe * self.battery_kwh[None] * pack
+        kwh = self.battery_kwh[index]
+        price = self.price_ex_battery_cny[index] + rpe * kwh[None] * pack
         return VehicleYear(price_cny=price, range_km=self.range_km[index],
                            energy_kwh_per_100km=self.energy_kwh_per_100km[index],
                            fuel_l_per_100km=self.fuel_l_per_100km[index],
-                           battery_kwh=np.broadcast_to(self.battery_kwh[None], price.shape))
+                           battery_kwh=np.broadcast_to(kwh[None], price.shape),
+                           electric_km_share=self.electric_km_share[index])
 
 
 def vehicle_paths(
@@ -161,10 +190,15 @@ def vehicle_paths(
     ev_drivetrain_decline_pct_per_yr: np.ndarray | float,
     ice_fuel_improvement_pct_per_yr: np.ndarray | float,
     ice_cost_per_l_per_100km_cny: np.ndarray | float,
+    phev_battery_scale: np.ndarray | None = None,
+    phev_utility_factor_km: np.ndarray | float | None = None,
 ) -> VehiclePaths:
     """Battery-independent vehicle attributes for ``years`` × draws (equation in the module docstring).
 
-    Parameters are scalars or ``[draw]`` arrays.
+    Parameters are scalars or ``[draw]`` arrays. ``phev_battery_scale`` (``[year]``, default 1)
+    multiplies every PHEV pack (and so its electric range); with ``phev_utility_factor_km``
+    the PHEV's electric share of km is ``UF(range)`` (:func:`utility_factor`), otherwise the
+    table's ``electric_km_share``.
     """
     y = np.asarray(years, dtype=float).reshape(-1, 1, 1, 1)
     per_draw = lambda a: np.asarray(a, dtype=float).reshape(1, -1, 1, 1)  # noqa: E731
@@ -182,13 +216,23 @@ def vehicle_paths(
     price = table.glider_cny + rpe * drivetrain + ice_tech_cost
     shape = np.broadcast_shapes(price.shape, fuel.shape)
     energy = np.broadcast_to(table.energy_kwh_per_100km, shape)
+    kwh = np.repeat(table.battery_kwh[None], y.shape[0], 0)  # [year, segment, powertrain]
+    if phev_battery_scale is not None:
+        kwh[:, :, PHEV] *= np.asarray(phev_battery_scale, dtype=float).reshape(-1, 1)
+    kwh.setflags(write=False)
     with np.errstate(invalid="ignore", divide="ignore"):
-        range_km = np.broadcast_to(table.battery_kwh / table.energy_kwh_per_100km * 100.0, shape)
+        range_km = np.broadcast_to((kwh / table.energy_kwh_per_100km * 100.0)[:, None], shape)
+    elec = np.broadcast_to(table.electric_km_share, (y.shape[0], 1, *table.electric_km_share.shape))
+    if phev_utility_factor_km is not None:
+        d = np.asarray(phev_utility_factor_km, dtype=float).reshape(1, -1, 1)
+        elec = np.broadcast_to(elec, (y.shape[0], d.shape[1], *table.electric_km_share.shape)).copy()
+        elec[..., PHEV] = utility_factor(range_km[:, :1, :, PHEV], d)
     fuel = np.broadcast_to(np.where(np.isnan(table.fuel_l_per_100km), np.nan, fuel), shape)
     return VehiclePaths(
         price_ex_battery_cny=np.broadcast_to(price, shape), range_km=range_km, energy_kwh_per_100km=energy,
-        fuel_l_per_100km=fuel, battery_kwh=table.battery_kwh,
+        fuel_l_per_100km=fuel, battery_kwh=kwh,
         retail_price_equivalent=np.asarray(retail_price_equivalent, dtype=float).reshape(-1),
+        electric_km_share=elec,
     )
 
 
@@ -221,4 +265,5 @@ def vehicle_attributes(
         energy_kwh_per_100km=np.broadcast_to(veh.energy_kwh_per_100km, full).copy(),
         fuel_l_per_100km=np.broadcast_to(veh.fuel_l_per_100km, full).copy(),
         battery_kwh=np.broadcast_to(veh.battery_kwh, full).copy(),
+        electric_km_share=np.broadcast_to(veh.electric_km_share, full).copy(),
     )
