@@ -81,3 +81,45 @@ def test_battery_scale_is_observed_over_table_range() -> None:
     assert phev_battery_scale(np.full(3, np.nan), table) is None
     ref = float(np.sum(table.segment_sales_share * table.battery_kwh[:, PHEV] / table.energy_kwh_per_100km[:, PHEV]) * 100)
     np.testing.assert_allclose(phev_battery_scale(np.array([ref, ref / 2]), table), [1.0, 0.5])
+
+
+def _range_load(changed_year: int, factor: float):
+    """``nevsim.data.load`` with the PHEV range row of ``changed_year`` multiplied by ``factor``."""
+    import nevsim.data
+    from nevsim.simulate import PHEV_RANGE_VARIABLE
+
+    real = nevsim.data.load
+
+    def load(name: str, **kw):
+        frame = real(name, **kw)
+        if name != "china_market":
+            return frame
+        hit = (frame["variable"] == PHEV_RANGE_VARIABLE) & (frame["year"] == changed_year)
+        return frame.assign(value=frame["value"].where(~hit, frame["value"] * factor))
+
+    return load
+
+
+def _share_2025(until: int) -> float:
+    import nevsim.simulate as sim
+    from nevsim.scenario import load_scenario
+
+    sim._load_history.cache_clear()
+    series, _, _ = sim.run_frames(load_scenario("china-current-policies"), until=until)
+    row = series[(series["variable"] == "Sales Share|Cars|EV") & (series["year"] == 2025)]
+    return float(row["value"].iloc[0])
+
+
+def test_the_range_after_the_cutoff_never_reaches_the_forecast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cutoff 2021: doubling the 2025 range row changes nothing; doubling the 2020 row (known at the
+    cutoff) changes the 2025 forecast (the range path is live)."""
+    import nevsim.data
+    import nevsim.simulate as sim
+
+    clean = _share_2025(2021)
+    with monkeypatch.context() as m:
+        m.setattr(nevsim.data, "load", _range_load(2025, 2.0))
+        assert _share_2025(2021) == clean
+        m.setattr(nevsim.data, "load", _range_load(2020, 2.0))
+        assert _share_2025(2021) != pytest.approx(clean, rel=1e-6)
+    sim._load_history.cache_clear()
