@@ -255,39 +255,67 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
     most one round per bounded maker (``rounds=None``); the loop stops as soon as none is over.
     ``w``/``share`` may have a draw axis of length 1 (the same weights in every draw);
     ``uncapped`` is ``share · sales`` when the caller has it already.
+
+    The rounds run on arrays ``[draw, segment·powertrain]`` and ``[draw, maker]``, not on the
+    full ``[draw, maker, segment, powertrain]`` split: an open (not yet capped) maker's sales
+    are always ``w_msp · X_dsp`` with one level ``X`` per draw and segment × powertrain
+    (``X = N_sp / Σ_m w_msp`` before any cap; each round adds ``displaced_sp / Σ_open w_msp``),
+    and a maker capped in round ``r`` keeps ``f_m · w_msp · X⁽ʳ⁾_sp`` with its factor
+    ``f_m = room_m / total_m``. So a round is two small matrix products (maker totals
+    ``X·wᵀ`` and the open weight ``open·w``), and the split is built once at the end.
     """
-    by_maker = share * sales[:, None] if uncapped is None else uncapped
     room = np.maximum(capacity - exports, 0.0)
-    capped = np.zeros(capacity.shape, dtype=bool)
     finite_room = np.isfinite(room)
     finite_room[:, residual_maker] = False
     if not finite_room.any():  # nobody has a capacity bound
-        return by_maker
+        return share * sales[:, None] if uncapped is None else uncapped
     if rounds is None:
         rounds = int(finite_room.sum(-1).max()) + 1
     if np.any(w[:, residual_maker] < 1e-12):  # the residual maker always takes overflow: weight ≥ 1e-12
         w = w.copy()
         w[:, residual_maker] = np.maximum(w[:, residual_maker], 1e-12)
-    w_flat = w.reshape(w.shape[0], w.shape[1], -1)
-    for _ in range(rounds):
-        total = by_maker.reshape(*by_maker.shape[:2], -1).sum(-1)
-        over = (total > room * (1 + 1e-12)) & finite_room
-        if not over.any():
-            break
-        capped |= over
+    n_draws, n_makers = room.shape
+    w_flat = w.reshape(w.shape[0], w.shape[1], -1)  # [draw or 1, maker, k]
+    one_w = w_flat.shape[0] == 1
+
+    def maker_sum(x: np.ndarray) -> np.ndarray:  # Σ_k w_mk·x_dk → [draw, maker]
+        return x @ w_flat[0].T if one_w else np.einsum("dk,dmk->dm", x, w_flat)
+
+    def weight_sum(g: np.ndarray) -> np.ndarray:  # Σ_m g_dm·w_mk → [draw, k]
+        return g @ w_flat[0] if one_w else np.einsum("dm,dmk->dk", g, w_flat)
+
+    level = sales.reshape(n_draws, -1) / weight_sum(np.ones((n_draws, n_makers)))  # X⁽⁰⁾ = N / Σ_m w
+    total = maker_sum(level)
+    over = (total > room * (1 + 1e-12)) & finite_room
+    if not over.any():  # no maker over its room: the uncapped split
+        return share * sales[:, None] if uncapped is None else uncapped
+    levels = [level]
+    capped = np.zeros(room.shape, dtype=bool)
+    cap_round = np.zeros(room.shape, dtype=np.intp)  # the round whose level a capped maker keeps
+    factor_m = np.ones(room.shape)
+    for r in range(rounds):
+        if r:
+            total = maker_sum(level)
+            over = (total > room * (1 + 1e-12)) & finite_room & ~capped
+            if not over.any():
+                break
         factor = np.divide(room, total, out=np.ones_like(total), where=over)  # over ⇒ total > room ≥ 0
-        # what the capped makers give up, by segment × powertrain: Σ_m by_maker·(1 − factor)
-        displaced = np.einsum("dmsp,dm->dsp", by_maker, 1.0 - factor)
+        capped |= over
+        cap_round[over] = r
+        factor_m[over] = factor[over]
+        # what the capped makers give up, by segment × powertrain: Σ_m w_mk·X_k·(1 − factor_m) ...
+        displaced = level * weight_sum(np.where(over, 1.0 - factor, 0.0))
         # ... goes to the open makers in proportion to their weights w (the residual maker is
-        # always open, with w ≥ 1e-12): share_m = w_m·open_m / Σ_m' w_m'·open_m'
-        open_m = (~capped).astype(float)  # [draw, maker]; the residual maker is never capped
-        open_total = open_m @ w_flat[0] if w_flat.shape[0] == 1 else np.einsum("dm,dmk->dk", open_m, w_flat)
-        ratio = displaced / open_total.reshape(displaced.shape)
-        add = open_m[..., None, None] * w
-        add *= ratio[:, None]
-        by_maker = by_maker * factor[..., None, None]
-        by_maker += add
-    return by_maker
+        # always open, with w ≥ 1e-12): the level rises by displaced / Σ_open w
+        level = level + displaced / weight_sum((~capped).astype(float))
+        levels.append(level)
+    # open makers take the last level; capped ones the level of the round they were capped in
+    pick = np.where(capped, cap_round, len(levels) - 1)
+    stacked = np.stack(levels)  # [round, draw, k]
+    by_maker = stacked[pick, np.arange(n_draws)[:, None]]  # [draw, maker, k]
+    by_maker *= w_flat
+    by_maker *= factor_m[..., None]
+    return by_maker.reshape(n_draws, n_makers, *sales.shape[1:])
 
 
 def offer_matrix(makers: pd.DataFrame, years: np.ndarray) -> np.ndarray:

@@ -1063,12 +1063,15 @@ def run_years(
         exports_total = exports_d[ti]
         # split_among_makers, with the attractiveness shares computed once for both splits
         w_m, share_m = _maker_shares(maker_w * inputs.offer[ti][None], inputs.residual_maker)
-        prelim = share_m * sales[:, None]  # no capacity bound: the uncapped split
-        ev_dom_m = np.einsum("dmsp->dm", prelim[..., 2:])  # einsum: quicker than sum over two inner axes
+        # domestic plug-in sales by maker of the uncapped split, Σ_{s, p ∈ plug-in} share_msp·N_dsp
+        # (a matrix product: the split itself [draw, maker, segment, powertrain] is not built here)
+        ev_sales = sales[..., 2:].reshape(D, -1)
+        ev_share = share_m[..., 2:].reshape(share_m.shape[0], M, -1)
+        ev_dom_m = ev_sales @ ev_share[0].T if ev_share.shape[0] == 1 else np.einsum("dk,dmk->dm", ev_sales, ev_share)
         exports_m = exports_total[:, None] * ev_dom_m / np.maximum(ev_dom_m.sum(-1, keepdims=True), 1e-300)
         cap_m = inputs.capacity[ti][None].repeat(D, 0)
         exports_m = cap_exports(exports_m, cap_m, inputs.residual_maker)
-        by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker, uncapped=prelim)
+        by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker)
         split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
         if rmarket is not None:  # the region's standards, per maker (nevsim.policy.standard.compliance)
             rmarket.account(t, year, sales, by_maker, trace)
