@@ -845,6 +845,7 @@ class Trace:
     data: dict[str, np.ndarray] = field(default_factory=dict)
     maker_data: dict[str, np.ndarray] = field(default_factory=dict)
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    record_makers: bool = True  # False: put_maker records nothing (runs that drop the makers table)
 
     def put(self, name: str, t: int, value: np.ndarray) -> None:
         value = np.asarray(value, dtype=float)
@@ -853,6 +854,8 @@ class Trace:
         self.data[name][t] = value
 
     def put_maker(self, name: str, t: int, value: np.ndarray) -> None:
+        if not self.record_makers:
+            return
         value = np.asarray(value, dtype=float)
         if name not in self.maker_data:
             self.maker_data[name] = np.full((len(self.years), *value.shape), np.nan)
@@ -866,6 +869,7 @@ def run_years(
     fit: bool = False,
     project: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    makers: bool = True,
 ) -> tuple[Trace, Calibration | None]:
     """Simulate year by year.
 
@@ -873,6 +877,9 @@ def run_years(
     * ``fit=True``: fit the constants in the history years (:mod:`nevsim.calibrate`); with
       ``project=True`` the same pass then continues into the projection with the calibration
       just made (one pass for a scenario that is its own calibration reference).
+
+    ``makers=False`` records no per-maker arrays (``trace.maker_data`` stays empty): the
+    makers are still simulated (capacity, credits, banks), only their table is not kept.
 
     Returns the trace and (when fitting) the :class:`Calibration`.
     """
@@ -884,7 +891,7 @@ def run_years(
     years = inputs.years if (not fit or project) else inputs.years[inputs.years <= inputs.history_last]
     n_years = len(years)
     n_hist = int((years <= inputs.history_last).sum())
-    trace = Trace(years=years, makers=inputs.makers)
+    trace = Trace(years=years, makers=inputs.makers, record_makers=makers)
     region = inputs.region  # None: China's policies; else a region's adapter (nevsim.regions)
     policy = _ChinaPolicy(s.policy, inputs.years, inputs.table, inputs.nev_ratio_override) if region is None \
         else region.policy(inputs.table.curb_mass_kg)
@@ -1104,12 +1111,13 @@ def run_years(
             trace.put("Credits|NEV|Shortfall", t, shortfall)
             trace.put("Credits|NEV|Banked", t, bank.sum((-1, -2)))
             trace.put("Credits|CAFC|Deficit", t, cafc_deficit)
-        by_maker_pt = np.einsum("dmsp->dmp", by_maker)  # [D, M, P]
-        for p, name in enumerate(POWERTRAINS):
-            trace.put_maker(f"Sales|Cars|{name}", t, by_maker_pt[..., p])
-        production_m = by_maker.reshape(D, M, -1).sum(-1) + exports_m
-        trace.put_maker("Capacity Use", t, production_m * cap_use_factor[ti])  # % of capacity (NaN: unbounded)
-        trace.put_maker("Exports|Cars|EV", t, exports_m)
+        if makers:
+            by_maker_pt = np.einsum("dmsp->dmp", by_maker)  # [D, M, P]
+            for p, name in enumerate(POWERTRAINS):
+                trace.put_maker(f"Sales|Cars|{name}", t, by_maker_pt[..., p])
+            production_m = by_maker.reshape(D, M, -1).sum(-1) + exports_m
+            trace.put_maker("Capacity Use", t, production_m * cap_use_factor[ti])  # % of capacity (NaN: unbounded)
+            trace.put_maker("Exports|Cars|EV", t, exports_m)
         # ---- 5. fleet
         sales_pt = sales.sum(1)  # [D, P]
         fuel_l = _nz(veh.fuel_l_per_100km)
@@ -1525,24 +1533,25 @@ def calibrate(scenario: Scenario, until: int | None = None, inputs: Inputs | Non
     else:
         n = inputs.draws if inputs is not None else None
         ref_inputs = prepare(reference, until, _parse_values(reference, values, n, strict=False))
-    _, cal = run_years(ref_inputs, None, fit=True)
+    _, cal = run_years(ref_inputs, None, fit=True, makers=False)  # the fit reads no maker arrays
     assert cal is not None
     return cal, ref_inputs
 
 
 def _simulate(scenario: Scenario, until: int | None, values: Mapping[str, Any] | None,
-              progress: Callable[[int, int], None] | None) -> tuple[Trace, Inputs, Calibration, dict[str, float]]:
+              progress: Callable[[int, int], None] | None, makers: bool = True
+              ) -> tuple[Trace, Inputs, Calibration, dict[str, float]]:
     """prepare → calibrate → run_years for one block of draws; returns the trace, inputs, calibration, timings."""
     t0 = time.perf_counter()
     inputs = prepare(scenario, until, values)
     t1 = time.perf_counter()
     if _reference(scenario) is scenario:  # its own reference: fit and project in one pass
         t2 = t1
-        trace, cal = run_years(inputs, None, fit=True, project=True, progress=progress)
+        trace, cal = run_years(inputs, None, fit=True, project=True, progress=progress, makers=makers)
     else:
         cal, _ = calibrate(scenario, until, inputs, values)
         t2 = time.perf_counter()
-        trace, _ = run_years(inputs, cal, progress=progress)
+        trace, _ = run_years(inputs, cal, progress=progress, makers=makers)
     assert cal is not None
     return trace, inputs, cal, {"prepare": t1 - t0, "calibrate": t2 - t1, "run": time.perf_counter() - t2}
 
@@ -1612,7 +1621,7 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     if isinstance(draw_offset, bool) or not isinstance(draw_offset, (int, np.integer)) or draw_offset < 0:
         raise InputError("draw_offset", f"must be a whole number ≥ 0, got {draw_offset!r}")
     parsed = _parse_values(scenario, values, 1)
-    trace, inputs, cal, timing = _simulate(scenario, until, values, None)
+    trace, inputs, cal, timing = _simulate(scenario, until, values, None, makers)
     t = time.perf_counter()
     series, maker_frame = collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers)
     timing["collect"] = time.perf_counter() - t
@@ -1672,9 +1681,9 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
     chunk = CHUNK_DRAWS if chunk_draws is None else chunk_draws
     _check_draws(n, chunk)
     if n == 1:
-        trace, inputs, cal, timing = _simulate(scenario, until, {}, progress)
+        trace, inputs, cal, timing = _simulate(scenario, until, {}, progress, makers)
         t = time.perf_counter()
-        series, makers = collect(trace, inputs)
+        series, makers = collect(trace, inputs, makers=makers)
         timing["collect"] = time.perf_counter() - t
         return series, makers, _meta(scenario, inputs, cal, trace, until, timing)
     rng_seed = scenario.seed if seed is None else seed
@@ -1688,7 +1697,7 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
     meta: dict[str, Any] = {}
     for start in range(0, n, chunk):
         block = {k: v[start:start + chunk] for k, v in values.items()}
-        trace, inputs, cal, t_block = _simulate(scenario, until, block, None)
+        trace, inputs, cal, t_block = _simulate(scenario, until, block, None, makers)
         t = time.perf_counter()
         acc.add(_trace_tables(trace, inputs, makers), start)
         t_block["collect"] = time.perf_counter() - t
