@@ -311,8 +311,8 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
         levels.append(level)
     # open makers take the last level; capped ones the level of the round they were capped in
     pick = np.where(capped, cap_round, len(levels) - 1)
-    stacked = np.stack(levels)  # [round, draw, k]
-    by_maker = stacked[pick, np.arange(n_draws)[:, None]]  # [draw, maker, k]
+    rows = np.concatenate(levels)  # [round·draw, k]: the level of round r, draw d in row r·D + d
+    by_maker = np.take(rows, pick * n_draws + np.arange(n_draws)[:, None], axis=0)  # [draw, maker, k]
     by_maker *= w_flat
     by_maker *= factor_m[..., None]
     return by_maker.reshape(n_draws, n_makers, *sales.shape[1:])

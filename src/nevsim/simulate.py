@@ -56,7 +56,7 @@ from nevsim.makers import (
     clear_credit_market,
     offer_matrix,
 )
-from nevsim.policy.standard import _compliance_fast, apply_offset
+from nevsim.policy.standard import _compliance_fast, _compliance_prepared, _PreparedStandard, apply_offset
 from nevsim.policy.standard import _prepare as _prepare_standard
 from nevsim.scenario import Scenario, interpolate_path, load_scenario
 from nevsim.technology import (
@@ -922,7 +922,7 @@ def run_years(
     cafc_bank = None
     cafc_extra = np.zeros(D)
     obligated_prev = np.ones((D, M), dtype=bool)
-    split_prev = None
+    obligated_share_prev = None  # [D, S, P]: share of last year's sales made by obligated makers
     a_prev, b_prev = np.full(D, -5.0), np.zeros(D)
     fit_a, fit_b, fit_lnss = np.zeros((n_hist, D)), np.zeros((n_hist, D)), np.zeros((n_hist, D))
     credit_diag = {"years_solved": 0, "max_iterations": 0, "all_converged": True, "max_abs_residual_credits": 0.0,
@@ -997,10 +997,10 @@ def run_years(
         if nev_sy is not None:
             earned = np.asarray(nev_sy.earned_per_vehicle, float)[None]  # [1, S, P]: broadcasts over draws
             required = np.asarray(nev_sy.required_per_vehicle, float)[None]
-            if split_prev is None:
+            if obligated_share_prev is None:
                 net_eff = np.broadcast_to(earned - required, (D, len(SEGMENTS), 4))
             else:
-                net_eff = earned - required * np.einsum("dmsp,dm->dsp", split_prev, obligated_prev.astype(float))
+                net_eff = earned - required * obligated_share_prev
             slope = price_slope * (earned - required)
             bank_total = zeros_d if bank is None else bank.sum((-1, -2))
             required_scale = (segment_sales[..., None] * required).sum((-1, -2))
@@ -1079,7 +1079,6 @@ def run_years(
         cap_m = inputs.capacity[ti][None].repeat(D, 0)
         exports_m = cap_exports(exports_m, cap_m, inputs.residual_maker)
         by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker)
-        split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
         if rmarket is not None:  # the region's standards, per maker (nevsim.policy.standard.compliance)
             rmarket.account(t, year, sales, by_maker, trace)
         # credit accounting (nevsim.policy.standard.compliance)
@@ -1087,10 +1086,13 @@ def run_years(
                                    or nev_sy.required_per_vehicle.any() or (bank is not None and bank.any())):
             # nevsim.policy.standard.compliance without re-validating: by_maker is finite and ≥ 0
             # by construction, the banks are clipped at 0
-            res = _compliance_fast(nev_acc, by_maker, bank, 2)
+            if cafc_sy is not None and isinstance(nev_acc, _PreparedStandard) and isinstance(cafc_acc, _PreparedStandard):
+                res, cres = _compliance_prepared((nev_acc, cafc_acc), by_maker, (bank, cafc_bank), 2)  # one pass
+            else:
+                res = _compliance_fast(nev_acc, by_maker, bank, 2)
+                cres = None if cafc_sy is None else _compliance_fast(cafc_acc, by_maker, cafc_bank, 2)
             cafc_deficit = np.zeros(D)
-            if cafc_sy is not None:
-                cres = _compliance_fast(cafc_acc, by_maker, cafc_bank, 2)
+            if cres is not None:
                 cafc_bank = np.maximum(cres.bank_out, 0.0)
                 res, cres = apply_offset(nev_sy, res, cafc_sy, cres)
                 cafc_deficit = np.maximum(-cres.balance, 0.0).sum(-1)
@@ -1111,6 +1113,10 @@ def run_years(
             trace.put("Credits|NEV|Shortfall", t, shortfall)
             trace.put("Credits|NEV|Banked", t, bank.sum((-1, -2)))
             trace.put("Credits|CAFC|Deficit", t, cafc_deficit)
+        # Σ_m split_msp·obligated_m with split = by_maker / sales (for next year's credit market),
+        # summed over makers before dividing: a batched [1, maker] @ [maker, segment·powertrain]
+        obl_sales = (obligated_prev.astype(float)[:, None, :] @ by_maker.reshape(D, M, -1))[:, 0]
+        obligated_share_prev = obl_sales.reshape(sales.shape) / np.maximum(sales, 1e-300)
         if makers:
             by_maker_pt = np.einsum("dmsp->dmp", by_maker)  # [D, M, P]
             for p, name in enumerate(POWERTRAINS):
