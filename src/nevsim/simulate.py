@@ -1305,23 +1305,28 @@ def _fit_maker_weights_cached(prior: bytes, offer: bytes, offer_shape: tuple[int
 # ----------------------------------------------------------------------------- collect
 
 
-def _labels(values: list[str], codes: np.ndarray) -> Any:
-    """A string column ``values[codes]`` with the dtype pandas infers for ``values``.
+def _labels(values: list[str], codes: np.ndarray, each: int = 1) -> Any:
+    """A string column ``values[codes]`` (each code repeated ``each`` times) with the dtype pandas
+    infers for ``values``.
 
     Converting the few distinct labels and taking by code is several times faster than
     letting pandas convert a long object array (pandas 3 string columns).
     """
-    return pd.Series(np.array(values, dtype=object)).array.take(codes)
+    return pd.Series(np.array(values, dtype=object)).array.take(np.repeat(codes, each) if each > 1 else codes)
 
 
-def _categories(values: list[str], codes: np.ndarray) -> pd.Categorical:
-    """A categorical column ``values[codes]`` (one byte per row: the label columns of draw tables)."""
+def _categories(values: list[str], codes: np.ndarray, each: int = 1) -> pd.Categorical:
+    """A categorical column ``values[codes]``, each code repeated ``each`` times (one byte per row:
+    the label columns of draw tables).
+
+    Duplicate labels are merged into one category on the few codes before repeating them, so
+    the long code column is written once, already in its final (int8) dtype.
+    """
     unique = list(dict.fromkeys(values))
-    if len(unique) == len(values) and len(unique) < 127:
-        small = codes.astype(np.int8, copy=False)
-    else:
-        remap = np.array([unique.index(v) for v in values], dtype=np.int8 if len(unique) < 127 else np.int32)
-        small = remap[codes]
+    remap = np.array([unique.index(v) for v in values], dtype=np.int8 if len(unique) < 127 else np.int32)
+    small = remap[np.asarray(codes)]
+    if each > 1:
+        small = np.zeros(small.size * each, dtype=small.dtype) if not small.any() else np.repeat(small, each)
     return pd.Categorical.from_codes(small, categories=pd.Index(unique, dtype="str"), validate=False)
 
 
@@ -1401,11 +1406,13 @@ def _frames(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], 
     D = tables.values.shape[-1]
     n_rows = len(names) * n_y * D
     year_col = np.repeat(years.astype(np.int64), D)
+    one = np.zeros(1, dtype=np.int8)
+    var_codes = np.arange(len(names), dtype=np.int16)
     cols: dict[str, Any] = {
-        "scenario": lab([scenario.name], np.zeros(n_rows, dtype=np.int8)),
-        "region": lab([scenario.region], np.zeros(n_rows, dtype=np.int8)),
-        "variable": lab(names, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
-        "unit": lab(tables.units, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
+        "scenario": lab([scenario.name], one, n_rows),
+        "region": lab([scenario.region], one, n_rows),
+        "variable": lab(names, var_codes, n_y * D),
+        "unit": lab(tables.units, var_codes, n_y * D),
         "year": np.tile(year_col, len(names)),
         "value": tables.values.reshape(-1),
     }
@@ -1416,13 +1423,13 @@ def _frames(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], 
     if mnames and tables.maker_values is not None:
         per_var = M * n_y * D
         m_rows = per_var * len(mnames)
-        var_codes = np.repeat(np.arange(len(mnames), dtype=np.int16), per_var)
+        mvar_codes = np.arange(len(mnames), dtype=np.int16)
         mcols: dict[str, Any] = {
-            "scenario": lab([scenario.name], np.zeros(m_rows, dtype=np.int8)),
-            "region": lab([scenario.region], np.zeros(m_rows, dtype=np.int8)),
-            "maker": lab(list(maker_list), np.tile(np.repeat(np.arange(M, dtype=np.int16), n_y * D), len(mnames))),
-            "variable": lab(mnames, var_codes),
-            "unit": lab(tables.maker_units, var_codes),
+            "scenario": lab([scenario.name], one, m_rows),
+            "region": lab([scenario.region], one, m_rows),
+            "maker": lab(list(maker_list), np.tile(np.arange(M, dtype=np.int16), len(mnames)), n_y * D),
+            "variable": lab(mnames, mvar_codes, per_var),
+            "unit": lab(tables.maker_units, mvar_codes, per_var),
             "year": np.tile(year_col, len(mnames) * M),
             "value": tables.maker_values.reshape(-1),
         }
