@@ -247,6 +247,21 @@ def _maker_shares(attractiveness: np.ndarray, residual_maker: int) -> tuple[np.n
     return w, w / w.sum(1, keepdims=True)
 
 
+#: Largest m·n·k of a matrix product that OpenBLAS computes on one thread (its threading threshold,
+#: 65,536 × 4). A threaded product of a few hundred thousand multiply-adds gains nothing and,
+#: on a busy 2-core machine, waits for the other core: measured 20–100× slower under load.
+_ONE_THREAD_MNK = 65536 * 4
+
+
+def _matmul_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a tall ``a`` ``[n, k]`` and a small ``b`` ``[k, m]``, in row blocks that each stay
+    single-threaded in BLAS (one block, i.e. a plain ``a @ b``, up to ~1,000 draws here)."""
+    rows = max(1, _ONE_THREAD_MNK // max(1, a.shape[1] * b.shape[1]))
+    if a.shape[0] <= rows:
+        return a @ b
+    return np.concatenate([a[i:i + rows] @ b for i in range(0, a.shape[0], rows)])
+
+
 def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity: np.ndarray, exports: np.ndarray,
                   residual_maker: int, rounds: int | None = None, uncapped: np.ndarray | None = None) -> np.ndarray:
     """The capacity rounds of :func:`split_among_makers` from :func:`_maker_shares` (internal fast path).
@@ -279,10 +294,10 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
     one_w = w_flat.shape[0] == 1
 
     def maker_sum(x: np.ndarray) -> np.ndarray:  # Σ_k w_mk·x_dk → [draw, maker]
-        return x @ w_flat[0].T if one_w else np.einsum("dk,dmk->dm", x, w_flat)
+        return _matmul_rows(x, w_flat[0].T) if one_w else np.einsum("dk,dmk->dm", x, w_flat)
 
     def weight_sum(g: np.ndarray) -> np.ndarray:  # Σ_m g_dm·w_mk → [draw, k]
-        return g @ w_flat[0] if one_w else np.einsum("dm,dmk->dk", g, w_flat)
+        return _matmul_rows(g, w_flat[0]) if one_w else np.einsum("dm,dmk->dk", g, w_flat)
 
     level = sales.reshape(n_draws, -1) / weight_sum(np.ones((n_draws, n_makers)))  # X⁽⁰⁾ = N / Σ_m w
     total = maker_sum(level)

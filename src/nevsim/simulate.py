@@ -49,6 +49,7 @@ from nevsim.fleet import FleetState, energy_and_emissions
 from nevsim.makers import (
     RescaledNestedLogit,
     _maker_shares,
+    _matmul_rows,
     _split_capped,
     allocate_credit_trades,
     cap_exports,
@@ -1074,7 +1075,8 @@ def run_years(
         # (a matrix product: the split itself [draw, maker, segment, powertrain] is not built here)
         ev_sales = sales[..., 2:].reshape(D, -1)
         ev_share = share_m[..., 2:].reshape(share_m.shape[0], M, -1)
-        ev_dom_m = ev_sales @ ev_share[0].T if ev_share.shape[0] == 1 else np.einsum("dk,dmk->dm", ev_sales, ev_share)
+        ev_dom_m = _matmul_rows(ev_sales, ev_share[0].T) if ev_share.shape[0] == 1 else \
+            np.einsum("dk,dmk->dm", ev_sales, ev_share)
         exports_m = exports_total[:, None] * ev_dom_m / np.maximum(ev_dom_m.sum(-1, keepdims=True), 1e-300)
         cap_m = inputs.capacity[ti][None].repeat(D, 0)
         exports_m = cap_exports(exports_m, cap_m, inputs.residual_maker)
