@@ -70,6 +70,12 @@ from nevsim.technology import (
 )
 
 
+def _compact(a: np.ndarray) -> np.ndarray:
+    """``a`` without the axes it was broadcast along (stride 0 → length 1): the same values, stored once."""
+    return a[tuple(slice(0, 1) if (stride == 0 and n > 1) else slice(None) for stride, n in zip(a.strides, a.shape,
+                                                                                                 strict=True))]
+
+
 def _nz(x: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
     """NaN → ``fill`` (a cheaper ``np.nan_to_num`` for the hot path)."""
     x = np.asarray(x, dtype=float)
@@ -701,15 +707,15 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
     )
     if paths.retail_price_equivalent.shape[0] != draws:
         paths = replace(paths, retail_price_equivalent=np.broadcast_to(paths.retail_price_equivalent, (draws,)))
-    shape = (len(years), draws, *table.glider_cny.shape)
-    flat = (len(years) * draws, *table.glider_cny.shape)
+    # vehicle arrays without their broadcast axes (fuel use does not vary per draw): the running
+    # cost is computed on [year, 1, segment, powertrain] × [year, draw] prices, not on copies per draw
     running = running_cost_pv_cny(
-        np.broadcast_to(paths.fuel_l_per_100km, shape).reshape(flat),
-        np.broadcast_to(paths.energy_kwh_per_100km, shape).reshape(flat), table.electric_km_share[None],
-        inputs.gasoline.reshape(-1), inputs.electricity.reshape(-1),
-        np.tile(inputs.scalars["fleet.vkt_km_per_year"], len(years)),
-        np.tile(coef.opex_horizon_years, len(years)), np.tile(coef.opex_discount_rate, len(years)),
-    ).reshape(shape)
+        _compact(paths.fuel_l_per_100km), _compact(paths.energy_kwh_per_100km), table.electric_km_share,
+        inputs.gasoline, inputs.electricity, np.broadcast_to(inputs.scalars["fleet.vkt_km_per_year"], (len(years), draws)),
+        np.broadcast_to(coef.opex_horizon_years, (len(years), draws)),
+        np.broadcast_to(coef.opex_discount_rate, (len(years), draws)),
+    )
+    running = np.broadcast_to(running, (len(years), draws, *table.glider_cny.shape))
     inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible,
                      prepared_standards=_prepared_standards(*policy_key) if region is None else (),
                      vehicle_paths=paths, running_pv_cny=running)
