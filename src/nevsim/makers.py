@@ -81,7 +81,9 @@ class RescaledNestedLogit:
         scaled = utility.reshape(*utility.shape[:-1], 2, 2) / self._lam_pair  # [..., nest, member]
         if available is not None:
             scaled = np.where(np.reshape(available, scaled.shape), scaled, -np.inf)
-        top = scaled.max(-1)
+        # max / sum over the two members of a nest written out: a reduction over an axis of
+        # length 2 costs numpy several times more (same numbers)
+        top = np.maximum(scaled[..., 0], scaled[..., 1])
         self.top = np.where(np.isfinite(top), top, 0.0)  # [..., nest]
         self.base = np.exp(scaled - self.top[..., None])  # [..., nest, member]
 
@@ -94,14 +96,14 @@ class RescaledNestedLogit:
         expo = self.base
         if shift is not None:
             expo = expo * np.exp(shift.reshape(*shift.shape[:-1], 2, 2) / self._lam_pair)
-        total = expo.sum(-1)  # [..., nest]
+        total = expo[..., 0] + expo[..., 1]  # [..., nest]: Σ over the nest's two members
         with np.errstate(divide="ignore", invalid="ignore"):
             cond = expo / total[..., None]
             nest_util = self.lam * (self.top + np.log(total))
         cond = np.where(np.isfinite(cond), cond, 0.0)
-        peak = nest_util.max(-1, keepdims=True)
+        peak = np.maximum(nest_util[..., :1], nest_util[..., 1:])  # the two nests
         e = np.exp(nest_util - peak)
-        nest_share = e / e.sum(-1, keepdims=True)
+        nest_share = e / (e[..., :1] + e[..., 1:])
         shape = (*cond.shape[:-2], 4)
         return (nest_share[..., None] * cond).reshape(shape), nest_share, cond.reshape(shape)
 
