@@ -288,7 +288,7 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
         return share * sales[:, None] if uncapped is None else uncapped
     if rounds is None:
         rounds = int(finite_room.sum(-1).max()) + 1
-    if np.any(w[:, residual_maker] < 1e-12):  # the residual maker always takes overflow: weight ≥ 1e-12
+    if w[:, residual_maker].min() < 1e-12:  # the residual maker always takes overflow: weight ≥ 1e-12
         w = w.copy()
         w[:, residual_maker] = np.maximum(w[:, residual_maker], 1e-12)
     n_draws, n_makers = room.shape
@@ -301,7 +301,7 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
     def weight_sum(g: np.ndarray) -> np.ndarray:  # Σ_m g_dm·w_mk → [draw, k]
         return _matmul_rows(g, w_flat[0]) if one_w else np.einsum("dm,dmk->dk", g, w_flat)
 
-    level = sales.reshape(n_draws, -1) / weight_sum(np.ones((n_draws, n_makers)))  # X⁽⁰⁾ = N / Σ_m w
+    level = sales.reshape(n_draws, -1) / w_flat.sum(1)  # X⁽⁰⁾ = N / Σ_m w
     total = maker_sum(level)
     over = (total > room * (1 + 1e-12)) & finite_room
     if not over.any():  # no maker over its room: the uncapped split
@@ -316,12 +316,12 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
             over = (total > room * (1 + 1e-12)) & finite_room & ~capped
             if not over.any():
                 break
-        factor = np.divide(room, total, out=np.ones_like(total), where=over)  # over ⇒ total > room ≥ 0
+        factor = np.divide(room, total, out=np.ones_like(total), where=over)  # over ⇒ total > room ≥ 0; else 1
         capped |= over
-        cap_round[over] = r
-        factor_m[over] = factor[over]
+        cap_round = np.where(over, r, cap_round)
+        factor_m = np.where(over, factor, factor_m)
         # what the capped makers give up, by segment × powertrain: Σ_m w_mk·X_k·(1 − factor_m) ...
-        displaced = level * weight_sum(np.where(over, 1.0 - factor, 0.0))
+        displaced = level * weight_sum(1.0 - factor)  # 1 − factor = 0 for makers not over
         # ... goes to the open makers in proportion to their weights w (the residual maker is
         # always open, with w ≥ 1e-12): the level rises by displaced / Σ_open w
         level = level + displaced / weight_sum((~capped).astype(float))
