@@ -1652,8 +1652,9 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     return series, maker_frame, meta
 
 
-#: Draws simulated at once by :func:`run_frames` with draws (bounds memory; measured fastest in
-#: benchmarks/bench_draws.py). The result does not depend on it.
+#: Draws simulated at once by :func:`run_frames` with draws (bounds memory; 500 to 5,000 measured
+#: within the noise of each other in benchmarks/bench_draws.py, 250 slower). The result does not
+#: depend on it.
 CHUNK_DRAWS = 1000
 
 
