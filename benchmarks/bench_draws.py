@@ -21,6 +21,15 @@ Cases:
 * ``one``: the deterministic run (one draw), median of warm runs.
 
 Issue 6 targets: 10,000 draws in ≤ 20 s on 2 cores, peak ≤ 4 GiB, and ≤ 100 × one draw.
+``× one`` divides by the one-draw time measured in the same process; ``× med`` by the median
+of all cases' one-draw times (steadier on a shared machine).
+
+Measured 2026-11-30 on the 2-core machine while other jobs ran (load average 3.2–3.9), this
+commit against the one before the per-draw cost work, alternately, two runs each: one draw
+49–52 ms (unchanged); 1,000 draws series only 0.82–0.85 → 0.41–0.59 s; 10,000 draws series
+only 7.8–8.7 → 3.8–3.9 s (≈ 155 → ≈ 74–79 × one draw; run stage 7.3–8.0 → 3.5 s, collect
+0.1–0.2 s), with the makers table 13.2–13.4 → 9.0–9.6 s (its collect ≈ 4.8 s); peak 0.57 GiB
+(series) and 2.3 GiB (makers). Details in docs/model.md ("Monte Carlo").
 """
 
 from __future__ import annotations
@@ -139,13 +148,13 @@ def main() -> None:
         return
     one = statistics.median(float(r["one_draw_s"]) for r in results)
     print(f"one draw (deterministic run, warm): {one * 1e3:.0f} ms")
-    print(f"{'draws':>7} {'chunk':>6} {'makers':>6} {'wall s':>8} {'× one':>7} {'per draw':>9} {'run s':>7} "
-          f"{'collect s':>9} {'peak MiB':>9}")
+    print(f"{'draws':>7} {'chunk':>6} {'makers':>6} {'wall s':>8} {'× one':>7} {'× med':>7} {'per draw':>9} "
+          f"{'run s':>7} {'collect s':>9} {'peak MiB':>9}")
     for r in results[1:]:
         st = r["stages_s"]
         print(f"{r['draws']:>7} {r['chunk_draws']:>6} {r['makers']!s:>6} {r['wall_s']:>8.2f} {r['x_one_draw']:>7.1f} "
-              f"{r['per_draw_vs_one']:>9.3f} {st['run'] + st['prepare'] + st['calibrate']:>7.2f} "
-              f"{st['collect']:>9.2f} {r['maxrss_mib']:>9.0f}")
+              f"{float(r['wall_s']) / one:>7.1f} {r['per_draw_vs_one']:>9.3f} "
+              f"{st['run'] + st['prepare'] + st['calibrate']:>7.2f} {st['collect']:>9.2f} {r['maxrss_mib']:>9.0f}")
     if args.sweep:
         for key in ("sweep", "sweep_makers"):
             sw = report[key]

@@ -89,9 +89,11 @@ def running_cost_pv_cny(
 
     ``annual = vkt/100 · (fuel·(1 − e)·p_gas + energy·e·p_elec)``, ``PV = annual · (1 − (1+r)^−H)/r``
     with ``e`` the electric share of km. Energy prices and scalars are ``[draw]``; vehicle
-    arrays ``[draw, segment, powertrain]``.
+    arrays ``[draw, segment, powertrain]``. More leading axes are allowed: prices and scalars
+    ``[*lead]`` with vehicle arrays ``[*lead, segment, powertrain]`` (or broadcastable to it,
+    e.g. ``[year, 1, segment, powertrain]`` for vehicles the same in every draw).
     """
-    col = lambda a: np.asarray(a, dtype=float).reshape(-1, 1, 1)  # noqa: E731
+    col = lambda a: np.asarray(a, dtype=float)[..., None, None]  # noqa: E731
     fuel = _nz(fuel_l_per_100km) * (1.0 - electric_km_share)
     elec = _nz(energy_kwh_per_100km) * electric_km_share
     annual = col(vkt_km_per_year) / 100.0 * (fuel * col(gasoline_cny_per_l) + elec * col(electricity_cny_per_kwh))

@@ -117,7 +117,9 @@ class FleetState:
         fuel_i = np.reshape(ice_fuel_l_per_100km, (-1, 1))
         vint[..., 4] = vint[..., 0] * fuel_i
         vint[..., 12] = vint[..., 4]
-        state = cls(survival=surv, vintages=vint[:, (-np.arange(MAX_AGE)) % MAX_AGE])
+        # C order [draw, slot, 16] (indexing the slot axis leaves it outermost in memory, and the
+        # batched product in step() then reads a strided array: ≈ 2–4× slower)
+        state = cls(survival=surv, vintages=np.ascontiguousarray(vint[:, (-np.arange(MAX_AGE)) % MAX_AGE]))
         state.stock_prev = (vint[..., 0:4] * surv[..., None]).sum(1)
         return state
 
@@ -141,7 +143,7 @@ class FleetState:
         vint[:, new, 8:12] = new_elec
         vint[:, new, 12:16] = new_ice_equiv
         slot_age = (new - np.arange(n_age)) % n_age
-        weighted = (self.survival[:, None, slot_age] @ vint)[:, 0]  # [draw, 16]: Σ_age S(age)·vintage
+        weighted = (np.take(self.survival, slot_age, axis=1)[:, None, :] @ vint)[:, 0]  # [draw, 16]: Σ_age S(age)·vintage
         stock = weighted[:, 0:4]  # [draw, powertrain]
         # scrappage this year (Σ_v sales(v)·[S(a_v) − S(a_v + 1)], the oldest vintage leaving) by the
         # stock identity, which holds exactly: stock(t−1) + sales(t) − stock(t)

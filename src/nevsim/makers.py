@@ -81,7 +81,9 @@ class RescaledNestedLogit:
         scaled = utility.reshape(*utility.shape[:-1], 2, 2) / self._lam_pair  # [..., nest, member]
         if available is not None:
             scaled = np.where(np.reshape(available, scaled.shape), scaled, -np.inf)
-        top = scaled.max(-1)
+        # max / sum over the two members of a nest written out: a reduction over an axis of
+        # length 2 costs numpy several times more (same numbers)
+        top = np.maximum(scaled[..., 0], scaled[..., 1])
         self.top = np.where(np.isfinite(top), top, 0.0)  # [..., nest]
         self.base = np.exp(scaled - self.top[..., None])  # [..., nest, member]
 
@@ -94,14 +96,14 @@ class RescaledNestedLogit:
         expo = self.base
         if shift is not None:
             expo = expo * np.exp(shift.reshape(*shift.shape[:-1], 2, 2) / self._lam_pair)
-        total = expo.sum(-1)  # [..., nest]
+        total = expo[..., 0] + expo[..., 1]  # [..., nest]: Σ over the nest's two members
         with np.errstate(divide="ignore", invalid="ignore"):
             cond = expo / total[..., None]
             nest_util = self.lam * (self.top + np.log(total))
         cond = np.where(np.isfinite(cond), cond, 0.0)
-        peak = nest_util.max(-1, keepdims=True)
+        peak = np.maximum(nest_util[..., :1], nest_util[..., 1:])  # the two nests
         e = np.exp(nest_util - peak)
-        nest_share = e / e.sum(-1, keepdims=True)
+        nest_share = e / (e[..., :1] + e[..., 1:])
         shape = (*cond.shape[:-2], 4)
         return (nest_share[..., None] * cond).reshape(shape), nest_share, cond.reshape(shape)
 
@@ -247,6 +249,21 @@ def _maker_shares(attractiveness: np.ndarray, residual_maker: int) -> tuple[np.n
     return w, w / w.sum(1, keepdims=True)
 
 
+#: Largest m·n·k of a matrix product that OpenBLAS computes on one thread (its threading threshold,
+#: 65,536 × 4). A threaded product of a few hundred thousand multiply-adds gains nothing and,
+#: on a busy 2-core machine, waits for the other core: measured 20–100× slower under load.
+_ONE_THREAD_MNK = 65536 * 4
+
+
+def _matmul_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a tall ``a`` ``[n, k]`` and a small ``b`` ``[k, m]``, in row blocks that each stay
+    single-threaded in BLAS (one block, i.e. a plain ``a @ b``, up to ~1,000 draws here)."""
+    rows = max(1, _ONE_THREAD_MNK // max(1, a.shape[1] * b.shape[1]))
+    if a.shape[0] <= rows:
+        return a @ b
+    return np.concatenate([a[i:i + rows] @ b for i in range(0, a.shape[0], rows)])
+
+
 def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity: np.ndarray, exports: np.ndarray,
                   residual_maker: int, rounds: int | None = None, uncapped: np.ndarray | None = None) -> np.ndarray:
     """The capacity rounds of :func:`split_among_makers` from :func:`_maker_shares` (internal fast path).
@@ -255,39 +272,67 @@ def _split_capped(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity:
     most one round per bounded maker (``rounds=None``); the loop stops as soon as none is over.
     ``w``/``share`` may have a draw axis of length 1 (the same weights in every draw);
     ``uncapped`` is ``share · sales`` when the caller has it already.
+
+    The rounds run on arrays ``[draw, segment·powertrain]`` and ``[draw, maker]``, not on the
+    full ``[draw, maker, segment, powertrain]`` split: an open (not yet capped) maker's sales
+    are always ``w_msp · X_dsp`` with one level ``X`` per draw and segment × powertrain
+    (``X = N_sp / Σ_m w_msp`` before any cap; each round adds ``displaced_sp / Σ_open w_msp``),
+    and a maker capped in round ``r`` keeps ``f_m · w_msp · X⁽ʳ⁾_sp`` with its factor
+    ``f_m = room_m / total_m``. So a round is two small matrix products (maker totals
+    ``X·wᵀ`` and the open weight ``open·w``), and the split is built once at the end.
     """
-    by_maker = share * sales[:, None] if uncapped is None else uncapped
     room = np.maximum(capacity - exports, 0.0)
-    capped = np.zeros(capacity.shape, dtype=bool)
     finite_room = np.isfinite(room)
     finite_room[:, residual_maker] = False
     if not finite_room.any():  # nobody has a capacity bound
-        return by_maker
+        return share * sales[:, None] if uncapped is None else uncapped
     if rounds is None:
         rounds = int(finite_room.sum(-1).max()) + 1
-    if np.any(w[:, residual_maker] < 1e-12):  # the residual maker always takes overflow: weight ≥ 1e-12
+    if w[:, residual_maker].min() < 1e-12:  # the residual maker always takes overflow: weight ≥ 1e-12
         w = w.copy()
         w[:, residual_maker] = np.maximum(w[:, residual_maker], 1e-12)
-    w_flat = w.reshape(w.shape[0], w.shape[1], -1)
-    for _ in range(rounds):
-        total = by_maker.reshape(*by_maker.shape[:2], -1).sum(-1)
-        over = (total > room * (1 + 1e-12)) & finite_room
-        if not over.any():
-            break
+    n_draws, n_makers = room.shape
+    w_flat = w.reshape(w.shape[0], w.shape[1], -1)  # [draw or 1, maker, k]
+    one_w = w_flat.shape[0] == 1
+
+    def maker_sum(x: np.ndarray) -> np.ndarray:  # Σ_k w_mk·x_dk → [draw, maker]
+        return _matmul_rows(x, w_flat[0].T) if one_w else np.einsum("dk,dmk->dm", x, w_flat)
+
+    def weight_sum(g: np.ndarray) -> np.ndarray:  # Σ_m g_dm·w_mk → [draw, k]
+        return _matmul_rows(g, w_flat[0]) if one_w else np.einsum("dm,dmk->dk", g, w_flat)
+
+    level = sales.reshape(n_draws, -1) / w_flat.sum(1)  # X⁽⁰⁾ = N / Σ_m w
+    total = maker_sum(level)
+    over = (total > room * (1 + 1e-12)) & finite_room
+    if not over.any():  # no maker over its room: the uncapped split
+        return share * sales[:, None] if uncapped is None else uncapped
+    levels = [level]
+    capped = np.zeros(room.shape, dtype=bool)
+    cap_round = np.zeros(room.shape, dtype=np.intp)  # the round whose level a capped maker keeps
+    factor_m = np.ones(room.shape)
+    for r in range(rounds):
+        if r:
+            total = maker_sum(level)
+            over = (total > room * (1 + 1e-12)) & finite_room & ~capped
+            if not over.any():
+                break
+        factor = np.divide(room, total, out=np.ones_like(total), where=over)  # over ⇒ total > room ≥ 0; else 1
         capped |= over
-        factor = np.divide(room, total, out=np.ones_like(total), where=over)  # over ⇒ total > room ≥ 0
-        # what the capped makers give up, by segment × powertrain: Σ_m by_maker·(1 − factor)
-        displaced = np.einsum("dmsp,dm->dsp", by_maker, 1.0 - factor)
+        cap_round = np.where(over, r, cap_round)
+        factor_m = np.where(over, factor, factor_m)
+        # what the capped makers give up, by segment × powertrain: Σ_m w_mk·X_k·(1 − factor_m) ...
+        displaced = level * weight_sum(1.0 - factor)  # 1 − factor = 0 for makers not over
         # ... goes to the open makers in proportion to their weights w (the residual maker is
-        # always open, with w ≥ 1e-12): share_m = w_m·open_m / Σ_m' w_m'·open_m'
-        open_m = (~capped).astype(float)  # [draw, maker]; the residual maker is never capped
-        open_total = open_m @ w_flat[0] if w_flat.shape[0] == 1 else np.einsum("dm,dmk->dk", open_m, w_flat)
-        ratio = displaced / open_total.reshape(displaced.shape)
-        add = open_m[..., None, None] * w
-        add *= ratio[:, None]
-        by_maker = by_maker * factor[..., None, None]
-        by_maker += add
-    return by_maker
+        # always open, with w ≥ 1e-12): the level rises by displaced / Σ_open w
+        level = level + displaced / weight_sum((~capped).astype(float))
+        levels.append(level)
+    # open makers take the last level; capped ones the level of the round they were capped in
+    pick = np.where(capped, cap_round, len(levels) - 1)
+    rows = np.concatenate(levels)  # [round·draw, k]: the level of round r, draw d in row r·D + d
+    by_maker = np.take(rows, pick * n_draws + np.arange(n_draws)[:, None], axis=0)  # [draw, maker, k]
+    by_maker *= w_flat
+    by_maker *= factor_m[..., None]
+    return by_maker.reshape(n_draws, n_makers, *sales.shape[1:])
 
 
 def offer_matrix(makers: pd.DataFrame, years: np.ndarray) -> np.ndarray:

@@ -337,7 +337,7 @@ def _simulate(scenario: Any, values: Mapping[str, np.ndarray], until: int | None
     """Series of one vectorised run (:func:`nevsim.simulate.run_values`), draw ``j`` taking ``values[·][j]``."""
     from nevsim.simulate import run_values
 
-    series, _, _ = run_values(scenario, values, until=until)
+    series, _, _ = run_values(scenario, values, until=until, makers=False)  # the makers table is not used
     return series
 
 

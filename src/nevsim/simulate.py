@@ -49,6 +49,7 @@ from nevsim.fleet import FleetState, energy_and_emissions
 from nevsim.makers import (
     RescaledNestedLogit,
     _maker_shares,
+    _matmul_rows,
     _split_capped,
     allocate_credit_trades,
     cap_exports,
@@ -56,7 +57,7 @@ from nevsim.makers import (
     clear_credit_market,
     offer_matrix,
 )
-from nevsim.policy.standard import _compliance_fast, apply_offset
+from nevsim.policy.standard import _compliance_fast, _compliance_prepared, _PreparedStandard, apply_offset
 from nevsim.policy.standard import _prepare as _prepare_standard
 from nevsim.scenario import Scenario, interpolate_path, load_scenario
 from nevsim.technology import (
@@ -68,6 +69,12 @@ from nevsim.technology import (
     vehicle_attributes,
     vehicle_paths,
 )
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """``a`` without the axes it was broadcast along (stride 0 → length 1): the same values, stored once."""
+    return a[tuple(slice(0, 1) if (stride == 0 and n > 1) else slice(None) for stride, n in zip(a.strides, a.shape,
+                                                                                                 strict=True))]
 
 
 def _nz(x: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
@@ -744,16 +751,15 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
     )
     if paths.retail_price_equivalent.shape[0] != draws:
         paths = replace(paths, retail_price_equivalent=np.broadcast_to(paths.retail_price_equivalent, (draws,)))
-    shape = (len(years), draws, *table.glider_cny.shape)
-    flat = (len(years) * draws, *table.glider_cny.shape)
+    # vehicle arrays without their broadcast axes (fuel use does not vary per draw): the running
+    # cost is computed on [year, 1, segment, powertrain] × [year, draw] prices, not on copies per draw
     running = running_cost_pv_cny(
-        np.broadcast_to(paths.fuel_l_per_100km, shape).reshape(flat),
-        np.broadcast_to(paths.energy_kwh_per_100km, shape).reshape(flat),
-        np.broadcast_to(paths.electric_km_share, shape).reshape(flat),
-        inputs.gasoline.reshape(-1), inputs.electricity.reshape(-1),
-        np.tile(inputs.scalars["fleet.vkt_km_per_year"], len(years)),
-        np.tile(coef.opex_horizon_years, len(years)), np.tile(coef.opex_discount_rate, len(years)),
-    ).reshape(shape)
+        _compact(paths.fuel_l_per_100km), _compact(paths.energy_kwh_per_100km), _compact(paths.electric_km_share),
+        inputs.gasoline, inputs.electricity, np.broadcast_to(inputs.scalars["fleet.vkt_km_per_year"], (len(years), draws)),
+        np.broadcast_to(coef.opex_horizon_years, (len(years), draws)),
+        np.broadcast_to(coef.opex_discount_rate, (len(years), draws)),
+    )
+    running = np.broadcast_to(running, (len(years), draws, *table.glider_cny.shape))
     inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible,
                      prepared_standards=_prepared_standards(*policy_key) if region is None else (),
                      vehicle_paths=paths, running_pv_cny=running)
@@ -890,6 +896,7 @@ class Trace:
     data: dict[str, np.ndarray] = field(default_factory=dict)
     maker_data: dict[str, np.ndarray] = field(default_factory=dict)
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    record_makers: bool = True  # False: put_maker records nothing (runs that drop the makers table)
 
     def put(self, name: str, t: int, value: np.ndarray) -> None:
         value = np.asarray(value, dtype=float)
@@ -898,6 +905,8 @@ class Trace:
         self.data[name][t] = value
 
     def put_maker(self, name: str, t: int, value: np.ndarray) -> None:
+        if not self.record_makers:
+            return
         value = np.asarray(value, dtype=float)
         if name not in self.maker_data:
             self.maker_data[name] = np.full((len(self.years), *value.shape), np.nan)
@@ -911,6 +920,7 @@ def run_years(
     fit: bool = False,
     project: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    makers: bool = True,
 ) -> tuple[Trace, Calibration | None]:
     """Simulate year by year.
 
@@ -918,6 +928,9 @@ def run_years(
     * ``fit=True``: fit the constants in the history years (:mod:`nevsim.calibrate`); with
       ``project=True`` the same pass then continues into the projection with the calibration
       just made (one pass for a scenario that is its own calibration reference).
+
+    ``makers=False`` records no per-maker arrays (``trace.maker_data`` stays empty): the
+    makers are still simulated (capacity, credits, banks), only their table is not kept.
 
     Returns the trace and (when fitting) the :class:`Calibration`.
     """
@@ -929,7 +942,7 @@ def run_years(
     years = inputs.years if (not fit or project) else inputs.years[inputs.years <= inputs.history_last]
     n_years = len(years)
     n_hist = int((years <= inputs.history_last).sum())
-    trace = Trace(years=years, makers=inputs.makers)
+    trace = Trace(years=years, makers=inputs.makers, record_makers=makers)
     region = inputs.region  # None: China's policies; else a region's adapter (nevsim.regions)
     policy = _ChinaPolicy(s.policy, inputs.years, inputs.table, inputs.nev_ratio_override) if region is None \
         else region.policy(inputs.table.curb_mass_kg)
@@ -960,7 +973,7 @@ def run_years(
     cafc_bank = None
     cafc_extra = np.zeros(D)
     obligated_prev = np.ones((D, M), dtype=bool)
-    split_prev = None
+    obligated_share_prev = None  # [D, S, P]: share of last year's sales made by obligated makers
     a_prev, b_prev = np.full(D, -5.0), np.zeros(D)
     fit_a, fit_b, fit_lnss = np.zeros((n_hist, D)), np.zeros((n_hist, D)), np.zeros((n_hist, D))
     credit_diag = {"years_solved": 0, "max_iterations": 0, "all_converged": True, "max_abs_residual_credits": 0.0,
@@ -1033,10 +1046,10 @@ def run_years(
         if nev_sy is not None:
             earned = np.asarray(nev_sy.earned_per_vehicle, float)[None]  # [1, S, P]: broadcasts over draws
             required = np.asarray(nev_sy.required_per_vehicle, float)[None]
-            if split_prev is None:
+            if obligated_share_prev is None:
                 net_eff = np.broadcast_to(earned - required, (D, len(SEGMENTS), 4))
             else:
-                net_eff = earned - required * np.einsum("dmsp,dm->dsp", split_prev, obligated_prev.astype(float))
+                net_eff = earned - required * obligated_share_prev
             slope = price_slope * (earned - required)
             bank_total = zeros_d if bank is None else bank.sum((-1, -2))
             required_scale = (segment_sales[..., None] * required).sum((-1, -2))
@@ -1106,13 +1119,16 @@ def run_years(
         exports_total = exports_d[ti]
         # split_among_makers, with the attractiveness shares computed once for both splits
         w_m, share_m = _maker_shares(maker_w * inputs.offer[ti][None], inputs.residual_maker)
-        prelim = share_m * sales[:, None]  # no capacity bound: the uncapped split
-        ev_dom_m = np.einsum("dmsp->dm", prelim[..., 2:])  # einsum: quicker than sum over two inner axes
+        # domestic plug-in sales by maker of the uncapped split, Σ_{s, p ∈ plug-in} share_msp·N_dsp
+        # (a matrix product: the split itself [draw, maker, segment, powertrain] is not built here)
+        ev_sales = sales[..., 2:].reshape(D, -1)
+        ev_share = share_m[..., 2:].reshape(share_m.shape[0], M, -1)
+        ev_dom_m = _matmul_rows(ev_sales, ev_share[0].T) if ev_share.shape[0] == 1 else \
+            np.einsum("dk,dmk->dm", ev_sales, ev_share)
         exports_m = exports_total[:, None] * ev_dom_m / np.maximum(ev_dom_m.sum(-1, keepdims=True), 1e-300)
         cap_m = inputs.capacity[ti][None].repeat(D, 0)
         exports_m = cap_exports(exports_m, cap_m, inputs.residual_maker)
-        by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker, uncapped=prelim)
-        split_prev = by_maker / np.maximum(sales[:, None], 1e-300)
+        by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker)
         if rmarket is not None:  # the region's standards, per maker (nevsim.policy.standard.compliance)
             rmarket.account(t, year, sales, by_maker, trace)
         # credit accounting (nevsim.policy.standard.compliance)
@@ -1120,10 +1136,13 @@ def run_years(
                                    or nev_sy.required_per_vehicle.any() or (bank is not None and bank.any())):
             # nevsim.policy.standard.compliance without re-validating: by_maker is finite and ≥ 0
             # by construction, the banks are clipped at 0
-            res = _compliance_fast(nev_acc, by_maker, bank, 2)
+            if cafc_sy is not None and isinstance(nev_acc, _PreparedStandard) and isinstance(cafc_acc, _PreparedStandard):
+                res, cres = _compliance_prepared((nev_acc, cafc_acc), by_maker, (bank, cafc_bank), 2)  # one pass
+            else:
+                res = _compliance_fast(nev_acc, by_maker, bank, 2)
+                cres = None if cafc_sy is None else _compliance_fast(cafc_acc, by_maker, cafc_bank, 2)
             cafc_deficit = np.zeros(D)
-            if cafc_sy is not None:
-                cres = _compliance_fast(cafc_acc, by_maker, cafc_bank, 2)
+            if cres is not None:
                 cafc_bank = np.maximum(cres.bank_out, 0.0)
                 res, cres = apply_offset(nev_sy, res, cafc_sy, cres)
                 cafc_deficit = np.maximum(-cres.balance, 0.0).sum(-1)
@@ -1144,12 +1163,17 @@ def run_years(
             trace.put("Credits|NEV|Shortfall", t, shortfall)
             trace.put("Credits|NEV|Banked", t, bank.sum((-1, -2)))
             trace.put("Credits|CAFC|Deficit", t, cafc_deficit)
-        by_maker_pt = np.einsum("dmsp->dmp", by_maker)  # [D, M, P]
-        for p, name in enumerate(POWERTRAINS):
-            trace.put_maker(f"Sales|Cars|{name}", t, by_maker_pt[..., p])
-        production_m = by_maker.reshape(D, M, -1).sum(-1) + exports_m
-        trace.put_maker("Capacity Use", t, production_m * cap_use_factor[ti])  # % of capacity (NaN: unbounded)
-        trace.put_maker("Exports|Cars|EV", t, exports_m)
+        # Σ_m split_msp·obligated_m with split = by_maker / sales (for next year's credit market),
+        # summed over makers before dividing: a batched [1, maker] @ [maker, segment·powertrain]
+        obl_sales = (obligated_prev.astype(float)[:, None, :] @ by_maker.reshape(D, M, -1))[:, 0]
+        obligated_share_prev = obl_sales.reshape(sales.shape) / np.maximum(sales, 1e-300)
+        if makers:
+            by_maker_pt = np.einsum("dmsp->dmp", by_maker)  # [D, M, P]
+            for p, name in enumerate(POWERTRAINS):
+                trace.put_maker(f"Sales|Cars|{name}", t, by_maker_pt[..., p])
+            production_m = by_maker.reshape(D, M, -1).sum(-1) + exports_m
+            trace.put_maker("Capacity Use", t, production_m * cap_use_factor[ti])  # % of capacity (NaN: unbounded)
+            trace.put_maker("Exports|Cars|EV", t, exports_m)
         # ---- 5. fleet
         sales_pt = sales.sum(1)  # [D, P]
         fuel_l = _nz(veh.fuel_l_per_100km)
@@ -1332,23 +1356,28 @@ def _fit_maker_weights_cached(prior: bytes, offer: bytes, offer_shape: tuple[int
 # ----------------------------------------------------------------------------- collect
 
 
-def _labels(values: list[str], codes: np.ndarray) -> Any:
-    """A string column ``values[codes]`` with the dtype pandas infers for ``values``.
+def _labels(values: list[str], codes: np.ndarray, each: int = 1) -> Any:
+    """A string column ``values[codes]`` (each code repeated ``each`` times) with the dtype pandas
+    infers for ``values``.
 
     Converting the few distinct labels and taking by code is several times faster than
     letting pandas convert a long object array (pandas 3 string columns).
     """
-    return pd.Series(np.array(values, dtype=object)).array.take(codes)
+    return pd.Series(np.array(values, dtype=object)).array.take(np.repeat(codes, each) if each > 1 else codes)
 
 
-def _categories(values: list[str], codes: np.ndarray) -> pd.Categorical:
-    """A categorical column ``values[codes]`` (one byte per row: the label columns of draw tables)."""
+def _categories(values: list[str], codes: np.ndarray, each: int = 1) -> pd.Categorical:
+    """A categorical column ``values[codes]``, each code repeated ``each`` times (one byte per row:
+    the label columns of draw tables).
+
+    Duplicate labels are merged into one category on the few codes before repeating them, so
+    the long code column is written once, already in its final (int8) dtype.
+    """
     unique = list(dict.fromkeys(values))
-    if len(unique) == len(values) and len(unique) < 127:
-        small = codes.astype(np.int8, copy=False)
-    else:
-        remap = np.array([unique.index(v) for v in values], dtype=np.int8 if len(unique) < 127 else np.int32)
-        small = remap[codes]
+    remap = np.array([unique.index(v) for v in values], dtype=np.int8 if len(unique) < 127 else np.int32)
+    small = remap[np.asarray(codes)]
+    if each > 1:
+        small = np.zeros(small.size * each, dtype=small.dtype) if not small.any() else np.repeat(small, each)
     return pd.Categorical.from_codes(small, categories=pd.Index(unique, dtype="str"), validate=False)
 
 
@@ -1428,11 +1457,13 @@ def _frames(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], 
     D = tables.values.shape[-1]
     n_rows = len(names) * n_y * D
     year_col = np.repeat(years.astype(np.int64), D)
+    one = np.zeros(1, dtype=np.int8)
+    var_codes = np.arange(len(names), dtype=np.int16)
     cols: dict[str, Any] = {
-        "scenario": lab([scenario.name], np.zeros(n_rows, dtype=np.int8)),
-        "region": lab([scenario.region], np.zeros(n_rows, dtype=np.int8)),
-        "variable": lab(names, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
-        "unit": lab(tables.units, np.repeat(np.arange(len(names), dtype=np.int16), n_y * D)),
+        "scenario": lab([scenario.name], one, n_rows),
+        "region": lab([scenario.region], one, n_rows),
+        "variable": lab(names, var_codes, n_y * D),
+        "unit": lab(tables.units, var_codes, n_y * D),
         "year": np.tile(year_col, len(names)),
         "value": tables.values.reshape(-1),
     }
@@ -1443,13 +1474,13 @@ def _frames(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], 
     if mnames and tables.maker_values is not None:
         per_var = M * n_y * D
         m_rows = per_var * len(mnames)
-        var_codes = np.repeat(np.arange(len(mnames), dtype=np.int16), per_var)
+        mvar_codes = np.arange(len(mnames), dtype=np.int16)
         mcols: dict[str, Any] = {
-            "scenario": lab([scenario.name], np.zeros(m_rows, dtype=np.int8)),
-            "region": lab([scenario.region], np.zeros(m_rows, dtype=np.int8)),
-            "maker": lab(list(maker_list), np.tile(np.repeat(np.arange(M, dtype=np.int16), n_y * D), len(mnames))),
-            "variable": lab(mnames, var_codes),
-            "unit": lab(tables.maker_units, var_codes),
+            "scenario": lab([scenario.name], one, m_rows),
+            "region": lab([scenario.region], one, m_rows),
+            "maker": lab(list(maker_list), np.tile(np.arange(M, dtype=np.int16), len(mnames)), n_y * D),
+            "variable": lab(mnames, mvar_codes, per_var),
+            "unit": lab(tables.maker_units, mvar_codes, per_var),
             "year": np.tile(year_col, len(mnames) * M),
             "value": tables.maker_values.reshape(-1),
         }
@@ -1566,24 +1597,25 @@ def calibrate(scenario: Scenario, until: int | None = None, inputs: Inputs | Non
     else:
         n = inputs.draws if inputs is not None else None
         ref_inputs = prepare(reference, until, _parse_values(reference, values, n, strict=False))
-    _, cal = run_years(ref_inputs, None, fit=True)
+    _, cal = run_years(ref_inputs, None, fit=True, makers=False)  # the fit reads no maker arrays
     assert cal is not None
     return cal, ref_inputs
 
 
 def _simulate(scenario: Scenario, until: int | None, values: Mapping[str, Any] | None,
-              progress: Callable[[int, int], None] | None) -> tuple[Trace, Inputs, Calibration, dict[str, float]]:
+              progress: Callable[[int, int], None] | None, makers: bool = True
+              ) -> tuple[Trace, Inputs, Calibration, dict[str, float]]:
     """prepare → calibrate → run_years for one block of draws; returns the trace, inputs, calibration, timings."""
     t0 = time.perf_counter()
     inputs = prepare(scenario, until, values)
     t1 = time.perf_counter()
     if _reference(scenario) is scenario:  # its own reference: fit and project in one pass
         t2 = t1
-        trace, cal = run_years(inputs, None, fit=True, project=True, progress=progress)
+        trace, cal = run_years(inputs, None, fit=True, project=True, progress=progress, makers=makers)
     else:
         cal, _ = calibrate(scenario, until, inputs, values)
         t2 = time.perf_counter()
-        trace, _ = run_years(inputs, cal, progress=progress)
+        trace, _ = run_years(inputs, cal, progress=progress, makers=makers)
     assert cal is not None
     return trace, inputs, cal, {"prepare": t1 - t0, "calibrate": t2 - t1, "run": time.perf_counter() - t2}
 
@@ -1653,7 +1685,7 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     if isinstance(draw_offset, bool) or not isinstance(draw_offset, (int, np.integer)) or draw_offset < 0:
         raise InputError("draw_offset", f"must be a whole number ≥ 0, got {draw_offset!r}")
     parsed = _parse_values(scenario, values, 1)
-    trace, inputs, cal, timing = _simulate(scenario, until, values, None)
+    trace, inputs, cal, timing = _simulate(scenario, until, values, None, makers)
     t = time.perf_counter()
     series, maker_frame = collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers)
     timing["collect"] = time.perf_counter() - t
@@ -1663,8 +1695,9 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     return series, maker_frame, meta
 
 
-#: Draws simulated at once by :func:`run_frames` with draws (bounds memory; measured fastest in
-#: benchmarks/bench_draws.py). The result does not depend on it.
+#: Draws simulated at once by :func:`run_frames` with draws (bounds memory; 500 to 5,000 measured
+#: within the noise of each other in benchmarks/bench_draws.py, 250 slower). The result does not
+#: depend on it.
 CHUNK_DRAWS = 1000
 
 
@@ -1713,9 +1746,9 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
     chunk = CHUNK_DRAWS if chunk_draws is None else chunk_draws
     _check_draws(n, chunk)
     if n == 1:
-        trace, inputs, cal, timing = _simulate(scenario, until, {}, progress)
+        trace, inputs, cal, timing = _simulate(scenario, until, {}, progress, makers)
         t = time.perf_counter()
-        series, makers = collect(trace, inputs)
+        series, makers = collect(trace, inputs, makers=makers)
         timing["collect"] = time.perf_counter() - t
         return series, makers, _meta(scenario, inputs, cal, trace, until, timing)
     rng_seed = scenario.seed if seed is None else seed
@@ -1729,7 +1762,7 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
     meta: dict[str, Any] = {}
     for start in range(0, n, chunk):
         block = {k: v[start:start + chunk] for k, v in values.items()}
-        trace, inputs, cal, t_block = _simulate(scenario, until, block, None)
+        trace, inputs, cal, t_block = _simulate(scenario, until, block, None, makers)
         t = time.perf_counter()
         acc.add(_trace_tables(trace, inputs, makers), start)
         t_block["collect"] = time.perf_counter() - t

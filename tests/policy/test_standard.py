@@ -107,6 +107,26 @@ def test_records_path_equals_dense() -> None:
         compliance_records(china.nev_standard(2022, v), units, idx, 3)
 
 
+def test_prepared_standards_in_one_pass_equal_the_checked_path() -> None:
+    """The simulation's fast path (terms stacked per standard, both standards' maker sums and the
+    volume in one matrix product) gives what :func:`compliance` gives for each standard."""
+    from nevsim.policy.standard import _compliance_prepared, _prepare
+
+    rng = np.random.default_rng(3)
+    pt = rng.choice(np.array(["ICE", "HEV", "BEV", "PHEV"]), 20)
+    v = VehicleArrays(pt, range_km=rng.uniform(100, 600, 20), fuel_l_per_100km=rng.uniform(1, 9, 20),
+                      curb_mass_kg=rng.uniform(900, 2400, 20))
+    sales = rng.uniform(0, 5e4, (4, 7, 20)) * (rng.random((4, 7, 1)) > 0.2)  # draw × maker × vehicle, some empty
+    banks = (rng.uniform(0, 1e3, (4, 7, 3)), None)
+    stds = (china.nev_standard(2022, v), china.cafc_standard(2022, v))
+    got = _compliance_prepared(tuple(_prepare(s, 1) for s in stds), sales, banks, 1)
+    for std, bank, res in zip(stds, banks, got, strict=True):
+        ref = compliance(std, sales, bank_in=bank, vehicle_ndim=1)
+        for name in ("volume", "earned", "required", "bank_used", "balance", "bank_out"):
+            np.testing.assert_allclose(getattr(res, name), getattr(ref, name), rtol=1e-12, atol=1e-6)
+        assert (res.obligated == ref.obligated).all()
+
+
 @settings(max_examples=50, deadline=None)
 @given(sales=hnp.arrays(np.float64, (5, 3), elements=st.floats(0, 1e6)),
        bank=hnp.arrays(np.float64, (5,), elements=st.floats(0, 1e4)))

@@ -51,6 +51,44 @@ def test_split_never_exceeds_capacity_and_conserves_sales(case) -> None:
     assert np.all(np.where(bounded, produced <= capacity * (1 + 1e-9) + 1e-6, True))
 
 
+def _split_by_rounds(sales: np.ndarray, w: np.ndarray, share: np.ndarray, capacity: np.ndarray,
+                     exports: np.ndarray, residual: int, rounds: int | None = None) -> np.ndarray:
+    """The capped split done the direct way, on the whole ``[draw, maker, segment, powertrain]``
+    array each round: cap the makers over their room, hand what they give up to the open makers
+    in proportion to their weights (the definition ``_split_capped`` computes on levels)."""
+    by_maker = share * sales[:, None]
+    room = np.maximum(capacity - exports, 0.0)
+    finite = np.isfinite(room)
+    finite[:, residual] = False
+    capped = np.zeros(room.shape, dtype=bool)
+    for _ in range(int(finite.sum(-1).max()) + 1 if rounds is None else rounds):
+        total = by_maker.sum((-1, -2))
+        over = (total > room * (1 + 1e-12)) & finite & ~capped
+        if not over.any():
+            break
+        capped |= over
+        factor = np.where(over, room / np.where(over, total, 1.0), 1.0)
+        displaced = (by_maker * (1.0 - factor)[..., None, None]).sum(1)
+        open_w = (~capped)[..., None, None] * w
+        by_maker = by_maker * factor[..., None, None] + open_w * (displaced / open_w.sum(1))[:, None]
+    return by_maker
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=_split_case(), same_weights=st.booleans(), rounds=st.sampled_from([None, 1, 2]))
+def test_split_on_levels_equals_the_split_on_the_full_array(case, same_weights: bool, rounds: int | None) -> None:
+    """``_split_capped`` (rounds on per-segment levels) gives the direct split, also with a fixed
+    number of rounds, with weights shared by all draws (draw axis 1) or per draw."""
+    sales, weights, capacity, exports, residual = case
+    if same_weights:
+        weights = weights[:1]
+    w, share = _maker_shares(weights, residual)
+    exports_m = cap_exports(exports, capacity, residual)
+    expected = _split_by_rounds(sales, w, share, capacity, exports_m, residual, rounds)
+    got = _split_capped(sales, w, share, capacity, exports_m, residual, rounds)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-6)
+
+
 def _cascade(makers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Equal weights, capacities set so that each round pushes exactly one more maker over:
     capping maker k spills just enough onto maker k + 1 to put it over its capacity."""

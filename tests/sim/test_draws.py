@@ -153,6 +153,17 @@ def test_chunk_size_does_not_change_the_result(mc_run) -> None:
     assert meta["chunk_draws"] == 5 and meta["draws"] == 24
 
 
+@pytest.mark.parametrize("draws", [1, 24])
+def test_without_makers_table_the_series_are_the_same(mc_run, draws: int) -> None:
+    """``makers=False`` records no per-maker arrays; the simulation (and so every series) is unchanged."""
+    series, makers, _ = run_frames("china-current-policies", draws=draws, seed=11, makers=False)
+    full_series, full_makers = mc_run[:2] if draws > 1 else run_frames("china-current-policies")[:2]
+    assert len(full_makers) > 0 and len(makers) == 0
+    assert list(makers.columns) == list(full_makers.columns)
+    assert series.drop(columns="value").equals(full_series.drop(columns="value"))
+    np.testing.assert_array_equal(series["value"].to_numpy(), full_series["value"].to_numpy())
+
+
 def test_seed_reproducible_and_seeds_differ(mc_run) -> None:
     again = run_frames("china-current-policies", draws=24, seed=11)[0]
     np.testing.assert_array_equal(again["value"].to_numpy(), mc_run[0]["value"].to_numpy())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,3 +87,14 @@ def test_trades_balance() -> None:
     bought, sold, unsold = allocate_credit_trades(bal)
     assert bought.sum() == sold.sum() == 80.0
     np.testing.assert_allclose(unsold.sum(), 30.0)
+
+
+@pytest.mark.parametrize("rows", [1, 999, 1000, 1001, 2017, 10_000])
+def test_matmul_in_row_blocks_equals_the_product(rows: int) -> None:
+    """The blocked product (single-threaded BLAS blocks) is the plain product, whatever the row count."""
+    from nevsim.makers import _matmul_rows
+
+    rng = np.random.default_rng(rows)
+    a, b = rng.normal(size=(rows, 20)), rng.normal(size=(20, 13))
+    np.testing.assert_allclose(_matmul_rows(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    assert _matmul_rows(a, b).shape == (rows, 13)

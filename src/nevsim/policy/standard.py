@@ -250,16 +250,35 @@ def _compliance_fast(std: StandardYear | _PreparedStandard, sales: np.ndarray, b
     """
     vnd = int(vehicle_ndim)
     if isinstance(std, _PreparedStandard):
-        lead = sales.shape[: sales.ndim - vnd]
-        flat = sales.reshape(*lead, -1)
-        prod = flat @ std.matrix  # (..., maker, term)
-        sums = [prod[..., k] for k in range(prod.shape[-1])]
-        return _account(std.standard, flat.sum(-1), sums, bank_in, carry_forward_allowed)
+        return _compliance_prepared((std,), sales, (bank_in,), vnd, carry_forward_allowed)[0]
     eshape = np.shape(std.earned_per_vehicle)
     vshape = eshape[len(eshape) - vnd:]
     volume = np.sum(sales, axis=tuple(range(-vnd, 0)))
     sums = _maker_totals(sales, vnd)(_per_vehicle_terms(std, vshape))
     return _account(std, volume, sums, bank_in, carry_forward_allowed)
+
+
+def _compliance_prepared(stds: tuple[_PreparedStandard, ...], sales: np.ndarray,
+                         banks_in: tuple[np.ndarray | None, ...], vehicle_ndim: int,
+                         carry_forward_allowed: np.ndarray | bool = True) -> list[ComplianceResult]:
+    """:func:`_compliance_fast` of several prepared standards on the same sales (one pass over them).
+
+    The per-maker sums of every standard's terms and the volume ``Σ_v s_mv`` are one matrix
+    product ``sales[..., maker, vehicle] @ [M_1 | M_2 | … | 1]``; each standard is then accounted
+    with its own bank (:func:`_account`).
+    """
+    lead = sales.shape[: sales.ndim - int(vehicle_ndim)]
+    flat = sales.reshape(*lead, -1)
+    ones = np.ones((flat.shape[-1], 1))
+    prod = flat @ np.concatenate([*(s.matrix for s in stds), ones], axis=-1)  # (..., maker, terms + 1)
+    volume = prod[..., -1]
+    out, k = [], 0
+    for std, bank_in in zip(stds, banks_in, strict=True):
+        n = std.matrix.shape[-1]
+        sums = [prod[..., j] for j in range(k, k + n)]
+        k += n
+        out.append(_account(std.standard, volume, sums, bank_in, carry_forward_allowed))
+    return out
 
 
 def compliance_records(standard_year: StandardYear, units: np.ndarray, maker_index: np.ndarray,
