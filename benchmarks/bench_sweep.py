@@ -65,10 +65,13 @@ if __name__ == "__main__":
     spec = load_sweep_spec(sys.argv[1])
     if sys.argv[2] == "-":  # no store: how the model alone scales with workers
         from concurrent.futures import wait
-        from nevsim.sweep import _task, chunks, executor
+        from nevsim.sweep import _panels, _ready, _task, chunks, executor
         t0 = time.perf_counter()
         with executor(workers=int(sys.argv[3])) as ex:
-            futures = [ex.submit(compute_only, _task(spec, c)) for c in chunks(spec)]
+            for _ in range(int(sys.argv[3])):  # as run_sweep does: start the workers, fit the panels here
+                ex.submit(_ready)
+            panels = _panels(spec, chunks(spec))
+            futures = [ex.submit(compute_only, _task(spec, c, panels)) for c in chunks(spec)]
             wait(futures)
         print(json.dumps({"wall_s": time.perf_counter() - t0, "parent_cpu_s": 0.0,
                           "compute_s": sum(f.result() for f in futures), "chunks": len(futures)}))
