@@ -30,7 +30,7 @@ import numpy as np
 from nevsim.calibrate import KAPPA_FIRST_YEAR
 from nevsim.errors import InputError
 
-__all__ = ["POOLED_REGIONS", "fit_kappa_pooled", "region_panel", "remember_panels"]
+__all__ = ["POOLED_REGIONS", "fit_kappa_pooled", "region_panel"]
 
 #: Regions whose shipped default scenarios join the pooled fit (region code → scenario).
 POOLED_REGIONS: dict[str, str] = {
@@ -71,33 +71,14 @@ def fit_kappa_pooled(panels: list[Panel], lo: float, hi: float,
     return np.clip(slope, lo, hi)
 
 
-_GIVEN: dict[tuple[str, int | None], Panel | None] = {}  # panels computed by another process (a sweep's caller)
-
-
-def remember_panels(panels: dict[tuple[str, int | None], Panel | None]) -> None:
-    """Use these panels (computed by :func:`region_panel` in another process) instead of fitting them here."""
-    for key, panel in panels.items():
-        if panel is not None:
-            panel = tuple(np.array(a) for a in panel)  # type: ignore[assignment]
-            for a in panel:  # type: ignore[union-attr]
-                a.setflags(write=False)
-        _GIVEN[key] = panel
-
-
+@functools.lru_cache(maxsize=32)
 def region_panel(scenario_name: str, until: int | None) -> Panel | None:
     """The fitted plug-in constants and ln(stock share) of a shipped scenario's history up to ``until``.
 
     The scenario is fitted with ``kappa_fit = "own"`` (the constants do not depend on κ: they
     are fitted with κ = 0); ``None`` if its region has too little history before the cutoff.
-    Memoised per process (arrays read-only), or given by :func:`remember_panels`.
+    Memoised per process (arrays read-only).
     """
-    if (scenario_name, until) in _GIVEN:
-        return _GIVEN[(scenario_name, until)]
-    return _region_panel(scenario_name, until)
-
-
-@functools.lru_cache(maxsize=32)
-def _region_panel(scenario_name: str, until: int | None) -> Panel | None:
     from nevsim.scenario import load_scenario
     from nevsim.simulate import prepare, run_years
 

@@ -617,36 +617,6 @@ def _parse_values(scenario: Scenario, values: Mapping[str, Any] | None, n: int |
     return out
 
 
-def _history(scenario: Scenario, years: np.ndarray, until: int | None) -> tuple[Any, History, int]:
-    """The scenario's region (None: China's bundled data), its history and the last history year of the fit."""
-    region = None
-    if scenario.region_spec is not None:  # a region defined by the scenario's [region] table
-        from nevsim.regions import Region
-
-        region = Region.from_scenario(scenario)
-    hist = load_history(years, until) if region is None else region.history(years, until)
-    history_last = min(scenario.years.calibrate_until, hist.last_share_year, until if until is not None else 9999)
-    return region, hist, int(history_last)
-
-
-def pooled_panels(scenario: Scenario, until: int | None = None) -> dict[tuple[str, int], Any]:
-    """The other regions' κ panels a run of ``scenario`` pools with: ``{(scenario name, cutoff): panel}``.
-
-    These are what :func:`_fit_kappa` asks :func:`nevsim.pooling.region_panel` for (empty when
-    the calibration reference fits κ on its own history). A sweep computes them once in the
-    calling process and hands them to its workers (:func:`nevsim.pooling.remember_panels`), so
-    each worker does not fit the other regions' histories again.
-    """
-    from nevsim import pooling
-
-    reference = _reference(scenario)
-    if reference.calibration.kappa_fit == "own":
-        return {}
-    _, _, last = _history(reference, np.arange(reference.years.first, reference.years.last + 1), until)
-    return {(name, last): pooling.region_panel(name, last)
-            for code, name in pooling.POOLED_REGIONS.items() if code != reference.region}
-
-
 def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, Any] | None = None) -> Inputs:
     """Arrays for a run: history (cut at ``until``), scenario paths, parameters, makers.
 
@@ -657,7 +627,13 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
     if until is not None and not (2012 <= until <= 2100):
         raise InputError("until", f"data cutoff {until} outside 2012–2100", allowed=["2012 to 2100"])
     years = np.arange(scenario.years.first, scenario.years.last + 1)
-    region, hist, history_last = _history(scenario, years, until)
+    region = None
+    if scenario.region_spec is not None:  # a region defined by the scenario's [region] table
+        from nevsim.regions import Region
+
+        region = Region.from_scenario(scenario)
+    hist = load_history(years, until) if region is None else region.history(years, until)
+    history_last = min(scenario.years.calibrate_until, hist.last_share_year, until if until is not None else 9999)
     if history_last < years[0] + 2:
         raise InputError("until", "fewer than three history years to calibrate on", allowed=[f"≥ {years[0] + 2}"])
     s = scenario

@@ -347,10 +347,6 @@ def _work(task: dict[str, Any]) -> tuple[int, Any, Any, dict[str, Any], float]:
     from nevsim.store import encode
 
     t0 = time.perf_counter()
-    if task.get("panels"):
-        from nevsim.pooling import remember_panels
-
-        remember_panels(task["panels"])
     series, makers, meta = _run_chunk_with_meta(
         task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]), task["seed"],
         task["distributions"], task["correlations"], task["until"], task.get("makers", True))
@@ -537,11 +533,7 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
     if todo:
         window = max_pending or max(2, 2 * (default_workers() if workers is None else max(workers, 1)))
         with (_nullcontext(pool) if pool is not None else executor(scheduler, workers)) as ex, _connect(store) as con:
-            if isinstance(ex, ProcessPoolExecutor):  # start the workers now: they import while we fit the panels
-                for _ in range(default_workers() if workers is None else workers):
-                    ex.submit(_ready)
-            panels = _panels(spec, todo)
-            _drive(ex, spec, con, todo, window, summary, progress, len(done), len(all_chunks), panels)
+            _drive(ex, spec, con, todo, window, summary, progress, len(done), len(all_chunks))
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -551,41 +543,15 @@ def _nullcontext(value: Executor) -> Iterator[Executor]:
     yield value
 
 
-def _ready() -> None:
-    """A worker's first task: import the model (what its first chunk would otherwise wait for)."""
-    import nevsim.simulate  # noqa: F401
-
-
-def _panels(spec: SweepSpec, todo: list[Chunk]) -> dict[tuple[str, int], Any]:
-    """The pooled-κ panels of the other regions (:func:`nevsim.simulate.pooled_panels`), fitted once here.
-
-    Computed for the first point of each scenario: each worker would otherwise fit the same
-    regions' histories again on its first chunk. A point that needs other panels (e.g. a grid
-    over ``years.calibrate_until``) has its worker fit them as before.
-    """
-    from nevsim.scenario import load_scenario
-    from nevsim.simulate import pooled_panels
-
-    panels: dict[tuple[str, int], Any] = {}
-    for scenario in dict.fromkeys(c.scenario for c in todo):
-        chunk = next(c for c in todo if c.scenario == scenario)
-        try:
-            panels.update(pooled_panels(load_scenario(scenario, {**spec.overrides, **chunk.grid}), spec.until))
-        except InputError:  # the worker meets the same error and reports it with its chunk
-            continue
-    return panels
-
-
-def _task(spec: SweepSpec, chunk: Chunk, panels: dict[tuple[str, int], Any] | None = None) -> dict[str, Any]:
+def _task(spec: SweepSpec, chunk: Chunk) -> dict[str, Any]:
     return {"chunk_id": chunk.chunk_id, "scenario": chunk.scenario, "overrides": {**spec.overrides, **chunk.grid},
             "draw_start": chunk.draw_start, "draw_stop": chunk.draw_stop, "seed": spec.seed,
             "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until,
-            "makers": spec.makers, "panels": panels or {}}
+            "makers": spec.makers}
 
 
 def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: int, summary: SweepSummary,
-           progress: Callable[[int, int], None] | None, done: int, total: int,
-           panels: dict[tuple[str, int], Any] | None = None) -> None:
+           progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
     queue = iter(todo)
     by_id = {c.chunk_id: c for c in todo}
     pending: dict[Future[Any], Chunk] = {}
@@ -595,7 +561,7 @@ def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: i
             chunk = next(queue, None)
             if chunk is None:
                 return
-            pending[ex.submit(_work, _task(spec, chunk, panels))] = chunk
+            pending[ex.submit(_work, _task(spec, chunk))] = chunk
 
     try:
         top_up()

@@ -308,25 +308,3 @@ def test_sweep_rows_read_the_same_from_a_version_1_store_and_after_its_migration
     con.close()
     for rid, res in want_runs.items():
         pd.testing.assert_frame_equal(Store(old).load(rid).series, res.series)
-
-
-def test_panels_fitted_by_the_caller_are_the_ones_a_worker_needs(monkeypatch) -> None:
-    """The pooled-κ panels a sweep hands its workers are exactly those a run asks for; same results."""
-    from nevsim import pooling
-    from nevsim.sweep import _panels
-
-    monkeypatch.setattr(pooling, "_GIVEN", {})
-    spec = validate_sweep(SMALL)
-    panels = _panels(spec, chunks(spec))
-    assert panels and all(name in pooling.POOLED_REGIONS.values() for name, _ in panels)
-    task = (SMALL["scenarios"][0], {**spec.overrides, **chunks(spec)[0].grid}, range(0, 2), spec.seed,
-            spec.distributions)
-    pooling._region_panel.cache_clear()
-    computed = run_chunk(*task)  # fits the panels in this process
-    assert pooling._region_panel.cache_info().currsize == len(panels)
-    pooling._region_panel.cache_clear()
-    pooling.remember_panels(panels)
-    given = run_chunk(*task)
-    assert pooling._region_panel.cache_info().currsize == 0  # nothing fitted again
-    for a, b in zip(computed, given, strict=True):
-        pd.testing.assert_frame_equal(a, b)
