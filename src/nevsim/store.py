@@ -109,19 +109,17 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
     keys = [c for c in columns if c != "value"]
     n = len(frame)
     combined = np.zeros(n, dtype=np.int64)
-    factorized = [pd.factorize(frame[col], use_na_sentinel=False) for col in keys]
+    factorized = [_codes(frame[col]) for col in keys]
     uniques = [levels for _, levels in factorized]
     radices = [max(len(levels), 1) for levels in uniques]
     if float(np.prod([float(r) for r in radices])) >= 2.0**62:  # cannot happen with real labels; be exact anyway
         raise InputError("results", "too many distinct labels to store")
     for (codes, _), radix in zip(factorized, radices, strict=True):
         combined = combined * radix + codes
-    cell, combos = pd.factorize(combined)
-    combos = np.asarray(combos, dtype=np.int64)
+    cell, combos = _first_appearance(combined)
     cells: dict[str, Any] = {}
     for col, levels, radix in zip(reversed(keys), reversed(uniques), reversed(radices), strict=True):
-        cells[col] = np.asarray(levels, dtype=object)[combos % radix] if col != "year" else \
-            np.asarray(levels, dtype=np.int64)[combos % radix]
+        cells[col] = np.asarray(levels)[combos % radix]
         combos = combos // radix
     cells_frame = pd.DataFrame({"cell": np.arange(len(cells[keys[0]]) if keys else 0, dtype=np.int32),
                                 **{c: cells[c] for c in keys}})
@@ -129,6 +127,38 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
     values = pa.table({"cell": pa.array(cell.astype(np.int32, copy=False)), "draw": draw,
                        "value": pa.array(frame["value"].to_numpy(dtype=np.float64))})
     return cells_frame, values
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes ``0 … k−1`` of a column and its levels (categorical codes and whole-number
+    years taken as they are; other columns factorized, a missing label being a level of its own)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        if len(codes) == 0 or codes.min() >= 0:
+            return codes.astype(np.int64), np.asarray(column.cat.categories, dtype=object)
+    elif pd.api.types.is_integer_dtype(column.dtype) and len(column):
+        values = column.to_numpy(dtype=np.int64)
+        low, high = int(values.min()), int(values.max())
+        if high - low < 1_000_000:
+            return values - low, np.arange(low, high + 1, dtype=np.int64)
+    codes, levels = pd.factorize(column, use_na_sentinel=False)
+    return codes.astype(np.int64), np.asarray(levels) if column.name == "year" else np.asarray(levels, dtype=object)
+
+
+def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniques)`` of ``keys`` numbered in order of first appearance (as :func:`pandas.factorize`).
+
+    Fast path for the simulation's layout, where each key's rows are one contiguous block
+    (draws vary fastest): the blocks are numbered in order without hashing every row.
+    """
+    if len(keys):
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        firsts = keys[starts]
+        if len(np.unique(firsts)) == len(firsts):
+            lengths = np.diff(np.append(starts, len(keys)))
+            return np.repeat(np.arange(len(firsts), dtype=np.int64), lengths), firsts
+    codes, uniques = pd.factorize(keys)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=np.int64)
 
 
 def default_path() -> Path:
@@ -275,8 +305,11 @@ class Store:
             version = schema_version(con)
             tables = {}
             for table, columns in TABLES.items():
-                tables[table] = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(version, table)} "
-                                            "WHERE run_id = ? ORDER BY stored_row", [full]).df()
+                if version == 1:
+                    tables[table] = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(1, table)} "
+                                                "WHERE run_id = ? ORDER BY stored_row", [full]).df()
+                else:
+                    tables[table] = _read_run(con, table, full)
         meta, scenario = json.loads(row[0]), json.loads(row[1])
         series, makers = tables["series"], tables["makers"]
         if series["draw"].isna().all():
@@ -284,6 +317,45 @@ class Store:
         if makers["draw"].isna().all():
             makers = makers.drop(columns="draw")
         return Results(series, makers, meta, scenario)
+
+
+def _read_run(con: Any, table: str, run_id: str) -> pd.DataFrame:
+    """One run's long table (schema version 2), rows in the order written.
+
+    The numbers are read as they are stored and the labels are put next to them here (an
+    Arrow ``take`` of the run's cells): the same frame as the view gives, without DuckDB
+    joining and converting every label of every row.
+    """
+    import pyarrow as pa
+
+    columns = TABLES[table]
+    labels = [c for c in columns if c != "value"]
+    cur = con.cursor()  # a fresh cursor: no pending result of the caller's in the way
+    try:
+        cells = cur.sql(f"SELECT c.cell, {', '.join('c.' + c for c in labels)} FROM {table}_cells c "
+                        "JOIN runs r ON r.run_key = c.run_key WHERE r.run_id = ? ORDER BY c.cell",
+                        params=[run_id]).to_arrow_table()
+        values = cur.sql(f"SELECT v.cell, v.value, v.draw FROM {table}_values v JOIN runs r ON r.run_key = v.run_key "
+                         "WHERE r.run_id = ? ORDER BY v.rowid", params=[run_id]).to_arrow_table()
+    finally:
+        cur.close()
+    cell = cells.column("cell").to_numpy()
+    where = np.zeros(int(cell.max()) + 1 if len(cell) else 0, dtype=np.int64)
+    where[cell] = np.arange(len(cell))
+    rows = pa.array(where[values.column("cell").to_numpy()])
+    out = pa.table({**{c: _large(cells.column(c)).take(rows) for c in labels}, "value": values.column("value"),
+                    "draw": values.column("draw")})
+    frame = out.to_pandas()
+    if values.column("draw").null_count not in (0, len(values)):  # mixed: as DuckDB gives it
+        frame["draw"] = frame["draw"].astype("float64")
+    return frame
+
+
+def _large(column: Any) -> Any:
+    """Text as ``large_string`` (64-bit offsets: a label column of 10⁸ rows exceeds 2 GB)."""
+    import pyarrow as pa
+
+    return column.cast(pa.large_string()) if pa.types.is_string(column.type) else column
 
 
 # ---------------------------------------------------------------------------- schema, shared with nevsim.sweep
