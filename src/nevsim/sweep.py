@@ -630,18 +630,29 @@ def load_sweep(store: Any, sweep: str, *, table: str = "series") -> pd.DataFrame
     ``sweep`` is a sweep id (or unique prefix) or a sweep name (newest); ``table`` is
     ``series`` or ``makers``. Rows are ordered by point, draw and the simulation's row order.
     """
-    from nevsim.store import Store, long_rows, schema_version
+    from nevsim.store import Store, _read_run, long_rows
 
     if table not in ("series", "makers"):
         raise InputError("table", f"unknown table {table!r}", allowed=["series", "makers"])
     store = store if isinstance(store, Store) else Store(store)
     columns = SERIES_COLUMNS if table == "series" else MAKERS_COLUMNS
-    with _connect(store) as con:
+    with _connect(store) as con:  # opened for writing: a version-1 store is migrated first
         sweep_id, spec = _resolve_sweep(con, sweep)
-        frame = con.execute(
-            f"SELECT run_id, {', '.join(columns)}, draw FROM {long_rows(schema_version(con), table)} "
-            "WHERE run_id LIKE ? ORDER BY run_id, draw, stored_row", [f"sweep-{sweep_id}-%"]).df()
-    frame.insert(0, "point_id", frame.pop("run_id").str.rsplit("-", n=1).str[1].astype("int64"))
+        pattern = f"sweep-{sweep_id}-%"
+        run_ids = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY run_id",
+                                             [pattern]).fetchall()]
+        parts = []
+        for run_id in run_ids:  # each point's rows as stored, then ordered by draw (stable: the row order stays)
+            part = _read_run(con, table, run_id)
+            part = part.iloc[np.argsort(part["draw"].to_numpy(), kind="stable")]
+            part.insert(0, "point_id", np.full(len(part), int(run_id.rsplit("-", 1)[1]), dtype=np.int64))
+            parts.append(part)
+        if not parts:  # no finished chunk yet: the empty table with its columns and types
+            frame = con.execute(f"SELECT run_id, {', '.join(columns)}, draw FROM {long_rows(2, table)} "
+                                "WHERE run_id LIKE ?", [pattern]).df()
+            frame.insert(0, "point_id", frame.pop("run_id").astype("int64"))
+    if parts:
+        frame = pd.concat(parts, ignore_index=True)
     points = spec.points()
     for j, key in enumerate(spec.grid):
         values = np.array([p[1][key] for p in points], dtype=object)

@@ -283,6 +283,17 @@ def test_sweep_rows_read_the_same_from_a_version_1_store_and_after_its_migration
     summary = run_sweep(validate_sweep(SMALL), new, workers=0)
     want_sweep = {t: load_sweep(new, "small", table=t) for t in ("series", "makers")}
     want_runs = {rid: Store(new).load(rid) for rid in summary.run_ids}
+    from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
+    from nevsim.store import long_rows
+
+    con = duckdb.connect(str(new), read_only=True)
+    try:  # load_sweep reads the numbers and labels apart: the same as the joined rows in SQL
+        for table, columns in (("series", SERIES_COLUMNS), ("makers", MAKERS_COLUMNS)):
+            joined = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(2, table)} "
+                                 "ORDER BY run_id, draw, stored_row").df().astype({"draw": "int64"})
+            pd.testing.assert_frame_equal(want_sweep[table].iloc[:, 2:], joined)
+    finally:
+        con.close()
     old = tmp_path / "v1.duckdb"  # the same rows written as version 1 did (labels on every row)
     con = duckdb.connect(str(old))
     try:
