@@ -114,8 +114,9 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
     radices = [max(len(levels), 1) for levels in uniques]
     if float(np.prod([float(r) for r in radices])) >= 2.0**62:  # cannot happen with real labels; be exact anyway
         raise InputError("results", "too many distinct labels to store")
-    for (codes, _), radix in zip(factorized, radices, strict=True):
-        combined = combined * radix + codes
+    for (codes, _), radix in zip(factorized, radices, strict=True):  # in place: no new 8-byte array a column
+        combined *= radix
+        combined += codes
     cell, combos = _first_appearance(combined)
     cells: dict[str, Any] = {}
     for col, levels, radix in zip(reversed(keys), reversed(uniques), reversed(radices), strict=True):
@@ -135,7 +136,7 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
         if len(codes) == 0 or codes.min() >= 0:
-            return codes.astype(np.int64), np.asarray(column.cat.categories, dtype=object)
+            return codes, np.asarray(column.cat.categories, dtype=object)
     elif pd.api.types.is_integer_dtype(column.dtype) and len(column):
         values = column.to_numpy(dtype=np.int64)
         low, high = int(values.min()), int(values.max())
@@ -146,7 +147,7 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, uniques)`` of ``keys`` numbered in order of first appearance (as :func:`pandas.factorize`).
+    """``(int32 codes, uniques)`` of ``keys`` numbered in order of first appearance (as :func:`pandas.factorize`).
 
     Fast path for the simulation's layout, where each key's rows are one contiguous block
     (draws vary fastest): the blocks are numbered in order without hashing every row.
@@ -156,9 +157,9 @@ def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         firsts = keys[starts]
         if len(np.unique(firsts)) == len(firsts):
             lengths = np.diff(np.append(starts, len(keys)))
-            return np.repeat(np.arange(len(firsts), dtype=np.int64), lengths), firsts
+            return np.repeat(np.arange(len(firsts), dtype=np.int32), lengths), firsts
     codes, uniques = pd.factorize(keys)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=np.int64)
+    return codes.astype(np.int32), np.asarray(uniques, dtype=np.int64)
 
 
 def default_path() -> Path:
