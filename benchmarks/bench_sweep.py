@@ -1,8 +1,8 @@
 """Sweep speed-up with 1 vs 2 local workers, and where the time goes (script mode; not a test).
 
-``.venv/bin/python benchmarks/bench_sweep.py [--draws 1000] [--chunk 250] [--reps 3] [--json]``
+``.venv/bin/python benchmarks/bench_sweep.py [--points 4] [--draws 1000] [--chunk 250] [--reps 3] [--json]``
 
-The sweep is 4 grid points (credit pass-through 0.5/0.7/0.9/1.0) × ``draws`` draws of
+The sweep is ``points`` grid points (credit pass-through; 4: 0.5/0.7/0.9/1.0) × ``draws`` draws of
 China 2010–2060 (battery learning rate sampled), cut into chunks of ``chunk`` draws, run
 three ways: ``model`` (the chunks computed on the pool, their tables dropped in the worker,
 nothing stored: how the model alone scales), ``series`` (``makers = false``, stored) and
@@ -36,6 +36,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 _SWEEP = """
 name = "bench"
 scenarios = ["china-current-policies"]
@@ -44,7 +46,7 @@ seed = 1
 chunk_draws = {chunk}
 makers = {makers}
 [grid]
-"policy.dual_credit.pass_through" = [0.5, 0.7, 0.9, 1.0]
+"policy.dual_credit.pass_through" = {points}
 [distributions]
 "technology.battery_learning_rate" = {{dist = "normal", mean = 0.18, sd = 0.02, min = 0.1, max = 0.3}}
 """
@@ -82,11 +84,17 @@ if __name__ == "__main__":
 """
 
 
+def _points(n: int) -> list[float]:
+    """``n`` credit pass-through values: 0.5, 0.7, 0.9, 1.0 for 4 points, else evenly from 0.3 to 1.0."""
+    return [0.5, 0.7, 0.9, 1.0] if n == 4 else [round(float(v), 4) for v in np.linspace(0.3, 1.0, n)]
+
+
 def one_run(folder: Path, draws: int, chunk: int, makers: bool, workers: int,
-            model_only: bool = False) -> dict[str, float]:
+            model_only: bool = False, points: int = 4) -> dict[str, float]:
     """One sweep in a fresh interpreter, into a new store (``model_only``: chunks computed, nothing stored)."""
     spec = folder / f"bench-{'m' if makers else 's'}.toml"
-    spec.write_text(_SWEEP.format(draws=draws, chunk=chunk, makers="true" if makers else "false"), encoding="utf-8")
+    spec.write_text(_SWEEP.format(draws=draws, chunk=chunk, makers="true" if makers else "false",
+                                  points=_points(points)), encoding="utf-8")
     script = folder / "case.py"
     script.write_text(_CASE, encoding="utf-8")
     store = folder / f"w{workers}-{'m' if makers else 's'}.duckdb"
@@ -97,7 +105,7 @@ def one_run(folder: Path, draws: int, chunk: int, makers: bool, workers: int,
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure(draws: int = 1000, chunk: int = 250, reps: int = 3) -> dict[str, dict[str, float]]:
+def measure(draws: int = 1000, chunk: int = 250, reps: int = 3, points: int = 4) -> dict[str, dict[str, float]]:
     """Medians over ``reps`` of every case (model only / series only / with makers × 1 / 2 workers)."""
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,8 +113,9 @@ def measure(draws: int = 1000, chunk: int = 250, reps: int = 3) -> dict[str, dic
             runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
             for _ in range(reps):  # alternate 1 and 2 workers so a load change hits both
                 for workers in (1, 2):
-                    runs[workers].append(one_run(Path(tmp), draws, chunk, makers, workers, name == "model"))
-            case: dict[str, float] = {"makers": makers, "draws": draws, "chunk_draws": chunk, "reps": reps}
+                    runs[workers].append(one_run(Path(tmp), draws, chunk, makers, workers, name == "model", points))
+            case: dict[str, float] = {"makers": makers, "points": points, "draws": draws, "chunk_draws": chunk,
+                                      "reps": reps}
             for workers, rs in runs.items():
                 for key in ("wall_s", "parent_cpu_s", "compute_s"):
                     case[f"w{workers}_{key}"] = statistics.median(r[key] for r in rs)
@@ -120,17 +129,18 @@ def measure(draws: int = 1000, chunk: int = 250, reps: int = 3) -> dict[str, dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--draws", type=int, default=1000, help="draws per grid point (4 points)")
+    parser.add_argument("--draws", type=int, default=1000, help="draws per grid point")
+    parser.add_argument("--points", type=int, default=4, help="grid points (credit pass-through values)")
     parser.add_argument("--chunk", type=int, default=250, help="draws per chunk")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (medians are reported)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
-    report = measure(args.draws, args.chunk, args.reps)
+    report = measure(args.draws, args.chunk, args.reps, args.points)
     report["machine"] = {"cpus": os.cpu_count(), "load_avg_1min_after": os.getloadavg()[0]}  # type: ignore[assignment]
     if args.json:
         print(json.dumps(report, indent=1))
         return
-    print(f"sweep: 4 points × {args.draws:,} draws, chunks of {args.chunk}, medians of {args.reps} runs "
+    print(f"sweep: {args.points} points × {args.draws:,} draws, chunks of {args.chunk}, medians of {args.reps} runs "
           f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} after)")
     print(f"{'table':>7} {'wall 1w':>8} {'wall 2w':>8} {'speed-up':>9} {'compute':>8} {'parent cpu':>11} {'bound':>6}")
     for key in ("model", "series", "makers"):

@@ -26,8 +26,9 @@ A sweep file (TOML)::
 
 Points are ``scenarios × grid`` (the scenario varies slowest, then the grid keys in the
 order written); each point's draws are cut into chunks of ``chunk_draws``. A chunk is
-computed by :func:`run_chunk` in a worker, sent back as Arrow tables (labels dictionary-
-encoded) and written by the calling process into the DuckDB store
+computed by :func:`run_chunk` in a worker, sent back in the store's compact form
+(:func:`nevsim.store.encode`: the labels once per cell, an Arrow table of ``cell, draw,
+value``) and written by the calling process into the DuckDB store
 (:class:`nevsim.store.Store`) in **one transaction** together with its row in
 ``sweep_chunks``. The sweep id is a hash of the validated sweep (so running the same sweep
 again resumes it); on start, chunks already recorded are skipped. A sweep killed at any
@@ -37,11 +38,10 @@ Each grid point is one run in the store (``run_id = "sweep-<sweep id>-<point>"``
 ``series``/``makers`` rows carry the ``draw`` column, so ``Store().load(run_id)`` gives
 a :class:`nevsim.results.Results` with draws (quantiles, ``probability_met``).
 
-Speed: the store has one writer, and appending a row to DuckDB costs ≈ 0.3–0.4 µs of CPU
-whatever the input format (pandas, Arrow, Parquet), about as much as computing it (series)
-or twice as much (with the per-draw makers table). On a machine whose cores are all
-workers the writer's CPU competes with theirs, which bounds the speed-up from more local
-workers; ``benchmarks/bench_sweep.py`` measures it (docs/uncertainty.md has the figures).
+Speed: the store has one writer. Its rows carry no text (store schema version 2), so
+appending one costs DuckDB ≈ 0.07 µs of CPU (≈ 0.3 µs with the labels on every row of
+version 1); ``benchmarks/bench_sweep.py`` measures how the speed-up from more local workers
+depends on it (docs/uncertainty.md has the figures).
 
 Executors (one code path): :func:`executor` yields a :class:`concurrent.futures.Executor` —
 a local ``ProcessPoolExecutor`` (default; ``workers`` processes), an in-process executor
@@ -337,24 +337,20 @@ def run_chunk(scenario: str, overrides: Mapping[str, Any], draws: range, seed: i
     return series, makers
 
 
-def _arrow(frame: pd.DataFrame, columns: tuple[str, ...]) -> Any:
-    """``frame[[*columns, "draw"]]`` as a :class:`pyarrow.Table` (categorical labels stay dictionary-encoded).
-
-    What workers send back: DuckDB scans an Arrow table on two threads for the CPU of one,
-    where a pandas frame costs 25–40 % more CPU (measured; docs/uncertainty.md, sweeps).
-    """
-    import pyarrow as pa
-
-    return pa.Table.from_pandas(frame.loc[:, [*columns, "draw"]], preserve_index=False)
-
-
 def _work(task: dict[str, Any]) -> tuple[int, Any, Any, dict[str, Any], float]:
-    """What a worker runs for one chunk (a plain dict in, Arrow tables out: picklable for any executor)."""
+    """What a worker runs for one chunk (a plain dict in, the store's compact form out: picklable for any executor).
+
+    The series and makers tables come back encoded (:func:`nevsim.store.encode`): each a small
+    frame of cells (labels and year) and an Arrow table of ``cell, draw, value``, so the
+    writer appends four numbers a row and does no per-row work on labels.
+    """
+    from nevsim.store import encode
+
     t0 = time.perf_counter()
     series, makers, meta = _run_chunk_with_meta(
         task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]), task["seed"],
         task["distributions"], task["correlations"], task["until"], task.get("makers", True))
-    return (task["chunk_id"], _arrow(series, SERIES_COLUMNS), _arrow(makers, MAKERS_COLUMNS), meta,
+    return (task["chunk_id"], encode(series, SERIES_COLUMNS), encode(makers, MAKERS_COLUMNS), meta,
             time.perf_counter() - t0)
 
 
@@ -447,24 +443,11 @@ def _finished(store: Any, sweep_id: str) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def _insert(con: Any, table: str, run_id: str, frame: Any, columns: tuple[str, ...]) -> None:
-    """Append ``frame`` to ``table`` under ``run_id`` (read in place: no copy, no run_id column).
-
-    ``frame`` is a pandas frame or a :class:`pyarrow.Table` with ``columns`` and ``draw``.
-    """
-    con.register("_nevsim_sweep_frame", frame.loc[:, [*columns, "draw"]] if isinstance(frame, pd.DataFrame)
-                 else frame.select([*columns, "draw"]))
-    try:
-        cols = ", ".join(columns)
-        con.execute(f"INSERT INTO {table} (run_id, {cols}, draw) SELECT CAST(? AS VARCHAR), {cols}, "
-                    "CAST(draw AS INTEGER) FROM _nevsim_sweep_frame", [run_id])
-    finally:
-        con.unregister("_nevsim_sweep_frame")
-
-
 def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
             meta: dict[str, Any], seconds: float) -> bool:
     """Write one chunk and its ``sweep_chunks`` row in one transaction; False if it was already there."""
+    from nevsim.store import append_rows, insert_run
+
     run_id = _run_id(spec.sweep_id, chunk.point_id)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -472,19 +455,21 @@ def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
                        [spec.sweep_id, chunk.chunk_id]).fetchall():
             con.execute("ROLLBACK")
             return False
-        if not con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchall():
+        row = con.execute("SELECT run_key FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        if row is not None:
+            run_key = int(row[0])
+        else:
             scenario_json = meta.pop("scenario_json", {})
             run_meta = {**meta, "run_id": run_id, "draws": spec.draws, "seed": spec.seed,
                         "sweep": {"sweep_id": spec.sweep_id, "name": spec.name, "point_id": chunk.point_id,
                                   "grid": chunk.grid, "distributions": spec.distributions}}
             run_meta.pop("timing_s", None)
             created = pd.Timestamp(run_meta.get("created_utc")).tz_convert(None).to_pydatetime()
-            con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [run_id, str(run_meta.get("scenario", chunk.scenario)), run_meta.get("scenario_hash"),
-                         created, run_meta.get("nevsim_version"), json.dumps(run_meta, default=str),
-                         json.dumps(scenario_json, default=str)])
-        _insert(con, "series", run_id, series, SERIES_COLUMNS)
-        _insert(con, "makers", run_id, makers, MAKERS_COLUMNS)
+            run_key = insert_run(con, run_id, str(run_meta.get("scenario", chunk.scenario)),
+                                 run_meta.get("scenario_hash"), created, run_meta.get("nevsim_version"), run_meta,
+                                 scenario_json)
+        append_rows(con, "series", run_key, *series)
+        append_rows(con, "makers", run_key, *makers)
         con.execute("INSERT INTO sweep_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [spec.sweep_id, chunk.chunk_id, chunk.point_id, run_id, chunk.draw_start, chunk.draw_stop,
                      seconds, _dt.datetime.now(_dt.UTC).replace(tzinfo=None)])
@@ -645,18 +630,29 @@ def load_sweep(store: Any, sweep: str, *, table: str = "series") -> pd.DataFrame
     ``sweep`` is a sweep id (or unique prefix) or a sweep name (newest); ``table`` is
     ``series`` or ``makers``. Rows are ordered by point, draw and the simulation's row order.
     """
-    from nevsim.store import Store
+    from nevsim.store import Store, _read_run, long_rows
 
     if table not in ("series", "makers"):
         raise InputError("table", f"unknown table {table!r}", allowed=["series", "makers"])
     store = store if isinstance(store, Store) else Store(store)
     columns = SERIES_COLUMNS if table == "series" else MAKERS_COLUMNS
-    with _connect(store) as con:
+    with _connect(store) as con:  # opened for writing: a version-1 store is migrated first
         sweep_id, spec = _resolve_sweep(con, sweep)
-        frame = con.execute(
-            f"SELECT run_id, {', '.join(columns)}, draw FROM {table} WHERE run_id LIKE ? ORDER BY run_id, draw, rowid",
-            [f"sweep-{sweep_id}-%"]).df()
-    frame.insert(0, "point_id", frame.pop("run_id").str.rsplit("-", n=1).str[1].astype("int64"))
+        pattern = f"sweep-{sweep_id}-%"
+        run_ids = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY run_id",
+                                             [pattern]).fetchall()]
+        parts = []
+        for run_id in run_ids:  # each point's rows as stored, then ordered by draw (stable: the row order stays)
+            part = _read_run(con, table, run_id)
+            part = part.iloc[np.argsort(part["draw"].to_numpy(), kind="stable")]
+            part.insert(0, "point_id", np.full(len(part), int(run_id.rsplit("-", 1)[1]), dtype=np.int64))
+            parts.append(part)
+        if not parts:  # no finished chunk yet: the empty table with its columns and types
+            frame = con.execute(f"SELECT run_id, {', '.join(columns)}, draw FROM {long_rows(2, table)} "
+                                "WHERE run_id LIKE ?", [pattern]).df()
+            frame.insert(0, "point_id", frame.pop("run_id").astype("int64"))
+    if parts:
+        frame = pd.concat(parts, ignore_index=True)
     points = spec.points()
     for j, key in enumerate(spec.grid):
         values = np.array([p[1][key] for p in points], dtype=object)

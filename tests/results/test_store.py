@@ -147,3 +147,152 @@ def test_default_path_is_in_user_data_dir():
 
     assert default_path().parent == __import__("pathlib").Path(platformdirs.user_data_dir("nevsim"))
     assert default_path().name == "runs.duckdb"
+
+
+# ---------------------------------------------------------------------------- schema versions
+
+
+def _write_v1(path, runs: list[Results]) -> None:
+    """A store as schema version 1 wrote it: text labels on every row of ``series``/``makers``."""
+    import duckdb
+
+    from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
+    from nevsim.store import _DDL_V1
+
+    con = duckdb.connect(str(path))
+    try:
+        for ddl in _DDL_V1:
+            con.execute(ddl)
+        con.execute("INSERT INTO store_info VALUES ('schema_version', '1')")
+        for i, res in enumerate(runs):
+            con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [res.run_id, res.meta["scenario"], res.meta.get("scenario_hash"),
+                         pd.Timestamp(2026, 1, 1 + i), res.meta.get("nevsim_version"),
+                         json.dumps(res.meta, default=str), json.dumps(res.scenario)])
+            for table, columns, frame in (("series", SERIES_COLUMNS, res.series),
+                                          ("makers", MAKERS_COLUMNS, res.makers)):
+                draw = "draw" if "draw" in frame.columns else "NULL"
+                con.register("frame", frame)
+                con.execute(f"INSERT INTO {table} SELECT ?, {', '.join(columns)}, {draw} FROM frame", [res.run_id])
+                con.unregister("frame")
+    finally:
+        con.close()
+
+
+def _tables(path) -> dict[str, str]:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return dict(con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
+    finally:
+        con.close()
+
+
+def test_version_1_store_is_read_as_it_is_and_migrated_when_opened_for_writing(small_results, draws_results,
+                                                                               build, tmp_path):
+    path = tmp_path / "v1.duckdb"
+    _write_v1(path, [small_results, draws_results])
+    store = Store(path)
+    for res in (small_results, draws_results):  # read-only opens read version 1 as it is
+        _assert_same(res, store.load(res.run_id))
+    assert _tables(path)["series"] == "BASE TABLE"
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    before = {t: con.execute(f"SELECT * FROM {t} ORDER BY run_id, rowid").df() for t in ("series", "makers")}
+    con.close()
+
+    store.save(Results(build.series(), build.makers(), build.meta(run_id="new"), {}))  # migrates, then writes
+    assert _tables(path)["series"] == "VIEW" and _tables(path)["makers"] == "VIEW"
+    for res in (small_results, draws_results):
+        _assert_same(res, store.load(res.run_id))
+    assert store.load("fixture0001").series.columns.tolist()[-1] == "value"  # draw NULL: no draw column
+    con = duckdb.connect(str(path), read_only=True)
+    from nevsim.store import schema_version
+
+    assert schema_version(con) == 2
+    for table, frame in before.items():  # the views give the rows of version 1: same columns, types, order
+        after = con.execute(f"SELECT * FROM {table} WHERE run_id <> 'new' ORDER BY run_id").df()
+        pd.testing.assert_frame_equal(after, frame)
+    con.close()
+    assert sorted(store.list_runs()["run_id"]) == ["fixture-draws", "fixture0001", "new"]
+
+
+@pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])
+def test_failed_migration_leaves_the_version_1_store_as_it_was(small_results, tmp_path, monkeypatch, failure):
+    import nevsim.store as store_module
+
+    path = tmp_path / "v1.duckdb"
+    _write_v1(path, [small_results])
+    real = store_module._migrate_v1
+
+    def failing(con):
+        real(con)  # every step of the migration ran …
+        raise failure("injected failure")  # … and then it fails before the commit
+
+    monkeypatch.setattr(store_module, "_migrate_v1", failing)
+    with pytest.raises(failure):
+        Store(path).save(Results(small_results.series, small_results.makers, {"run_id": "other"}, {}))
+    monkeypatch.undo()
+    tables = _tables(path)
+    assert tables["series"] == "BASE TABLE" and "series_values" not in tables
+    _assert_same(small_results, Store(path).load("fixture0001"))
+    assert Store(path).list_runs()["run_id"].tolist() == ["fixture0001"]
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_store_of_a_newer_schema_version_is_an_input_error(small_results, tmp_path, write):
+    import duckdb
+
+    path = tmp_path / "future.duckdb"
+    Store(path).save(small_results)
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE store_info SET value = '99' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(InputError) as err:
+        if write:
+            Store(path).delete("fixture0001")
+        else:
+            Store(path).list_runs()
+    assert err.value.field == "store" and "99" in err.value.message and "upgrade nevsim" in err.value.message
+
+
+def test_rows_carry_no_text(draws_results, tmp_path):
+    """Schema version 2: labels once per run (cells), four numbers per row; `series` is a view."""
+    import duckdb
+
+    path = tmp_path / "runs.duckdb"
+    Store(path).save(draws_results)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_name = 'series_values'").fetchall())
+        assert types == {"run_key": "INTEGER", "cell": "INTEGER", "draw": "INTEGER", "value": "DOUBLE"}
+        n_cells = con.execute("SELECT count(*) FROM series_cells").fetchone()[0]
+        assert n_cells == len(draws_results.series[["variable", "year"]].drop_duplicates())
+        assert con.execute("SELECT count(*) FROM series").fetchone()[0] == len(draws_results.series)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("layout", ["as built", "cell blocks, categorical labels"])
+def test_encode_keeps_every_row(build, layout):
+    from nevsim.results import SERIES_COLUMNS
+    from nevsim.store import encode
+
+    frame = build.series(draws=3)
+    frame.loc[5, "unit"] = None  # a missing label is a label of its own
+    if layout != "as built":  # the simulation's layout: each cell's draws in one block (the fast path)
+        frame = frame.sort_values(["variable", "unit", "year", "draw"], kind="stable").reset_index(drop=True)
+        frame = frame.astype({c: "category" for c in ("scenario", "region", "variable")})
+    cells, values = encode(frame, SERIES_COLUMNS)
+    assert cells["cell"].tolist() == list(range(len(cells)))
+    back = cells.iloc[values.column("cell").to_numpy()].reset_index(drop=True)
+    for col in ("scenario", "region", "variable", "unit", "year"):
+        assert [None if pd.isna(v) else v for v in back[col].tolist()] == \
+            [None if pd.isna(v) else v for v in frame[col].tolist()]
+    assert back["unit"].isna().sum() == 1
+    assert len(cells) == len(frame.drop(columns=["value", "draw"]).drop_duplicates())
+    assert values.column("draw").to_pylist() == frame["draw"].tolist()
+    assert values.column("value").to_pylist() == frame["value"].tolist()

@@ -215,27 +215,107 @@ def test_resume_after_a_killed_sweep_redoes_nothing_and_loses_nothing(tmp_path: 
 # ---------------------------------------------------------------------------- what workers send back
 
 
-def test_workers_send_arrow_tables_that_store_the_same_rows_as_the_frames(tmp_path: Path) -> None:
+def test_workers_send_the_compact_form_that_stores_the_same_rows_as_the_frames(tmp_path: Path) -> None:
+    import duckdb
     import pyarrow as pa
 
     from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
-    from nevsim.sweep import _insert, _task, _work
+    from nevsim.store import append_rows, insert_run, long_rows
+    from nevsim.sweep import _task, _work
 
     spec = validate_sweep(SMALL)
     task = _task(spec, chunks(spec)[1])
-    chunk_id, series_table, makers_table, _, seconds = _work(task)
+    chunk_id, (series_cells, series_values), (makers_cells, makers_values), _, seconds = _work(task)
     assert chunk_id == 1 and seconds > 0
-    assert isinstance(series_table, pa.Table) and isinstance(makers_table, pa.Table)
-    assert series_table.column_names == [*SERIES_COLUMNS, "draw"]
-    assert pa.types.is_dictionary(makers_table.schema.field("maker").type)  # labels sent once per chunk
+    assert isinstance(series_values, pa.Table) and series_values.column_names == ["cell", "draw", "value"]
     series, makers = run_chunk(task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]),
                                spec.seed, spec.distributions)
-    stored = {}
-    for name, pair in (("frames", (series, makers)), ("arrow", (series_table, makers_table))):
-        with Store(tmp_path / f"{name}.duckdb")._connect(write=True) as con:
-            _insert(con, "series", "r1", pair[0], SERIES_COLUMNS)
-            _insert(con, "makers", "r1", pair[1], MAKERS_COLUMNS)
-            stored[name] = [con.execute(f"SELECT * FROM {t} ORDER BY rowid").df() for t in ("series", "makers")]
-    for got, want in zip(stored["arrow"], stored["frames"], strict=True):
-        assert len(got) > 0
-        pd.testing.assert_frame_equal(got, want)  # same values, same types, same order
+    assert len(makers_cells) == len(makers.drop(columns=["value", "draw"]).drop_duplicates())  # labels once a cell
+    store = Store(tmp_path / "s.duckdb")
+    with store._connect(write=True) as con:
+        run_key = insert_run(con, "r1", "x", None, None, None, {}, {})
+        append_rows(con, "series", run_key, series_cells, series_values)
+        append_rows(con, "makers", run_key, makers_cells, makers_values)
+    con = duckdb.connect(str(store.path), read_only=True)
+    try:
+        for table, frame, columns in (("series", series, SERIES_COLUMNS), ("makers", makers, MAKERS_COLUMNS)):
+            got = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(2, table)} ORDER BY stored_row"
+                              ).df()  # the rows as written, through the view's joins
+            want = frame
+            assert len(got) == len(frame) > 0
+            for col in columns[:-1]:
+                assert got[col].tolist() == want[col].tolist(), col
+            np.testing.assert_array_equal(got["value"].to_numpy(), want["value"].to_numpy())  # NaN where NaN
+            assert got["draw"].tolist() == want["draw"].tolist()
+    finally:
+        con.close()
+
+
+def test_chunks_whose_cells_differ_are_matched_by_label(tmp_path: Path) -> None:
+    """A chunk with the run's cells in another order, or new ones, lands on the right labels."""
+    from nevsim.results import SERIES_COLUMNS
+    from nevsim.store import append_rows, encode, insert_run
+
+    first = pd.DataFrame({"scenario": "s", "region": "CN", "variable": ["a", "a", "b"], "unit": "u",
+                          "year": [2020, 2021, 2020], "value": [1.0, 2.0, 3.0], "draw": 0})
+    second = pd.DataFrame({"scenario": "s", "region": "CN", "variable": ["c", "b", "a"], "unit": "u",
+                           "year": [2020, 2020, 2021], "value": [4.0, 5.0, 6.0], "draw": 1})
+    store = Store(tmp_path / "s.duckdb")
+    with store._connect(write=True) as con:
+        run_key = insert_run(con, "r1", "s", None, None, None, {"run_id": "r1"}, {})
+        for frame in (first, second):
+            append_rows(con, "series", run_key, *encode(frame, SERIES_COLUMNS))
+        cells = con.execute("SELECT cell, variable, year FROM series_cells ORDER BY cell").fetchall()
+    assert cells == [(0, "a", 2020), (1, "a", 2021), (2, "b", 2020), (3, "c", 2020)]
+    got = store.load("r1").series
+    want = pd.concat([first, second], ignore_index=True)
+    assert got[["variable", "year", "value", "draw"]].astype({"year": "int64"}).values.tolist() == \
+        want[["variable", "year", "value", "draw"]].values.tolist()
+
+
+def test_sweep_rows_read_the_same_from_a_version_1_store_and_after_its_migration(tmp_path: Path) -> None:
+    """Version 2 reads give the frames version 1 gave for the same rows (values, types, order)."""
+    import duckdb
+
+    from nevsim.store import _DDL_V1, schema_version
+
+    new = tmp_path / "v2.duckdb"
+    summary = run_sweep(validate_sweep(SMALL), new, workers=0)
+    want_sweep = {t: load_sweep(new, "small", table=t) for t in ("series", "makers")}
+    want_runs = {rid: Store(new).load(rid) for rid in summary.run_ids}
+    from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
+    from nevsim.store import long_rows
+
+    con = duckdb.connect(str(new), read_only=True)
+    try:  # load_sweep reads the numbers and labels apart: the same as the joined rows in SQL
+        for table, columns in (("series", SERIES_COLUMNS), ("makers", MAKERS_COLUMNS)):
+            joined = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(2, table)} "
+                                 "ORDER BY run_id, draw, stored_row").df().astype({"draw": "int64"})
+            pd.testing.assert_frame_equal(want_sweep[table].iloc[:, 2:], joined)
+    finally:
+        con.close()
+    old = tmp_path / "v1.duckdb"  # the same rows written as version 1 did (labels on every row)
+    con = duckdb.connect(str(old))
+    try:
+        for ddl in _DDL_V1:
+            con.execute(ddl)
+        con.execute("INSERT INTO store_info VALUES ('schema_version', '1')")
+        con.execute(f"ATTACH '{new}' AS new (READ_ONLY)")
+        con.execute("INSERT INTO runs SELECT * EXCLUDE (run_key) FROM new.runs")
+        for table in ("series", "makers"):
+            con.execute(f"INSERT INTO {table} SELECT * FROM new.{table} ORDER BY run_id, draw")
+        for table in ("sweeps", "sweep_chunks"):
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM new.{table}")
+    finally:
+        con.close()
+    for rid, res in want_runs.items():  # read-only: version 1 read as it is
+        back = Store(old).load(rid)
+        pd.testing.assert_frame_equal(back.series, res.series)
+        pd.testing.assert_frame_equal(back.makers, res.makers)
+    for table, frame in want_sweep.items():  # load_sweep opens for writing: migrates first
+        pd.testing.assert_frame_equal(load_sweep(old, "small", table=table), frame)
+    con = duckdb.connect(str(old), read_only=True)
+    assert schema_version(con) == 2
+    con.close()
+    for rid, res in want_runs.items():
+        pd.testing.assert_frame_equal(Store(old).load(rid).series, res.series)
