@@ -29,11 +29,13 @@ Each year (design §3):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
+import os
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1654,6 +1656,29 @@ def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, un
     }
 
 
+@contextlib.contextmanager
+def _small_pages() -> Iterator[None]:
+    """Allocate without transparent huge pages while the many-draw tables are built.
+
+    numpy asks the kernel for huge pages on large arrays (``madvise``); on the 2-core benchmark
+    machine first-touching such memory cost 2–5 × more (10,000 draws with the makers table:
+    collect 5.0–5.5 s with huge pages, 1.6–1.8 s without; benchmarks/bench_draws.py, docs/model.md).
+    The simulation's own arrays keep them (its run stage measured slower without: 10,000 draws,
+    series only, 3.9–4.2 s against 3.3–3.5 s). Only the allocation policy changes, never a value. A user who sets ``NUMPY_MADVISE_HUGEPAGE``
+    keeps their choice. numpy's switch is private (``numpy._core.multiarray._set_madvise_hugepage``);
+    without it nothing is changed.
+    """
+    switch = getattr(getattr(np, "_core", None) and np._core.multiarray, "_set_madvise_hugepage", None)
+    if switch is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        yield
+        return
+    previous = switch(False)
+    try:
+        yield
+    finally:
+        switch(previous)
+
+
 def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, until: int | None = None,
                draw_offset: int = 0, makers: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """One vectorised run over draws whose parameters take the given values; ``(series, makers, meta)``.
@@ -1687,7 +1712,8 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     parsed = _parse_values(scenario, values, 1)
     trace, inputs, cal, timing = _simulate(scenario, until, values, None, makers)
     t = time.perf_counter()
-    series, maker_frame = collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers)
+    with _small_pages():
+        series, maker_frame = collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers)
     timing["collect"] = time.perf_counter() - t
     meta = _meta(scenario, inputs, cal, trace, until, timing)
     meta["draws"] = parsed.n
@@ -1751,6 +1777,12 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
         series, makers = collect(trace, inputs, makers=makers)
         timing["collect"] = time.perf_counter() - t
         return series, makers, _meta(scenario, inputs, cal, trace, until, timing)
+    return _run_draws(scenario, until, progress, n, chunk, makers, seed)
+
+
+def _run_draws(scenario: Scenario, until: int | None, progress: Callable[[int, int], None] | None, n: int,
+               chunk: int, makers: bool, seed: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The many-draw branch of :func:`run_frames` (sample once, simulate blocks, one table)."""
     rng_seed = scenario.seed if seed is None else seed
     if isinstance(rng_seed, bool) or not isinstance(rng_seed, (int, np.integer)) or rng_seed < 0:
         raise InputError("seed", f"must be a whole number ≥ 0, got {rng_seed!r}")
@@ -1764,7 +1796,8 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
         block = {k: v[start:start + chunk] for k, v in values.items()}
         trace, inputs, cal, t_block = _simulate(scenario, until, block, None, makers)
         t = time.perf_counter()
-        acc.add(_trace_tables(trace, inputs, makers), start)
+        with _small_pages():
+            acc.add(_trace_tables(trace, inputs, makers), start)
         t_block["collect"] = time.perf_counter() - t
         cals.append(cal)
         for k, v in t_block.items():
@@ -1785,7 +1818,8 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
             progress(min(start + chunk, n), n)
     t = time.perf_counter()
     assert acc.tables is not None
-    series, makers_frame = _frames(scenario, years, maker_list, acc.tables, np.arange(n))
+    with _small_pages():
+        series, makers_frame = _frames(scenario, years, maker_list, acc.tables, np.arange(n))
     acc.tables = None
     timing["collect"] += time.perf_counter() - t
     meta["draws"] = n
