@@ -281,3 +281,42 @@ def test_tornado_low_high_percentiles_and_order() -> None:
 def test_model_with_wrong_output_shape_is_an_input_error() -> None:
     with pytest.raises(InputError, match="one row per point"):
         tornado(lambda p: np.zeros(2), {"a": {"dist": "uniform", "low": 0, "high": 1}})
+
+
+# --- the quantile functions are scipy.stats' own, written with scipy.special (bit for bit)
+
+@pytest.mark.parametrize("dist, frozen", [
+    ({"dist": "normal", "mean": 0.18, "sd": 0.02}, lambda: stats.norm(loc=0.18, scale=0.02)),
+    ({"dist": "lognormal", "mean": 2.0, "sd": 0.5},
+     lambda: stats.lognorm(s=np.sqrt(np.log1p(0.0625)), scale=np.exp(np.log(2.0) - np.log1p(0.0625) / 2))),
+    ({"dist": "triangular", "low": -3.0, "mode": 0.1, "high": 7.5},
+     lambda: stats.triang(c=3.1 / 10.5, loc=-3.0, scale=10.5)),
+    ({"dist": "triangular", "low": 0.0, "mode": 0.0, "high": 1.0},
+     lambda: stats.triang(c=0.0, loc=0.0, scale=1.0)),
+])
+def test_quantiles_equal_scipy_stats(dist: dict, frozen) -> None:
+    from nevsim.uncertainty import parse_distribution
+
+    u = np.concatenate([np.random.default_rng(3).random(5_000), [1e-12, 0.5, 1 - 1e-12]])
+    assert np.array_equal(parse_distribution(dist, "x").ppf(u), frozen().ppf(u))
+
+
+@pytest.mark.parametrize("dist", [
+    {"dist": "normal", "mean": 0.18, "sd": 0.02, "min": 0.15, "max": 0.3},
+    {"dist": "lognormal", "mean": 2.0, "sd": 0.5, "min": 1.5, "max": 4.0},
+    {"dist": "lognormal", "mean": 2.0, "sd": 0.5, "min": -1.0},
+])
+def test_truncated_quantiles_equal_scipy_stats(dist: dict) -> None:
+    from nevsim.uncertainty import parse_distribution
+
+    d = parse_distribution(dist, "x")
+    if dist["dist"] == "normal":
+        base = stats.norm(loc=dist["mean"], scale=dist["sd"])
+    else:
+        s2 = np.log1p((dist["sd"] / dist["mean"]) ** 2)
+        base = stats.lognorm(s=np.sqrt(s2), scale=np.exp(np.log(dist["mean"]) - s2 / 2))
+    lo = 0.0 if "min" not in dist else base.cdf(dist["min"])
+    hi = 1.0 if "max" not in dist else base.cdf(dist["max"])
+    u = np.random.default_rng(4).random(5_000)
+    expected = np.clip(base.ppf(lo + u * (hi - lo)), dist.get("min", -np.inf), dist.get("max", np.inf))
+    assert np.array_equal(d.ppf(u), expected)
