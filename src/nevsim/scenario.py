@@ -100,7 +100,9 @@ def _check_path_ranges(model: BaseModel) -> None:
                 raise _PathRangeError(name, year, value, lo, hi)
 
 
-class _RegionError(ValueError):
+class _FieldError(ValueError):
+    """A validation error that names its own field and allowed values (turned into an InputError)."""
+
     def __init__(self, field: str, message: str, allowed: list[str]) -> None:
         self.field, self.message, self.allowed = field, message, allowed
         super().__init__(message)
@@ -299,6 +301,26 @@ def _coefficient_names() -> list[str]:
     return sorted(frame.loc[frame["value"].notna(), "name"].astype(str))
 
 
+def _coefficient_bounds() -> dict[str, tuple[float, float, str]]:
+    """``name → (min, max, reason)`` of the rows of ``coefficients.csv`` whose sign or range is
+    known (``dist_min``/``dist_max``, why in ``dist_bounds_reason``): a value a scenario sets
+    must lie inside them, as every sampled value does."""
+    from nevsim import assumptions
+
+    def given(x: object) -> bool:  # a CSV cell with a value (empty cells read as NaN)
+        return x is not None and x == x
+
+    out = {}
+    for row in assumptions.coefficients().itertuples(index=False):
+        lo, hi = getattr(row, "dist_min", None), getattr(row, "dist_max", None)
+        if not (given(lo) or given(hi)):
+            continue
+        why = getattr(row, "dist_bounds_reason", None)
+        out[str(row.name)] = (float(lo) if given(lo) else -np.inf, float(hi) if given(hi) else np.inf,
+                              str(why) if given(why) else "")
+    return out
+
+
 class _CoefficientError(ValueError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name, self.known = name, known
@@ -385,15 +407,21 @@ class Scenario(_Strict):
                 raise _CoefficientError(name, known)
             if not np.isfinite(v):
                 raise ValueError(f"coefficient {name} must be a finite number")
+        bounds = _coefficient_bounds()
+        for name, v in value.items():
+            if name in bounds and not bounds[name][0] <= v <= bounds[name][1]:
+                lo, hi, why = bounds[name]
+                raise _FieldError(f"coefficients.{name}", f"{v} is outside the allowed range"
+                                  + (f" ({why})" if why else ""), [f"{lo:g} to {hi:g}"])
         return value
 
     @model_validator(mode="after")
     def _region_defined(self) -> Scenario:
         if self.region_spec is None and self.region != "CN":
-            raise _RegionError("region", f"region {self.region!r} needs a [region] table in the scenario file",
+            raise _FieldError("region", f"region {self.region!r} needs a [region] table in the scenario file",
                                ["CN", "a [region] table (docs/regions.md)"])
         if self.region_spec is not None and self.region_spec.code != self.region:
-            raise _RegionError("region", f"region {self.region!r} differs from the [region] table's code "
+            raise _FieldError("region", f"region {self.region!r} differs from the [region] table's code "
                                f"{self.region_spec.code!r}", [self.region_spec.code])
         return self
 
@@ -575,7 +603,7 @@ def _to_input_error(exc: ValidationError) -> InputError:
         allowed = sorted(parent.model_fields) if parent is not None else None
         return InputError(field, "unknown key", allowed=allowed)
     original = ctx.get("error")
-    if isinstance(original, _RegionError):
+    if isinstance(original, _FieldError):
         return InputError(original.field, original.message, allowed=original.allowed)
     if isinstance(original, _CoefficientError):
         return InputError(f"coefficients.{original.name}", "unknown or fitted coefficient", allowed=original.known)

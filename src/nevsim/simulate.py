@@ -753,8 +753,9 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
     )
     if paths.retail_price_equivalent.shape[0] != draws:
         paths = replace(paths, retail_price_equivalent=np.broadcast_to(paths.retail_price_equivalent, (draws,)))
-    # vehicle arrays without their broadcast axes (fuel use does not vary per draw): the running
-    # cost is computed on [year, 1, segment, powertrain] × [year, draw] prices, not on copies per draw
+    # vehicle arrays without their broadcast axes (fuel use never varies per draw, the PHEV electric
+    # share only when its utility-factor distance is sampled): the running cost is computed on
+    # [year, 1 or draw, segment, powertrain] × [year, draw] prices, not on copies per draw
     running = running_cost_pv_cny(
         _compact(paths.fuel_l_per_100km), _compact(paths.energy_kwh_per_100km), _compact(paths.electric_km_share),
         inputs.gasoline, inputs.electricity, np.broadcast_to(inputs.scalars["fleet.vkt_km_per_year"], (len(years), draws)),
@@ -1664,8 +1665,8 @@ def _small_pages() -> Iterator[None]:
     machine first-touching such memory cost 2–5 × more (10,000 draws with the makers table:
     collect 5.0–5.5 s with huge pages, 1.6–1.8 s without; benchmarks/bench_draws.py, docs/model.md).
     The simulation's own arrays keep them (its run stage measured slower without: 10,000 draws,
-    series only, 3.9–4.2 s against 3.3–3.5 s). Only the allocation policy changes, never a value. A user who sets ``NUMPY_MADVISE_HUGEPAGE``
-    keeps their choice. numpy's switch is private (``numpy._core.multiarray._set_madvise_hugepage``);
+    series only, 3.9–4.2 s against 3.3–3.5 s). Only the allocation policy changes, never a
+    value. A user who sets ``NUMPY_MADVISE_HUGEPAGE`` keeps their choice. numpy's switch is private (``numpy._core.multiarray._set_madvise_hugepage``);
     without it nothing is changed.
     """
     switch = getattr(getattr(np, "_core", None) and np._core.multiarray, "_set_madvise_hugepage", None)
@@ -1777,12 +1778,6 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
         series, makers = collect(trace, inputs, makers=makers)
         timing["collect"] = time.perf_counter() - t
         return series, makers, _meta(scenario, inputs, cal, trace, until, timing)
-    return _run_draws(scenario, until, progress, n, chunk, makers, seed)
-
-
-def _run_draws(scenario: Scenario, until: int | None, progress: Callable[[int, int], None] | None, n: int,
-               chunk: int, makers: bool, seed: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """The many-draw branch of :func:`run_frames` (sample once, simulate blocks, one table)."""
     rng_seed = scenario.seed if seed is None else seed
     if isinstance(rng_seed, bool) or not isinstance(rng_seed, (int, np.integer)) or rng_seed < 0:
         raise InputError("seed", f"must be a whole number ≥ 0, got {rng_seed!r}")

@@ -52,6 +52,10 @@ def test_dotted_and_nested_overrides() -> None:
         ({"market.ev_exports_million": {"2030": 1.0, "2028": 2.0}}, "market.ev_exports_million.2028", "increasing"),
         ({"policy.dual_credit.extend": "grow"}, "policy.dual_credit.extend", "hold"),
         ({"years.first": 2050}, "years.first", "2010 to 2030"),
+        # a coefficient a scenario sets stays inside the range coefficients.csv knows (dist_min/dist_max)
+        ({"coefficients": {"phev_utility_factor_km": -5.0}}, "coefficients.phev_utility_factor_km", "1 to inf"),
+        ({"coefficients": {"beta_price": 0.1}}, "coefficients.beta_price", "-inf to 0"),
+        ({"coefficients": {"beta_choice": -0.2}}, "coefficients.beta_choice", "0 to inf"),
     ],
 )
 def test_invalid_scenarios_name_the_field(overrides: dict, field: str, allowed_part: str | None) -> None:
@@ -82,3 +86,8 @@ def test_user_file_with_base(tmp_path) -> None:
     s = load_scenario(path)
     assert s.name == "mine" and s.policy.dual_credit.price_cap_cny_per_credit == 5000.0
     assert s.technology.battery_learning_rate == 0.18
+
+
+def test_coefficients_inside_their_range_load() -> None:
+    s = load_scenario(DEFAULT_SCENARIO, {"coefficients": {"phev_utility_factor_km": 60.0, "beta_price": -0.3}})
+    assert s.coefficients == {"phev_utility_factor_km": 60.0, "beta_price": -0.3}
