@@ -1,4 +1,4 @@
-"""Store schema 1 vs 2: the writer's CPU per row, the worker's encoding, reading a run back (script; not a test).
+"""Store schemas 1, 2 and 3: the writer's CPU per row, the worker's encoding, reading a run back (script; not a test).
 
 ``.venv/bin/python benchmarks/bench_store.py [--draws 1000] [--load-draws 0] [--reps 3]``
 
@@ -9,13 +9,15 @@ then written ``reps`` times each way into a fresh file, alternating:
   variable, unit``) appended from the Arrow table the workers used to send
   (``INSERT … SELECT`` as nevsim did before schema 2, into the version-1 tables kept in
   :data:`nevsim.store._DDL_V1`);
-* schema 2: :func:`nevsim.store.encode` (in a sweep: the worker's side) then
-  :func:`nevsim.store.append_rows` (the writer's side).
+* schema 2: the label-free rows ``(run_key, cell, draw, value)``, one a value, appended to
+  the version-2 values table (:data:`nevsim.store._VALUES_DDL_V2`);
+* schema 3 (current): :func:`nevsim.store.encode` (in a sweep: the worker's side: cells
+  and blocks of draws) then :func:`nevsim.store.append_rows` (the writer's side).
 
 CPU seconds of this process (all its threads) per step, medians. With ``--load-draws N``
 (N > 0) it also stores one run of N draws (series only: a 10,000-draw makers table does not
 fit in memory as a pandas frame) each way and times :meth:`nevsim.store.Store.load` (the
-version-1 file read as it is, read-only; the version-2 file through :func:`_read_run`).
+version-1 file read as it is, read-only; the version-3 file through :func:`_read_run`).
 """
 
 from __future__ import annotations
@@ -68,7 +70,35 @@ def _write_v1(path: Path, tables: dict[str, Any], meta: bool = False) -> float:
         con.close()
 
 
-def _write_v2(path: Path, encoded: dict[str, Any]) -> dict[str, float]:
+def _write_flat(path: Path, encoded: dict[str, Any]) -> float:
+    """Append the rows one a value (schema 2's values table); CPU seconds of the appends."""
+    import duckdb
+    import pyarrow as pa
+
+    from nevsim.store import _VALUES_DDL_V2, _unblock
+
+    flat = {}
+    for table, (_, blocks) in encoded.items():
+        cell, draw, value = _unblock(blocks)
+        flat[table] = pa.table({"cell": pa.array(cell.astype("int32")), "draw": draw, "value": value})
+    con = duckdb.connect(str(path))
+    try:
+        spent = 0.0
+        for table, rows in flat.items():
+            con.execute(_VALUES_DDL_V2.format(table=table))
+            c0 = _cpu()
+            con.execute("BEGIN TRANSACTION")
+            con.register("rows", rows)
+            con.execute(f"INSERT INTO {table}_values SELECT 1, cell, draw, value FROM rows")
+            con.unregister("rows")
+            con.execute("COMMIT")
+            spent += _cpu() - c0
+        return spent
+    finally:
+        con.close()
+
+
+def _write_v3(path: Path, encoded: dict[str, Any]) -> dict[str, float]:
     from nevsim.store import Store, append_rows, insert_run
 
     out = {}
@@ -111,10 +141,11 @@ def main() -> None:
             got.setdefault("worker, schema 1: to Arrow", []).append(_cpu() - c0)
             c0 = _cpu()
             encoded = {t: encode(f, columns[t]) for t, f in frames.items()}
-            got.setdefault("worker, schema 2: encode", []).append(_cpu() - c0)
+            got.setdefault("worker, schema 3: encode", []).append(_cpu() - c0)
             got.setdefault("writer, schema 1: append", []).append(_write_v1(Path(tmp) / f"v1-{rep}.duckdb", arrow))
-            for table, spent in _write_v2(Path(tmp) / f"v2-{rep}.duckdb", encoded).items():
-                got.setdefault(f"writer, schema 2: append {table}", []).append(spent)
+            got.setdefault("writer, schema 2: append", []).append(_write_flat(Path(tmp) / f"v2-{rep}.duckdb", encoded))
+            for table, spent in _write_v3(Path(tmp) / f"v3-{rep}.duckdb", encoded).items():
+                got.setdefault(f"writer, schema 3: append {table}", []).append(spent)
         print(f"one chunk of {args.draws:,} draws: {rows['series']:,} series rows, {rows['makers']:,} maker rows; "
               f"medians of {args.reps} (CPU s; load {os.getloadavg()[0]:.1f})")
         for key, values in got.items():
@@ -127,11 +158,11 @@ def main() -> None:
             empty = makers.iloc[:0]
             _write_v1(Path(tmp) / "load-v1.duckdb", {"series": pa.Table.from_pandas(
                 big.loc[:, [*SERIES_COLUMNS, "draw"]], preserve_index=False)}, meta=True)
-            _write_v2(Path(tmp) / "load-v2.duckdb", {"series": encode(big, SERIES_COLUMNS),
+            _write_v3(Path(tmp) / "load-v3.duckdb", {"series": encode(big, SERIES_COLUMNS),
                                                       "makers": encode(empty, MAKERS_COLUMNS)})
             times: dict[str, list[float]] = {}
             for _ in range(args.reps):
-                for version in (1, 2):
+                for version in (1, 3):
                     t0 = time.perf_counter()
                     res = Store(Path(tmp) / f"load-v{version}.duckdb").load(_RUN_ID)
                     times.setdefault(f"schema {version}", []).append(time.perf_counter() - t0)

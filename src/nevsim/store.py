@@ -52,33 +52,26 @@ from nevsim.errors import InputError
 from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS, Results
 
 DEFAULT_FILENAME = "runs.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TABLES = {"series": SERIES_COLUMNS, "makers": MAKERS_COLUMNS}  # view name → its columns after run_id
 
 _RUNS_COLUMNS = "run_id, scenario, hash, created, version, meta, scenario_json"
-_DDL = (
-    """CREATE TABLE IF NOT EXISTS runs (
+_RUNS_DDL = """CREATE TABLE IF NOT EXISTS runs (
         run_id VARCHAR PRIMARY KEY, scenario VARCHAR NOT NULL, hash VARCHAR, created TIMESTAMP,
-        version VARCHAR, meta JSON, scenario_json JSON, run_key INTEGER NOT NULL UNIQUE)""",
-    """CREATE TABLE IF NOT EXISTS series_cells (
+        version VARCHAR, meta JSON, scenario_json JSON, run_key INTEGER NOT NULL UNIQUE)"""
+_CELLS_DDL = {
+    "series": """CREATE TABLE IF NOT EXISTS series_cells (
         run_key INTEGER NOT NULL, cell INTEGER NOT NULL, scenario VARCHAR, region VARCHAR, variable VARCHAR,
         unit VARCHAR, year INTEGER)""",
-    "CREATE TABLE IF NOT EXISTS series_values (run_key INTEGER NOT NULL, cell INTEGER NOT NULL, draw INTEGER, "
-    "value DOUBLE)",
-    """CREATE TABLE IF NOT EXISTS makers_cells (
+    "makers": """CREATE TABLE IF NOT EXISTS makers_cells (
         run_key INTEGER NOT NULL, cell INTEGER NOT NULL, scenario VARCHAR, region VARCHAR, maker VARCHAR,
         variable VARCHAR, unit VARCHAR, year INTEGER)""",
-    "CREATE TABLE IF NOT EXISTS makers_values (run_key INTEGER NOT NULL, cell INTEGER NOT NULL, draw INTEGER, "
-    "value DOUBLE)",
-    """CREATE OR REPLACE VIEW series AS
-        SELECT r.run_id, c.scenario, c.region, c.variable, c.unit, c.year, v.value, v.draw
-        FROM series_values v JOIN series_cells c ON c.run_key = v.run_key AND c.cell = v.cell
-        JOIN runs r ON r.run_key = v.run_key""",
-    """CREATE OR REPLACE VIEW makers AS
-        SELECT r.run_id, c.scenario, c.region, c.maker, c.variable, c.unit, c.year, v.value, v.draw
-        FROM makers_values v JOIN makers_cells c ON c.run_key = v.run_key AND c.cell = v.cell
-        JOIN runs r ON r.run_key = v.run_key""",
-)
+}
+_VALUES_DDL = ("CREATE TABLE IF NOT EXISTS {table}_values (run_key INTEGER NOT NULL, cell INTEGER NOT NULL, "
+               "first_draw INTEGER, n_rows INTEGER NOT NULL, value DOUBLE[] NOT NULL)")
+# schema version 2 (one row a value), kept to migrate older stores
+_VALUES_DDL_V2 = ("CREATE TABLE IF NOT EXISTS {table}_values (run_key INTEGER NOT NULL, cell INTEGER NOT NULL, "
+                  "draw INTEGER, value DOUBLE)")
 _INFO_DDL = "CREATE TABLE IF NOT EXISTS store_info (key VARCHAR PRIMARY KEY, value VARCHAR)"
 # schema version 1 (text labels on every row), kept to read and migrate older stores
 _DDL_V1 = (
@@ -100,11 +93,16 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
 
     ``cells`` has one row per distinct label-and-year combination of ``columns`` (all but
     ``value``), numbered ``cell = 0, 1, …`` in order of first appearance; ``values`` is a
-    :class:`pyarrow.Table` ``cell int32, draw int32, value float64`` with one row per row of
-    ``frame`` in the same order (``draw`` null when the frame has none). Decoding is
-    ``cells.iloc[values.cell]`` next to ``draw`` and ``value``: nothing is lost.
+    :class:`pyarrow.Table` ``cell int32, first_draw int32, n_rows int32, value list<float64>``
+    with one row per *block*: a longest run of ``n_rows`` consecutive rows of ``frame`` with the
+    same cell whose draws count up by one (``first_draw``, ``first_draw + 1``, …) or are all
+    missing (``first_draw`` null; a frame without ``draw``). ``value`` lists the block's values,
+    or holds one value when all ``n_rows`` are the same number, bit for bit (history years and
+    outputs a run's sampled inputs do not touch: about half the cells of a simulation). Decoding
+    repeats each block's cell (and a one-value list) ``n_rows`` times and counts its draws up:
+    nothing is lost. A simulation's table (draws vary fastest) has one block per cell and chunk
+    of draws.
     """
-    import pyarrow as pa
 
     keys = [c for c in columns if c != "value"]
     n = len(frame)
@@ -124,10 +122,63 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
         combos = combos // radix
     cells_frame = pd.DataFrame({"cell": np.arange(len(cells[keys[0]]) if keys else 0, dtype=np.int32),
                                 **{c: cells[c] for c in keys}})
-    draw = pa.array(frame["draw"].to_numpy(dtype=np.int32)) if "draw" in frame.columns else pa.nulls(n, pa.int32())
-    values = pa.table({"cell": pa.array(cell.astype(np.int32, copy=False)), "draw": draw,
-                       "value": pa.array(frame["value"].to_numpy(dtype=np.float64))})
+    draw, missing = _draws(frame["draw"]) if "draw" in frame.columns else (None, None)
+    values = _blocks(cell.astype(np.int32, copy=False), draw, missing, frame["value"].to_numpy(dtype=np.float64))
     return cells_frame, values
+
+
+def _draws(column: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """A ``draw`` column as int32 and the mask of its missing entries (None when none is missing)."""
+    if pd.api.types.is_integer_dtype(column.dtype) and not isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
+        return column.to_numpy(dtype=np.int32), None
+    missing = column.isna().to_numpy()
+    return column.fillna(0).to_numpy(dtype=np.int32), (missing if missing.any() else None)
+
+
+def _blocks(cell: np.ndarray, draw: np.ndarray | None, missing: np.ndarray | None, value: np.ndarray) -> Any:
+    """Rows ``(cell, draw, value)`` as blocks ``(cell, first_draw, n_rows, [value, …])`` (see :func:`encode`).
+
+    A block ends where the cell changes, where the next draw is not the last plus one, or
+    where a draw goes from present to missing or back; ``draw`` None means all missing. A
+    block whose values have one bit pattern keeps one value.
+    """
+    import pyarrow as pa
+
+    n = len(cell)
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        np.not_equal(cell[1:], cell[:-1], out=new[1:])
+        if draw is not None:
+            step = draw[1:] != draw[:-1] + 1
+            if missing is not None:
+                both = missing[1:] & missing[:-1]
+                step = np.where(both, False, step | missing[1:] | missing[:-1])
+            new[1:] |= step
+    starts = np.flatnonzero(new)
+    n_rows = np.diff(np.append(starts, n))
+    if n:  # constant blocks: the same bits from first to last (−0.0 ≠ 0.0, NaN payloads kept)
+        bits = value.view(np.int64)
+        same = np.minimum.reduceat(bits, starts) == np.maximum.reduceat(bits, starts)
+        same &= n_rows > 1
+    else:
+        same = np.zeros(0, dtype=bool)
+    if same.any():
+        dropped = np.repeat(same, n_rows)
+        dropped[starts] = False  # a constant block keeps its first value
+        value = value[~dropped]
+        stored = np.where(same, 1, n_rows)
+    else:
+        stored = n_rows
+    offsets = np.concatenate(([0], np.cumsum(stored)))
+    large = len(value) >= 2**31
+    lists = (pa.LargeListArray if large else pa.ListArray).from_arrays(
+        pa.array(offsets.astype(np.int64 if large else np.int32)), pa.array(value))
+    if draw is None:
+        first = pa.nulls(len(starts), pa.int32())
+    else:
+        first = pa.array(draw[starts], mask=None if missing is None else missing[starts])
+    return pa.table({"cell": pa.array(cell[starts]), "first_draw": first,
+                     "n_rows": pa.array(n_rows.astype(np.int32)), "value": lists})
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +254,7 @@ class Store:
                                           f"nevsim reads; upgrade nevsim to use it.",
                                  allowed=[str(v) for v in range(1, SCHEMA_VERSION + 1)])
             if write and version < SCHEMA_VERSION:
-                _transaction(con, _create if version == 0 else _migrate_v1)
+                _transaction(con, _create if version == 0 else _migrate(version))
             yield con
         finally:
             con.close()
@@ -310,7 +361,7 @@ class Store:
                     tables[table] = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(1, table)} "
                                                 "WHERE run_id = ? ORDER BY stored_row", [full]).df()
                 else:
-                    tables[table] = _read_run(con, table, full)
+                    tables[table] = _read_run(con, table, full, version)
         meta, scenario = json.loads(row[0]), json.loads(row[1])
         series, makers = tables["series"], tables["makers"]
         if series["draw"].isna().all():
@@ -320,8 +371,8 @@ class Store:
         return Results(series, makers, meta, scenario)
 
 
-def _read_run(con: Any, table: str, run_id: str) -> pd.DataFrame:
-    """One run's long table (schema version 2), rows in the order written.
+def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION) -> pd.DataFrame:
+    """One run's long table (schema version ≥ 2), rows in the order written.
 
     The numbers are read as they are stored and the labels are put next to them here (an
     Arrow ``take`` of the run's cells): the same frame as the view gives, without DuckDB
@@ -336,20 +387,51 @@ def _read_run(con: Any, table: str, run_id: str) -> pd.DataFrame:
         cells = cur.sql(f"SELECT c.cell, {', '.join('c.' + c for c in labels)} FROM {table}_cells c "
                         "JOIN runs r ON r.run_key = c.run_key WHERE r.run_id = ? ORDER BY c.cell",
                         params=[run_id]).to_arrow_table()
-        values = cur.sql(f"SELECT v.cell, v.value, v.draw FROM {table}_values v JOIN runs r ON r.run_key = v.run_key "
-                         "WHERE r.run_id = ? ORDER BY v.rowid", params=[run_id]).to_arrow_table()
+        stored_values = "v.first_draw, v.n_rows, v.value" if version >= 3 else "v.draw, v.value"
+        blocks = cur.sql(f"SELECT v.cell, {stored_values} FROM {table}_values v JOIN runs r "
+                         "ON r.run_key = v.run_key WHERE r.run_id = ? ORDER BY v.rowid", params=[run_id]).to_arrow_table()
     finally:
         cur.close()
-    cell = cells.column("cell").to_numpy()
-    where = np.zeros(int(cell.max()) + 1 if len(cell) else 0, dtype=np.int64)
-    where[cell] = np.arange(len(cell))
-    rows = pa.array(where[values.column("cell").to_numpy()])
-    out = pa.table({**{c: _large(cells.column(c)).take(rows) for c in labels}, "value": values.column("value"),
-                    "draw": values.column("draw")})
+    if version >= 3:
+        cell, draw, value = _unblock(blocks)
+    else:  # one row a value
+        cell, draw, value = blocks.column("cell").to_numpy(), blocks.column("draw"), blocks.column("value")
+    stored = cells.column("cell").to_numpy()
+    where = np.zeros(int(stored.max()) + 1 if len(stored) else 0, dtype=np.int64)
+    where[stored] = np.arange(len(stored))
+    rows = pa.array(where[cell])
+    out = pa.table({**{c: _large(cells.column(c)).take(rows) for c in labels}, "value": value, "draw": draw})
     frame = out.to_pandas()
-    if values.column("draw").null_count not in (0, len(values)):  # mixed: as DuckDB gives it
+    if draw.null_count not in (0, len(draw)):  # mixed: as DuckDB gives it
         frame["draw"] = frame["draw"].astype("float64")
     return frame
+
+
+def _unblock(blocks: Any) -> tuple[np.ndarray, Any, Any]:
+    """Stored blocks ``(cell, first_draw, n_rows, value list)`` back to rows: ``(cell, draw, value)``
+    (numpy int64 cells, Arrow int32 draws with nulls, Arrow float64 values), in order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = blocks.column("value")
+    lengths = blocks.column("n_rows").to_numpy().astype(np.int64)
+    value = pa.chunked_array([chunk.flatten() for chunk in lists.chunks], type=pa.float64())
+    stored = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    if (stored != lengths).any():  # one-value blocks: repeat their value
+        total = int(lengths.sum())
+        full = np.repeat(stored == lengths, lengths)
+        position = np.repeat(np.cumsum(stored) - stored, lengths)  # each row's block start among the values
+        position[full] += np.arange(total)[full] - np.repeat(np.cumsum(lengths) - lengths, lengths)[full]
+        value = value.take(pa.array(position))
+    cell = np.repeat(blocks.column("cell").to_numpy().astype(np.int64), lengths)
+    first = blocks.column("first_draw")
+    total = int(lengths.sum())
+    if first.null_count == len(first):
+        return cell, pa.nulls(total, pa.int32()), value
+    starts = np.cumsum(lengths) - lengths
+    draw = np.repeat(first.fill_null(0).to_numpy().astype(np.int64) - starts, lengths) + np.arange(total)
+    missing = np.repeat(first.is_null().to_numpy(zero_copy_only=False), lengths) if first.null_count else None
+    return cell, pa.array(draw.astype(np.int32), mask=missing), value
 
 
 def _large(column: Any) -> Any:
@@ -380,16 +462,29 @@ def schema_version(con: Any) -> int:
 def long_rows(version: int, table: str) -> str:
     """SQL (a sub-query) of a table's long rows: ``run_id``, its columns, ``draw`` and ``stored_row``.
 
-    ``stored_row`` orders the rows as they were written. Schema version 2 joins the values to
-    their cells and runs; version 1 (read-only opens of older stores) reads the table itself.
+    ``stored_row`` orders the rows as they were written. Schema version 3 unnests each block of
+    values (draws counted up from ``first_draw``) and joins it to its cell and run; version 2
+    joins one row per value; version 1 (read-only opens of older stores) reads the table itself.
     """
     columns = TABLES[table]
     if version == 1:
         return f"(SELECT run_id, {', '.join(columns)}, draw, rowid AS stored_row FROM {table})"
     labels = ", ".join(f"c.{c}" for c in columns if c != "value")
-    return (f"(SELECT r.run_id, {labels}, v.value, v.draw, v.rowid AS stored_row FROM {table}_values v "
+    values = f"{table}_values"
+    if version >= 3:  # three unnests of lists of n_rows: zipped; a one-value list repeated n_rows times
+        values = (f"(SELECT run_key, cell, unnest(CASE WHEN len(value) = n_rows THEN value "
+                  f"ELSE list_resize(value, n_rows, value[1]) END) AS value, "
+                  f"CAST(first_draw + unnest(range(n_rows)) AS INTEGER) AS draw, "
+                  f"rowid * 4294967296 + unnest(range(n_rows)) AS rowid FROM {table}_values)")
+    return (f"(SELECT r.run_id, {labels}, v.value, v.draw, v.rowid AS stored_row FROM {values} v "
             f"JOIN {table}_cells c ON c.run_key = v.run_key AND c.cell = v.cell "
             "JOIN runs r ON r.run_key = v.run_key)")
+
+
+def _view_ddl(table: str) -> str:
+    """The reader's view ``series``/``makers`` (schema version ≥ 2): the long rows without their order."""
+    return (f"CREATE OR REPLACE VIEW {table} AS SELECT run_id, {', '.join(TABLES[table])}, draw "
+            f"FROM {long_rows(SCHEMA_VERSION, table)}")
 
 
 def _transaction(con: Any, work: Any) -> None:
@@ -405,23 +500,42 @@ def _transaction(con: Any, work: Any) -> None:
 
 def _create(con: Any) -> None:
     con.execute(_INFO_DDL)
-    for ddl in _DDL:
-        con.execute(ddl)
+    con.execute(_RUNS_DDL)
+    for table in TABLES:
+        con.execute(_CELLS_DDL[table])
+        con.execute(_VALUES_DDL.format(table=table))
+        con.execute(_view_ddl(table))
+    _set_version(con)
+
+
+def _set_version(con: Any) -> None:
     con.execute("INSERT OR REPLACE INTO store_info VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
+def _migrate(version: int) -> Any:
+    """The migration of a store of schema ``version`` to the current one (run in one transaction)."""
+
+    def migrate(con: Any) -> None:
+        if version == 1:
+            _migrate_v1(con)
+        _migrate_v2(con)
+        _set_version(con)
+
+    return migrate
+
+
 def _migrate_v1(con: Any) -> None:
-    """Schema version 1 → 2 (one transaction, see :func:`_transaction`): runs get ``run_key``
+    """Schema version 1 → 2 (inside :func:`_migrate`'s transaction): runs get ``run_key``
     (numbered by creation), each table's distinct labels and years become its runs' cells
     (numbered in the order the rows were written) and its rows become values, in their order."""
     for ddl in _DDL_V1:  # a version-1 file may lack a table it never needed
         con.execute(ddl)
-    con.execute(_DDL[0].replace("runs (", "runs_v2 (", 1))
+    con.execute(_RUNS_DDL.replace("runs (", "runs_v2 (", 1))
     con.execute(f"INSERT INTO runs_v2 SELECT {_RUNS_COLUMNS}, "
                 "CAST(row_number() OVER (ORDER BY created NULLS FIRST, run_id) AS INTEGER) FROM runs")
-    for ddl in _DDL[1:5]:
-        con.execute(ddl)
     for table, columns in TABLES.items():
+        con.execute(_CELLS_DDL[table])
+        con.execute(_VALUES_DDL_V2.format(table=table))
         labels = [c for c in columns if c != "value"]
         cols = ", ".join(labels)
         con.execute(f"""INSERT INTO {table}_cells
@@ -436,9 +550,27 @@ def _migrate_v1(con: Any) -> None:
         con.execute(f"DROP TABLE {table}")
     con.execute("DROP TABLE runs")
     con.execute("ALTER TABLE runs_v2 RENAME TO runs")
-    for ddl in _DDL[5:]:
-        con.execute(ddl)
-    con.execute("INSERT OR REPLACE INTO store_info VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def _migrate_v2(con: Any) -> None:
+    """Schema version 2 → 3 (inside :func:`_migrate`'s transaction): each table's values, one
+    row a value, become blocks (:func:`encode`): consecutive rows of one run and cell whose
+    draws count up by one, or which have no draw, become one list, in the order written."""
+    for table in TABLES:
+        con.execute(f"DROP VIEW IF EXISTS {table}")
+        con.execute(_VALUES_DDL.format(table=f"{table}_v3"))
+        same_block = ("run_key = lag(run_key) OVER w AND cell = lag(cell) OVER w AND "
+                      "((draw IS NULL AND lag(draw) OVER w IS NULL) OR draw = lag(draw) OVER w + 1)")
+        con.execute(f"""INSERT INTO {table}_v3_values
+            SELECT run_key, cell, min(draw), CAST(count(*) AS INTEGER), list(value ORDER BY stored_row)
+            FROM (SELECT *, sum(new_block) OVER (ORDER BY stored_row ROWS UNBOUNDED PRECEDING) AS block
+                  FROM (SELECT run_key, cell, draw, value, rowid AS stored_row,
+                               CASE WHEN {same_block} THEN 0 ELSE 1 END AS new_block
+                        FROM {table}_values WINDOW w AS (ORDER BY rowid)))
+            GROUP BY block, run_key, cell ORDER BY block""")
+        con.execute(f"DROP TABLE {table}_values")
+        con.execute(f"ALTER TABLE {table}_v3_values RENAME TO {table}_values")
+        con.execute(_view_ddl(table))
 
 
 def insert_run(con: Any, run_id: str, scenario: str, scenario_hash: Any, created: Any, version: Any,
@@ -456,28 +588,43 @@ def _label_tuples(frame: pd.DataFrame, labels: list[str]) -> list[tuple[Any, ...
     return list(zip(*columns, strict=True))
 
 
+def _same_labels(stored: pd.DataFrame, cells: pd.DataFrame, labels: list[str]) -> bool:
+    """Whether the chunk's cells and the run's stored cells agree on every cell both have, in
+    order (compared a column at a time; missing labels equal each other)."""
+    n = min(len(stored), len(cells))
+    for c in labels:
+        left, right = stored[c].iloc[:n].to_numpy(), cells[c].iloc[:n].to_numpy()
+        try:
+            same = (left == right) | (pd.isna(left) & pd.isna(right))
+            if not bool(np.all(same)):
+                return False
+        except (TypeError, ValueError):  # labels that do not compare as arrays: match them one by one
+            return False
+    return True
+
+
 def append_rows(con: Any, table: str, run_key: int, cells: pd.DataFrame, values: Any) -> None:
     """Append encoded rows (see :func:`encode`) of run ``run_key`` to ``table`` (``series``/``makers``).
 
     The chunk's cells are matched to the run's stored cells by their labels and year; cells
     the run does not have yet are added. When they are the same in the same order (every
-    chunk of a sweep point) the values go in as they are: one ``INSERT`` of four numbers a row.
+    chunk of a sweep point) the values go in as they are: one ``INSERT`` of one row a block.
     """
     import pyarrow as pa
 
     labels = [c for c in TABLES[table] if c != "value"]
     stored = con.execute(f"SELECT {', '.join(labels)} FROM {table}_cells WHERE run_key = ? ORDER BY cell",
                          [run_key]).df()
-    new = _label_tuples(cells, labels)
-    known = _label_tuples(stored, labels)
-    if new[:len(known)] != known[:len(new)]:  # else the chunk's cell numbers are the run's
-        where = {label: i for i, label in enumerate(known)}
+    n_known = len(stored)
+    if not _same_labels(stored, cells, labels):  # else the chunk's cell numbers are the run's
+        new = _label_tuples(cells, labels)
+        where = {label: i for i, label in enumerate(_label_tuples(stored, labels))}
         mapping = np.empty(len(new), dtype=np.int32)
         for i, label in enumerate(new):
             mapping[i] = where.setdefault(label, len(where))
         values = values.set_column(0, "cell", pa.array(mapping[values.column("cell").to_numpy()]))
         cells = cells.assign(cell=mapping)
-    add = cells[cells["cell"].to_numpy() >= len(known)]
+    add = cells[cells["cell"].to_numpy() >= n_known]
     if len(add):
         con.register("_nevsim_cells", add)
         try:
@@ -487,7 +634,8 @@ def append_rows(con: Any, table: str, run_key: int, cells: pd.DataFrame, values:
             con.unregister("_nevsim_cells")
     con.register("_nevsim_values", values)
     try:
-        con.execute(f"INSERT INTO {table}_values SELECT CAST(? AS INTEGER), cell, draw, value FROM _nevsim_values",
+        con.execute(f"INSERT INTO {table}_values SELECT CAST(? AS INTEGER), cell, first_draw, n_rows, value "
+                    "FROM _nevsim_values",
                     [run_key])
     finally:
         con.unregister("_nevsim_values")

@@ -533,6 +533,12 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
     if todo:
         window = max_pending or max(2, 2 * (default_workers() if workers is None else max(workers, 1)))
         with (_nullcontext(pool) if pool is not None else executor(scheduler, workers)) as ex, _connect(store) as con:
+            # The writer shares the cores with the workers, so its CPU is what limits a sweep's
+            # speed-up: one DuckDB thread (appends and commits ≈ 40 % less CPU than on two) and
+            # no compression of the values written while the sweep runs (a commit's CPU
+            # ≈ −45 %, the file ≈ +8 %; benchmarks/bench_sweep.py, docs/uncertainty.md).
+            con.execute("SET threads = 1")
+            con.execute("SET force_compression = 'uncompressed'")
             _drive(ex, spec, con, todo, window, summary, progress, len(done), len(all_chunks))
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -630,7 +636,7 @@ def load_sweep(store: Any, sweep: str, *, table: str = "series") -> pd.DataFrame
     ``sweep`` is a sweep id (or unique prefix) or a sweep name (newest); ``table`` is
     ``series`` or ``makers``. Rows are ordered by point, draw and the simulation's row order.
     """
-    from nevsim.store import Store, _read_run, long_rows
+    from nevsim.store import SCHEMA_VERSION, Store, _read_run, long_rows
 
     if table not in ("series", "makers"):
         raise InputError("table", f"unknown table {table!r}", allowed=["series", "makers"])
@@ -648,7 +654,7 @@ def load_sweep(store: Any, sweep: str, *, table: str = "series") -> pd.DataFrame
             part.insert(0, "point_id", np.full(len(part), int(run_id.rsplit("-", 1)[1]), dtype=np.int64))
             parts.append(part)
         if not parts:  # no finished chunk yet: the empty table with its columns and types
-            frame = con.execute(f"SELECT run_id, {', '.join(columns)}, draw FROM {long_rows(2, table)} "
+            frame = con.execute(f"SELECT run_id, {', '.join(columns)}, draw FROM {long_rows(SCHEMA_VERSION, table)} "
                                 "WHERE run_id LIKE ?", [pattern]).df()
             frame.insert(0, "point_id", frame.pop("run_id").astype("int64"))
     if parts:

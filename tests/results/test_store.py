@@ -10,8 +10,11 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nevsim.errors import InputError
 from nevsim.results import Results
@@ -209,9 +212,9 @@ def test_version_1_store_is_read_as_it_is_and_migrated_when_opened_for_writing(s
         _assert_same(res, store.load(res.run_id))
     assert store.load("fixture0001").series.columns.tolist()[-1] == "value"  # draw NULL: no draw column
     con = duckdb.connect(str(path), read_only=True)
-    from nevsim.store import schema_version
+    from nevsim.store import SCHEMA_VERSION, schema_version
 
-    assert schema_version(con) == 2
+    assert schema_version(con) == SCHEMA_VERSION == 3
     for table, frame in before.items():  # the views give the rows of version 1: same columns, types, order
         after = con.execute(f"SELECT * FROM {table} WHERE run_id <> 'new' ORDER BY run_id").df()
         pd.testing.assert_frame_equal(after, frame)
@@ -258,28 +261,157 @@ def test_store_of_a_newer_schema_version_is_an_input_error(small_results, tmp_pa
     assert err.value.field == "store" and "99" in err.value.message and "upgrade nevsim" in err.value.message
 
 
-def test_rows_carry_no_text(draws_results, tmp_path):
-    """Schema version 2: labels once per run (cells), four numbers per row; `series` is a view."""
+def test_rows_carry_no_text(tmp_path):
+    """Schema version 3: labels once per run (cells), a cell's draws as one list; `series` is a view."""
     import duckdb
 
+    from nevsim.simulate import run
+
+    draws_results = run("china-current-policies", draws=4, seed=1)  # the simulation's layout
     path = tmp_path / "runs.duckdb"
     Store(path).save(draws_results)
     con = duckdb.connect(str(path), read_only=True)
     try:
         types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
                                  "WHERE table_name = 'series_values'").fetchall())
-        assert types == {"run_key": "INTEGER", "cell": "INTEGER", "draw": "INTEGER", "value": "DOUBLE"}
+        assert types == {"run_key": "INTEGER", "cell": "INTEGER", "first_draw": "INTEGER", "n_rows": "INTEGER",
+                         "value": "DOUBLE[]"}
         n_cells = con.execute("SELECT count(*) FROM series_cells").fetchone()[0]
-        assert n_cells == len(draws_results.series[["variable", "year"]].drop_duplicates())
+        assert n_cells == len(draws_results.series.drop(columns=["value", "draw"]).drop_duplicates())
+        n_draws = draws_results.series["draw"].nunique()
+        assert n_draws == 4
+        assert con.execute("SELECT count(*), min(n_rows), max(n_rows), max(len(value)) FROM series_values"
+                           ).fetchone() == (n_cells, n_draws, n_draws, n_draws)  # the simulation's layout: a block a cell
+        one = con.execute("SELECT count(*) FROM series_values WHERE len(value) = 1").fetchone()[0]
+        assert 0 < one < n_cells  # history years etc.: the same in every draw, kept once
         assert con.execute("SELECT count(*) FROM series").fetchone()[0] == len(draws_results.series)
+        back = Store(path).load(draws_results.run_id).series  # same rows (labels come back as text)
+        pd.testing.assert_frame_equal(back, draws_results.series, check_dtype=False, check_categorical=False)
     finally:
         con.close()
+
+
+def _write_v2(path, runs: list[Results]) -> None:
+    """A store as schema version 2 wrote it: one row a value (version 1 migrated as version 2 did)."""
+    import duckdb
+
+    from nevsim.store import _migrate_v1, _transaction, long_rows
+
+    _write_v1(path, runs)
+    con = duckdb.connect(str(path))
+    try:
+        _transaction(con, _migrate_v1)
+        for table in ("series", "makers"):
+            con.execute(f"CREATE VIEW {table} AS SELECT * EXCLUDE (stored_row) FROM {long_rows(2, table)}")
+        con.execute("UPDATE store_info SET value = '2' WHERE key = 'schema_version'")
+    finally:
+        con.close()
+
+
+def test_version_2_store_is_read_as_it_is_and_migrated_when_opened_for_writing(small_results, draws_results,
+                                                                               build, tmp_path):
+    import duckdb
+
+    from nevsim.store import long_rows, schema_version
+
+    path = tmp_path / "v2.duckdb"
+    layout = ["scenario", "region", "variable", "unit", "year", "draw"]  # draws vary fastest, as simulated
+    sim_layout = Results(draws_results.series.sort_values(layout, kind="stable").reset_index(drop=True),
+                         draws_results.makers.sort_values(["maker", *layout], kind="stable").reset_index(drop=True),
+                         {**draws_results.meta, "run_id": "fixture-layout"}, draws_results.scenario)
+    runs = [small_results, draws_results, sim_layout]
+    _write_v2(path, runs)
+    store = Store(path)
+    for res in runs:  # read-only opens read version 2 as it is
+        _assert_same(res, store.load(res.run_id))
+    con = duckdb.connect(str(path), read_only=True)
+    assert schema_version(con) == 2
+    before = {t: con.execute(f"SELECT * EXCLUDE (stored_row) FROM {long_rows(2, t)} ORDER BY run_id, stored_row").df()
+              for t in ("series", "makers")}
+    n_rows = con.execute("SELECT count(*) FROM series_values").fetchone()[0]
+    con.close()
+
+    store.save(Results(build.series(), build.makers(), build.meta(run_id="new"), {}))  # migrates, then writes
+    for res in runs:
+        _assert_same(res, store.load(res.run_id))
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert schema_version(con) == 3
+        for table, frame in before.items():  # the views give the same rows, columns, types, order
+            after = con.execute(f"SELECT * EXCLUDE (stored_row) FROM {long_rows(3, table)} WHERE run_id <> 'new' "
+                                "ORDER BY run_id, stored_row").df()
+            assert after.columns.tolist() == con.execute(f"SELECT * FROM {table} LIMIT 0").df().columns.tolist()
+            pd.testing.assert_frame_equal(after, frame)
+        blocks = con.execute("SELECT count(*), sum(len(value)) FROM series_values v JOIN runs r USING (run_key) "
+                             "WHERE r.run_id <> 'new'").fetchone()
+        assert blocks[1] == n_rows  # every value kept
+        lengths = con.execute("SELECT len(value) FROM series_values v JOIN runs r USING (run_key) "
+                              "WHERE r.run_id = 'fixture-layout'").fetchall()
+        assert {n for (n,) in lengths} == {5}  # the draws of a cell in one block
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])
+def test_failed_migration_leaves_the_version_2_store_as_it_was(small_results, draws_results, tmp_path,
+                                                               monkeypatch, failure):
+    import nevsim.store as store_module
+
+    path = tmp_path / "v2.duckdb"
+    _write_v2(path, [small_results, draws_results])
+    real = store_module._migrate_v2
+
+    def failing(con):
+        real(con)
+        raise failure("injected failure")
+
+    monkeypatch.setattr(store_module, "_migrate_v2", failing)
+    with pytest.raises(failure):
+        Store(path).delete("fixture0001")
+    monkeypatch.undo()
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert store_module.schema_version(con) == 2
+        assert "draw" in [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                                     "WHERE table_name = 'series_values'").fetchall()]
+    finally:
+        con.close()
+    for res in (small_results, draws_results):
+        _assert_same(res, Store(path).load(res.run_id))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.one_of(st.none(), st.integers(0, 6)),
+                          st.one_of(st.sampled_from([0.0, -0.0, 1.5, float("nan"), float("inf")]), st.floats())),
+                max_size=40))
+def test_blocks_round_trip_any_rows(rows):
+    """Any sequence of (cell, draw or missing, value) rows survives blocks and back, in order, bit for bit
+    (constant blocks are kept as one value: −0.0 and 0.0 are different bits)."""
+    import pyarrow as pa
+
+    from nevsim.store import _blocks, _unblock
+
+    cell = np.array([r[0] for r in rows], dtype=np.int32)
+    missing = np.array([r[1] is None for r in rows], dtype=bool)
+    draw = np.array([0 if r[1] is None else r[1] for r in rows], dtype=np.int32)
+    value = np.array([r[2] for r in rows], dtype=np.float64)
+    for d, m in ((draw, missing if missing.any() else None), (None, None)):
+        blocks = _blocks(cell, d, m, value)
+        assert len(blocks) <= len(rows)
+        back_cell, back_draw, back_value = _unblock(pa.Table.from_batches(blocks.to_batches(max_chunksize=3),
+                                                                          schema=blocks.schema))
+        assert back_cell.tolist() == cell.tolist()
+        assert back_value.to_numpy().view(np.int64).tolist() == value.view(np.int64).tolist()
+        assert sum(len(v) for v in blocks.column("value").to_pylist()) <= len(rows)
+        assert back_draw.to_pylist() == ([r[1] for r in rows] if d is not None else [None] * len(rows))
 
 
 @pytest.mark.parametrize("layout", ["as built", "cell blocks, categorical labels"])
 def test_encode_keeps_every_row(build, layout):
     from nevsim.results import SERIES_COLUMNS
-    from nevsim.store import encode
+    from nevsim.store import _unblock, encode
 
     frame = build.series(draws=3)
     frame.loc[5, "unit"] = None  # a missing label is a label of its own
@@ -288,11 +420,13 @@ def test_encode_keeps_every_row(build, layout):
         frame = frame.astype({c: "category" for c in ("scenario", "region", "variable")})
     cells, values = encode(frame, SERIES_COLUMNS)
     assert cells["cell"].tolist() == list(range(len(cells)))
-    back = cells.iloc[values.column("cell").to_numpy()].reset_index(drop=True)
+    cell, draw, value = _unblock(values)
+    back = cells.iloc[cell].reset_index(drop=True)
     for col in ("scenario", "region", "variable", "unit", "year"):
         assert [None if pd.isna(v) else v for v in back[col].tolist()] == \
             [None if pd.isna(v) else v for v in frame[col].tolist()]
     assert back["unit"].isna().sum() == 1
     assert len(cells) == len(frame.drop(columns=["value", "draw"]).drop_duplicates())
-    assert values.column("draw").to_pylist() == frame["draw"].tolist()
-    assert values.column("value").to_pylist() == frame["value"].tolist()
+    assert draw.to_pylist() == frame["draw"].tolist()
+    assert value.to_pylist() == frame["value"].tolist()
+    assert len(values) == (len(cells) if layout != "as built" else len(values))  # blocks: one a cell when sorted

@@ -220,14 +220,14 @@ def test_workers_send_the_compact_form_that_stores_the_same_rows_as_the_frames(t
     import pyarrow as pa
 
     from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
-    from nevsim.store import append_rows, insert_run, long_rows
+    from nevsim.store import SCHEMA_VERSION, append_rows, insert_run, long_rows
     from nevsim.sweep import _task, _work
 
     spec = validate_sweep(SMALL)
     task = _task(spec, chunks(spec)[1])
     chunk_id, (series_cells, series_values), (makers_cells, makers_values), _, seconds = _work(task)
     assert chunk_id == 1 and seconds > 0
-    assert isinstance(series_values, pa.Table) and series_values.column_names == ["cell", "draw", "value"]
+    assert isinstance(series_values, pa.Table) and series_values.column_names == ["cell", "first_draw", "n_rows", "value"]
     series, makers = run_chunk(task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]),
                                spec.seed, spec.distributions)
     assert len(makers_cells) == len(makers.drop(columns=["value", "draw"]).drop_duplicates())  # labels once a cell
@@ -239,7 +239,7 @@ def test_workers_send_the_compact_form_that_stores_the_same_rows_as_the_frames(t
     con = duckdb.connect(str(store.path), read_only=True)
     try:
         for table, frame, columns in (("series", series, SERIES_COLUMNS), ("makers", makers, MAKERS_COLUMNS)):
-            got = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(2, table)} ORDER BY stored_row"
+            got = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(SCHEMA_VERSION, table)} ORDER BY stored_row"
                               ).df()  # the rows as written, through the view's joins
             want = frame
             assert len(got) == len(frame) > 0
@@ -274,12 +274,12 @@ def test_chunks_whose_cells_differ_are_matched_by_label(tmp_path: Path) -> None:
 
 
 def test_sweep_rows_read_the_same_from_a_version_1_store_and_after_its_migration(tmp_path: Path) -> None:
-    """Version 2 reads give the frames version 1 gave for the same rows (values, types, order)."""
+    """Current-version reads give the frames version 1 gave for the same rows (values, types, order)."""
     import duckdb
 
-    from nevsim.store import _DDL_V1, schema_version
+    from nevsim.store import _DDL_V1, SCHEMA_VERSION, schema_version
 
-    new = tmp_path / "v2.duckdb"
+    new = tmp_path / "new.duckdb"
     summary = run_sweep(validate_sweep(SMALL), new, workers=0)
     want_sweep = {t: load_sweep(new, "small", table=t) for t in ("series", "makers")}
     want_runs = {rid: Store(new).load(rid) for rid in summary.run_ids}
@@ -289,7 +289,7 @@ def test_sweep_rows_read_the_same_from_a_version_1_store_and_after_its_migration
     con = duckdb.connect(str(new), read_only=True)
     try:  # load_sweep reads the numbers and labels apart: the same as the joined rows in SQL
         for table, columns in (("series", SERIES_COLUMNS), ("makers", MAKERS_COLUMNS)):
-            joined = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(2, table)} "
+            joined = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(SCHEMA_VERSION, table)} "
                                  "ORDER BY run_id, draw, stored_row").df().astype({"draw": "int64"})
             pd.testing.assert_frame_equal(want_sweep[table].iloc[:, 2:], joined)
     finally:
@@ -315,7 +315,7 @@ def test_sweep_rows_read_the_same_from_a_version_1_store_and_after_its_migration
     for table, frame in want_sweep.items():  # load_sweep opens for writing: migrates first
         pd.testing.assert_frame_equal(load_sweep(old, "small", table=table), frame)
     con = duckdb.connect(str(old), read_only=True)
-    assert schema_version(con) == 2
+    assert schema_version(con) == SCHEMA_VERSION
     con.close()
     for rid, res in want_runs.items():
         pd.testing.assert_frame_equal(Store(old).load(rid).series, res.series)
