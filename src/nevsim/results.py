@@ -52,6 +52,89 @@ def region_name(code: str) -> str:
     return REGION_NAMES.get(str(code).upper(), str(code))
 
 
+def present(frame: pd.DataFrame, column: str = "variable") -> set[Any]:
+    """The distinct values of a label column (via ``unique``: a many-draw table has millions of
+    rows, and iterating them one by one costs seconds)."""
+    return set(frame[column].unique().tolist())
+
+
+def cell_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Number the distinct combinations (*cells*) of the ``keys`` columns of a long table.
+
+    Returns ``(cell, labels)``: ``cell`` (int32, one per row) numbers the combinations ``0, 1, …``
+    in order of first appearance; ``labels[key]`` holds each cell's value of ``key``. Each
+    column is coded on its own (categorical codes, whole-number years as offsets, other columns
+    factorized; a missing label is a level of its own) and the codes combine into one integer,
+    so no Python object is made per row. ``ValueError`` if the combinations exceed 2**62.
+
+    Fast path for the simulation's layout (each cell's rows side by side, draws varying
+    fastest): rows where any key changes start a block, and when no two blocks share their
+    keys the blocks are the cells, numbered in order, without coding every row.
+    """
+    n = len(frame)
+    if n > 1 and keys:
+        new = np.zeros(n, dtype=bool)
+        new[0] = True
+        for col in keys:
+            column = frame[col]
+            raw = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy()
+            np.logical_or(new[1:], raw[1:] != raw[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        firsts = frame[keys].iloc[starts]
+        if not firsts.duplicated().any():
+            lengths = np.diff(np.append(starts, n))
+            cell = np.repeat(np.arange(len(starts), dtype=np.int32), lengths)
+            return cell, {c: firsts[c].to_numpy(dtype=np.int64) if pd.api.types.is_integer_dtype(firsts[c].dtype)
+                          else firsts[c].to_numpy(dtype=object) for c in keys}
+    combined = np.zeros(n, dtype=np.int64)
+    factorized = [_codes(frame[col]) for col in keys]
+    uniques = [levels for _, levels in factorized]
+    radices = [max(len(levels), 1) for levels in uniques]
+    if float(np.prod([float(r) for r in radices])) >= 2.0**62:
+        raise ValueError("too many distinct label combinations")
+    for (codes, _), radix in zip(factorized, radices, strict=True):  # in place: no new 8-byte array a column
+        combined *= radix
+        combined += codes
+    cell, combos = _first_appearance(combined)
+    labels: dict[str, np.ndarray] = {}
+    for col, levels, radix in zip(reversed(keys), reversed(uniques), reversed(radices), strict=True):
+        labels[col] = np.asarray(levels)[combos % radix]
+        combos = combos // radix
+    return cell, {c: labels[c] for c in keys}
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes ``0 … k−1`` of a column and its levels (categorical codes and whole-number
+    years taken as they are; other columns factorized, a missing label being a level of its own)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        if len(codes) == 0 or codes.min() >= 0:
+            return codes, np.asarray(column.cat.categories, dtype=object)
+    elif pd.api.types.is_integer_dtype(column.dtype) and len(column):
+        values = column.to_numpy(dtype=np.int64)
+        low, high = int(values.min()), int(values.max())
+        if high - low < 1_000_000:
+            return values - low, np.arange(low, high + 1, dtype=np.int64)
+    codes, levels = pd.factorize(column, use_na_sentinel=False)
+    return codes.astype(np.int64), np.asarray(levels) if column.name == "year" else np.asarray(levels, dtype=object)
+
+
+def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(int32 codes, uniques)`` of ``keys`` numbered in order of first appearance (as :func:`pandas.factorize`).
+
+    Fast path for the simulation's layout, where each key's rows are one contiguous block
+    (draws vary fastest): the blocks are numbered in order without hashing every row.
+    """
+    if len(keys):
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        firsts = keys[starts]
+        if len(np.unique(firsts)) == len(firsts):
+            lengths = np.diff(np.append(starts, len(keys)))
+            return np.repeat(np.arange(len(firsts), dtype=np.int32), lengths), firsts
+    codes, uniques = pd.factorize(keys)
+    return codes.astype(np.int32), np.asarray(uniques, dtype=np.int64)
+
+
 def _check_columns(frame: object, required: tuple[str, ...], name: str) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise InputError(name, f"must be a pandas DataFrame, got {type(frame).__name__}.")
@@ -166,7 +249,7 @@ class Statistics:
         reg = res._pick_region(region)
         series = res.series
         sel = series[(series["region"] == reg) & series["variable"].isin(list(columns.values()))]
-        known = set(series.loc[series["region"] == reg, "variable"])
+        known = present(series.loc[series["region"] == reg])
         missing = [v for v in columns.values() if v not in known]
         if missing:
             raise InputError("variable", f"not in these results: {missing}.", sorted(known))
@@ -205,17 +288,17 @@ class Statistics:
                      quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
         """Clearing price of the credit markets modelled (China: CNY per credit; other regions: their
         ZEV and fleet-CO2 standards, in the region's currency per credit)."""
-        present = set(self._res.series["variable"])
+        found = present(self._res.series)
         cols = {k: v for k, v in (("NEV", "Price|Credit|NEV"), ("CAFC", "Price|Credit|CAFC"),
-                                  ("ZEV", "Price|Credit|ZEV"), ("Fleet CO2", "Price|Credit|Fleet CO2")) if v in present}
+                                  ("ZEV", "Price|Credit|ZEV"), ("Fleet CO2", "Price|Credit|Fleet CO2")) if v in found}
         return self.variables(cols or {"NEV": "Price|Credit|NEV"}, title="Credit price", years=years,
                               region=region, quantiles=quantiles)
 
     def stock(self, *, years: object = None, region: str | None = None,
               quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
         """Car stock: EVs (and BEV/PHEV where reported) and all cars (vehicles)."""
-        present = set(self._res.series["variable"])
-        cols = {k: f"Stock|Cars|{k}" for k in ("EV", "BEV", "PHEV", "Total") if f"Stock|Cars|{k}" in present}
+        found = present(self._res.series)
+        cols = {k: f"Stock|Cars|{k}" for k in ("EV", "BEV", "PHEV", "Total") if f"Stock|Cars|{k}" in found}
         return self.variables(cols or {"EV": "Stock|Cars|EV"}, title="Car stock", years=years,
                               region=region, quantiles=quantiles)
 
@@ -404,7 +487,7 @@ class Results:
             out = out[out["region"] == self._pick_region(region)]
         if variables is not None:
             names = [variables] if isinstance(variables, str) else list(variables)
-            unknown = sorted(set(names) - set(out["variable"]))
+            unknown = sorted(set(names) - present(out))
             if unknown:
                 raise InputError("variables", f"not in these results: {unknown}.",
                                  sorted(out["variable"].unique()))
@@ -418,14 +501,14 @@ class Results:
         out = self.makers
         if variables is not None:
             names = [variables] if isinstance(variables, str) else list(variables)
-            unknown = sorted(set(names) - set(out["variable"]))
+            unknown = sorted(set(names) - present(out))
             if unknown:
                 raise InputError("variables", f"not in the makers table: {unknown}.",
                                  sorted(out["variable"].unique()))
             out = out[out["variable"].isin(names)]
         if makers is not None:
             names = [makers] if isinstance(makers, str) else list(makers)
-            unknown = sorted(set(names) - set(out["maker"]))
+            unknown = sorted(set(names) - present(out, "maker"))
             if unknown:
                 raise InputError("makers", f"unknown makers {unknown}.", sorted(out["maker"].unique()))
             out = out[out["maker"].isin(names)]
@@ -444,7 +527,7 @@ class Results:
             q = s.groupby(["scenario", "region", "variable", "unit", "year"])["value"].quantile(list(quantiles))
             q.index = q.index.set_names([*SERIES_COLUMNS[:-1], "quantile"])
             q = q.reset_index()
-            q["variable"] = q["variable"] + "|" + (q["quantile"] * 100).map(lambda x: f"{x:.1f}") + "th Percentile"
+            q["variable"] = q["variable"].astype(str) + "|" + (q["quantile"] * 100).map(lambda x: f"{x:.1f}") + "th Percentile"
             s = q.drop(columns="quantile")
         wide = s.pivot_table(index=["scenario", "region", "variable", "unit"], columns="year", values="value",
                              aggfunc="first", dropna=False, sort=True).reset_index()
@@ -527,7 +610,7 @@ class Results:
 
 
 def _headline_years(res: Results) -> list[int]:
-    years = sorted(set(res.series["year"].tolist()))
+    years = sorted(int(y) for y in res.series["year"].unique())
     if not years:
         return []
     hist = res.meta.get("history_last_year")

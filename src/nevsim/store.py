@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from nevsim.errors import InputError
-from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS, Results
+from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS, Results, cell_codes
 
 DEFAULT_FILENAME = "runs.duckdb"
 SCHEMA_VERSION = 3
@@ -105,23 +105,12 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
     """
 
     keys = [c for c in columns if c != "value"]
-    n = len(frame)
-    combined = np.zeros(n, dtype=np.int64)
-    factorized = [_codes(frame[col]) for col in keys]
-    uniques = [levels for _, levels in factorized]
-    radices = [max(len(levels), 1) for levels in uniques]
-    if float(np.prod([float(r) for r in radices])) >= 2.0**62:  # cannot happen with real labels; be exact anyway
-        raise InputError("results", "too many distinct labels to store")
-    for (codes, _), radix in zip(factorized, radices, strict=True):  # in place: no new 8-byte array a column
-        combined *= radix
-        combined += codes
-    cell, combos = _first_appearance(combined)
-    cells: dict[str, Any] = {}
-    for col, levels, radix in zip(reversed(keys), reversed(uniques), reversed(radices), strict=True):
-        cells[col] = np.asarray(levels)[combos % radix]
-        combos = combos // radix
-    cells_frame = pd.DataFrame({"cell": np.arange(len(cells[keys[0]]) if keys else 0, dtype=np.int32),
-                                **{c: cells[c] for c in keys}})
+    try:
+        cell, labels = cell_codes(frame, keys)
+    except ValueError as exc:  # cannot happen with real labels
+        raise InputError("results", f"cannot store these labels: {exc}") from None
+    cells_frame = pd.DataFrame({"cell": np.arange(len(labels[keys[0]]) if keys else 0, dtype=np.int32),
+                                **{c: labels[c] for c in keys}})
     draw, missing = _draws(frame["draw"]) if "draw" in frame.columns else (None, None)
     values = _blocks(cell.astype(np.int32, copy=False), draw, missing, frame["value"].to_numpy(dtype=np.float64))
     return cells_frame, values
@@ -179,38 +168,6 @@ def _blocks(cell: np.ndarray, draw: np.ndarray | None, missing: np.ndarray | Non
         first = pa.array(draw[starts], mask=None if missing is None else missing[starts])
     return pa.table({"cell": pa.array(cell[starts]), "first_draw": first,
                      "n_rows": pa.array(n_rows.astype(np.int32)), "value": lists})
-
-
-def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes ``0 … k−1`` of a column and its levels (categorical codes and whole-number
-    years taken as they are; other columns factorized, a missing label being a level of its own)."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
-        if len(codes) == 0 or codes.min() >= 0:
-            return codes, np.asarray(column.cat.categories, dtype=object)
-    elif pd.api.types.is_integer_dtype(column.dtype) and len(column):
-        values = column.to_numpy(dtype=np.int64)
-        low, high = int(values.min()), int(values.max())
-        if high - low < 1_000_000:
-            return values - low, np.arange(low, high + 1, dtype=np.int64)
-    codes, levels = pd.factorize(column, use_na_sentinel=False)
-    return codes.astype(np.int64), np.asarray(levels) if column.name == "year" else np.asarray(levels, dtype=object)
-
-
-def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(int32 codes, uniques)`` of ``keys`` numbered in order of first appearance (as :func:`pandas.factorize`).
-
-    Fast path for the simulation's layout, where each key's rows are one contiguous block
-    (draws vary fastest): the blocks are numbered in order without hashing every row.
-    """
-    if len(keys):
-        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        firsts = keys[starts]
-        if len(np.unique(firsts)) == len(firsts):
-            lengths = np.diff(np.append(starts, len(keys)))
-            return np.repeat(np.arange(len(firsts), dtype=np.int32), lengths), firsts
-    codes, uniques = pd.factorize(keys)
-    return codes.astype(np.int32), np.asarray(uniques, dtype=np.int64)
 
 
 def default_path() -> Path:

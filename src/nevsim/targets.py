@@ -151,6 +151,14 @@ def add_caam_share(series: pd.DataFrame, meta: dict[str, Any]) -> tuple[pd.DataF
     ratio = caam_ratio_path(car["year"].to_numpy(), ratios)
     est = car.assign(variable=CAAM_SHARE_VARIABLE, unit=car["unit"].iloc[0],
                      value=np.minimum(100.0, car["value"].to_numpy() * ratio))
+    for col in ("variable", "unit"):  # categorical labels stay categorical (no new text column of every row)
+        dtype = series[col].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            extra = pd.Index(est[col].unique()).difference(dtype.categories)
+            if len(extra):
+                dtype = pd.CategoricalDtype(dtype.categories.append(extra), ordered=dtype.ordered)
+                series = series.assign(**{col: series[col].cat.set_categories(dtype.categories)})
+            est[col] = est[col].astype(dtype)
     out = pd.concat([series, est], ignore_index=True)
     last = ratios.tail(RATIO_YEARS)
     derived = {CAAM_SHARE_VARIABLE: {
@@ -257,7 +265,7 @@ def _spec_target(t: dict[str, Any]) -> Any:
 def check(res: Results) -> pd.DataFrame:
     """The targets check of a run: one row per target of the run's regions (see module docs)."""
     from nevsim import data
-    from nevsim.results import region_name
+    from nevsim.results import present, region_name
 
     table = data.load("targets")
     draws = "draw" in res.series.columns and res.series["draw"].nunique() > 1
@@ -271,7 +279,7 @@ def check(res: Results) -> pd.DataFrame:
             facts = facts.iloc[0:0]
         if own:
             name = spec["iea_name"]
-        have = set(res.series.loc[res.series["region"] == reg, "variable"])
+        have = present(res.series.loc[res.series["region"] == reg])
         for t in [*facts.itertuples(index=False), *(_spec_target(x) for x in (spec.get("targets", []) if own else []))]:
             key, compared_with, note = _comparison(str(t.metric), str(t.unit), name)
             ceiling = "g co2/km" in str(t.unit).lower()

@@ -495,22 +495,42 @@ def quantiles(frame: pd.DataFrame, q: Sequence[float] = DEFAULT_QUANTILES) -> pd
     if not keys:
         values = frame["value"].to_numpy(float)
         return pd.DataFrame({"quantile": qs, "value": np.nanquantile(values, qs) if len(values) else np.nan})
-    codes, uniques = pd.MultiIndex.from_frame(frame[keys]).factorize()
-    order = np.argsort(codes, kind="stable")
-    values = frame["value"].to_numpy(float)[order]
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    counts = np.diff(bounds)
+    from nevsim.results import cell_codes
+
+    values = frame["value"].to_numpy(float)
+    try:
+        codes, labels = cell_codes(frame, keys)
+        n_keys = len(labels[keys[0]])
+    except ValueError:  # more label combinations than one integer holds: let pandas number them
+        codes, uniques = pd.MultiIndex.from_frame(frame[keys]).factorize()
+        n_keys = len(uniques)
+    counts = np.bincount(codes, minlength=n_keys)
     width = int(counts.max()) if len(counts) else 0
-    table = np.full((len(uniques), width), np.nan)  # [key, draw]
-    table[np.repeat(np.arange(len(uniques)), counts), np.arange(len(values)) - np.repeat(bounds[:-1], counts)] = values
+    if len(codes) and (len(codes) == 1 or np.all(codes[1:] >= codes[:-1])) and np.all(counts == width):
+        table = values.reshape(n_keys, width)  # a simulation's layout: each key's draws side by side
+        firsts = np.arange(n_keys) * width
+    else:
+        order = np.argsort(codes, kind="stable")
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        table = np.full((n_keys, width), np.nan)  # [key, draw]
+        table[np.repeat(np.arange(n_keys), counts), np.arange(len(values)) - np.repeat(bounds[:-1], counts)] = \
+            values[order]
+        firsts = order[bounds[:-1]] if len(values) else np.zeros(0, dtype=np.int64)
     with np.errstate(all="ignore"):
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN groups give NaN
-            qv = np.nanquantile(table, qs, axis=1).T if width else np.full((len(uniques), len(qs)), np.nan)
-    out = uniques.to_frame(index=False, name=keys).loc[np.repeat(np.arange(len(uniques)), len(qs))].reset_index(drop=True)
-    out["quantile"] = np.tile(qs, len(uniques))
+            qv = np.full((n_keys, len(qs)), np.nan)
+            if width:  # rows without NaN in one call (nanquantile goes row by row once any NaN is present)
+                gaps = np.isnan(table).any(axis=1)
+                if not gaps.any():
+                    qv = np.quantile(table, qs, axis=1).T
+                else:
+                    qv[~gaps] = np.quantile(table[~gaps], qs, axis=1).T
+                    qv[gaps] = np.nanquantile(table[gaps], qs, axis=1).T
+    out = frame[keys].take(np.repeat(firsts, len(qs))).reset_index(drop=True)
+    out["quantile"] = np.tile(qs, n_keys)
     out["value"] = qv.reshape(-1)
     return out
 

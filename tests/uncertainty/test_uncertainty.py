@@ -205,6 +205,31 @@ def test_quantiles_match_numpy() -> None:
     assert got[0.5] == pytest.approx(np.median(values[:, 2]))
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(2030, 2032), st.integers(0, 5),
+                          st.one_of(st.floats(-1e3, 1e3), st.just(float("nan")))), min_size=1, max_size=60),
+       st.booleans(), st.booleans())
+def test_quantiles_equal_pandas_groupby_in_any_row_order(rows, simulation_layout: bool, categorical: bool) -> None:
+    """Whatever the row order (shuffled, or each key's draws side by side as simulated), label
+    dtype, missing draws or NaN values: the quantiles are pandas' per-key quantiles, NaN ignored,
+    keys in order of first appearance and with the frame's dtypes."""
+    frame = pd.DataFrame(rows, columns=["variable", "year", "draw", "value"]).drop_duplicates(["variable", "year", "draw"])
+    if simulation_layout:  # every key with the same draws, in blocks
+        full = pd.MultiIndex.from_product([sorted(frame["variable"].unique()), sorted(frame["year"].unique()),
+                                           sorted(frame["draw"].unique())], names=["variable", "year", "draw"])
+        frame = frame.set_index(["variable", "year", "draw"]).reindex(full).reset_index()
+    if categorical:
+        frame["variable"] = frame["variable"].astype("category")
+    out = quantiles(frame, q=(0.05, 0.5, 0.95))
+    assert out["variable"].dtype == frame["variable"].dtype and out["year"].dtype == frame["year"].dtype
+    keys = frame[["variable", "year"]].drop_duplicates()
+    assert out[["variable", "year"]].drop_duplicates().astype(str).values.tolist() == keys.astype(str).values.tolist()
+    for (variable, year), group in frame.groupby(["variable", "year"], observed=True):
+        want = group["value"].quantile([0.05, 0.5, 0.95]).to_numpy()
+        got = out[(out["variable"] == variable) & (out["year"] == year)]["value"].to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
 def test_quantiles_reject_bad_input() -> None:
     with pytest.raises(InputError, match="draw"):
         quantiles(pd.DataFrame({"value": [1.0]}))

@@ -80,10 +80,13 @@ CHINA_COLUMNS = [("EV %", "Sales Share|Cars|EV", ".1f", 1.0), ("BEV %", "Sales S
 
 
 def _columns(res: Results) -> list[tuple[str, str, str, float]]:
-    present = set(res.series["variable"])
+    from nevsim.results import present as present_in
+
+    present = present_in(res.series)
     if "Price|Credit|NEV" in present:
         return CHINA_COLUMNS
-    units = dict(zip(res.series["variable"], res.series["unit"], strict=False))
+    pairs = res.series[["variable", "unit"]].drop_duplicates()
+    units = dict(zip(pairs["variable"], pairs["unit"], strict=False))
     cur = str(units.get("Price|Credit|Fleet CO2", "")).split("/")[0]
     region = [("ZEV-area EV %", "Sales Share|Cars|EV|ZEV Area", ".1f", 1.0),
               (f"ZEV credit {cur}", "Price|Credit|ZEV", ",.0f", 1.0),
@@ -109,10 +112,11 @@ def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
         ev_rows = s[(s["variable"] == "Sales Share|Cars|EV") & s["year"].isin(years)]
         band = ev_rows.groupby("year")["value"].quantile([0.05, 0.95]).unstack()
     rows = []
+    columns = _columns(res)
     for y in years:
         rng = [] if band is None else [f"{_num(float(band.loc[y, 0.05]), '.1f')}–{_num(float(band.loc[y, 0.95]), '.1f')}"
                                        if y in band.index else "–"]
-        cells = [_num(get(var, y) / div, fmt) for _, var, fmt, div in _columns(res)]
+        cells = [_num(get(var, y) / div, fmt) for _, var, fmt, div in columns]
         rows.append([f"{y}{' (hist)' if hist is not None and y <= hist else ''}", cells[0], *rng, *cells[1:]])
     return rows
 
@@ -280,8 +284,8 @@ def outlook_cmd(
 
         out.mkdir(parents=True, exist_ok=True)
         if many:  # quantiles over draws (the store keeps every draw)
-            quantile_table(res.to_frame()).to_csv(out / "series.csv", index=False)
-            quantile_table(res.makers_frame()).to_csv(out / "makers.csv", index=False)
+            quantile_table(res.series).to_csv(out / "series.csv", index=False)  # read only: no copy
+            quantile_table(res.makers).to_csv(out / "makers.csv", index=False)
         else:
             res.to_csv(out / "series.csv")
             res.makers_frame().to_csv(out / "makers.csv", index=False)
@@ -299,7 +303,7 @@ def outlook_cmd(
         echo_json({"run": run_info, "series": _records(series), "targets": _records(targets)})
         return
     if as_csv:
-        frame = quantile_table(res.to_frame()) if many else res.to_frame()
+        frame = quantile_table(res.series) if many else res.to_frame()
         typer.echo(frame.to_csv(index=False), nl=False)
         return
     print_outlook(res, targets, all_years=all_years)

@@ -52,7 +52,7 @@ ATTRIBUTION = (
 
 def report_years(res: Results, *, every: int = 5, all_years: bool = False) -> list[int]:
     """Years shown in tables: the history end and every ``every`` years (or all years)."""
-    years = sorted(set(res.series["year"].astype(int)))
+    years = sorted(int(y) for y in res.series["year"].unique())
     if all_years or not years:
         return years
     hist = res.meta.get("history_last_year")

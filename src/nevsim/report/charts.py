@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from nevsim.results import present as labels_in
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -210,7 +212,7 @@ def maker_balances(res: Results, years: list[int] | None = None) -> go.Figure:
     """Each maker's NEV credit balance in a few years: who sells (> 0) and who buys (< 0)."""
     import plotly.graph_objects as go
 
-    present = set(res.makers["variable"])
+    present = labels_in(res.makers)
     variable = next((v for v in ("Credits|NEV|Balance", "Credits|Fleet CO2|Balance", "Credits|ZEV|Balance")
                      if v in present), "Credits|NEV|Balance")  # China's NEV credits, else a region's standard
     label = variable.split("|")[1]
@@ -289,7 +291,7 @@ def all_figures(res: Results, targets: pd.DataFrame | None = None,
                 observed: pd.DataFrame | None = None) -> list[tuple[str, Any]]:
     """The report's charts in order: ``[(section title, figure), …]`` (charts whose variables the
     run lacks are left out)."""
-    present = set(res.series["variable"])
+    present = labels_in(res.series)
     out: list[tuple[str, Any]] = []
     if "Sales Share|Cars|EV" in present:
         out.append(("EV share vs targets", share_vs_targets(res, targets, observed)))
