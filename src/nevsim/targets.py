@@ -157,7 +157,7 @@ def add_caam_share(series: pd.DataFrame, meta: dict[str, Any]) -> tuple[pd.DataF
             extra = pd.Index(est[col].unique()).difference(dtype.categories)
             if len(extra):
                 dtype = pd.CategoricalDtype(dtype.categories.append(extra), ordered=dtype.ordered)
-                series = series.assign(**{col: series[col].cat.set_categories(dtype.categories)})
+                series = series.assign(**{col: series[col].cat.add_categories(list(extra))})  # codes kept
             est[col] = est[col].astype(dtype)
     out = pd.concat([series, est], ignore_index=True)
     last = ratios.tail(RATIO_YEARS)

@@ -527,7 +527,7 @@ def quantiles(frame: pd.DataFrame, q: Sequence[float] = DEFAULT_QUANTILES) -> pd
                 if not gaps.any():
                     qv = np.quantile(table, qs, axis=1).T
                 else:
-                    qv[~gaps] = np.quantile(table[~gaps], qs, axis=1).T
+                    qv[~gaps] = np.quantile(table[~gaps], qs, axis=1, overwrite_input=True).T  # a copy already
                     qv[gaps] = np.nanquantile(table[gaps], qs, axis=1).T
     out = frame[keys].take(np.repeat(firsts, len(qs))).reset_index(drop=True)
     out["quantile"] = np.tile(qs, n_keys)
