@@ -172,7 +172,8 @@ def run_series(
         if exc.field == "variables":
             raise InputError("variable", exc.message, exc.allowed) from None
         raise
-    units = dict(zip(frame["variable"], frame["unit"], strict=False))
+    pairs = frame[["variable", "unit"]].drop_duplicates()
+    units = dict(zip(pairs["variable"], pairs["unit"], strict=False))
     return {"run_id": run_id, "units": units, "series": records(frame)}
 
 
