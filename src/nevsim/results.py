@@ -80,8 +80,8 @@ def cell_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[s
             raw = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy()
             np.logical_or(new[1:], raw[1:] != raw[:-1], out=new[1:])
         starts = np.flatnonzero(new)
-        firsts = frame[keys].iloc[starts]
-        if not firsts.duplicated().any():
+        firsts = frame[keys].iloc[starts] if 4 * len(starts) <= n else None  # else short blocks: code every row
+        if firsts is not None and not firsts.duplicated().any():
             lengths = np.diff(np.append(starts, n))
             cell = np.repeat(np.arange(len(starts), dtype=np.int32), lengths)
             return cell, {c: firsts[c].to_numpy(dtype=np.int64) if pd.api.types.is_integer_dtype(firsts[c].dtype)

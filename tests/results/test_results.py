@@ -218,3 +218,23 @@ def test_iamc_holds_every_value_of_the_long_table(values, region):
     long = wide.melt(id_vars=["Model", "Scenario", "Region", "Variable", "Unit"], var_name="year")
     long = long[long["Variable"] == "Stock|Cars|EV"].sort_values("year")
     np.testing.assert_array_equal(long["value"].to_numpy(dtype=float), np.array(values))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(2030, 2032)), min_size=1, max_size=40),
+       st.integers(1, 6), st.booleans())
+def test_cell_codes_number_label_combinations_in_order_of_first_appearance(rows, repeat, categorical):
+    """Both ways of numbering (blocks of repeated rows, as simulated; every row coded) give the
+    numbering of pandas.factorize on the label tuples, and each cell's labels."""
+    from nevsim.results import cell_codes
+
+    frame = pd.DataFrame([r for r in rows for _ in range(repeat)], columns=["variable", "year"])
+    if categorical:
+        frame["variable"] = frame["variable"].astype("category")
+    cell, labels = cell_codes(frame, ["variable", "year"])
+    tuples = list(zip(frame["variable"].astype(object).where(frame["variable"].notna(), None), frame["year"],
+                      strict=True))
+    want, uniques = pd.factorize(pd.Series(tuples, dtype=object))
+    assert cell.tolist() == want.tolist()
+    got = [(None if pd.isna(v) else v, int(y)) for v, y in zip(labels["variable"], labels["year"], strict=True)]
+    assert got == [(None if v is None else v, int(y)) for v, y in uniques]
