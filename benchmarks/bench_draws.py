@@ -92,8 +92,8 @@ def sweep_speedup(draws: int = 1000, chunk: int = 250, makers: bool = False) -> 
     """Wall time of one sweep (4 points × ``draws``) on 1 and on 2 local worker processes.
 
     ``makers=False`` stores the series of every draw only: with the per-draw makers table the
-    store's single writer (≈ 0.35 µs per row, ≈ 9,500 rows per draw) outweighs the simulation
-    (≈ 1 ms per draw) and bounds the speed-up whatever the number of workers.
+    store's single writer (≈ 0.02–0.03 µs of CPU a row with store schema 3, ≈ 9,500 rows a
+    draw, plus its commits) takes a large share of 2 cores and bounds the speed-up.
     ``benchmarks/bench_sweep.py`` measures this in detail (medians, writer CPU, model alone).
     """
     import tempfile
