@@ -356,8 +356,8 @@ def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION) 
     stored = cells.column("cell").to_numpy()
     where = np.zeros(int(stored.max()) + 1 if len(stored) else 0, dtype=np.int64)
     where[stored] = np.arange(len(stored))
-    rows = pa.array(where[cell])
-    out = pa.table({**{c: _large(cells.column(c)).take(rows) for c in labels}, "value": value, "draw": draw})
+    rows = where[cell]
+    out = pa.table({**{c: _label_column(cells.column(c), rows) for c in labels}, "value": value, "draw": draw})
     frame = out.to_pandas()
     if draw.null_count not in (0, len(draw)):  # mixed: as DuckDB gives it
         frame["draw"] = frame["draw"].astype("float64")
@@ -389,6 +389,31 @@ def _unblock(blocks: Any) -> tuple[np.ndarray, Any, Any]:
     draw = np.repeat(first.fill_null(0).to_numpy().astype(np.int64) - starts, lengths) + np.arange(total)
     missing = np.repeat(first.is_null().to_numpy(zero_copy_only=False), lengths) if first.null_count else None
     return cell, pa.array(draw.astype(np.int32), mask=missing), value
+
+
+def _label_column(column: Any, rows: np.ndarray) -> Any:
+    """A label column of the cells repeated for the rows (``rows`` = each row's cell position).
+
+    Text becomes a dictionary array (pandas: categorical, the labels of the run's cells as its
+    categories, as :func:`nevsim.simulate.run` gives them): a 10,000-draw makers table holds
+    80 M labels a column, which as text would take gigabytes. Other columns (``year``) are taken.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        if column.null_count:
+            return column.take(pa.array(rows))
+        return pa.array(column.to_numpy()[rows])
+    encoded = pc.dictionary_encode(column)  # the distinct labels, and each cell's
+    n = len(encoded.dictionary)
+    small = np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32  # as pandas keeps categorical codes
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    mask = np.isnan(codes) if codes.dtype.kind == "f" else None  # a missing label (null index)
+    cell_codes = np.where(mask, 0, codes).astype(small) if mask is not None else codes.astype(small)
+    row_mask = None if mask is None or not mask.any() else mask[rows]
+    return pa.DictionaryArray.from_arrays(pa.array(cell_codes[rows], mask=row_mask), encoded.dictionary)
 
 
 def _large(column: Any) -> Any:

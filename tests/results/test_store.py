@@ -21,9 +21,14 @@ from nevsim.results import Results
 from nevsim.store import Store, default_path
 
 
+def _text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Label columns as text (runs and loaded runs may hold them as categoricals)."""
+    return frame.astype({c: "str" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
+
+
 def _assert_same(a: Results, b: Results) -> None:
-    pd.testing.assert_frame_equal(a.series, b.series)
-    pd.testing.assert_frame_equal(a.makers, b.makers)
+    pd.testing.assert_frame_equal(_text(a.series), _text(b.series))
+    pd.testing.assert_frame_equal(_text(a.makers), _text(b.makers))
     assert b.meta == json.loads(json.dumps(a.meta, default=str))
     assert b.scenario == a.scenario
 
@@ -35,11 +40,25 @@ def test_round_trip_fixture(small_results, tmp_path):
     _assert_same(small_results, store.load(rid))
 
 
+def test_round_trip_keeps_a_missing_label(build, tmp_path):
+    series = build.series(draws=3)
+    series["unit"] = series["unit"].astype(object)
+    series.loc[series["variable"] == series["variable"].iloc[0], "unit"] = None  # a label never given
+    res = Results(series, build.makers(), build.meta(run_id="missing-label"), {})
+    back = Store(tmp_path / "runs.duckdb").load(Store(tmp_path / "runs.duckdb").save(res))
+    assert back.series["unit"].isna().sum() == res.series["unit"].isna().sum() > 0
+    pd.testing.assert_frame_equal(_text(back.series), _text(res.series).astype({"unit": "str"}))
+
+
 def test_round_trip_with_draws(draws_results, tmp_path):
     store = Store(tmp_path / "runs.duckdb")
     back = store.load(store.save(draws_results))
     assert "draw" in back.series.columns
     _assert_same(draws_results, back)
+    for table in (back.series, back.makers):  # text labels come back as categoricals of the run's labels
+        labels = [c for c in table.columns if c not in ("year", "value", "draw")]
+        assert all(isinstance(table[c].dtype, pd.CategoricalDtype) for c in labels)
+        assert table["year"].dtype == "int64" and table["value"].dtype == "float64"
 
 
 def test_round_trip_real_run(real_results, tmp_path):
