@@ -357,7 +357,9 @@ def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION) 
     where = np.zeros(int(stored.max()) + 1 if len(stored) else 0, dtype=np.int64)
     where[stored] = np.arange(len(stored))
     rows = where[cell]
-    out = pa.table({**{c: _label_column(cells.column(c), rows) for c in labels}, "value": value, "draw": draw})
+    many = draw.null_count < len(draw)  # a Monte Carlo run: labels as categoricals, as the run gave them
+    out = pa.table({**{c: _label_column(cells.column(c), rows, categorical=many) for c in labels},
+                    "value": value, "draw": draw})
     frame = out.to_pandas()
     if draw.null_count not in (0, len(draw)):  # mixed: as DuckDB gives it
         frame["draw"] = frame["draw"].astype("float64")
@@ -391,17 +393,21 @@ def _unblock(blocks: Any) -> tuple[np.ndarray, Any, Any]:
     return cell, pa.array(draw.astype(np.int32), mask=missing), value
 
 
-def _label_column(column: Any, rows: np.ndarray) -> Any:
+def _label_column(column: Any, rows: np.ndarray, *, categorical: bool) -> Any:
     """A label column of the cells repeated for the rows (``rows`` = each row's cell position).
 
-    Text becomes a dictionary array (pandas: categorical, the labels of the run's cells as its
-    categories, as :func:`nevsim.simulate.run` gives them): a 10,000-draw makers table holds
-    80 M labels a column, which as text would take gigabytes. Other columns (``year``) are taken.
+    With ``categorical`` (a run with draws) text becomes a dictionary array (pandas: categorical,
+    the labels of the run's cells as its categories, as :func:`nevsim.simulate.run` gives them
+    for draws): a 10,000-draw makers table holds 80 M labels a column, which as text would take
+    gigabytes. Otherwise text stays text (a one-draw run, as run gives it). Other columns
+    (``year``) are taken.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not categorical and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return _large(column).take(pa.array(rows))
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
         if column.null_count:
             return column.take(pa.array(rows))
