@@ -350,15 +350,16 @@ def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION) 
     finally:
         cur.close()
     if version >= 3:
-        cell, draw, value = _unblock(blocks)
+        block_cell, lengths, draw, value = _unblock_parts(blocks)
     else:  # one row a value
-        cell, draw, value = blocks.column("cell").to_numpy(), blocks.column("draw"), blocks.column("value")
+        block_cell, draw, value = blocks.column("cell").to_numpy(), blocks.column("draw"), blocks.column("value")
+        lengths = np.ones(len(block_cell), dtype=np.int64)
     stored = cells.column("cell").to_numpy()
     where = np.zeros(int(stored.max()) + 1 if len(stored) else 0, dtype=np.int64)
     where[stored] = np.arange(len(stored))
-    rows = where[cell]
+    block_rows = where[block_cell]  # each block's position among the run's cells
     many = draw.null_count < len(draw)  # a Monte Carlo run: labels as categoricals, as the run gave them
-    out = pa.table({**{c: _label_column(cells.column(c), rows, categorical=many) for c in labels},
+    out = pa.table({**{c: _label_column(cells.column(c), block_rows, lengths, categorical=many) for c in labels},
                     "value": value, "draw": draw})
     frame = out.to_pandas()
     if draw.null_count not in (0, len(draw)):  # mixed: as DuckDB gives it
@@ -369,57 +370,70 @@ def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION) 
 def _unblock(blocks: Any) -> tuple[np.ndarray, Any, Any]:
     """Stored blocks ``(cell, first_draw, n_rows, value list)`` back to rows: ``(cell, draw, value)``
     (numpy int64 cells, Arrow int32 draws with nulls, Arrow float64 values), in order."""
+    block_cell, lengths, draw, value = _unblock_parts(blocks)
+    return np.repeat(block_cell.astype(np.int64), lengths), draw, value
+
+
+def _unblock_parts(blocks: Any) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    """Stored blocks back to rows, the labels left per block: ``(block cell, block n_rows, draw, value)``.
+
+    Values: a one-value block's value is repeated ``n_rows`` times, the other values stay as
+    they are (one ``repeat`` of the stored values, no index per row); draws count up from each
+    block's ``first_draw`` (int32, null where it is null).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     lists = blocks.column("value")
     lengths = blocks.column("n_rows").to_numpy().astype(np.int64)
-    value = pa.chunked_array([chunk.flatten() for chunk in lists.chunks], type=pa.float64())
-    stored = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
-    if (stored != lengths).any():  # one-value blocks: repeat their value
-        total = int(lengths.sum())
-        full = np.repeat(stored == lengths, lengths)
-        position = np.repeat(np.cumsum(stored) - stored, lengths)  # each row's block start among the values
-        position[full] += np.arange(total)[full] - np.repeat(np.cumsum(lengths) - lengths, lengths)[full]
-        value = value.take(pa.array(position))
-    cell = np.repeat(blocks.column("cell").to_numpy().astype(np.int64), lengths)
-    first = blocks.column("first_draw")
     total = int(lengths.sum())
+    flat = pa.chunked_array([chunk.flatten() for chunk in lists.chunks], type=pa.float64())
+    stored = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    single = stored != lengths
+    if single.any():  # each stored value appears once, a one-value block's n_rows times
+        counts = np.ones(len(flat), dtype=np.int64)
+        counts[(np.cumsum(stored) - stored)[single]] = lengths[single]
+        value = pa.array(np.repeat(flat.to_numpy(), counts))
+    else:
+        value = flat
+    block_cell = blocks.column("cell").to_numpy()
+    first = blocks.column("first_draw")
     if first.null_count == len(first):
-        return cell, pa.nulls(total, pa.int32()), value
+        return block_cell, lengths, pa.nulls(total, pa.int32()), value
     starts = np.cumsum(lengths) - lengths
-    draw = np.repeat(first.fill_null(0).to_numpy().astype(np.int64) - starts, lengths) + np.arange(total)
+    draw = np.arange(total, dtype=np.int32)
+    draw += np.repeat((first.fill_null(0).to_numpy().astype(np.int64) - starts).astype(np.int32), lengths)
     missing = np.repeat(first.is_null().to_numpy(zero_copy_only=False), lengths) if first.null_count else None
-    return cell, pa.array(draw.astype(np.int32), mask=missing), value
+    return block_cell, lengths, pa.array(draw, mask=missing), value
 
 
-def _label_column(column: Any, rows: np.ndarray, *, categorical: bool) -> Any:
-    """A label column of the cells repeated for the rows (``rows`` = each row's cell position).
+def _label_column(column: Any, block_rows: np.ndarray, lengths: np.ndarray, *, categorical: bool) -> Any:
+    """A label column of the cells for every row: block ``i`` is cell ``block_rows[i]`` repeated ``lengths[i]`` times.
 
     With ``categorical`` (a run with draws) text becomes a dictionary array (pandas: categorical,
     the labels of the run's cells as its categories, as :func:`nevsim.simulate.run` gives them
     for draws): a 10,000-draw makers table holds 80 M labels a column, which as text would take
-    gigabytes. Otherwise text stays text (a one-draw run, as run gives it). Other columns
-    (``year``) are taken.
+    gigabytes; its codes are int8/int16, repeated per block. Otherwise text stays text (a
+    one-draw run, as run gives it). Other columns (``year``) are repeated per block.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if not categorical and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        return _large(column).take(pa.array(rows))
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        if column.null_count:
-            return column.take(pa.array(rows))
-        return pa.array(column.to_numpy()[rows])
+    text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    if not text or not categorical:
+        if column.null_count or text:
+            return _large(column).take(pa.array(np.repeat(block_rows, lengths)))
+        return pa.array(np.repeat(column.to_numpy()[block_rows], lengths))
     encoded = pc.dictionary_encode(column)  # the distinct labels, and each cell's
     n = len(encoded.dictionary)
     small = np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32  # as pandas keeps categorical codes
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     mask = np.isnan(codes) if codes.dtype.kind == "f" else None  # a missing label (null index)
     cell_codes = np.where(mask, 0, codes).astype(small) if mask is not None else codes.astype(small)
-    row_mask = None if mask is None or not mask.any() else mask[rows]
-    return pa.DictionaryArray.from_arrays(pa.array(cell_codes[rows], mask=row_mask), encoded.dictionary)
+    row_mask = None if mask is None or not mask[block_rows].any() else np.repeat(mask[block_rows], lengths)
+    return pa.DictionaryArray.from_arrays(pa.array(np.repeat(cell_codes[block_rows], lengths), mask=row_mask),
+                                          encoded.dictionary)
 
 
 def _large(column: Any) -> Any:
