@@ -248,8 +248,9 @@ class Statistics:
         res = self._res
         reg = res._pick_region(region)
         series = res.series
-        sel = series[(series["region"] == reg) & series["variable"].isin(list(columns.values()))]
-        known = present(series.loc[series["region"] == reg])
+        in_region = (series["region"] == reg).to_numpy()
+        sel = series[in_region & series["variable"].isin(list(columns.values())).to_numpy()]
+        known = present(series) if in_region.all() else set(series["variable"][in_region].unique().tolist())
         missing = [v for v in columns.values() if v not in known]
         if missing:
             raise InputError("variable", f"not in these results: {missing}.", sorted(known))
