@@ -40,6 +40,17 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _timed_insert(con: Any, frame: Any, sql: str, params: list[Any] | None = None) -> float:
+    """CPU seconds of one ``INSERT … FROM frame`` (``frame`` registered under that name) and its commit."""
+    c0 = _cpu()
+    con.execute("BEGIN TRANSACTION")
+    con.register("frame", frame)
+    con.execute(sql, params or [])
+    con.unregister("frame")
+    con.execute("COMMIT")
+    return _cpu() - c0
+
+
 def _write_v1(path: Path, tables: dict[str, Any], meta: bool = False) -> float:
     """Append Arrow tables to a version-1 file as nevsim did before schema 2; CPU seconds of the appends."""
     import duckdb
@@ -57,14 +68,9 @@ def _write_v1(path: Path, tables: dict[str, Any], meta: bool = False) -> float:
         spent = 0.0
         for table, frame in tables.items():
             cols = ", ".join(SERIES_COLUMNS if table == "series" else MAKERS_COLUMNS)
-            c0 = _cpu()
-            con.execute("BEGIN TRANSACTION")
-            con.register("frame", frame)
-            con.execute(f"INSERT INTO {table} (run_id, {cols}, draw) SELECT CAST(? AS VARCHAR), {cols}, "
-                        "CAST(draw AS INTEGER) FROM frame", [_RUN_ID])
-            con.unregister("frame")
-            con.execute("COMMIT")
-            spent += _cpu() - c0
+            spent += _timed_insert(con, frame, f"INSERT INTO {table} (run_id, {cols}, draw) SELECT "
+                                               f"CAST(? AS VARCHAR), {cols}, CAST(draw AS INTEGER) FROM frame",
+                                   [_RUN_ID])
         return spent
     finally:
         con.close()
@@ -86,13 +92,7 @@ def _write_flat(path: Path, encoded: dict[str, Any]) -> float:
         spent = 0.0
         for table, rows in flat.items():
             con.execute(_VALUES_DDL_V2.format(table=table))
-            c0 = _cpu()
-            con.execute("BEGIN TRANSACTION")
-            con.register("rows", rows)
-            con.execute(f"INSERT INTO {table}_values SELECT 1, cell, draw, value FROM rows")
-            con.unregister("rows")
-            con.execute("COMMIT")
-            spent += _cpu() - c0
+            spent += _timed_insert(con, rows, f"INSERT INTO {table}_values SELECT 1, cell, draw, value FROM frame")
         return spent
     finally:
         con.close()

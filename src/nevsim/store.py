@@ -331,9 +331,9 @@ class Store:
 def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION) -> pd.DataFrame:
     """One run's long table (schema version ≥ 2), rows in the order written.
 
-    The numbers are read as they are stored and the labels are put next to them here (an
-    Arrow ``take`` of the run's cells): the same frame as the view gives, without DuckDB
-    joining and converting every label of every row.
+    The blocks are read as they are stored and expanded here, their cells' labels repeated per
+    block (:func:`_unblock_parts`, :func:`_label_column`): the same rows as the view gives,
+    without DuckDB unnesting, joining and converting every label of every row.
     """
     import pyarrow as pa
 
