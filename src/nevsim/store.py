@@ -605,18 +605,28 @@ def _same_labels(stored: pd.DataFrame, cells: pd.DataFrame, labels: list[str]) -
     return True
 
 
-def append_rows(con: Any, table: str, run_key: int, cells: pd.DataFrame, values: Any) -> None:
+def append_rows(con: Any, table: str, run_key: int, cells: pd.DataFrame, values: Any,
+                known: pd.DataFrame | None = None) -> pd.DataFrame:
     """Append encoded rows (see :func:`encode`) of run ``run_key`` to ``table`` (``series``/``makers``).
 
     The chunk's cells are matched to the run's stored cells by their labels and year; cells
     the run does not have yet are added. When they are the same in the same order (every
     chunk of a sweep point) the values go in as they are: one ``INSERT`` of one row a block.
+    ``known`` is the run's stored cells as this function returned them last time (a writer
+    appending chunk after chunk keeps it and saves reading them back); ``None`` reads them.
+    Returns the run's cells after the append (labels and year, in cell order). An empty chunk
+    (no cells, no values) writes nothing.
     """
     import pyarrow as pa
 
     labels = [c for c in TABLES[table] if c != "value"]
-    stored = con.execute(f"SELECT {', '.join(labels)} FROM {table}_cells WHERE run_key = ? ORDER BY cell",
-                         [run_key]).df()
+    if known is None:
+        stored = con.execute(f"SELECT {', '.join(labels)} FROM {table}_cells WHERE run_key = ? ORDER BY cell",
+                             [run_key]).df()
+    else:
+        stored = known
+    if len(cells) == 0 and values.num_rows == 0:
+        return stored
     n_known = len(stored)
     if not _same_labels(stored, cells, labels):  # else the chunk's cell numbers are the run's
         new = _label_tuples(cells, labels)
@@ -634,6 +644,7 @@ def append_rows(con: Any, table: str, run_key: int, cells: pd.DataFrame, values:
                         "FROM _nevsim_cells", [run_key])
         finally:
             con.unregister("_nevsim_cells")
+        stored = pd.concat([stored, add.sort_values("cell")[labels]], ignore_index=True)
     con.register("_nevsim_values", values)
     try:
         con.execute(f"INSERT INTO {table}_values SELECT CAST(? AS INTEGER), cell, first_draw, n_rows, value "
@@ -641,3 +652,4 @@ def append_rows(con: Any, table: str, run_key: int, cells: pd.DataFrame, values:
                     [run_key])
     finally:
         con.unregister("_nevsim_values")
+    return stored

@@ -427,25 +427,27 @@ def _connect(store: Any) -> Iterator[Any]:
         yield con
 
 
-def _register(store: Any, spec: SweepSpec, n_chunks: int) -> None:
+def _register(con: Any, spec: SweepSpec, n_chunks: int) -> None:
     from nevsim.simulate import _version
 
-    with _connect(store) as con:
-        if not con.execute("SELECT 1 FROM sweeps WHERE sweep_id = ?", [spec.sweep_id]).fetchall():
-            con.execute("INSERT INTO sweeps VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [spec.sweep_id, spec.name, _dt.datetime.now(_dt.UTC).replace(tzinfo=None), _version(),
-                         spec.n_points, n_chunks, spec.canonical()])
+    if not con.execute("SELECT 1 FROM sweeps WHERE sweep_id = ?", [spec.sweep_id]).fetchall():
+        con.execute("INSERT INTO sweeps VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [spec.sweep_id, spec.name, _dt.datetime.now(_dt.UTC).replace(tzinfo=None), _version(),
+                     spec.n_points, n_chunks, spec.canonical()])
 
 
-def _finished(store: Any, sweep_id: str) -> set[int]:
-    with _connect(store) as con:
-        rows = con.execute("SELECT chunk_id FROM sweep_chunks WHERE sweep_id = ?", [sweep_id]).fetchall()
+def _finished(con: Any, sweep_id: str) -> set[int]:
+    rows = con.execute("SELECT chunk_id FROM sweep_chunks WHERE sweep_id = ?", [sweep_id]).fetchall()
     return {int(r[0]) for r in rows}
 
 
 def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
-            meta: dict[str, Any], seconds: float) -> bool:
-    """Write one chunk and its ``sweep_chunks`` row in one transaction; False if it was already there."""
+            meta: dict[str, Any], seconds: float, known: dict[tuple[str, int], pd.DataFrame] | None = None) -> bool:
+    """Write one chunk and its ``sweep_chunks`` row in one transaction; False if it was already there.
+
+    ``known`` caches each run's stored cells between chunks (``(table, run_key)`` → the frame
+    :func:`nevsim.store.append_rows` returns); it is updated only once the chunk is committed.
+    """
     from nevsim.store import append_rows, insert_run
 
     run_id = _run_id(spec.sweep_id, chunk.point_id)
@@ -455,9 +457,9 @@ def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
                        [spec.sweep_id, chunk.chunk_id]).fetchall():
             con.execute("ROLLBACK")
             return False
-        row = con.execute("SELECT run_key FROM runs WHERE run_id = ?", [run_id]).fetchone()
-        if row is not None:
-            run_key = int(row[0])
+        rows = con.execute("SELECT run_key FROM runs WHERE run_id = ?", [run_id]).fetchall()  # fetch all: a
+        if rows:  # half-read result would keep the connection busy (DuckDB ≥ 2)
+            run_key = int(rows[0][0])
         else:
             scenario_json = meta.pop("scenario_json", {})
             run_meta = {**meta, "run_id": run_id, "draws": spec.draws, "seed": spec.seed,
@@ -468,8 +470,9 @@ def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
             run_key = insert_run(con, run_id, str(run_meta.get("scenario", chunk.scenario)),
                                  run_meta.get("scenario_hash"), created, run_meta.get("nevsim_version"), run_meta,
                                  scenario_json)
-        append_rows(con, "series", run_key, *series)
-        append_rows(con, "makers", run_key, *makers)
+        cache = {} if known is None else known
+        after = {(table, run_key): append_rows(con, table, run_key, *encoded, known=cache.get((table, run_key)))
+                 for table, encoded in (("series", series), ("makers", makers))}
         con.execute("INSERT INTO sweep_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [spec.sweep_id, chunk.chunk_id, chunk.point_id, run_id, chunk.draw_start, chunk.draw_stop,
                      seconds, _dt.datetime.now(_dt.UTC).replace(tzinfo=None)])
@@ -477,6 +480,7 @@ def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
     except BaseException:  # incl. KeyboardInterrupt: the chunk is all there or not at all
         con.execute("ROLLBACK")
         raise
+    cache.update(after)
     return True
 
 
@@ -523,27 +527,28 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
     if not isinstance(store, Store):
         store = Store(store)
     all_chunks = chunks(spec)
-    _register(store, spec, len(all_chunks))
-    done = _finished(store, spec.sweep_id)
-    todo = [c for c in all_chunks if c.chunk_id not in done]
-    summary = SweepSummary(spec.sweep_id, spec.name, spec.n_points, len(all_chunks),
-                           skipped=sorted(done), run_ids=[_run_id(spec.sweep_id, p) for p in range(spec.n_points)])
-    if progress is not None:
-        progress(len(done), len(all_chunks))
-    if todo:
-        window = max_pending or max(2, 2 * (default_workers() if workers is None else max(workers, 1)))
-        with (_nullcontext(pool) if pool is not None else executor(scheduler, workers)) as ex, _connect(store) as con:
-            # The writer shares the cores with the workers, so its CPU is what limits a sweep's
-            # speed-up (docs/uncertainty.md, "Store schema 3"): one DuckDB thread (appends and
-            # commits ≈ 40 % less CPU than on two); no compression of the values (a commit
-            # ≈ 45 % less); and a checkpoint every 256 MB of log instead of 16 MB: each
-            # checkpoint rewrites the table's open row group, which a sweep of lists fills
-            # slowly (writer CPU −30 to −45 %, file 15–20 % smaller). Committed chunks are
-            # in the log until then: safe, and replayed if the process dies.
-            con.execute("SET threads = 1")
-            con.execute("SET force_compression = 'uncompressed'")
-            con.execute("SET checkpoint_threshold = '256MB'")
-            _drive(ex, spec, con, todo, window, summary, progress, len(done), len(all_chunks))
+    with _connect(store) as con:  # one connection from registering to the last commit
+        _register(con, spec, len(all_chunks))
+        done = _finished(con, spec.sweep_id)
+        todo = [c for c in all_chunks if c.chunk_id not in done]
+        summary = SweepSummary(spec.sweep_id, spec.name, spec.n_points, len(all_chunks), skipped=sorted(done),
+                               run_ids=[_run_id(spec.sweep_id, p) for p in range(spec.n_points)])
+        if progress is not None:
+            progress(len(done), len(all_chunks))
+        if todo:
+            window = max_pending or max(2, 2 * (default_workers() if workers is None else max(workers, 1)))
+            with _nullcontext(pool) if pool is not None else executor(scheduler, workers) as ex:
+                # The writer shares the cores with the workers, so its CPU is what limits a sweep's
+                # speed-up (docs/uncertainty.md, "Store schema 3"): one DuckDB thread (appends and
+                # commits ≈ 40 % less CPU than on two); no compression of the values (a commit
+                # ≈ 45 % less); and a checkpoint every 256 MB of log instead of 16 MB: each
+                # checkpoint rewrites the table's open row group, which a sweep of lists fills
+                # slowly (writer CPU −30 to −45 %, file 15–20 % smaller). Committed chunks are
+                # in the log until then: safe, and replayed if the process dies.
+                con.execute("SET threads = 1")
+                con.execute("SET force_compression = 'uncompressed'")
+                con.execute("SET checkpoint_threshold = '256MB'")
+                _drive(ex, spec, con, todo, window, summary, progress, len(done), len(all_chunks))
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -565,6 +570,7 @@ def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: i
     queue = iter(todo)
     by_id = {c.chunk_id: c for c in todo}
     pending: dict[Future[Any], Chunk] = {}
+    known: dict[tuple[str, int], pd.DataFrame] = {}  # each run's stored cells, kept between its chunks
 
     def top_up() -> None:
         while len(pending) < window:
@@ -580,7 +586,7 @@ def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: i
             for fut in [f for f in pending if f in finished]:  # in submission order
                 pending.pop(fut)
                 chunk_id, series, makers, meta, seconds = fut.result()
-                if _commit(con, spec, by_id[chunk_id], series, makers, meta, seconds):
+                if _commit(con, spec, by_id[chunk_id], series, makers, meta, seconds, known):
                     summary.ran.append(chunk_id)
                 done += 1
                 if progress is not None:

@@ -251,8 +251,10 @@ def test_workers_send_the_compact_form_that_stores_the_same_rows_as_the_frames(t
         con.close()
 
 
-def test_chunks_whose_cells_differ_are_matched_by_label(tmp_path: Path) -> None:
-    """A chunk with the run's cells in another order, or new ones, lands on the right labels."""
+@pytest.mark.parametrize("keep_cells", [False, True], ids=["read-back", "writer-cache"])
+def test_chunks_whose_cells_differ_are_matched_by_label(tmp_path: Path, keep_cells: bool) -> None:
+    """A chunk with the run's cells in another order, or new ones, lands on the right labels,
+    whether the writer reads the run's cells back or keeps what ``append_rows`` returned."""
     from nevsim.results import SERIES_COLUMNS
     from nevsim.store import append_rows, encode, insert_run
 
@@ -260,15 +262,22 @@ def test_chunks_whose_cells_differ_are_matched_by_label(tmp_path: Path) -> None:
                           "year": [2020, 2021, 2020], "value": [1.0, 2.0, 3.0], "draw": 0})
     second = pd.DataFrame({"scenario": "s", "region": "CN", "variable": ["c", "b", "a"], "unit": "u",
                            "year": [2020, 2020, 2021], "value": [4.0, 5.0, 6.0], "draw": 1})
+    third = pd.DataFrame({"scenario": "s", "region": "CN", "variable": ["a", "d", "c"], "unit": "u",
+                          "year": [2020, 2020, 2020], "value": [7.0, 8.0, 9.0], "draw": 2})
+    empty = first.iloc[:0]
     store = Store(tmp_path / "s.duckdb")
     with store._connect(write=True) as con:
         run_key = insert_run(con, "r1", "s", None, None, None, {"run_id": "r1"}, {})
-        for frame in (first, second):
-            append_rows(con, "series", run_key, *encode(frame, SERIES_COLUMNS))
+        known = None
+        for frame in (first, empty, second, third):
+            after = append_rows(con, "series", run_key, *encode(frame, SERIES_COLUMNS), known=known)
+            assert list(after[["variable", "year"]].itertuples(index=False, name=None)) == con.execute(
+                "SELECT variable, year FROM series_cells WHERE run_key = ? ORDER BY cell", [run_key]).fetchall()
+            known = after if keep_cells else None
         cells = con.execute("SELECT cell, variable, year FROM series_cells ORDER BY cell").fetchall()
-    assert cells == [(0, "a", 2020), (1, "a", 2021), (2, "b", 2020), (3, "c", 2020)]
+    assert cells == [(0, "a", 2020), (1, "a", 2021), (2, "b", 2020), (3, "c", 2020), (4, "d", 2020)]
     got = store.load("r1").series
-    want = pd.concat([first, second], ignore_index=True)
+    want = pd.concat([first, second, third], ignore_index=True)
     assert got[["variable", "year", "value", "draw"]].astype({"year": "int64"}).values.tolist() == \
         want[["variable", "year", "value", "draw"]].values.tolist()
 
