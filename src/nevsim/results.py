@@ -135,6 +135,81 @@ def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int32), np.asarray(uniques, dtype=np.int64)
 
 
+class _RowIndex:
+    """Where each (region, variable) pair's rows lie in a long table, found once per table.
+
+    A selection then takes its rows instead of comparing every row: a 10,000-draw run has
+    16 M series rows and 80 M maker rows, and each statistic of a report used to scan them.
+    The rows are described as *runs* of consecutive rows with the same pair (the simulation
+    and the store write each variable's rows side by side, so there are few); a table whose
+    pairs are interleaved (more than one run per 8 rows) is sorted by pair once instead.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        n = len(frame)
+        reg, reg_levels = _codes(frame["region"])
+        var, var_levels = _codes(frame["variable"])
+        self._n_var = max(len(var_levels), 1)
+        self._reg_code = {v: i for i, v in enumerate(reg_levels.tolist())}
+        self._var_code = {v: i for i, v in enumerate(var_levels.tolist())}
+        self._reg_levels, self._var_levels = reg_levels, var_levels
+        self._order: np.ndarray | None = None
+        if n == 0:
+            starts = np.empty(0, dtype=np.int64)
+            keys = np.empty(0, dtype=np.int64)
+        else:
+            new = np.empty(n, dtype=bool)
+            new[0] = True
+            np.not_equal(reg[1:], reg[:-1], out=new[1:])
+            new[1:] |= var[1:] != var[:-1]
+            starts = np.flatnonzero(new)
+            if len(starts) > max(64, n // 8):  # interleaved pairs: sort the rows by pair once
+                key = reg.astype(np.int64) * self._n_var + var
+                self._order = np.argsort(key, kind="stable")
+                key = key[self._order]
+                starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+                keys = key[starts]
+            else:
+                keys = reg[starts].astype(np.int64) * self._n_var + var[starts]
+        stops = np.append(starts[1:], n) if n else starts
+        self._runs: dict[int, list[tuple[int, int]]] = {}
+        for k, a, b in zip(keys.tolist(), starts.tolist(), stops.tolist(), strict=True):
+            self._runs.setdefault(k, []).append((a, b))
+        self.n = n
+
+    def variables(self, region: Any = None) -> set[Any]:
+        """The variables with rows (in ``region`` when given)."""
+        reg = None if region is None else self._reg_code.get(region, -1)
+        return {self._var_levels[k % self._n_var] for k in self._runs if reg is None or k // self._n_var == reg}
+
+    def regions(self) -> set[Any]:
+        """The regions with rows."""
+        return {self._reg_levels[k // self._n_var] for k in self._runs}
+
+    def positions(self, regions: Iterable[Any] | None, variables: Iterable[Any] | None) -> np.ndarray:
+        """Row positions (ascending) whose region is in ``regions`` and variable in ``variables`` (None: any)."""
+        regs = None if regions is None else {self._reg_code[r] for r in regions if r in self._reg_code}
+        vars_ = None if variables is None else {self._var_code[v] for v in variables if v in self._var_code}
+        runs = sorted(run for k, rs in self._runs.items()
+                      if (regs is None or k // self._n_var in regs) and (vars_ is None or k % self._n_var in vars_)
+                      for run in rs)
+        if not runs:
+            return np.empty(0, dtype=np.int64)
+        pos = np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs])
+        return pos if self._order is None else np.sort(self._order[pos])
+
+    def one_run(self, regions: Iterable[Any] | None, variables: Iterable[Any] | None) -> tuple[int, int] | None:
+        """``(start, stop)`` when the selected rows are one block of consecutive rows, else None."""
+        if self._order is not None:
+            return None
+        regs = None if regions is None else {self._reg_code.get(r, -1) for r in regions}
+        vars_ = None if variables is None else {self._var_code.get(v, -1) for v in variables}
+        runs = [run for k, rs in self._runs.items()
+                if (regs is None or k // self._n_var in regs) and (vars_ is None or k % self._n_var in vars_)
+                for run in rs]
+        return runs[0] if len(runs) == 1 else None
+
+
 def _check_columns(frame: object, required: tuple[str, ...], name: str) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise InputError(name, f"must be a pandas DataFrame, got {type(frame).__name__}.")
@@ -247,10 +322,8 @@ class Statistics:
         """
         res = self._res
         reg = res._pick_region(region)
-        series = res.series
-        in_region = (series["region"] == reg).to_numpy()
-        sel = series[in_region & series["variable"].isin(list(columns.values())).to_numpy()]
-        known = present(series) if in_region.all() else set(series["variable"][in_region].unique().tolist())
+        sel = res._rows("series", region=reg, variables=list(columns.values()))
+        known = res.labels(region=reg)
         missing = [v for v in columns.values() if v not in known]
         if missing:
             raise InputError("variable", f"not in these results: {missing}.", sorted(known))
@@ -289,7 +362,7 @@ class Statistics:
                      quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
         """Clearing price of the credit markets modelled (China: CNY per credit; other regions: their
         ZEV and fleet-CO2 standards, in the region's currency per credit)."""
-        found = present(self._res.series)
+        found = self._res.labels()
         cols = {k: v for k, v in (("NEV", "Price|Credit|NEV"), ("CAFC", "Price|Credit|CAFC"),
                                   ("ZEV", "Price|Credit|ZEV"), ("Fleet CO2", "Price|Credit|Fleet CO2")) if v in found}
         return self.variables(cols or {"NEV": "Price|Credit|NEV"}, title="Credit price", years=years,
@@ -298,7 +371,7 @@ class Statistics:
     def stock(self, *, years: object = None, region: str | None = None,
               quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
         """Car stock: EVs (and BEV/PHEV where reported) and all cars (vehicles)."""
-        found = present(self._res.series)
+        found = self._res.labels()
         cols = {k: f"Stock|Cars|{k}" for k in ("EV", "BEV", "PHEV", "Total") if f"Stock|Cars|{k}" in found}
         return self.variables(cols or {"EV": "Stock|Cars|EV"}, title="Car stock", years=years,
                               region=region, quantiles=quantiles)
@@ -345,11 +418,10 @@ class Statistics:
         """Each maker's credit balance by year (credits; > 0 surplus to sell, < 0 deficit to buy)."""
         res = self._res
         reg = res._pick_region(region)
-        mk = res.makers
-        sel = mk[(mk["region"] == reg) & (mk["variable"] == variable)]
+        sel = res._rows("makers", region=reg, variables=[variable])
         if sel.empty:
             raise InputError("variable", f"{variable!r} not in these results' maker table.",
-                             sorted(mk["variable"].unique()))
+                             sorted(res.labels(table="makers")))
         order = (sel.groupby("maker")["value"].sum().sort_values(ascending=False).index.tolist())
         table = _pivot(sel.rename(columns={"maker": "series"}), "series", order, years, quantiles)
         return _as_statistic(table, unit=str(sel["unit"].iloc[0]), title=f"Makers: {variable}", region=reg,
@@ -408,6 +480,7 @@ class Results:
     makers: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     scenario: dict[str, Any] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_columns(self.series, SERIES_COLUMNS, "Results.series")
@@ -430,6 +503,42 @@ class Results:
         object.__setattr__(self, "meta", meta)
         object.__setattr__(self, "scenario", copy.deepcopy(self.scenario))
 
+    # -- where rows are (built once per table; the tables are not to be edited in place)
+
+    def _index(self, table: str = "series") -> _RowIndex:
+        return self._remember(f"index:{table}", self.series if table == "series" else self.makers, _RowIndex)
+
+    def _rows(self, table: str = "series", *, region: Any = None, variables: Iterable[Any] | None = None
+              ) -> pd.DataFrame:
+        """The rows of ``table`` in ``region`` (a code as stored) with one of ``variables`` (None: all)."""
+        frame = self.series if table == "series" else self.makers
+        if region is None and variables is None:
+            return frame
+        names = None if variables is None else ([variables] if isinstance(variables, str) else list(variables))
+        regions = None if region is None else [region]
+        index = self._index(table)
+        block = index.one_run(regions, names)
+        if block is not None:  # one block of rows (a variable of a one-region run): a view, no copy
+            return frame.iloc[block[0]:block[1]]
+        pos = index.positions(regions, names)
+        return frame if len(pos) == len(frame) else frame.take(pos)
+
+    def labels(self, column: str = "variable", *, table: str = "series", region: str | None = None) -> set[Any]:
+        """The distinct labels of a column of the ``series`` or ``makers`` table (optionally in one
+        region), remembered: asking again costs nothing, whatever the number of draws."""
+        if table not in ("series", "makers"):
+            raise InputError("table", f"unknown table {table!r}.", ["series", "makers"])
+        frame = self.series if table == "series" else self.makers
+        if column not in frame.columns:
+            raise InputError("column", f"no column {column!r} in the {table} table.", list(frame.columns))
+        reg = None if region is None else self._pick_region(region)
+        if column == "variable":
+            return set(self._index(table).variables(reg))
+        if column == "region" and reg is None:
+            return set(self._index(table).regions())
+        return set(self._remember(f"labels:{table}:{column}:{reg}", frame,
+                                  lambda _: present(self._rows(table, region=reg), column)))
+
     # -- basic facts
 
     @property
@@ -441,7 +550,25 @@ class Results:
     @property
     def regions(self) -> list[str]:
         """Regions in the series table (as written by the simulation, e.g. ``"CN"``)."""
-        return sorted(self.series["region"].unique().tolist())
+        return sorted(self._index("series").regions())
+
+    @property
+    def years(self) -> list[int]:
+        """The years of the series table, ascending (remembered)."""
+        return list(self._remember("years", self.series, lambda f: sorted(int(y) for y in f["year"].unique())))
+
+    @property
+    def n_draws(self) -> int:
+        """Monte Carlo draws in the series table (1 without a ``draw`` column; remembered)."""
+        return int(self._remember("n_draws", self.series,
+                                  lambda f: int(f["draw"].nunique()) if "draw" in f.columns else 1))
+
+    def _remember(self, key: str, frame: pd.DataFrame, compute: Any) -> Any:
+        hit = self._memo.get(key)
+        if hit is None or hit[0] is not frame:
+            hit = (frame, compute(frame))
+            self._memo[key] = hit
+        return hit[1]
 
     @property
     def variables(self) -> pd.DataFrame:
@@ -468,14 +595,13 @@ class Results:
     def value(self, variable: str, year: int, *, region: str | None = None) -> float:
         """One value of a series variable (median over draws when there are several)."""
         reg = self._pick_region(region)
-        s = self.series
-        sel = s[(s["region"] == reg) & (s["variable"] == variable) & (s["year"] == int(year))]
+        rows = self._rows("series", region=reg, variables=[variable])
+        sel = rows[rows["year"] == int(year)]
         if sel.empty:
-            known = sorted(s.loc[s["region"] == reg, "variable"].unique())
+            known = sorted(self.labels(region=reg))
             if variable not in known:
                 raise InputError("variable", f"{variable!r} not in these results.", known)
-            raise InputError("year", f"no {variable!r} value for {year}.",
-                             sorted(s.loc[s["variable"] == variable, "year"].unique()))
+            raise InputError("year", f"no {variable!r} value for {year}.", sorted(rows["year"].unique()))
         return float(sel["value"].median())
 
     # -- tables
@@ -483,17 +609,15 @@ class Results:
     def to_frame(self, *, variables: Iterable[str] | None = None, years: object = None,
                  region: str | None = None) -> pd.DataFrame:
         """The long table ``scenario, region, variable, unit, year, value`` (+ ``draw``), filtered."""
-        out = self.series
-        if region is not None:
-            out = out[out["region"] == self._pick_region(region)]
+        reg = None if region is None else self._pick_region(region)
+        names = None
         if variables is not None:
             names = [variables] if isinstance(variables, str) else list(variables)
-            unknown = sorted(set(names) - present(out))
+            known = self._index("series").variables(reg)
+            unknown = sorted(set(names) - known)
             if unknown:
-                raise InputError("variables", f"not in these results: {unknown}.",
-                                 sorted(out["variable"].unique()))
-            out = out[out["variable"].isin(names)]
-        out = select_years(out, years)
+                raise InputError("variables", f"not in these results: {unknown}.", sorted(known))
+        out = select_years(self._rows("series", region=reg, variables=names), years)
         return out.reset_index(drop=True).copy()
 
     def makers_frame(self, *, variables: Iterable[str] | None = None, years: object = None,
@@ -502,16 +626,17 @@ class Results:
         out = self.makers
         if variables is not None:
             names = [variables] if isinstance(variables, str) else list(variables)
-            unknown = sorted(set(names) - present(out))
+            known = self._index("makers").variables()
+            unknown = sorted(set(names) - known)
             if unknown:
-                raise InputError("variables", f"not in the makers table: {unknown}.",
-                                 sorted(out["variable"].unique()))
-            out = out[out["variable"].isin(names)]
+                raise InputError("variables", f"not in the makers table: {unknown}.", sorted(known))
+            out = self._rows("makers", variables=names)
         if makers is not None:
             names = [makers] if isinstance(makers, str) else list(makers)
-            unknown = sorted(set(names) - present(out, "maker"))
+            known = self.labels("maker", table="makers")
+            unknown = sorted(set(names) - known)
             if unknown:
-                raise InputError("makers", f"unknown makers {unknown}.", sorted(out["maker"].unique()))
+                raise InputError("makers", f"unknown makers {unknown}.", sorted(known))
             out = out[out["maker"].isin(names)]
         out = select_years(out, years)
         return out.reset_index(drop=True).copy()
@@ -524,7 +649,7 @@ class Results:
         (``<variable>|50.0th Percentile``).
         """
         s = self.series
-        if "draw" in s.columns and s["draw"].nunique() > 1:
+        if self.n_draws > 1:
             q = s.groupby(["scenario", "region", "variable", "unit", "year"])["value"].quantile(list(quantiles))
             q.index = q.index.set_names([*SERIES_COLUMNS[:-1], "quantile"])
             q = q.reset_index()
@@ -587,19 +712,19 @@ class Results:
 
     def __repr__(self) -> str:
         m = self.meta
-        years = self.series["year"]
-        span = f"{int(years.min())}–{int(years.max())}" if len(years) else "no years"
-        draws = int(self.series["draw"].nunique()) if "draw" in self.series.columns else 1
+        years = self.years
+        span = f"{years[0]}–{years[-1]}" if years else "no years"
+        draws = self.n_draws
         lines = [
             f"<nevsim Results: scenario {m.get('scenario', '?')!r}"
             f" (hash {str(m.get('scenario_hash', '?'))[:12]}), {', '.join(self.regions) or 'no region'} {span},"
             f" history to {m.get('history_last_year', '?')}, {draws} draw{'s' if draws != 1 else ''}",
-            f"  {self.series['variable'].nunique()} variables, {self.makers['maker'].nunique()} makers"
-            f" × {self.makers['variable'].nunique()} maker variables;"
+            f"  {len(self.labels())} variables, {len(self.labels('maker', table='makers'))} makers"
+            f" × {len(self.labels(table='makers'))} maker variables;"
             f" run {str(m.get('run_id', '?'))[:12]}, nevsim {m.get('nevsim_version', '?')},"
             f" {m.get('created_utc', '?')}",
         ]
-        if len(self.regions) == 1 and (self.series["variable"] == "Sales Share|Cars|EV").any():
+        if len(self.regions) == 1 and "Sales Share|Cars|EV" in self.labels():
             show = []
             for y in _headline_years(self):
                 v = self.value("Sales Share|Cars|EV", y)

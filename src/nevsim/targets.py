@@ -209,18 +209,17 @@ def _comparison(metric: str, unit: str, region: str) -> tuple[str | None, str, s
 
 def _series_by_year(res: Results, region: str, key: str) -> pd.DataFrame:
     """Long ``year, value (, draw)`` of a comparison series."""
-    s = res.series[res.series["region"] == region]
     if key == BEV_OF_EV:
-        cols = ["year", "draw"] if "draw" in s.columns else ["year"]
-        bev = s[s["variable"] == "Sales|Cars|BEV"].set_index(cols)["value"]
-        phev = s[s["variable"] == "Sales|Cars|PHEV"].set_index(cols)["value"]
+        cols = ["year", "draw"] if "draw" in res.series.columns else ["year"]
+        bev = res._rows("series", region=region, variables=["Sales|Cars|BEV"]).set_index(cols)["value"]
+        phev = res._rows("series", region=region, variables=["Sales|Cars|PHEV"]).set_index(cols)["value"]
         if bev.empty or phev.empty:
             return pd.DataFrame(columns=[*cols, "value"])
         total = bev + phev
         value = (100.0 * bev / total.where(total > 0)).rename("value")
         return value.reset_index()
-    keep = ["year", "value"] + (["draw"] if "draw" in s.columns else [])
-    return s.loc[s["variable"] == key, keep]
+    keep = ["year", "value"] + (["draw"] if "draw" in res.series.columns else [])
+    return res._rows("series", region=region, variables=[key])[keep]
 
 
 def _meets(values: np.ndarray, target: float, qualifier: str, ceiling: bool) -> np.ndarray:
@@ -265,10 +264,10 @@ def _spec_target(t: dict[str, Any]) -> Any:
 def check(res: Results) -> pd.DataFrame:
     """The targets check of a run: one row per target of the run's regions (see module docs)."""
     from nevsim import data
-    from nevsim.results import present, region_name
+    from nevsim.results import region_name
 
     table = data.load("targets")
-    draws = "draw" in res.series.columns and res.series["draw"].nunique() > 1
+    draws = res.n_draws > 1
     rows: list[dict[str, Any]] = []
     spec = res.scenario.get("region_spec") if isinstance(res.scenario, dict) else None
     for reg in res.regions:
@@ -279,7 +278,7 @@ def check(res: Results) -> pd.DataFrame:
             facts = facts.iloc[0:0]
         if own:
             name = spec["iea_name"]
-        have = present(res.series.loc[res.series["region"] == reg])
+        have = res.labels(region=reg)
         for t in [*facts.itertuples(index=False), *(_spec_target(x) for x in (spec.get("targets", []) if own else []))]:
             key, compared_with, note = _comparison(str(t.metric), str(t.unit), name)
             ceiling = "g co2/km" in str(t.unit).lower()

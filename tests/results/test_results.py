@@ -238,3 +238,57 @@ def test_cell_codes_number_label_combinations_in_order_of_first_appearance(rows,
     assert cell.tolist() == want.tolist()
     got = [(None if pd.isna(v) else v, int(y)) for v, y in zip(labels["variable"], labels["year"], strict=True)]
     assert got == [(None if v is None else v, int(y)) for v, y in uniques]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["CN", "US"]), st.sampled_from(["a", "b", "c", None]),
+                          st.integers(2030, 2032)), min_size=0, max_size=60),
+       st.integers(1, 12), st.booleans(), st.booleans(),
+       st.sets(st.sampled_from(["a", "b", "c", "zz"]), max_size=3), st.sampled_from([None, "CN", "US"]))
+def test_row_index_selects_what_a_row_by_row_comparison_selects(rows, repeat, categorical, shuffle, wanted, region):
+    """Rows side by side (as simulated) or interleaved (forcing the sort), text or categorical
+    labels, missing labels: ``_rows`` gives the rows a boolean mask gives, in the table's order,
+    and ``labels`` the labels present."""
+    frame = pd.DataFrame([(*r, float(i)) for i, r in enumerate(rows) for _ in range(repeat)],
+                         columns=["region", "variable", "year", "value"])
+    if shuffle:
+        frame = frame.sample(frac=1.0, random_state=len(frame)).reset_index(drop=True)
+    frame.insert(0, "scenario", "s")
+    frame.insert(3, "unit", "u")
+    if categorical:
+        for c in ("region", "variable"):
+            frame[c] = frame[c].astype(pd.CategoricalDtype(["CN", "US"] if c == "region" else ["a", "b", "c", "unused"]))
+    makers = pd.DataFrame(columns=["scenario", "region", "maker", "variable", "unit", "year", "value"])
+    res = Results(frame, makers, {}, {})
+    s = res.series
+    names = sorted(wanted)
+    for reg in (None, region):
+        mask = np.ones(len(s), dtype=bool) if reg is None else (s["region"] == reg).to_numpy()
+        got = res._rows("series", region=reg, variables=names)
+        want = s[mask & s["variable"].isin(names).to_numpy()]
+        assert got.index.tolist() == want.index.tolist()
+        assert got["value"].tolist() == want["value"].tolist()
+        everything = res._rows("series", region=reg)
+        assert everything.index.tolist() == s[mask].index.tolist()
+        present = {v for v in s.loc[mask, "variable"].tolist() if not pd.isna(v)}
+        assert {v for v in (res.labels(region=reg) if reg in (None, *res.regions) else set()) if not pd.isna(v)} \
+            == (present if reg in (None, *res.regions) else set())
+    assert res.regions == sorted(set(s["region"].tolist()))
+    assert res.years == sorted(set(int(y) for y in s["year"].tolist()))
+
+
+def test_remembered_labels_follow_the_tables(draws_results):
+    """Labels, years and draw counts are worked out once, and again if a table is replaced."""
+    res = draws_results
+    assert res.n_draws == 5 and res.years == list(range(2020, 2031))
+    assert "Sales Share|Cars|EV" in res.labels() and res.labels("region") == {"CN"}
+    assert res.labels("maker", table="makers") == set(res.makers["maker"].astype(str).unique())
+    shorter = res.series[res.series["year"] <= 2025].reset_index(drop=True)
+    object.__setattr__(res, "series", shorter)  # (tables are not meant to be replaced; the memo notices)
+    assert res.years == list(range(2020, 2026))
+    with pytest.raises(InputError) as err:
+        res.labels("colour")
+    assert err.value.field == "column" and "variable" in err.value.allowed
+    with pytest.raises(InputError) as err:
+        res.labels(table="fleet")
+    assert err.value.field == "table" and err.value.allowed == ["series", "makers"]

@@ -52,7 +52,7 @@ ATTRIBUTION = (
 
 def report_years(res: Results, *, every: int = 5, all_years: bool = False) -> list[int]:
     """Years shown in tables: the history end and every ``every`` years (or all years)."""
-    years = sorted(int(y) for y in res.series["year"].unique())
+    years = res.years
     if all_years or not years:
         return years
     hist = res.meta.get("history_last_year")
@@ -76,8 +76,8 @@ def _fmt(value: float, fmt: str) -> str:
 def headline_table(res: Results, years: list[int] | None = None) -> pd.DataFrame:
     """Headline variables by year, formatted as text (rows = years, columns = labels)."""
     years = years if years is not None else report_years(res)
-    s = res.series
-    med = s[s["year"].isin(years)].groupby(["variable", "year"])["value"].median()
+    s = res._rows("series", variables=[var for _, var, _ in HEADLINE])
+    med = s[s["year"].isin(years)].groupby(["variable", "year"], observed=True)["value"].median()
     rows = []
     for y in years:
         row = {"year": str(y)}

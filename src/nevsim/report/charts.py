@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from nevsim.results import present as labels_in
-
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -109,7 +107,7 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def _median_by_year(res: Results, variable: str) -> pd.Series:
-    s = res.series[res.series["variable"] == variable]
+    s = res._rows("series", variables=[variable])
     return s.groupby("year")["value"].median().sort_index()
 
 
@@ -117,11 +115,11 @@ def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str
     """Fan bands over draws (5–95 % light, 25–75 % darker) of a series variable; nothing with one draw."""
     import plotly.graph_objects as go
 
-    s = res.series[res.series["variable"] == variable]
-    if "draw" not in s.columns or s["draw"].nunique() < 2:
+    if res.n_draws < 2:
         return
+    s = res._rows("series", variables=[variable])
     q = s.groupby("year")["value"].quantile([0.05, 0.25, 0.75, 0.95]).unstack().sort_index()
-    n = int(s["draw"].nunique())
+    n = res.n_draws
     for lo, hi, alpha in ((0.05, 0.95, 0.15), (0.25, 0.75, 0.3)):
         name = f"{label}: {int(lo * 100)}–{int(hi * 100)} % of {n:,} draws"
         fig.add_trace(go.Scatter(x=q.index, y=q[hi], mode="lines", line={"width": 0}, showlegend=False,
@@ -133,7 +131,7 @@ def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str
 
 
 def _span(res: Results) -> tuple[int, int | None]:
-    return int(res.series["year"].min()), res.meta.get("history_last_year")
+    return res.years[0], res.meta.get("history_last_year")
 
 
 # ---------------------------------------------------------------------------- report charts
@@ -198,7 +196,7 @@ def bev_phev_split(res: Results) -> go.Figure:
 
 def credit_price(res: Results) -> go.Figure:
     """Clearing price of the NEV (and CAFC) credit markets, with the cap if the scenario sets one."""
-    if not (res.series["variable"] == "Price|Credit|NEV").any():  # a region's own standards (nevsim.regions)
+    if "Price|Credit|NEV" not in res.labels():  # a region's own standards (nevsim.regions)
         return res.stats.credit_price().plot(title="Credit prices of the region's standards (cap = penalty)")
     fig = res.stats.credit_price().plot(title="NEV credit price")
     cap = (res.scenario.get("policy", {}).get("dual_credit", {}) or {}).get("price_cap_cny_per_credit")
@@ -212,11 +210,11 @@ def maker_balances(res: Results, years: list[int] | None = None) -> go.Figure:
     """Each maker's NEV credit balance in a few years: who sells (> 0) and who buys (< 0)."""
     import plotly.graph_objects as go
 
-    present = labels_in(res.makers)
+    present = res.labels(table="makers")
     variable = next((v for v in ("Credits|NEV|Balance", "Credits|Fleet CO2|Balance", "Credits|ZEV|Balance")
                      if v in present), "Credits|NEV|Balance")  # China's NEV credits, else a region's standard
     label = variable.split("|")[1]
-    mk = res.makers[res.makers["variable"] == variable]
+    mk = res._rows("makers", variables=[variable])
     fig = go.Figure()
     if mk.empty:
         return _layout(fig, "Makers' NEV credit balances (not in this run)", "credits")
@@ -291,7 +289,7 @@ def all_figures(res: Results, targets: pd.DataFrame | None = None,
                 observed: pd.DataFrame | None = None) -> list[tuple[str, Any]]:
     """The report's charts in order: ``[(section title, figure), …]`` (charts whose variables the
     run lacks are left out)."""
-    present = labels_in(res.series)
+    present = res.labels()
     out: list[tuple[str, Any]] = []
     if "Sales Share|Cars|EV" in present:
         out.append(("EV share vs targets", share_vs_targets(res, targets, observed)))
@@ -299,7 +297,7 @@ def all_figures(res: Results, targets: pd.DataFrame | None = None,
         out.append(("BEV / PHEV split", bev_phev_split(res)))
     if "Price|Credit|NEV" in present:
         out.append(("Credit price", credit_price(res)))
-    if (res.makers["variable"] == "Credits|NEV|Balance").any():
+    if "Credits|NEV|Balance" in res.labels(table="makers"):
         out.append(("Makers' credit balances", maker_balances(res)))
     if "Stock|Cars|EV" in present:
         out.append(("Stock", stock(res)))
