@@ -182,6 +182,11 @@ class _RowIndex:
         reg = None if region is None else self._reg_code.get(region, -1)
         return {self._var_levels[k % self._n_var] for k in self._runs if reg is None or k // self._n_var == reg}
 
+    def firsts(self) -> np.ndarray:
+        """The position of the first row of each block (ascending): one row per block's pair, at least."""
+        starts = np.array(sorted(a for rs in self._runs.values() for a, _ in rs), dtype=np.int64)
+        return starts if self._order is None else np.sort(self._order[starts])
+
     def regions(self) -> set[Any]:
         """The regions with rows."""
         return {self._reg_levels[k // self._n_var] for k in self._runs}
@@ -573,8 +578,18 @@ class Results:
     @property
     def variables(self) -> pd.DataFrame:
         """Variables in the series table with their unit."""
-        return (self.series[["variable", "unit"]].drop_duplicates().sort_values("variable")
-                .reset_index(drop=True))
+        def pairs(frame: pd.DataFrame) -> pd.DataFrame:
+            # the rows where the variable (or region) or the unit changes hold every pair; a table whose
+            # rows are interleaved is read row by row
+            index = self._index("series")
+            rows = frame
+            if index._order is None and len(frame):
+                unit, _ = _codes(frame["unit"])
+                starts = np.union1d(index.firsts(), np.flatnonzero(unit[1:] != unit[:-1]) + 1)
+                rows = frame.iloc[starts]
+            return rows[["variable", "unit"]].drop_duplicates().sort_values("variable", kind="stable").reset_index(drop=True)
+
+        return self._remember("variables", self.series, pairs).copy()
 
     @property
     def stats(self) -> Statistics:

@@ -292,3 +292,19 @@ def test_remembered_labels_follow_the_tables(draws_results):
     with pytest.raises(InputError) as err:
         res.labels(table="fleet")
     assert err.value.field == "table" and err.value.allowed == ["series", "makers"]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_variables_lists_every_variable_and_unit_pair(shuffle):
+    """Also a variable given in two units within one block of rows (hand-made; the model never does)."""
+    series = pd.DataFrame({"scenario": "s", "region": "CN", "variable": ["a", "a", "a", "b", "b"],
+                           "unit": ["%", "%", "share", "t", "t"], "year": [2020, 2021, 2022, 2020, 2021],
+                           "value": 1.0})
+    if shuffle:
+        series = series.iloc[[3, 0, 4, 2, 1]]
+    makers = pd.DataFrame(columns=["scenario", "region", "maker", "variable", "unit", "year", "value"])
+    res = Results(series, makers, {}, {})
+    got = res.variables
+    assert got.values.tolist() == [["a", "%"], ["a", "share"], ["b", "t"]]
+    got.loc[0, "unit"] = "edited"  # the caller's copy
+    assert res.variables.values.tolist()[0] == ["a", "%"]

@@ -80,12 +80,10 @@ CHINA_COLUMNS = [("EV %", "Sales Share|Cars|EV", ".1f", 1.0), ("BEV %", "Sales S
 
 
 def _columns(res: Results) -> list[tuple[str, str, str, float]]:
-    from nevsim.results import present as present_in
-
-    present = present_in(res.series)
+    present = res.labels()
     if "Price|Credit|NEV" in present:
         return CHINA_COLUMNS
-    pairs = res.series[["variable", "unit"]].drop_duplicates()
+    pairs = res.variables
     units = dict(zip(pairs["variable"], pairs["unit"], strict=False))
     cur = str(units.get("Price|Credit|Fleet CO2", "")).split("/")[0]
     region = [("ZEV-area EV %", "Sales Share|Cars|EV|ZEV Area", ".1f", 1.0),
@@ -100,8 +98,9 @@ def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
     from nevsim.report import report_years
 
     years = report_years(res, all_years=all_years)
-    s = res.series
-    med = s[s["year"].isin(years)].groupby(["variable", "year"])["value"].median()
+    columns = _columns(res)
+    s = res._rows("series", variables=[var for _, var, _, _ in columns])
+    med = s[s["year"].isin(years)].groupby(["variable", "year"], observed=True)["value"].median()
 
     def get(var: str, y: int) -> float:
         return float(med.get((var, y), float("nan")))
@@ -109,10 +108,10 @@ def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
     hist = res.meta.get("history_last_year")
     band = None
     if _draws(res) > 1:
-        ev_rows = s[(s["variable"] == "Sales Share|Cars|EV") & s["year"].isin(years)]
+        ev = res._rows("series", variables=["Sales Share|Cars|EV"])
+        ev_rows = ev[ev["year"].isin(years)]
         band = ev_rows.groupby("year")["value"].quantile([0.05, 0.95]).unstack()
     rows = []
-    columns = _columns(res)
     for y in years:
         rng = [] if band is None else [f"{_num(float(band.loc[y, 0.05]), '.1f')}–{_num(float(band.loc[y, 0.95]), '.1f')}"
                                        if y in band.index else "–"]
@@ -122,7 +121,7 @@ def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
 
 
 def _draws(res: Results) -> int:
-    return int(res.series["draw"].nunique()) if "draw" in res.series.columns else 1
+    return res.n_draws
 
 
 def quantile_table(frame: pd.DataFrame) -> pd.DataFrame:
