@@ -29,13 +29,11 @@ Each year (design §3):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import functools
-import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from nevsim import assumptions
+from nevsim._memory import small_pages as _small_pages
 from nevsim.calibrate import Calibration, fit_kappa, fit_maker_weights, fit_plugin_constants
 from nevsim.consumers import Coefficients, running_cost_pv_cny, systematic_utility
 from nevsim.errors import InputError
@@ -1655,29 +1654,6 @@ def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, un
         "sources": list(inputs.history.sources),
         "timing_s": timing,
     }
-
-
-@contextlib.contextmanager
-def _small_pages() -> Iterator[None]:
-    """Allocate without transparent huge pages while the many-draw tables are built.
-
-    numpy asks the kernel for huge pages on large arrays (``madvise``); on the 2-core benchmark
-    machine first-touching such memory cost 2–5 × more (10,000 draws with the makers table:
-    collect 5.0–5.5 s with huge pages, 1.6–1.8 s without; benchmarks/bench_draws.py, docs/model.md).
-    The simulation's own arrays keep them (its run stage measured slower without: 10,000 draws,
-    series only, 3.9–4.2 s against 3.3–3.5 s). Only the allocation policy changes, never a
-    value. A user who sets ``NUMPY_MADVISE_HUGEPAGE`` keeps their choice. numpy's switch is private (``numpy._core.multiarray._set_madvise_hugepage``);
-    without it nothing is changed.
-    """
-    switch = getattr(getattr(np, "_core", None) and np._core.multiarray, "_set_madvise_hugepage", None)
-    if switch is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
-        yield
-        return
-    previous = switch(False)
-    try:
-        yield
-    finally:
-        switch(previous)
 
 
 def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, until: int | None = None,

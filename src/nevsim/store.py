@@ -308,8 +308,10 @@ class Store:
 
     def load(self, run_id: str) -> Results:
         """The stored run as :class:`Results` (a unique prefix of the run id is enough)."""
+        from nevsim._memory import small_pages
+
         full = self._resolve(run_id)
-        with self._connect(write=False) as con:
+        with self._connect(write=False) as con, small_pages():  # (large tables: see nevsim._memory)
             row = con.execute("SELECT meta, scenario_json FROM runs WHERE run_id = ?", [full]).fetchone()
             version = schema_version(con)
             tables = {}
@@ -318,24 +320,24 @@ class Store:
                     tables[table] = con.execute(f"SELECT {', '.join(columns)}, draw FROM {long_rows(1, table)} "
                                                 "WHERE run_id = ? ORDER BY stored_row", [full]).df()
                 else:
-                    tables[table] = _read_run(con, table, full, version)
-        meta, scenario = json.loads(row[0]), json.loads(row[1])
-        series, makers = tables["series"], tables["makers"]
-        if series["draw"].isna().all():
-            series = series.drop(columns="draw")
-        if makers["draw"].isna().all():
-            makers = makers.drop(columns="draw")
-        return Results(series, makers, meta, scenario)
+                    tables[table] = _read_run(con, table, full, version, int64_year=True)
+            meta, scenario = json.loads(row[0]), json.loads(row[1])
+            series, makers = tables["series"], tables["makers"]
+            if series["draw"].isna().all():
+                series = series.drop(columns="draw")
+            if makers["draw"].isna().all():
+                makers = makers.drop(columns="draw")
+            return Results(series, makers, meta, scenario)
 
 
-def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION) -> pd.DataFrame:
+def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION, *,
+              int64_year: bool = False) -> pd.DataFrame:
     """One run's long table (schema version ≥ 2), rows in the order written.
 
     The blocks are read as they are stored and expanded here, their cells' labels repeated per
     block (:func:`_unblock_parts`, :func:`_label_column`): the same rows as the view gives,
     without DuckDB unnesting, joining and converting every label of every row.
     """
-    import pyarrow as pa
 
     columns = TABLES[table]
     labels = [c for c in columns if c != "value"]
@@ -359,12 +361,25 @@ def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION) 
     where[stored] = np.arange(len(stored))
     block_rows = where[block_cell]  # each block's position among the run's cells
     many = draw.null_count < len(draw)  # a Monte Carlo run: labels as categoricals, as the run gave them
-    out = pa.table({**{c: _label_column(cells.column(c), block_rows, lengths, categorical=many) for c in labels},
-                    "value": value, "draw": draw})
-    frame = out.to_pandas()
+    # pandas columns made straight from the repeated arrays (one copy of a 10,000-draw table, not two)
+    columns_out: dict[str, Any] = {c: _label_column(cells.column(c), block_rows, lengths, categorical=many,
+                                                    int64=int64_year)
+                                   for c in labels}
+    columns_out["value"] = _numpy(value)
+    columns_out["draw"] = _numpy(draw) if draw.null_count == 0 else draw.to_pandas()  # nulls: float64 NaN
+    frame = pd.DataFrame(columns_out, copy=False)
     if draw.null_count not in (0, len(draw)):  # mixed: as DuckDB gives it
         frame["draw"] = frame["draw"].astype("float64")
     return frame
+
+
+def _numpy(array: Any) -> np.ndarray:
+    """An Arrow array (or chunked array) without nulls as a numpy array (zero-copy when it can be)."""
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    return array.to_numpy(zero_copy_only=False)
 
 
 def _unblock(blocks: Any) -> tuple[np.ndarray, Any, Any]:
@@ -407,14 +422,17 @@ def _unblock_parts(blocks: Any) -> tuple[np.ndarray, np.ndarray, Any, Any]:
     return block_cell, lengths, pa.array(draw, mask=missing), value
 
 
-def _label_column(column: Any, block_rows: np.ndarray, lengths: np.ndarray, *, categorical: bool) -> Any:
-    """A label column of the cells for every row: block ``i`` is cell ``block_rows[i]`` repeated ``lengths[i]`` times.
+def _label_column(column: Any, block_rows: np.ndarray, lengths: np.ndarray, *, categorical: bool,
+                  int64: bool = False) -> Any:
+    """A label column of the cells for every row, ready for pandas: block ``i`` is cell
+    ``block_rows[i]`` repeated ``lengths[i]`` times.
 
-    With ``categorical`` (a run with draws) text becomes a dictionary array (pandas: categorical,
-    the labels of the run's cells as its categories, as :func:`nevsim.simulate.run` gives them
-    for draws): a 10,000-draw makers table holds 80 M labels a column, which as text would take
-    gigabytes; its codes are int8/int16, repeated per block. Otherwise text stays text (a
-    one-draw run, as run gives it). Other columns (``year``) are repeated per block.
+    With ``categorical`` (a run with draws) text becomes a pandas categorical (the labels of the
+    run's cells as its categories, as :func:`nevsim.simulate.run` gives them for draws): a
+    10,000-draw makers table holds 80 M labels a column, which as text would take gigabytes;
+    its codes are int8/int16, repeated per block. Otherwise text stays text (a one-draw run, as
+    run gives it). Other columns (``year``) are numpy arrays repeated per block (whole numbers
+    as int64 with ``int64``).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -423,17 +441,17 @@ def _label_column(column: Any, block_rows: np.ndarray, lengths: np.ndarray, *, c
     text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
     if not text or not categorical:
         if column.null_count or text:
-            return _large(column).take(pa.array(np.repeat(block_rows, lengths)))
-        return pa.array(np.repeat(column.to_numpy()[block_rows], lengths))
+            return _large(column).take(pa.array(np.repeat(block_rows, lengths))).to_pandas()
+        per_cell = column.to_numpy()[block_rows]  # int64: the year as Results keeps it (no second pass)
+        return np.repeat(per_cell.astype(np.int64) if int64 and per_cell.dtype.kind in "iu" else per_cell, lengths)
     encoded = pc.dictionary_encode(column)  # the distinct labels, and each cell's
     n = len(encoded.dictionary)
     small = np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32  # as pandas keeps categorical codes
     codes = encoded.indices.to_numpy(zero_copy_only=False)
-    mask = np.isnan(codes) if codes.dtype.kind == "f" else None  # a missing label (null index)
-    cell_codes = np.where(mask, 0, codes).astype(small) if mask is not None else codes.astype(small)
-    row_mask = None if mask is None or not mask[block_rows].any() else np.repeat(mask[block_rows], lengths)
-    return pa.DictionaryArray.from_arrays(pa.array(np.repeat(cell_codes[block_rows], lengths), mask=row_mask),
-                                          encoded.dictionary)
+    mask = np.isnan(codes) if codes.dtype.kind == "f" else None  # a missing label (null index): code −1
+    cell_codes = np.where(mask, -1, codes).astype(small) if mask is not None else codes.astype(small)
+    return pd.Categorical.from_codes(np.repeat(cell_codes[block_rows], lengths),
+                                     categories=encoded.dictionary.to_pandas(), validate=False)
 
 
 def _large(column: Any) -> Any:

@@ -652,7 +652,9 @@ def load_sweep(store: Any, sweep: str, *, table: str = "series") -> pd.DataFrame
         raise InputError("table", f"unknown table {table!r}", allowed=["series", "makers"])
     store = store if isinstance(store, Store) else Store(store)
     columns = SERIES_COLUMNS if table == "series" else MAKERS_COLUMNS
-    with _connect(store) as con:  # opened for writing: a version-1 store is migrated first
+    from nevsim._memory import small_pages
+
+    with _connect(store) as con, small_pages():  # writable: a version-1 store is migrated first
         sweep_id, spec = _resolve_sweep(con, sweep)
         pattern = f"sweep-{sweep_id}-%"
         run_ids = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY run_id",

@@ -1,0 +1,33 @@
+"""Memory allocation policy for building large tables (used by the simulation and the store)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def small_pages() -> Iterator[None]:
+    """Allocate without transparent huge pages while many-draw tables are built.
+
+    numpy asks the kernel for huge pages on large arrays (``madvise``); on the 2-core benchmark
+    machine first-touching such memory cost 2–5 × more (10,000 draws with the makers table:
+    collect 5.0–5.5 s with huge pages, 1.6–1.8 s without, benchmarks/bench_draws.py, docs/model.md;
+    loading that run from a store: the label and value repeats 2.5 s with, 1.2 s without).
+    The simulation's own arrays keep them (its run stage measured slower without: 10,000 draws,
+    series only, 3.9–4.2 s against 3.3–3.5 s). Only the allocation policy changes, never a
+    value. A user who sets ``NUMPY_MADVISE_HUGEPAGE`` keeps their choice. numpy's switch is
+    private (``numpy._core.multiarray._set_madvise_hugepage``); without it nothing is changed.
+    """
+    switch = getattr(getattr(np, "_core", None) and np._core.multiarray, "_set_madvise_hugepage", None)
+    if switch is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        yield
+        return
+    previous = switch(False)
+    try:
+        yield
+    finally:
+        switch(previous)
