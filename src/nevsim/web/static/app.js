@@ -36,6 +36,8 @@ function showErrors(detail, root) {
     if (best) {
       best.textContent = text;
       best.closest(".field").classList.add("invalid");
+      const folded = best.closest("details");
+      if (folded) folded.open = true;  // an error inside a folded table (coefficients): show it
     } else if (general) {
       general.textContent = text;
     } else {
