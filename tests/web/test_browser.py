@@ -8,7 +8,9 @@ browser is ``/usr/bin/chromium`` (``.ci/run`` installs it with apt).
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import socket
 import threading
 import time
@@ -34,15 +36,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def _serve(store: Path, **settings: Any) -> Iterator[str]:
+    """A uvicorn server of the app over ``store`` in a daemon thread; yields its base URL."""
     import uvicorn
 
     from nevsim.web import WebSettings, create_app
 
-    store = tmp_path_factory.mktemp("browser") / "runs.duckdb"
     port = _free_port()
-    config = uvicorn.Config(create_app(WebSettings(store_path=store)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(WebSettings(store_path=store, **settings)), host="127.0.0.1", port=port,
                             log_level="warning", ws="none", lifespan="on")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, name="nevsim-test-server", daemon=True)
@@ -56,6 +58,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve(tmp_path_factory.mktemp("browser") / "runs.duckdb") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def mc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server that allows Monte Carlo runs of up to four draws."""
+    with _serve(tmp_path_factory.mktemp("browser-mc") / "runs.duckdb", max_draws=4) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -147,4 +162,77 @@ def test_outlook_edit_run_and_download(server: str, page: Any) -> None:
     page.wait_for_selector("#fig-compare-0[data-ready='1']")
     assert "technology.battery_learning_rate" in page.locator("#scenario-diff").inner_text()
     page.screenshot(path=str(ARTIFACTS / "05-compare.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_editor_distribution_runs_monte_carlo(mc_server: str, page: Any) -> None:
+    page.goto(f"{mc_server}/editor")
+    field = "technology.china_pack_price_ratio"
+    panel = page.locator(f"[data-dist-for='{field}']")
+    message = page.locator(f"[data-err-for='{field}']")
+    assert panel.is_hidden()
+    # "± distribution" opens the parameters of the chosen kind, started from the value and range
+    page.click("[data-dist-toggle='f-technology-china_pack_price_ratio-dist']")
+    assert panel.is_visible() and panel.locator("[data-p=mean]").input_value() == "0.82"
+    assert panel.locator("label[data-param=low]").is_hidden()
+    # a bad parameter gets the loader's message under the field
+    panel.locator("[data-p=sd]").fill("-0.1")
+    message.filter(has_text="greater than 0").wait_for()  # a new sd: the check before said "sd missing"
+    assert f"{field}.sd" in message.inner_text()
+    # a triangular distribution
+    panel.locator("[data-p=dist]").select_option("triangular")
+    assert panel.locator("label[data-param=sd]").is_hidden() and panel.locator("label[data-param=mode]").is_visible()
+    panel.locator("[data-p=low]").fill("0.75")
+    panel.locator("[data-p=high]").fill("0.9")
+    page.wait_for_function(f"() => document.querySelector(\"[data-err-for='{field}']\").textContent === ''")
+    assert page.locator("#mc-hint").is_visible()  # draws = 1: the page says distributions need draws > 1
+    draws = page.locator("#f-uncertainty-draws")
+    draws.fill("9")  # over the server's limit
+    page.locator("[data-err-for='uncertainty.draws']").filter(has_text="at most 4").wait_for()
+    draws.fill("3")
+    page.wait_for_function("() => document.querySelector(\"[data-err-for='uncertainty.draws']\").textContent === ''")
+    assert page.locator("#mc-hint").is_hidden()
+    # a year-path point as a distribution, in the path's text
+    page.locator("#f-energy-electricity_price_cny_per_kwh").fill("2010: triangular(low=0.6, mode=0.85, high=1.1)")
+    elec = {"2010": {"dist": "triangular", "low": 0.6, "mode": 0.85, "high": 1.1}}
+    # only what was changed is sent: the base's own distributions (a number's, a path point's, the
+    # correlation pair) read back from the form as they came
+    page.wait_for_function("() => document.querySelector('#changes').textContent.includes('0.85')")
+    assert json.loads(page.locator("#changes").inner_text()) == {
+        field: {"dist": "triangular", "low": 0.75, "mode": 0.82, "high": 0.9}, "uncertainty.draws": 3,
+        "energy.electricity_price_cny_per_kwh": elec}
+    # (an element screenshot: a full-page one here made the click below miss the button)
+    page.locator(f"[data-field='{field}']").screenshot(path=str(ARTIFACTS / "06-editor-distribution.png"))
+    page.click("#run-btn")
+    page.wait_for_url("**/outlook?run=*")
+    run = page.request.get(f"{mc_server}/api/runs/{_run_id(page)}").json()
+    unc = run["scenario_resolved"]["uncertainty"]
+    assert unc["draws"] == 3
+    assert unc["distributions"][field] == {"dist": "triangular", "low": 0.75, "mode": 0.82, "high": 0.9}
+    assert unc["distributions"]["energy.electricity_price_cny_per_kwh.2010"] == elec["2010"]
+    assert page.errors == []
+
+
+def test_editor_reads_every_shipped_scenario_back_unchanged(mc_server: str, page: Any) -> None:
+    """Loading a scenario and pressing Check sends no changes: every value, distribution (of a
+    number, of a year-path point), coefficient and correlation reads back from the form as it came."""
+    from nevsim.scenario import list_scenarios
+
+    for name in list_scenarios():
+        page.goto(f"{mc_server}/editor?scenario={name}")
+        page.locator("#changes").evaluate("(el) => { el.textContent = 'pending'; }")
+        page.click("#validate-btn")
+        page.wait_for_function("() => document.querySelector('#changes').textContent !== 'pending'")
+        assert page.locator("#changes").inner_text() == "{}", name
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.err')).every((e) => e.textContent === '')")
+    # the year-path reader of the page: numbers and distribution points; unreadable text is sent as typed
+    got = page.evaluate("""() => [
+        parsePath("2010: 7, 2024: normal(mean=7.8, sd=0.8, min=5.5)"),
+        parsePath(", 2030: choice(values=[1, 2.5], weights=[0.7, 0.3]);"),
+        parsePath("2030: normal(mean=1"),
+        parsePath("2030: 4 5"),
+        parsePath("")]""")
+    assert got == [{"2010": 7, "2024": {"dist": "normal", "mean": 7.8, "sd": 0.8, "min": 5.5}},
+                   {"2030": {"dist": "choice", "values": [1, 2.5], "weights": [0.7, 0.3]}},
+                   "2030: normal(mean=1", "2030: 4 5", {}]
     assert page.errors == []

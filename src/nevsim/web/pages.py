@@ -226,21 +226,88 @@ def _bounds(info: Any) -> tuple[float | None, float | None]:
     return lo, hi
 
 
-def path_text(path: dict[str, Any] | None) -> str:
-    """A year path as the editor shows it: ``2025: 40, 2030: 60``."""
-    return ", ".join(f"{k}: {_fmt_plain(v)}" for k, v in (path or {}).items())
+def path_text(path: dict[str, Any] | None, dists: dict[str, dict[str, Any]] | None = None) -> str:
+    """A year path as the editor shows it: ``2025: 40, 2030: 60``.
+
+    A point with a distribution in ``dists`` (year → distribution table) is written as
+    ``2024: normal(mean=7.8, sd=0.8, min=5.5, max=10.5)`` (see :func:`dist_text`).
+    """
+    dists = dists or {}
+    return ", ".join(f"{k}: {dist_text(dists[k]) if k in dists else _fmt_plain(v)}" for k, v in (path or {}).items())
+
+
+#: Parameters of each distribution the editor offers, in the order the form shows them
+#: (those of :mod:`nevsim.uncertainty`; ``OPTIONAL_DIST_PARAMS`` may be left empty).
+DIST_PARAMS: dict[str, tuple[str, ...]] = {
+    "normal": ("mean", "sd", "min", "max"),
+    "lognormal": ("mean", "sd", "min", "max"),
+    "triangular": ("low", "mode", "high"),
+    "uniform": ("low", "high"),
+    "choice": ("values", "weights"),
+}
+OPTIONAL_DIST_PARAMS: tuple[str, ...] = ("min", "max", "weights")
+
+
+def dist_inputs(dist: dict[str, Any] | None, centre: str, lo: float | None, hi: float | None) -> dict[str, str]:
+    """Values the editor's distribution panel starts with: the scenario's distribution, or (none
+    yet) the field's value as mean/mode and its allowed range as min/max (so that a new normal
+    stays inside the range the loader checks)."""
+    params = [p for kind in DIST_PARAMS.values() for p in kind]
+    if dist:
+        out = {}
+        for p in params:
+            v = dist.get(p)
+            out[p] = "" if v is None else (", ".join(_fmt_plain(x) for x in v) if isinstance(v, list) else _fmt_plain(v))
+        return out
+    out = dict.fromkeys(params, "")
+    out.update({"mean": centre, "mode": centre, "min": "" if lo is None else _fmt_plain(lo),
+                "max": "" if hi is None else _fmt_plain(hi)})
+    return out
+
+
+def dist_text(table: dict[str, Any]) -> str:
+    """A distribution table in the editor's compact spelling for year-path points:
+    ``normal(mean=7.8, sd=0.8, min=5.5)``, ``choice(values=[1, 2], weights=[0.7, 0.3])``."""
+    kind = str(table.get("dist"))
+    parts = []
+    for key in DIST_PARAMS.get(kind, ()):
+        value = table.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            parts.append(f"{key}=[{', '.join(_fmt_plain(v) for v in value)}]")
+        else:
+            parts.append(f"{key}={_fmt_plain(value)}")
+    return f"{kind}({', '.join(parts)})"
 
 
 def _fmt_plain(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+def sampled_keys() -> tuple[set[str], set[str]]:
+    """What a distribution may replace: (scalar field paths, year-path field paths) of
+    :func:`nevsim.simulate.value_keys` (coefficients apart)."""
+    from nevsim.simulate import value_keys
+
+    keys = [k for k in value_keys() if not k.startswith("coefficients.")]
+    return ({k for k in keys if not k.endswith(".<year>")},
+            {k.removesuffix(".<year>") for k in keys if k.endswith(".<year>")})
+
+
 def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int) -> list[dict[str, Any]]:
-    """The editor's form: sections of fields read from the scenario schema (pydantic models)."""
+    """The editor's form: sections of fields read from the scenario schema (pydantic models).
+
+    A field a distribution may replace (:func:`sampled_keys`) has ``sampled = True`` and, when
+    the scenario gives it one, its distribution table in ``dist`` (from
+    ``uncertainty.distributions``); a year path shows its points' distributions in its text.
+    """
     from pydantic import BaseModel
 
     from nevsim.scenario import Scenario
 
+    scalars, paths = sampled_keys()
+    dists: dict[str, dict[str, Any]] = dict((resolved.get("uncertainty") or {}).get("distributions") or {})
     fields: dict[str, dict[str, Any]] = {}
     order: list[tuple[str, str]] = []
 
@@ -254,18 +321,29 @@ def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int
                 continue
             if path in ("name", "description", "coefficients", "uncertainty.distributions",
                         "uncertainty.correlations"):
-                continue  # tables the form cannot edit field by field (edit the scenario file)
+                continue  # own tables below the form (coefficient_fields, correlation_rows) or not editable
             kind, options = _leaf_kind(ann)
             if path == "calibration.against":
                 kind, options = "choice", list(shipped)
             lo, hi = _bounds(info)
+            note = ""
             if path == "uncertainty.draws":
                 hi = max_draws if hi is None else min(hi, max_draws)
+                note = (f"this server allows at most {max_draws} draws per run (nevsim serve --max-draws)"
+                        if max_draws > 1 else "this server runs one draw only (start it with nevsim serve "
+                        "--max-draws N for Monte Carlo)")
             value = values.get(name)
-            shown = path_text(value) if kind == "path" else ("" if value is None else _fmt_plain(value))
+            point_dists = {k.removeprefix(f"{path}."): t for k, t in dists.items()
+                           if k.startswith(f"{path}.") and k.removeprefix(f"{path}.").isdigit()}
+            shown = (path_text(value, point_dists) if kind == "path"
+                     else ("" if value is None else _fmt_plain(value)))
+            sampled = (path in scalars and kind == "float") or (path in paths and kind == "path")
             fields[path] = {"path": path, "id": "f-" + path.replace(".", "-"), "kind": kind, "options": options,
                             "min": lo, "max": hi, "value": value, "shown": shown,
-                            "label": name.replace("_", " "), "help": info.description or ""}
+                            "label": name.replace("_", " "), "help": info.description or "", "note": note,
+                            "sampled": sampled, "dist": dists.get(path) if kind != "path" else None}
+            if sampled and kind != "path":
+                fields[path]["dist_inputs"] = dist_inputs(fields[path]["dist"], shown, lo, hi)
             order.append((section, path))
 
     walk(Scenario, "", "general", resolved)
@@ -276,15 +354,76 @@ def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int
     return [{"title": t, "fields": f} for t, f in sections.items() if f]
 
 
+def coefficient_fields(resolved: dict[str, Any]) -> list[dict[str, Any]]:
+    """Form fields of the buyer coefficients a scenario may set (``coefficients.<name>``).
+
+    One per row of ``assumptions/coefficients.csv`` with a value: its unit and CSV value (the
+    placeholder: an empty field keeps it), the range the scenario loader allows (the CSV's
+    ``dist_min``/``dist_max``) and the distribution ``uncertainty.coefficients = true`` samples.
+    """
+    from nevsim import assumptions
+    from nevsim.scenario import _coefficient_bounds, _coefficient_names
+
+    table = assumptions.coefficients().set_index("name")
+    bounds = _coefficient_bounds()
+    given = resolved.get("coefficients") or {}
+    dists = (resolved.get("uncertainty") or {}).get("distributions") or {}
+    out = []
+    for name in _coefficient_names():
+        row = table.loc[name]
+        lo, hi, why = bounds.get(name, (-math.inf, math.inf, ""))
+        csv_value = float(row["value"])
+        sampled = ""
+        if isinstance(row["dist"], str) and row["dist"]:
+            spread = "sd" if row["dist"] == "normal" else "half-width"
+            sampled = f"; with uncertainty.coefficients: {row['dist']}, {spread} {_fmt_plain(float(row['dist_sd']))}"
+        value = given.get(name)
+        path = f"coefficients.{name}"
+        out.append({"path": path, "id": "f-coefficients-" + name, "kind": "optional_float", "options": [],
+                    "min": lo if math.isfinite(lo) else None, "max": hi if math.isfinite(hi) else None,
+                    "value": value, "shown": "" if value is None else _fmt_plain(value),
+                    "placeholder": _fmt_plain(csv_value), "label": name.replace("_", " "),
+                    "help": f"{row['unit']}; coefficients.csv value {_fmt_plain(csv_value)}{sampled}"
+                            + (f" ({why})" if why else ""),
+                    "note": "", "sampled": True, "dist": dists.get(path),
+                    "dist_inputs": dist_inputs(dists.get(path), _fmt_plain(csv_value if value is None else value), lo if math.isfinite(lo) else None,
+                                               hi if math.isfinite(hi) else None)})
+    return out
+
+
+def correlation_rows(resolved: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's correlation groups for the editor: pairs (``a``, ``b``, ``rho``) are
+    editable rows; larger groups are kept as they are (``fixed``, JSON) and shown read-only.
+    ``names``: suggestions for the name inputs (the paths with a distribution first, then the other
+    parameters that may be sampled)."""
+    groups = (resolved.get("uncertainty") or {}).get("correlations") or []
+    pairs, fixed = [], []
+    for g in groups:
+        names, matrix = list(g.get("names") or []), g.get("matrix") or []
+        if len(names) == 2:
+            pairs.append({"a": names[0], "b": names[1], "rho": _fmt_plain(float(matrix[0][1]))})
+        else:
+            fixed.append(g)
+    from nevsim.simulate import value_keys
+
+    dists = (resolved.get("uncertainty") or {}).get("distributions") or {}
+    others = sorted(k for k in value_keys() if not k.endswith(".<year>") and k not in dists)
+    return {"pairs": pairs, "fixed": fixed, "initial": groups, "names": [*sorted(dists), *others]}
+
+
 @router.get("/editor", response_class=HTMLResponse)
 def editor(request: Request, scenario: Annotated[str, Query(max_length=64)] = "china-current-policies"
            ) -> HTMLResponse:
     st = _state(request)
     sc = st.build(scenario, {})
     kind, data, _ = st.scenario_source(scenario)
-    sections = editor_sections(sc.resolved(), st.shipped(), st.settings.max_draws)
+    resolved = sc.resolved()
+    sections = editor_sections(resolved, st.shipped(), st.settings.max_draws)
     return render(request, "editor.html", scenario=scenario, kind=kind, description=sc.description,
                   scenarios=st.scenario_names(), sections=sections, hash=sc.hash,
+                  coefficients=coefficient_fields(resolved), correlations=correlation_rows(resolved),
+                  dist_params=DIST_PARAMS, optional_params=OPTIONAL_DIST_PARAMS,
+                  max_draws=st.settings.max_draws,
                   file_changes={k: v for k, v in data.items() if k not in ("name", "description")})
 
 

@@ -21,18 +21,23 @@ function showErrors(detail, root) {
   const items = Array.isArray(detail) ? detail : [{ field: "", msg: String(detail) }];
   const slots = Array.from(root.querySelectorAll("[data-err-for]"));
   items.forEach((d) => {
-    const field = d.field || "";
+    let field = d.field || "";
+    if (field.startsWith("correlations[")) field = "uncertainty." + field;  // the sampler's name for them
+    if (field === "draws") field = "uncertainty.draws";  // the server's draw limit
     let text = (field ? field + ": " : "") + (d.msg || "");
     if (d.allowed && d.allowed.length) text += " Allowed: " + d.allowed.slice(0, 20).join(", ") + ".";
     // the longest field path that is a prefix of the error's path (year keys sit below a path)
     let best = null;
     slots.forEach((s) => {
       const p = s.dataset.errFor;
-      if ((field === p || field.startsWith(p + ".")) && (!best || p.length > best.dataset.errFor.length)) best = s;
+      const under = field === p || field.startsWith(p + ".") || field.startsWith(p + "[");
+      if (under && (!best || p.length > best.dataset.errFor.length)) best = s;
     });
     if (best) {
       best.textContent = text;
       best.closest(".field").classList.add("invalid");
+      const folded = best.closest("details");
+      if (folded) folded.open = true;  // an error inside a folded table (coefficients): show it
     } else if (general) {
       general.textContent = text;
     } else {
@@ -41,25 +46,137 @@ function showErrors(detail, root) {
   });
 }
 
+// Parameters of each distribution (from the server: nevsim.web.pages.DIST_PARAMS) and the optional ones.
+let DIST_PARAMS = {};
+let OPTIONAL_PARAMS = [];
+
+function numberOrText(text) {
+  // a number as a number; anything else as typed (the server's validation says what is wrong)
+  const t = String(text).trim();
+  if (t === "") return t;
+  const n = Number(t);
+  return Number.isNaN(n) ? t : n;
+}
+
+function listValue(text) {
+  // "0.1, 0.2" or "[0.1, 0.2]" → [0.1, 0.2]
+  const t = String(text).trim().replace(/^\[/, "").replace(/\]$/, "");
+  return t === "" ? [] : t.split(/[,;\s]+/).filter((x) => x !== "").map(numberOrText);
+}
+
+function canonDist(obj) {
+  // a distribution table with its keys in one order: dist, the kind's parameters, anything else
+  if (!obj || typeof obj !== "object") return obj;
+  const out = { dist: obj.dist };
+  const known = DIST_PARAMS[obj.dist] || [];
+  known.forEach((k) => { if (obj[k] !== undefined && obj[k] !== null) out[k] = obj[k]; });
+  Object.keys(obj).forEach((k) => { if (!(k in out) && obj[k] !== null) out[k] = obj[k]; });
+  return out;
+}
+
+function parseDistText(text) {
+  // "normal(mean=7.8, sd=0.8, min=5.5)" or "choice(values=[1, 2], weights=[0.7, 0.3])" → table; null if unreadable
+  const m = /^([A-Za-z_]+)\s*\(([\s\S]*)\)$/.exec(text.trim());
+  if (!m) return null;
+  const out = { dist: m[1] };
+  const parts = [];
+  let depth = 0, cur = "";
+  for (const ch of m[2]) {
+    if (ch === "[") depth += 1;
+    if (ch === "]") depth -= 1;
+    if (ch === "," && depth === 0) { parts.push(cur); cur = ""; } else cur += ch;
+  }
+  parts.push(cur);
+  for (const part of parts) {
+    if (!part.trim()) continue;
+    const kv = part.split("=");
+    if (kv.length !== 2 || !kv[0].trim()) return null;
+    const v = kv[1].trim();
+    out[kv[0].trim()] = v.startsWith("[") ? listValue(v) : numberOrText(v);
+  }
+  return canonDist(out);
+}
+
 function parsePath(text) {
-  // "2025: 40, 2030: 60" → {"2025": 40, "2030": 60}; unreadable text is sent as is (the server says why)
+  // "2025: 40, 2030: 60" → {"2025": 40, "2030": 60}; a point may be a distribution,
+  // "2030: normal(mean=60, sd=5)"; unreadable text is sent as is (the server says why)
   const out = {};
   const t = text.trim();
   if (!t) return out;
-  for (const part of t.split(/[,;\n]+/)) {
-    if (!part.trim()) continue;
-    const m = part.split(/[:=]/);
-    if (m.length !== 2) return text;
-    const year = m[0].trim();
-    const value = Number(m[1].trim());
-    if (!/^\d+$/.test(year) || m[1].trim() === "" || Number.isNaN(value)) return text;
-    out[year] = value;
+  const sep = /[\s,;]*/y;
+  const item = /(\d+)\s*[:=]\s*([A-Za-z_]+\s*\([^)]*\)|[^,;\n]*)/y;
+  let pos = 0;
+  for (;;) {
+    sep.lastIndex = pos;
+    sep.exec(t);
+    pos = sep.lastIndex;
+    if (pos >= t.length) break;
+    item.lastIndex = pos;
+    const m = item.exec(t);
+    if (!m) return text;
+    pos = item.lastIndex;
+    const raw = m[2].trim();
+    if (raw.includes("(")) {
+      const d = parseDistText(raw);
+      if (d === null) return text;
+      out[m[1]] = d;
+    } else {
+      if (raw === "" || Number.isNaN(Number(raw))) return text;
+      out[m[1]] = Number(raw);
+    }
   }
   return out;
 }
 
+function distPanel(el) {
+  return el.dataset.dist ? document.getElementById(el.dataset.dist) : null;
+}
+
+function panelDist(panel) {
+  // the distribution table the panel shows; empty optional parameters are left out, an empty
+  // required one too (the server then says it is missing)
+  const kind = panel.querySelector("[data-p=dist]").value;
+  const out = { dist: kind };
+  (DIST_PARAMS[kind] || []).forEach((p) => {
+    const v = panel.querySelector(`[data-p="${p}"]`).value;
+    if (String(v).trim() === "") return;
+    out[p] = (p === "values" || p === "weights") ? listValue(v) : numberOrText(v);
+  });
+  return out;
+}
+
+function showParams(panel) {
+  const kind = panel.querySelector("[data-p=dist]").value;
+  panel.querySelectorAll("label[data-param]").forEach((label) => {
+    label.hidden = !(DIST_PARAMS[kind] || []).includes(label.dataset.param);
+  });
+}
+
+function correlationGroups(list) {
+  // groups of the scenario in one order: those of three or more names as written, then the pairs
+  const rho = (g) => numberOrText(String(g.matrix[0][1]));
+  return [...list.filter((g) => g.names.length !== 2),
+          ...list.filter((g) => g.names.length === 2).map((g) => {
+            const r = rho(g);
+            return { names: g.names, matrix: [[1, r], [r, 1]] };
+          })];
+}
+
+function correlationValue(el) {
+  const fixed = JSON.parse(el.dataset.fixed || "[]");
+  const pairs = Array.from(el.querySelectorAll("tr.corr-row")).map((row) => {
+    const r = numberOrText(row.querySelector("[data-c=rho]").value);
+    return { names: [row.querySelector("[data-c=a]").value.trim(), row.querySelector("[data-c=b]").value.trim()],
+             matrix: [[1, r], [r, 1]] };
+  });
+  return [...fixed, ...pairs];
+}
+
 function fieldValue(el) {
   const kind = el.dataset.kind;
+  const panel = distPanel(el);
+  if (panel && !panel.hidden) return panelDist(panel);
+  if (kind === "correlations") return correlationValue(el);
   if (kind === "bool") return el.checked;
   if (kind === "path") return parsePath(el.value);
   if (kind === "int" || kind === "float" || kind === "optional_int" || kind === "optional_float") {
@@ -73,6 +190,9 @@ function fieldValue(el) {
 function initialValue(el) {
   const kind = el.dataset.kind;
   const init = el.dataset.initial;
+  const dist = el.dataset.distInitial ? JSON.parse(el.dataset.distInitial) : null;
+  if (dist) return canonDist(dist);
+  if (kind === "correlations") return correlationGroups(JSON.parse(init || "[]"));
   if (kind === "bool") return init === "true";
   if (kind === "path") return parsePath(init);
   if (kind.endsWith("int") || kind.endsWith("float")) return init === "" ? null : Number(init);
@@ -82,10 +202,80 @@ function initialValue(el) {
 function collectOverrides(form) {
   const out = {};
   form.querySelectorAll("[data-path]").forEach((el) => {
-    const v = fieldValue(el);
+    let v = fieldValue(el);
+    if (v && typeof v === "object" && "dist" in v) v = canonDist(v);
     if (JSON.stringify(v) !== JSON.stringify(initialValue(el))) out[el.dataset.path] = v;
   });
   return out;
+}
+
+function hasDistribution(overrides, form) {
+  // any distribution in the scenario as edited (changed here or already in the base)
+  const text = JSON.stringify(overrides);
+  if (text.includes('"dist"')) return true;
+  return Array.from(form.querySelectorAll("[data-path]")).some((el) => {
+    if (el.dataset.path in overrides) return false;
+    const panel = distPanel(el);
+    return (panel && !panel.hidden) || (el.dataset.kind === "path" && el.value.includes("("));
+  });
+}
+
+function setDist(btn, panel, input, on) {
+  // show or hide a field's distribution panel; while it is shown the number is greyed (not used)
+  panel.hidden = !on;
+  btn.setAttribute("aria-expanded", on ? "true" : "false");
+  input.classList.toggle("by-dist", on);
+  input.title = on ? "replaced by the distribution below (type a number to use a number again)" : "";
+}
+
+function initDistributions(form) {
+  DIST_PARAMS = JSON.parse(form.dataset.distParams || "{}");
+  OPTIONAL_PARAMS = JSON.parse(form.dataset.optionalParams || "[]");
+  form.querySelectorAll("div.dist").forEach((panel) => {
+    showParams(panel);
+    panel.querySelector("[data-p=dist]").addEventListener("change", () => showParams(panel));
+  });
+  form.querySelectorAll("button[data-dist-toggle]").forEach((btn) => {
+    btn.addEventListener("click", () => {
+      const panel = document.getElementById(btn.dataset.distToggle);
+      const input = form.querySelector(`[data-dist="${btn.dataset.distToggle}"]`);
+      setDist(btn, panel, input, panel.hidden);
+      form.dispatchEvent(new Event("change"));
+    });
+  });
+  // typing a number where a distribution is open: the number replaces the distribution
+  form.querySelectorAll("input[data-dist]").forEach((input) => {
+    input.addEventListener("input", () => {
+      const panel = distPanel(input);
+      if (panel && !panel.hidden) setDist(form.querySelector(`[data-dist-toggle="${input.dataset.dist}"]`), panel, input, false);
+    });
+  });
+  const rows = document.getElementById("corr-rows");
+  const add = document.getElementById("corr-add");
+  if (rows && add) {
+    add.addEventListener("click", () => {
+      rows.appendChild(document.getElementById("corr-row-template").content.cloneNode(true));
+      form.dispatchEvent(new Event("change"));
+    });
+    rows.addEventListener("click", (ev) => {
+      if (!ev.target.classList.contains("corr-del")) return;
+      ev.target.closest("tr").remove();
+      form.dispatchEvent(new Event("change"));
+    });
+  }
+}
+
+function mcHint(form, overrides) {
+  // distributions are sampled only with draws > 1: say so, with the server's limit
+  const hint = document.getElementById("mc-hint");
+  if (!hint) return;
+  const draws = Number((form.querySelector("[data-path='uncertainty.draws']") || { value: "1" }).value);
+  const limit = Number(form.dataset.maxDraws || "1");
+  if (!hasDistribution(overrides, form) || draws > 1) { hint.hidden = true; return; }
+  hint.hidden = false;
+  hint.textContent = limit > 1
+    ? `Distributions are sampled only with uncertainty.draws > 1 (this server allows at most ${limit}); with 1 draw the run uses their nominal values.`
+    : "This server runs one draw (nevsim serve --max-draws 1): distributions keep their nominal values. Start it with --max-draws N for Monte Carlo.";
 }
 
 async function postJSON(url, body) {
@@ -136,15 +326,18 @@ function initEditor() {
   const changes = document.getElementById("changes");
   let timer = null;
   let seq = 0;
+  initDistributions(form);
   const validate = async () => {
     const overrides = collectOverrides(form);
     changes.textContent = JSON.stringify(overrides);
+    mcHint(form, overrides);
     const mine = ++seq;
     const r = await postJSON("/api/scenarios/validate", { scenario: base, overrides });
     if (mine !== seq) return r;  // a newer check is on its way
     showErrors(r.ok ? [] : r.data.detail, form);
     return r;
   };
+  mcHint(form, {});
   form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(validate, 300); });
   form.addEventListener("change", () => { clearTimeout(timer); timer = setTimeout(validate, 50); });
   form.addEventListener("submit", (ev) => ev.preventDefault());
