@@ -196,8 +196,6 @@ def test_a_parameter_in_two_pairs_fails_the_run_and_nothing_is_stored(mc: Any) -
     assert mc.get("/api/runs").json()["runs"] == before
 
 
-@pytest.mark.xfail(strict=True, reason="nevsim.web.state.merge merges a user scenario's distribution table key by "
-                                       "key with the new one (the scenario loader's _deep_merge replaces it whole)")
 def test_user_scenario_distribution_replaced_by_another_kind(mc: Any) -> None:
     saved = mc.post("/api/scenarios", json={"scenario": BASE, "overrides": {RATIO: TRIANGULAR}, "name": "mc-kind",
                                             "replace": True})
@@ -208,9 +206,6 @@ def test_user_scenario_distribution_replaced_by_another_kind(mc: Any) -> None:
     assert r.json()["resolved"]["uncertainty"]["distributions"][RATIO] == {"dist": "normal", "mean": 0.82, "sd": 0.02}
 
 
-@pytest.mark.xfail(strict=True, reason="nevsim.web.state.scenario_toml (tomli_w) writes a year path's distribution "
-                                       "point as a [table] after the path's numbers: the file reads back with its "
-                                       "years out of order")
 def test_saved_year_point_distribution_reads_back(mc: Any) -> None:
     path = {"2010": {"dist": "uniform", "low": 0.6, "high": 1.0}, "2030": 0.7}
     saved = mc.post("/api/scenarios", json={"scenario": BASE, "name": "mc-point", "replace": True,
@@ -220,3 +215,15 @@ def test_saved_year_point_distribution_reads_back(mc: Any) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["resolved"]["uncertainty"]["distributions"]["energy.electricity_price_cny_per_kwh.2010"] == \
         path["2010"]
+
+
+def test_user_scenario_distribution_bound_cleared(mc: Any) -> None:
+    """A min the saved distribution has and the new one leaves out is gone (the table replaces the saved one)."""
+    bounded = {"dist": "normal", "mean": 0.82, "sd": 0.02, "min": 0.75}
+    saved = mc.post("/api/scenarios", json={"scenario": BASE, "overrides": {RATIO: bounded}, "name": "mc-bound",
+                                            "replace": True})
+    assert saved.status_code == 201, saved.text
+    r = mc.post("/api/scenarios/validate", json={"scenario": "mc-bound",
+                                                 "overrides": {RATIO: {"dist": "normal", "mean": 0.82, "sd": 0.02}}})
+    assert r.status_code == 200, r.text
+    assert "min" not in r.json()["resolved"]["uncertainty"]["distributions"][RATIO]

@@ -131,11 +131,23 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Nested merge; a year path (all keys are years) in ``override`` replaces the base's whole."""
     out = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and not _is_year_table(value):
+        if (isinstance(value, dict) and isinstance(out.get(key), dict) and not _is_year_table(value)
+                and "dist" not in value and "dist" not in out[key]):  # a distribution table replaces whole
             out[key] = merge(out[key], value)
         else:
             out[key] = value
     return out
+
+
+def _inline_toml(value: Any) -> str:
+    """``value`` as a TOML inline value (tables as ``{ key = value, … }``, keys quoted)."""
+    import json
+
+    import tomli_w
+
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_inline_toml(v)}" for k, v in value.items()) + " }"
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
 
 
 # ---------------------------------------------------------------------------- state
@@ -349,7 +361,24 @@ class AppState:
         if description:
             doc["description"] = description
         doc.update({k: v for k, v in nested.items() if k not in ("name", "base", "description")})
-        return tomli_w.dumps(doc)
+        inline: dict[str, str] = {}
+
+        def mark(node: dict[str, Any]) -> dict[str, Any]:
+            # a year path with a distribution point is written inline, in year order (tomli_w would
+            # write the point as a [table] after the path's numbers: years out of order on reading)
+            out = {}
+            for k, v in node.items():
+                if isinstance(v, dict) and _is_year_table(v) and any(isinstance(x, dict) for x in v.values()):
+                    out[k] = marker = f"@nevsim-inline-{len(inline)}@"
+                    inline[marker] = _inline_toml(v)
+                else:
+                    out[k] = mark(v) if isinstance(v, dict) else v
+            return out
+
+        text = tomli_w.dumps(mark(doc))
+        for marker, value in inline.items():
+            text = text.replace(f'"{marker}"', value)
+        return text
 
     def save_scenario(self, name: str, base_name: str, overrides: dict[str, Any], description: str = "",
                       *, replace: bool = False) -> Path:
