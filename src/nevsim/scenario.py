@@ -695,10 +695,7 @@ def _check_uncertainty(scenario: Scenario, data: dict[str, Any]) -> None:
     keys = value_keys()
     patterns = {k.removesuffix(".<year>") for k in keys if k.endswith(".<year>")}
     for path in unc.distributions:
-        ok = path in keys or path.rsplit(".", 1)[0] in patterns
-        if not ok:
-            raise InputError(path, "cannot be sampled: not a real-valued parameter, year-path point or "
-                                   "coefficient that varies per draw", allowed=sorted(keys))
+        _check_sampled(path)
     dists = {p: parse_distribution(t, f"uncertainty.distributions.{p}") for p, t in unc.distributions.items()}
     # the support's ends must stay inside the field's range (truncate with min/max otherwise)
     for q in (1e-9, 1 - 1e-9):
@@ -719,12 +716,19 @@ def _check_uncertainty(scenario: Scenario, data: dict[str, Any]) -> None:
             raise InputError(err.field, f"its distribution reaches {_dist_value(dists, err.field, q)} "
                              f"({err.message}); bound the distribution with min/max inside the range",
                              allowed=err.allowed) from None
+    grouped: dict[str, int] = {}
     for i, group in enumerate(unc.correlations):
         corr = parse_correlation(group, f"uncertainty.correlations[{i}]")
         for name in corr.names:
             if not (name in keys or name.rsplit(".", 1)[0] in patterns):
                 raise InputError(f"uncertainty.correlations[{i}].names", f"{name!r} is not a parameter that can "
                                  "be sampled", allowed=sorted(keys))
+            if name in grouped:  # (the sampler would refuse it too, but only when the run starts)
+                raise InputError(f"uncertainty.correlations[{i}].names",
+                                 f"{name!r} is in two correlation groups (also uncertainty.correlations"
+                                 f"[{grouped[name]}]); put all the parameters it is correlated with in one group "
+                                 "with one matrix", allowed=[n for n in corr.names if n not in grouped])
+            grouped[name] = i
 
 
 def _dist_value(dists: dict[str, Any], path: str, q: float) -> str:
@@ -743,9 +747,25 @@ def validate_scenario(data: dict[str, Any]) -> Scenario:
     try:
         scenario = Scenario.model_validate(_sort_year_tables(data))
     except ValidationError as exc:
-        raise _to_input_error(exc) from None
+        err = _to_input_error(exc)
+        uncertainty = data.get("uncertainty")
+        dists = uncertainty.get("distributions") if isinstance(uncertainty, dict) else None
+        if isinstance(dists, dict) and err.field in dists:  # a distribution where no number may vary per draw
+            _check_sampled(err.field)
+        raise err from None
     _check_uncertainty(scenario, data)
     return scenario
+
+
+def _check_sampled(path: str) -> None:
+    """InputError at ``path`` unless a distribution may stand there (a field that varies per draw)."""
+    from nevsim.simulate import value_keys
+
+    keys = value_keys()
+    patterns = {k.removesuffix(".<year>") for k in keys if k.endswith(".<year>")}
+    if not (path in keys or path.rsplit(".", 1)[0] in patterns):
+        raise InputError(path, "cannot be sampled: not a real-valued parameter, year-path point or "
+                               "coefficient that varies per draw", allowed=sorted(keys))
 
 
 def load_scenario(name_or_path: str | Path = DEFAULT_SCENARIO, overrides: dict[str, Any] | None = None) -> Scenario:

@@ -286,7 +286,20 @@ def parse_distribution(data: Mapping[str, Any] | _Dist, field: str = "distributi
             raise InputError(where, f"missing (a {kind} distribution needs {', '.join(_REQUIRED[kind])})",
                              allowed=_FIELDS[kind]) from None
         message = str(err["msg"]).removeprefix("Value error, ")
-        raise InputError(where, message, allowed=_FIELDS[kind]) from None
+        raise InputError(where, message, allowed=_constraint(err) or _FIELDS[kind]) from None
+
+
+def _constraint(err: Mapping[str, Any]) -> list[str]:
+    """What a rejected value may be, from a pydantic error: ``["> 0.0"]``, ``["a number"]``, or
+    nothing (a check across keys, such as min < max, says it in its message; the caller then
+    lists the distribution's keys)."""
+    ops = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤", "min_length": "at least", "max_length": "at most"}
+    ctx = err.get("ctx") or {}
+    allowed = [f"{ops[k]} {v}" + ((" value" if v == 1 else " values") if k.endswith("length") else "")
+               for k, v in ctx.items() if k in ops]
+    if not allowed and str(err.get("type", "")).startswith(("float_", "int_", "list_")):
+        allowed = ["a list of numbers"] if str(err["type"]).startswith("list_") else ["a number"]
+    return allowed
 
 
 def nominal(dist: _Dist | Mapping[str, Any]) -> float:

@@ -58,6 +58,18 @@ def test_bad_distributions_name_the_field(table: dict, field: str, words: str) -
     assert err.value.allowed
 
 
+@pytest.mark.parametrize(("table", "allowed"), [
+    ({"dist": "normal", "mean": 1, "sd": 0}, ["> 0.0"]),
+    ({"dist": "lognormal", "mean": 1, "sd": -2}, ["> 0.0"]),
+    ({"dist": "uniform", "low": "a", "high": 1}, ["a number"]),
+    ({"dist": "choice", "values": []}, ["at least 1 value"]),
+])
+def test_a_value_out_of_range_lists_its_range_not_the_keys(table: dict, allowed: list[str]) -> None:
+    with pytest.raises(InputError) as err:
+        parse_distribution(table, "x")
+    assert err.value.allowed == allowed
+
+
 def test_not_a_table_is_an_input_error() -> None:
     with pytest.raises(InputError, match="a distribution is a table"):
         parse_distribution(0.18, "technology.battery_learning_rate")  # type: ignore[arg-type]
@@ -345,3 +357,17 @@ def test_truncated_quantiles_equal_scipy_stats(dist: dict) -> None:
     u = np.random.default_rng(4).random(5_000)
     expected = np.clip(base.ppf(lo + u * (hi - lo)), dist.get("min", -np.inf), dist.get("max", np.inf))
     assert np.array_equal(d.ppf(u), expected)
+
+
+@pytest.mark.parametrize("table", [{"dist": "uniform", "low": 0, "high": 1},
+                                   {"dist": "choice", "values": [0, 1]},
+                                   {"dist": "normal", "mean": 0.5, "sd": 0.1}])
+def test_a_distribution_on_a_switch_says_it_cannot_be_sampled(table: dict) -> None:
+    """Whatever its nominal value, the message is that the field cannot vary per draw (not "expected bool")."""
+    from nevsim.scenario import load_scenario
+
+    with pytest.raises(InputError) as err:
+        load_scenario("china-current-policies", {"policy.dual_credit.enabled": table})
+    assert err.value.field == "policy.dual_credit.enabled"
+    assert "cannot be sampled" in err.value.message
+    assert "technology.battery_learning_rate" in err.value.allowed

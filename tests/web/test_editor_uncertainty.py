@@ -141,7 +141,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("bool field", {"policy.dual_credit.enabled": {"dist": "normal", "mean": 1, "sd": 0.1}},
      "policy.dual_credit.enabled", "cannot be sampled"),
     ("bool field, nominal not a bool", {"policy.dual_credit.enabled": {"dist": "uniform", "low": 0, "high": 1}},
-     "policy.dual_credit.enabled", "expected bool"),
+     "policy.dual_credit.enabled", "cannot be sampled"),
     ("int field", {"years.first": {"dist": "uniform", "low": 2010, "high": 2012}}, "years.first", "cannot be sampled"),
     ("fixed per policy set", {"technology.ice_fuel_improvement_pct_per_yr": {"dist": "uniform", "low": 1, "high": 2}},
      "technology.ice_fuel_improvement_pct_per_yr", "cannot be sampled"),
@@ -184,15 +184,19 @@ def test_saved_scenario_keeps_the_distribution(mc: Any) -> None:
     assert initial == TRIANGULAR
 
 
-def test_a_parameter_in_two_pairs_fails_the_run_and_nothing_is_stored(mc: Any) -> None:
+def test_a_parameter_in_two_pairs_is_refused_and_nothing_is_stored(mc: Any) -> None:
+    """Caught when the scenario is validated (the editor's check), not only when the run starts."""
     pairs = [{"names": [LR_PATH, "technology.cny_per_usd"], "matrix": [[1, 0.3], [0.3, 1]]},
              {"names": [LR_PATH, "policy.dual_credit.pass_through"], "matrix": [[1, 0.3], [0.3, 1]]}]
     before = mc.get("/api/runs").json()["runs"]
-    r = mc.post("/api/runs?wait=true", json={"scenario": BASE, "overrides": {"uncertainty.correlations": pairs,
-                                                                             "uncertainty.draws": 2}})
-    assert r.status_code == 422
-    detail = r.json()["detail"][0]
-    assert detail["field"] == "correlations[1].names" and "two correlation groups" in detail["msg"]
+    overrides = {"uncertainty.correlations": pairs, "uncertainty.draws": 2}
+    for url in ("/api/scenarios/validate", "/api/runs?wait=true"):
+        r = mc.post(url, json={"scenario": BASE, "overrides": overrides})
+        assert r.status_code == 422, url
+        detail = r.json()["detail"][0]
+        assert detail["field"] == "uncertainty.correlations[1].names", url
+        assert "two correlation groups" in detail["msg"] and "correlations[0]" in detail["msg"]
+        assert detail["allowed"] == ["policy.dual_credit.pass_through"]
     assert mc.get("/api/runs").json()["runs"] == before
 
 
