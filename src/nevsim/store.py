@@ -170,6 +170,22 @@ def _blocks(cell: np.ndarray, draw: np.ndarray | None, missing: np.ndarray | Non
                      "n_rows": pa.array(n_rows.astype(np.int32)), "value": lists})
 
 
+def writer_settings(con: Any, *, checkpoint_mb: int | None = None) -> None:
+    """DuckDB settings of a connection that appends runs (a save, a sweep's writer).
+
+    One DuckDB thread and values written uncompressed: a table of lists is committed and
+    checkpointed with ≈ 40 % less CPU on one thread and ≈ 45 % less without compression (file
+    +2–8 %). Saving a 10,000-draw run with makers (96 M rows): 6.3 → 4.5 s. ``checkpoint_mb``
+    (a sweep: 256) checkpoints after that much log instead of DuckDB's 16 MB (each checkpoint
+    rewrites the open row group, which a sweep's chunks fill slowly; docs/uncertainty.md).
+    Settings only: what is stored, and how it reads, is the same.
+    """
+    con.execute("SET threads = 1")
+    con.execute("SET force_compression = 'uncompressed'")
+    if checkpoint_mb is not None:
+        con.execute(f"SET checkpoint_threshold = '{int(checkpoint_mb)}MB'")
+
+
 def default_path() -> Path:
     """``<user data dir>/nevsim/runs.duckdb`` (platformdirs)."""
     import platformdirs
@@ -232,10 +248,18 @@ class Store:
                 raise InputError("run_id", f"run {run_id} is already in {self.path}; delete it first "
                                            "or save a new run.")
 
+            from nevsim._memory import small_pages
+
+            with small_pages():  # (a 10,000-draw run's blocks are built from 96 M rows: see nevsim._memory)
+                encoded = {"series": encode(results.series, SERIES_COLUMNS),
+                           "makers": encode(results.makers, MAKERS_COLUMNS)}
+
+            writer_settings(con)
+
             def write(con: Any) -> None:
                 run_key = self._write_run(con, run_id, results)
-                self._write_table(con, "series", run_key, results.series, SERIES_COLUMNS)
-                self._write_table(con, "makers", run_key, results.makers, MAKERS_COLUMNS)
+                for table, (cells, values) in encoded.items():
+                    self._write_table(con, table, run_key, cells, values)
 
             _transaction(con, write)
         return run_id
@@ -250,8 +274,7 @@ class Store:
                           results.scenario)
 
     @staticmethod
-    def _write_table(con: Any, table: str, run_key: int, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
-        cells, values = encode(frame, columns)
+    def _write_table(con: Any, table: str, run_key: int, cells: pd.DataFrame, values: Any) -> None:
         append_rows(con, table, run_key, cells, values)
 
     def delete(self, run_id: str) -> str:

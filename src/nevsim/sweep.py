@@ -519,7 +519,7 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
     The calling process is the only writer and keeps the store open (locked) while chunks run:
     read the results when the sweep has finished.
     """
-    from nevsim.store import Store
+    from nevsim.store import Store, writer_settings
 
     t0 = time.perf_counter()
     if not isinstance(spec, SweepSpec):
@@ -539,15 +539,11 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
             window = max_pending or max(2, 2 * (default_workers() if workers is None else max(workers, 1)))
             with _nullcontext(pool) if pool is not None else executor(scheduler, workers) as ex:
                 # The writer shares the cores with the workers, so its CPU is what limits a sweep's
-                # speed-up (docs/uncertainty.md, "Store schema 3"): one DuckDB thread (appends and
-                # commits ≈ 40 % less CPU than on two); no compression of the values (a commit
-                # ≈ 45 % less); and a checkpoint every 256 MB of log instead of 16 MB: each
-                # checkpoint rewrites the table's open row group, which a sweep of lists fills
-                # slowly (writer CPU −30 to −45 %, file 15–20 % smaller). Committed chunks are
-                # in the log until then: safe, and replayed if the process dies.
-                con.execute("SET threads = 1")
-                con.execute("SET force_compression = 'uncompressed'")
-                con.execute("SET checkpoint_threshold = '256MB'")
+                # speed-up (docs/uncertainty.md, "Store schema 3"): one DuckDB thread, no compression
+                # of the values, and a checkpoint every 256 MB of log instead of 16 MB (writer CPU
+                # −30 to −45 %, file 15–20 % smaller). Committed chunks are in the log until then:
+                # safe, and replayed if the process dies.
+                writer_settings(con, checkpoint_mb=256)
                 _drive(ex, spec, con, todo, window, summary, progress, len(done), len(all_chunks))
     summary.seconds = time.perf_counter() - t0
     return summary
