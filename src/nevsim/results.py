@@ -438,7 +438,10 @@ def _pivot(sel: pd.DataFrame, by: str, order: list[str], years: object,
            quantiles: tuple[float, ...]) -> pd.DataFrame:
     sel = select_years(sel, years)
     if "draw" in sel.columns and sel["draw"].nunique() > 1:
-        q = sel.groupby([by, "year"])["value"].quantile(list(quantiles)).unstack([0, 2])
+        from nevsim.uncertainty import quantiles as draw_quantiles
+
+        long = draw_quantiles(sel[[by, "year", "draw", "value"]], quantiles)
+        q = long.set_index([by, "year", "quantile"])["value"].unstack([0, 2])
         q.columns = pd.MultiIndex.from_tuples([(s, float(qq)) for s, qq in q.columns],
                                               names=["series", "quantile"])
         cols = [(s, float(qq)) for s in order for qq in quantiles if (s, float(qq)) in q.columns]
@@ -665,9 +668,9 @@ class Results:
         """
         s = self.series
         if self.n_draws > 1:
-            q = s.groupby(["scenario", "region", "variable", "unit", "year"])["value"].quantile(list(quantiles))
-            q.index = q.index.set_names([*SERIES_COLUMNS[:-1], "quantile"])
-            q = q.reset_index()
+            from nevsim.uncertainty import quantiles as draw_quantiles
+
+            q = draw_quantiles(s, quantiles)  # keys, quantile, value (NaN draws ignored, as pandas does)
             q["variable"] = q["variable"].astype(str) + "|" + (q["quantile"] * 100).map(lambda x: f"{x:.1f}") + "th Percentile"
             s = q.drop(columns="quantile")
         wide = s.pivot_table(index=["scenario", "region", "variable", "unit"], columns="year", values="value",

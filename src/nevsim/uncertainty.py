@@ -536,11 +536,16 @@ def quantiles(frame: pd.DataFrame, q: Sequence[float] = DEFAULT_QUANTILES) -> pd
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN groups give NaN
             qv = np.full((n_keys, len(qs)), np.nan)
             if width:  # rows without NaN in one call (nanquantile goes row by row once any NaN is present)
-                gaps = np.isnan(table).any(axis=1)
-                if not gaps.any():
+                low, high = table.min(axis=1), table.max(axis=1)  # NaN when a draw is NaN
+                gaps = np.isnan(low)
+                same = (low == high) & np.isfinite(low)  # every draw alike (history years, untouched outputs):
+                qv[same] = low[same, None]  # each quantile is that value, exactly as interpolation gives it
+                rest = ~gaps & ~same
+                if rest.all():
                     qv = np.quantile(table, qs, axis=1).T
-                else:
-                    qv[~gaps] = np.quantile(table[~gaps], qs, axis=1, overwrite_input=True).T  # a copy already
+                elif rest.any():
+                    qv[rest] = np.quantile(table[rest], qs, axis=1, overwrite_input=True).T  # a copy already
+                if gaps.any():
                     qv[gaps] = np.nanquantile(table[gaps], qs, axis=1).T
     out = frame[keys].take(np.repeat(firsts, len(qs))).reset_index(drop=True)
     out["quantile"] = np.tile(qs, n_keys)

@@ -242,6 +242,24 @@ def test_quantiles_equal_pandas_groupby_in_any_row_order(rows, simulation_layout
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
 
 
+def test_quantiles_of_rows_whose_draws_are_all_alike_are_numpys() -> None:
+    """Rows with one value in every draw (taken without sorting) give what np.quantile gives, bit
+    for bit, next to varying rows, a row with NaN, and constant ±inf and −0.0 rows."""
+    rows = {"const": [2.5] * 4, "varied": [1.0, 4.0, 2.0, 3.0], "nan": [1.0, np.nan, 3.0, 2.0],
+            "inf": [np.inf] * 4, "minus_zero": [-0.0] * 4, "huge": [1e308] * 4}
+    frame = pd.DataFrame([(k, d, v) for k, vs in rows.items() for d, v in enumerate(vs)],
+                         columns=["variable", "draw", "value"])
+    qs = (0.05, 0.25, 0.5, 0.75, 0.95)
+    out = quantiles(frame, q=qs)
+    for name, vs in rows.items():
+        got = out[out["variable"] == name]["value"].to_numpy()
+        with np.errstate(invalid="ignore"):
+            want = np.nanquantile(np.array(vs), qs)
+        np.testing.assert_array_equal(got, want)
+        if name == "minus_zero":
+            assert np.all(np.signbit(got))
+
+
 def test_quantiles_reject_bad_input() -> None:
     with pytest.raises(InputError, match="draw"):
         quantiles(pd.DataFrame({"value": [1.0]}))
