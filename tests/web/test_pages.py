@@ -122,3 +122,38 @@ def test_loopback_hosts(host: str) -> None:
 
     assert _is_loopback(host)
     assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.2")
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_makers_table_gives_each_makers_median_over_draws(categorical: bool) -> None:
+    """FIXTURE built here: two makers, three draws; the table's values are pandas' medians per maker."""
+    import numpy as np
+    import pandas as pd
+
+    from nevsim.results import Results
+    from nevsim.web.pages import MAKER_COLUMNS, makers_table
+
+    rng = np.random.default_rng(3)
+    rows = [{"scenario": "s", "region": "CN", "maker": m, "variable": v, "unit": "u", "year": y, "draw": d,
+             "value": float(rng.normal(100 if v != "Credits|NEV|Balance" else (50 if m == "A" else -50), 10))}
+            for m in ("A", "B") for v in ("Credits|NEV|Balance", "Credits|NEV|Earned", "Sales|Cars|BEV",
+                                           "Sales|Cars|PHEV", "Capacity Use")
+            for y in (2029, 2030) for d in range(3)]
+    makers = pd.DataFrame(rows)
+    if categorical:
+        for c in ("scenario", "region", "maker", "variable", "unit"):
+            makers[c] = makers[c].astype("category")
+    series = pd.DataFrame({"scenario": "s", "region": "CN", "variable": "Sales Share|Cars|EV", "unit": "%",
+                           "year": [2029, 2030], "value": [1.0, 2.0]})
+    res = Results(series, makers, {}, {})
+    table = {r["maker"]: r for r in makers_table(res, 2030)}
+    frame = pd.DataFrame(rows)
+    want = frame[frame["year"] == 2030].pivot_table(index="maker", columns="variable", values="value",
+                                                     aggfunc="median")
+    for maker in ("A", "B"):
+        got = dict(zip([var for _, var in MAKER_COLUMNS], table[maker]["values"], strict=True))
+        assert got["Credits|NEV|Balance"] == pytest.approx(want.loc[maker, "Credits|NEV|Balance"])
+        assert got["EV"] == pytest.approx(want.loc[maker, "Sales|Cars|BEV"] + want.loc[maker, "Sales|Cars|PHEV"])
+        assert np.isnan(got["Credits|NEV|Sold"])
+    assert [r["maker"] for r in makers_table(res, 2030)] == ["A", "B"]  # by balance, surplus first
+    assert table["A"]["role"] == "surplus" and table["B"]["role"] == "deficit"

@@ -15,6 +15,7 @@ import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -448,8 +449,7 @@ def compare_tables(results: list[Results], labels: list[str]) -> tuple[list[dict
     for label, var in COMPARED:
         vals = []
         for res in results:
-            s = res.series
-            vals.append(s[s["variable"] == var].groupby("year")["value"].median())
+            vals.append(res._rows("series", variables=[var]).groupby("year")["value"].median())
         for year in COMPARE_YEARS:
             got = [float(v.get(year, float("nan"))) for v in vals]
             if all(math.isnan(g) for g in got):
@@ -472,8 +472,7 @@ def compare_figure(results: list[Results], labels: list[str], variable: str, tit
 
     fig = go.Figure()
     for i, (res, label) in enumerate(zip(results, labels, strict=True)):
-        s = res.series
-        v = s[s["variable"] == variable].groupby("year")["value"].median()
+        v = res._rows("series", variables=[variable]).groupby("year")["value"].median()
         fig.add_trace(go.Scatter(x=v.index.to_numpy(), y=v.to_numpy(), mode="lines", name=label,
                                  line={"color": PALETTE[i % len(PALETTE)], "dash": "solid" if i == 0 else "dash"}))
     fig.update_layout(title={"text": title, "x": 0.01}, template="plotly_white", height=340,
@@ -513,8 +512,11 @@ MAKER_COLUMNS: tuple[tuple[str, str], ...] = (
 def makers_table(res: Results, year: int) -> list[dict[str, Any]]:
     """One row per maker in ``year``: EV sales, NEV credits (earned, required, balance, bought, sold),
     CAFC balance and capacity use; the role says who sells and who buys."""
-    mk = res.makers[res.makers["year"] == year]
-    wide = mk.pivot_table(index="maker", columns="variable", values="value", aggfunc="median", sort=False)
+    wanted = [var for _, var in MAKER_COLUMNS if var != "EV"] + ["Sales|Cars|BEV", "Sales|Cars|PHEV"]
+    mk = res.makers.take(np.flatnonzero(res.makers["year"].to_numpy() == year))  # the year's rows, then
+    mk = mk[mk["variable"].isin(wanted).to_numpy()]  # (a 10,000-draw run has 80 M maker rows)
+    wide = (mk.groupby(["maker", "variable"], observed=True, sort=False)["value"].median()
+            .unstack("variable"))
     wide["EV"] = wide.get("Sales|Cars|BEV", 0.0) + wide.get("Sales|Cars|PHEV", 0.0)
     rows = []
     for maker, row in wide.iterrows():  # 13 makers: display only
@@ -533,7 +535,7 @@ def capacity_figure(res: Results) -> Any:
 
     from nevsim.report.charts import PALETTE, add_history_band
 
-    mk = res.makers[res.makers["variable"] == "Capacity Use"]
+    mk = res._rows("makers", variables=["Capacity Use"])
     fig = go.Figure()
     for i, (maker, g) in enumerate(mk.groupby("maker", sort=False)):
         v = g.groupby("year")["value"].median()
@@ -541,7 +543,7 @@ def capacity_figure(res: Results) -> Any:
             continue
         fig.add_trace(go.Scatter(x=v.index.to_numpy(), y=v.to_numpy(), mode="lines", name=str(maker),
                                  line={"color": PALETTE[i % len(PALETTE)]}))
-    add_history_band(fig, int(res.series["year"].min()), res.meta.get("history_last_year"))
+    add_history_band(fig, res.years[0], res.meta.get("history_last_year"))
     fig.update_layout(title={"text": "Capacity use by maker", "x": 0.01}, template="plotly_white", height=420,
                       margin={"l": 60, "r": 20, "t": 50, "b": 40}, hovermode="x unified")
     fig.update_yaxes(title_text="% of production capacity")
@@ -560,7 +562,7 @@ def makers(request: Request, run: Annotated[str | None, Query(max_length=64)] = 
     if run_id is None:
         return render(request, "makers.html", res=None, **context)
     res = st.load(run_id)
-    years = sorted(int(y) for y in res.makers["year"].unique())
+    years = sorted(int(y) for y in res.labels("year", table="makers"))
     if year is None:
         year = 2030 if 2030 in years else years[-1]
     if year not in years:
