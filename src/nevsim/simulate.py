@@ -1405,6 +1405,17 @@ class _Tables:
     maker_names: list[str]
     maker_units: list[str]
     maker_values: np.ndarray | None
+    maker_parts: list[np.ndarray] | None = None  # a trace's records ``[year, draw, maker]`` a variable (not yet copied)
+
+    def makers_array(self) -> np.ndarray | None:
+        """``maker_values``, made once from ``maker_parts`` (C-ordered: the long table's column is a view)."""
+        if self.maker_values is None and self.maker_parts:
+            first = self.maker_parts[0]
+            out = np.empty((len(self.maker_parts), first.shape[-1], *first.shape[:-1]))
+            for i, part in enumerate(self.maker_parts):
+                out[i] = np.moveaxis(part, -1, 0)
+            self.maker_values = out
+        return self.maker_values
 
 
 def _trace_tables(trace: Trace, inputs: Inputs, makers: bool = True) -> _Tables:
@@ -1439,11 +1450,11 @@ def _trace_tables(trace: Trace, inputs: Inputs, makers: bool = True) -> _Tables:
     n_y = len(years)
     vals = np.stack([np.asarray(v[2], dtype=float).reshape(n_y, D) for v in variables])  # [var, year, draw]
     mnames = list(trace.maker_data) if makers else []
-    mvals = None
-    if mnames:
-        mvals = np.moveaxis(np.stack([trace.maker_data[n] for n in mnames]), -1, 1)  # [var, maker, year, draw]
+    # the maker records are copied once, where they go: into [var, maker, year, draw] by makers_array()
+    # (one block) or straight into the accumulator's array (blocks of draws)
     return _Tables([v[0] for v in variables], [v[1] for v in variables], vals, mnames,
-                   [_MAKER_UNITS.get(n, "vehicles" if n.startswith("Sales") else "credits") for n in mnames], mvals)
+                   [_MAKER_UNITS.get(n, "vehicles" if n.startswith("Sales") else "credits") for n in mnames], None,
+                   [trace.maker_data[n] for n in mnames] or None)
 
 
 def _frames(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], tables: _Tables,
@@ -1473,7 +1484,7 @@ def _frames(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], 
         cols["draw"] = np.tile(np.asarray(draws, dtype=np.int32), len(names) * n_y)
     series = pd.DataFrame(cols, copy=False)
     mnames, M = tables.maker_names, len(maker_list)
-    if mnames and tables.maker_values is not None:
+    if mnames and tables.makers_array() is not None:
         per_var = M * n_y * D
         m_rows = per_var * len(mnames)
         mvar_codes = np.arange(len(mnames), dtype=np.int16)
@@ -1519,9 +1530,13 @@ class _TableAccumulator:
 
     def add(self, part: _Tables, start: int) -> None:
         stop = start + part.values.shape[-1]
+        parts = part.maker_parts or []
+        if part.maker_values is not None:  # already laid out [var, maker, year, draw]
+            parts = [np.moveaxis(v, 0, -1) for v in part.maker_values]
         if self.tables is None:
             values = np.full((*part.values.shape[:-1], self.n), np.nan)
-            mvals = None if part.maker_values is None else np.full((*part.maker_values.shape[:-1], self.n), np.nan)
+            mvals = None if not parts else np.full((len(parts), parts[0].shape[-1], *parts[0].shape[:-2], self.n),
+                                                   np.nan)
             self.tables = _Tables(list(part.names), list(part.units), values, list(part.maker_names),
                                   list(part.maker_units), mvals)
         t = self.tables
@@ -1531,15 +1546,16 @@ class _TableAccumulator:
                 t.units.append(part.units[k])
                 t.values = np.concatenate([t.values, np.full((1, *t.values.shape[1:]), np.nan)])
             t.values[t.names.index(name), :, start:stop] = part.values[k]
-        if part.maker_values is not None:
+        if parts:
             for k, name in enumerate(part.maker_names):
+                record = np.moveaxis(parts[k], -1, 0)  # [year, draw, maker] → [maker, year, draw] (a view)
                 if t.maker_values is None or name not in t.maker_names:
-                    shape = (1, *part.maker_values.shape[1:-1], self.n)
+                    shape = (1, *record.shape[:-1], self.n)
                     t.maker_names.append(name)
                     t.maker_units.append(part.maker_units[k])
                     t.maker_values = np.full(shape, np.nan) if t.maker_values is None else \
                         np.concatenate([t.maker_values, np.full(shape, np.nan)])
-                t.maker_values[t.maker_names.index(name), ..., start:stop] = part.maker_values[k]
+                t.maker_values[t.maker_names.index(name), ..., start:stop] = record
 
 
 # ----------------------------------------------------------------------------- run
