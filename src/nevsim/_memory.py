@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -26,8 +27,18 @@ def small_pages() -> Iterator[None]:
     if switch is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
         yield
         return
-    previous = switch(False)
+    with _LOCK:  # numpy's switch is process-wide: the first user turns it off, the last restores it
+        if _STATE["users"] == 0:
+            _STATE["previous"] = switch(False)
+        _STATE["users"] += 1
     try:
         yield
     finally:
-        switch(previous)
+        with _LOCK:
+            _STATE["users"] -= 1
+            if _STATE["users"] == 0:
+                switch(_STATE["previous"])
+
+
+_LOCK = threading.Lock()
+_STATE: dict[str, int] = {"users": 0, "previous": True}  # (web requests and runs overlap in threads)

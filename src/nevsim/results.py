@@ -572,11 +572,13 @@ class Results:
                                   lambda f: int(f["draw"].nunique()) if "draw" in f.columns else 1))
 
     def _remember(self, key: str, frame: pd.DataFrame, compute: Any) -> Any:
+        """``compute(frame)``, kept while the table is the same object of the same length (rows
+        dropped or added in place are noticed; labels edited in place are not: see docs/results.md)."""
         hit = self._memo.get(key)
-        if hit is None or hit[0] is not frame:
-            hit = (frame, compute(frame))
+        if hit is None or hit[0] is not frame or hit[1] != len(frame):
+            hit = (frame, len(frame), compute(frame))
             self._memo[key] = hit
-        return hit[1]
+        return hit[2]
 
     @property
     def variables(self) -> pd.DataFrame:

@@ -719,15 +719,16 @@ def _check_uncertainty(scenario: Scenario, data: dict[str, Any]) -> None:
     grouped: dict[str, int] = {}
     for i, group in enumerate(unc.correlations):
         corr = parse_correlation(group, f"uncertainty.correlations[{i}]")
+        earlier = dict(grouped)  # the groups before this one
         for name in corr.names:
             if not (name in keys or name.rsplit(".", 1)[0] in patterns):
                 raise InputError(f"uncertainty.correlations[{i}].names", f"{name!r} is not a parameter that can "
                                  "be sampled", allowed=sorted(keys))
-            if name in grouped:  # (the sampler would refuse it too, but only when the run starts)
+            if name in earlier:  # (the sampler would refuse it too, but only when the run starts)
                 raise InputError(f"uncertainty.correlations[{i}].names",
                                  f"{name!r} is in two correlation groups (also uncertainty.correlations"
-                                 f"[{grouped[name]}]); put all the parameters it is correlated with in one group "
-                                 "with one matrix", allowed=[n for n in corr.names if n not in grouped])
+                                 f"[{earlier[name]}]); put all the parameters it is correlated with in one group "
+                                 "with one matrix", allowed=[n for n in corr.names if n not in earlier])
             grouped[name] = i
 
 

@@ -377,47 +377,49 @@ def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION, 
     if version >= 3:
         block_cell, lengths, draw, value = _unblock_parts(blocks)
     else:  # one row a value
-        block_cell, draw, value = blocks.column("cell").to_numpy(), blocks.column("draw"), blocks.column("value")
+        block_cell, draw, value = blocks.column("cell").to_numpy(), blocks.column("draw"), _numpy(blocks.column("value"))
         lengths = np.ones(len(block_cell), dtype=np.int64)
+        if not draw.null_count:
+            draw = _numpy(draw)
     stored = cells.column("cell").to_numpy()
     where = np.zeros(int(stored.max()) + 1 if len(stored) else 0, dtype=np.int64)
     where[stored] = np.arange(len(stored))
     block_rows = where[block_cell]  # each block's position among the run's cells
-    many = draw.null_count < len(draw)  # a Monte Carlo run: labels as categoricals, as the run gave them
+    n_missing = 0 if isinstance(draw, np.ndarray) else draw.null_count
+    many = n_missing < len(draw)  # a Monte Carlo run: labels as categoricals, as the run gave them
     # pandas columns made straight from the repeated arrays (one copy of a 10,000-draw table, not two)
     columns_out: dict[str, Any] = {c: _label_column(cells.column(c), block_rows, lengths, categorical=many,
                                                     int64=int64_year)
                                    for c in labels}
-    columns_out["value"] = _numpy(value)
-    columns_out["draw"] = _numpy(draw) if draw.null_count == 0 else draw.to_pandas()  # nulls: float64 NaN
+    columns_out["value"] = value  # writable numpy arrays: a loaded run can be edited like a fresh one
+    columns_out["draw"] = draw if isinstance(draw, np.ndarray) else draw.to_pandas()  # nulls: float64 NaN
     frame = pd.DataFrame(columns_out, copy=False)
-    if draw.null_count not in (0, len(draw)):  # mixed: as DuckDB gives it
+    if n_missing not in (0, len(draw)):  # mixed: as DuckDB gives it
         frame["draw"] = frame["draw"].astype("float64")
     return frame
 
 
 def _numpy(array: Any) -> np.ndarray:
-    """An Arrow array (or chunked array) without nulls as a numpy array (zero-copy when it can be)."""
-    import pyarrow as pa
-
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
-    return array.to_numpy(zero_copy_only=False)
+    """An Arrow array (or chunked array) without nulls as a writable numpy array (a copy only
+    when Arrow's own buffer would have been handed out)."""
+    out = array.to_numpy() if hasattr(array, "num_chunks") else array.to_numpy(zero_copy_only=False)
+    return out if out.flags.writeable else out.copy()
 
 
 def _unblock(blocks: Any) -> tuple[np.ndarray, Any, Any]:
     """Stored blocks ``(cell, first_draw, n_rows, value list)`` back to rows: ``(cell, draw, value)``
     (numpy int64 cells, Arrow int32 draws with nulls, Arrow float64 values), in order."""
     block_cell, lengths, draw, value = _unblock_parts(blocks)
-    return np.repeat(block_cell.astype(np.int64), lengths), draw, value
+    return np.repeat(block_cell.astype(np.int64), lengths), _arrow(draw), _arrow(value)
 
 
 def _unblock_parts(blocks: Any) -> tuple[np.ndarray, np.ndarray, Any, Any]:
     """Stored blocks back to rows, the labels left per block: ``(block cell, block n_rows, draw, value)``.
 
-    Values: a one-value block's value is repeated ``n_rows`` times, the other values stay as
-    they are (one ``repeat`` of the stored values, no index per row); draws count up from each
-    block's ``first_draw`` (int32, null where it is null).
+    Values (a writable numpy float64 array): a one-value block's value is repeated ``n_rows``
+    times, the other values stay as they are (one ``repeat`` of the stored values, no index per
+    row); draws count up from each block's ``first_draw`` (numpy int32, or an Arrow int32 array
+    with nulls where draws are missing).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -428,12 +430,13 @@ def _unblock_parts(blocks: Any) -> tuple[np.ndarray, np.ndarray, Any, Any]:
     flat = pa.chunked_array([chunk.flatten() for chunk in lists.chunks], type=pa.float64())
     stored = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     single = stored != lengths
+    flat_values = flat.to_numpy()
     if single.any():  # each stored value appears once, a one-value block's n_rows times
         counts = np.ones(len(flat), dtype=np.int64)
         counts[(np.cumsum(stored) - stored)[single]] = lengths[single]
-        value = pa.array(np.repeat(flat.to_numpy(), counts))
+        value = np.repeat(flat_values, counts)
     else:
-        value = flat
+        value = flat_values if flat_values.flags.writeable else flat_values.copy()
     block_cell = blocks.column("cell").to_numpy()
     first = blocks.column("first_draw")
     if first.null_count == len(first):
@@ -441,8 +444,17 @@ def _unblock_parts(blocks: Any) -> tuple[np.ndarray, np.ndarray, Any, Any]:
     starts = np.cumsum(lengths) - lengths
     draw = np.arange(total, dtype=np.int32)
     draw += np.repeat((first.fill_null(0).to_numpy().astype(np.int64) - starts).astype(np.int32), lengths)
-    missing = np.repeat(first.is_null().to_numpy(zero_copy_only=False), lengths) if first.null_count else None
+    if not first.null_count:
+        return block_cell, lengths, draw, value
+    missing = np.repeat(first.is_null().to_numpy(zero_copy_only=False), lengths)
     return block_cell, lengths, pa.array(draw, mask=missing), value
+
+
+def _arrow(array: Any) -> Any:
+    """A numpy array as an Arrow array (Arrow arrays pass through)."""
+    import pyarrow as pa
+
+    return pa.array(array) if isinstance(array, np.ndarray) else array
 
 
 def _label_column(column: Any, block_rows: np.ndarray, lengths: np.ndarray, *, categorical: bool,

@@ -538,8 +538,10 @@ def quantiles(frame: pd.DataFrame, q: Sequence[float] = DEFAULT_QUANTILES) -> pd
             if width:  # rows without NaN in one call (nanquantile goes row by row once any NaN is present)
                 low, high = table.min(axis=1), table.max(axis=1)  # NaN when a draw is NaN
                 gaps = np.isnan(low)
-                same = (low == high) & np.isfinite(low)  # every draw alike (history years, untouched outputs):
-                qv[same] = low[same, None]  # each quantile is that value, exactly as interpolation gives it
+                # every draw alike (history years, untouched outputs): each quantile is that value, as
+                # numpy's interpolation gives it bit for bit (zeros excepted: it may turn −0.0 into +0.0)
+                same = (low == high) & np.isfinite(low) & (low != 0.0)
+                qv[same] = low[same, None]
                 rest = ~gaps & ~same
                 if rest.all():
                     qv = np.quantile(table, qs, axis=1).T

@@ -308,3 +308,16 @@ def test_variables_lists_every_variable_and_unit_pair(shuffle):
     assert got.values.tolist() == [["a", "%"], ["a", "share"], ["b", "t"]]
     got.loc[0, "unit"] = "edited"  # the caller's copy
     assert res.variables.values.tolist()[0] == ["a", "%"]
+
+
+def test_rows_added_in_place_are_noticed(draws_results):
+    """The remembered years and rows follow a table whose length changed in place."""
+    res = draws_results
+    assert res.years[-1] == 2030
+    with pytest.raises(InputError):
+        res.value("Sales Share|Cars|EV", 2031)
+    row = res.series.iloc[-1].copy()
+    row["year"], row["value"] = 2031, 42.0
+    res.series.loc[len(res.series)] = row
+    assert res.years[-1] == 2031
+    assert res.value(row["variable"], 2031) == 42.0

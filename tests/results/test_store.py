@@ -451,3 +451,17 @@ def test_encode_keeps_every_row(build, layout):
     assert draw.to_pylist() == frame["draw"].tolist()
     assert value.to_pylist() == frame["value"].tolist()
     assert len(values) == (len(cells) if layout != "as built" else len(values))  # blocks: one a cell when sorted
+
+
+@pytest.mark.parametrize("fixture", ["small_results", "draws_results"])
+def test_a_loaded_run_can_be_edited_like_a_fresh_one(fixture, request, tmp_path):
+    """Loaded tables are ordinary writable pandas columns (not Arrow's read-only buffers)."""
+    res = request.getfixturevalue(fixture)
+    store = Store(tmp_path / "runs.duckdb")
+    loaded = store.load(store.save(res))
+    for frame in (loaded.series, loaded.makers):
+        frame.loc[0, "value"] = 123.0
+        assert frame.loc[0, "value"] == 123.0
+        if "draw" in frame.columns:
+            frame.loc[0, "draw"] = 7
+            assert frame.loc[0, "draw"] == 7

@@ -246,18 +246,18 @@ def test_quantiles_of_rows_whose_draws_are_all_alike_are_numpys() -> None:
     """Rows with one value in every draw (taken without sorting) give what np.quantile gives, bit
     for bit, next to varying rows, a row with NaN, and constant ±inf and −0.0 rows."""
     rows = {"const": [2.5] * 4, "varied": [1.0, 4.0, 2.0, 3.0], "nan": [1.0, np.nan, 3.0, 2.0],
-            "inf": [np.inf] * 4, "minus_zero": [-0.0] * 4, "huge": [1e308] * 4}
+            "inf": [np.inf] * 4, "minus_zero": [-0.0] * 4, "mixed_zeros": [-0.0, 0.0, 0.0, -0.0],
+            "huge": [1e308] * 4, "negative": [-7.25] * 4}
     frame = pd.DataFrame([(k, d, v) for k, vs in rows.items() for d, v in enumerate(vs)],
                          columns=["variable", "draw", "value"])
-    qs = (0.05, 0.25, 0.5, 0.75, 0.95)
+    qs = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
     out = quantiles(frame, q=qs)
     for name, vs in rows.items():
         got = out[out["variable"] == name]["value"].to_numpy()
         with np.errstate(invalid="ignore"):
             want = np.nanquantile(np.array(vs), qs)
         np.testing.assert_array_equal(got, want)
-        if name == "minus_zero":
-            assert np.all(np.signbit(got))
+        assert np.signbit(got).tolist() == np.signbit(want).tolist()  # ±0.0 as numpy gives them
 
 
 def test_quantiles_reject_bad_input() -> None:
@@ -389,3 +389,53 @@ def test_a_distribution_on_a_switch_says_it_cannot_be_sampled(table: dict) -> No
     assert err.value.field == "policy.dual_credit.enabled"
     assert "cannot be sampled" in err.value.message
     assert "technology.battery_learning_rate" in err.value.allowed
+
+
+
+@pytest.mark.parametrize("position", [0, 1])
+def test_a_parameter_in_two_correlation_groups_names_both_wherever_it_stands(position: int) -> None:
+    from nevsim.scenario import load_scenario
+
+    lr, fx, pt = "technology.battery_learning_rate", "technology.cny_per_usd", "policy.dual_credit.pass_through"
+    second = [pt, lr] if position else [lr, pt]
+    overrides = {lr: {"dist": "normal", "mean": 0.18, "sd": 0.02, "min": 0.1, "max": 0.3},
+                 fx: {"dist": "uniform", "low": 6.8, "high": 7.4},
+                 pt: {"dist": "uniform", "low": 0.5, "high": 0.9},
+                 "uncertainty.correlations": [{"names": [lr, fx], "matrix": [[1, 0.3], [0.3, 1]]},
+                                              {"names": second, "matrix": [[1, 0.3], [0.3, 1]]}]}
+    with pytest.raises(InputError) as err:
+        load_scenario("china-current-policies", overrides)
+    assert err.value.field == "uncertainty.correlations[1].names"
+    assert "two correlation groups" in err.value.message and "correlations[0]" in err.value.message
+    assert err.value.allowed == [pt]
+
+
+def test_small_pages_restores_numpys_switch_when_uses_overlap() -> None:
+    """Two threads inside at once: the switch is off while either is inside and back on after both."""
+    import threading
+
+    from nevsim._memory import small_pages
+
+    switch = getattr(np._core.multiarray, "_set_madvise_hugepage", None)
+    if switch is None or "NUMPY_MADVISE_HUGEPAGE" in __import__("os").environ:
+        pytest.skip("this numpy has no huge-page switch, or the user set it")
+    before = switch(True)
+    try:
+        inside, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with small_pages():
+                inside.set()
+                release.wait(10)
+
+        worker = threading.Thread(target=hold)
+        with small_pages():
+            worker.start()
+            assert inside.wait(10)
+        assert switch(False) is False  # still off: the other thread is inside
+        switch(False)
+        release.set()
+        worker.join(10)
+        assert switch(True) is True  # both left: back on
+    finally:
+        switch(before)

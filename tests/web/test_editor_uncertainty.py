@@ -231,3 +231,23 @@ def test_user_scenario_distribution_bound_cleared(mc: Any) -> None:
                                                  "overrides": {RATIO: {"dist": "normal", "mean": 0.82, "sd": 0.02}}})
     assert r.status_code == 200, r.text
     assert "min" not in r.json()["resolved"]["uncertainty"]["distributions"][RATIO]
+
+
+def test_saved_scenario_file_keeps_odd_text_and_writes_year_points_in_order(mc: Any) -> None:
+    """A description that looks like the writer's marker stays text; a year path with a distribution
+    point is written inline with its years ascending."""
+    import tomllib
+
+    path = {"2010": {"dist": "uniform", "low": 0.6, "high": 1.0}, "2020": 0.8, "2030": 0.7}
+    text = "@nevsim-inline-0@"  # exactly the marker an earlier writer used
+    saved = mc.post("/api/scenarios", json={"scenario": BASE, "name": "mc-odd", "replace": True, "description": text,
+                                            "overrides": {"energy.electricity_price_cny_per_kwh": path}})
+    assert saved.status_code == 201, saved.text
+    r = mc.get("/api/scenarios/mc-odd")
+    assert r.status_code == 200, r.text
+    assert r.json()["resolved"]["description"] == text
+    assert r.json()["resolved"]["uncertainty"]["distributions"]["energy.electricity_price_cny_per_kwh.2010"] == \
+        path["2010"]
+    written = tomllib.loads(mc.get(saved.json()["toml"]).text)
+    assert written["description"] == text
+    assert list(written["energy"]["electricity_price_cny_per_kwh"]) == ["2010", "2020", "2030"]

@@ -146,7 +146,9 @@ def _inline_toml(value: Any) -> str:
     import tomli_w
 
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_inline_toml(v)}" for k, v in value.items()) + " }"
+        items = sorted(value.items(), key=lambda kv: int(kv[0])) if _is_year_table(value) else value.items()
+        return "{ " + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_inline_toml(v)}"
+                                for k, v in items) + " }"
     return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
 
 
@@ -362,6 +364,7 @@ class AppState:
             doc["description"] = description
         doc.update({k: v for k, v in nested.items() if k not in ("name", "base", "description")})
         inline: dict[str, str] = {}
+        tag = f"nevsim-inline-{uuid.uuid4().hex}"  # a marker no scenario text holds
 
         def mark(node: dict[str, Any]) -> dict[str, Any]:
             # a year path with a distribution point is written inline, in year order (tomli_w would
@@ -369,7 +372,7 @@ class AppState:
             out = {}
             for k, v in node.items():
                 if isinstance(v, dict) and _is_year_table(v) and any(isinstance(x, dict) for x in v.values()):
-                    out[k] = marker = f"@nevsim-inline-{len(inline)}@"
+                    out[k] = marker = f"@{tag}-{len(inline)}@"
                     inline[marker] = _inline_toml(v)
                 else:
                     out[k] = mark(v) if isinstance(v, dict) else v
