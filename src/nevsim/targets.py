@@ -154,7 +154,7 @@ def add_caam_share(series: pd.DataFrame, meta: dict[str, Any]) -> tuple[pd.DataF
     for col in ("variable", "unit"):  # categorical labels stay categorical (no new text column of every row)
         dtype = series[col].dtype
         if isinstance(dtype, pd.CategoricalDtype):
-            extra = pd.Index(est[col].unique()).difference(dtype.categories)
+            extra = pd.Index(est[col].dropna().unique()).difference(dtype.categories)  # (a missing label stays missing)
             if len(extra):
                 dtype = pd.CategoricalDtype(dtype.categories.append(extra), ordered=dtype.ordered)
                 series = series.assign(**{col: series[col].cat.add_categories(list(extra))})  # codes kept

@@ -89,7 +89,17 @@ _KINDS = ("normal", "lognormal", "triangular", "uniform", "choice")
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # finite numbers only
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bools(cls, data: Any) -> Any:
+        """``true``/``false`` are not numbers here (pydantic would read them as 1 and 0)."""
+        if isinstance(data, Mapping):
+            for key, value in data.items():
+                if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(v, bool) for v in value)):
+                    raise ValueError(f"{key} must be a number, got {value!r}")
+        return data
 
     def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -274,6 +284,10 @@ def parse_distribution(data: Mapping[str, Any] | _Dist, field: str = "distributi
     kind = data.get("dist")
     if kind not in _KINDS:
         raise InputError(f"{field}.dist", f"unknown distribution {kind!r}", allowed=_KINDS)
+    for key, value in data.items():  # (pydantic would read true/false as 1/0)
+        if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(v, bool) for v in value)):
+            raise InputError(f"{field}.{key}", f"must be a number, not {value!r}",
+                             allowed=["a list of numbers"] if isinstance(value, list) else ["a number"])
     try:
         return _ADAPTER.validate_python(dict(data))
     except ValidationError as exc:
@@ -297,8 +311,10 @@ def _constraint(err: Mapping[str, Any]) -> list[str]:
     ctx = err.get("ctx") or {}
     allowed = [f"{ops[k]} {v}" + ((" value" if v == 1 else " values") if k.endswith("length") else "")
                for k, v in ctx.items() if k in ops]
-    if not allowed and str(err.get("type", "")).startswith(("float_", "int_", "list_")):
-        allowed = ["a list of numbers"] if str(err["type"]).startswith("list_") else ["a number"]
+    if not allowed and str(err.get("type", "")).startswith(("float_", "int_", "list_", "finite_")):
+        kind = str(err["type"])
+        allowed = ["a list of numbers"] if kind.startswith("list_") else \
+            ["a finite number"] if kind.startswith("finite_") else ["a number"]
     return allowed
 
 

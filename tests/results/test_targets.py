@@ -135,3 +135,20 @@ def test_real_run_targets(real_results):
     assert row["projected_value"] == pytest.approx(47.9, abs=1.5)
     assert row["first_year_met"] == 2022  # CAAM: 13.4 % in 2021, 25.6 % in 2022
     assert list(check(real_results).columns[:4]) == ["region", "name", "source", "source_key"]
+
+
+def test_caam_share_with_categorical_labels_and_a_missing_unit():
+    """FIXTURE built here: a Monte Carlo-like China table whose EV-share rows lack a unit."""
+    import pandas as pd
+
+    from nevsim.results import Results
+
+    s = pd.DataFrame({"scenario": "s", "region": "CN", "variable": "Sales Share|Cars|EV", "unit": [None, None],
+                      "year": [2024, 2025], "value": [40.0, 50.0], "draw": [0, 1]})
+    for c in ("scenario", "region", "variable", "unit"):
+        s[c] = s[c].astype("category")
+    makers = pd.DataFrame(columns=["scenario", "region", "maker", "variable", "unit", "year", "value"])
+    res = Results(s, makers, {}, {})
+    est = res.series[res.series["variable"] == "Sales Share|All Vehicles|NEV"]
+    assert len(est) == 2 and est["unit"].isna().all()
+    assert isinstance(res.series["variable"].dtype, pd.CategoricalDtype)

@@ -63,6 +63,10 @@ def test_bad_distributions_name_the_field(table: dict, field: str, words: str) -
     ({"dist": "lognormal", "mean": 1, "sd": -2}, ["> 0.0"]),
     ({"dist": "uniform", "low": "a", "high": 1}, ["a number"]),
     ({"dist": "choice", "values": []}, ["at least 1 value"]),
+    ({"dist": "normal", "mean": float("inf"), "sd": 1}, ["a finite number"]),
+    ({"dist": "normal", "mean": 1, "sd": float("nan")}, ["a finite number"]),
+    ({"dist": "uniform", "low": True, "high": 2}, ["a number"]),
+    ({"dist": "choice", "values": [1, True]}, ["a list of numbers"]),
 ])
 def test_a_value_out_of_range_lists_its_range_not_the_keys(table: dict, allowed: list[str]) -> None:
     with pytest.raises(InputError) as err:
