@@ -1714,6 +1714,62 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     return series, maker_frame, meta
 
 
+def run_cells(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, until: int | None = None,
+              draw_offset: int = 0, makers: bool = True
+              ) -> tuple[dict[str, tuple[pd.DataFrame, np.ndarray]], dict[str, Any]]:
+    """:func:`run_values` without building its long tables: each table as *cells* × draws.
+
+    Returns ``({"series": (cells, values), "makers": (cells, values)}, meta)``. ``cells`` has one
+    row per label-and-year combination (the long table's columns but ``value`` and ``draw``,
+    in the long table's row order, labels as text); ``values[i, j]`` is cell ``i`` in draw
+    ``draw_offset + j``. :func:`run_values`' long tables are exactly these cells, each repeated
+    over the draws (tested). A sweep's workers send this form to the store
+    (:func:`nevsim.store.encode_cells`) without making and scanning 8 M-row tables per chunk.
+    """
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    if isinstance(draw_offset, bool) or not isinstance(draw_offset, (int, np.integer)) or draw_offset < 0:
+        raise InputError("draw_offset", f"must be a whole number ≥ 0, got {draw_offset!r}")
+    parsed = _parse_values(scenario, values, 1)
+    trace, inputs, cal, timing = _simulate(scenario, until, values, None, makers)
+    t = time.perf_counter()
+    with _small_pages():
+        tables = _trace_tables(trace, inputs, makers)
+        cells = _cells(scenario, trace.years, trace.makers, tables)
+    timing["collect"] = time.perf_counter() - t
+    meta = _meta(scenario, inputs, cal, trace, until, timing)
+    meta["draws"] = parsed.n
+    meta["draw_offset"] = int(draw_offset)
+    return cells, meta
+
+
+def _cells(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], tables: _Tables
+           ) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """The cells of :func:`_frames`' long tables (same order) and their values ``[cell, draw]``."""
+    n_y = len(years)
+    year = years.astype(np.int64)
+    text = lambda labels: np.array(labels, dtype=object)  # noqa: E731
+    V, D = len(tables.names), tables.values.shape[-1]
+    series = pd.DataFrame({"scenario": text([scenario.name] * (V * n_y)), "region": text([scenario.region] * (V * n_y)),
+                           "variable": np.repeat(text(tables.names), n_y), "unit": np.repeat(text(tables.units), n_y),
+                           "year": np.tile(year, V)})
+    out = {"series": (series, tables.values.reshape(V * n_y, D))}
+    mvals = tables.makers_array() if tables.maker_names else None
+    if mvals is None:
+        empty = pd.DataFrame({c: pd.Series(dtype="int64" if c == "year" else object)
+                              for c in ("scenario", "region", "maker", "variable", "unit", "year")})
+        out["makers"] = (empty, np.zeros((0, D)))
+        return out
+    MV, M = len(tables.maker_names), len(maker_list)
+    rows = MV * M * n_y
+    out["makers"] = (pd.DataFrame({
+        "scenario": text([scenario.name] * rows), "region": text([scenario.region] * rows),
+        "maker": np.tile(np.repeat(text(list(maker_list)), n_y), MV),
+        "variable": np.repeat(text(tables.maker_names), M * n_y), "unit": np.repeat(text(tables.maker_units), M * n_y),
+        "year": np.tile(year, MV * M)}), mvals.reshape(rows, D))
+    return out
+
+
 #: Draws simulated at once by :func:`run_frames` with draws (bounds memory; 500 to 5,000 measured
 #: within the noise of each other in benchmarks/bench_draws.py, 250 slower). The result does not
 #: depend on it.

@@ -116,6 +116,37 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
     return cells_frame, values
 
 
+def encode_cells(cells: pd.DataFrame, values: np.ndarray, first_draw: int) -> tuple[pd.DataFrame, Any]:
+    """The compact form of :func:`encode` from cells × draws (see :func:`nevsim.simulate.run_cells`).
+
+    ``cells`` lists the cells' labels and year in order; ``values[i, j]`` is cell ``i`` in draw
+    ``first_draw + j``. Each cell is one block of all the draws, kept as one value when all its
+    draws have the same bits: what :func:`encode` makes of the long table these cells and
+    values stand for (tested), without making or scanning that table.
+    """
+    import pyarrow as pa
+
+    values = np.asarray(values, dtype=np.float64)
+    n_cells, n_draws = values.shape
+    cells_frame = pd.DataFrame({"cell": np.arange(n_cells, dtype=np.int32),
+                                **{c: cells[c].to_numpy() for c in cells.columns}})
+    if n_cells == 0 or n_draws == 0:
+        return cells_frame, _blocks(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), None, np.zeros(0))
+    bits = values.view(np.int64)
+    same = (bits.min(axis=1) == bits.max(axis=1)) & (n_draws > 1)
+    keep = np.ones(values.shape, dtype=bool)
+    keep[same, 1:] = False
+    flat = values[keep]  # row by row: each cell's draws, or its one value
+    stored = np.where(same, 1, n_draws)
+    offsets = np.concatenate(([0], np.cumsum(stored)))
+    large = len(flat) >= 2**31
+    lists = (pa.LargeListArray if large else pa.ListArray).from_arrays(
+        pa.array(offsets.astype(np.int64 if large else np.int32)), pa.array(flat))
+    return cells_frame, pa.table({"cell": pa.array(np.arange(n_cells, dtype=np.int32)),
+                                  "first_draw": pa.array(np.full(n_cells, first_draw, dtype=np.int32)),
+                                  "n_rows": pa.array(np.full(n_cells, n_draws, dtype=np.int32)), "value": lists})
+
+
 def _draws(column: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
     """A ``draw`` column as int32 and the mask of its missing entries (None when none is missing)."""
     if pd.api.types.is_integer_dtype(column.dtype) and not isinstance(column.dtype, pd.api.extensions.ExtensionDtype):

@@ -304,19 +304,28 @@ def chunks(spec: SweepSpec) -> list[Chunk]:
     return out
 
 
-def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
-                         distributions: Mapping[str, Any] | None = None,
-                         correlations: Sequence[Correlation | Mapping[str, Any]] = (),
-                         until: int | None = None, makers: bool = True,
-                         ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+def _chunk_point(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
+                 distributions: Mapping[str, Any] | None = None,
+                 correlations: Sequence[Correlation | Mapping[str, Any]] = ()) -> tuple[Any, dict[str, Any]]:
+    """The grid point's scenario and its sampled values for exactly these draw numbers."""
     from nevsim.scenario import load_scenario
-    from nevsim.simulate import run_values
 
     values = sample(distributions, len(draws), seed, start=draws.start, correlations=correlations) \
         if distributions else {}
     point = load_scenario(scenario, dict(overrides)) if overrides else load_scenario(scenario)
     if not values and len(draws) != 1:
         raise InputError("draws", f"{len(draws)} draws need at least one distribution")
+    return point, values
+
+
+def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
+                         distributions: Mapping[str, Any] | None = None,
+                         correlations: Sequence[Correlation | Mapping[str, Any]] = (),
+                         until: int | None = None, makers: bool = True,
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    from nevsim.simulate import run_values
+
+    point, values = _chunk_point(scenario, overrides, draws, seed, distributions, correlations)
     # one vectorised run over the chunk's draws (nevsim.simulate.run_values); no values: one draw
     series, maker_frame, meta = run_values(point, values, until=until, draw_offset=draws.start, makers=makers)
     meta["scenario_json"] = point.resolved()
@@ -340,18 +349,24 @@ def run_chunk(scenario: str, overrides: Mapping[str, Any], draws: range, seed: i
 def _work(task: dict[str, Any]) -> tuple[int, Any, Any, dict[str, Any], float]:
     """What a worker runs for one chunk (a plain dict in, the store's compact form out: picklable for any executor).
 
-    The series and makers tables come back encoded (:func:`nevsim.store.encode`): each a small
-    frame of cells (labels and year) and an Arrow table of ``cell, draw, value``, so the
-    writer appends four numbers a row and does no per-row work on labels.
+    The series and makers tables come back in the store's form: each a small frame of cells
+    (labels and year) and an Arrow table of blocks ``cell, first_draw, n_rows, [value, …]``,
+    made straight from the simulation's cells × draws (:func:`nevsim.simulate.run_cells`,
+    :func:`nevsim.store.encode_cells`; the same as encoding :func:`run_chunk`'s long tables,
+    tested), so neither the worker nor the writer makes or scans a long table.
     """
-    from nevsim.store import encode
+    from nevsim.simulate import run_cells
+    from nevsim.store import encode_cells
 
     t0 = time.perf_counter()
-    series, makers, meta = _run_chunk_with_meta(
-        task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]), task["seed"],
-        task["distributions"], task["correlations"], task["until"], task.get("makers", True))
-    return (task["chunk_id"], encode(series, SERIES_COLUMNS), encode(makers, MAKERS_COLUMNS), meta,
-            time.perf_counter() - t0)
+    draws = range(task["draw_start"], task["draw_stop"])
+    point, values = _chunk_point(task["scenario"], task["overrides"], draws, task["seed"], task["distributions"],
+                                 task["correlations"])
+    cells, meta = run_cells(point, values, until=task["until"], draw_offset=draws.start,
+                            makers=task.get("makers", True))
+    meta["scenario_json"] = point.resolved()
+    return (task["chunk_id"], encode_cells(*cells["series"], first_draw=draws.start),
+            encode_cells(*cells["makers"], first_draw=draws.start), meta, time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------------------- executors

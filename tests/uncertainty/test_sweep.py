@@ -333,3 +333,35 @@ def test_sweep_rows_read_the_same_from_a_version_1_store_and_after_its_migration
     con.close()
     for rid, res in want_runs.items():
         pd.testing.assert_frame_equal(Store(old).load(rid).series, res.series)
+
+
+@pytest.mark.parametrize("makers", [True, False])
+def test_cells_times_draws_encode_to_what_the_long_tables_encode_to(makers: bool) -> None:
+    """run_cells + encode_cells (what workers send) == encode of run_values' long tables, bit for bit."""
+    import pyarrow as pa
+
+    from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
+    from nevsim.simulate import run_cells, run_values
+    from nevsim.store import encode, encode_cells
+    from nevsim.uncertainty import sample
+
+    dists = {"technology.battery_learning_rate": {"dist": "normal", "mean": 0.18, "sd": 0.02, "min": 0.1, "max": 0.3}}
+    values = sample(dists, 3, 7, start=5)
+    series, maker_frame, _ = run_values("china-current-policies", values, draw_offset=5, makers=makers)
+    cells, meta = run_cells("china-current-policies", values, draw_offset=5, makers=makers)
+    assert meta["draw_offset"] == 5 and meta["draws"] == 3
+    for table, frame, columns in (("series", series, SERIES_COLUMNS), ("makers", maker_frame, MAKERS_COLUMNS)):
+        want_cells, want_blocks = encode(frame, columns)
+        got_cells, got_blocks = encode_cells(*cells[table], first_draw=5)
+        assert list(got_cells.columns) == list(want_cells.columns)
+        for c in want_cells.columns:
+            assert [None if pd.isna(v) else v for v in got_cells[c].tolist()] == \
+                [None if pd.isna(v) else v for v in want_cells[c].tolist()], (table, c)
+        assert len(got_blocks) == len(want_blocks) == (len(want_cells) if len(frame) else 0)
+        for c in ("cell", "first_draw", "n_rows"):
+            assert got_blocks.column(c).to_pylist() == want_blocks.column(c).to_pylist(), (table, c)
+        flat = [pa.chunked_array(t.column("value")).combine_chunks().flatten().to_numpy(zero_copy_only=False)
+                for t in (got_blocks, want_blocks)]
+        assert flat[0].view(np.int64).tolist() == flat[1].view(np.int64).tolist()  # bits, NaN included
+    if makers:
+        assert len(cells["makers"][0]) > 0 and (cells["makers"][1].shape[1] == 3)
