@@ -488,7 +488,6 @@ class Results:
     makers: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     scenario: dict[str, Any] = field(default_factory=dict)
-    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_columns(self.series, SERIES_COLUMNS, "Results.series")
@@ -510,6 +509,9 @@ class Results:
         object.__setattr__(self, "makers", makers)
         object.__setattr__(self, "meta", meta)
         object.__setattr__(self, "scenario", copy.deepcopy(self.scenario))
+        # what is worked out once per table (row index, labels, years): an attribute, not a field,
+        # so dataclasses.fields/asdict/replace and equality see the run only
+        object.__setattr__(self, "_memo", {})
 
     # -- where rows are (built once per table; the tables are not to be edited in place)
 
@@ -570,6 +572,13 @@ class Results:
         """Monte Carlo draws in the series table (1 without a ``draw`` column; remembered)."""
         return int(self._remember("n_draws", self.series,
                                   lambda f: int(f["draw"].nunique()) if "draw" in f.columns else 1))
+
+    def __getstate__(self) -> dict[str, Any]:  # pickles (web workers, sweeps) carry the run, not the memo
+        return {k: v for k, v in self.__dict__.items() if k != "_memo"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__["_memo"] = {}
 
     def _remember(self, key: str, frame: pd.DataFrame, compute: Any) -> Any:
         """``compute(frame)``, kept while the table is the same object of the same length (rows

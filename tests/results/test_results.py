@@ -321,3 +321,17 @@ def test_rows_added_in_place_are_noticed(draws_results):
     res.series.loc[len(res.series)] = row
     assert res.years[-1] == 2031
     assert res.value(row["variable"], 2031) == 42.0
+
+
+def test_the_memo_is_not_part_of_the_run(draws_results):
+    """Fields, asdict, replace and pickles carry the run's tables and metadata, not what was remembered."""
+    import dataclasses
+    import pickle
+
+    res = draws_results
+    assert res.years and res.labels()  # fill the memo
+    assert [f.name for f in dataclasses.fields(res)] == ["series", "makers", "meta", "scenario"]
+    assert list(dataclasses.asdict(res)) == ["series", "makers", "meta", "scenario"]
+    back = pickle.loads(pickle.dumps(res))
+    assert back._memo == {} and back.years == res.years
+    assert dataclasses.replace(res, meta={"run_id": "x"})._memo == {}
