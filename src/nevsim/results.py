@@ -516,7 +516,13 @@ class Results:
     # -- where rows are (built once per table; the tables are not to be edited in place)
 
     def _index(self, table: str = "series") -> _RowIndex:
-        return self._remember(f"index:{table}", self.series if table == "series" else self.makers, _RowIndex)
+        from nevsim._memory import small_pages
+
+        def build(frame: pd.DataFrame) -> _RowIndex:
+            with small_pages():  # (its temporary arrays have a byte a row: see nevsim._memory)
+                return _RowIndex(frame)
+
+        return self._remember(f"index:{table}", self.series if table == "series" else self.makers, build)
 
     def _rows(self, table: str = "series", *, region: Any = None, variables: Iterable[Any] | None = None
               ) -> pd.DataFrame:
