@@ -401,10 +401,14 @@ def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION, 
                         "JOIN runs r ON r.run_key = c.run_key WHERE r.run_id = ? ORDER BY c.cell",
                         params=[run_id]).to_arrow_table()
         stored_values = "v.first_draw, v.n_rows, v.value" if version >= 3 else "v.draw, v.value"
-        blocks = cur.sql(f"SELECT v.cell, {stored_values} FROM {table}_values v JOIN runs r "
-                         "ON r.run_key = v.run_key WHERE r.run_id = ? ORDER BY v.rowid", params=[run_id]).to_arrow_table()
+        # the blocks in the order written: read with their row ids and put in order here when the
+        # scan did not keep it (sorting rows of long lists in DuckDB moved every list: 0.9–1.2 s
+        # against 0.5 s for a 10,000-draw makers table read as scanned)
+        blocks = cur.sql(f"SELECT v.rowid AS _row, v.cell, {stored_values} FROM {table}_values v JOIN runs r "
+                         "ON r.run_key = v.run_key WHERE r.run_id = ?", params=[run_id]).to_arrow_table()
     finally:
         cur.close()
+    blocks = _in_written_order(blocks)
     if version >= 3:
         block_cell, lengths, draw, value = _unblock_parts(blocks)
     else:  # one row a value
@@ -435,6 +439,15 @@ def _numpy(array: Any) -> np.ndarray:
     when Arrow's own buffer would have been handed out)."""
     out = array.to_numpy() if hasattr(array, "num_chunks") else array.to_numpy(zero_copy_only=False)
     return out if out.flags.writeable else out.copy()
+
+
+def _in_written_order(blocks: Any) -> Any:
+    """Rows read with their row ids (``_row``) in row-id order, without ``_row`` (taken only when
+    the scan did not return them in order)."""
+    row = blocks.column("_row").to_numpy()
+    if len(row) > 1 and not bool(np.all(row[1:] > row[:-1])):
+        blocks = blocks.take(np.argsort(row, kind="stable"))
+    return blocks.drop_columns(["_row"])
 
 
 def _unblock(blocks: Any) -> tuple[np.ndarray, Any, Any]:

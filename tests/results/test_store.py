@@ -465,3 +465,17 @@ def test_a_loaded_run_can_be_edited_like_a_fresh_one(fixture, request, tmp_path)
         if "draw" in frame.columns:
             frame.loc[0, "draw"] = 7
             assert frame.loc[0, "draw"] == 7
+
+
+def test_blocks_scanned_out_of_order_are_put_back_in_the_order_written():
+    import pyarrow as pa
+
+    from nevsim.store import _in_written_order
+
+    table = pa.table({"_row": [3, 0, 2, 1], "cell": [30, 0, 20, 10], "value": [[3.0], [0.0], [2.0, 2.5], [1.0]]})
+    back = _in_written_order(table)
+    assert back.column_names == ["cell", "value"]
+    assert back.column("cell").to_pylist() == [0, 10, 20, 30]
+    assert back.column("value").to_pylist() == [[0.0], [1.0], [2.0, 2.5], [3.0]]
+    in_order = _in_written_order(pa.table({"_row": [0, 5], "cell": [1, 2]}))
+    assert in_order.column("cell").to_pylist() == [1, 2]
