@@ -524,6 +524,13 @@ def quantiles(frame: pd.DataFrame, q: Sequence[float] = DEFAULT_QUANTILES) -> pd
     if not keys:
         values = frame["value"].to_numpy(float)
         return pd.DataFrame({"quantile": qs, "value": np.nanquantile(values, qs) if len(values) else np.nan})
+    from nevsim._memory import small_pages
+
+    with small_pages():  # (arrays of a value or a code a row: see nevsim._memory)
+        return _quantiles(frame, keys, qs)
+
+
+def _quantiles(frame: pd.DataFrame, keys: list[str], qs: list[float]) -> pd.DataFrame:
     from nevsim.results import cell_codes
 
     values = frame["value"].to_numpy(float)
