@@ -251,3 +251,19 @@ def test_saved_scenario_file_keeps_odd_text_and_writes_year_points_in_order(mc: 
     written = tomllib.loads(mc.get(saved.json()["toml"]).text)
     assert written["description"] == text
     assert list(written["energy"]["electricity_price_cny_per_kwh"]) == ["2010", "2020", "2030"]
+
+
+def test_a_cleared_coefficient_of_a_saved_scenario_goes_back_to_the_base_value(mc: Any) -> None:
+    """The editor sends null for a field the user cleared: a saved scenario's own change is dropped."""
+    saved = mc.post("/api/scenarios", json={"scenario": BASE, "overrides": {"coefficients.beta_price": -0.25,
+                                                                            RATIO: TRIANGULAR},
+                                            "name": "mc-coef", "replace": True})
+    assert saved.status_code == 201, saved.text
+    base = mc.post("/api/scenarios/validate", json={"scenario": BASE, "overrides": {}}).json()["resolved"]
+    kept = mc.post("/api/scenarios/validate", json={"scenario": "mc-coef", "overrides": {}}).json()["resolved"]
+    assert kept["coefficients"]["beta_price"] == -0.25
+    r = mc.post("/api/scenarios/validate", json={"scenario": "mc-coef", "overrides": {"coefficients.beta_price": None}})
+    assert r.status_code == 200, r.text
+    resolved = r.json()["resolved"]
+    assert resolved["coefficients"].get("beta_price") == base["coefficients"].get("beta_price")
+    assert RATIO in resolved["uncertainty"]["distributions"]  # the scenario's other changes stay

@@ -102,7 +102,8 @@ def check_name(name: str, field_name: str = "name") -> str:
 
 
 def expand(overrides: dict[str, Any]) -> dict[str, Any]:
-    """Dotted keys (``"technology.battery_learning_rate"``) → nested dicts; ``None`` values dropped."""
+    """Dotted keys (``"technology.battery_learning_rate"``) → nested dicts; ``None`` values dropped
+    (``None`` means the base scenario's value: see :meth:`AppState.flatten`)."""
     out: dict[str, Any] = {}
     for key, value in overrides.items():
         parts = str(key).split(".")
@@ -120,6 +121,22 @@ def expand(overrides: dict[str, Any]) -> dict[str, Any]:
                 value = merge(node[parts[-1]], value)
         if value is not None:
             node[parts[-1]] = value
+    return out
+
+
+def _without(tree: dict[str, Any], parts: list[str]) -> dict[str, Any]:
+    """``tree`` without the key at ``parts`` (a copy; tables left empty are dropped too)."""
+    if not parts or parts[0] not in tree:
+        return tree
+    out = dict(tree)
+    if len(parts) == 1:
+        del out[parts[0]]
+    elif isinstance(out[parts[0]], dict):
+        inner = _without(out[parts[0]], parts[1:])
+        if inner:
+            out[parts[0]] = inner
+        else:
+            del out[parts[0]]
     return out
 
 
@@ -315,6 +332,9 @@ class AppState:
         if base not in self.shipped():
             raise InputError("scenario", f"user scenario {name!r} names base {base!r}, not a shipped scenario.",
                              allowed=self.shipped())
+        for key, value in overrides.items():  # null: back to the base's value (the user's own change is dropped)
+            if value is None:
+                own = _without(own, str(key).split("."))
         return str(base), merge(own, new)
 
     def build(self, name: str, overrides: dict[str, Any], draws: int | None = None) -> Scenario:
