@@ -365,3 +365,17 @@ def test_cells_times_draws_encode_to_what_the_long_tables_encode_to(makers: bool
         assert flat[0].view(np.int64).tolist() == flat[1].view(np.int64).tolist()  # bits, NaN included
     if makers:
         assert len(cells["makers"][0]) > 0 and (cells["makers"][1].shape[1] == 3)
+
+
+def test_run_cells_refuses_a_bad_draw_offset_and_encodes_nothing_from_nothing() -> None:
+    from nevsim.simulate import run_cells
+    from nevsim.store import encode_cells
+
+    for bad in (-1, 1.5, True):
+        with pytest.raises(InputError) as err:
+            run_cells("china-current-policies", {}, draw_offset=bad)  # type: ignore[arg-type]
+        assert err.value.field == "draw_offset"
+    cells = pd.DataFrame({c: pd.Series(dtype=object) for c in ("scenario", "region", "variable", "unit")})
+    frame, blocks = encode_cells(cells.assign(year=pd.Series(dtype="int64")), np.zeros((0, 4)), first_draw=0)
+    assert list(frame.columns) == ["cell", "scenario", "region", "variable", "unit", "year"] and len(frame) == 0
+    assert blocks.num_rows == 0 and blocks.column_names == ["cell", "first_draw", "n_rows", "value"]
