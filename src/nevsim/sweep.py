@@ -434,9 +434,15 @@ def _run_id(sweep_id: str, point_id: int) -> str:
     return f"sweep-{sweep_id}-{point_id:05d}"
 
 
+#: Rows per row group of what a sweep's writer appends (a row is a cell's block of a chunk's draws;
+#: see :meth:`nevsim.store.Store._connect`): about one chunk's maker cells.
+SWEEP_ROW_GROUP_SIZE = 8192
+
+
 @contextmanager
-def _connect(store: Any) -> Iterator[Any]:
-    with store._connect(write=True) as con:  # creates the runs/series/makers tables (nevsim.store)
+def _connect(store: Any, *, writer: bool = False) -> Iterator[Any]:
+    with store._connect(write=True, row_group_size=SWEEP_ROW_GROUP_SIZE if writer else None) as con:
+        # (creates the runs/series/makers tables: nevsim.store)
         for ddl in _SWEEP_DDL:
             con.execute(ddl)
         yield con
@@ -542,7 +548,7 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
     if not isinstance(store, Store):
         store = Store(store)
     all_chunks = chunks(spec)
-    with _connect(store) as con:  # one connection from registering to the last commit
+    with _connect(store, writer=True) as con:  # one connection from registering to the last commit
         _register(con, spec, len(all_chunks))
         done = _finished(con, spec.sweep_id)
         todo = [c for c in all_chunks if c.chunk_id not in done]

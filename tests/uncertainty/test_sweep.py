@@ -379,3 +379,49 @@ def test_run_cells_refuses_a_bad_draw_offset_and_encodes_nothing_from_nothing() 
     frame, blocks = encode_cells(cells.assign(year=pd.Series(dtype="int64")), np.zeros((0, 4)), first_draw=0)
     assert list(frame.columns) == ["cell", "scenario", "region", "variable", "unit", "year"] and len(frame) == 0
     assert blocks.num_rows == 0 and blocks.column_names == ["cell", "first_draw", "n_rows", "value"]
+
+
+@pytest.mark.parametrize("row_group_size", [None, 8192])
+def test_a_store_another_process_writes_to_is_a_clear_error(tmp_path: Path, row_group_size: int | None) -> None:
+    """Plain or attached with a row group size (the sweep writer): the lock is an InputError naming the store."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "held.duckdb"
+    Store(path).list_runs()
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys, time
+        con = duckdb.connect({str(path)!r})
+        print("held", flush=True)
+        time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(InputError) as err:
+            with Store(path)._connect(write=True, row_group_size=row_group_size):
+                pass
+        assert err.value.field == "store" and "one process may write" in err.value.message
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
+def test_the_sweep_writer_appends_row_groups_of_its_size(tmp_path: Path) -> None:
+    import duckdb
+
+    from nevsim.sweep import SWEEP_ROW_GROUP_SIZE
+
+    path = tmp_path / "s.duckdb"
+    run_sweep(validate_sweep({**SMALL, "draws": 4, "chunk_draws": 1}), path, workers=0)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("SELECT count(*) FROM makers_values").fetchone()[0]
+        groups = con.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('makers_values')"
+                             ).fetchone()[0]
+    finally:
+        con.close()
+    assert rows > SWEEP_ROW_GROUP_SIZE  # more rows than one row group holds …
+    assert groups == -(-rows // SWEEP_ROW_GROUP_SIZE)  # … in row groups of the writer's size (default: one)
