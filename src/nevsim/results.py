@@ -59,6 +59,13 @@ def present(frame: pd.DataFrame, column: str = "variable") -> set[Any]:
 
 
 def cell_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """See :func:`_cell_codes` (its third result, the block lengths, is for :func:`nevsim.uncertainty.quantiles`)."""
+    cell, labels, _ = _cell_codes(frame, keys)
+    return cell, labels
+
+
+def _cell_codes(frame: pd.DataFrame, keys: list[str]
+                ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     """Number the distinct combinations (*cells*) of the ``keys`` columns of a long table.
 
     Returns ``(cell, labels)``: ``cell`` (int32, one per row) numbers the combinations ``0, 1, …``
@@ -69,7 +76,8 @@ def cell_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[s
 
     Fast path for the simulation's layout (each cell's rows side by side, draws varying
     fastest): rows where any key changes start a block, and when no two blocks share their
-    keys the blocks are the cells, numbered in order, without coding every row.
+    keys the blocks are the cells, numbered in order, without coding every row; the third result
+    is then each cell's number of rows (else None).
     """
     n = len(frame)
     if n > 1 and keys:
@@ -85,7 +93,7 @@ def cell_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[s
             lengths = np.diff(np.append(starts, n))
             cell = np.repeat(np.arange(len(starts), dtype=np.int32), lengths)
             return cell, {c: firsts[c].to_numpy(dtype=np.int64) if pd.api.types.is_integer_dtype(firsts[c].dtype)
-                          else firsts[c].to_numpy(dtype=object) for c in keys}
+                          else firsts[c].to_numpy(dtype=object) for c in keys}, lengths
     combined = np.zeros(n, dtype=np.int64)
     factorized = [_codes(frame[col]) for col in keys]
     uniques = [levels for _, levels in factorized]
@@ -100,7 +108,7 @@ def cell_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[s
     for col, levels, radix in zip(reversed(keys), reversed(uniques), reversed(radices), strict=True):
         labels[col] = np.asarray(levels)[combos % radix]
         combos = combos // radix
-    return cell, {c: labels[c] for c in keys}
+    return cell, {c: labels[c] for c in keys}, None
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

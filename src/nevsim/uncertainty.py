@@ -531,18 +531,24 @@ def quantiles(frame: pd.DataFrame, q: Sequence[float] = DEFAULT_QUANTILES) -> pd
 
 
 def _quantiles(frame: pd.DataFrame, keys: list[str], qs: list[float]) -> pd.DataFrame:
-    from nevsim.results import cell_codes
+    from nevsim.results import _cell_codes
 
     values = frame["value"].to_numpy(float)
+    lengths = None
     try:
-        codes, labels = cell_codes(frame, keys)
+        codes, labels, lengths = _cell_codes(frame, keys)
         n_keys = len(labels[keys[0]])
     except ValueError:  # more label combinations than one integer holds: let pandas number them
         codes, uniques = pd.MultiIndex.from_frame(frame[keys]).factorize()
         n_keys = len(uniques)
-    counts = np.bincount(codes, minlength=n_keys)
+    if lengths is not None:  # cells found as consecutive blocks: numbered in row order already
+        counts = lengths
+        in_order = True
+    else:
+        counts = np.bincount(codes, minlength=n_keys)
+        in_order = len(codes) == 1 or bool(np.all(codes[1:] >= codes[:-1]))
     width = int(counts.max()) if len(counts) else 0
-    if len(codes) and (len(codes) == 1 or np.all(codes[1:] >= codes[:-1])) and np.all(counts == width):
+    if len(codes) and in_order and np.all(counts == width):
         table = values.reshape(n_keys, width)  # a simulation's layout: each key's draws side by side
         firsts = np.arange(n_keys) * width
     else:
