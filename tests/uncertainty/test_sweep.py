@@ -425,3 +425,10 @@ def test_the_sweep_writer_appends_row_groups_of_its_size(tmp_path: Path) -> None
         con.close()
     assert rows > SWEEP_ROW_GROUP_SIZE  # more rows than one row group holds …
     assert groups == -(-rows // SWEEP_ROW_GROUP_SIZE)  # … in row groups of the writer's size (default: one)
+
+
+def test_the_sweep_writer_handles_a_store_path_with_quotes_and_spaces(tmp_path: Path) -> None:
+    odd = tmp_path / "it's a store" / "runs 1.duckdb"
+    summary = run_sweep(validate_sweep(SMALL), odd, workers=0)
+    assert odd.exists() and len(summary.ran) == summary.n_chunks
+    assert len(load_sweep(odd, "small")) > 0
