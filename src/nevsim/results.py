@@ -199,28 +199,20 @@ class _RowIndex:
         """The regions with rows."""
         return {self._reg_levels[k // self._n_var] for k in self._runs}
 
-    def positions(self, regions: Iterable[Any] | None, variables: Iterable[Any] | None) -> np.ndarray:
-        """Row positions (ascending) whose region is in ``regions`` and variable in ``variables`` (None: any)."""
+    def select(self, regions: Iterable[Any] | None, variables: Iterable[Any] | None) -> slice | np.ndarray:
+        """The rows whose region is in ``regions`` and variable in ``variables`` (None: any): a
+        ``slice`` when they are one block of consecutive rows, else their positions, ascending."""
         regs = None if regions is None else {self._reg_code[r] for r in regions if r in self._reg_code}
         vars_ = None if variables is None else {self._var_code[v] for v in variables if v in self._var_code}
         runs = sorted(run for k, rs in self._runs.items()
                       if (regs is None or k // self._n_var in regs) and (vars_ is None or k % self._n_var in vars_)
                       for run in rs)
+        if len(runs) == 1 and self._order is None:
+            return slice(*runs[0])
         if not runs:
             return np.empty(0, dtype=np.int64)
         pos = np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs])
         return pos if self._order is None else np.sort(self._order[pos])
-
-    def one_run(self, regions: Iterable[Any] | None, variables: Iterable[Any] | None) -> tuple[int, int] | None:
-        """``(start, stop)`` when the selected rows are one block of consecutive rows, else None."""
-        if self._order is not None:
-            return None
-        regs = None if regions is None else {self._reg_code.get(r, -1) for r in regions}
-        vars_ = None if variables is None else {self._var_code.get(v, -1) for v in variables}
-        runs = [run for k, rs in self._runs.items()
-                if (regs is None or k // self._n_var in regs) and (vars_ is None or k % self._n_var in vars_)
-                for run in rs]
-        return runs[0] if len(runs) == 1 else None
 
 
 def _check_columns(frame: object, required: tuple[str, ...], name: str) -> None:
@@ -539,13 +531,10 @@ class Results:
         if region is None and variables is None:
             return frame
         names = None if variables is None else ([variables] if isinstance(variables, str) else list(variables))
-        regions = None if region is None else [region]
-        index = self._index(table)
-        block = index.one_run(regions, names)
-        if block is not None:  # one block of rows (a variable of a one-region run): a view, no copy
-            return frame.iloc[block[0]:block[1]]
-        pos = index.positions(regions, names)
-        return frame if len(pos) == len(frame) else frame.take(pos)
+        rows = self._index(table).select(None if region is None else [region], names)
+        if isinstance(rows, slice):  # one block of rows (a variable of a one-region run): a view, no copy
+            return frame.iloc[rows]
+        return frame if len(rows) == len(frame) else frame.take(rows)
 
     def labels(self, column: str = "variable", *, table: str = "series", region: str | None = None) -> set[Any]:
         """The distinct labels of a column of the ``series`` or ``makers`` table (optionally in one

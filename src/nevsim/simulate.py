@@ -1698,6 +1698,16 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     reference (the default) stays its own reference in every draw. ``makers=False`` returns
     an empty makers table (its columns only).
     """
+    (series, maker_frame), meta = _one_pass(
+        scenario, values, until, draw_offset, makers,
+        lambda trace, inputs: collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers))
+    return series, maker_frame, meta
+
+
+def _one_pass(scenario: Scenario | str, values: Mapping[str, np.ndarray], until: int | None, draw_offset: int,
+              makers: bool, tables: Callable[[Trace, Inputs], Any]) -> tuple[Any, dict[str, Any]]:
+    """One vectorised pass over the draws of ``values`` (checked), then ``tables(trace, inputs)``
+    (timed as ``collect``, built without huge pages); shared by :func:`run_values` and :func:`run_cells`."""
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     if isinstance(draw_offset, bool) or not isinstance(draw_offset, (int, np.integer)) or draw_offset < 0:
@@ -1706,12 +1716,12 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     trace, inputs, cal, timing = _simulate(scenario, until, values, None, makers)
     t = time.perf_counter()
     with _small_pages():
-        series, maker_frame = collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers)
+        out = tables(trace, inputs)
     timing["collect"] = time.perf_counter() - t
     meta = _meta(scenario, inputs, cal, trace, until, timing)
     meta["draws"] = parsed.n
     meta["draw_offset"] = int(draw_offset)
-    return series, maker_frame, meta
+    return out, meta
 
 
 def run_cells(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, until: int | None = None,
@@ -1726,21 +1736,9 @@ def run_cells(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, unt
     over the draws (tested). A sweep's workers send this form to the store
     (:func:`nevsim.store.encode_cells`) without making and scanning 8 M-row tables per chunk.
     """
-    if isinstance(scenario, str):
-        scenario = load_scenario(scenario)
-    if isinstance(draw_offset, bool) or not isinstance(draw_offset, (int, np.integer)) or draw_offset < 0:
-        raise InputError("draw_offset", f"must be a whole number ≥ 0, got {draw_offset!r}")
-    parsed = _parse_values(scenario, values, 1)
-    trace, inputs, cal, timing = _simulate(scenario, until, values, None, makers)
-    t = time.perf_counter()
-    with _small_pages():
-        tables = _trace_tables(trace, inputs, makers)
-        cells = _cells(scenario, trace.years, trace.makers, tables)
-    timing["collect"] = time.perf_counter() - t
-    meta = _meta(scenario, inputs, cal, trace, until, timing)
-    meta["draws"] = parsed.n
-    meta["draw_offset"] = int(draw_offset)
-    return cells, meta
+    return _one_pass(scenario, values, until, draw_offset, makers,
+                     lambda trace, inputs: _cells(inputs.scenario, trace.years, trace.makers,
+                                                  _trace_tables(trace, inputs, makers)))
 
 
 def _cells(scenario: Scenario, years: np.ndarray, maker_list: tuple[str, ...], tables: _Tables

@@ -200,14 +200,16 @@ def test_a_parameter_in_two_pairs_is_refused_and_nothing_is_stored(mc: Any) -> N
     assert mc.get("/api/runs").json()["runs"] == before
 
 
-def test_user_scenario_distribution_replaced_by_another_kind(mc: Any) -> None:
-    saved = mc.post("/api/scenarios", json={"scenario": BASE, "overrides": {RATIO: TRIANGULAR}, "name": "mc-kind",
-                                            "replace": True})
-    assert saved.status_code == 201, saved.text
-    r = mc.post("/api/scenarios/validate", json={"scenario": "mc-kind",
-                                                 "overrides": {RATIO: {"dist": "normal", "mean": 0.82, "sd": 0.02}}})
+@pytest.mark.parametrize("saved", [TRIANGULAR, {"dist": "normal", "mean": 0.82, "sd": 0.02, "min": 0.75}],
+                         ids=["another kind", "a bound cleared"])
+def test_a_distribution_given_again_replaces_a_saved_one_whole(mc: Any, saved: dict) -> None:
+    """Merged key by key, another kind would be refused and a min left out would stay."""
+    r = mc.post("/api/scenarios", json={"scenario": BASE, "overrides": {RATIO: saved}, "name": "mc-dist", "replace": True})
+    assert r.status_code == 201, r.text
+    new = {"dist": "normal", "mean": 0.82, "sd": 0.02}
+    r = mc.post("/api/scenarios/validate", json={"scenario": "mc-dist", "overrides": {RATIO: new}})
     assert r.status_code == 200, r.text
-    assert r.json()["resolved"]["uncertainty"]["distributions"][RATIO] == {"dist": "normal", "mean": 0.82, "sd": 0.02}
+    assert r.json()["resolved"]["uncertainty"]["distributions"][RATIO] == new
 
 
 def test_saved_year_point_distribution_reads_back(mc: Any) -> None:
@@ -219,18 +221,6 @@ def test_saved_year_point_distribution_reads_back(mc: Any) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["resolved"]["uncertainty"]["distributions"]["energy.electricity_price_cny_per_kwh.2010"] == \
         path["2010"]
-
-
-def test_user_scenario_distribution_bound_cleared(mc: Any) -> None:
-    """A min the saved distribution has and the new one leaves out is gone (the table replaces the saved one)."""
-    bounded = {"dist": "normal", "mean": 0.82, "sd": 0.02, "min": 0.75}
-    saved = mc.post("/api/scenarios", json={"scenario": BASE, "overrides": {RATIO: bounded}, "name": "mc-bound",
-                                            "replace": True})
-    assert saved.status_code == 201, saved.text
-    r = mc.post("/api/scenarios/validate", json={"scenario": "mc-bound",
-                                                 "overrides": {RATIO: {"dist": "normal", "mean": 0.82, "sd": 0.02}}})
-    assert r.status_code == 200, r.text
-    assert "min" not in r.json()["resolved"]["uncertainty"]["distributions"][RATIO]
 
 
 def test_saved_scenario_file_keeps_odd_text_and_writes_year_points_in_order(mc: Any) -> None:
