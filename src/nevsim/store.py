@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -201,7 +201,7 @@ def _blocks(cell: np.ndarray, draw: np.ndarray | None, missing: np.ndarray | Non
                      "n_rows": pa.array(n_rows.astype(np.int32)), "value": lists})
 
 
-def writer_settings(con: Any, *, checkpoint_mb: int | None = None) -> None:
+def writer_settings(con: Any, *, checkpoint_mb: int | None = None, memory_mb: int | None = None) -> None:
     """DuckDB settings of a connection that appends runs (a save, a sweep's writer).
 
     One DuckDB thread and values written uncompressed: a table of lists is committed and
@@ -209,12 +209,37 @@ def writer_settings(con: Any, *, checkpoint_mb: int | None = None) -> None:
     +2–8 %). Saving a 10,000-draw run with makers (96 M rows): 6.3 → 4.5 s. ``checkpoint_mb``
     (a sweep: 256) checkpoints after that much log instead of DuckDB's 16 MB (each checkpoint
     rewrites the open row group, which a sweep's chunks fill slowly; docs/uncertainty.md).
-    Settings only: what is stored, and how it reads, is the same.
+    ``memory_mb`` caps DuckDB's own buffers (:func:`save_memory_mb`). Settings only: what is
+    stored, and how it reads, is the same.
     """
     con.execute("SET threads = 1")
     con.execute("SET force_compression = 'uncompressed'")
     if checkpoint_mb is not None:
         con.execute(f"SET checkpoint_threshold = '{int(checkpoint_mb)}MB'")
+    if memory_mb is not None:
+        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+
+
+#: Rows per row group of what :meth:`Store.save` writes (DuckDB's default: 122,880; it must be a
+#: multiple of DuckDB's vector of 2,048 rows). A saved run's rows are its cells' blocks, 7,956
+#: makers rows for a China run: with the default, none of a save's row groups is full, so the
+#: whole run went through DuckDB's log at commit and was written again at the checkpoint. With
+#: full row groups DuckDB writes them to the file during the transaction (its log keeps only the
+#: last, open one): saving a 10,000-draw run with makers 4.2 → 2.3–3.1 s in DuckDB, peak memory
+#: −0.5 to −0.8 GB (docs/uncertainty.md, "End to end").
+SAVE_ROW_GROUP_SIZE = 2048
+
+
+def save_memory_mb(values: Iterable[Any]) -> int:
+    """DuckDB's memory limit for saving encoded tables ``values`` (:func:`encode`), in MB.
+
+    Four times one vector of 2,048 rows of the longest list (DuckDB reads an insert a vector at a
+    time and grows a list vector by doubling: a 100,000-draw series save failed at 300 MB with a
+    1 GiB allocation), and at least 512 MB. Left at DuckDB's default (80 % of the machine's
+    memory) its buffers held the written blocks of a 10,000-draw run with makers: +0.7 GB peak.
+    """
+    longest = max((int(np.max(v.column("n_rows").to_numpy())) for v in values if v.num_rows), default=1)
+    return max(512, -(-4 * 2048 * 8 * longest // 2**20))
 
 
 def default_path() -> Path:
@@ -287,8 +312,8 @@ class Store:
         if not isinstance(results, Results):
             raise InputError("results", f"expected nevsim.results.Results, got {type(results).__name__}.")
         run_id = str(results.meta.get("run_id") or uuid.uuid4().hex)
-        with self._connect(write=True) as con:
-            if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
+        with self._connect(write=True, row_group_size=SAVE_ROW_GROUP_SIZE) as con:
+            if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchall():
                 raise InputError("run_id", f"run {run_id} is already in {self.path}; delete it first "
                                            "or save a new run.")
 
@@ -298,12 +323,14 @@ class Store:
                 encoded = {"series": encode(results.series, SERIES_COLUMNS),
                            "makers": encode(results.makers, MAKERS_COLUMNS)}
 
-            writer_settings(con)
+            writer_settings(con, memory_mb=save_memory_mb(values for _, values in encoded.values()))
 
             def write(con: Any) -> None:
                 run_key = self._write_run(con, run_id, results)
-                for table, (cells, values) in encoded.items():
+                for table in list(encoded):
+                    cells, values = encoded.pop(table)  # (DuckDB has its copy: not held to the commit)
                     self._write_table(con, table, run_key, cells, values)
+                    del cells, values
 
             _transaction(con, write)
         return run_id

@@ -94,6 +94,38 @@ def test_list_delete_and_unknown_ids(build, tmp_path):
         store.delete("run1")
 
 
+def test_a_save_writes_full_row_groups_of_its_size(real_results, tmp_path):
+    """A run's rows go in row groups of SAVE_ROW_GROUP_SIZE (DuckDB writes full ones during the transaction)."""
+    import duckdb
+
+    from nevsim.store import SAVE_ROW_GROUP_SIZE
+
+    store = Store(tmp_path / "runs.duckdb")
+    rid = store.save(real_results)
+    con = duckdb.connect(str(store.path), read_only=True)
+    try:
+        rows = con.execute("SELECT count(*) FROM makers_values").fetchall()[0][0]
+        groups = con.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('makers_values')"
+                             ).fetchall()[0][0]
+    finally:
+        con.close()
+    assert rows > SAVE_ROW_GROUP_SIZE and groups == -(-rows // SAVE_ROW_GROUP_SIZE)
+    _assert_same(real_results, store.load(rid))
+
+
+def test_the_save_memory_limit_grows_with_the_longest_list():
+    import pyarrow as pa
+
+    from nevsim.store import save_memory_mb
+
+    def blocks(*n_rows: int) -> pa.Table:
+        return pa.table({"n_rows": pa.array(n_rows, type=pa.int32())})
+
+    assert save_memory_mb([]) == save_memory_mb([blocks()]) == save_memory_mb([blocks(1, 5)]) == 512
+    assert save_memory_mb([blocks(1), blocks(10_000, 3)]) == 625  # 4 vectors of 2,048 lists of 10,000 doubles
+    assert save_memory_mb([blocks(100_000)]) == 6250  # (a 100,000-draw save needed a 1 GiB allocation)
+
+
 @pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])
 def test_failed_write_leaves_store_as_it_was(build, tmp_path, monkeypatch, failure):
     store = Store(tmp_path / "runs.duckdb")
