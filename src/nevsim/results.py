@@ -500,9 +500,11 @@ class Results:
         series = _normalise(self.series, SERIES_COLUMNS)
         makers = _normalise(self.makers, MAKERS_COLUMNS)
         meta = copy.deepcopy(self.meta)
+        from nevsim._memory import small_pages
         from nevsim.targets import add_caam_share
 
-        series, derived = add_caam_share(series, meta)
+        with small_pages():  # (a 10,000-draw run's series is copied once more here: see nevsim._memory)
+            series, derived = add_caam_share(series, meta)
         if derived:
             meta.setdefault("derived", {}).update(derived)
         object.__setattr__(self, "series", series)

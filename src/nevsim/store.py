@@ -220,14 +220,16 @@ def writer_settings(con: Any, *, checkpoint_mb: int | None = None, memory_mb: in
         con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
 
 
-#: Rows per row group of what :meth:`Store.save` writes (DuckDB's default: 122,880; it must be a
-#: multiple of DuckDB's vector of 2,048 rows). A saved run's rows are its cells' blocks, 7,956
-#: makers rows for a China run: with the default, none of a save's row groups is full, so the
-#: whole run went through DuckDB's log at commit and was written again at the checkpoint. With
-#: full row groups DuckDB writes them to the file during the transaction (its log keeps only the
-#: last, open one): saving a 10,000-draw run with makers 4.2 → 2.3–3.1 s in DuckDB, peak memory
-#: −0.5 to −0.8 GB (docs/uncertainty.md, "End to end").
-SAVE_ROW_GROUP_SIZE = 2048
+#: Rows per row group of what a save or a sweep's writer appends (DuckDB's default: 122,880; it
+#: must be a multiple of DuckDB's vector of 2,048 rows). A stored row is a cell's block of draws:
+#: 7,956 makers rows for a China run or a sweep chunk. With the default no row group of a save
+#: or a chunk is full, so DuckDB logged all of it at commit and wrote it again at the checkpoint
+#: (a sweep's open row group was rewritten at every checkpoint). Full row groups are written to
+#: the file during the transaction; the log keeps only the last, open one. Saving a 10,000-draw
+#: run with makers: 4.2 → 2.3–3.1 s in DuckDB, peak memory −0.5 to −0.8 GB; a sweep's writer
+#: with makers (8 points × 2,500 draws): CPU 4.6–5.5 → 3.9–4.2 s against 8,192-row groups
+#: (docs/uncertainty.md).
+WRITE_ROW_GROUP_SIZE = 2048
 
 
 def save_memory_mb(values: Iterable[Any]) -> int:
@@ -312,7 +314,7 @@ class Store:
         if not isinstance(results, Results):
             raise InputError("results", f"expected nevsim.results.Results, got {type(results).__name__}.")
         run_id = str(results.meta.get("run_id") or uuid.uuid4().hex)
-        with self._connect(write=True, row_group_size=SAVE_ROW_GROUP_SIZE) as con:
+        with self._connect(write=True, row_group_size=WRITE_ROW_GROUP_SIZE) as con:
             if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchall():
                 raise InputError("run_id", f"run {run_id} is already in {self.path}; delete it first "
                                            "or save a new run.")

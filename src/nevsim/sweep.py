@@ -434,14 +434,11 @@ def _run_id(sweep_id: str, point_id: int) -> str:
     return f"sweep-{sweep_id}-{point_id:05d}"
 
 
-#: Rows per row group of what a sweep's writer appends (a row is a cell's block of a chunk's draws;
-#: see :meth:`nevsim.store.Store._connect`): about one chunk's maker cells.
-SWEEP_ROW_GROUP_SIZE = 8192
-
-
 @contextmanager
 def _connect(store: Any, *, writer: bool = False) -> Iterator[Any]:
-    with store._connect(write=True, row_group_size=SWEEP_ROW_GROUP_SIZE if writer else None) as con:
+    from nevsim.store import WRITE_ROW_GROUP_SIZE
+
+    with store._connect(write=True, row_group_size=WRITE_ROW_GROUP_SIZE if writer else None) as con:
         # (creates the runs/series/makers tables: nevsim.store)
         for ddl in _SWEEP_DDL:
             con.execute(ddl)

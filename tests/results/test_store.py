@@ -95,10 +95,10 @@ def test_list_delete_and_unknown_ids(build, tmp_path):
 
 
 def test_a_save_writes_full_row_groups_of_its_size(real_results, tmp_path):
-    """A run's rows go in row groups of SAVE_ROW_GROUP_SIZE (DuckDB writes full ones during the transaction)."""
+    """A run's rows go in row groups of WRITE_ROW_GROUP_SIZE (DuckDB writes full ones during the transaction)."""
     import duckdb
 
-    from nevsim.store import SAVE_ROW_GROUP_SIZE
+    from nevsim.store import WRITE_ROW_GROUP_SIZE
 
     store = Store(tmp_path / "runs.duckdb")
     rid = store.save(real_results)
@@ -109,7 +109,7 @@ def test_a_save_writes_full_row_groups_of_its_size(real_results, tmp_path):
                              ).fetchall()[0][0]
     finally:
         con.close()
-    assert rows > SAVE_ROW_GROUP_SIZE and groups == -(-rows // SAVE_ROW_GROUP_SIZE)
+    assert rows > WRITE_ROW_GROUP_SIZE and groups == -(-rows // WRITE_ROW_GROUP_SIZE)
     _assert_same(real_results, store.load(rid))
 
 
