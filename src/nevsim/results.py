@@ -59,41 +59,78 @@ def present(frame: pd.DataFrame, column: str = "variable") -> set[Any]:
 
 
 def cell_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """See :func:`_cell_codes` (its third result, the block lengths, is for :func:`nevsim.uncertainty.quantiles`)."""
-    cell, labels, _ = _cell_codes(frame, keys)
-    return cell, labels
-
-
-def _cell_codes(frame: pd.DataFrame, keys: list[str]
-                ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     """Number the distinct combinations (*cells*) of the ``keys`` columns of a long table.
 
     Returns ``(cell, labels)``: ``cell`` (int32, one per row) numbers the combinations ``0, 1, …``
-    in order of first appearance; ``labels[key]`` holds each cell's value of ``key``. Each
-    column is coded on its own (categorical codes, whole-number years as offsets, other columns
-    factorized; a missing label is a level of its own) and the codes combine into one integer,
-    so no Python object is made per row. ``ValueError`` if the combinations exceed 2**62.
+    in order of first appearance; ``labels[key]`` holds each cell's value of ``key``. When each
+    cell's rows are one block (the simulation's layout: :func:`cell_blocks`) the blocks are the
+    cells; otherwise each column is coded on its own (categorical codes, whole-number years as
+    offsets, other columns factorized; a missing label is a level of its own) and the codes
+    combine into one integer, so no Python object is made per row. ``ValueError`` if the
+    combinations exceed 2**62.
+    """
+    blocks = cell_blocks(frame, keys)
+    if blocks is not None:
+        starts, labels = blocks
+        return np.repeat(np.arange(len(starts), dtype=np.int32), np.diff(np.append(starts, len(frame)))), labels
+    return _combined_codes(frame, keys)
 
-    Fast path for the simulation's layout (each cell's rows side by side, draws varying
-    fastest): rows where any key changes start a block, and when no two blocks share their
-    keys the blocks are the cells, numbered in order, without coding every row; the third result
-    is then each cell's number of rows (else None).
+
+#: Rows per piece when looking for the blocks of a long table (:func:`cell_blocks`).
+_PIECE_ROWS = 1 << 20
+
+
+def cell_blocks(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """The cells of a long table when each cell's rows are one block of consecutive rows, else None.
+
+    The simulation's layout (and the store's, once loaded): each cell's rows side by side, draws
+    varying fastest. Rows where any key changes start a block; when no two blocks share their
+    keys the blocks are the cells, numbered in order, without coding every row. Returns
+    ``(starts, labels)``: the first row of each cell and, per key, each cell's value (whole
+    numbers as int64, other labels as objects). None for short blocks (more than one block per
+    4 rows) or a cell split into several blocks. The rows are compared in pieces of
+    :data:`_PIECE_ROWS` on two threads (numpy compares without the GIL; a 10,000-draw makers
+    table of 80 M rows: 0.45 → 0.15 s).
     """
     n = len(frame)
-    if n > 1 and keys:
-        new = np.zeros(n, dtype=bool)
-        new[0] = True
-        for col in keys:
-            column = frame[col]
-            raw = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy()
-            np.logical_or(new[1:], raw[1:] != raw[:-1], out=new[1:])
-        starts = np.flatnonzero(new)
-        firsts = frame[keys].iloc[starts] if 4 * len(starts) <= n else None  # else short blocks: code every row
-        if firsts is not None and not firsts.duplicated().any():
-            lengths = np.diff(np.append(starts, n))
-            cell = np.repeat(np.arange(len(starts), dtype=np.int32), lengths)
-            return cell, {c: firsts[c].to_numpy(dtype=np.int64) if pd.api.types.is_integer_dtype(firsts[c].dtype)
-                          else firsts[c].to_numpy(dtype=object) for c in keys}, lengths
+    if n <= 1 or not keys:
+        return None
+    raws = []
+    for col in keys:
+        column = frame[col]
+        raws.append(column.array.codes if isinstance(column.dtype, pd.CategoricalDtype)
+                    else column.to_numpy())
+
+    def changes(lo: int) -> np.ndarray:
+        hi = min(n, lo + _PIECE_ROWS)
+        new = np.zeros(hi - lo, dtype=bool)
+        first = max(lo, 1)  # row 0 starts a block
+        for raw in raws:
+            new[first - lo:] |= raw[first:hi] != raw[first - 1:hi - 1]
+        if lo == 0:
+            new[0] = True
+        return np.flatnonzero(new) + lo
+
+    pieces = range(0, n, _PIECE_ROWS)
+    if len(pieces) > 1 and all(r.dtype != object for r in raws):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            starts = np.concatenate(list(pool.map(changes, pieces)))
+    else:
+        starts = np.concatenate([changes(lo) for lo in pieces])
+    if 4 * len(starts) > n:  # short blocks: code every row instead
+        return None
+    firsts = frame.iloc[starts][keys]  # (the rows first: frame[keys] would copy every row)
+    if firsts.duplicated().any():
+        return None
+    return starts, {c: firsts[c].to_numpy(dtype=np.int64) if pd.api.types.is_integer_dtype(firsts[c].dtype)
+                    else firsts[c].to_numpy(dtype=object) for c in keys}
+
+
+def _combined_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`cell_codes` by coding every row (any layout)."""
+    n = len(frame)
     combined = np.zeros(n, dtype=np.int64)
     factorized = [_codes(frame[col]) for col in keys]
     uniques = [levels for _, levels in factorized]
@@ -108,14 +145,14 @@ def _cell_codes(frame: pd.DataFrame, keys: list[str]
     for col, levels, radix in zip(reversed(keys), reversed(uniques), reversed(radices), strict=True):
         labels[col] = np.asarray(levels)[combos % radix]
         combos = combos // radix
-    return cell, {c: labels[c] for c in keys}, None
+    return cell, {c: labels[c] for c in keys}
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes ``0 … k−1`` of a column and its levels (categorical codes and whole-number
     years taken as they are; other columns factorized, a missing label being a level of its own)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
+        codes = column.array.codes  # (a view: .cat.codes copies every row)
         if len(codes) == 0 or codes.min() >= 0:
             return codes, np.asarray(column.cat.categories, dtype=object)
     elif pd.api.types.is_integer_dtype(column.dtype) and len(column):

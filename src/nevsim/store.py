@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from nevsim.errors import InputError
-from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS, Results, cell_codes
+from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS, Results, cell_blocks, cell_codes
 
 DEFAULT_FILENAME = "runs.duckdb"
 SCHEMA_VERSION = 3
@@ -105,6 +105,14 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
     """
 
     keys = [c for c in columns if c != "value"]
+    blocks = cell_blocks(frame, keys)
+    if blocks is not None and "draw" in frame.columns:
+        draws = _draw_grid(frame["draw"], blocks[0], len(frame))
+        if draws is not None:  # the simulation's layout: cells × the same consecutive draws
+            starts, labels = blocks
+            cells_frame = pd.DataFrame({"cell": np.arange(len(starts), dtype=np.int32), **labels})
+            value = frame["value"].to_numpy(dtype=np.float64).reshape(len(starts), draws.stop - draws.start)
+            return cells_frame, encode_cells(cells_frame[keys], value, first_draw=draws.start)[1]
     try:
         cell, labels = cell_codes(frame, keys)
     except ValueError as exc:  # cannot happen with real labels
@@ -114,6 +122,23 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
     draw, missing = _draws(frame["draw"]) if "draw" in frame.columns else (None, None)
     values = _blocks(cell.astype(np.int32, copy=False), draw, missing, frame["value"].to_numpy(dtype=np.float64))
     return cells_frame, values
+
+
+def _draw_grid(column: pd.Series, starts: np.ndarray, n: int) -> range | None:
+    """The draws ``first … last`` when every block of rows (``starts``; equal lengths) holds exactly
+    these draws in order (a simulation's table), else None."""
+    if not pd.api.types.is_integer_dtype(column.dtype) or isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
+        return None
+    width = n // len(starts)
+    if width * len(starts) != n or not np.array_equal(starts, np.arange(0, n, width)):
+        return None
+    grid = column.to_numpy().reshape(len(starts), width)
+    first = int(grid[0, 0])
+    if not np.array_equal(grid[0], np.arange(first, first + width)) or not (grid == grid[0]).all():
+        return None
+    if first < np.iinfo(np.int32).min or first + width - 1 > np.iinfo(np.int32).max:
+        return None
+    return range(first, first + width)
 
 
 def encode_cells(cells: pd.DataFrame, values: np.ndarray, first_draw: int) -> tuple[pd.DataFrame, Any]:

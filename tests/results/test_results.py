@@ -240,6 +240,28 @@ def test_cell_codes_number_label_combinations_in_order_of_first_appearance(rows,
     assert got == [(None if v is None else v, int(y)) for v, y in uniques]
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(2030, 2031), st.integers(1, 9)),
+                min_size=1, max_size=30), st.integers(1, 8), st.booleans())
+def test_cell_blocks_are_the_same_found_in_pieces_on_threads(blocks, piece_rows, categorical):
+    """Blocks found piece by piece (a block may start at a piece's first row) are those of one pass."""
+    from nevsim import results as results_module
+
+    frame = pd.DataFrame([(v, y) for v, y, n in blocks for _ in range(n)], columns=["variable", "year"])
+    if categorical:
+        frame["variable"] = frame["variable"].astype("category")
+    whole = results_module.cell_blocks(frame, ["variable", "year"])
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(results_module, "_PIECE_ROWS", piece_rows)
+        pieces = results_module.cell_blocks(frame, ["variable", "year"])
+    assert (whole is None) == (pieces is None)
+    if whole is not None and pieces is not None:
+        assert whole[0].tolist() == pieces[0].tolist()
+        assert {k: v.tolist() for k, v in whole[1].items()} == {k: v.tolist() for k, v in pieces[1].items()}
+        changes = [0] + [i for i in range(1, len(frame)) if tuple(frame.iloc[i]) != tuple(frame.iloc[i - 1])]
+        assert whole[0].tolist() == changes
+
+
 @settings(max_examples=120, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["CN", "US"]), st.sampled_from(["a", "b", "c", None]),
                           st.integers(2030, 2032)), min_size=0, max_size=60),

@@ -485,6 +485,45 @@ def test_encode_keeps_every_row(build, layout):
     assert len(values) == (len(cells) if layout != "as built" else len(values))  # blocks: one a cell when sorted
 
 
+@pytest.mark.parametrize("case", ["draws from 0", "draws from 5", "constant and NaN cells", "draws with a gap",
+                                  "one cell split in two", "draw as float"])
+def test_encoding_the_simulation_layout_as_cells_by_draws_is_encoding_row_by_row(build, case, monkeypatch):
+    """The fast path (cells × the same consecutive draws, reshaped) stores exactly what the
+    row-by-row blocks store; layouts it does not fit fall back to them."""
+    from nevsim import store as store_module
+    from nevsim.results import SERIES_COLUMNS
+
+    frame = build.series(draws=4)
+    frame = frame.sort_values(["variable", "year", "draw"], kind="stable").reset_index(drop=True)
+    frame = frame.astype({c: "category" for c in ("scenario", "region", "variable", "unit")})
+    if case == "draws from 5":
+        frame["draw"] += 5
+    elif case == "constant and NaN cells":
+        frame.loc[frame.index < 8, "value"] = -0.0
+        frame.loc[(frame.index >= 8) & (frame.index < 12), "value"] = np.nan
+        frame.loc[13, "value"] = np.inf
+    elif case == "draws with a gap":
+        frame["draw"] *= 2
+    elif case == "one cell split in two":
+        frame = pd.concat([frame.iloc[:2], frame.iloc[4:], frame.iloc[2:4]], ignore_index=True)
+    elif case == "draw as float":
+        frame["draw"] = frame["draw"].astype(float)
+    calls = []
+    real = store_module.encode_cells
+    monkeypatch.setattr(store_module, "encode_cells", lambda *a, **k: calls.append(1) or real(*a, **k))
+    fast = store_module.encode(frame, SERIES_COLUMNS)
+    assert bool(calls) == (case in ("draws from 0", "draws from 5", "constant and NaN cells"))  # the path taken
+    monkeypatch.setattr(store_module, "cell_blocks", lambda *_: None)
+    slow = store_module.encode(frame, SERIES_COLUMNS)
+    pd.testing.assert_frame_equal(fast[0], slow[0])
+    assert fast[1].schema == slow[1].schema
+    for name in ("cell", "first_draw", "n_rows"):
+        assert fast[1].column(name).to_pylist() == slow[1].column(name).to_pylist()
+    bits = [np.asarray(v, dtype=np.float64).view(np.int64).tolist() for v in fast[1].column("value").to_pylist()]
+    assert bits == [np.asarray(v, dtype=np.float64).view(np.int64).tolist()
+                    for v in slow[1].column("value").to_pylist()]
+
+
 @pytest.mark.parametrize("fixture", ["small_results", "draws_results"])
 def test_a_loaded_run_can_be_edited_like_a_fresh_one(fixture, request, tmp_path):
     """Loaded tables are ordinary writable pandas columns (not Arrow's read-only buffers)."""

@@ -443,3 +443,20 @@ def test_small_pages_restores_numpys_switch_when_uses_overlap() -> None:
         assert switch(True) is True  # both left: back on
     finally:
         switch(before)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 30), st.integers(8, 4096), st.integers(0, 2**31))
+def test_row_quantiles_in_pieces_on_threads_equal_one_call(n_rows, n_draws, piece_bytes, seed):
+    """Quantiles of chosen rows computed piece by piece on threads: numpy's values, bit for bit."""
+    from nevsim import uncertainty as unc
+
+    rng = np.random.default_rng(seed)
+    table = rng.normal(size=(n_rows, n_draws))
+    rows = rng.random(n_rows) < 0.7
+    qs = [0.05, 0.25, 0.5, 0.75, 0.95]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(unc, "_QUANTILE_PIECE_BYTES", piece_bytes)
+        got = unc._row_quantiles(table, rows, qs)
+    want = np.quantile(table[rows], qs, axis=1).T
+    assert got.shape == want.shape and np.array_equal(got, want)
