@@ -153,6 +153,64 @@ def test_chunk_size_does_not_change_the_result(mc_run) -> None:
     assert meta["chunk_draws"] == 5 and meta["draws"] == 24
 
 
+def test_blocks_on_threads_give_the_result_of_blocks_one_after_the_other(mc_run, monkeypatch) -> None:
+    """Blocks simulated side by side on threads: the same tables bit for bit, the same meta."""
+    import pandas as pd
+
+    from nevsim import simulate
+
+    monkeypatch.setattr(simulate.os, "cpu_count", lambda: 4)
+    runs = {}
+    for threads in (1, 3):
+        monkeypatch.setattr(simulate, "BLOCK_THREADS", threads)
+        runs[threads] = run_frames("china-current-policies", draws=24, seed=11, chunk_draws=5)
+    for i in (0, 1):
+        pd.testing.assert_frame_equal(runs[1][i], runs[3][i], check_exact=True)
+    metas = [{k: v for k, v in r[2].items() if k not in ("timing_s", "created_utc", "run_id", "block_threads")}
+             for r in runs.values()]
+    assert metas[0] == metas[1] and runs[3][2]["block_threads"] == 3 and runs[1][2]["block_threads"] == 1
+    pd.testing.assert_frame_equal(runs[3][0], mc_run[0], check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_blocks_in_order_bounded_and_cancelled_on_error() -> None:
+    """``_in_order`` yields in order, runs at most ``threads`` at once, keeps at most ``threads + 1``
+    submitted, and cancels the blocks not started when a block fails or the caller stops."""
+    import threading
+    import time
+
+    from nevsim.simulate import _in_order
+
+    lock = threading.Lock()
+    state = {"running": 0, "most": 0, "started": []}
+
+    def work(start: int) -> int:
+        with lock:
+            state["running"] += 1
+            state["most"] = max(state["most"], state["running"])
+            state["started"].append(start)
+        time.sleep(0.01)
+        with lock:
+            state["running"] -= 1
+        if start == 50:
+            raise ValueError("block 50 failed")
+        return start * 2
+
+    assert list(_in_order(work, list(range(10)), 2)) == [2 * i for i in range(10)]
+    assert state["most"] <= 2
+    assert list(_in_order(work, [3, 1, 2], 1)) == [6, 2, 4]  # one thread: called in turn
+    state["started"].clear()
+    with pytest.raises(ValueError, match="block 50"):
+        list(_in_order(work, [10, 50, *range(60, 100)], 2))
+    assert len(state["started"]) <= 2 + 3  # the failing block's window, not the 40 after it
+    state["started"].clear()
+    gen = _in_order(work, list(range(200, 240)), 2)
+    assert next(gen) == 400
+    gen.close()  # the caller stops: nothing more starts
+    started = len(state["started"])
+    time.sleep(0.05)
+    assert len(state["started"]) == started <= 4
+
+
 @pytest.mark.parametrize("draws", [1, 24])
 def test_without_makers_table_the_series_are_the_same(mc_run, draws: int) -> None:
     """``makers=False`` records no per-maker arrays; the simulation (and so every series) is unchanged."""
@@ -331,3 +389,26 @@ def test_monte_carlo_settings_do_not_make_a_counterfactual(tmp_path) -> None:
     s = load_scenario(_write(tmp_path, '[uncertainty]\ndraws = 50\nseed = 4\n'
                                        '[fleet]\nweibull_shape = {dist = "uniform", low = 3.5, high = 4.5}\n'))
     assert _reference(s) is s  # fitted on itself: the same world, only the draws differ
+
+
+def test_the_accumulator_leaves_a_variable_a_block_did_not_record_missing() -> None:
+    """Blocks are written into arrays not filled first: what a block did not record must read NaN."""
+    from nevsim.simulate import _TableAccumulator, _Tables
+
+    def part(names: list[str], makers: list[str], value: float) -> _Tables:
+        # series [var, year, draw]: 2 years × 2 draws; maker records [year, draw, maker] a variable: 3 makers
+        return _Tables(names, ["u"] * len(names), np.full((len(names), 2, 2), value), makers, ["m"] * len(makers),
+                       None, [np.full((2, 2, 3), value) for _ in makers])
+
+    acc = _TableAccumulator(6)
+    acc.add(part(["a", "b"], ["x", "y"], 1.0), 0)
+    acc.add(part(["a"], ["y"], 2.0), 2)  # no "b", no maker "x"
+    acc.add(part(["a", "b", "c"], [], 3.0), 4)  # "c" first seen; no maker records at all
+    t = acc.tables
+    assert t is not None and t.names == ["a", "b", "c"] and t.maker_names == ["x", "y"]
+    np.testing.assert_array_equal(t.values[0, 0], [1, 1, 2, 2, 3, 3])
+    np.testing.assert_array_equal(t.values[1, 0], [1, 1, np.nan, np.nan, 3, 3])
+    np.testing.assert_array_equal(t.values[2, 0], [np.nan, np.nan, np.nan, np.nan, 3, 3])
+    assert t.maker_values is not None and t.maker_values.shape == (2, 3, 2, 6)  # [var, maker, year, draw]
+    np.testing.assert_array_equal(t.maker_values[0, 0, 0], [1, 1, np.nan, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(t.maker_values[1, 0, 0], [1, 1, 2, 2, np.nan, np.nan])
