@@ -180,6 +180,29 @@ def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int32), np.asarray(uniques, dtype=np.int64)
 
 
+def _same_table(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two long tables hold the same values (see :meth:`Results.__eq__`)."""
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    return all(_same_column(a[c], b[c]) for c in a.columns)
+
+
+def _same_column(a: pd.Series, b: pd.Series) -> bool:
+    cat_a, cat_b = isinstance(a.dtype, pd.CategoricalDtype), isinstance(b.dtype, pd.CategoricalDtype)
+    if cat_a and cat_b:  # codes of one mapped onto the other's categories: no label per row made
+        where = b.cat.categories.get_indexer(a.cat.categories)
+        codes_a, codes_b = a.array.codes, b.array.codes
+        mapped = np.where(codes_a < 0, -1, where[np.maximum(codes_a, 0)] if len(where) else -1)
+        return bool(np.array_equal(mapped, codes_b)) and not bool(((codes_a >= 0) & (mapped < 0)).any())
+    if cat_a or cat_b or a.dtype == object or b.dtype == object or not (
+            pd.api.types.is_numeric_dtype(a.dtype) and pd.api.types.is_numeric_dtype(b.dtype)):
+        return bool(a.astype(object).reset_index(drop=True).equals(b.astype(object).reset_index(drop=True)))
+    x, y = a.to_numpy(), b.to_numpy()
+    if x.dtype.kind == "f" or y.dtype.kind == "f":
+        return bool(np.array_equal(x.astype(np.float64), y.astype(np.float64), equal_nan=True))
+    return bool(np.array_equal(x, y))
+
+
 class _RowIndex:
     """Where each (region, variable) pair's rows lie in a long table, found once per table.
 
@@ -551,6 +574,21 @@ class Results:
         # what is worked out once per table (row index, labels, years): an attribute, not a field,
         # so dataclasses.fields/asdict/replace and equality see the run only
         object.__setattr__(self, "_memo", {})
+
+    def __eq__(self, other: object) -> bool:
+        """Two runs are equal when their meta, resolved scenario and tables hold the same values.
+
+        Tables are compared column by column: the same columns in the same order and length,
+        labels compared by value whether stored as text or as categoricals, numbers bit for bit
+        except that missing equals missing. A run loaded from a store equals the run saved only
+        if its meta survived JSON unchanged (dates and tuples come back as text and lists).
+        """
+        if not isinstance(other, Results):
+            return NotImplemented
+        return (self.meta == other.meta and self.scenario == other.scenario
+                and _same_table(self.series, other.series) and _same_table(self.makers, other.makers))
+
+    __hash__ = None  # type: ignore[assignment]  # (tables are mutable: no hash, as for DataFrames)
 
     # -- where rows are (built once per table; the tables are not to be edited in place)
 

@@ -357,3 +357,32 @@ def test_the_memo_is_not_part_of_the_run(draws_results):
     back = pickle.loads(pickle.dumps(res))
     assert back._memo == {} and back.years == res.years
     assert dataclasses.replace(res, meta={"run_id": "x"})._memo == {}
+
+
+def test_results_compare_by_value(draws_results, small_results, tmp_path) -> None:
+    """``==`` compares meta, scenario and tables by value (was: pandas' 'truth value is ambiguous')."""
+    import copy
+    import json
+    import pickle
+
+    from nevsim.store import Store
+
+    assert draws_results == draws_results and draws_results == pickle.loads(pickle.dumps(draws_results))
+    assert draws_results == copy.deepcopy(draws_results) and draws_results != small_results
+    assert (draws_results == 5) is False and draws_results != "x"
+    with pytest.raises(TypeError):
+        hash(draws_results)
+    loaded = Store(tmp_path / "s.duckdb").load(Store(tmp_path / "s.duckdb").save(draws_results))
+    as_json = Results(draws_results.series, draws_results.makers,
+                      json.loads(json.dumps({**draws_results.meta}, default=str)), draws_results.scenario)
+    assert loaded == as_json  # categorical labels from the store, text in the fixture: the same values
+    changed = draws_results.series.copy()
+    changed.loc[3, "value"] = np.nextafter(changed.loc[3, "value"], np.inf)  # one bit
+    assert Results(changed, draws_results.makers, draws_results.meta, draws_results.scenario) != draws_results
+    relabelled = draws_results.series.copy()
+    relabelled["unit"] = relabelled["unit"].astype("category").cat.rename_categories(lambda u: u + "!")
+    assert Results(relabelled, draws_results.makers, draws_results.meta, draws_results.scenario) != draws_results
+    missing = draws_results.series.copy()
+    missing["value"] = np.nan
+    assert Results(missing, draws_results.makers, draws_results.meta, draws_results.scenario) == \
+        Results(missing.copy(), draws_results.makers, draws_results.meta, draws_results.scenario)  # NaN == NaN
