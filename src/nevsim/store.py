@@ -38,9 +38,11 @@ Usage::
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -476,26 +478,37 @@ def _read_run(con: Any, table: str, run_id: str, version: int = SCHEMA_VERSION, 
     finally:
         cur.close()
     blocks = _in_written_order(blocks)
+    unblocked = None
     if version >= 3:
-        block_cell, lengths, draw, value = _unblock_parts(blocks)
+        block_cell = blocks.column("cell").to_numpy()
+        lengths = blocks.column("n_rows").to_numpy().astype(np.int64)
+        first = blocks.column("first_draw")
+        many = first.null_count < len(first)  # a Monte Carlo run: labels as categoricals, as the run gave them
     else:  # one row a value
         block_cell, draw, value = blocks.column("cell").to_numpy(), blocks.column("draw"), _numpy(blocks.column("value"))
         lengths = np.ones(len(block_cell), dtype=np.int64)
         if not draw.null_count:
             draw = _numpy(draw)
+        many = draw.null_count < len(draw) if not isinstance(draw, np.ndarray) else len(draw) > 0
     stored = cells.column("cell").to_numpy()
     where = np.zeros(int(stored.max()) + 1 if len(stored) else 0, dtype=np.int64)
     where[stored] = np.arange(len(stored))
     block_rows = where[block_cell]  # each block's position among the run's cells
-    n_missing = 0 if isinstance(draw, np.ndarray) else draw.null_count
-    many = n_missing < len(draw)  # a Monte Carlo run: labels as categoricals, as the run gave them
-    # pandas columns made straight from the repeated arrays (one copy of a 10,000-draw table, not two)
-    columns_out: dict[str, Any] = {c: _label_column(cells.column(c), block_rows, lengths, categorical=many,
-                                                    int64=int64_year)
-                                   for c in labels}
+    # pandas columns made straight from the repeated arrays (one copy of a 10,000-draw table, not two);
+    # a large table's columns are filled on two threads (numpy assigns without the GIL: _repeat_blocks)
+    threads = 2 if int(lengths.sum()) >= 1 << 20 else 1
+    with ThreadPoolExecutor(threads, thread_name_prefix="nevsim-load") as pool:
+        if version >= 3:
+            unblocked = pool.submit(_unblock_parts, blocks)
+        label_columns = {c: pool.submit(_label_column, cells.column(c), block_rows, lengths, categorical=many,
+                                        int64=int64_year) for c in labels}
+        columns_out: dict[str, Any] = {c: f.result() for c, f in label_columns.items()}
+        if unblocked is not None:
+            _, _, draw, value = unblocked.result()
     columns_out["value"] = value  # writable numpy arrays: a loaded run can be edited like a fresh one
     columns_out["draw"] = draw if isinstance(draw, np.ndarray) else draw.to_pandas()  # nulls: float64 NaN
     frame = pd.DataFrame(columns_out, copy=False)
+    n_missing = 0 if isinstance(draw, np.ndarray) else draw.null_count
     if n_missing not in (0, len(draw)):  # mixed: as DuckDB gives it
         frame["draw"] = frame["draw"].astype("float64")
     return frame
@@ -542,7 +555,17 @@ def _unblock_parts(blocks: Any) -> tuple[np.ndarray, np.ndarray, Any, Any]:
     stored = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     single = stored != lengths
     flat_values = flat.to_numpy()
-    if single.any():  # each stored value appears once, a one-value block's n_rows times
+    width = _equal_length(lengths)
+    if single.any() and width:  # blocks of one length (a simulation's): runs of blocks assigned in place
+        value = np.empty(total)
+        table = value.reshape(len(lengths), width)
+        at = np.cumsum(stored) - stored  # each block's first stored value
+        for i, j in _runs(single):
+            if single[i]:  # one value a block, repeated along the row
+                table[i:j] = flat_values[at[i]:at[i] + (j - i), None]
+            else:
+                table[i:j] = flat_values[at[i]:at[i] + (j - i) * width].reshape(j - i, width)
+    elif single.any():  # each stored value appears once, a one-value block's n_rows times
         counts = np.ones(len(flat), dtype=np.int64)
         counts[(np.cumsum(stored) - stored)[single]] = lengths[single]
         value = np.repeat(flat_values, counts)
@@ -552,13 +575,41 @@ def _unblock_parts(blocks: Any) -> tuple[np.ndarray, np.ndarray, Any, Any]:
     first = blocks.column("first_draw")
     if first.null_count == len(first):
         return block_cell, lengths, pa.nulls(total, pa.int32()), value
-    starts = np.cumsum(lengths) - lengths
-    draw = np.arange(total, dtype=np.int32)
-    draw += np.repeat((first.fill_null(0).to_numpy().astype(np.int64) - starts).astype(np.int32), lengths)
+    first_draw = first.fill_null(0).to_numpy().astype(np.int32)
+    if width:  # each block counts up from its first draw
+        draw = np.empty(total, dtype=np.int32)
+        np.add(np.arange(width, dtype=np.int32)[None, :], first_draw[:, None], out=draw.reshape(len(lengths), width))
+    else:
+        starts = np.cumsum(lengths) - lengths
+        draw = np.arange(total, dtype=np.int32)
+        draw += np.repeat((first_draw.astype(np.int64) - starts).astype(np.int32), lengths)
     if not first.null_count:
         return block_cell, lengths, draw, value
-    missing = np.repeat(first.is_null().to_numpy(zero_copy_only=False), lengths)
+    missing = _repeat_blocks(first.is_null().to_numpy(zero_copy_only=False), lengths)
     return block_cell, lengths, pa.array(draw, mask=missing), value
+
+
+def _equal_length(lengths: np.ndarray) -> int:
+    """The blocks' common number of rows (≥ 1), or 0 when they differ (or there are none)."""
+    return int(lengths[0]) if len(lengths) and lengths[0] > 0 and bool(np.all(lengths == lengths[0])) else 0
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each run of equal consecutive values of ``flags``."""
+    edges = np.flatnonzero(flags[1:] != flags[:-1]) + 1
+    bounds = [0, *edges.tolist(), len(flags)]
+    return list(itertools.pairwise(bounds))
+
+
+def _repeat_blocks(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``np.repeat(x, lengths)``; when all lengths are equal, one assignment (numpy copies
+    without the GIL, so a loaded run's columns fill on two threads; np.repeat holds it)."""
+    width = _equal_length(lengths)
+    if not width:
+        return np.repeat(x, lengths)
+    out = np.empty(x.size * width, dtype=x.dtype)
+    out.reshape(x.size, width)[...] = x.reshape(-1, 1)
+    return out
 
 
 def _arrow(array: Any) -> Any:
@@ -589,14 +640,15 @@ def _label_column(column: Any, block_rows: np.ndarray, lengths: np.ndarray, *, c
         if column.null_count or text:
             return _large(column).take(pa.array(np.repeat(block_rows, lengths))).to_pandas()
         per_cell = column.to_numpy()[block_rows]  # int64: the year as Results keeps it (no second pass)
-        return np.repeat(per_cell.astype(np.int64) if int64 and per_cell.dtype.kind in "iu" else per_cell, lengths)
+        return _repeat_blocks(per_cell.astype(np.int64) if int64 and per_cell.dtype.kind in "iu" else per_cell,
+                              lengths)
     encoded = pc.dictionary_encode(column)  # the distinct labels, and each cell's
     n = len(encoded.dictionary)
     small = np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32  # as pandas keeps categorical codes
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     mask = np.isnan(codes) if codes.dtype.kind == "f" else None  # a missing label (null index): code −1
     cell_codes = np.where(mask, -1, codes).astype(small) if mask is not None else codes.astype(small)
-    return pd.Categorical.from_codes(np.repeat(cell_codes[block_rows], lengths),
+    return pd.Categorical.from_codes(_repeat_blocks(cell_codes[block_rows], lengths),
                                      categories=encoded.dictionary.to_pandas(), validate=False)
 
 

@@ -461,6 +461,31 @@ def test_blocks_round_trip_any_rows(rows):
         assert back_draw.to_pylist() == ([r[1] for r in rows] if d is not None else [None] * len(rows))
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.one_of(st.none(), st.integers(0, 5)),
+                          st.sampled_from([0.0, -0.0, 2.5, float("nan"), float("-inf")])), min_size=1, max_size=10),
+       st.integers(1, 6))
+def test_blocks_of_one_length_round_trip(cells, width):
+    """Blocks of equal length (a simulation's layout), constant or not, with or without draws, come
+    back bit for bit through the in-place path (runs of one-value and full blocks)."""
+    import pyarrow as pa
+
+    from nevsim.store import _blocks, _unblock
+
+    cell = np.repeat(np.arange(len(cells), dtype=np.int32), width)
+    value = np.concatenate([np.full(width, v) if constant else v + np.arange(width, dtype=np.float64)
+                            for constant, _, v in cells])
+    draws = [None if first is None else first + k for _, first, _ in cells for k in range(width)]
+    missing = np.array([d is None for d in draws])
+    draw = np.array([0 if d is None else d for d in draws], dtype=np.int32)
+    blocks = _blocks(cell, draw, missing if missing.any() else None, value)
+    for chunks in (blocks, pa.Table.from_batches(blocks.to_batches(max_chunksize=2), schema=blocks.schema)):
+        back_cell, back_draw, back_value = _unblock(chunks)
+        assert back_cell.tolist() == cell.tolist()
+        assert back_value.to_numpy().view(np.int64).tolist() == value.view(np.int64).tolist()
+        assert back_draw.to_pylist() == draws
+
+
 @pytest.mark.parametrize("layout", ["as built", "cell blocks, categorical labels"])
 def test_encode_keeps_every_row(build, layout):
     from nevsim.results import SERIES_COLUMNS
