@@ -198,7 +198,7 @@ def _same_column(a: pd.Series, b: pd.Series) -> bool:
             pd.api.types.is_numeric_dtype(a.dtype) and pd.api.types.is_numeric_dtype(b.dtype)):
         return bool(a.astype(object).reset_index(drop=True).equals(b.astype(object).reset_index(drop=True)))
     x, y = a.to_numpy(), b.to_numpy()
-    if x.dtype.kind == "f" or y.dtype.kind == "f":
+    if x.dtype.kind == "f" or y.dtype.kind == "f":  # (whole numbers with whole numbers: exact, below)
         return bool(np.array_equal(x.astype(np.float64), y.astype(np.float64), equal_nan=True))
     return bool(np.array_equal(x, y))
 
@@ -579,8 +579,8 @@ class Results:
         """Two runs are equal when their meta, resolved scenario and tables hold the same values.
 
         Tables are compared column by column: the same columns in the same order and length,
-        labels compared by value whether stored as text or as categoricals, numbers bit for bit
-        except that missing equals missing. A run loaded from a store equals the run saved only
+        labels compared by value whether stored as text or as categoricals, numbers as numbers
+        (−0.0 equals 0.0; whole numbers compared exactly) with missing equal to missing. A run loaded from a store equals the run saved only
         if its meta survived JSON unchanged (dates and tuples come back as text and lists).
         """
         if not isinstance(other, Results):

@@ -426,11 +426,20 @@ def _standards(policy_json: str, ice_improvement_pct_per_yr: float, first: int, 
 
 @functools.lru_cache(maxsize=16)
 def _prepared_standards(policy_json: str, ice_improvement_pct_per_yr: float, first: int, last: int
-                        ) -> tuple[tuple[Any, Any], ...]:
-    """The standards of :func:`_standards` with their per-vehicle terms stacked (memoised likewise)."""
-    nev, cafc, _ = _standards(policy_json, ice_improvement_pct_per_yr, first, last)
-    return tuple((None if n is None else _prepare_standard(n, 2), None if c is None else _prepare_standard(c, 2))
-                 for n, c in zip(nev, cafc, strict=True))
+                        ) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[bool, ...], tuple[tuple[Any, Any], ...]]:
+    """:func:`_standards` (NEV, CAFC, subsidy possible) and, per year, the NEV and CAFC standards with
+    their per-vehicle terms stacked (memoised likewise).
+
+    One call gives both, so the prepared standards are always made from the very standard objects
+    returned beside them: the yearly loop uses a prepared standard only if it ``is`` that year's
+    standard. (Two blocks of draws preparing at the same time on an empty cache could otherwise
+    each hold a different copy of the standards and fall back to the general compliance path,
+    which rounds differently: found in review, tested.)
+    """
+    nev, cafc, possible = _standards(policy_json, ice_improvement_pct_per_yr, first, last)
+    prepared = tuple((None if n is None else _prepare_standard(n, 2), None if c is None else _prepare_standard(c, 2))
+                     for n, c in zip(nev, cafc, strict=True))
+    return nev, cafc, possible, prepared
 
 
 @functools.lru_cache(maxsize=1)
@@ -731,8 +740,9 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
 
     policy_key = (s.policy.model_dump_json(), float(s.technology.ice_fuel_improvement_pct_per_yr),
                   int(years[0]), int(years[-1]))
+    prepared: tuple[tuple[Any, Any], ...] = ()
     if region is None:
-        nev, cafc, possible = _standards(*policy_key)
+        nev, cafc, possible, prepared = _prepared_standards(*policy_key)
     else:  # the region's standards are priced by nevsim.regions, not by China's NEV market
         gasoline, electricity = region.energy(years)  # [year]: the region's paths do not vary per draw
         inputs = replace(inputs, gasoline=np.repeat(gasoline[:, None], draws, 1),
@@ -764,7 +774,7 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
     )
     running = np.broadcast_to(running, (len(years), draws, *table.glider_cny.shape))
     inputs = replace(inputs, nev_standards=nev, cafc_standards=cafc, subsidy_possible=possible,
-                     prepared_standards=_prepared_standards(*policy_key) if region is None else (),
+                     prepared_standards=prepared,
                      vehicle_paths=paths, running_pv_cny=running)
     return replace(inputs, maker_nev_weights=_fit_maker_weights(inputs))
 
@@ -1561,6 +1571,8 @@ class _TableAccumulator:
         self.tables: _Tables | None = None
 
     def add(self, part: _Tables, start: int) -> None:
+        if len(set(part.names)) != len(part.names) or len(set(part.maker_names)) != len(part.maker_names):
+            raise ValueError("a block's tables name a variable twice")  # (each slice is written once)
         stop = start + part.values.shape[-1]
         parts = part.maker_parts or []
         if part.maker_values is not None:  # already laid out [var, maker, year, draw]
@@ -1825,14 +1837,18 @@ BLOCK_THREADS = 2
 def _in_order(work: Callable[[int], Any], starts: list[int], threads: int) -> Iterator[Any]:
     """``work(start)`` for each of ``starts``, yielded in order, at most ``threads`` running at once.
 
-    One thread: called here, one after the other. More: a thread pool with at most ``threads + 1``
-    blocks submitted (the next one ready when the caller takes a result; memory stays bounded);
-    when the caller stops (an error, an interrupt) the blocks not yet started are cancelled.
+    One thread: called here, one after the other. More: the first block is called here (it fills the
+    per-process caches: data, standards, calibration references; two blocks starting together on
+    empty caches would both do that work), then a thread pool with at most ``threads + 1`` blocks
+    submitted (the next one ready when the caller takes a result; memory stays bounded); when the
+    caller stops (an error, an interrupt) the blocks not yet started are cancelled.
     """
-    if threads <= 1 or len(starts) <= 1:
+    if threads <= 1 or len(starts) <= 2:
         for start in starts:
             yield work(start)
         return
+    yield work(starts[0])
+    starts = starts[1:]
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 

@@ -311,8 +311,14 @@ class Store:
             if row_group_size is not None and write:
                 con = duckdb.connect()  # an in-memory catalog with the store attached as its default
                 quoted = str(self.path).replace("'", "''")
-                con.execute(f"ATTACH '{quoted}' AS nevsim_store (ROW_GROUP_SIZE {int(row_group_size)})")
-                con.execute("USE nevsim_store")
+                try:
+                    con.execute(f"ATTACH '{quoted}' AS nevsim_store (ROW_GROUP_SIZE {int(row_group_size)})")
+                    con.execute("USE nevsim_store")
+                    # spills beside the store, as a direct connection does (not in the working directory)
+                    con.execute(f"SET temp_directory = '{quoted}.tmp'")
+                except BaseException:
+                    con.close()
+                    raise
             else:
                 con = duckdb.connect(str(self.path), read_only=not write)
         except duckdb.IOException as exc:

@@ -612,7 +612,8 @@ def _row_quantiles(table: np.ndarray, rows: np.ndarray, qs: list[float]) -> np.n
     pieces = [index[i:i + step] for i in range(0, len(index), step)]
 
     def one(piece: np.ndarray) -> np.ndarray:
-        return np.quantile(table[piece], qs, axis=1, overwrite_input=True).T  # (table[piece]: a copy)
+        with np.errstate(all="ignore"):  # (per thread: a row holding −inf and +inf gives NaN, silently)
+            return np.quantile(table[piece], qs, axis=1, overwrite_input=True).T  # (table[piece]: a copy)
 
     threads = min(len(pieces), 8, os.cpu_count() or 1)
     if threads <= 1:

@@ -575,3 +575,13 @@ def test_blocks_scanned_out_of_order_are_put_back_in_the_order_written():
     assert back.column("value").to_pylist() == [[0.0], [1.0], [2.0, 2.5], [3.0]]
     in_order = _in_written_order(pa.table({"_row": [0, 5], "cell": [1, 2]}))
     assert in_order.column("cell").to_pylist() == [1, 2]
+
+
+def test_a_writer_attached_with_row_groups_spills_beside_the_store(tmp_path):
+    """DuckDB's spill folder is beside the store (as for a direct connection), not the working directory."""
+    from nevsim.store import WRITE_ROW_GROUP_SIZE
+
+    store = Store(tmp_path / "it's here.duckdb")
+    with store._connect(write=True, row_group_size=WRITE_ROW_GROUP_SIZE) as con:
+        folder = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    assert folder == str(store.path) + ".tmp"

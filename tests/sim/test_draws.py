@@ -172,6 +172,31 @@ def test_blocks_on_threads_give_the_result_of_blocks_one_after_the_other(mc_run,
     pd.testing.assert_frame_equal(runs[3][0], mc_run[0], check_exact=False, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("attempt", range(3))
+def test_blocks_on_threads_from_empty_caches_give_the_serial_result(monkeypatch, attempt: int) -> None:
+    """The first run in a process (empty caches) on threads equals blocks one after the other, and
+    the prepared standards are made from the very standards the loop compares them with."""
+    import pandas as pd
+
+    from nevsim import simulate
+
+    monkeypatch.setattr(simulate.os, "cpu_count", lambda: 4)
+    runs = {}
+    for threads in (3, 1):
+        simulate._standards.cache_clear()
+        simulate._prepared_standards.cache_clear()
+        monkeypatch.setattr(simulate, "BLOCK_THREADS", threads)
+        runs[threads] = run_frames("china-current-policies", draws=12, seed=3 + attempt, chunk_draws=3)
+    for i in (0, 1):
+        pd.testing.assert_frame_equal(runs[3][i], runs[1][i], check_exact=True)
+    scenario = load_scenario("china-current-policies")
+    key = (scenario.policy.model_dump_json(), float(scenario.technology.ice_fuel_improvement_pct_per_yr),
+           int(scenario.years.first), int(scenario.years.last))
+    nev, cafc, _, prepared = simulate._prepared_standards(*key)
+    assert all((p is None and n is None) or p.standard is n for n, (p, _) in zip(nev, prepared, strict=True))
+    assert all((p is None and c is None) or p.standard is c for c, (_, p) in zip(cafc, prepared, strict=True))
+
+
 def test_blocks_in_order_bounded_and_cancelled_on_error() -> None:
     """``_in_order`` yields in order, runs at most ``threads`` at once, keeps at most ``threads + 1``
     submitted, and cancels the blocks not started when a block fails or the caller stops."""
@@ -412,3 +437,17 @@ def test_the_accumulator_leaves_a_variable_a_block_did_not_record_missing() -> N
     assert t.maker_values is not None and t.maker_values.shape == (2, 3, 2, 6)  # [var, maker, year, draw]
     np.testing.assert_array_equal(t.maker_values[0, 0, 0], [1, 1, np.nan, np.nan, np.nan, np.nan])
     np.testing.assert_array_equal(t.maker_values[1, 0, 0], [1, 1, 2, 2, np.nan, np.nan])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+@pytest.mark.parametrize("each", [0, 1, 3])
+def test_repeat_and_tile_by_assignment_equal_numpy(n: int, each: int) -> None:
+    from nevsim.simulate import _columns, _repeat, _tile
+
+    for dtype in (np.int8, np.int16, np.int32, np.int64, np.float64):
+        x = (np.arange(n) * 3 - 2).astype(dtype)
+        for got, want in ((_repeat(x, each), np.repeat(x, each)), (_tile(x, each), np.tile(x, each))):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+    build = {"a": lambda: _repeat(np.arange(n, dtype=np.int64), each), "b": lambda: _tile(np.arange(n), each)}
+    threaded, serial = _columns(build, True), _columns(build, False)
+    assert list(threaded) == ["a", "b"] and all(np.array_equal(threaded[k], serial[k]) for k in build)

@@ -460,3 +460,16 @@ def test_row_quantiles_in_pieces_on_threads_equal_one_call(n_rows, n_draws, piec
         got = unc._row_quantiles(table, rows, qs)
     want = np.quantile(table[rows], qs, axis=1).T
     assert got.shape == want.shape and np.array_equal(got, want)
+
+
+def test_row_quantiles_of_rows_with_both_infinities_are_quiet_on_threads(monkeypatch) -> None:
+    """A row holding −inf and +inf gives NaN quantiles where numpy would warn; pool threads do not
+    inherit the caller's error state, so each piece ignores floating-point errors itself."""
+    from nevsim import uncertainty as unc
+
+    table = np.array([[-np.inf, 0.0, np.inf, 1.0]] * 6 + [[1.0, 2.0, 3.0, 4.0]] * 6)
+    monkeypatch.setattr(unc, "_QUANTILE_PIECE_BYTES", 32)  # one row a piece: several threads
+    got = unc._row_quantiles(table, np.ones(len(table), dtype=bool), [0.05, 0.5, 0.95])  # filterwarnings = error
+    with np.errstate(all="ignore"):
+        want = np.quantile(table, [0.05, 0.5, 0.95], axis=1).T
+    np.testing.assert_array_equal(got, want)
