@@ -386,3 +386,23 @@ def test_results_compare_by_value(draws_results, small_results, tmp_path) -> Non
     missing["value"] = np.nan
     assert Results(missing, draws_results.makers, draws_results.meta, draws_results.scenario) == \
         Results(missing.copy(), draws_results.makers, draws_results.meta, draws_results.scenario)  # NaN == NaN
+
+
+@pytest.mark.parametrize(("a", "b", "equal"), [
+    (pd.Categorical(["x", "y", "x"], categories=["x", "y"]), pd.Categorical(["x", "y", "x"], categories=["y", "x"]),
+     True),  # category order does not matter
+    (pd.Categorical(["x", "y"], categories=["x", "y", "unused"]), pd.Categorical(["x", "y"]), True),
+    (pd.Categorical(["x", None]), pd.Categorical(["x", None], categories=["x", "z"]), True),  # missing = missing
+    (pd.Categorical(["x", None]), pd.Categorical(["x", "z"]), False),
+    (pd.Categorical(["x", "y"]), pd.Series(["x", "y"], dtype=object), True),  # categorical vs text
+    (pd.Categorical(["x", "y"]), pd.Categorical(["x", "q"]), False),  # a label the other lacks
+    (np.array([0.0, np.nan]), np.array([-0.0, np.nan]), True),  # as numbers; NaN = NaN
+    (np.array([2**53 + 1]), np.array([2**53]), False),  # whole numbers compared exactly
+    (np.array([1.0, 2.0]), np.array([1, 2]), True),
+    (np.array([], dtype=float), np.array([], dtype=float), True),
+])
+def test_results_columns_compare_by_value(a, b, equal) -> None:
+    from nevsim.results import _same_column
+
+    assert _same_column(pd.Series(a), pd.Series(b)) is equal
+    assert _same_column(pd.Series(b), pd.Series(a)) is equal
