@@ -130,6 +130,45 @@ def test_dask_cluster_gives_exactly_the_local_pool_result(tmp_path: Path) -> Non
     assert share["value"].nunique() == 4
 
 
+def test_local_workers_send_blocks_through_files_and_store_what_inline_chunks_store(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    """A local pool's workers write their blocks to ``<store>.spool`` (not the result pipe): the stored
+    runs, makers included, equal chunks run in this process; the folder is gone afterwards, and one
+    left by a killed sweep is cleared when the next one starts."""
+    from nevsim import sweep as sweep_module
+
+    spec = validate_sweep(SMALL)
+    inline = run_sweep(spec, tmp_path / "inline.duckdb", workers=0)
+    leftover = tmp_path / "pool.duckdb.spool"
+    leftover.mkdir()
+    (leftover / "chunk-9-makers.arrow").write_bytes(b"left by a killed sweep")
+    spooled: list[str] = []
+    real_read = sweep_module._spool_read
+    monkeypatch.setattr(sweep_module, "_spool_read", lambda enc: spooled.append(enc[1]) or real_read(enc))
+    pooled = run_sweep(spec, tmp_path / "pool.duckdb", workers=2)
+    assert sorted(pooled.ran) == sorted(inline.ran) == [0, 1, 2, 3]
+    assert len(spooled) == 8 and all(isinstance(p, str) and p.startswith(str(leftover)) for p in spooled)
+    assert not leftover.exists()  # removed at the end (and the leftover file with it)
+    for a_id, b_id in zip(inline.run_ids, pooled.run_ids, strict=True):
+        a, b = Store(tmp_path / "inline.duckdb").load(a_id), Store(tmp_path / "pool.duckdb").load(b_id)
+        for x, y in ((a.series, b.series), (a.makers, b.makers)):  # (chunks may land in any order)
+            keys = [c for c in x.columns if c != "value"]
+            pd.testing.assert_frame_equal(x.sort_values(keys, kind="stable").reset_index(drop=True),
+                                          y.sort_values(keys, kind="stable").reset_index(drop=True))
+    assert run_sweep(spec, tmp_path / "inline.duckdb", workers=0).ran == []  # inline: nothing spooled …
+    assert not (tmp_path / "inline.duckdb.spool").exists()  # … and no folder made
+
+
+def test_a_failing_chunk_leaves_no_spool_folder(tmp_path: Path, monkeypatch) -> None:
+    """A chunk whose blocks cannot be read stops the sweep; the spool folder is removed all the same."""
+    from nevsim import sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "_spool_read", lambda enc: (_ for _ in ()).throw(RuntimeError("lost")))
+    with pytest.raises(RuntimeError, match="lost"):
+        run_sweep(validate_sweep(SMALL), tmp_path / "s.duckdb", workers=2)
+    assert not (tmp_path / "s.duckdb.spool").exists()
+
+
 def test_chunk_size_does_not_change_the_results(tmp_path: Path) -> None:
     one = run_sweep(validate_sweep(SMALL), tmp_path / "s.duckdb", workers=0)
     two = run_sweep(validate_sweep({**SMALL, "chunk_draws": 2}), tmp_path / "s.duckdb", workers=0)
