@@ -619,6 +619,9 @@ def _spool(store_path: Path | None) -> Iterator[str | None]:
     import shutil
 
     folder = Path(f"{store_path}.spool")
+    if folder.exists() and not folder.is_dir():
+        raise InputError("store", f"{folder} is a file; a sweep on local workers uses that path as a folder "
+                                  "for its chunks (move the file).")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     try:

@@ -159,6 +159,14 @@ def test_local_workers_send_blocks_through_files_and_store_what_inline_chunks_st
     assert not (tmp_path / "inline.duckdb.spool").exists()  # … and no folder made
 
 
+def test_a_file_where_the_spool_folder_goes_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "s.duckdb.spool").write_text("mine", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        run_sweep(validate_sweep(SMALL), tmp_path / "s.duckdb", workers=2)
+    assert err.value.field == "store" and "is a file" in err.value.message
+    assert (tmp_path / "s.duckdb.spool").read_text(encoding="utf-8") == "mine"  # left as it was
+
+
 def test_a_failing_chunk_leaves_no_spool_folder(tmp_path: Path, monkeypatch) -> None:
     """A chunk whose blocks cannot be read stops the sweep; the spool folder is removed all the same."""
     from nevsim import sweep as sweep_module
