@@ -42,3 +42,22 @@ def small_pages() -> Iterator[None]:
 
 _LOCK = threading.Lock()
 _STATE: dict[str, int] = {"users": 0, "previous": True}  # (web requests and runs overlap in threads)
+
+
+def repeat_each(x: np.ndarray, each: int) -> np.ndarray:
+    """``np.repeat(x, each)`` written as one assignment into a new array.
+
+    numpy copies by assignment without holding the GIL (``np.repeat`` holds it), so the columns of
+    a many-draw table (80 M rows) can be filled on two threads at once (``nevsim.simulate._columns``,
+    ``nevsim.store._read_run``).
+    """
+    out = np.empty(x.size * each, dtype=x.dtype)
+    out.reshape(x.size, each)[...] = x.reshape(-1, 1)
+    return out
+
+
+def tile(x: np.ndarray, reps: int) -> np.ndarray:
+    """``np.tile(x, reps)`` of a 1-d array written as one assignment (see :func:`repeat_each`)."""
+    out = np.empty(x.size * reps, dtype=x.dtype)
+    out.reshape(reps, x.size)[...] = x
+    return out

@@ -58,7 +58,7 @@ def present(frame: pd.DataFrame, column: str = "variable") -> set[Any]:
     return set(frame[column].unique().tolist())
 
 
-def cell_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def cell_codes(frame: pd.DataFrame, keys: list[str], *, blocks: Any = ...) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Number the distinct combinations (*cells*) of the ``keys`` columns of a long table.
 
     Returns ``(cell, labels)``: ``cell`` (int32, one per row) numbers the combinations ``0, 1, …``
@@ -67,9 +67,11 @@ def cell_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict[s
     cells; otherwise each column is coded on its own (categorical codes, whole-number years as
     offsets, other columns factorized; a missing label is a level of its own) and the codes
     combine into one integer, so no Python object is made per row. ``ValueError`` if the
-    combinations exceed 2**62.
+    combinations exceed 2**62. ``blocks``: what :func:`cell_blocks` already returned for this
+    frame and keys (None included), so the rows are not compared twice.
     """
-    blocks = cell_blocks(frame, keys)
+    if blocks is ...:
+        blocks = cell_blocks(frame, keys)
     if blocks is not None:
         starts, labels = blocks
         return np.repeat(np.arange(len(starts), dtype=np.int32), np.diff(np.append(starts, len(frame)))), labels

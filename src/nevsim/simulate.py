@@ -43,7 +43,9 @@ import numpy as np
 import pandas as pd
 
 from nevsim import assumptions
+from nevsim._memory import repeat_each as _repeat
 from nevsim._memory import small_pages as _small_pages
+from nevsim._memory import tile as _tile
 from nevsim.calibrate import Calibration, fit_kappa, fit_maker_weights, fit_plugin_constants
 from nevsim.consumers import Coefficients, running_cost_pv_cny, systematic_utility
 from nevsim.errors import InputError
@@ -1392,20 +1394,6 @@ def _categories(values: list[str], codes: np.ndarray, each: int = 1) -> pd.Categ
     if each > 1:
         small = np.zeros(small.size * each, dtype=small.dtype) if not small.any() else _repeat(small, each)
     return pd.Categorical.from_codes(small, categories=pd.Index(unique, dtype="str"), validate=False)
-
-
-def _repeat(x: np.ndarray, each: int) -> np.ndarray:
-    """``np.repeat(x, each)`` written as one assignment (numpy copies without the GIL: see :func:`_columns`)."""
-    out = np.empty(x.size * each, dtype=x.dtype)
-    out.reshape(x.size, each)[...] = x.reshape(-1, 1)
-    return out
-
-
-def _tile(x: np.ndarray, reps: int) -> np.ndarray:
-    """``np.tile(x, reps)`` of a 1-d array written as one assignment (see :func:`_repeat`)."""
-    out = np.empty(x.size * reps, dtype=x.dtype)
-    out.reshape(reps, x.size)[...] = x
-    return out
 
 
 def _columns(build: dict[str, Callable[[], Any]], threads: bool) -> dict[str, Any]:

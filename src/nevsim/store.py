@@ -116,7 +116,7 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame,
             value = frame["value"].to_numpy(dtype=np.float64).reshape(len(starts), draws.stop - draws.start)
             return cells_frame, encode_cells(cells_frame[keys], value, first_draw=draws.start)[1]
     try:
-        cell, labels = cell_codes(frame, keys)
+        cell, labels = cell_codes(frame, keys, blocks=blocks)
     except ValueError as exc:  # cannot happen with real labels
         raise InputError("results", f"cannot store these labels: {exc}") from None
     cells_frame = pd.DataFrame({"cell": np.arange(len(labels[keys[0]]) if keys else 0, dtype=np.int32),
@@ -610,12 +610,10 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 def _repeat_blocks(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """``np.repeat(x, lengths)``; when all lengths are equal, one assignment (numpy copies
     without the GIL, so a loaded run's columns fill on two threads; np.repeat holds it)."""
+    from nevsim._memory import repeat_each
+
     width = _equal_length(lengths)
-    if not width:
-        return np.repeat(x, lengths)
-    out = np.empty(x.size * width, dtype=x.dtype)
-    out.reshape(x.size, width)[...] = x.reshape(-1, 1)
-    return out
+    return repeat_each(x, width) if width else np.repeat(x, lengths)
 
 
 def _arrow(array: Any) -> Any:

@@ -533,11 +533,13 @@ def test_encoding_the_simulation_layout_as_cells_by_draws_is_encoding_row_by_row
         frame = pd.concat([frame.iloc[:2], frame.iloc[4:], frame.iloc[2:4]], ignore_index=True)
     elif case == "draw as float":
         frame["draw"] = frame["draw"].astype(float)
-    calls = []
-    real = store_module.encode_cells
+    calls, scans = [], []
+    real, real_blocks = store_module.encode_cells, store_module.cell_blocks
     monkeypatch.setattr(store_module, "encode_cells", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(store_module, "cell_blocks", lambda *a: scans.append(1) or real_blocks(*a))
     fast = store_module.encode(frame, SERIES_COLUMNS)
     assert bool(calls) == (case in ("draws from 0", "draws from 5", "constant and NaN cells"))  # the path taken
+    assert len(scans) == 1  # the rows are compared once, whichever path
     monkeypatch.setattr(store_module, "cell_blocks", lambda *_: None)
     slow = store_module.encode(frame, SERIES_COLUMNS)
     pd.testing.assert_frame_equal(fast[0], slow[0])

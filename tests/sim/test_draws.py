@@ -442,7 +442,9 @@ def test_the_accumulator_leaves_a_variable_a_block_did_not_record_missing() -> N
 @pytest.mark.parametrize("n", [0, 1, 2, 5])
 @pytest.mark.parametrize("each", [0, 1, 3])
 def test_repeat_and_tile_by_assignment_equal_numpy(n: int, each: int) -> None:
-    from nevsim.simulate import _columns, _repeat, _tile
+    from nevsim._memory import repeat_each as _repeat
+    from nevsim._memory import tile as _tile
+    from nevsim.simulate import _columns
 
     for dtype in (np.int8, np.int16, np.int32, np.int64, np.float64):
         x = (np.arange(n) * 3 - 2).astype(dtype)
