@@ -17,6 +17,11 @@ nothing stored: how the model alone scales), ``series`` (``makers = false``, sto
   chunks and DuckDB's inserts), which nothing can share, as DuckDB has one writer;
 * ``speedup`` = wall(1 worker) / wall(2 workers).
 
+``--warm``: each fresh process first runs a one-chunk sweep (another seed, not measured), so the
+measured sweep finds the workers' fork server already started and warm, as a second sweep from
+a notebook or script does (:mod:`nevsim._worker`). Without it the measured sweep starts the
+server itself (the CLI's case: ``nevsim sweep`` starts it before reading the file).
+
 On a machine with C cores the calling process and the workers share the same cores, so
 ``wall(2) ≥ max(parent, (compute + parent) / C)`` (the store has one writer) while
 ``wall(1) ≈ max(compute, parent)`` (the parent writes chunk k while the worker computes chunk
@@ -65,6 +70,12 @@ def compute_only(task):  # the model's work alone: the chunk's tables are droppe
 
 if __name__ == "__main__":
     spec = load_sweep_spec(sys.argv[1])
+    if sys.argv[4] == "warm":  # a first, unmeasured sweep starts the workers' fork server (nevsim._worker)
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            run_sweep(spec.model_copy(update={"seed": spec.seed + 1, "draws": 1, "distributions": {},
+                                              "grid": {k: v[:1] for k, v in spec.grid.items()}}),
+                      tmp + "/warm.duckdb", workers=int(sys.argv[3]))
     if sys.argv[2] == "-":  # no store: how the model alone scales with workers
         from concurrent.futures import wait
         from nevsim.sweep import _task, chunks, executor
@@ -90,7 +101,7 @@ def _points(n: int) -> list[float]:
 
 
 def one_run(folder: Path, draws: int, chunk: int, makers: bool, workers: int,
-            model_only: bool = False, points: int = 4) -> dict[str, float]:
+            model_only: bool = False, points: int = 4, warm: bool = False) -> dict[str, float]:
     """One sweep in a fresh interpreter, into a new store (``model_only``: chunks computed, nothing stored)."""
     spec = folder / f"bench-{'m' if makers else 's'}.toml"
     spec.write_text(_SWEEP.format(draws=draws, chunk=chunk, makers="true" if makers else "false",
@@ -99,13 +110,14 @@ def one_run(folder: Path, draws: int, chunk: int, makers: bool, workers: int,
     script.write_text(_CASE, encoding="utf-8")
     store = folder / f"w{workers}-{'m' if makers else 's'}.duckdb"
     store.unlink(missing_ok=True)
-    proc = subprocess.run([sys.executable, str(script), str(spec), "-" if model_only else str(store), str(workers)],
+    proc = subprocess.run([sys.executable, str(script), str(spec), "-" if model_only else str(store), str(workers), "warm" if warm else "cold"],
                           capture_output=True, text=True, check=True)
     store.unlink(missing_ok=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure(draws: int = 1000, chunk: int = 250, reps: int = 3, points: int = 4) -> dict[str, dict[str, float]]:
+def measure(draws: int = 1000, chunk: int = 250, reps: int = 3, points: int = 4,
+            warm: bool = False) -> dict[str, dict[str, float]]:
     """Medians over ``reps`` of every case (model only / series only / with makers × 1 / 2 workers)."""
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,9 +125,10 @@ def measure(draws: int = 1000, chunk: int = 250, reps: int = 3, points: int = 4)
             runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
             for _ in range(reps):  # alternate 1 and 2 workers so a load change hits both
                 for workers in (1, 2):
-                    runs[workers].append(one_run(Path(tmp), draws, chunk, makers, workers, name == "model", points))
+                    runs[workers].append(one_run(Path(tmp), draws, chunk, makers, workers, name == "model", points,
+                                                       warm))
             case: dict[str, float] = {"makers": makers, "points": points, "draws": draws, "chunk_draws": chunk,
-                                      "reps": reps}
+                                      "reps": reps, "warm_server": warm}
             for workers, rs in runs.items():
                 for key in ("wall_s", "parent_cpu_s", "compute_s"):
                     case[f"w{workers}_{key}"] = statistics.median(r[key] for r in rs)
@@ -133,15 +146,17 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=4, help="grid points (credit pass-through values)")
     parser.add_argument("--chunk", type=int, default=250, help="draws per chunk")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (medians are reported)")
+    parser.add_argument("--warm", action="store_true",
+                        help="measure a second sweep of the process (the workers' fork server already warm)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
-    report = measure(args.draws, args.chunk, args.reps, args.points)
+    report = measure(args.draws, args.chunk, args.reps, args.points, args.warm)
     report["machine"] = {"cpus": os.cpu_count(), "load_avg_1min_after": os.getloadavg()[0]}  # type: ignore[assignment]
     if args.json:
         print(json.dumps(report, indent=1))
         return
     print(f"sweep: {args.points} points × {args.draws:,} draws, chunks of {args.chunk}, medians of {args.reps} runs "
-          f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} after)")
+          f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} after{'; fork server warm' if args.warm else ''})")
     print(f"{'table':>7} {'wall 1w':>8} {'wall 2w':>8} {'speed-up':>9} {'compute':>8} {'parent cpu':>11} {'bound':>6}")
     for key in ("model", "series", "makers"):
         c = report[key]

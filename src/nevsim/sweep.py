@@ -430,7 +430,8 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
     processes (default: the number of CPUs; ``0`` runs chunks in this process). Worker
     processes are started with the ``forkserver`` method (no fork of a threaded parent), so a
     script that runs a sweep on local processes needs the usual ``if __name__ == "__main__":``
-    guard (as with any multiprocessing code).
+    guard (as with any multiprocessing code). The fork server imports :data:`WORKER_PRELOAD`
+    first, so the workers it forks start with the simulation imported and its caches filled.
     """
     if scheduler:
         try:
@@ -454,8 +455,42 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
     if n == 0:
         yield _InlineExecutor()
         return
-    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=_worker_context()) as pool:
         yield pool
+
+
+#: Module the local workers' fork server imports before forking them: it imports the simulation
+#: and fills its caches once (:mod:`nevsim._worker`), so workers start warm.
+WORKER_PRELOAD = "nevsim._worker"
+
+
+def _worker_context() -> Any:
+    """multiprocessing's ``forkserver`` context, with :data:`WORKER_PRELOAD` in the server's preload list.
+
+    The list is process-wide; modules already in it (by default ``__main__``) are kept. It takes
+    effect when the server starts (the first local pool or :func:`start_workers` of the process).
+    """
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    preload = list(getattr(forkserver._forkserver, "_preload_modules", None) or ["__main__"])
+    if WORKER_PRELOAD not in preload:
+        ctx.set_forkserver_preload([*preload, WORKER_PRELOAD])
+    return ctx
+
+
+def start_workers() -> None:
+    """Start the local workers' fork server now, so it loads and warms nevsim while the caller goes on.
+
+    Optional: a local pool starts the server itself when it starts its first worker. Calling this
+    first (the CLI does, before it reads the sweep file and opens the store) lets the server's
+    warm-up (≈ 1–1.5 s in a fresh process: imports and one draw of the default scenario) overlap
+    the caller's own start. Returns at once; a server that is already running is kept.
+    """
+    from multiprocessing import forkserver
+
+    _worker_context()
+    forkserver.ensure_running()
 
 
 # ---------------------------------------------------------------------------- the store side
@@ -571,6 +606,8 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
     from nevsim.store import Store, writer_settings
 
     t0 = time.perf_counter()
+    if pool is None and not scheduler and workers != 0:
+        start_workers()  # the workers' fork server warms up while the sweep is read and registered
     if not isinstance(spec, SweepSpec):
         spec = load_sweep_spec(spec)
     if not isinstance(store, Store):
@@ -586,7 +623,8 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
             progress(len(done), len(all_chunks))
         if todo:
             window = max_pending or max(2, 2 * (default_workers() if workers is None else max(workers, 1)))
-            local_pool = pool is None and not scheduler and workers != 0  # its workers share this machine
+            # A process pool's workers share this machine and its files (the CLI passes its pool)
+            local_pool = isinstance(pool, ProcessPoolExecutor) or (pool is None and not scheduler and workers != 0)
             with _spool(store.path if local_pool else None) as folder, \
                     _nullcontext(pool) if pool is not None else executor(scheduler, workers) as ex:
                 # The writer shares the cores with the workers, so its CPU is what limits a sweep's
@@ -610,7 +648,7 @@ def _spool(store_path: Path | None) -> Iterator[str | None]:
     """The folder local workers write their chunks' blocks to (``<store>.spool``), removed at the end.
 
     None (no folder: results come back through the executor) for a Dask cluster, a pool given by
-    the caller or chunks run in this process. The store admits one writer, so the folder is this
+    the caller that is not a local ``ProcessPoolExecutor``, or chunks run in this process. The store admits one writer, so the folder is this
     sweep's alone; one left by a killed sweep is removed when the next sweep on the store starts.
     """
     if store_path is None:

@@ -159,6 +159,75 @@ def test_local_workers_send_blocks_through_files_and_store_what_inline_chunks_st
     assert not (tmp_path / "inline.duckdb.spool").exists()  # … and no folder made
 
 
+def test_a_process_pool_the_caller_passes_also_spools_and_other_executors_do_not(tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """The CLI passes the pool it made (``executor``) to ``run_sweep``: its chunks go through the spool
+    folder as well; an executor that may run elsewhere (in-process here, a Dask client) gets none."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from nevsim import sweep as sweep_module
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(sweep_module, "_drive", lambda *args, **kwargs: seen.append(args[-1]))
+    spec = validate_sweep(SMALL)
+    with executor(workers=1) as pool:
+        assert isinstance(pool, ProcessPoolExecutor)
+        run_sweep(spec, tmp_path / "cli.duckdb", pool=pool)
+    with executor(workers=0) as inline:
+        run_sweep(spec, tmp_path / "inline.duckdb", pool=inline)
+    assert seen == [str(tmp_path / "cli.duckdb.spool"), None]
+
+
+def test_the_workers_fork_server_preloads_the_warm_up_and_keeps_other_modules(monkeypatch) -> None:
+    """``executor`` asks the fork server to import ``nevsim._worker`` (imports and caches, once) before it
+    forks workers; modules already on the process-wide preload list stay, and asking twice adds nothing."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    from nevsim import sweep as sweep_module
+
+    monkeypatch.setattr(forkserver._forkserver, "_preload_modules", ["__main__", "mine"])
+    ctx = sweep_module._worker_context()
+    assert ctx is multiprocessing.get_context("forkserver")
+    assert forkserver._forkserver._preload_modules == ["__main__", "mine", "nevsim._worker"]
+    sweep_module._worker_context()
+    assert forkserver._forkserver._preload_modules == ["__main__", "mine", "nevsim._worker"]
+
+
+def test_the_warm_up_fills_the_caches_starts_no_thread_and_swallows_its_errors(monkeypatch) -> None:
+    """What the fork server runs: one draw of the default scenario (caches filled: the next run of it
+    prepares nothing new), no thread left behind (the server forks from one thread), and an error in
+    it is only a skipped warm-up (the workers compute, and report, what they need)."""
+    import threading
+
+    from nevsim import _worker, simulate
+
+    before = threading.active_count()
+    assert isinstance(_worker.warm(), float)
+    assert threading.active_count() == before
+    hits = simulate._load_history.cache_info().hits
+    assert isinstance(_worker.warm(), float) and simulate._load_history.cache_info().hits > hits
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no data")
+
+    monkeypatch.setattr(simulate, "run_cells", broken)
+    assert _worker.warm() is None
+
+
+def test_start_workers_starts_the_fork_server_once() -> None:
+    from multiprocessing import forkserver
+
+    from nevsim.sweep import start_workers
+
+    start_workers()
+    pid = forkserver._forkserver._forkserver_pid
+    assert pid is not None
+    start_workers()
+    assert forkserver._forkserver._forkserver_pid == pid  # (kept: workers of later pools fork from it)
+    assert "nevsim._worker" in forkserver._forkserver._preload_modules
+
+
 def test_a_file_where_the_spool_folder_goes_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "s.duckdb.spool").write_text("mine", encoding="utf-8")
     with pytest.raises(InputError) as err:

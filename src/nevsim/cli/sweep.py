@@ -248,6 +248,10 @@ def sweep_run_cmd(
                          allowed=["--scheduler", "--workers"])
     if draws is not None and draws < 1:
         raise InputError("--draws", f"must be ≥ 1, got {draws}.")
+    if address is None and workers != 0:
+        from nevsim.sweep import start_workers
+
+        start_workers()  # local workers' fork server: warms up while the file is read and the store opened
     spec = load_spec(sweep, draws)
     st = Store(store)
     # Connect to the executor first: an unreachable scheduler fails before anything is written.
