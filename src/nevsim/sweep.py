@@ -64,7 +64,6 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import os
 import time
 import tomllib
@@ -79,6 +78,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nevsim._forkserver import start_workers, worker_context
 from nevsim.errors import InputError
 from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
 from nevsim.uncertainty import Correlation, is_distribution, parse_correlation, parse_distribution, sample
@@ -94,6 +94,7 @@ __all__ = [
     "load_sweep_spec",
     "run_chunk",
     "run_sweep",
+    "start_workers",
     "sweep_chunks",
 ]
 
@@ -455,42 +456,8 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
     if n == 0:
         yield _InlineExecutor()
         return
-    with ProcessPoolExecutor(max_workers=n, mp_context=_worker_context()) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=worker_context()) as pool:
         yield pool
-
-
-#: Module the local workers' fork server imports before forking them: it imports the simulation
-#: and fills its caches once (:mod:`nevsim._worker`), so workers start warm.
-WORKER_PRELOAD = "nevsim._worker"
-
-
-def _worker_context() -> Any:
-    """multiprocessing's ``forkserver`` context, with :data:`WORKER_PRELOAD` in the server's preload list.
-
-    The list is process-wide; modules already in it (by default ``__main__``) are kept. It takes
-    effect when the server starts (the first local pool or :func:`start_workers` of the process).
-    """
-    from multiprocessing import forkserver
-
-    ctx = multiprocessing.get_context("forkserver")
-    preload = list(getattr(forkserver._forkserver, "_preload_modules", None) or ["__main__"])
-    if WORKER_PRELOAD not in preload:
-        ctx.set_forkserver_preload([*preload, WORKER_PRELOAD])
-    return ctx
-
-
-def start_workers() -> None:
-    """Start the local workers' fork server now, so it loads and warms nevsim while the caller goes on.
-
-    Optional: a local pool starts the server itself when it starts its first worker. Calling this
-    first (the CLI does, before it reads the sweep file and opens the store) lets the server's
-    warm-up (≈ 1–1.5 s in a fresh process: imports and one draw of the default scenario) overlap
-    the caller's own start. Returns at once; a server that is already running is kept.
-    """
-    from multiprocessing import forkserver
-
-    _worker_context()
-    forkserver.ensure_running()
 
 
 # ---------------------------------------------------------------------------- the store side

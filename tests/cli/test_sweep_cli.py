@@ -270,3 +270,26 @@ def test_any_host_and_port_is_accepted(host: str, port: int) -> None:
 def test_ports_outside_1_to_65535_are_refused(host: str, port: int, scheme: str) -> None:
     with pytest.raises(InputError):
         check_scheduler(f"{scheme}{host}:{port}")
+
+
+@pytest.mark.parametrize(("flags", "starts"), [((), True), (("--workers", "2"), True), (("--workers", "0"), False),
+                                               (("--scheduler", "tcp://127.0.0.1:1"), False)])
+def test_a_local_pool_starts_its_fork_server_before_the_sweep_file_is_read(tmp_path: Path, monkeypatch,
+                                                                           flags: tuple[str, ...],
+                                                                           starts: bool) -> None:
+    """`nevsim sweep` on local workers starts their fork server first (its warm-up overlaps reading the
+    file and opening the store); in-process chunks and a Dask cluster start none."""
+    import nevsim._forkserver
+    import nevsim.cli.sweep as cli_sweep
+
+    calls: list[str] = []
+    monkeypatch.setattr(nevsim._forkserver, "start_workers", lambda: calls.append("start"))
+
+    def stop_at_read(sweep: str, draws: int | None = None):
+        calls.append("read")
+        raise InputError("SWEEP", "stopped here by the test")
+
+    monkeypatch.setattr(cli_sweep, "load_spec", stop_at_read)
+    result = invoke("sweep", str(tmp_path / "s.toml"), "--store", str(tmp_path / "s.duckdb"), *flags)
+    assert result.exit_code == 2 and "stopped here by the test" in result.output
+    assert calls == (["start", "read"] if starts else ["read"])

@@ -184,13 +184,13 @@ def test_the_workers_fork_server_preloads_the_warm_up_and_keeps_other_modules(mo
     import multiprocessing
     from multiprocessing import forkserver
 
-    from nevsim import sweep as sweep_module
+    from nevsim._forkserver import worker_context
 
     monkeypatch.setattr(forkserver._forkserver, "_preload_modules", ["__main__", "mine"])
-    ctx = sweep_module._worker_context()
+    ctx = worker_context()
     assert ctx is multiprocessing.get_context("forkserver")
     assert forkserver._forkserver._preload_modules == ["__main__", "mine", "nevsim._worker"]
-    sweep_module._worker_context()
+    worker_context()
     assert forkserver._forkserver._preload_modules == ["__main__", "mine", "nevsim._worker"]
 
 

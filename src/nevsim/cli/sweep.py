@@ -249,7 +249,7 @@ def sweep_run_cmd(
     if draws is not None and draws < 1:
         raise InputError("--draws", f"must be ≥ 1, got {draws}.")
     if address is None and workers != 0:
-        from nevsim.sweep import start_workers
+        from nevsim._forkserver import start_workers  # (before nevsim.sweep's imports)
 
         start_workers()  # local workers' fork server: warms up while the file is read and the store opened
     spec = load_spec(sweep, draws)
