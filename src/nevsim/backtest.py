@@ -405,9 +405,10 @@ class BacktestResult:
                     marker={"size": 4},
                     hovertemplate=f"{method}, cutoff {cutoff}<br>%{{x}}: %{{y:.1f}} %<extra></extra>"))
                 shown = True
+        view = f", policies {self.meta.get('policies', 'enacted')}" if "model" in self.methods else ""
         fig.update_layout(
             title=title or (f"Back-test: EV share of new cars, {self.meta.get('region', '')} — forecasts from "
-                            f"cutoffs {', '.join(map(str, self.cutoffs))}"),
+                            f"cutoffs {', '.join(map(str, self.cutoffs))}{view}"),
             xaxis_title="year", yaxis_title="EV share of new car sales (%)", template="plotly_white",
             legend={"title": "method"})
         return fig

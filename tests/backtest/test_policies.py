@@ -30,6 +30,8 @@ def test_as_known_runs_each_cutoff_with_its_own_vintage() -> None:
     assert j["policies"] == "as-known" and [c["known_at"] for c in j["cutoffs"]] == [2018, 2021]
     assert "as known at each cutoff" in known.summary()
     assert "as enacted" in enacted.summary()
+    assert "policies as-known" in known.plot().layout.title.text
+    assert "policies enacted" in enacted.plot().layout.title.text
 
 
 def test_views() -> None:

@@ -432,7 +432,8 @@ def audit() -> pd.DataFrame:
 
     Columns: ``table, region, standard, param, revision, year_from, year_to, powertrain,
     lower, upper, band_unit, value, unit, status, source_key, source_urls, note``. Sorted by
-    status (U, S, D, V), then region, standard, param, year.
+    status (U, S, D, V), then region, standard, param, year. The rows of ``vintages.csv``
+    (table ``vintages``) say in their note which table they replace and at which cutoffs.
     """
     p = _parameters().copy()
     p.insert(0, "table", "parameters")
@@ -442,7 +443,12 @@ def audit() -> pd.DataFrame:
     pl["param"] = pl["param"] + ": " + pl.pop("item")
     pl = pl.assign(table="plates", region="CN", standard="PLATES", revision="local",
                    year_from=pl["year"], year_to=pl.pop("year"))
-    frame = pd.concat([p, b, pl], ignore_index=True)
+    v = _vintages().copy()
+    v["note"] = [f"replaces {tab}.csv rows for cutoffs {kf}–{ku - 1} (rules as known then): {note}"
+                 for tab, kf, ku, note in zip(v["table"], v["known_from"], v.pop("known_until"), v["note"],
+                                              strict=True)]
+    v = v.drop(columns="known_from").assign(table="vintages")
+    frame = pd.concat([p, b, pl, v], ignore_index=True)
     urls = dict(zip(_sources()["source_key"], _sources()["url"], strict=True))
     frame["source_urls"] = [
         " ; ".join(urls.get(k, "(unknown source key)") for k in key.split(";") if k) for key in frame["source_key"]
