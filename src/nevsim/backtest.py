@@ -55,6 +55,16 @@ MIN_HISTORY_YEARS = 5
 #: Default scenario.
 DEFAULT_SCENARIO = "china-current-policies"
 
+#: Policy views of a back-test: the rules as enacted (to the end of 2025; a conditional, ex-post
+#: forecast) or as known at each cutoff (``policy.known_at = cutoff``; an ex-ante forecast).
+POLICY_VIEWS: tuple[str, ...] = ("enacted", "as-known")
+
+#: What each policy view means, in words (table titles, summary).
+POLICY_VIEW_TEXT: dict[str, str] = {
+    "enacted": "policies as enacted (known at the end of 2025)",
+    "as-known": "policies as known at each cutoff (China's vintage table)",
+}
+
 #: Region codes the back-test accepts → IEA region names of the actuals.
 REGION_CODES: dict[str, str] = {"CN": "China", "US": "USA", "EU": "EU27"}
 
@@ -323,8 +333,9 @@ class BacktestResult:
                 rows.append(row)
             s = scores[scores["cutoff"] == cutoff].set_index("method")["mae_pp"]
             mae = {m: (_num(s[m]) if m in s.index else None) for m in METHODS}
-            out.append({"cutoff": int(cutoff), "forecasts": rows, "mae": mae})
-        return {"cutoffs": out}
+            out.append({"cutoff": int(cutoff), "known_at": self.meta.get("known_at", {}).get(int(cutoff)),
+                        "forecasts": rows, "mae": mae})
+        return {"policies": self.meta.get("policies", "enacted"), "cutoffs": out}
 
     def summary(self) -> str:
         """Plain-language reading: MAE per method, and every place where the model loses."""
@@ -333,6 +344,9 @@ class BacktestResult:
         lines.append(f"Back-test of {meta.get('variable', SHARE_VARIABLE)} ({meta.get('region', '')}), "
                      f"scenario {meta.get('scenario', '')}, cutoffs {', '.join(map(str, self.cutoffs))}, "
                      f"forecasts through {meta.get('through', '')}; error = forecast − actual, points.")
+        if "model" in self.methods:
+            view = meta.get("policies", "enacted")
+            lines.append(f"The model runs with {POLICY_VIEW_TEXT.get(view, view)} [--policies {view}].")
         mae = self.mae()
         methods = self.methods
         pooled = mae.loc["pooled"]
@@ -391,9 +405,10 @@ class BacktestResult:
                     marker={"size": 4},
                     hovertemplate=f"{method}, cutoff {cutoff}<br>%{{x}}: %{{y:.1f}} %<extra></extra>"))
                 shown = True
+        view = f", policies {self.meta.get('policies', 'enacted')}" if "model" in self.methods else ""
         fig.update_layout(
             title=title or (f"Back-test: EV share of new cars, {self.meta.get('region', '')} — forecasts from "
-                            f"cutoffs {', '.join(map(str, self.cutoffs))}"),
+                            f"cutoffs {', '.join(map(str, self.cutoffs))}{view}"),
             xaxis_title="year", yaxis_title="EV share of new car sales (%)", template="plotly_white",
             legend={"title": "method"})
         return fig
@@ -452,6 +467,7 @@ def backtest(
     methods: Sequence[str] | None = None,
     actuals: pd.Series | None = None,
     progress: Progress | None = None,
+    policies: str = "enacted",
 ) -> BacktestResult:
     """Back-test the model and the baselines on China's (or another region's) EV share of new cars.
 
@@ -475,6 +491,12 @@ def backtest(
     progress:
         Optional ``progress(done, total)`` with ``total`` the number of cutoffs (``done`` may be
         fractional while a model run proceeds).
+    policies:
+        ``"enacted"`` (default): the scenario's policies as given (China's rules as enacted to
+        the end of 2025) at every cutoff — a forecast conditional on the policies that happened.
+        ``"as-known"``: each cutoff ``c`` runs with ``policy.known_at = c`` — the China rules
+        issued by 31 December of ``c`` (``nevsim/policy/params/vintages.csv``); China only,
+        cutoffs within :func:`nevsim.policy._tables.known_at_years`.
     """
     wanted = list(METHODS if methods is None else methods)
     bad = [m for m in wanted if m not in METHODS]
@@ -482,6 +504,8 @@ def backtest(
         raise InputError("methods", f"unknown methods {bad}." if bad else "give at least one method.",
                          allowed=METHODS)
     wanted = [m for m in METHODS if m in wanted]
+    if policies not in POLICY_VIEWS:
+        raise InputError("policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
     scen = _load_scenario(scenario) if "model" in wanted else None
     try:
         region_name = resolve_region(region)
@@ -499,6 +523,7 @@ def backtest(
     observed = _check_series(actuals) if injected else actual_shares(code)
     last = _check_through(through, observed)
     years_cut = _check_cutoffs(cutoffs, observed, through)
+    known_at = _known_at_per_cutoff(policies, scen, code, years_cut)
 
     frames: list[pd.DataFrame] = []
     model_runs: dict[int, pd.DataFrame] = {}
@@ -517,7 +542,7 @@ def backtest(
             if progress is not None:
                 def inner(done: int, steps: int, _i: int = i) -> None:
                     progress(_i + (done / steps if steps else 1.0), total)
-            shares = model_shares(scen, cutoff, progress=inner)
+            shares = model_shares(_with_known_at(scen, known_at[cutoff]), cutoff, progress=inner)
             found["model"] = _pick(shares, forecast_years)
             model_runs[cutoff] = shares
         actual = observed.loc[forecast_years].to_numpy(dtype=float)
@@ -537,6 +562,7 @@ def backtest(
         "region": code, "variable": SHARE_VARIABLE, "through": last, "cutoffs": years_cut, "methods": wanted,
         "actuals": "injected" if injected else f"{_IEA} (Historical, Cars, EV sales share) + {_OWID} after",
         "logit_trend_years": LOGIT_TREND_YEARS, "min_history_years": MIN_HISTORY_YEARS,
+        "policies": policies, "known_at": known_at if "model" in wanted else {},
     }
     if "model" in wanted and not injected:
         meta["model_split"] = _model_split_note(_split_errors(model_runs, last, region_name))
@@ -558,6 +584,31 @@ def _split_errors(model_runs: Mapping[int, pd.DataFrame], through: int, region_n
     return pd.DataFrame(rows).dropna() if rows else pd.DataFrame()
 
 
+def _known_at_per_cutoff(policies: str, scen: Any, region: str, cutoffs: Sequence[int]) -> dict[int, int | None]:
+    """``policy.known_at`` of the model run at each cutoff: the scenario's own (enacted) or the cutoff."""
+    if policies == "enacted" or scen is None:
+        own = getattr(getattr(scen, "policy", None), "known_at", None)
+        return {int(c): own for c in cutoffs}
+    if region != "CN":
+        raise InputError("policies", f"'as-known' needs a vintage table of the rules; only China (CN) has one, "
+                         f"not {region}.", allowed=["enacted"])
+    from nevsim.policy._tables import known_at_years
+
+    first, last = known_at_years()
+    outside = [int(c) for c in cutoffs if not first <= int(c) <= last]
+    if outside:
+        raise InputError("cutoffs", f"with --policies as-known every cutoff must be a year the vintage table "
+                         f"encodes; {outside} is not.", allowed=[f"{first}–{last}"])
+    return {int(c): int(c) for c in cutoffs}
+
+
+def _with_known_at(scen: Any, known_at: int | None) -> Any:
+    """The scenario with ``policy.known_at`` set (the same object when it already has that value)."""
+    if scen.policy.known_at == known_at:
+        return scen
+    return scen.model_copy(update={"policy": scen.policy.model_copy(update={"known_at": known_at})})
+
+
 def _load_scenario(scenario: object) -> Any:
     try:
         from nevsim.scenario import load_scenario
@@ -575,6 +626,7 @@ __all__ = [
     "DEFAULT_SCENARIO",
     "METHODS",
     "MIN_HISTORY_YEARS",
+    "POLICY_VIEWS",
     "REGION_CODES",
     "SHARE_VARIABLE",
     "BacktestResult",

@@ -194,7 +194,26 @@ class Policy(_Strict):
     phev_plate_from_year: int = Field(
         2099, ge=2010, le=2100, description="from this year PHEVs no longer get the free plate (Shanghai: 2023)"
     )
+    known_at: int | None = Field(
+        None,
+        description="China's rules as known at the end of this year (calendar year; nevsim/policy/params/vintages.csv): "
+                    "for later years the NEV ratios, purchase subsidy, local top-ups and purchase-tax exemption "
+                    "issued by then; unset = the rules as enacted. CN only",
+    )
     check_year_paths = _path_validators("plate_restricted_sales_share_pct")
+
+    @field_validator("known_at", mode="after")
+    @classmethod
+    def _known_at_encoded(cls, value: int | None) -> int | None:
+        if value is None:
+            return None
+        from nevsim.policy import _tables
+
+        first, last = _tables.known_at_years()
+        if not first <= value <= last:
+            raise _FieldError("policy.known_at", f"{value} is outside the cutoff years the vintage table encodes",
+                              [f"{first}–{last}", "unset (the rules as enacted)"])
+        return value
 
     @model_validator(mode="after")
     def _ranges(self) -> Policy:
@@ -423,17 +442,23 @@ class Scenario(_Strict):
         if self.region_spec is not None and self.region_spec.code != self.region:
             raise _FieldError("region", f"region {self.region!r} differs from the [region] table's code "
                                f"{self.region_spec.code!r}", [self.region_spec.code])
+        if self.policy.known_at is not None and self.region != "CN":
+            raise _FieldError("policy.known_at", f"the rules as known at a year are encoded for China (CN) only; "
+                               f"region {self.region} has no vintage table", ["unset (the rules as enacted)"])
         return self
 
     def resolved(self) -> dict[str, Any]:
         """The whole scenario as a plain dict (JSON types only).
 
         ``region_spec`` appears only for a region defined by a ``[region]`` table, so China's
-        resolved scenario (and its hash) is what it was before regions existed.
+        resolved scenario (and its hash) is what it was before regions existed; likewise
+        ``policy.known_at`` appears only when set.
         """
         out = self.model_dump(mode="json")
         if out.get("region_spec") is None:
             out.pop("region_spec", None)
+        if out.get("policy", {}).get("known_at", 0) is None:
+            out["policy"].pop("known_at")
         return out
 
     @property

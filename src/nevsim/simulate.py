@@ -837,11 +837,13 @@ class _ChinaPolicy:
         y = year
         if sub.subsidy_extend_to_year is not None and 2022 < year <= sub.subsidy_extend_to_year:
             y = 2022
+        known = self.policy.known_at
         try:
-            national = self.china._purchase_subsidy_fast(y, _IS_BEV, _IS_PHEV, _nz(veh.range_km), veh.price_cny)
+            national = self.china._purchase_subsidy_fast(y, _IS_BEV, _IS_PHEV, _nz(veh.range_km), veh.price_cny,
+                                                         known_at=known)
         except InputError:  # before the encoded schedule (2010–2012 city pilots are not encoded)
             return np.zeros_like(veh.price_cny)
-        local = self.china.local_top_up_fraction(year) if sub.local_top_up else 0.0
+        local = self.china.local_top_up_fraction(year, known_at=known) if sub.local_top_up else 0.0
         return national * (1.0 + local) if local else national
 
     def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -855,23 +857,26 @@ class _ChinaPolicy:
         if sub.tax_exemption_extend_to_year is not None and 2025 < year <= sub.tax_exemption_extend_to_year:
             y = 2025
         price = veh.price_cny
+        known = self.policy.known_at
         if not sub.purchase_tax_exemption:
-            full = self.china._purchase_tax_fast(year, _NONE, _NONE, price, _NAN_RANGE)
+            full = self.china._purchase_tax_fast(year, _NONE, _NONE, price, _NAN_RANGE, known_at=known)
             return full, full
-        due, full_y = self.china._purchase_tax_pair_fast(y, _IS_BEV, _IS_PHEV, price, _nz(veh.range_km))
+        due, full_y = self.china._purchase_tax_pair_fast(y, _IS_BEV, _IS_PHEV, price, _nz(veh.range_km),
+                                                         known_at=known)
         if y == year:  # the conventional tax of the year is the pre-exemption tax
             return due, full_y
-        return due, self.china._purchase_tax_fast(year, _NONE, _NONE, price, _NAN_RANGE)
+        return due, self.china._purchase_tax_fast(year, _NONE, _NONE, price, _NAN_RANGE, known_at=known)
 
     def nev_standard(self, year: int, vehicles: Any) -> Any | None:
         """The year's NEV standard; after the last set year the rules are held (or the ratio is 0)."""
         dc = self.policy.dual_credit
         if not dc.enabled:
             return None
-        sy = self.china.nev_standard(year, vehicles, extend="hold")
-        ratio = float(self.china.nev_ratio(year, extend="hold"))
+        known = self.policy.known_at
+        sy = self.china.nev_standard(year, vehicles, extend="hold", known_at=known)
+        ratio = float(self.china.nev_ratio(year, extend="hold", known_at=known))
         try:
-            self.china.nev_ratio(year)
+            self.china.nev_ratio(year, known_at=known)
             beyond = False
         except InputError:  # after the last year with a set ratio
             beyond = True
@@ -1618,13 +1623,18 @@ def _shipped_scenario(name: str) -> Scenario:
     return load_scenario(name)
 
 
-def _reference(scenario: Scenario) -> Scenario:
+def _reference(scenario: Scenario, until: int | None = None) -> Scenario:
     """The scenario whose history the constants are fitted on (``calibration.against``).
 
     The scenario itself when it is the same world as its reference (all but name, description,
     calibration and Monte Carlo settings equal, ignoring the years); otherwise the reference
     with the scenario's years and coefficients. So an override of the default scenario (``load_scenario(name, {...})``)
     is a counterfactual calibrated on the factual history, never re-fitted to it.
+
+    ``policy.known_at`` does not make another world when the history ends by it (``until ≤
+    known_at``): the rules as known at that year equal the enacted ones in every fitted year
+    (:func:`nevsim.policy._tables.overlay` changes only later years), so such a scenario fits
+    and projects in one pass like its reference.
     """
     try:
         reference = _load_reference(scenario.calibration.against)
@@ -1638,6 +1648,9 @@ def _reference(scenario: Scenario) -> Scenario:
     skip = ("name", "description", "calibration", "years", "coefficients", "uncertainty")  # draws: not the world
     a = {k: v for k, v in scenario.resolved().items() if k not in skip}
     b = {k: v for k, v in reference.resolved().items() if k not in skip}
+    known_at = scenario.policy.known_at
+    if known_at is not None and until is not None and until <= known_at:
+        a["policy"] = {k: v for k, v in a["policy"].items() if k != "known_at"}
     return scenario if a == b else reference
 
 
@@ -1649,7 +1662,7 @@ def calibrate(scenario: Scenario, until: int | None = None, inputs: Inputs | Non
     reference with the same values applied: values describe the world, so the factual
     history is re-fitted under each draw's assumptions (vectorised over draws).
     """
-    reference = _reference(scenario)
+    reference = _reference(scenario, until)
     if inputs is not None and reference is scenario:
         ref_inputs = inputs
     else:
@@ -1667,7 +1680,7 @@ def _simulate(scenario: Scenario, until: int | None, values: Mapping[str, Any] |
     t0 = time.perf_counter()
     inputs = prepare(scenario, until, values)
     t1 = time.perf_counter()
-    if _reference(scenario) is scenario:  # its own reference: fit and project in one pass
+    if _reference(scenario, until) is scenario:  # its own reference: fit and project in one pass
         t2 = t1
         trace, cal = run_years(inputs, None, fit=True, project=True, progress=progress, makers=makers)
     else:
@@ -1699,7 +1712,7 @@ def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, un
         "calibration": {
             "against": scenario.calibration.against,
             "kappa": per_draw(cal.kappa),
-            "kappa_fit": _reference(scenario).calibration.kappa_fit,
+            "kappa_fit": _reference(scenario, until).calibration.kappa_fit,
             "hold_plugin_constant": per_draw(cal.hold_plugin),
             "hold_bev_constant": per_draw(cal.hold_bev),
             "max_abs_share_error_pp": cal.max_abs_error_pp,

@@ -87,9 +87,10 @@ def test_forecast_table_is_long_and_consistent(baselines_only: BacktestResult) -
 
 def test_to_json_has_exactly_the_issue_shape(baselines_only: BacktestResult) -> None:
     out = baselines_only.to_json()
-    assert list(out) == ["cutoffs"]
+    assert list(out) == ["policies", "cutoffs"] and out["policies"] == "enacted"  # + the policy view
     first = out["cutoffs"][1]
-    assert set(first) == {"cutoff", "forecasts", "mae"} and first["cutoff"] == 2021
+    assert set(first) == {"cutoff", "known_at", "forecasts", "mae"} and first["cutoff"] == 2021
+    assert first["known_at"] is None
     assert set(first["mae"]) == {"model", "logistic", "bass", "persistence", "logit_trend"}
     assert first["mae"]["model"] is None  # not run here
     assert first["mae"]["persistence"] == pytest.approx((14 + 23 + 33 + 38) / 4)

@@ -21,8 +21,10 @@ def test_json_single_cutoff_has_the_issue_shape() -> None:
     r = run("--cutoff", "2021", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert list(out) == ["cutoffs"] and len(out["cutoffs"]) == 1
+    assert list(out) == ["policies", "cutoffs"] and len(out["cutoffs"]) == 1
+    assert out["policies"] == "enacted"
     c = out["cutoffs"][0]
+    assert c["known_at"] is None
     assert c["cutoff"] == 2021 and [f["year"] for f in c["forecasts"]] == [2022, 2023, 2024, 2025]
     assert [f["actual"] for f in c["forecasts"]] == [29.0, 38.0, 48.0, 53.0]
     assert set(c["mae"]) == {"model", "logistic", "bass", "persistence", "logit_trend"}
@@ -64,6 +66,9 @@ def test_plot_is_written_and_never_overwritten_without_force(tmp_path: Path) -> 
     (["--region", "Atlantis", "--cutoff", "2021"], ["region", "Allowed: CN, US, EU."]),
     (["atlantis", "--cutoff", "2021"], ["scenario", "china-current-policies"]),
     (["--cutoff", "2021", "--plot", "fan.png"], ["--plot", ".html"]),
+    (["--cutoff", "2021", "--policies", "known"], ["--policies", "enacted, as-known"]),
+    (["--region", "US", "--cutoff", "2021", "--policies", "as-known"], ["policies", "China (CN)", "enacted"]),
+    (["--cutoff", "2014", "--policies", "as-known"], ["cutoffs", "2015–2024"]),
 ])
 def test_bad_input_exits_2_with_allowed_values(args: list[str], words: list[str]) -> None:
     r = run(*args)
@@ -71,3 +76,15 @@ def test_bad_input_exits_2_with_allowed_values(args: list[str], words: list[str]
     assert "Traceback" not in r.output
     for w in words:
         assert w in r.output, (w, r.output)
+
+
+def test_policies_flag_in_help_and_output() -> None:
+    r = runner.invoke(nevsim.cli.app, ["backtest", "--help"])
+    assert r.exit_code == 0 and "--policies" in r.output and "as-known" in r.output
+    r = run("--cutoff", "2021", "--policies", "as-known", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["policies"] == "as-known" and out["cutoffs"][0]["known_at"] == 2021
+    r = run("--cutoff", "2021", "--through", "2022", "--policies", "as-known")
+    assert r.exit_code == 0, r.output
+    assert "policies as-known" in r.stdout and "--policies as-known" in r.stdout

@@ -77,12 +77,14 @@ def test_year_must_be_an_integer(bad) -> None:
 
 def test_audit_lists_unconfirmed_first_with_urls() -> None:
     a = audit()
-    n = len(t._parameters()) + len(t._bands()) + len(t._plates())
+    n = len(t._parameters()) + len(t._bands()) + len(t._plates()) + len(t._vintages())
     assert len(a) == n
     ranks = a["status"].map(t.STATUS_ORDER).to_numpy()
     assert (np.diff(ranks) >= 0).all()
     assert a["status"].iloc[0] == "U"
     assert not a["source_urls"].str.contains("unknown source key").any()
+    vintage = a[a["table"] == "vintages"]
+    assert len(vintage) == len(t._vintages()) and vintage["note"].str.startswith("replaces ").all()
 
 
 def test_audit_returns_a_copy() -> None:

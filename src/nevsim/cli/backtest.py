@@ -1,10 +1,11 @@
 """CLI: ``nevsim backtest [SCENARIO] --region CN --cutoff YEAR | --cutoffs Y1,Y2,… [--through YEAR]
-[--json] [--plot FILE] [--force]`` (issue 5).
+[--policies enacted|as-known] [--json] [--plot FILE] [--force]`` (issue 5).
 
 Prints the MAE (percentage points) of the model and the four baselines per cutoff and pooled,
 then the plain-language reading (where the model loses). ``--json`` prints
 ``{"cutoffs": [{"cutoff", "forecasts": [...], "mae": {...}}]}``; ``--plot FILE.html`` writes the
-forecast-fan chart (never over an existing file without ``--force``).
+forecast-fan chart (never over an existing file without ``--force``). ``--policies as-known``
+runs each cutoff with China's rules as issued by the end of that year (default ``enacted``).
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ def print_table(bt: Any) -> None:
     mae = bt.mae()
     methods = list(mae.columns)
     through = bt.meta.get("through")
-    table = Table(title=f"MAE (points), EV share of new cars, {bt.meta.get('region')}, forecasts through {through}")
+    title = f"MAE (points), EV share of new cars, {bt.meta.get('region')}, forecasts through {through}"
+    if "model" in methods:
+        title += f", policies {bt.meta.get('policies', 'enacted')}"
+    table = Table(title=title)
     table.add_column("cutoff")
     table.add_column("years", justify="right")
     for m in methods:
@@ -82,11 +86,12 @@ def print_table(bt: Any) -> None:
     console.print(bt.summary(), markup=False, highlight=False)
 
 
-def _run(scenario: str, region: str, cutoffs: list[int] | None, through: int | None, quiet: bool) -> Any:
+def _run(scenario: str, region: str, cutoffs: list[int] | None, through: int | None, quiet: bool,
+         policies: str = "enacted") -> Any:
     from nevsim.backtest import backtest
 
     if quiet or not sys.stderr.isatty():
-        return backtest(scenario, region=region, cutoffs=cutoffs, through=through)
+        return backtest(scenario, region=region, cutoffs=cutoffs, through=through, policies=policies)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
@@ -97,7 +102,8 @@ def _run(scenario: str, region: str, cutoffs: list[int] | None, through: int | N
         def progress(done: float, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return backtest(scenario, region=region, cutoffs=cutoffs, through=through, progress=progress)
+        return backtest(scenario, region=region, cutoffs=cutoffs, through=through, progress=progress,
+                        policies=policies)
 
 
 @cli_errors
@@ -111,6 +117,10 @@ def backtest_cmd(
         "--cutoffs", help="Rolling cutoffs, comma-separated (default 2018,2019,2020,2021,2022).")] = None,
     through: Annotated[int | None, typer.Option(
         "--through", help="Last forecast year (default: the last observed year).")] = None,
+    policies: Annotated[str, typer.Option(
+        "--policies", metavar="[enacted|as-known]",
+        help="Which rules the model runs with: 'enacted' (default; the policies that happened, to the end "
+             "of 2025) or 'as-known' (China only: the rules issued by 31 December of each cutoff year).")] = "enacted",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the forecast-fan chart (HTML).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the --plot file if it exists.")] = False,
@@ -118,6 +128,10 @@ def backtest_cmd(
     """Back-test: calibrate with data up to each cutoff, forecast the later years, score against
     history and four baselines (logistic, Bass, persistence, logit trend)."""
     years = _parse_cutoffs(cutoff, cutoffs)
+    from nevsim.backtest import POLICY_VIEWS
+
+    if policies not in POLICY_VIEWS:
+        raise InputError("--policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
     if scenario is None:
         from nevsim.backtest import REGION_CODES
         from nevsim.regions import DEFAULT_SCENARIOS
@@ -131,7 +145,7 @@ def backtest_cmd(
         if plot.suffix.lower() not in PLOT_SUFFIXES:
             raise InputError("--plot", f"{plot} must be an HTML file.", allowed=list(PLOT_SUFFIXES))
         check_writable(plot, force=force, field="--plot")
-    bt = _run(scenario, region, years, through, quiet=as_json)
+    bt = _run(scenario, region, years, through, quiet=as_json, policies=policies)
     if plot is not None:
         bt.plot().write_html(str(plot), include_plotlyjs=True, full_html=True)
     if as_json:

@@ -8,6 +8,9 @@ The tables live in ``nevsim/policy/params/`` and their columns are declared once
 - ``bands.csv`` — banded rules (value by range band or mass band), e.g.
   ``CN,SUBSIDY,purchase_subsidy_cny,mof2020,2020,2020,BEV,300,400,km,16200,CNY/vehicle,…``;
 - ``plates.csv`` — local licence-plate policies;
+- ``vintages.csv`` — the rules *as known at a cutoff*: rows that replace rows of
+  ``parameters.csv`` / ``bands.csv`` for a back-test whose cutoff year ``c`` lies in
+  ``[known_from, known_until)`` (see :func:`overlay` and ``docs/backtest.md``);
 - ``sources.csv`` — the source keys used above, with title and URL.
 
 Every rule row has ``value, unit, source_key, status`` (V verified in the source text, S seen
@@ -15,6 +18,12 @@ in a secondary source, U unconfirmed placeholder, D derived from other rows). A 
 row covers is outside the rules' coverage and raises :class:`nevsim.errors.InputError`.
 The files are read once per process (cached, read-only: lookups return plain floats and
 tuples, the public functions return copies of DataFrames).
+
+``known_at``: every lookup takes ``known_at=None`` (the enacted rules, as known at the end of
+2025) or a cutoff year ``c`` in :func:`known_at_years`: then, for each parameter with vintage
+rows known at ``c``, the rows of years after ``c`` from the first year those rows cover are
+replaced by them (:func:`overlay`); years up to ``c`` keep the enacted rows. The memoised
+lookups are keyed on ``known_at``.
 """
 
 from __future__ import annotations
@@ -79,6 +88,153 @@ def _sources() -> pd.DataFrame:
     return _typed("sources", _read("sources.csv"))
 
 
+VINTAGE_TABLES = ("parameters", "bands")
+_VINTAGE_FIELD = "policy.params.vintages"
+
+
+def check_vintages(frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate the vintage rows (typed as in ``schema.csv``) and return them.
+
+    Each row: ``table`` is parameters or bands and names a parameter that table has;
+    ``known_from < known_until``; ``known_from < year_from <= year_to`` (a row only speaks
+    about years after every cutoff that uses it); a value, unit, source key and status
+    (V/S/U/D); bands rows have a powertrain, ``lower < upper`` and a band unit, parameters
+    rows none. Rows known at the same cutoff must not overlap in years (per parameter,
+    powertrain and band). A bad row raises :class:`InputError` naming the row (1 = first
+    data row) and the column.
+    """
+    def bad(i: int, column: str, message: str, allowed: list[str] | None = None) -> InputError:
+        return InputError(f"{_VINTAGE_FIELD}[row {i + 1}].{column}", message, allowed)
+
+    params, bands_ = _parameters(), _bands()
+    known_p = set(zip(params["region"], params["standard"], params["param"], strict=True))
+    known_b = set(zip(bands_["region"], bands_["standard"], bands_["param"], strict=True))
+    for i, r in enumerate(frame.itertuples(index=False)):
+        if r.table not in VINTAGE_TABLES:
+            raise bad(i, "table", f"unknown table {r.table!r}.", list(VINTAGE_TABLES))
+        if (r.region, r.standard, r.param) not in (known_p if r.table == "parameters" else known_b):
+            raise bad(i, "param", f"{r.region}/{r.standard}/{r.param} is not a parameter of {r.table}.csv.")
+        if not r.known_from < r.known_until:
+            raise bad(i, "known_until", f"must be after known_from ({r.known_from}), got {r.known_until}.",
+                      [f"> {r.known_from}"])
+        if not r.known_from < r.year_from <= r.year_to:
+            raise bad(i, "year_from", f"years {r.year_from}–{r.year_to} must lie after known_from "
+                      f"({r.known_from}): a vintage row only changes years after its cutoffs.",
+                      [f"{r.known_from + 1} ≤ year_from ≤ year_to"])
+        if not np.isfinite(r.value) and not np.isinf(r.value):
+            raise bad(i, "value", "missing.", ["a number (inf allowed)"])
+        if r.status not in STATUS_ORDER:
+            raise bad(i, "status", f"unknown status {r.status!r}.", list(STATUS_ORDER))
+        if not r.source_key.strip(";"):
+            raise bad(i, "source_key", "a source key is required.", ["keys of sources.csv"])
+        if not r.unit:
+            raise bad(i, "unit", "a unit is required.")
+        if r.table == "bands":
+            if not r.powertrain or not r.band_unit or not (r.lower < r.upper):
+                raise bad(i, "lower", "a bands row needs a powertrain, lower < upper and a band unit.")
+        elif r.powertrain or r.band_unit or np.isfinite(r.lower) or np.isfinite(r.upper):
+            raise bad(i, "powertrain", "a parameters row has no powertrain, band edges or band unit.", [""])
+    if len(frame):
+        lo, hi = int(frame["known_from"].min()), int(frame["known_until"].max())
+        keys = ["table", "region", "standard", "param", "powertrain", "lower"]
+        for c in range(lo, hi):
+            act = frame[(frame["known_from"] <= c) & (c < frame["known_until"])]
+            for _, g in act.groupby(keys, dropna=False):
+                g = g.sort_values("year_from")
+                clash = g["year_from"].to_numpy()[1:] <= g["year_to"].to_numpy()[:-1]
+                if clash.any():
+                    i = int(g.index[1:][clash][0])
+                    raise bad(i, "year_from", f"overlaps another row known at cutoff {c}.")
+    return frame
+
+
+@functools.cache
+def _vintages() -> pd.DataFrame:
+    frame = _typed("vintages", _read("vintages.csv"))
+    return check_vintages(frame)
+
+
+@functools.cache
+def known_at_years() -> tuple[int, int]:
+    """First and last cutoff year the vintage table encodes (``known_at`` must lie in it)."""
+    v = _vintages()
+    return int(v["known_from"].min()), int(v["known_until"].max()) - 1
+
+
+def check_known_at(known_at: object, field: str = "known_at") -> int | None:
+    """``None`` (the enacted rules) or a cutoff year within :func:`known_at_years`."""
+    if known_at is None:
+        return None
+    first, last = known_at_years()
+    allowed = [f"{first}–{last}", "None (the rules as enacted)"]
+    if isinstance(known_at, (bool, np.bool_)) or not isinstance(known_at, (int, np.integer)):
+        raise InputError(field, f"must be a year or None, got {known_at!r}.", allowed)
+    if not first <= int(known_at) <= last:
+        raise InputError(field, f"{known_at} is outside the cutoffs the vintage table encodes.", allowed)
+    return int(known_at)
+
+
+def active_rows(vintage: pd.DataFrame, known_at: int) -> pd.DataFrame:
+    """The rows of ``vintage`` known at cutoff ``c = known_at``: ``known_from ≤ c < known_until`` (copy)."""
+    c = int(known_at)
+    return vintage[(vintage["known_from"] <= c) & (c < vintage["known_until"])].copy()
+
+
+def vintage_rows(known_at: int) -> pd.DataFrame:
+    """The packaged vintage rows known at cutoff ``known_at`` (copy, with their own years)."""
+    c = check_known_at(known_at)
+    assert c is not None
+    return active_rows(_vintages(), c)
+
+
+def overlay(enacted: pd.DataFrame, vintage: pd.DataFrame, known_at: int) -> pd.DataFrame:
+    """The rules as known at the end of year ``c = known_at``.
+
+    ``vintage``: rows of one table (parameters or bands) known at ``c``. Each is clipped to the
+    years after ``c`` (a row ending by ``c`` is dropped). For each (region, standard, param)
+    with clipped rows starting at year ``s``, the enacted rows of that parameter lose every
+    year ``≥ s`` (a row straddling ``s`` ends at ``s − 1``) and the vintage rows take their
+    place; other parameters and years ``< s`` are the enacted rows. Returns a new frame with
+    the enacted columns.
+    """
+    v = vintage[vintage["year_to"] > known_at].copy()
+    v["year_from"] = np.maximum(v["year_from"].to_numpy(), known_at + 1)
+    out = enacted.copy()
+    if v.empty:
+        return out
+    keep = np.ones(len(out), dtype=bool)
+    year_to = out["year_to"].to_numpy().copy()
+    for (region, standard, param), g in v.groupby(["region", "standard", "param"], sort=False):
+        start = int(g["year_from"].min())
+        same = ((out["region"] == region) & (out["standard"] == standard) & (out["param"] == param)).to_numpy()
+        keep &= ~(same & (out["year_from"].to_numpy() >= start))
+        straddle = same & (out["year_from"].to_numpy() < start) & (year_to >= start)
+        year_to[straddle] = start - 1
+    out["year_to"] = year_to
+    rows = v.reindex(columns=out.columns)
+    for column in out.columns:
+        if column not in v.columns:
+            rows[column] = ""
+    rows = rows.astype(out.dtypes.to_dict())
+    return pd.concat([out[keep], rows], ignore_index=True)
+
+
+@functools.cache
+def _parameters_at(known_at: int | None) -> pd.DataFrame:
+    if known_at is None:
+        return _parameters()
+    v = vintage_rows(known_at)
+    return overlay(_parameters(), v[v["table"] == "parameters"], known_at)
+
+
+@functools.cache
+def _bands_at(known_at: int | None) -> pd.DataFrame:
+    if known_at is None:
+        return _bands()
+    v = vintage_rows(known_at)
+    return overlay(_bands(), v[v["table"] == "bands"], known_at)
+
+
 @dataclass(frozen=True)
 class Row:
     """One parameter row as looked up for a year."""
@@ -98,9 +254,9 @@ class Row:
 
 
 @functools.cache
-def _index() -> dict[tuple[str, str, str], tuple[Row, ...]]:
+def _index(known_at: int | None = None) -> dict[tuple[str, str, str], tuple[Row, ...]]:
     out: dict[tuple[str, str, str], list[Row]] = {}
-    for rec in _parameters().itertuples(index=False):
+    for rec in _parameters_at(known_at).itertuples(index=False):
         out.setdefault((rec.region, rec.standard, rec.param), []).append(
             Row(float(rec.value), rec.unit, rec.revision, int(rec.year_from), int(rec.year_to),
                 rec.source_key, rec.status, rec.note)
@@ -108,9 +264,9 @@ def _index() -> dict[tuple[str, str, str], tuple[Row, ...]]:
     return {k: tuple(sorted(v, key=lambda r: r.year_from)) for k, v in out.items()}
 
 
-def coverage(region: str, standard: str, name: str) -> tuple[int, int]:
-    """First and last year covered by parameter ``name``."""
-    rows = _index()[(region, standard, name)]
+def coverage(region: str, standard: str, name: str, *, known_at: int | None = None) -> tuple[int, int]:
+    """First and last year covered by parameter ``name`` (as known at ``known_at``)."""
+    rows = _index(check_known_at(known_at))[(region, standard, name)]
     return rows[0].year_from, rows[-1].year_to
 
 
@@ -130,16 +286,17 @@ def check_year(year: object, field: str = "year") -> int:
 
 
 def row(region: str, standard: str, name: str, year: int, *, revision: str | None = None,
-        extend: str | None = None, field: str = "year") -> Row:
+        extend: str | None = None, field: str = "year", known_at: int | None = None) -> Row:
     """The row of parameter ``name`` in force in ``year``.
 
     ``revision`` selects the rows of one legal revision regardless of year (its value for the
     year is the row covering the year, or the nearest row of that revision). ``extend="hold"``
-    returns the last row for years beyond the last covered year.
+    returns the last row for years beyond the last covered year. ``known_at``: the rules as
+    known at the end of that year (module docstring; None = as enacted).
     """
     year = check_year(year, field)
     key = (region, standard, name)
-    rows = _index().get(key)
+    rows = _index(check_known_at(known_at)).get(key)
     if rows is None:
         raise InputError("policy parameter", f"unknown parameter {region}/{standard}/{name}.")
     if revision is not None:
@@ -202,12 +359,14 @@ _BAND_COLUMNS = ("powertrain", "revision", "year_from", "year_to", "lower", "upp
 
 
 @functools.cache
-def _bands_by_param() -> dict[tuple[str, str, str], dict[str, np.ndarray]]:
-    """The bands table split by (region, standard, param) into numpy columns, rows in table order.
+def _bands_by_param(known_at: int | None = None) -> dict[tuple[str, str, str], dict[str, np.ndarray]]:
+    """The bands table (as known at ``known_at``) split by (region, standard, param) into numpy
+    columns, rows in table order.
 
-    Parsed once per process; the lookups below filter these small arrays instead of the frame.
+    Parsed once per process and ``known_at``; the lookups below filter these small arrays
+    instead of the frame.
     """
-    b = _bands()
+    b = _bands_at(known_at)
     out: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
     for (r, s, p), g in b.groupby(["region", "standard", "param"], sort=False):
         cols = {c: g[c].to_numpy() for c in _BAND_COLUMNS}
@@ -219,8 +378,8 @@ def _bands_by_param() -> dict[tuple[str, str, str], dict[str, np.ndarray]]:
 
 @functools.cache
 def _bands_cached(region: str, standard: str, name: str, powertrain: str, year: int,
-                  revision: str | None) -> Bands | None:
-    cols = _bands_by_param().get((region, standard, name))
+                  revision: str | None, known_at: int | None = None) -> Bands | None:
+    cols = _bands_by_param(known_at).get((region, standard, name))
     if cols is None:
         return None
     keep = (cols["powertrain"] == powertrain) | (cols["powertrain"] == "*")
@@ -243,15 +402,17 @@ def _bands_cached(region: str, standard: str, name: str, powertrain: str, year: 
 
 
 def bands(region: str, standard: str, name: str, powertrain: str, year: int, *,
-          revision: str | None = None) -> Bands | None:
-    """The bands of ``name`` for ``powertrain`` in ``year`` (None if no row covers the year)."""
-    return _bands_cached(region, standard, name, powertrain, check_year(year), revision)
+          revision: str | None = None, known_at: int | None = None) -> Bands | None:
+    """The bands of ``name`` for ``powertrain`` in ``year`` (None if no row covers the year),
+    as known at ``known_at`` (None = as enacted)."""
+    return _bands_cached(region, standard, name, powertrain, check_year(year), revision,
+                         check_known_at(known_at))
 
 
 @functools.cache
-def band_years(region: str, standard: str, name: str) -> tuple[int, int]:
-    """First and last year covered by banded parameter ``name``."""
-    b = _bands()
+def band_years(region: str, standard: str, name: str, known_at: int | None = None) -> tuple[int, int]:
+    """First and last year covered by banded parameter ``name`` (as known at ``known_at``)."""
+    b = _bands_at(check_known_at(known_at))
     sel = b[(b["region"] == region) & (b["standard"] == standard) & (b["param"] == name)]
     return int(sel["year_from"].min()), int(sel["year_to"].max())
 
@@ -271,7 +432,8 @@ def audit() -> pd.DataFrame:
 
     Columns: ``table, region, standard, param, revision, year_from, year_to, powertrain,
     lower, upper, band_unit, value, unit, status, source_key, source_urls, note``. Sorted by
-    status (U, S, D, V), then region, standard, param, year.
+    status (U, S, D, V), then region, standard, param, year. The rows of ``vintages.csv``
+    (table ``vintages``) say in their note which table they replace and at which cutoffs.
     """
     p = _parameters().copy()
     p.insert(0, "table", "parameters")
@@ -281,7 +443,12 @@ def audit() -> pd.DataFrame:
     pl["param"] = pl["param"] + ": " + pl.pop("item")
     pl = pl.assign(table="plates", region="CN", standard="PLATES", revision="local",
                    year_from=pl["year"], year_to=pl.pop("year"))
-    frame = pd.concat([p, b, pl], ignore_index=True)
+    v = _vintages().copy()
+    v["note"] = [f"replaces {tab}.csv rows for cutoffs {kf}–{ku - 1} (rules as known then): {note}"
+                 for tab, kf, ku, note in zip(v["table"], v["known_from"], v.pop("known_until"), v["note"],
+                                              strict=True)]
+    v = v.drop(columns="known_from").assign(table="vintages")
+    frame = pd.concat([p, b, pl, v], ignore_index=True)
     urls = dict(zip(_sources()["source_key"], _sources()["url"], strict=True))
     frame["source_urls"] = [
         " ; ".join(urls.get(k, "(unknown source key)") for k in key.split(";") if k) for key in frame["source_key"]

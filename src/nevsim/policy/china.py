@@ -54,17 +54,18 @@ def _sources(rows: list[t.Row | t.Bands | None]) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def nev_ratio(year: int, *, extend: str | None = None) -> float:
+def nev_ratio(year: int, *, extend: str | None = None, known_at: int | None = None) -> float:
     """NEV credit ratio requirement of ``year`` (share of the conventional base; 0 before 2019).
 
-    Years after the last set year (2027) raise :class:`InputError` unless ``extend="hold"``.
+    Years after the last set year (2027; as known at ``known_at``: the last year the rules
+    issued by then set) raise :class:`InputError` unless ``extend="hold"``.
     """
-    return t.value(REGION, "NEV", "nev_ratio", year, extend=extend)
+    return t.value(REGION, "NEV", "nev_ratio", year, extend=extend, known_at=known_at)
 
 
-def low_fc_weight(year: int, *, extend: str | None = None) -> float:
+def low_fc_weight(year: int, *, extend: str | None = None, known_at: int | None = None) -> float:
     """Weight of a low-fuel-consumption conventional PV in the NEV target base (1 before 2021)."""
-    return t.value(REGION, "NEV", "low_fc_weight", year, extend=extend)
+    return t.value(REGION, "NEV", "low_fc_weight", year, extend=extend, known_at=known_at)
 
 
 def nev_revision(year: int, *, extend: str | None = None) -> str:
@@ -346,15 +347,17 @@ def low_fuel_consumption_mask(year: int, vehicles: VehicleArrays, *, extend: str
 
 
 def nev_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = None,
-                 revision: str | None = None) -> StandardYear:
+                 revision: str | None = None, known_at: int | None = None) -> StandardYear:
     """China NEV credit standard of ``year`` as a :class:`StandardYear`.
 
     earned = NEV credits per vehicle; required = ratio × (low-FC weight or 1) per conventional
     car (ICE, HEV); no fine (``price_cap=None``: the scenario sets a cap if it wants one);
-    a surplus may offset a CAFC deficit (never the reverse).
+    a surplus may offset a CAFC deficit (never the reverse). ``known_at``: the ratio and the
+    low-FC weight as known at the end of that year (``params/vintages.csv``); the per-vehicle
+    credits are the enacted ones.
     """
     year = t.check_year(year)
-    ratio_row = t.row(REGION, "NEV", "nev_ratio", year, extend=extend)
+    ratio_row = t.row(REGION, "NEV", "nev_ratio", year, extend=extend, known_at=known_at)
     shape = vehicles.shape
     conventional = vehicles.mask(*CONVENTIONAL_POWERTRAINS)
     notes: list[str] = []
@@ -370,7 +373,7 @@ def nev_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = Non
             notes.append(f"per-vehicle credit rule {b['revision']} has unconfirmed parameters")
         src = set(b["sources"])  # type: ignore[arg-type]
         used.append(t.Row(0, "", "", 0, 0, ";".join(sorted(src)), str(b["status"]), ""))
-    w_row = t.row(REGION, "NEV", "low_fc_weight", year, extend=extend)
+    w_row = t.row(REGION, "NEV", "low_fc_weight", year, extend=extend, known_at=known_at)
     low = low_fuel_consumption_mask(year, vehicles, extend=extend)
     weight = np.where(low, w_row.value, 1.0)
     required = np.where(conventional, ratio_row.value * weight, 0.0)
@@ -379,8 +382,11 @@ def nev_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = Non
     cf = _p("carry_forward_fraction", year, None, extend)
     cy = _p("carry_forward_years", year, None, extend)
     used += [w_row, thr, cf, cy]
-    if year > t.coverage(REGION, "NEV", "nev_ratio")[1]:
-        notes.append(f"{year}: rules held from {t.coverage(REGION, 'NEV', 'nev_ratio')[1]} (extend='hold')")
+    last_set = t.coverage(REGION, "NEV", "nev_ratio", known_at=known_at)[1]
+    if year > last_set:
+        notes.append(f"{year}: rules held from {last_set} (extend='hold')")
+    if known_at is not None:
+        notes.append(f"NEV ratio and low-FC weight as known at the end of {known_at}")
     return StandardYear(
         name="CN-NEV", region=REGION, year=year, credit_unit="NEV credit", earned_per_vehicle=earned,
         required_per_vehicle=required, price_cap=None, currency="CNY",
@@ -484,19 +490,22 @@ def _money(value: object, field: str, hi: float = 1e8) -> np.ndarray:
     return arr
 
 
-def purchase_subsidy_cny(year: int, powertrain: object, range_km: object, price_cny: object) -> np.ndarray:
+def purchase_subsidy_cny(year: int, powertrain: object, range_km: object, price_cny: object, *,
+                         known_at: int | None = None) -> np.ndarray:
     """National purchase subsidy per vehicle (CNY) by year, powertrain and range band.
 
     2013–2022 from the MOF notices (post-transition levels for the whole year); 0 above the
     300,000 CNY price cap from 2020; 0 from 2023 (programme ended 2022-12-31). FCEV and
-    local top-ups are not encoded (0).
+    local top-ups are not encoded (0). ``known_at``: the schedule as known at the end of that
+    year (``params/vintages.csv``; e.g. known at 2018: the 2018 amounts held to 2020, none after).
     """
     year = t.check_year(year)
+    known_at = t.check_known_at(known_at)
     first, _ = t.coverage(REGION, "SUBSIDY", "subsidy_active")
     pt = _powertrain_array(powertrain)
     r = np.asarray(range_km, dtype=float)
     price = _money(price_cny, "price_cny")
-    active = t.value(REGION, "SUBSIDY", "subsidy_active", year, extend="hold")
+    active = t.value(REGION, "SUBSIDY", "subsidy_active", year, extend="hold", known_at=known_at)
     shape = np.broadcast_shapes(pt.shape, r.shape, price.shape)
     if year < first:
         raise InputError("year", f"{year} is before the encoded subsidy schedule.", [f"{first}–"])
@@ -504,31 +513,33 @@ def purchase_subsidy_cny(year: int, powertrain: object, range_km: object, price_
         return np.zeros(shape)
     if np.any(np.isin(pt, ("BEV", "PHEV")) & ~np.isfinite(r)):
         raise InputError("range_km", "required for BEV/PHEV subsidies.", ["a range in km"])
-    return _purchase_subsidy_fast(year, pt == "BEV", pt == "PHEV", r, price)
+    return _purchase_subsidy_fast(year, pt == "BEV", pt == "PHEV", r, price, known_at=known_at)
 
 
 @functools.lru_cache(maxsize=256)
-def _subsidy_terms(year: int) -> tuple[bool, t.Bands | None, t.Bands | None, float]:
-    """(programme active, BEV bands, PHEV bands, price cap) of ``year`` (parsed tables, memoised)."""
+def _subsidy_terms(year: int, known_at: int | None = None) -> tuple[bool, t.Bands | None, t.Bands | None, float]:
+    """(programme active, BEV bands, PHEV bands, price cap) of ``year`` as known at ``known_at``
+    (parsed tables, memoised per year and ``known_at``)."""
     first, _ = t.coverage(REGION, "SUBSIDY", "subsidy_active")
     if year < first:
         raise InputError("year", f"{year} is before the encoded subsidy schedule.", [f"{first}–"])
-    active = bool(t.value(REGION, "SUBSIDY", "subsidy_active", year, extend="hold"))
+    active = bool(t.value(REGION, "SUBSIDY", "subsidy_active", year, extend="hold", known_at=known_at))
     if not active:
         return False, None, None, np.inf
-    bev = t.bands(REGION, "SUBSIDY", "purchase_subsidy_cny", "BEV", year)
-    phev = t.bands(REGION, "SUBSIDY", "purchase_subsidy_cny", "PHEV", year)
-    return True, bev, phev, t.value(REGION, "SUBSIDY", "subsidy_price_cap_cny", year)
+    bev = t.bands(REGION, "SUBSIDY", "purchase_subsidy_cny", "BEV", year, known_at=known_at)
+    phev = t.bands(REGION, "SUBSIDY", "purchase_subsidy_cny", "PHEV", year, known_at=known_at)
+    return True, bev, phev, t.value(REGION, "SUBSIDY", "subsidy_price_cap_cny", year, known_at=known_at)
 
 
 def _purchase_subsidy_fast(year: int, is_bev: np.ndarray, is_phev: np.ndarray, range_km: np.ndarray,
-                           price_cny: np.ndarray) -> np.ndarray:
+                           price_cny: np.ndarray, *, known_at: int | None = None) -> np.ndarray:
     """:func:`purchase_subsidy_cny` without input validation (internal fast path).
 
     The caller guarantees an integer ``year``, boolean powertrain masks, finite ranges for
-    BEV/PHEV and finite non-negative prices (float arrays that broadcast together).
+    BEV/PHEV, finite non-negative prices (float arrays that broadcast together) and a valid
+    ``known_at``.
     """
-    active, bev, phev, cap = _subsidy_terms(year)
+    active, bev, phev, cap = _subsidy_terms(year, known_at)
     shape = np.broadcast_shapes(is_bev.shape, range_km.shape, price_cny.shape)
     if not active:
         return np.zeros(shape)
@@ -539,33 +550,37 @@ def _purchase_subsidy_fast(year: int, is_bev: np.ndarray, is_phev: np.ndarray, r
     return np.where(price_cny > cap, 0.0, out)
 
 
-def local_top_up_fraction(year: int) -> float:
+def local_top_up_fraction(year: int, *, known_at: int | None = None) -> float:
     """Local (city/provincial) purchase top-up per vehicle as a share of the national subsidy.
 
     ``total subsidy = national × (1 + f)``. f = 0.5 in 2013–2018 (the ≤ 50 % cap of the 2017
     rules, Tyco-2017, S; an upper bound held back to 2013, U), 0.5 × 176/365 ≈ 0.241 in 2019
     (local purchase subsidies stopped on 2019-06-25: AP-DE-2019, ICCT-2019), 0 from 2020.
-    Before 2013 (city pilots, not encoded) it is 0.
+    Before 2013 (city pilots, not encoded) it is 0. ``known_at`` before 2019: the end was not
+    yet announced (2019-03-26), so the 0.5 cap is held (``params/vintages.csv``).
     """
     year = t.check_year(year)
     first, _ = t.coverage(REGION, "SUBSIDY", "local_top_up_fraction")
     if year < first:
         return 0.0
-    return float(t.value(REGION, "SUBSIDY", "local_top_up_fraction", year, extend="hold"))
+    return float(t.value(REGION, "SUBSIDY", "local_top_up_fraction", year, extend="hold", known_at=known_at))
 
 
 def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km: object | None = None, *,
-                     price_includes_vat: bool = True) -> np.ndarray:
+                     price_includes_vat: bool = True, known_at: int | None = None) -> np.ndarray:
     """Vehicle purchase tax actually due (CNY), after the NEV exemption or reduction.
 
     ``tax = 10 % × price / (1 + VAT)`` (if the price includes VAT); NEVs (BEV, FCEV, PHEV with
     enough range) get ``min(share × tax, cap)`` off: full exemption 2015–2023, full up to
-    30,000 CNY in 2024–25, half up to 15,000 CNY in 2026–27, none from 2028.
+    30,000 CNY in 2024–25, half up to 15,000 CNY in 2026–27, none from 2028. ``known_at``: the
+    exemption's end as issued by the end of that year (``params/vintages.csv``; e.g. known at
+    2018: full tax from 2021).
     """
     year = t.check_year(year)
+    known_at = t.check_known_at(known_at)
     pt = _powertrain_array(powertrain)
     price = _money(price_cny, "price_cny")
-    terms = _tax_terms(year, bool(price_includes_vat))
+    terms = _tax_terms(year, bool(price_includes_vat), known_at)
     pmin = terms[4]
     if range_km is None:
         r = np.full(pt.shape, np.nan)
@@ -578,36 +593,41 @@ def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km:
         raise InputError("range_km", f"needed for PHEV tax eligibility in {year} (≥ {pmin:g} km).",
                          ["a range in km"])
     return _purchase_tax_fast(year, np.isin(pt, ("BEV", "FCEV")), pt == "PHEV", price, r,
-                              price_includes_vat=bool(price_includes_vat))
+                              price_includes_vat=bool(price_includes_vat), known_at=known_at)
 
 
 @functools.lru_cache(maxsize=512)
-def _tax_terms(year: int, price_includes_vat: bool) -> tuple[float, float, float, float, float]:
-    """(tax rate, VAT removed from the price, NEV exemption share, exemption cap, PHEV minimum range) of ``year``."""
-    rate = t.value(REGION, "TAX", "purchase_tax_rate", year)
-    vat = t.value(REGION, "TAX", "vat_rate", year) if price_includes_vat else 0.0
-    share = t.value(REGION, "TAX", "nev_exemption_share", year)
-    cap = t.value(REGION, "TAX", "nev_exemption_cap_cny", year)
-    pmin = t.value(REGION, "TAX", "phev_min_range_km", year)
-    return rate, vat, share, cap, pmin
+def _tax_terms(year: int, price_includes_vat: bool, known_at: int | None = None
+               ) -> tuple[float, float, float, float, float]:
+    """(tax rate, VAT removed from the price, NEV exemption share, exemption cap, PHEV minimum range) of ``year``
+    as known at ``known_at`` (memoised per year, VAT flag and ``known_at``)."""
+    def v(name: str) -> float:
+        return t.value(REGION, "TAX", name, year, known_at=known_at)
+
+    rate = v("purchase_tax_rate")
+    vat = v("vat_rate") if price_includes_vat else 0.0
+    return rate, vat, v("nev_exemption_share"), v("nev_exemption_cap_cny"), v("phev_min_range_km")
 
 
 def _purchase_tax_fast(year: int, is_bev_or_fcev: np.ndarray, is_phev: np.ndarray, price_cny: np.ndarray,
-                       range_km: np.ndarray, *, price_includes_vat: bool = True) -> np.ndarray:
+                       range_km: np.ndarray, *, price_includes_vat: bool = True,
+                       known_at: int | None = None) -> np.ndarray:
     """:func:`purchase_tax_cny` without input validation (internal fast path).
 
     The caller guarantees an integer ``year``, boolean powertrain masks, finite non-negative
-    prices and plausible ranges (NaN = unknown: a PHEV of unknown range is eligible).
+    prices, plausible ranges (NaN = unknown: a PHEV of unknown range is eligible) and a valid
+    ``known_at``.
     """
     return _purchase_tax_pair_fast(year, is_bev_or_fcev, is_phev, price_cny, range_km,
-                                   price_includes_vat=price_includes_vat)[0]
+                                   price_includes_vat=price_includes_vat, known_at=known_at)[0]
 
 
 def _purchase_tax_pair_fast(year: int, is_bev_or_fcev: np.ndarray, is_phev: np.ndarray, price_cny: np.ndarray,
-                            range_km: np.ndarray, *, price_includes_vat: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                            range_km: np.ndarray, *, price_includes_vat: bool = True,
+                            known_at: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(tax due, tax before any NEV exemption) — :func:`_purchase_tax_fast` and the conventional-car tax
     at the same prices, sharing one evaluation of ``rate × price / (1 + VAT)``."""
-    rate, vat, share, cap, pmin = _tax_terms(year, price_includes_vat)
+    rate, vat, share, cap, pmin = _tax_terms(year, price_includes_vat, known_at)
     tax = rate * price_cny / (1.0 + vat)
     phev_ok = is_phev & (~np.isfinite(range_km) | (range_km >= pmin))  # NaN compares False, no warning
     eligible = is_bev_or_fcev | phev_ok
