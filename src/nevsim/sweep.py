@@ -431,7 +431,7 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
     processes (default: the number of CPUs; ``0`` runs chunks in this process). Worker
     processes are started with the ``forkserver`` method (no fork of a threaded parent), so a
     script that runs a sweep on local processes needs the usual ``if __name__ == "__main__":``
-    guard (as with any multiprocessing code). The fork server imports :data:`WORKER_PRELOAD`
+    guard (as with any multiprocessing code). The fork server imports :data:`nevsim._forkserver.WORKER_PRELOAD`
     first, so the workers it forks start with the simulation imported and its caches filled.
     """
     if scheduler:
