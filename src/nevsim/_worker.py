@@ -11,9 +11,16 @@ worker forked afterwards starts with those imports and caches (copy-on-write pag
 server). The server lives as long as the calling process, so a second sweep from the same
 process (a notebook, a script with several sweeps) starts warm workers at once.
 
-The warm-up is only a speed-up: any error in it is swallowed, and a worker then computes what
-it needs itself (and reports a real error with its chunk). It starts no thread that outlives
-it (a one-draw run uses one block of draws), so the server forks from a single thread.
+The warm-up is only a speed-up: any error in it is swallowed (an interrupt too: Ctrl-C reaches
+the server while it is still loading, before it ignores SIGINT), and a worker then computes what
+it needs itself (and reports a real error with its chunk). It starts no thread of its own (a
+one-draw run uses one block of draws). The imports leave the native threads of numpy's and
+scipy's OpenBLAS and of pyarrow's jemalloc idle in the server; all three register fork handlers,
+and the server had the same ones before whenever it preloaded a ``__main__`` that imports
+nevsim (the CLI, a script).
+
+Importing this module runs the warm-up (≈ 0.5 s): it is meant for the fork server's preload
+list (:data:`nevsim._forkserver.WORKER_PRELOAD`) only.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ def warm() -> float | None:
         from nevsim.simulate import run_cells
 
         run_cells(load_scenario(default_scenario("CN")), {}, makers=True)
-    except Exception:  # an optional speed-up: the workers redo (and report) anything that fails
+    except (Exception, KeyboardInterrupt):  # an optional speed-up: the workers redo (and report) what fails
         return None
     return time.perf_counter() - t0
 

@@ -61,7 +61,7 @@ POLICY_VIEWS: tuple[str, ...] = ("enacted", "as-known")
 
 #: What each policy view means, in words (table titles, summary).
 POLICY_VIEW_TEXT: dict[str, str] = {
-    "enacted": "policies as enacted (known at the end of 2025)",
+    "enacted": "the scenario's policies as enacted (the rules its tables hold today)",
     "as-known": "policies as known at each cutoff (China's vintage table)",
 }
 
@@ -588,7 +588,11 @@ def _known_at_per_cutoff(policies: str, scen: Any, region: str, cutoffs: Sequenc
     """``policy.known_at`` of the model run at each cutoff: the scenario's own (enacted) or the cutoff."""
     if policies == "enacted" or scen is None:
         own = getattr(getattr(scen, "policy", None), "known_at", None)
-        return {int(c): own for c in cutoffs}
+        if own is not None:  # the run would not be the enacted view its label says
+            raise InputError("policies", f"the scenario sets policy.known_at = {own}, which is not the enacted "
+                             "view; back-test it with policies='as-known' (each cutoff's own rules) or unset "
+                             "policy.known_at.", allowed=["as-known", "a scenario without policy.known_at"])
+        return {int(c): None for c in cutoffs}
     if region != "CN":
         raise InputError("policies", f"'as-known' needs a vintage table of the rules; only China (CN) has one, "
                          f"not {region}.", allowed=["enacted"])

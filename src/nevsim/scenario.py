@@ -207,13 +207,13 @@ class Policy(_Strict):
     def _known_at_encoded(cls, value: int | None) -> int | None:
         if value is None:
             return None
+        from nevsim.errors import InputError
         from nevsim.policy import _tables
 
-        first, last = _tables.known_at_years()
-        if not first <= value <= last:
-            raise _FieldError("policy.known_at", f"{value} is outside the cutoff years the vintage table encodes",
-                              [f"{first}–{last}", "unset (the rules as enacted)"])
-        return value
+        try:
+            return _tables.check_known_at(value, "policy.known_at")
+        except InputError as err:  # (the one range check, with the allowed years)
+            raise _FieldError(err.field, err.message, err.allowed or []) from None
 
     @model_validator(mode="after")
     def _ranges(self) -> Policy:

@@ -612,25 +612,32 @@ def _nullcontext(value: Executor) -> Iterator[Executor]:
 
 @contextmanager
 def _spool(store_path: Path | None) -> Iterator[str | None]:
-    """The folder local workers write their chunks' blocks to (``<store>.spool``), removed at the end.
+    """The folder local workers write their chunks' blocks to, removed at the end.
 
+    ``<store>.spool/<attempt>/``: an absolute path (a caller's pool may run in another working
+    directory), and a new ``<attempt>`` folder for each call. A pool the caller owns is not shut
+    down when a sweep fails, so chunks of a failed attempt may still be running and writing;
+    with their own folder they never write over a file that a later attempt's writer has mapped.
     None (no folder: results come back through the executor) for a Dask cluster, a pool given by
-    the caller that is not a local ``ProcessPoolExecutor``, or chunks run in this process. The store admits one writer, so the folder is this
-    sweep's alone; one left by a killed sweep is removed when the next sweep on the store starts.
+    the caller that is not a local ``ProcessPoolExecutor``, or chunks run in this process. The
+    store admits one writer, so ``<store>.spool`` is this sweep's alone; what a killed sweep left
+    there is removed when the next sweep on the store starts.
     """
     if store_path is None:
         yield None
         return
     import shutil
+    import uuid
 
-    folder = Path(f"{store_path}.spool")
+    folder = Path(f"{Path(store_path).resolve()}.spool")
     if folder.exists() and not folder.is_dir():
         raise InputError("store", f"{folder} is a file; a sweep on local workers uses that path as a folder "
                                   "for its chunks (move the file).")
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    attempt = folder / f"attempt-{uuid.uuid4().hex[:12]}"
+    attempt.mkdir(parents=True)
     try:
-        yield str(folder)
+        yield str(attempt)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -53,3 +53,17 @@ def test_bad_policy_view(kwargs: dict, field: str, allowed: list[str]) -> None:
 def test_as_known_baselines_only_needs_no_vintage() -> None:
     bt = backtest(region="US", cutoffs=[2021], methods=["persistence"], policies="as-known")
     assert bt.meta["known_at"] == {}
+
+
+def test_a_scenario_with_known_at_is_not_back_tested_as_enacted() -> None:
+    """A scenario that fixes policy.known_at would run every cutoff with that year's rules while the
+    result says "enacted": refused, with the two ways out."""
+    from nevsim.scenario import load_scenario
+
+    fixed = load_scenario("china-current-policies", {"policy.known_at": 2018})
+    with pytest.raises(InputError) as err:
+        backtest(fixed, cutoffs=[2021], methods=["model"])
+    assert err.value.field == "policies" and "known_at = 2018" in str(err.value)
+    assert err.value.allowed == ["as-known", "a scenario without policy.known_at"]
+    known = backtest(fixed, cutoffs=[2021], methods=["model"], policies="as-known")  # (each cutoff's own)
+    assert known.meta["known_at"] == {2021: 2021}

@@ -116,17 +116,41 @@ def test_years_up_to_the_cutoff_keep_the_enacted_rules(c: int) -> None:
 @given(CUTOFFS, st.floats(-1e6, 1e6, allow_nan=False))
 def test_no_row_known_only_before_or_after_the_cutoff_is_used(c: int, junk: float) -> None:
     """Rows that were not known at c (known_from > c) or were superseded (known_until ≤ c) are set
-    to junk: the rules as known at c are identical."""
-    v = t._vintages()
-    other = v.copy()
+    to junk in the vintage table the package reads: every lookup the model makes (``value`` for each
+    parameter, ``bands`` for each banded rule and powertrain, 2010–2040) as known at c is unchanged."""
+    real = t._vintages()
+    other = real.copy()
     unknown = (other["known_from"] > c) | (other["known_until"] <= c)
     other.loc[unknown, "value"] = junk
-    for table, enacted in (("parameters", t._parameters()), ("bands", t._bands())):
-        a = t.overlay(enacted, t.active_rows(v[v["table"] == table], c), c)
-        b = t.overlay(enacted, t.active_rows(other[other["table"] == table], c), c)
-        pd.testing.assert_frame_equal(a, b)
-    used = t.active_rows(v, c)
-    assert ((used["known_from"] <= c) & (c < used["known_until"])).all()
+    memos = (t._table_at, t._index, t._bands_by_param, t._bands_cached, t.band_years)
+
+    def lookups() -> list[object]:
+        out: list[object] = []
+        for key in sorted(set(zip(real["region"], real["standard"], real["param"], real["table"], strict=True))):
+            region, standard, param, table = key
+            for year in range(2010, 2041):
+                if table == "parameters":
+                    try:
+                        out.append(t.value(region, standard, param, year, extend="hold", known_at=c))
+                    except InputError:
+                        out.append(None)
+                else:
+                    for pt in ("BEV", "PHEV"):
+                        b = t.bands(region, standard, param, pt, year, known_at=c)
+                        out.append(None if b is None else (b.lower.tolist(), b.upper.tolist(), b.value.tolist()))
+        return out
+
+    expected = lookups()
+    original = t._vintages
+    try:
+        t._vintages = lambda: other  # (what every lookup reads, through _table_at)
+        for memo in memos:
+            memo.cache_clear()
+        assert lookups() == expected
+    finally:
+        t._vintages = original
+        for memo in memos:
+            memo.cache_clear()
 
 
 def test_overlay_clips_and_replaces() -> None:
@@ -157,7 +181,7 @@ def test_known_at_outside_the_encoded_years(bad: object) -> None:
     with pytest.raises(InputError) as err:
         t.check_known_at(bad)
     assert err.value.field == "known_at"
-    assert err.value.allowed == ["2015–2024", "None (the rules as enacted)"]
+    assert err.value.allowed == ["2015–2024", "unset / None (the rules as enacted)"]
     with pytest.raises(InputError):
         china.purchase_subsidy_cny(2020, "BEV", 400.0, 1e5, known_at=bad)  # type: ignore[arg-type]
 

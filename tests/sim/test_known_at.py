@@ -29,7 +29,7 @@ def test_known_at_outside_the_vintage_table(bad: int) -> None:
     with pytest.raises(InputError) as err:
         load_scenario("china-current-policies", {"policy.known_at": bad})
     assert err.value.field == "policy.known_at"
-    assert err.value.allowed == ["2015–2024", "unset (the rules as enacted)"]
+    assert err.value.allowed == ["2015–2024", "unset / None (the rules as enacted)"]
 
 
 def test_known_at_not_a_year() -> None:

@@ -147,7 +147,7 @@ def test_local_workers_send_blocks_through_files_and_store_what_inline_chunks_st
     monkeypatch.setattr(sweep_module, "_spool_read", lambda enc: spooled.append(enc[1]) or real_read(enc))
     pooled = run_sweep(spec, tmp_path / "pool.duckdb", workers=2)
     assert sorted(pooled.ran) == sorted(inline.ran) == [0, 1, 2, 3]
-    assert len(spooled) == 8 and all(isinstance(p, str) and p.startswith(str(leftover)) for p in spooled)
+    assert len(spooled) == 8 and all(isinstance(p, str) and p.startswith(str(leftover.resolve())) for p in spooled)
     assert not leftover.exists()  # removed at the end (and the leftover file with it)
     for a_id, b_id in zip(inline.run_ids, pooled.run_ids, strict=True):
         a, b = Store(tmp_path / "inline.duckdb").load(a_id), Store(tmp_path / "pool.duckdb").load(b_id)
@@ -175,7 +175,27 @@ def test_a_process_pool_the_caller_passes_also_spools_and_other_executors_do_not
         run_sweep(spec, tmp_path / "cli.duckdb", pool=pool)
     with executor(workers=0) as inline:
         run_sweep(spec, tmp_path / "inline.duckdb", pool=inline)
-    assert seen == [str(tmp_path / "cli.duckdb.spool"), None]
+    assert Path(seen[0]).parent == (tmp_path / "cli.duckdb.spool").resolve() and seen[1] is None
+
+
+def test_the_spool_folder_is_absolute_and_new_for_each_attempt(tmp_path: Path, monkeypatch) -> None:
+    """Workers fork from a server started in another working directory (it lives as long as the
+    process), so a relative store path must reach them as an absolute folder; and each attempt gets its
+    own folder, so chunks still running from a failed attempt on a caller's pool never write over a
+    file a later attempt has mapped."""
+    from nevsim import sweep as sweep_module
+    from nevsim.sweep import start_workers
+
+    start_workers()  # (the server keeps the working directory it started in)
+    monkeypatch.chdir(tmp_path)
+    summary = run_sweep(validate_sweep(SMALL), "rel.duckdb", workers=1)
+    assert sorted(summary.ran) == [0, 1, 2, 3]
+    assert len(Store(tmp_path / "rel.duckdb").list_runs()) == 2
+    with sweep_module._spool(Path("rel.duckdb")) as first:
+        assert Path(first).is_absolute() and Path(first).is_dir()
+    with sweep_module._spool(Path("rel.duckdb")) as second:
+        assert second != first and Path(second).parent == Path(first).parent
+    assert not (tmp_path / "rel.duckdb.spool").exists()
 
 
 def test_the_workers_fork_server_preloads_the_warm_up_and_keeps_other_modules(monkeypatch) -> None:
@@ -202,9 +222,12 @@ def test_the_warm_up_fills_the_caches_starts_no_thread_and_swallows_its_errors(m
 
     from nevsim import _worker, simulate
 
-    before = threading.active_count()
+    def native_threads() -> int:  # (threading.active_count() does not see threads started in C)
+        return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else threading.active_count()
+
+    before = native_threads()
     assert isinstance(_worker.warm(), float)
-    assert threading.active_count() == before
+    assert native_threads() == before
     hits = simulate._load_history.cache_info().hits
     assert isinstance(_worker.warm(), float) and simulate._load_history.cache_info().hits > hits
 
@@ -213,6 +236,22 @@ def test_the_warm_up_fills_the_caches_starts_no_thread_and_swallows_its_errors(m
 
     monkeypatch.setattr(simulate, "run_cells", broken)
     assert _worker.warm() is None
+
+    def interrupted(*args, **kwargs):  # Ctrl-C while the server is still warming up
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulate, "run_cells", interrupted)
+    assert _worker.warm() is None
+
+
+def test_workers_of_a_local_pool_start_with_the_simulation_imported_and_warm() -> None:
+    """What the fork server's preload is for: a worker's first task finds nevsim.simulate imported and
+    the warm-up done (``_worker.WARM_SECONDS``). Probed with ``eval`` (a builtin, so picklable by name)."""
+    probe = ("(__import__('sys').modules['nevsim._worker'].WARM_SECONDS, "
+             "'nevsim.simulate' in __import__('sys').modules)")
+    with executor(workers=1) as pool:
+        warm_s, imported = pool.submit(eval, probe).result(timeout=120)
+    assert imported and isinstance(warm_s, float) and warm_s > 0
 
 
 def test_start_workers_starts_the_fork_server_once() -> None:

@@ -166,7 +166,7 @@ def check_known_at(known_at: object, field: str = "known_at") -> int | None:
     if known_at is None:
         return None
     first, last = known_at_years()
-    allowed = [f"{first}–{last}", "None (the rules as enacted)"]
+    allowed = [f"{first}–{last}", "unset / None (the rules as enacted)"]
     if isinstance(known_at, (bool, np.bool_)) or not isinstance(known_at, (int, np.integer)):
         raise InputError(field, f"must be a year or None, got {known_at!r}.", allowed)
     if not first <= int(known_at) <= last:
@@ -220,19 +220,21 @@ def overlay(enacted: pd.DataFrame, vintage: pd.DataFrame, known_at: int) -> pd.D
 
 
 @functools.cache
+def _table_at(table: str, known_at: int | None) -> pd.DataFrame:
+    """``parameters`` or ``bands`` as known at ``known_at`` (None: as enacted); memoised."""
+    enacted = _parameters() if table == "parameters" else _bands()
+    if known_at is None:
+        return enacted
+    v = vintage_rows(known_at)
+    return overlay(enacted, v[v["table"] == table], known_at)
+
+
 def _parameters_at(known_at: int | None) -> pd.DataFrame:
-    if known_at is None:
-        return _parameters()
-    v = vintage_rows(known_at)
-    return overlay(_parameters(), v[v["table"] == "parameters"], known_at)
+    return _table_at("parameters", known_at)
 
 
-@functools.cache
 def _bands_at(known_at: int | None) -> pd.DataFrame:
-    if known_at is None:
-        return _bands()
-    v = vintage_rows(known_at)
-    return overlay(_bands(), v[v["table"] == "bands"], known_at)
+    return _table_at("bands", known_at)
 
 
 @dataclass(frozen=True)

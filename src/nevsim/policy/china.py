@@ -516,7 +516,7 @@ def purchase_subsidy_cny(year: int, powertrain: object, range_km: object, price_
     return _purchase_subsidy_fast(year, pt == "BEV", pt == "PHEV", r, price, known_at=known_at)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=2048)  # years × policy views (known_at)
 def _subsidy_terms(year: int, known_at: int | None = None) -> tuple[bool, t.Bands | None, t.Bands | None, float]:
     """(programme active, BEV bands, PHEV bands, price cap) of ``year`` as known at ``known_at``
     (parsed tables, memoised per year and ``known_at``)."""
@@ -596,7 +596,7 @@ def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km:
                               price_includes_vat=bool(price_includes_vat), known_at=known_at)
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=2048)  # years × policy views (known_at)
 def _tax_terms(year: int, price_includes_vat: bool, known_at: int | None = None
                ) -> tuple[float, float, float, float, float]:
     """(tax rate, VAT removed from the price, NEV exemption share, exemption cap, PHEV minimum range) of ``year``
