@@ -157,3 +157,26 @@ def test_makers_table_gives_each_makers_median_over_draws(categorical: bool) -> 
         assert np.isnan(got["Credits|NEV|Sold"])
     assert [r["maker"] for r in makers_table(res, 2030)] == ["A", "B"]  # by balance, surplus first
     assert table["A"]["role"] == "surplus" and table["B"]["role"] == "deficit"
+
+
+def test_backtest_api_and_page_take_the_policy_view(shared: dict[str, Any]) -> None:
+    """`/api/backtest?policies=as-known` and the page's Policies choice run China's rules as known at
+    each cutoff; a bad view, or as-known on a region without a vintage table, is a 422 naming the field."""
+    c = shared["client"]
+    known = c.get("/api/backtest", params={"cutoff": [2021], "policies": "as-known"})
+    assert known.status_code == 200, known.text[:300]
+    body = known.json()
+    assert body["policies"] == "as-known" and [x["known_at"] for x in body["cutoffs"]] == [2021]
+    enacted = c.get("/api/backtest", params={"cutoff": [2021]}).json()
+    assert enacted["policies"] == "enacted" and enacted["cutoffs"][0]["known_at"] is None
+    assert enacted["cutoffs"][0]["mae"]["model"] != body["cutoffs"][0]["mae"]["model"]
+    bad = c.get("/api/backtest", params={"policies": "hindsight"})
+    assert bad.status_code == 422
+    detail = bad.json()["detail"][0]
+    assert detail["field"] == "policies" and detail["allowed"] == ["enacted", "as-known"]
+    us = c.get("/api/backtest", params={"scenario": "us-current-policies", "policies": "as-known", "cutoff": [2021]})
+    assert us.status_code == 422 and us.json()["detail"][0]["field"] == "policies"
+    page = c.get("/backtest", params={"go": "true", "policies": "as-known"}).text
+    assert 'id="backtest-policies"' in page and '<option value="as-known" selected>' in page
+    assert "as known at each cutoff" in page and 'id="backtest-mae"' in page
+    assert c.get("/backtest", params={"go": "true", "policies": "hindsight"}).status_code == 422

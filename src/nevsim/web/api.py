@@ -335,28 +335,37 @@ def backtest_available() -> str | None:
     return None
 
 
-def run_backtest(st: AppState, scenario: str, cutoffs: tuple[int, ...]) -> Any:
-    """A back-test of a shipped scenario (memoised per app: it is pure and takes a few seconds)."""
-    from nevsim.backtest import backtest
+def run_backtest(st: AppState, scenario: str, cutoffs: tuple[int, ...], policies: str = "enacted") -> Any:
+    """A back-test of a shipped scenario (memoised per app: it is pure and takes a few seconds).
+
+    ``policies``: ``"enacted"`` (the scenario's rules at every cutoff) or ``"as-known"`` (China's
+    rules as issued by the end of each cutoff; :func:`nevsim.backtest.backtest`).
+    """
+    from nevsim.backtest import POLICY_VIEWS, backtest
 
     if scenario not in st.shipped():
         raise InputError("scenario", f"unknown scenario {scenario!r}.", allowed=st.shipped())
+    if policies not in POLICY_VIEWS:
+        raise InputError("policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
     from nevsim.scenario import load_scenario
 
     region = load_scenario(scenario).region  # each region is back-tested against its own history
-    return st.memo(("backtest", scenario, cutoffs),
-                   lambda: backtest(scenario, region=region, cutoffs=list(cutoffs) or None))
+    return st.memo(("backtest", scenario, cutoffs, policies),
+                   lambda: backtest(scenario, region=region, cutoffs=list(cutoffs) or None, policies=policies))
 
 
 @router.get("/backtest", summary="Back-test: forecasts from past cutoffs scored against the actuals",
             responses={422: ERRORS[422], 501: {"description": "back-test not available in this build"}})
 def api_backtest(request: Request, scenario: Annotated[str, Query(max_length=64)] = DEFAULT_SCENARIO,
                  cutoff: Annotated[list[int] | None, Query(description="cutoff years (default 2018–2022)")] = None,
+                 policies: Annotated[str, Query(
+                     max_length=16, description="policy view of the model runs: enacted (the scenario's rules at "
+                     "every cutoff) or as-known (China's rules as issued by the end of each cutoff)")] = "enacted",
                  ) -> Response:
     why = backtest_available()
     if why is not None:
         return JSONResponse({"detail": f"back-test not available: {why}"}, status_code=501)
-    bt = run_backtest(state_of(request), scenario, tuple(sorted(set(cutoff or []))))
+    bt = run_backtest(state_of(request), scenario, tuple(sorted(set(cutoff or []))), policies)
     return JSONResponse(clean(bt.to_json()))
 
 

@@ -626,15 +626,19 @@ def history(request: Request, region: Annotated[str, Query(max_length=40)] = "Ch
 
 @router.get("/backtest", response_class=HTMLResponse)
 def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64)] = "china-current-policies",
-                  go: Annotated[bool, Query()] = False) -> HTMLResponse:
+                  go: Annotated[bool, Query()] = False,
+                  policies: Annotated[str, Query(max_length=16)] = "enacted") -> HTMLResponse:
     from nevsim.web.api import backtest_available, run_backtest
 
     st = _state(request)
     why = backtest_available()
-    context: dict[str, Any] = {"why": why, "scenario": scenario, "scenarios": st.shipped(), "bt": None}
+    views = [("enacted", "as enacted (the scenario's rules)"),
+             ("as-known", "as known at each cutoff (China only)")]
+    context: dict[str, Any] = {"why": why, "scenario": scenario, "scenarios": st.shipped(), "bt": None,
+                               "policies": policies, "views": views}
     if why is not None or not go:
         return render(request, "backtest.html", **context)
-    bt = run_backtest(st, scenario, ())
+    bt = run_backtest(st, scenario, (), policies)
     mae = bt.mae if not callable(bt.mae) else bt.mae()
     fig = bt.plot()
     return render(request, "backtest.html", **{**context, "bt": bt, "summary": bt.summary(),
