@@ -588,3 +588,22 @@ def test_the_sweep_writer_handles_a_store_path_with_quotes_and_spaces(tmp_path: 
     summary = run_sweep(validate_sweep(SMALL), odd, workers=0)
     assert odd.exists() and len(summary.ran) == summary.n_chunks
     assert len(load_sweep(odd, "small")) > 0
+
+
+def test_a_fork_server_that_died_is_started_again_by_the_next_sweep(tmp_path: Path) -> None:
+    """The server lives as long as the process; if it is killed (the OOM killer, a user), the next
+    sweep starts a new one and runs as usual."""
+    from multiprocessing import forkserver
+
+    from nevsim.sweep import start_workers
+
+    start_workers()
+    pid = forkserver._forkserver._forkserver_pid
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    stat = Path(f"/proc/{pid}/stat")
+    while time.monotonic() < deadline and stat.exists() and stat.read_text().split()[2] != "Z":
+        time.sleep(0.05)  # (until it is a zombie: dead, not yet reaped)
+    summary = run_sweep(validate_sweep(SMALL), tmp_path / "s.duckdb", workers=1)
+    assert sorted(summary.ran) == [0, 1, 2, 3]
+    assert forkserver._forkserver._forkserver_pid not in (None, pid)
