@@ -37,8 +37,15 @@ def start_workers() -> None:
     first (the CLI does, before it reads the sweep file and opens the store) lets the server's
     warm-up (≈ 1–1.5 s in a fresh process: imports and one draw of the default scenario) overlap
     the caller's own start. Returns at once; a server that is already running is kept.
+
+    Does nothing inside a worker, or inside the server while it imports the caller's main
+    script. Both import the script again, so a call at a script's top level, outside its ``if
+    __name__ == "__main__":`` guard, runs there too: in a worker it raised multiprocessing's
+    "bootstrapping phase" error and broke the pool (tried by hand).
     """
     from multiprocessing import forkserver
 
+    if multiprocessing.parent_process() is not None or getattr(multiprocessing.current_process(), "_inheriting", False):
+        return
     worker_context()
     forkserver.ensure_running()

@@ -607,3 +607,46 @@ def test_a_fork_server_that_died_is_started_again_by_the_next_sweep(tmp_path: Pa
     summary = run_sweep(validate_sweep(SMALL), tmp_path / "s.duckdb", workers=1)
     assert sorted(summary.ran) == [0, 1, 2, 3]
     assert forkserver._forkserver._forkserver_pid not in (None, pid)
+
+
+def test_start_workers_does_nothing_while_the_server_imports_the_main_script(monkeypatch) -> None:
+    """The fork server imports the caller's main script with ``_inheriting`` set, and each worker (a
+    process with a parent) imports it again: a ``start_workers()`` at the script's top level must do
+    nothing there (in a worker it raised multiprocessing's bootstrapping error and broke the pool)."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    from nevsim.sweep import start_workers
+
+    started: list[bool] = []
+    monkeypatch.setattr(forkserver, "ensure_running", lambda: started.append(True))
+    me = multiprocessing.current_process()
+    monkeypatch.setattr(me, "_inheriting", True, raising=False)
+    start_workers()
+    assert started == []
+    monkeypatch.setattr(me, "_inheriting", False, raising=False)
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())
+    start_workers()
+    assert started == []
+    monkeypatch.undo()
+    monkeypatch.setattr(forkserver, "ensure_running", lambda: started.append(True))
+    start_workers()
+    assert started == [True]
+
+
+def test_a_script_that_calls_start_workers_outside_its_guard_still_sweeps(tmp_path: Path) -> None:
+    """End to end: a script with ``start_workers()`` at its top level (the server and the worker import
+    it again) runs its sweep (without the check in start_workers the pool broke)."""
+    script = tmp_path / "top.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        from nevsim.sweep import run_sweep, start_workers, validate_sweep
+        start_workers()  # outside the guard on purpose
+        SPEC = {{**{SMALL!r}, "grid": {{"technology.battery_learning_rate": [0.14]}}}}
+        if __name__ == "__main__":
+            print("ran", sorted(run_sweep(validate_sweep(SPEC), sys.argv[1], workers=1).ran))
+        """), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "s.duckdb")], capture_output=True,
+                          text=True, timeout=180, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ran [0, 1]" in done.stdout
