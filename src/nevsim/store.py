@@ -681,6 +681,11 @@ def schema_version(con: Any) -> int:
     return 1 if "runs" in tables else 0
 
 
+#: SQL of a stored block's values as a list of ``n_rows`` (schema version ≥ 3, a ``*_values`` row):
+#: the list itself, or its one value repeated ``n_rows`` times.
+BLOCK_VALUES_SQL = "CASE WHEN len(value) = n_rows THEN value ELSE list_resize(value, n_rows, value[1]) END"
+
+
 def long_rows(version: int, table: str) -> str:
     """SQL (a sub-query) of a table's long rows: ``run_id``, its columns, ``draw`` and ``stored_row``.
 
@@ -694,8 +699,7 @@ def long_rows(version: int, table: str) -> str:
     labels = ", ".join(f"c.{c}" for c in columns if c != "value")
     values = f"{table}_values"
     if version >= 3:  # three unnests of lists of n_rows: zipped; a one-value list repeated n_rows times
-        values = (f"(SELECT run_key, cell, unnest(CASE WHEN len(value) = n_rows THEN value "
-                  f"ELSE list_resize(value, n_rows, value[1]) END) AS value, "
+        values = (f"(SELECT run_key, cell, unnest({BLOCK_VALUES_SQL}) AS value, "
                   f"CAST(first_draw + unnest(range(n_rows)) AS INTEGER) AS draw, "
                   f"rowid * 4294967296 + unnest(range(n_rows)) AS rowid FROM {table}_values)")
     return (f"(SELECT r.run_id, {labels}, v.value, v.draw, v.rowid AS stored_row FROM {values} v "

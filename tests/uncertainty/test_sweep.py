@@ -477,6 +477,12 @@ def test_sweep_rows_read_the_same_from_a_version_1_store_and_after_its_migration
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM new.{table}")
     finally:
         con.close()
+    from nevsim.cli.sweep import headlines  # (reads the headline cells' blocks only, from version 3)
+
+    spec = validate_sweep(SMALL)
+    heads = headlines(Store(new), summary.sweep_id, spec)
+    assert heads == headlines(Store(old), summary.sweep_id, spec)  # version 1, read as it is
+    assert heads[0]["ev_share_2030_pct"] is not None and heads[0]["ev_share_2035_pct"] is None  # (ends 2032)
     for rid, res in want_runs.items():  # read-only: version 1 read as it is
         back = Store(old).load(rid)  # (version 1: text labels; later versions: categoricals)
         pd.testing.assert_frame_equal(_text(back.series), _text(res.series))

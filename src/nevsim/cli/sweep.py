@@ -122,14 +122,22 @@ def headlines(store: Store, sweep_id: str, spec: SweepSpec) -> list[dict[str, An
     Reads only the headline rows (not the whole sweep), so it stays quick for big sweeps; a
     figure the point does not have (a year after ``years.last``, an unfinished point) is None.
     """
+    from nevsim.store import BLOCK_VALUES_SQL, schema_version
     from nevsim.sweep import _run_id
 
+    wanted = "((variable = ? AND year IN (2030, 2035)) OR (variable = ? AND year = 2030))"
     with _read(store) as con:
+        if schema_version(con) >= 3:  # pick the headline cells first, then unnest only their blocks
+            source = (f"(SELECT r.run_id, c.variable, c.year, unnest({BLOCK_VALUES_SQL}) AS value "
+                      "FROM series_cells c JOIN runs r ON r.run_key = c.run_key "
+                      "JOIN series_values v ON v.run_key = c.run_key AND v.cell = c.cell "
+                      f"WHERE r.run_id LIKE ? AND {wanted})")
+        else:  # (an older store, read as it is)
+            source = f"(SELECT run_id, variable, year, value FROM series WHERE run_id LIKE ? AND {wanted})"
         rows = con.execute(
             "SELECT run_id, variable, year, quantile_cont(value, 0.5), quantile_cont(value, 0.05), "
-            "quantile_cont(value, 0.95) FROM series "
-            "WHERE run_id LIKE ? AND ((variable = ? AND year IN (2030, 2035)) OR (variable = ? AND year = 2030)) "
-            "GROUP BY ALL", [f"sweep-{sweep_id}-%", "Sales Share|Cars|EV", "Price|Credit|NEV"]).fetchall()
+            f"quantile_cont(value, 0.95) FROM {source} GROUP BY ALL",
+            [f"sweep-{sweep_id}-%", "Sales Share|Cars|EV", "Price|Credit|NEV"]).fetchall()
         done = dict(con.execute(
             "SELECT point_id, sum(draw_stop - draw_start) FROM sweep_chunks WHERE sweep_id = ? GROUP BY point_id",
             [sweep_id]).fetchall())
