@@ -109,8 +109,20 @@ def test_policy_show(region: str, year: str, param: str) -> None:
     assert r.exit_code == 0 and param in r.stdout
 
 
+def test_policy_show_known_at() -> None:
+    r = run("policy", "show", "--year", "2021", "--known-at", "2018", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["known_at"] == 2018
+    assert {row["param"]: row["value"] for row in out["rules"]}["subsidy_active"] == 0
+    r = run("policy", "show", "--year", "2021", "--known-at", "2018")
+    assert r.exit_code == 0 and "as known at the end of 2018" in r.stdout
+
+
 @pytest.mark.parametrize(("args", "field"), [(["--region", "JP", "--year", "2022"], "--region"),
-                                             (["--region", "EU", "--year", "1990"], "--year")])
+                                             (["--region", "EU", "--year", "1990"], "--year"),
+                                             (["--year", "2021", "--known-at", "2030"], "--known-at"),
+                                             (["--region", "US", "--known-at", "2018"], "--known-at")])
 def test_policy_show_bad_input(args: list[str], field: str) -> None:
     r = run("policy", "show", *args)
     assert r.exit_code == 2 and f"Error: {field}" in r.stderr

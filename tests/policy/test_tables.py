@@ -109,6 +109,22 @@ def test_show_unknown_region(region: str) -> None:
     assert err.value.allowed == ["CN", "US", "EU"]
 
 
+def test_show_as_known_at_a_cutoff() -> None:
+    """The rules for 2021 as issued by the end of 2018: no subsidy programme after 2020, the tax
+    exemption ending with 2020, no NEV ratio set for 2021 yet; years up to the cutoff as enacted."""
+    known = show("CN", 2021, known_at=2018)
+    one = lambda s, param: s.query(f"param == '{param}'")["value"].tolist()  # noqa: E731
+    assert one(known, "subsidy_active") == [0.0] and one(known, "nev_exemption_share") == [0.0]
+    assert one(known, "nev_ratio") == []
+    enacted = show("CN", 2021)
+    assert one(enacted, "subsidy_active") == [1.0] and one(enacted, "nev_ratio") == [0.14]
+    pd.testing.assert_frame_equal(show("CN", 2018, known_at=2018), show("CN", 2018))
+    for region, bad, field in (("US", 2018, "known_at"), ("CN", 2030, "known_at")):
+        with pytest.raises(InputError) as err:
+            show(region, 2021, known_at=bad)
+        assert err.value.field == field and err.value.allowed
+
+
 def test_show_year_outside_coverage() -> None:
     with pytest.raises(InputError):
         show("EU", 2010)

@@ -166,6 +166,9 @@ def register(app: typer.Typer) -> None:
     def show_cmd(
         region: Annotated[str, typer.Option("--region", help="CN, US or EU.")] = "CN",
         year: Annotated[int, typer.Option("--year", help="Year.")] = 2025,
+        known_at: Annotated[int | None, typer.Option(
+            "--known-at", help="China: the rules for --year as issued by the end of this year (2015–2024; "
+            "what a back-test from that cutoff runs with). Default: as enacted.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """The rules in force in a region and year (parameters and bands, with status and source)."""
@@ -176,14 +179,20 @@ def register(app: typer.Typer) -> None:
             code = region_code(region)
         except InputError as exc:
             raise InputError("--region", exc.message, REGIONS) from None
-        frame = show(code, year)
+        try:
+            frame = show(code, year, known_at=known_at)
+        except InputError as exc:
+            if exc.field != "known_at":
+                raise
+            raise InputError("--known-at", exc.message, exc.allowed) from None
         if as_json:
-            echo_json({"region": code, "year": year, "rules": frame.to_dict(orient="records")})
+            echo_json({"region": code, "year": year, "known_at": known_at, "rules": frame.to_dict(orient="records")})
             return
         frame = frame.assign(band=[
             "" if np.isnan(lo) else f"{lo:g}–{hi:g} {u}" for lo, hi, u in
             zip(frame["lower"], frame["upper"], frame["band_unit"], strict=True)])
-        _table(f"{code} rules in force in {year}", frame,
+        title = f"{code} rules in force in {year}" + ("" if known_at is None else f", as known at the end of {known_at}")
+        _table(title, frame,
                ["standard", "param", "revision", "powertrain", "band", "value", "unit", "status", "source_key"],
                {"value": ".6g"})
         lapsed = frame[(frame["param"] == "legal_in_force") & (frame["value"] == 0)]

@@ -19,17 +19,22 @@ def region_code(region: str) -> str:
     return code
 
 
-def show(region: str, year: int) -> pd.DataFrame:
+def show(region: str, year: int, *, known_at: int | None = None) -> pd.DataFrame:
     """Every parameter row in force in ``region`` and ``year`` (scalar rules and bands).
 
     Columns: ``standard, param, revision, powertrain, lower, upper, band_unit, value, unit,
     status, source_key, note``. Raises :class:`InputError` if no rule of the region covers
-    the year.
+    the year. ``known_at`` (China only): the rules for ``year`` as issued by the end of that
+    year (``params/vintages.csv``; the view a back-test from that cutoff runs with).
     """
     code = region_code(region)
     year = t.check_year(year)
-    p = t._parameters()
-    b = t._bands()
+    if known_at is not None and code != "CN":
+        raise InputError("known_at", f"the rules as known at a year are encoded for China (CN) only, not {code}.",
+                         ["None (the rules as enacted)"])
+    known_at = t.check_known_at(known_at)
+    p = t._parameters_at(known_at)
+    b = t._bands_at(known_at)
     p = p[(p["region"] == code) & (p["year_from"] <= year) & (p["year_to"] >= year)].assign(
         powertrain="", lower=float("nan"), upper=float("nan"), band_unit="")
     b = b[(b["region"] == code) & (b["year_from"] <= year) & (b["year_to"] >= year)]
