@@ -202,6 +202,9 @@ class Calibration:
     max_abs_error_pp: float
     converged: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: standard error ``[draw]`` of the unclipped κ slope (:func:`nevsim.pooling.kappa_standard_error`;
+    #: a diagnostic, unused by the model); None where not computed
+    kappa_se: np.ndarray | None = None
 
     def plugin_residual(self, year: int) -> np.ndarray:
         """Residual plug-in constant for ``year`` (held after the last calibrated year)."""

@@ -30,7 +30,7 @@ import numpy as np
 from nevsim.calibrate import KAPPA_FIRST_YEAR
 from nevsim.errors import InputError
 
-__all__ = ["POOLED_REGIONS", "fit_kappa_pooled", "region_panel"]
+__all__ = ["POOLED_REGIONS", "fit_kappa_pooled", "kappa_standard_error", "region_panel"]
 
 #: Regions whose shipped default scenarios join the pooled fit (region code → scenario).
 POOLED_REGIONS: dict[str, str] = {
@@ -52,11 +52,20 @@ def fit_kappa_pooled(panels: list[Panel], lo: float, hi: float,
     :func:`nevsim.calibrate.fit_kappa` does). With a single panel this is
     :func:`nevsim.calibrate.fit_kappa`.
     """
+    sxy = sxx = np.zeros(1)
+    for xd, yd in _within(panels, first_year):
+        sxy = sxy + (xd * yd).sum(0)
+        sxx = sxx + (xd ** 2).sum(0)
+    slope = np.where(sxx > 0, sxy / np.where(sxx > 0, sxx, 1.0), 0.0)
+    return np.clip(slope, lo, hi)
+
+
+def _within(panels: list[Panel], first_year: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each panel's ``(x − x̄_r, A − Ā_r)`` ``[year, draw]`` over the fitted years (broadcast to the most draws)."""
     if not panels:
         raise InputError("calibration.kappa_fit", "no region history to fit κ on", allowed=["own"])
     draws = max(np.asarray(p[1]).shape[1] for p in panels)
-    sxy = np.zeros(draws)
-    sxx = np.zeros(draws)
+    out = []
     for years, constants, ln_share in panels:
         years = np.asarray(years)
         keep = years >= first_year
@@ -64,11 +73,30 @@ def fit_kappa_pooled(panels: list[Panel], lo: float, hi: float,
             keep = np.ones_like(keep)
         x = np.broadcast_to(np.asarray(ln_share, float)[keep], (int(keep.sum()), draws))
         y = np.broadcast_to(np.asarray(constants, float)[keep], (int(keep.sum()), draws))
-        xd = x - x.mean(0)
-        sxy += (xd * (y - y.mean(0))).sum(0)
-        sxx += (xd ** 2).sum(0)
-    slope = np.where(sxx > 0, sxy / np.where(sxx > 0, sxx, 1.0), 0.0)
-    return np.clip(slope, lo, hi)
+        out.append((x - x.mean(0), y - y.mean(0)))
+    return out
+
+
+def kappa_standard_error(panels: list[Panel], first_year: int = KAPPA_FIRST_YEAR) -> np.ndarray:
+    """Standard error ``[draw]`` of the within slope of :func:`fit_kappa_pooled` (before clipping).
+
+    Classical OLS with one intercept per panel: ``se = sqrt(Σ e² / (N − R − 1) / Σ (x − x̄_r)²)``,
+    ``e = (A − Ā_r) − κ̂ (x − x̄_r)``, N fitted years over the R panels. It treats the fitted
+    constants as data (their own fitting error is not included) and the years as independent,
+    so it is a lower bound on the uncertainty of κ. NaN when there are no residual degrees of
+    freedom or no variation in x. A diagnostic: nothing in the model uses it.
+    """
+    centred = _within(panels, first_year)
+    sxy = sum((xd * yd).sum(0) for xd, yd in centred)
+    sxx = sum((xd ** 2).sum(0) for xd, _ in centred)
+    ok = sxx > 0
+    slope = np.where(ok, sxy / np.where(ok, sxx, 1.0), 0.0)
+    rss = sum(((yd - slope * xd) ** 2).sum(0) for xd, yd in centred)
+    dof = sum(xd.shape[0] for xd, _ in centred) - len(centred) - 1
+    if dof <= 0:
+        return np.full(np.shape(slope), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, np.sqrt(rss / dof / np.where(ok, sxx, 1.0)), np.nan)
 
 
 @functools.lru_cache(maxsize=32)

@@ -1289,7 +1289,7 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
                       fit_lnss: np.ndarray, fit_ok: bool) -> Calibration:
     """κ, residual constants and the held values from a fit over the history ``years``."""
     trace.diagnostics["kappa_panel"] = (years, fit_a, fit_lnss)
-    kappa_fit = _fit_kappa(inputs, years, fit_a, fit_lnss)
+    kappa_fit, kappa_se = _fit_kappa(inputs, years, fit_a, fit_lnss)
     residual = fit_a - kappa_fit[None] * fit_lnss
     n_hold = min(inputs.scenario.calibration.hold_mean_of_last_years, len(years))
     sales = trace.data["sales_pt"][: len(years)]
@@ -1298,25 +1298,28 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
     err = float(np.nanmax(np.abs(modelled - observed))) * 100.0
     return Calibration(years=years, residual_plugin=residual, bev_constant=fit_b, kappa=kappa_fit,
                        hold_plugin=residual[-n_hold:].mean(0), hold_bev=fit_b[-n_hold:].mean(0),
-                       maker_nev_weights=inputs.maker_nev_weights, max_abs_error_pp=err, converged=fit_ok)
+                       maker_nev_weights=inputs.maker_nev_weights, max_abs_error_pp=err, converged=fit_ok,
+                       kappa_se=kappa_se)
 
 
-def _fit_kappa(inputs: Inputs, years: np.ndarray, fit_a: np.ndarray, fit_lnss: np.ndarray) -> np.ndarray:
-    """κ on this region's history (``kappa_fit = "own"``) or pooled with the shipped regions' (:mod:`nevsim.pooling`)."""
-    lo, hi = inputs.params["kappa_min"], inputs.params["kappa_max"]  # [draw] (bounds may be sampled)
-    if inputs.scenario.calibration.kappa_fit == "own":
-        return fit_kappa(years, fit_a, fit_lnss, lo, hi)
+def _fit_kappa(inputs: Inputs, years: np.ndarray, fit_a: np.ndarray, fit_lnss: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """κ on this region's history (``kappa_fit = "own"``) or pooled with the shipped regions' (:mod:`nevsim.pooling`),
+    and the standard error of the unclipped slope (:func:`nevsim.pooling.kappa_standard_error`; a diagnostic)."""
     from nevsim import pooling
 
-    until = int(inputs.history_last)  # every region cut at the same year as this run's history
+    lo, hi = inputs.params["kappa_min"], inputs.params["kappa_max"]  # [draw] (bounds may be sampled)
     panels = [(years, fit_a, fit_lnss)]
+    if inputs.scenario.calibration.kappa_fit == "own":
+        return fit_kappa(years, fit_a, fit_lnss, lo, hi), pooling.kappa_standard_error(panels)
+    until = int(inputs.history_last)  # every region cut at the same year as this run's history
     for code, name in pooling.POOLED_REGIONS.items():
         if code == inputs.scenario.region:
             continue
         panel = pooling.region_panel(name, until)
         if panel is not None:
             panels.append(panel)
-    return pooling.fit_kappa_pooled(panels, lo, hi)
+    return pooling.fit_kappa_pooled(panels, lo, hi), pooling.kappa_standard_error(panels)
 
 
 @dataclass(frozen=True)
@@ -1730,6 +1733,7 @@ def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, un
         "calibration": {
             "against": scenario.calibration.against,
             "kappa": per_draw(cal.kappa),
+            "kappa_se": None if cal.kappa_se is None else per_draw(cal.kappa_se),
             "kappa_fit": _reference(scenario, until).calibration.kappa_fit,
             "hold_plugin_constant": per_draw(cal.hold_plugin),
             "hold_bev_constant": per_draw(cal.hold_bev),
@@ -1986,6 +1990,8 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
     meta["sampled"] = sorted(values)
     meta["calibration"].update({
         "kappa": [float(x) for c in cals for x in c.kappa],
+        "kappa_se": (None if any(c.kappa_se is None for c in cals)
+                     else [float(x) for c in cals for x in np.asarray(c.kappa_se).reshape(-1)]),
         "hold_plugin_constant": [float(x) for c in cals for x in c.hold_plugin],
         "hold_bev_constant": [float(x) for c in cals for x in c.hold_bev],
         "max_abs_share_error_pp": max(c.max_abs_error_pp for c in cals),

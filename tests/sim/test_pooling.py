@@ -86,3 +86,42 @@ def test_bad_switch_names_the_field() -> None:
     with pytest.raises(InputError) as err:
         load_scenario("china-current-policies", {"calibration": {"kappa_fit": "both"}})
     assert err.value.field == "calibration.kappa_fit" and set(err.value.allowed) == {"own", "pooled"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(n_regions=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_kappa_standard_error_is_the_ols_standard_error_with_one_intercept_per_region(n_regions: int,
+                                                                                    seed: int) -> None:
+    """Against the textbook OLS on a design of region dummies and x: sqrt(σ² (X'X)⁻¹) of the slope,
+    over the fitted years (from KAPPA_FIRST_YEAR)."""
+    from nevsim.calibrate import KAPPA_FIRST_YEAR
+    from nevsim.pooling import kappa_standard_error
+
+    rng = np.random.default_rng(seed)
+    panels = [_panel(0.4, rng.uniform(-5, 5), rng.uniform(-9, -3), rng.uniform(0.1, 0.6), rng.normal(0, 0.3, len(YEARS)))
+              for _ in range(n_regions)]
+    keep = YEARS >= KAPPA_FIRST_YEAR
+    rows, ys = [], []
+    for r, (_, a, x) in enumerate(panels):
+        for i in np.flatnonzero(keep):
+            rows.append([float(j == r) for j in range(n_regions)] + [float(x[i, 0])])
+            ys.append(float(a[i, 0]))
+    design, y = np.array(rows), np.array(ys)
+    beta = np.linalg.lstsq(design, y, rcond=None)[0]
+    sigma2 = float(((y - design @ beta) ** 2).sum()) / (len(y) - design.shape[1])
+    se = float(np.sqrt(sigma2 * np.linalg.inv(design.T @ design)[-1, -1]))
+    assert kappa_standard_error(panels)[0] == pytest.approx(se, rel=1e-9)
+    assert fit_kappa_pooled(panels, -10, 10)[0] == pytest.approx(beta[-1], rel=1e-9, abs=1e-12)
+
+
+def test_kappa_standard_error_without_degrees_of_freedom_is_nan() -> None:
+    from nevsim.pooling import kappa_standard_error
+
+    years = np.array([2016, 2017])  # (fewer than 3 fitted years: all are used) 2 points, 1 intercept, 1 slope
+    panel = (years, np.array([[1.0], [2.0]]), np.array([[-5.0], [-4.0]]))
+    assert np.isnan(kappa_standard_error([panel])).all()
+
+
+def test_runs_report_kappa_and_its_standard_error() -> None:
+    meta = run_frames(load_scenario("china-current-policies", {"years.last": 2030}))[2]["calibration"]
+    assert len(meta["kappa_se"]) == len(meta["kappa"]) == 1 and 0 < meta["kappa_se"][0] < 1
