@@ -593,10 +593,11 @@ def _known_at_per_cutoff(policies: str, scen: Any, region: str, cutoffs: Sequenc
                              "view; back-test it with policies='as-known' (each cutoff's own rules) or unset "
                              "policy.known_at.", allowed=["as-known", "a scenario without policy.known_at"])
         return {int(c): None for c in cutoffs}
-    if region != "CN":
+    from nevsim.policy._tables import KNOWN_AT_REGIONS, known_at_years
+
+    if region not in KNOWN_AT_REGIONS:
         raise InputError("policies", f"'as-known' needs a vintage table of the rules; only China (CN) has one, "
                          f"not {region}.", allowed=["enacted"])
-    from nevsim.policy._tables import known_at_years
 
     first, last = known_at_years()
     outside = [int(c) for c in cutoffs if not first <= int(c) <= last]

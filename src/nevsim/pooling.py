@@ -52,12 +52,18 @@ def fit_kappa_pooled(panels: list[Panel], lo: float, hi: float,
     :func:`nevsim.calibrate.fit_kappa` does). With a single panel this is
     :func:`nevsim.calibrate.fit_kappa`.
     """
+    return np.clip(_within_fit(panels, first_year)[0], lo, hi)
+
+
+def _within_fit(panels: list[Panel], first_year: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """The unclipped within slope ``[draw]``, the centred panels (:func:`_within`) and ``Σ (x − x̄_r)²``."""
+    centred = _within(panels, first_year)
     sxy = sxx = np.zeros(1)
-    for xd, yd in _within(panels, first_year):
+    for xd, yd in centred:
         sxy = sxy + (xd * yd).sum(0)
         sxx = sxx + (xd ** 2).sum(0)
     slope = np.where(sxx > 0, sxy / np.where(sxx > 0, sxx, 1.0), 0.0)
-    return np.clip(slope, lo, hi)
+    return slope, centred, sxx
 
 
 def _within(panels: list[Panel], first_year: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -86,11 +92,8 @@ def kappa_standard_error(panels: list[Panel], first_year: int = KAPPA_FIRST_YEAR
     so it is a lower bound on the uncertainty of κ. NaN when there are no residual degrees of
     freedom or no variation in x. A diagnostic: nothing in the model uses it.
     """
-    centred = _within(panels, first_year)
-    sxy = sum((xd * yd).sum(0) for xd, yd in centred)
-    sxx = sum((xd ** 2).sum(0) for xd, _ in centred)
+    slope, centred, sxx = _within_fit(panels, first_year)
     ok = sxx > 0
-    slope = np.where(ok, sxy / np.where(ok, sxx, 1.0), 0.0)
     rss = sum(((yd - slope * xd) ** 2).sum(0) for xd, yd in centred)
     dof = sum(xd.shape[0] for xd, _ in centred) - len(centred) - 1
     if dof <= 0:

@@ -442,7 +442,9 @@ class Scenario(_Strict):
         if self.region_spec is not None and self.region_spec.code != self.region:
             raise _FieldError("region", f"region {self.region!r} differs from the [region] table's code "
                                f"{self.region_spec.code!r}", [self.region_spec.code])
-        if self.policy.known_at is not None and self.region != "CN":
+        from nevsim.policy._tables import KNOWN_AT_REGIONS
+
+        if self.policy.known_at is not None and self.region not in KNOWN_AT_REGIONS:
             raise _FieldError("policy.known_at", f"the rules as known at a year are encoded for China (CN) only; "
                                f"region {self.region} has no vintage table", ["unset (the rules as enacted)"])
         return self

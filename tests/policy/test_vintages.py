@@ -192,6 +192,7 @@ def _good() -> pd.DataFrame:
 
 @pytest.mark.parametrize(("column", "value", "field", "match"), [
     ("table", "plates", "table", "unknown table"),
+    ("region", "US", "region", "no policy layer of 'US' reads"),
     ("param", "no_such_rule", "param", "not a parameter"),
     ("known_until", 2010, "known_until", "after known_from"),
     ("year_from", 2015, "year_from", "after known_from"),

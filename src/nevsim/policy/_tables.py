@@ -91,6 +91,11 @@ def _sources() -> pd.DataFrame:
 VINTAGE_TABLES = ("parameters", "bands")
 _VINTAGE_FIELD = "policy.params.vintages"
 
+#: Regions whose policy layer reads ``known_at`` (China's: :mod:`nevsim.policy.china` through the
+#: simulator's China policy). The US and EU standards (:mod:`nevsim.regions`) do not, so a vintage
+#: row of another region is refused when the file is read, and ``known_at`` elsewhere is an error.
+KNOWN_AT_REGIONS: tuple[str, ...] = ("CN",)
+
 
 def check_vintages(frame: pd.DataFrame) -> pd.DataFrame:
     """Validate the vintage rows (typed as in ``schema.csv``) and return them.
@@ -112,6 +117,9 @@ def check_vintages(frame: pd.DataFrame) -> pd.DataFrame:
     for i, r in enumerate(frame.itertuples(index=False)):
         if r.table not in VINTAGE_TABLES:
             raise bad(i, "table", f"unknown table {r.table!r}.", list(VINTAGE_TABLES))
+        if r.region not in KNOWN_AT_REGIONS:
+            raise bad(i, "region", f"no policy layer of {r.region!r} reads the rules as known at a cutoff.",
+                      list(KNOWN_AT_REGIONS))
         if (r.region, r.standard, r.param) not in (known_p if r.table == "parameters" else known_b):
             raise bad(i, "param", f"{r.region}/{r.standard}/{r.param} is not a parameter of {r.table}.csv.")
         if not r.known_from < r.known_until:

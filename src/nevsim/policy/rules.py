@@ -29,7 +29,7 @@ def show(region: str, year: int, *, known_at: int | None = None) -> pd.DataFrame
     """
     code = region_code(region)
     year = t.check_year(year)
-    if known_at is not None and code != "CN":
+    if known_at is not None and code not in t.KNOWN_AT_REGIONS:
         raise InputError("known_at", f"the rules as known at a year are encoded for China (CN) only, not {code}.",
                          ["None (the rules as enacted)"])
     known_at = t.check_known_at(known_at)
