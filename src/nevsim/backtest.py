@@ -487,7 +487,7 @@ class BacktestResult:
         """Forecast fans over the observed shares (black): one colour per cutoff, one dash per method.
 
         The first legend names the cutoffs (a click hides that cutoff's lines), the second the
-        methods' line styles (the model solid and thicker).
+        actuals and the methods' line styles (the model solid and thicker).
         """
         import plotly.graph_objects as go
 
@@ -495,7 +495,7 @@ class BacktestResult:
         first = min(self.cutoffs) - MIN_HISTORY_YEARS
         act = self.actuals[self.actuals.index >= first]
         fig.add_trace(go.Scatter(x=act.index.tolist(), y=act.to_numpy().tolist(), mode="lines+markers",
-                                 name="actual", line={"color": "black", "width": 3}, legendrank=1))
+                                 name="actual", line={"color": "black", "width": 3}, legend="legend2"))
         colours = cutoff_colours(self.cutoffs)
         for cutoff in self.cutoffs:
             group = f"cutoff {cutoff}"
@@ -514,7 +514,7 @@ class BacktestResult:
             # the legend entry of the cutoff: its colour, toggles its lines
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=group, legendgroup=group,
                                      line={"color": colours[cutoff], "width": 3}, hoverinfo="skip"))
-        for method in self.methods:  # the key of line styles (a second legend; clicks do nothing)
+        for method in self.methods:  # the key of line styles (a second legend, after "actual"; no clicks)
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=method, legend="legend2",
                                      line={"color": "#555", "width": 2.5 if method == "model" else 1.5,
                                            "dash": METHOD_DASHES.get(method, "solid")}, hoverinfo="skip"))
@@ -523,7 +523,7 @@ class BacktestResult:
             xaxis_title="year", yaxis_title="EV share of new car sales (%)", template="plotly_white",
             height=PLOT_HEIGHT_PX, margin={"l": 60, "r": 170, "t": 70, "b": 50},
             legend={"title": {"text": "cutoff"}, "x": 1.02, "y": 1.0, "xanchor": "left", "yanchor": "top"},
-            legend2={"title": {"text": "method"}, "x": 1.02, "y": 0.35, "xanchor": "left", "yanchor": "top",
+            legend2={"title": {"text": "line"}, "x": 1.02, "y": 0.42, "xanchor": "left", "yanchor": "top",
                      "itemclick": False, "itemdoubleclick": False},
         )
         return fig

@@ -69,7 +69,9 @@ def print_table(bt: Any) -> None:
     mae = bt.mae()
     methods = list(mae.columns)
     through = bt.meta.get("through")
-    title = f"MAE (points), EV share of new cars, {bt.meta.get('region')}, forecasts through {through}"
+    scenario = bt.meta.get("scenario")
+    who = f"{scenario} ({bt.meta.get('region')})" if scenario else f"{bt.meta.get('region')}, baselines only"
+    title = f"MAE (points), EV share of new cars, {who}, forecasts through {through}"
     if "model" in methods:
         title += f", policies {bt.meta.get('policies', 'enacted')}"
     table = Table(title=title)
