@@ -9,7 +9,7 @@ Quick use::
     bt.by_horizon()       # MAE per method by horizon (years after the cutoff)
     print(bt.summary())   # plain words: where the model loses to a baseline
     bt.plot()             # plotly: forecast fans from each cutoff over the actuals
-    bt.to_json()          # {"cutoffs": [{"cutoff", "forecasts": [...], "mae": {...}}]}
+    bt.to_json()          # {"scenario", "region", "through", "policies", "unit", "cutoffs": [...]}
 
 For every cutoff ``c`` the model (:func:`nevsim.simulate.run` with ``until=c``) and four naive
 baselines (:mod:`nevsim.baselines`: logistic, Bass, persistence, logit trend) forecast the EV
@@ -71,14 +71,43 @@ REGION_CODES: dict[str, str] = {"CN": "China", "US": "USA", "EU": "EU27"}
 _IEA = "iea_gevo_2025"
 _OWID = "owid_electric_car_sales_share"
 
-#: One colour per method family (model; S-curve fits; naive extrapolations).
-METHOD_COLOURS: dict[str, str] = {
-    "model": "#d62728",
-    "logistic": "#1f77b4",
-    "bass": "#17becf",
-    "persistence": "#7f7f7f",
-    "logit_trend": "#ff7f0e",
+#: Line dash of each method in :meth:`BacktestResult.plot` (the colour is the cutoff's).
+METHOD_DASHES: dict[str, str] = {
+    "model": "solid",
+    "logistic": "dash",
+    "bass": "dashdot",
+    "persistence": "dot",
+    "logit_trend": "longdash",
 }
+
+#: Colours of the cutoffs in :meth:`BacktestResult.plot`, in cutoff order (d3's category10
+#: without its grey, then a second dark set); black is the actuals'.
+CUTOFF_COLOURS: tuple[str, ...] = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+    "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+)
+
+#: Height of the back-test figure (pixels): room for the fans and both legends.
+PLOT_HEIGHT_PX = 560
+
+#: Units of the numbers in :meth:`BacktestResult.to_json`.
+JSON_UNITS: dict[str, str] = {"forecast": "percent of new car sales", "actual": "percent of new car sales",
+                              "mae": "percentage points"}
+
+
+def cutoff_text(cutoffs: Sequence[int]) -> str:
+    """``"cutoff 2021"``, ``"cutoffs 2018–2022"`` (a run of three or more) or ``"cutoffs 2016, 2020"``."""
+    cut = sorted(int(c) for c in cutoffs)
+    if len(cut) == 1:
+        return f"cutoff {cut[0]}"
+    if len(cut) > 2 and cut == list(range(cut[0], cut[-1] + 1)):
+        return f"cutoffs {cut[0]}–{cut[-1]}"
+    return "cutoffs " + ", ".join(map(str, cut))
+
+
+def cutoff_colours(cutoffs: Sequence[int]) -> dict[int, str]:
+    """One colour per cutoff, in order (the palette repeats after :data:`CUTOFF_COLOURS`)."""
+    return {int(c): CUTOFF_COLOURS[i % len(CUTOFF_COLOURS)] for i, c in enumerate(sorted(cutoffs))}
 
 Progress = Callable[[float, int], None]
 
@@ -99,6 +128,37 @@ def resolve_region(region: str) -> str:
         if str(region).strip().lower() == name.lower():
             return name
     raise InputError("region", f"unknown region {region!r}.", allowed=list(REGION_CODES))
+
+
+def resolve_scenario_region(scenario: str | Any | None = None,
+                            region: str | None = None) -> tuple[str | Any, str]:
+    """The scenario and region code a back-test runs with — one rule for Python, CLI and web.
+
+    Neither given: :data:`DEFAULT_SCENARIO` and its region (CN). Only ``region``: that region's
+    default scenario (:data:`nevsim.regions.DEFAULT_SCENARIOS`). Only ``scenario``: its region.
+    Both: they must agree, else :class:`InputError` naming both. Returns ``(scenario, code)``
+    with ``scenario`` a name when it was inferred, the loaded :class:`~nevsim.scenario.Scenario`
+    when it was given.
+    """
+    from nevsim.regions import DEFAULT_SCENARIOS
+
+    code = None
+    if region is not None:
+        name = resolve_region(region)
+        code = next(c for c, n in REGION_CODES.items() if n == name)
+    if scenario is None:
+        code = code or next(c for c, n in DEFAULT_SCENARIOS.items() if n == DEFAULT_SCENARIO)
+        return DEFAULT_SCENARIOS[code], code
+    scen = _load_scenario(scenario)
+    own = str(getattr(scen, "region", "CN"))
+    if own not in REGION_CODES:
+        raise InputError("scenario", f"scenario {scen.name!r} simulates region {own}, which has no observed "
+                                     "history to back-test against.", allowed=list(REGION_CODES))
+    if code is not None and code != own:
+        raise InputError("region", f"scenario {scen.name!r} simulates region {own}, not {code}; give the "
+                                   f"scenario's region, or only one of scenario and region "
+                                   f"(region {code} alone runs {DEFAULT_SCENARIOS[code]!r}).", allowed=[own])
+    return scen, own
 
 
 def actual_shares(region: str = "CN", *, until: int | None = None,
@@ -149,29 +209,65 @@ def allowed_cutoffs(actuals: pd.Series) -> range:
     return range(int(years[MIN_HISTORY_YEARS - 1]), int(years[-1]))
 
 
-def _check_cutoffs(cutoffs: Iterable[object] | None, actuals: pd.Series, through: int | None) -> list[int]:
+#: What an error about cutoffs shows as allowed when the observed years are not known yet.
+CUTOFFS_EXAMPLE = "e.g. 2018,2019,2020,2021,2022"
+
+
+def parse_cutoffs(cutoffs: object, *, field: str = "cutoffs",
+                  allowed: Sequence[str] | None = None) -> list[int] | None:
+    """Cutoff years from one year, a list of years or a comma-separated string (``"2018,2021"``).
+
+    The one rule of the Python API, the CLI (``--cutoffs``) and the web (``cutoff=``): ``None``
+    means the default cutoffs; an empty list, an empty entry (``"2018,,2019"``), anything that
+    is not a whole year, and a year given twice raise :class:`InputError` naming ``field``.
+    """
+    shown = list(allowed) if allowed is not None else [CUTOFFS_EXAMPLE]
+    if cutoffs is None:
+        return None
+    if isinstance(cutoffs, str):
+        parts: list[object] = list(cutoffs.split(","))
+    elif isinstance(cutoffs, bool) or not isinstance(cutoffs, Iterable):
+        parts = [cutoffs]
+    else:
+        parts = list(cutoffs)
+    if not parts or parts == [""]:
+        raise InputError(field, "give at least one cutoff year.", allowed=shown)
+    out: list[int] = []
+    for part in parts:
+        if isinstance(part, str):
+            text = part.strip()
+            if not text:
+                raise InputError(field, f"an empty entry in {cutoffs!r}; give comma-separated years.",
+                                 allowed=shown)
+            if not (text.isascii() and text.isdigit()):
+                raise InputError(field, f"{text!r} is not a year; give comma-separated years.", allowed=shown)
+            out.append(int(text))
+        elif isinstance(part, bool) or not hasattr(part, "__index__"):
+            raise InputError(field, f"must be whole years, got {part!r}.", allowed=shown)
+        else:
+            out.append(int(part))  # type: ignore[call-overload]
+    repeated = sorted({y for y in out if out.count(y) > 1})
+    if repeated:
+        raise InputError(field, f"cutoffs repeat: {', '.join(map(str, repeated))} given more than once.",
+                         allowed=shown)
+    return out
+
+
+def _check_cutoffs(cutoffs: object, actuals: pd.Series, through: int | None) -> list[int]:
     allowed = allowed_cutoffs(actuals)
     span = f"{allowed.start}–{allowed.stop - 1}" if len(allowed) else "none"
-    values = list(DEFAULT_CUTOFFS if cutoffs is None else cutoffs)
-    if not values:
-        raise InputError("cutoffs", "give at least one cutoff year.", allowed=[span])
-    out: list[int] = []
-    for value in values:
-        if isinstance(value, bool) or not hasattr(value, "__index__"):
-            raise InputError("cutoff", f"must be a whole year, got {value!r}.", allowed=[span])
-        year = int(value)  # type: ignore[call-overload]
+    parsed = parse_cutoffs(cutoffs, allowed=[span])
+    values = list(DEFAULT_CUTOFFS) if parsed is None else parsed
+    for year in values:
         if year not in allowed:
             raise InputError(
-                "cutoff", f"{year} must leave at least {MIN_HISTORY_YEARS} observed years up to it and at "
-                          f"least one observed year after it (observed {int(actuals.index[0])}–"
-                          f"{int(actuals.index[-1])}).", allowed=[span])
+                "cutoffs", f"{year} must leave at least {MIN_HISTORY_YEARS} observed years up to it and at "
+                           f"least one observed year after it (observed {int(actuals.index[0])}–"
+                           f"{int(actuals.index[-1])}).", allowed=[span])
         if through is not None and year >= through:
             raise InputError("through", f"{through} must be after every cutoff (cutoff {year}).",
                              allowed=[f"{year + 1}–{int(actuals.index[-1])}"])
-        out.append(year)
-    if len(set(out)) != len(out):
-        raise InputError("cutoffs", f"cutoffs repeat: {out}.", allowed=[span])
-    return sorted(out)
+    return sorted(values)
 
 
 def _check_through(through: object, actuals: pd.Series) -> int:
@@ -315,9 +411,11 @@ class BacktestResult:
         return table
 
     def to_json(self) -> dict[str, Any]:
-        """``{"cutoffs": [{"cutoff", "forecasts": [{"year", "actual", <method>: share}], "mae": {...}}]}``.
+        """``{"scenario", "region", "variable", "through", "policies", "unit", "cutoffs": [{"cutoff",
+        "known_at", "forecasts": [{"year", "actual", <method>: share}], "mae": {...}}]}``.
 
-        Shares in percent; MAE in percentage points; a method that was not run is ``None``.
+        Shares in percent; MAE in percentage points (``unit`` says so); a method that was not run
+        is ``None``; ``scenario`` is ``None`` when the model was not run (baselines only).
         """
         out = []
         scores = self.scores.dropna(subset=["cutoff"])
@@ -335,18 +433,21 @@ class BacktestResult:
             mae = {m: (_num(s[m]) if m in s.index else None) for m in METHODS}
             out.append({"cutoff": int(cutoff), "known_at": self.meta.get("known_at", {}).get(int(cutoff)),
                         "forecasts": rows, "mae": mae})
-        return {"policies": self.meta.get("policies", "enacted"), "cutoffs": out}
+        meta = self.meta
+        return {"scenario": meta.get("scenario"), "region": meta.get("region"),
+                "variable": meta.get("variable", SHARE_VARIABLE), "through": meta.get("through"),
+                "policies": meta.get("policies", "enacted"), "unit": dict(JSON_UNITS), "cutoffs": out}
 
     def summary(self) -> str:
         """Plain-language reading: MAE per method, and every place where the model loses."""
         lines: list[str] = []
         meta = self.meta
         lines.append(f"Back-test of {meta.get('variable', SHARE_VARIABLE)} ({meta.get('region', '')}), "
-                     f"scenario {meta.get('scenario', '')}, cutoffs {', '.join(map(str, self.cutoffs))}, "
+                     f"scenario {meta.get('scenario') or '– (baselines only)'}, {cutoff_text(self.cutoffs)}, "
                      f"forecasts through {meta.get('through', '')}; error = forecast − actual, points.")
         if "model" in self.methods:
             view = meta.get("policies", "enacted")
-            lines.append(f"The model runs with {POLICY_VIEW_TEXT.get(view, view)} [--policies {view}].")
+            lines.append(f"The model runs with {POLICY_VIEW_TEXT.get(view, view)} (policy view {view!r}).")
         mae = self.mae()
         methods = self.methods
         pooled = mae.loc["pooled"]
@@ -383,35 +484,61 @@ class BacktestResult:
         return "\n".join(lines)
 
     def plot(self, *, title: str | None = None) -> go.Figure:
-        """Forecast fans from each cutoff (one colour per method) over the observed shares (black)."""
+        """Forecast fans over the observed shares (black): one colour per cutoff, one dash per method.
+
+        The first legend names the cutoffs (a click hides that cutoff's lines), the second the
+        actuals and the methods' line styles (the model solid and thicker).
+        """
         import plotly.graph_objects as go
 
         fig = go.Figure()
         first = min(self.cutoffs) - MIN_HISTORY_YEARS
         act = self.actuals[self.actuals.index >= first]
         fig.add_trace(go.Scatter(x=act.index.tolist(), y=act.to_numpy().tolist(), mode="lines+markers",
-                                 name="actual", line={"color": "black", "width": 3}))
-        for method in self.methods:
-            shown = False
-            for cutoff in self.cutoffs:
+                                 name="actual", line={"color": "black", "width": 3}, legend="legend2"))
+        colours = cutoff_colours(self.cutoffs)
+        for cutoff in self.cutoffs:
+            group = f"cutoff {cutoff}"
+            for method in self.methods:
                 f = self.forecasts[(self.forecasts["cutoff"] == cutoff) & (self.forecasts["method"] == method)]
                 start = self.actuals.get(cutoff)
                 xs = ([cutoff] if start is not None else []) + f["year"].tolist()
                 ys = ([float(start)] if start is not None else []) + f["forecast"].tolist()
                 fig.add_trace(go.Scatter(
-                    x=xs, y=ys, mode="lines+markers", name=method, legendgroup=method, showlegend=not shown,
-                    line={"color": METHOD_COLOURS.get(method, "#444"), "width": 2 if method == "model" else 1.2,
-                          "dash": "solid" if method == "model" else "dot"},
-                    marker={"size": 4},
-                    hovertemplate=f"{method}, cutoff {cutoff}<br>%{{x}}: %{{y:.1f}} %<extra></extra>"))
-                shown = True
-        view = f", policies {self.meta.get('policies', 'enacted')}" if "model" in self.methods else ""
+                    x=xs, y=ys, mode="lines+markers", name=f"{method}, {group}", legendgroup=group,
+                    showlegend=False,
+                    line={"color": colours[cutoff], "width": 2.5 if method == "model" else 1.3,
+                          "dash": METHOD_DASHES.get(method, "solid")},
+                    marker={"size": 5 if method == "model" else 3},
+                    hovertemplate=f"{method}, {group}<br>%{{x}}: %{{y:.1f}} %<extra></extra>"))
+            # the legend entry of the cutoff: its colour, toggles its lines
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=group, legendgroup=group,
+                                     line={"color": colours[cutoff], "width": 3}, hoverinfo="skip"))
+        for method in self.methods:  # the key of line styles (a second legend, after "actual"; no clicks)
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=method, legend="legend2",
+                                     line={"color": "#555", "width": 2.5 if method == "model" else 1.5,
+                                           "dash": METHOD_DASHES.get(method, "solid")}, hoverinfo="skip"))
         fig.update_layout(
-            title=title or (f"Back-test: EV share of new cars, {self.meta.get('region', '')} — forecasts from "
-                            f"cutoffs {', '.join(map(str, self.cutoffs))}{view}"),
+            title={"text": title or self._title(), "x": 0.01, "font": {"size": 15}},
             xaxis_title="year", yaxis_title="EV share of new car sales (%)", template="plotly_white",
-            legend={"title": "method"})
+            height=PLOT_HEIGHT_PX, margin={"l": 60, "r": 170, "t": 70, "b": 50},
+            legend={"title": {"text": "cutoff"}, "x": 1.02, "y": 1.0, "xanchor": "left", "yanchor": "top"},
+            legend2={"title": {"text": "line"}, "x": 1.02, "y": 0.42, "xanchor": "left", "yanchor": "top",
+                     "itemclick": False, "itemdoubleclick": False},
+        )
         return fig
+
+    def _title(self) -> str:
+        """``Back-test of <scenario> (China, CN): EV share of new cars from cutoff(s) …, policies …``."""
+        code = str(self.meta.get("region", ""))
+        where = f"{REGION_CODES[code]}, {code}" if code in REGION_CODES else code
+        scenario = self.meta.get("scenario")
+        who = f"{scenario} ({where})" if scenario else f"baselines only ({where})"
+        when = cutoff_text(self.cutoffs)
+        view = f", policies {self.meta.get('policies', 'enacted')}" if "model" in self.methods else ""
+        through = self.meta.get("through")
+        upto = f" through {through}" if through is not None else ""
+        return f"Back-test of {who}: EV share of new cars, forecasts from {when}{upto}{view}"
 
     def __repr__(self) -> str:
         mae = self.mae().round(1)
@@ -459,9 +586,9 @@ def _model_split_note(split: pd.DataFrame) -> str | None:
 
 
 def backtest(
-    scenario: str | Any = DEFAULT_SCENARIO,
-    region: str = "CN",
-    cutoffs: Sequence[int] | None = None,
+    scenario: str | Any | None = None,
+    region: str | None = None,
+    cutoffs: Sequence[int] | int | str | None = None,
     through: int | None = None,
     *,
     methods: Sequence[str] | None = None,
@@ -475,12 +602,15 @@ def backtest(
     ----------
     scenario:
         Scenario name, path or :class:`nevsim.scenario.Scenario`; its policies are the ones the
-        model runs with at every cutoff (see ``docs/backtest.md`` on policy knowledge).
+        model runs with at every cutoff (see ``docs/backtest.md`` on policy knowledge). Default:
+        the region's default scenario (China's without a region).
     region:
-        ``"CN"`` (default), ``"US"`` or ``"EU"``. The model runs only for its scenario's region.
+        ``"CN"``, ``"US"`` or ``"EU"``. Default: the scenario's region. Given both, they must
+        agree (:func:`resolve_scenario_region`).
     cutoffs:
-        Cutoff years (default :data:`DEFAULT_CUTOFFS`). Each must leave ≥ 5 observed years up to
-        it and ≥ 1 after it.
+        Cutoff years (default :data:`DEFAULT_CUTOFFS`): a list, one year, or a comma-separated
+        string (:func:`parse_cutoffs`). Each must leave ≥ 5 observed years up to it and ≥ 1
+        after it; none may repeat.
     through:
         Last forecast year (default: the last observed year, 2025 for China).
     methods:
@@ -506,19 +636,10 @@ def backtest(
     wanted = [m for m in METHODS if m in wanted]
     if policies not in POLICY_VIEWS:
         raise InputError("policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
-    scen = _load_scenario(scenario) if "model" in wanted else None
-    try:
-        region_name = resolve_region(region)
-    except InputError:
-        if scen is None:
-            raise
-        region_name = None
-    code = next((c for c, n in REGION_CODES.items() if n == region_name), str(region))
-    if scen is not None and getattr(scen, "region", code) != code:
-        raise InputError("region", f"scenario {scen.name!r} simulates region {scen.region}, not {code}.",
-                         allowed=[scen.region])
-    assert region_name is not None
-    scenario_name = getattr(scen, "name", scenario if isinstance(scenario, str) else str(scenario))
+    spec, code = resolve_scenario_region(scenario, region)
+    region_name = REGION_CODES[code]
+    scen = _load_scenario(spec) if "model" in wanted else None
+    scenario_name = getattr(scen, "name", None)
     injected = actuals is not None
     observed = _check_series(actuals) if injected else actual_shares(code)
     last = _check_through(through, observed)
@@ -557,7 +678,7 @@ def backtest(
     forecasts["cutoff"] = forecasts["cutoff"].astype("int64")
     forecasts.attrs["unit"] = "percent (forecast, actual); percentage points (error)"
     meta: dict[str, Any] = {
-        "scenario": scenario_name if "model" in wanted else None,
+        "scenario": scenario_name,
         "scenario_hash": getattr(scen, "hash", None),
         "region": code, "variable": SHARE_VARIABLE, "through": last, "cutoffs": years_cut, "methods": wanted,
         "actuals": "injected" if injected else f"{_IEA} (Historical, Cars, EV sales share) + {_OWID} after",
@@ -640,7 +761,11 @@ __all__ = [
     "allowed_cutoffs",
     "backtest",
     "baseline_forecasts",
+    "cutoff_colours",
+    "cutoff_text",
     "model_forecast",
     "model_shares",
+    "parse_cutoffs",
+    "resolve_scenario_region",
     "score_frame",
 ]

@@ -21,8 +21,9 @@ def test_json_single_cutoff_has_the_issue_shape() -> None:
     r = run("--cutoff", "2021", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert list(out) == ["policies", "cutoffs"] and len(out["cutoffs"]) == 1
-    assert out["policies"] == "enacted"
+    assert list(out) == ["scenario", "region", "variable", "through", "policies", "unit", "cutoffs"]
+    assert len(out["cutoffs"]) == 1 and out["policies"] == "enacted"
+    assert (out["scenario"], out["region"], out["through"]) == ("china-current-policies", "CN", 2025)
     c = out["cutoffs"][0]
     assert c["known_at"] is None
     assert c["cutoff"] == 2021 and [f["year"] for f in c["forecasts"]] == [2022, 2023, 2024, 2025]
@@ -68,7 +69,7 @@ def test_plot_is_written_and_never_overwritten_without_force(tmp_path: Path) -> 
     (["--cutoff", "2021", "--plot", "fan.png"], ["--plot", ".html"]),
     (["--cutoff", "2021", "--policies", "known"], ["--policies", "enacted, as-known"]),
     (["--region", "US", "--cutoff", "2021", "--policies", "as-known"], ["policies", "China (CN)", "enacted"]),
-    (["--cutoff", "2014", "--policies", "as-known"], ["cutoffs", "2015–2024"]),
+    (["--cutoff", "2014", "--policies", "as-known"], ["--cutoff:", "2015–2024"]),  # the flag given
 ])
 def test_bad_input_exits_2_with_allowed_values(args: list[str], words: list[str]) -> None:
     r = run(*args)

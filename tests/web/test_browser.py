@@ -236,3 +236,28 @@ def test_editor_reads_every_shipped_scenario_back_unchanged(mc_server: str, page
                    {"2030": {"dist": "choice", "values": [1, 2.5], "weights": [0.7, 0.3]}},
                    "2030: normal(mean=1", "2030: 4 5", {}]
     assert page.errors == []
+
+
+def test_backtest_page_plot_is_tall_and_its_legends_are_visible(server: str, page: Any) -> None:
+    """The back-test chart's plot area is tall enough to read the fans, and both legends (cutoff
+    colours, method line styles) lie inside the chart, none of their entries clipped (QA finding 13)."""
+    page.goto(f"{server}/backtest?go=true")
+    page.wait_for_selector("#fig-backtest[data-ready='1']")
+    page.locator("#fig-backtest").screenshot(path=str(ARTIFACTS / "07-backtest.png"))
+    box = page.evaluate("""() => {
+        const gd = document.getElementById('fig-backtest');
+        const r = (el) => { const b = el.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+        return {div: r(gd), plot: r(gd.querySelector('.draglayer .xy .nsewdrag')),
+                legends: Array.from(gd.querySelectorAll('g.legend, g.legend2')).map(r),
+                items: Array.from(gd.querySelectorAll('g.legend g.traces, g.legend2 g.traces')).map(r),
+                texts: Array.from(gd.querySelectorAll('g.legend g.traces text.legendtext, g.legend2 g.traces text.legend2text')).map((t) => t.textContent)};
+    }""")
+    plot_h = box["plot"][3] - box["plot"][1]
+    assert plot_h >= 350, box
+    assert len(box["legends"]) == 2, box
+    left, top, right, bottom = box["div"]
+    for x0, y0, x1, y1 in box["items"]:
+        assert left <= x0 and x1 <= right + 1 and top <= y0 and y1 <= bottom + 1, (box["div"], (x0, y0, x1, y1))
+    assert [x for x in box["texts"] if x.startswith("cutoff")] == [f"cutoff {y}" for y in range(2018, 2023)]
+    assert {"model", "logistic", "bass", "persistence", "logit_trend"} <= set(box["texts"])
+    assert page.errors == []

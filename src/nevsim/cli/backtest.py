@@ -1,9 +1,13 @@
 """CLI: ``nevsim backtest [SCENARIO] --region CN --cutoff YEAR | --cutoffs Y1,Y2,… [--through YEAR]
 [--policies enacted|as-known] [--json] [--plot FILE] [--force]`` (issue 5).
 
+Scenario and region follow :func:`nevsim.backtest.resolve_scenario_region`: a region alone runs
+its default scenario, a scenario alone its own region, both must agree.
+
 Prints the MAE (percentage points) of the model and the four baselines per cutoff and pooled,
 then the plain-language reading (where the model loses). ``--json`` prints
-``{"cutoffs": [{"cutoff", "forecasts": [...], "mae": {...}}]}``; ``--plot FILE.html`` writes the
+``{"scenario", "region", "variable", "through", "policies", "unit", "cutoffs": [{"cutoff",
+"forecasts": [...], "mae": {...}}]}``; ``--plot FILE.html`` writes the
 forecast-fan chart (never over an existing file without ``--force``). ``--policies as-known``
 runs each cutoff with China's rules as issued by the end of that year (default ``enacted``).
 """
@@ -30,26 +34,24 @@ def _console(stderr: bool = False) -> Any:
 
 
 def _parse_cutoffs(cutoff: int | None, cutoffs: str | None) -> list[int] | None:
+    from nevsim.backtest import parse_cutoffs
+
     if cutoff is not None and cutoffs is not None:
         raise InputError("--cutoffs", "give either --cutoff YEAR or --cutoffs Y1,Y2,…, not both.",
                          allowed=["--cutoff 2021", "--cutoffs 2018,2019,2020,2021,2022"])
     if cutoff is not None:
         return [cutoff]
-    if cutoffs is None:
-        return None
-    out = []
-    for part in cutoffs.split(","):
-        text = part.strip()
-        if not text:
-            continue
-        try:
-            out.append(int(text))
-        except ValueError:
-            raise InputError("--cutoffs", f"{text!r} is not a year; give comma-separated years.",
-                             allowed=["e.g. 2018,2019,2020,2021,2022"]) from None
-    if not out:
-        raise InputError("--cutoffs", "no year given.", allowed=["e.g. 2018,2019,2020,2021,2022"])
-    return out
+    return parse_cutoffs(cutoffs, field="--cutoffs")  # the Python API's rule: no empty entry, no repeat
+
+
+#: Fields of :func:`nevsim.backtest.backtest`'s errors → the flags that set them.
+FLAGS = {"region": "--region", "cutoffs": "--cutoffs", "through": "--through", "policies": "--policies"}
+
+
+def _as_flags(exc: InputError, *, single_cutoff: bool) -> InputError:
+    """The same error naming the flag instead of the Python argument."""
+    flag = "--cutoff" if exc.field == "cutoffs" and single_cutoff else FLAGS.get(exc.field, exc.field)
+    return InputError(flag, exc.message, allowed=exc.allowed)
 
 
 def _fmt(value: Any, spec: str = ".1f") -> str:
@@ -62,10 +64,14 @@ def print_table(bt: Any) -> None:
     """MAE per method per cutoff and pooled (best of each row in bold), then the summary text."""
     from rich.table import Table
 
+    from nevsim.backtest import POLICY_VIEWS
+
     mae = bt.mae()
     methods = list(mae.columns)
     through = bt.meta.get("through")
-    title = f"MAE (points), EV share of new cars, {bt.meta.get('region')}, forecasts through {through}"
+    scenario = bt.meta.get("scenario")
+    who = f"{scenario} ({bt.meta.get('region')})" if scenario else f"{bt.meta.get('region')}, baselines only"
+    title = f"MAE (points), EV share of new cars, {who}, forecasts through {through}"
     if "model" in methods:
         title += f", policies {bt.meta.get('policies', 'enacted')}"
     table = Table(title=title)
@@ -84,12 +90,20 @@ def print_table(bt: Any) -> None:
     console = _console()
     console.print(table)
     console.print(bt.summary(), markup=False, highlight=False)
+    if "model" in methods:
+        from nevsim.policy._tables import KNOWN_AT_REGIONS
+
+        view = bt.meta.get("policies", "enacted")
+        other = next((v for v in POLICY_VIEWS if v != view), view)
+        hint = f" (the other view: --policies {other})" if bt.meta.get("region") in KNOWN_AT_REGIONS else ""
+        console.print(f"Policy view: --policies {view}{hint}.", markup=False, highlight=False)
 
 
-def _run(scenario: str, region: str, cutoffs: list[int] | None, through: int | None, quiet: bool,
+def _run(scenario: Any, region: str, cutoffs: list[int] | None, through: int | None, quiet: bool,
          policies: str = "enacted") -> Any:
     from nevsim.backtest import backtest
 
+    name = getattr(scenario, "name", scenario)
     if quiet or not sys.stderr.isatty():
         return backtest(scenario, region=region, cutoffs=cutoffs, through=through, policies=policies)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -97,7 +111,7 @@ def _run(scenario: str, region: str, cutoffs: list[int] | None, through: int | N
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                   TextColumn("{task.completed:.1f}/{task.total} cutoffs"), TimeElapsedColumn(),
                   console=_console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"Back-testing {scenario}", total=None)
+        task = bar.add_task(f"Back-testing {name}", total=None)
 
         def progress(done: float, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -109,8 +123,10 @@ def _run(scenario: str, region: str, cutoffs: list[int] | None, through: int | N
 @cli_errors
 def backtest_cmd(
     scenario: Annotated[str | None, typer.Argument(
-        help="Shipped scenario name or path to a TOML file (default: the region's default scenario).")] = None,
-    region: Annotated[str, typer.Option("--region", help="Region code: CN, US or EU (the scenario's region).")] = "CN",
+        help="Shipped scenario name or path to a TOML file (default: the --region's default scenario, "
+             "china-current-policies without --region).")] = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", help="Region code: CN, US or EU (default: the scenario's region; must match it).")] = None,
     cutoff: Annotated[int | None, typer.Option(
         "--cutoff", help="One cutoff year: fit with data up to it, forecast the years after.")] = None,
     cutoffs: Annotated[str | None, typer.Option(
@@ -128,24 +144,22 @@ def backtest_cmd(
     """Back-test: calibrate with data up to each cutoff, forecast the later years, score against
     history and four baselines (logistic, Bass, persistence, logit trend)."""
     years = _parse_cutoffs(cutoff, cutoffs)
-    from nevsim.backtest import POLICY_VIEWS
+    from nevsim.backtest import POLICY_VIEWS, resolve_scenario_region
 
     if policies not in POLICY_VIEWS:
         raise InputError("--policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
-    if scenario is None:
-        from nevsim.backtest import REGION_CODES
-        from nevsim.regions import DEFAULT_SCENARIOS
-
-        code = str(region).strip().upper()
-        code = next((c for c, n in REGION_CODES.items() if n.upper() == code), code)
-        if code not in DEFAULT_SCENARIOS:
-            raise InputError("--region", f"unknown region {region!r}.", allowed=list(DEFAULT_SCENARIOS))
-        scenario, region = DEFAULT_SCENARIOS[code], code
+    try:
+        spec, code = resolve_scenario_region(scenario, region)
+    except InputError as exc:
+        raise _as_flags(exc, single_cutoff=cutoff is not None) from None
     if plot is not None:
         if plot.suffix.lower() not in PLOT_SUFFIXES:
             raise InputError("--plot", f"{plot} must be an HTML file.", allowed=list(PLOT_SUFFIXES))
         check_writable(plot, force=force, field="--plot")
-    bt = _run(scenario, region, years, through, quiet=as_json, policies=policies)
+    try:
+        bt = _run(spec, code, years, through, quiet=as_json, policies=policies)
+    except InputError as exc:
+        raise _as_flags(exc, single_cutoff=cutoff is not None) from None
     if plot is not None:
         bt.plot().write_html(str(plot), include_plotlyjs=True, full_html=True)
     if as_json:

@@ -111,8 +111,17 @@ def _median_by_year(res: Results, variable: str) -> pd.Series:
     return s.groupby("year")["value"].median().sort_index()
 
 
-def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str) -> None:
-    """Fan bands over draws (5–95 % light, 25–75 % darker) of a series variable; nothing with one draw."""
+def _median_label(res: Results, label: str) -> str:
+    """``label`` with "(median of N draws)" when the run has several Monte Carlo draws."""
+    return f"{label} (median of {res.n_draws:,} draws)" if res.n_draws > 1 else label
+
+
+def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str, **where: Any) -> None:
+    """Fan bands over draws (5–95 % light, 25–75 % darker) of a series variable; nothing with one draw.
+
+    ``where``: the subplot of a :func:`plotly.subplots.make_subplots` figure (``row=, col=`` or
+    ``secondary_y=``), passed on to ``fig.add_trace``.
+    """
     import plotly.graph_objects as go
 
     if res.n_draws < 2:
@@ -123,11 +132,12 @@ def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str
     for lo, hi, alpha in ((0.05, 0.95, 0.15), (0.25, 0.75, 0.3)):
         name = f"{label}: {int(lo * 100)}–{int(hi * 100)} % of {n:,} draws"
         fig.add_trace(go.Scatter(x=q.index, y=q[hi], mode="lines", line={"width": 0}, showlegend=False,
-                                 hoverinfo="skip", legendgroup=name))
+                                 hoverinfo="skip", legendgroup=name), **where)
         fig.add_trace(go.Scatter(x=q.index, y=q[lo], mode="lines", line={"width": 0}, fill="tonexty",
                                  fillcolor=_rgba(color, alpha), name=name, legendgroup=name,
                                  customdata=q[hi].to_numpy(),
-                                 hovertemplate="%{x}: %{y:.1f}–%{customdata:.1f}<extra>" + name + "</extra>"))
+                                 hovertemplate="%{x}: %{y:.1f}–%{customdata:.1f}<extra>" + name + "</extra>"),
+                      **where)
 
 
 def _span(res: Results) -> tuple[int, int | None]:
@@ -201,8 +211,9 @@ def credit_price(res: Results) -> go.Figure:
     fig = res.stats.credit_price().plot(title="NEV credit price")
     cap = (res.scenario.get("policy", {}).get("dual_credit", {}) or {}).get("price_cap_cny_per_credit")
     if cap:
+        # labelled at the right end: the history band's label sits at the top left
         fig.add_hline(y=float(cap), line_dash="dash", line_color="#b2182b",
-                      annotation_text=f"cap {float(cap):,.0f} CNY/credit", annotation_position="top left")
+                      annotation_text=f"cap {float(cap):,.0f} CNY/credit", annotation_position="top right")
     return fig
 
 
@@ -241,23 +252,26 @@ def stock(res: Results) -> go.Figure:
 
 
 def energy(res: Results) -> go.Figure:
-    """Oil displaced by EVs (kb/d) and electricity used by cars (TWh), side by side."""
+    """Oil displaced by EVs (kb/d) and electricity used by cars (TWh), side by side; with Monte
+    Carlo draws each is the median over draws with its 5–95 % and 25–75 % bands."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Oil displaced (thousand barrels/day)",
                                                         "Electricity used by cars (TWh/yr)"))
-    for col, var, color in ((1, "Oil Displacement", "#b15928"), (2, "Electricity|Cars", "#1f78b4")):
+    for col, var, color, label in ((1, "Oil Displacement", "#b15928", "oil displaced"),
+                                   (2, "Electricity|Cars", "#1f78b4", "electricity used by cars")):
+        _add_fan(fig, res, var, color, label, row=1, col=col)
         s = _median_by_year(res, var)
-        fig.add_trace(go.Scatter(x=s.index, y=s.values, mode="lines", name=var, line={"color": color}),
-                      row=1, col=col)
+        fig.add_trace(go.Scatter(x=s.index, y=s.values, mode="lines", name=_median_label(res, label),
+                                 line={"color": color}), row=1, col=col)
     first, hist = _span(res)
     if hist is not None:
         for col in (1, 2):
             fig.add_vrect(x0=first - 0.5, x1=hist + 0.5, fillcolor=HISTORY_FILL, line_width=0, layer="below",
                           row=1, col=col)
     fig = _layout(fig, "Energy", "")
-    fig.update_layout(showlegend=False)
+    fig.update_layout(showlegend=res.n_draws > 1)  # one draw: the panel titles say it all
     return fig
 
 
@@ -267,16 +281,19 @@ def co2(res: Results) -> go.Figure:
 
 
 def chargers(res: Results) -> go.Figure:
-    """Public charging points (left axis) and EVs per public charger (right axis)."""
+    """Public charging points (left axis) and EVs per public charger (right axis); with Monte Carlo
+    draws the medians over draws with their bands."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     c = _median_by_year(res, "Chargers|Public")
     r = _median_by_year(res, "EVs per Public Charger")
-    fig.add_trace(go.Scatter(x=c.index, y=c.values, mode="lines", name="public charging points",
+    _add_fan(fig, res, "Chargers|Public", "#33a02c", "public charging points", secondary_y=False)
+    fig.add_trace(go.Scatter(x=c.index, y=c.values, mode="lines", name=_median_label(res, "public charging points"),
                              line={"color": "#33a02c"}), secondary_y=False)
-    fig.add_trace(go.Scatter(x=r.index, y=r.values, mode="lines", name="EVs per public charger",
+    _add_fan(fig, res, "EVs per Public Charger", "#6a3d9a", "EVs per public charger", secondary_y=True)
+    fig.add_trace(go.Scatter(x=r.index, y=r.values, mode="lines", name=_median_label(res, "EVs per public charger"),
                              line={"color": "#6a3d9a", "dash": "dash"}), secondary_y=True)
     first, hist = _span(res)
     add_history_band(fig, first, hist)

@@ -335,29 +335,40 @@ def backtest_available() -> str | None:
     return None
 
 
-def run_backtest(st: AppState, scenario: str, cutoffs: tuple[int, ...], policies: str = "enacted") -> Any:
+def run_backtest(st: AppState, scenario: str | None, region: str | None = None, cutoffs: object = None,
+                 through: int | None = None, policies: str = "enacted") -> Any:
     """A back-test of a shipped scenario (memoised per app: it is pure and takes a few seconds).
 
-    ``policies``: ``"enacted"`` (the scenario's rules at every cutoff) or ``"as-known"`` (China's
-    rules as issued by the end of each cutoff; :func:`nevsim.backtest.backtest`).
+    Scenario and region follow :func:`nevsim.backtest.resolve_scenario_region` (a region alone
+    runs its default scenario; a scenario alone its own region; both must agree); ``cutoffs``
+    follow :func:`nevsim.backtest.parse_cutoffs` (no empty entry, no repeat; ``None``: the
+    default cutoffs). ``policies``: ``"enacted"`` (the scenario's rules at every cutoff) or
+    ``"as-known"`` (China's rules as issued by the end of each cutoff).
     """
-    from nevsim.backtest import POLICY_VIEWS, backtest
+    from nevsim.backtest import POLICY_VIEWS, backtest, parse_cutoffs, resolve_scenario_region
 
-    if scenario not in st.shipped():
+    if scenario is not None and scenario not in st.shipped():
         raise InputError("scenario", f"unknown scenario {scenario!r}.", allowed=st.shipped())
     if policies not in POLICY_VIEWS:
         raise InputError("policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
-    from nevsim.scenario import load_scenario
-
-    region = load_scenario(scenario).region  # each region is back-tested against its own history
-    return st.memo(("backtest", scenario, cutoffs, policies),
-                   lambda: backtest(scenario, region=region, cutoffs=list(cutoffs) or None, policies=policies))
+    years = parse_cutoffs(cutoffs, field="cutoff")
+    spec, code = resolve_scenario_region(scenario, region)
+    name = str(getattr(spec, "name", spec))
+    key = ("backtest", name, code, tuple(years) if years else None, through, policies)
+    return st.memo(key, lambda: backtest(name, region=code, cutoffs=years, through=through, policies=policies))
 
 
 @router.get("/backtest", summary="Back-test: forecasts from past cutoffs scored against the actuals",
             responses={422: ERRORS[422], 501: {"description": "back-test not available in this build"}})
-def api_backtest(request: Request, scenario: Annotated[str, Query(max_length=64)] = DEFAULT_SCENARIO,
-                 cutoff: Annotated[list[int] | None, Query(description="cutoff years (default 2018–2022)")] = None,
+def api_backtest(request: Request,
+                 scenario: Annotated[str | None, Query(
+                     max_length=64, description="shipped scenario (default: the region's default scenario)")] = None,
+                 region: Annotated[str | None, Query(
+                     max_length=16, description="CN, US or EU (default: the scenario's region; must match it)")] = None,
+                 cutoff: Annotated[list[str] | None, Query(
+                     description="cutoff years, repeated or comma-separated (default 2018–2022; no repeats)")] = None,
+                 through: Annotated[int | None, Query(
+                     description="last forecast year (default: the last observed year)")] = None,
                  policies: Annotated[str, Query(
                      max_length=16, description="policy view of the model runs: enacted (the scenario's rules at "
                      "every cutoff) or as-known (China's rules as issued by the end of each cutoff)")] = "enacted",
@@ -365,7 +376,8 @@ def api_backtest(request: Request, scenario: Annotated[str, Query(max_length=64)
     why = backtest_available()
     if why is not None:
         return JSONResponse({"detail": f"back-test not available: {why}"}, status_code=501)
-    bt = run_backtest(state_of(request), scenario, tuple(sorted(set(cutoff or []))), policies)
+    years = None if cutoff is None else ",".join(cutoff)
+    bt = run_backtest(state_of(request), scenario, region, years, through, policies)
     return JSONResponse(clean(bt.to_json()))
 
 

@@ -638,7 +638,7 @@ def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64
                                "policies": policies, "views": views}
     if why is not None or not go:
         return render(request, "backtest.html", **context)
-    bt = run_backtest(st, scenario, (), policies)
+    bt = run_backtest(st, scenario, None, None, None, policies)
     mae = bt.mae if not callable(bt.mae) else bt.mae()
     fig = bt.plot()
     return render(request, "backtest.html", **{**context, "bt": bt, "summary": bt.summary(),

@@ -1,0 +1,74 @@
+"""Monte Carlo report charts: Energy and Chargers draw the median over draws with its bands and
+say "median"; the credit cap's label keeps clear of the history label (QA finding 14).
+The runs here are HAND-MADE FIXTURES (conftest), not model output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nevsim.report.charts import chargers, credit_price, energy
+from nevsim.results import Results
+
+SPREAD = ("Oil Displacement", "Electricity|Cars", "Chargers|Public", "EVs per Public Charger")
+
+
+@pytest.fixture
+def spread_results(build) -> Results:
+    """FIXTURE: 5 draws whose energy and charger values are scaled by 1.0, 1.1, …, 1.4."""
+    series = build.series(draws=5)
+    hit = series["variable"].isin(SPREAD)
+    series.loc[hit, "value"] = series.loc[hit, "value"] * (1.0 + 0.1 * series.loc[hit, "draw"])
+    return Results(series, build.makers(draws=5), build.meta("fixture-spread", draws=5),
+                   {"name": "fixture", "region": "CN", "policy": {"dual_credit": {"price_cap_cny_per_credit": 3000}}})
+
+
+def _band(fig, label: str, subplot: dict[str, str]):
+    """The 5–95 % band trace of ``label`` (its lower edge) and the upper edge drawn just before it."""
+    i = next(i for i, t in enumerate(fig.data) if t.name == f"{label}: 5–95 % of 5 draws")
+    lo, hi = fig.data[i], fig.data[i - 1]
+    for t in (lo, hi):
+        for axis, name in subplot.items():
+            assert getattr(t, axis) == name, (label, axis)
+    return np.asarray(lo.y, dtype=float), np.asarray(hi.y, dtype=float)
+
+
+def test_energy_has_bands_and_median_labels(spread_results: Results) -> None:
+    fig = energy(spread_results)
+    names = [t.name for t in fig.data]
+    assert "oil displaced (median of 5 draws)" in names
+    assert "electricity used by cars (median of 5 draws)" in names
+    assert fig.layout.showlegend is True
+    lo, hi = _band(fig, "oil displaced", {"xaxis": "x", "yaxis": "y"})
+    i = 3  # 2023: 150 kb/d in draw 0, × 1.0 … 1.4 over the draws
+    assert lo[i] == pytest.approx(np.quantile(150.0 * np.array([1.0, 1.1, 1.2, 1.3, 1.4]), 0.05))
+    assert hi[i] == pytest.approx(np.quantile(150.0 * np.array([1.0, 1.1, 1.2, 1.3, 1.4]), 0.95))
+    lo, hi = _band(fig, "electricity used by cars", {"xaxis": "x2", "yaxis": "y2"})
+    assert (hi[1:] > lo[1:]).all()
+    median = next(t for t in fig.data if t.name == "oil displaced (median of 5 draws)")
+    assert median.y[i] == pytest.approx(150.0 * 1.2)
+
+
+def test_chargers_have_bands_on_both_axes_and_median_labels(spread_results: Results) -> None:
+    fig = chargers(spread_results)
+    names = [t.name for t in fig.data]
+    assert "public charging points (median of 5 draws)" in names
+    assert "EVs per public charger (median of 5 draws)" in names
+    lo, hi = _band(fig, "public charging points", {"yaxis": "y"})
+    assert lo[0] == pytest.approx(1e5 * 1.02) and hi[0] == pytest.approx(1e5 * 1.38)
+    lo, hi = _band(fig, "EVs per public charger", {"yaxis": "y2"})
+    assert lo[0] == pytest.approx(10.2) and hi[0] == pytest.approx(13.8)
+
+
+def test_one_draw_has_no_band_and_no_median_word(small_results: Results) -> None:
+    for fig in (energy(small_results), chargers(small_results)):
+        assert not any("draws" in (t.name or "") or "median" in (t.name or "") for t in fig.data)
+    assert energy(small_results).layout.showlegend is False
+
+
+def test_credit_cap_label_sits_right_of_the_history_label(spread_results: Results) -> None:
+    fig = credit_price(spread_results)
+    notes = {a.text: a for a in fig.layout.annotations}
+    cap, history = notes["cap 3,000 CNY/credit"], notes["history"]
+    assert history.xanchor == "left" and history.x == pytest.approx(2019.5)  # the band's left edge
+    assert cap.xref == "x domain" and cap.x == 1 and cap.xanchor == "right"  # the plot's right edge

@@ -1,0 +1,91 @@
+"""`/api/backtest` and `/backtest` follow the Python API's rules: scenario ↔ region inference,
+``through``, cutoffs (no empty entry, no repeat), JSON fields, no CLI flags in the summary
+(QA findings 7, 13, 16)."""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+from typing import Any
+
+import pytest
+
+from .conftest import make_client
+
+
+@pytest.fixture(scope="module")
+def c(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with make_client(tmp_path_factory.mktemp("web-bt") / "runs.duckdb") as client:
+        yield client
+
+
+@pytest.mark.parametrize(("params", "want"), [
+    ({"region": "US"}, ("us-current-policies", "US")),
+    ({"region": "eu"}, ("eu-current-policies", "EU")),
+    ({"scenario": "us-current-policies"}, ("us-current-policies", "US")),
+    ({"scenario": "eu-current-policies", "region": "EU"}, ("eu-current-policies", "EU")),
+    ({}, ("china-current-policies", "CN")),
+])
+def test_api_infers_scenario_and_region_like_python(c: Any, params: dict[str, str], want: tuple[str, str]) -> None:
+    r = c.get("/api/backtest", params={**params, "cutoff": "2021", "through": 2022})
+    assert r.status_code == 200, r.text[:300]
+    out = r.json()
+    assert (out["scenario"], out["region"]) == want
+    assert out["through"] == 2022 and [f["year"] for f in out["cutoffs"][0]["forecasts"]] == [2022]
+
+
+def test_api_refuses_a_scenario_of_another_region(c: Any) -> None:
+    r = c.get("/api/backtest", params={"scenario": "china-current-policies", "region": "US", "cutoff": "2021"})
+    assert r.status_code == 422
+    d = r.json()["detail"][0]
+    assert d["field"] == "region" and d["allowed"] == ["CN"]
+    assert "china-current-policies" in d["msg"] and "US" in d["msg"]
+
+
+def test_api_through_works_or_is_refused(c: Any) -> None:
+    out = c.get("/api/backtest", params={"cutoff": "2020", "through": 2023}).json()
+    assert out["through"] == 2023
+    assert [f["year"] for f in out["cutoffs"][0]["forecasts"]] == [2021, 2022, 2023]
+    for through, allowed in ((2030, "up to 2025"), (2020, "2021–2025")):
+        r = c.get("/api/backtest", params={"cutoff": "2020", "through": through})
+        assert r.status_code == 422, through
+        d = r.json()["detail"][0]
+        assert d["field"] == "through" and d["allowed"] == [allowed]
+
+
+@pytest.mark.parametrize(("cutoff", "words"), [
+    (["2021", "2021"], "2021 given more than once"),
+    (["2020,2021,2020"], "2020 given more than once"),
+    (["2018,,2019"], "empty entry"),
+    ([""], "at least one cutoff"),
+    (["abc"], "not a year"),
+])
+def test_api_refuses_empty_and_repeated_cutoffs_like_the_cli(c: Any, cutoff: list[str], words: str) -> None:
+    r = c.get("/api/backtest", params={"cutoff": cutoff})
+    assert r.status_code == 422, r.text[:300]
+    d = r.json()["detail"][0]
+    assert d["field"] == "cutoff" and words in d["msg"] and d["allowed"]
+
+
+def test_api_takes_repeated_or_comma_separated_cutoffs(c: Any) -> None:
+    a = c.get("/api/backtest", params={"cutoff": ["2019", "2021"]}).json()
+    b = c.get("/api/backtest", params={"cutoff": "2021,2019"}).json()
+    assert [x["cutoff"] for x in a["cutoffs"]] == [2019, 2021] == [x["cutoff"] for x in b["cutoffs"]]
+    assert a["unit"]["mae"] == "percentage points" and a["policies"] == "enacted"
+
+
+def test_page_summary_has_no_cli_flags_and_a_tall_labelled_chart(c: Any) -> None:
+    page = c.get("/backtest", params={"go": "true"}).text
+    summary = re.search(r'<pre class="summary">(.*?)</pre>', page, re.S)
+    assert summary and "Pooled MAE" in summary.group(1)
+    assert "--policies" not in page
+    raw = re.search(r'<script type="application/json" id="fig-backtest-json">(.*?)</script>', page, re.S)
+    assert raw
+    fig = json.loads(html_lib.unescape(raw.group(1)))
+    assert fig["layout"]["height"] >= 500
+    title = fig["layout"]["title"]["text"]
+    assert "china-current-policies" in title and "cutoffs 2018–2022" in title
+    legend = [t["name"] for t in fig["data"] if t.get("legendgroup", "").startswith("cutoff")
+              and t.get("showlegend", True)]
+    assert legend == [f"cutoff {y}" for y in range(2018, 2023)]
