@@ -835,7 +835,7 @@ class _ChinaPolicy:
 
         pt = np.broadcast_to(np.array(POWERTRAINS), veh.price_cny.shape[1:])
         fuel = veh.fuel_l_per_100km[0]
-        if self.china.cafc_test_cycle(year) == "NEDC":
+        if self.china.cafc_test_cycle(year, known_at=self.policy.known_at) == "NEDC":
             fuel = fuel / WLTC_PER_NEDC
         return VehicleArrays(
             powertrain=pt, range_km=veh.range_km[0], energy_kwh_per_100km=veh.energy_kwh_per_100km[0],
@@ -911,7 +911,7 @@ class _ChinaPolicy:
         if not dc.enabled or not dc.cafc_offset:
             return None
         try:
-            return self.china.cafc_standard(year, vehicles, extend="hold")
+            return self.china.cafc_standard(year, vehicles, extend="hold", known_at=self.policy.known_at)
         except InputError:  # before the CAFC phases the policy tables cover
             return None
 
