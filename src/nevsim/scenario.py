@@ -208,8 +208,9 @@ class Policy(_Strict):
     known_at: int | None = Field(
         None,
         description="China's rules as known at the end of this year (calendar year; nevsim/policy/params/vintages.csv): "
-                    "for later years the NEV ratios, purchase subsidy, local top-ups and purchase-tax exemption "
-                    "issued by then; unset = the rules as enacted. CN only",
+                    "for later years the NEV ratios and per-vehicle credit formulas, NEV banking, the CAFC phase, "
+                    "purchase subsidy, local top-ups and purchase-tax exemption issued by then, and the PHEV plate "
+                    "end only if announced by then (phev_plate_announced_year); unset = the rules as enacted. CN only",
     )
     check_year_paths = _path_validators("plate_restricted_sales_share_pct")
 
