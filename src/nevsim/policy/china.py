@@ -23,6 +23,10 @@ consumption conventional cars (fuel ≤ threshold × their GB 27999 target) weig
 
 CAFC: fleet average ``A = Σ fuel·n / Σ w·n`` (BEV/FCEV fuel 0, NEVs weighted by the
 multiplier ``w``) against ``T = factor(t) × Σ T_i(m)·n / Σ n``; credit ``(T − A) × Σ n``.
+
+Every function takes ``known_at`` (None: as enacted; a cutoff year: the rules as issued by the
+end of it, ``params/vintages.csv``): a later year then has the last credit formula, banking rule
+and CAFC phase issued by the cutoff, held (docs/backtest.md, "Policies as known at the cutoff").
 """
 
 from __future__ import annotations
