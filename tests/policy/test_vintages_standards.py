@@ -139,8 +139,9 @@ def test_every_standards_vintage_row_is_read_at_its_cutoffs_only(i: int) -> None
     inside = sorted({max(int(row["known_from"]), FIRST), min(int(row["known_until"]) - 1, LAST)})
     outside = [c for c in (int(row["known_from"]) - 1, int(row["known_until"])) if FIRST <= c <= LAST]
 
-    def years(c: int) -> range:
-        return range(max(int(row["year_from"]), c + 1), min(int(row["year_to"]), 2030) + 1)
+    def years(c: int) -> list[int]:  # the first and last year the row speaks about at c
+        first, last = max(int(row["year_from"]), c + 1), min(int(row["year_to"]), 2030)
+        return sorted({first, last}) if first <= last else []
 
     inside = [c for c in inside if years(c)]  # a row ending by c says nothing at c
 

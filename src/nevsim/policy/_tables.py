@@ -213,14 +213,15 @@ def overlay(enacted: pd.DataFrame, vintage: pd.DataFrame, known_at: int) -> pd.D
     out = enacted.copy()
     if v.empty:
         return out
-    keep = np.ones(len(out), dtype=bool)
-    year_to = out["year_to"].to_numpy().copy()
-    for (region, standard, param), g in v.groupby(["region", "standard", "param"], sort=False):
-        start = int(g["year_from"].min())
-        same = ((out["region"] == region) & (out["standard"] == standard) & (out["param"] == param)).to_numpy()
-        keep &= ~(same & (out["year_from"].to_numpy() >= start))
-        straddle = same & (out["year_from"].to_numpy() < start) & (year_to >= start)
-        year_to[straddle] = start - 1
+    # first replaced year s per (region, standard, param), looked up for every enacted row at once
+    starts = v.groupby(["region", "standard", "param"], sort=False)["year_from"].min().to_dict()
+    start = np.array([starts.get(k, np.nan) for k in
+                      zip(out["region"], out["standard"], out["param"], strict=True)], dtype=float)
+    replaced = np.isfinite(start)
+    year_from, year_to = out["year_from"].to_numpy(), out["year_to"].to_numpy().copy()
+    keep = ~(replaced & (year_from >= start))
+    straddle = replaced & (year_from < start) & (year_to >= start)
+    year_to[straddle] = start[straddle].astype(year_to.dtype) - 1
     out["year_to"] = year_to
     rows = v.reindex(columns=out.columns)
     for column in out.columns:
