@@ -497,7 +497,7 @@ def credit_pool_action(year: int, positive_credits: float, negative_credits: flo
 
 
 def nev_share_for_compliance(year: int, credits_per_nev: float, *, low_fc_share: float = 0.0,
-                             extend: str | None = None) -> float:
+                             extend: str | None = None, known_at: int | None = None) -> float:
     """NEV share s of sales at which an average maker just complies (ICCT rule of thumb).
 
     ``s · c = r · (1 − s) · b`` with ``b = 1 − low_fc_share · (1 − w)`` ⇒ ``s = r·b / (c + r·b)``.
@@ -507,8 +507,8 @@ def nev_share_for_compliance(year: int, credits_per_nev: float, *, low_fc_share:
         raise InputError("credits_per_nev", "must be positive.")
     if not 0.0 <= low_fc_share <= 1.0:
         raise InputError("low_fc_share", "must be within 0–1.", ["0–1"])
-    r = nev_ratio(year, extend=extend)
-    b = 1.0 - low_fc_share * (1.0 - low_fc_weight(year, extend=extend))
+    r = nev_ratio(year, extend=extend, known_at=known_at)
+    b = 1.0 - low_fc_share * (1.0 - low_fc_weight(year, extend=extend, known_at=known_at))
     return r * b / (credits_per_nev + r * b)
 
 
