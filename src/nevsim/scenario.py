@@ -100,6 +100,10 @@ def _check_path_ranges(model: BaseModel) -> None:
                 raise _PathRangeError(name, year, value, lo, hi)
 
 
+#: ``policy.phev_plate_from_year`` meaning "PHEVs never lose the free plate" (its default).
+NO_PLATE_END = 2099
+
+
 class _FieldError(ValueError):
     """A validation error that names its own field and allowed values (turned into an InputError)."""
 
@@ -192,13 +196,21 @@ class Policy(_Strict):
         0.0, 100.0, "share of new-car sales in cities that ration licence plates (percent); NEVs get the plate"
     )
     phev_plate_from_year: int = Field(
-        2099, ge=2010, le=2100, description="from this year PHEVs no longer get the free plate (Shanghai: 2023)"
+        NO_PLATE_END, ge=2010, le=2100,
+        description=f"from this year PHEVs no longer get the free plate (Shanghai: 2023; {NO_PLATE_END}: no end)",
+    )
+    phev_plate_announced_year: int | None = Field(
+        None, ge=2010, le=2100,
+        description="year the end of free PHEV plates was announced (Shanghai: 2021-02): with policy.known_at "
+                    "before it the end is not known and PHEVs keep the plate; needed with known_at when "
+                    "phev_plate_from_year sets an end after the cutoff",
     )
     known_at: int | None = Field(
         None,
         description="China's rules as known at the end of this year (calendar year; nevsim/policy/params/vintages.csv): "
-                    "for later years the NEV ratios, purchase subsidy, local top-ups and purchase-tax exemption "
-                    "issued by then; unset = the rules as enacted. CN only",
+                    "for later years the NEV ratios and per-vehicle credit formulas, NEV banking, the CAFC phase, "
+                    "purchase subsidy, local top-ups and purchase-tax exemption issued by then, and the PHEV plate "
+                    "end only if announced by then (phev_plate_announced_year); unset = the rules as enacted. CN only",
     )
     check_year_paths = _path_validators("plate_restricted_sales_share_pct")
 
@@ -218,7 +230,37 @@ class Policy(_Strict):
     @model_validator(mode="after")
     def _ranges(self) -> Policy:
         _check_path_ranges(self)
+        from nevsim.errors import InputError
+
+        try:
+            self.phev_plate_from_year_as_known()
+        except InputError as err:
+            raise _FieldError(err.field, err.message, err.allowed or []) from None
         return self
+
+    def phev_plate_from_year_as_known(self) -> int:
+        """``phev_plate_from_year`` as known at the end of ``known_at``: the scenario's year, or
+        :data:`NO_PLATE_END` (no end) when the end was announced after the cutoff.
+
+        Raises :class:`~nevsim.errors.InputError` when the announcement is after the end itself, or
+        when ``known_at`` is set, the end lies after it and no announcement year says whether the
+        cutoff knew it.
+        """
+        from nevsim.errors import InputError
+
+        end, announced, known_at = self.phev_plate_from_year, self.phev_plate_announced_year, self.known_at
+        if announced is not None and announced > end:
+            raise InputError("policy.phev_plate_announced_year",
+                             f"{announced} is after the end it announces (phev_plate_from_year = {end}).",
+                             [f"≤ {end}", "unset"])
+        if known_at is None or end >= NO_PLATE_END or end <= known_at:
+            return end
+        if announced is None:
+            raise InputError("policy.phev_plate_announced_year",
+                             f"needed with policy.known_at = {known_at}: the PHEV plate end of {end} lies after the "
+                             "cutoff, and its announcement year says whether the cutoff knew it.",
+                             [f"2010–{end}"])
+        return end if announced <= known_at else NO_PLATE_END
 
 
 class Technology(_WithPaths):
@@ -454,13 +496,14 @@ class Scenario(_Strict):
 
         ``region_spec`` appears only for a region defined by a ``[region]`` table, so China's
         resolved scenario (and its hash) is what it was before regions existed; likewise
-        ``policy.known_at`` appears only when set.
+        ``policy.known_at`` and ``policy.phev_plate_announced_year`` appear only when set.
         """
         out = self.model_dump(mode="json")
         if out.get("region_spec") is None:
             out.pop("region_spec", None)
-        if out.get("policy", {}).get("known_at", 0) is None:
-            out["policy"].pop("known_at")
+        for optional in ("known_at", "phev_plate_announced_year"):
+            if out.get("policy", {}).get(optional, 0) is None:
+                out["policy"].pop(optional)
         return out
 
     @property

@@ -397,7 +397,7 @@ def _nev_ratio_override(policy: Any, years: np.ndarray) -> np.ndarray:
 #: building their own (≈ 0.085 s per point and worker process). A field not listed is part of the
 #: key, so a new policy field is safe by default.
 _NOT_IN_STANDARDS: dict[str, Any] = {
-    "plate_restricted_sales_share_pct": True, "phev_plate_from_year": True,
+    "plate_restricted_sales_share_pct": True, "phev_plate_from_year": True, "phev_plate_announced_year": True,
     "dual_credit": {"pass_through": True, "price_cap_cny_per_credit": True, "observed_prices_in_history": True},
 }
 
@@ -751,7 +751,7 @@ def prepare(scenario: Scenario, until: int | None = None, values: Mapping[str, A
         grid=_path_draws(s.energy.grid_intensity_g_per_kwh, years, pts("energy.grid_intensity_g_per_kwh"), draws),
         plate_share=_path_draws(s.policy.plate_restricted_sales_share_pct, years,
                                 pts("policy.plate_restricted_sales_share_pct"), draws, 0.0) / 100.0,
-        phev_plate=(years < s.policy.phev_plate_from_year).astype(float),
+        phev_plate=(years < s.policy.phev_plate_from_year_as_known()).astype(float),
         world_growth=world_growth, nev_ratio_override=ratio_override, makers=names, offer=offer,
         conv_weight=conv_weight, nev_prior=nev_prior, capacity=capacity, residual_maker=names.index("Other"),
         scalars={p: dv.scalar(s, p) for p in scalars_ok},
@@ -835,7 +835,7 @@ class _ChinaPolicy:
 
         pt = np.broadcast_to(np.array(POWERTRAINS), veh.price_cny.shape[1:])
         fuel = veh.fuel_l_per_100km[0]
-        if self.china.cafc_test_cycle(year) == "NEDC":
+        if self.china.cafc_test_cycle(year, known_at=self.policy.known_at) == "NEDC":
             fuel = fuel / WLTC_PER_NEDC
         return VehicleArrays(
             powertrain=pt, range_km=veh.range_km[0], energy_kwh_per_100km=veh.energy_kwh_per_100km[0],
@@ -911,7 +911,7 @@ class _ChinaPolicy:
         if not dc.enabled or not dc.cafc_offset:
             return None
         try:
-            return self.china.cafc_standard(year, vehicles, extend="hold")
+            return self.china.cafc_standard(year, vehicles, extend="hold", known_at=self.policy.known_at)
         except InputError:  # before the CAFC phases the policy tables cover
             return None
 

@@ -67,3 +67,15 @@ def test_a_scenario_with_known_at_is_not_back_tested_as_enacted() -> None:
     assert err.value.allowed == ["as-known", "a scenario without policy.known_at"]
     known = backtest(fixed, cutoffs=[2021], methods=["model"], policies="as-known")  # (each cutoff's own)
     assert known.meta["known_at"] == {2021: 2021}
+
+
+def test_as_known_needs_to_know_when_a_scenario_plate_end_was_announced() -> None:
+    """A scenario ending free PHEV plates after a cutoff, without saying when that was announced,
+    cannot be run as known at that cutoff: the error names the field (the CLI: exit 2)."""
+    from nevsim.scenario import load_scenario
+
+    silent = load_scenario("china-current-policies", {"policy.phev_plate_announced_year": None})
+    with pytest.raises(InputError) as err:
+        backtest(silent, cutoffs=[2019], methods=["model"], policies="as-known")
+    assert err.value.field == "policy.phev_plate_announced_year" and err.value.allowed == ["2010–2023"]
+    assert backtest(silent, cutoffs=[2023], methods=["model"], policies="as-known").meta["known_at"] == {2023: 2023}

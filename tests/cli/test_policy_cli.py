@@ -119,6 +119,26 @@ def test_policy_show_known_at() -> None:
     assert r.exit_code == 0 and "as known at the end of 2018" in r.stdout
 
 
+@pytest.mark.parametrize(("year", "known_at", "held"), [
+    ("2022", "2018", {("NEV", "bev_slope"): 0.012, ("NEV", "bev_credit_max"): 6.0, ("NEV", "carry_forward_fraction"): 0.0,
+                      ("CAFC", "vehicle_target_flat"): 5.0, ("CAFC", "compliance_factor"): 1.0}),
+    ("2024", "2020", {("NEV", "bev_slope"): 0.0056, ("NEV", "bev_standard_cap"): 3.4, ("NEV", "phev_credit"): 1.6}),
+    ("2027", "2024", {("NEV", "bev_slope"): 0.0034, ("NEV", "phev_credit"): 0.96, ("CAFC", "vehicle_target_scale"): 1.0}),
+])
+def test_policy_show_known_at_holds_the_last_issued_standards(year: str, known_at: str, held: dict) -> None:
+    """The per-vehicle credit formula, banking and CAFC phase a cutoff knew, held for the later year."""
+    r = run("policy", "show", "--year", year, "--known-at", known_at, "--json")
+    assert r.exit_code == 0, r.output
+    rules = {(row["standard"], row["param"]): row for row in json.loads(r.stdout)["rules"]}
+    assert {k: rules[k]["value"] for k in held} == held
+    enacted = {(row["standard"], row["param"]): row for row in
+               json.loads(run("policy", "show", "--year", year, "--json").stdout)["rules"]}
+    assert all(enacted[k]["value"] != v for k, v in held.items() if k[1] in ("bev_slope", "phev_credit"))
+    if known_at == "2018":  # Phase IV: a flat NEDC target, no Phase V curve and no credit pool
+        assert rules[("CAFC", "vehicle_target_flat")]["unit"] == "L/100km (NEDC)"
+        assert ("CAFC", "vehicle_target_slope") not in rules and ("CAFC", "vehicle_target_slope") in enacted
+
+
 @pytest.mark.parametrize(("args", "field"), [(["--region", "JP", "--year", "2022"], "--region"),
                                              (["--region", "EU", "--year", "1990"], "--year"),
                                              (["--year", "2021", "--known-at", "2030"], "--known-at"),

@@ -100,3 +100,15 @@ def test_bev_without_range_in_fleet(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         fleet.china_compliance(2022, f)
     assert err.value.field == "range_km"
+
+
+def test_china_compliance_as_known_at_2019() -> None:
+    """The 2022 accounts as a 2019 cutoff would have drawn them: Order 44's credits (BYD's BEVs at
+    0.012·R + 0.8, capped at 5; PHEVs 2), no low-FC discount and every maker allowed to bank (no
+    CAFC condition; the fraction is 0 anyway)."""
+    f = fleet.read_fleet(fleet.example_fleet_path())
+    known = fleet.china_compliance(2022, f, extend="hold", known_at=2019)  # (ratios set to 2020: 12 % held)
+    byd = maker(known, "BYD")
+    assert byd["nev_earned"] == pytest.approx(911_140 * min(0.012 * 427 + 0.8, 5.0) + 946_239 * 2.0)
+    assert known.nev.carry_forward_fraction == 0.0 and known.makers["nev_carry_forward_allowed"].all()
+    assert known.totals["nev_earned"] > fleet.china_compliance(2022, f).totals["nev_earned"]

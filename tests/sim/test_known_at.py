@@ -72,3 +72,124 @@ def test_reference_of_a_known_at_scenario() -> None:
     assert _reference(k, 2018) is k and _reference(k, 2016) is k
     assert _reference(k, 2021).policy.known_at is None and _reference(k, None).policy.known_at is None
     assert _reference(s, 2018) is s
+
+
+# --- the NEV credit formulas, NEV banking, the CAFC leg and the PHEV plate end as known ----------
+
+def _clear_caches() -> None:
+    import nevsim.pooling
+    import nevsim.regions
+    import nevsim.simulate
+    from nevsim.policy import _tables as t
+
+    for module in (nevsim.simulate, nevsim.regions, nevsim.pooling, t):
+        for obj in vars(module).values():
+            if callable(getattr(obj, "cache_clear", None)) and obj is not t.known_at_years:
+                obj.cache_clear()
+
+
+def _arrays(sy) -> list[object]:
+    if sy is None:
+        return [None]
+    return [np.asarray(sy.earned_per_vehicle).tolist(), np.asarray(sy.required_per_vehicle).tolist(),
+            sy.carry_forward_fraction, sy.carry_forward_years, sy.min_obligated_volume,
+            None if sy.weight_per_vehicle is None else np.asarray(sy.weight_per_vehicle).tolist()]
+
+
+@pytest.mark.parametrize(("known_at", "first_changed"), [(2018, 2021), (2019, 2021), (2020, 2024), (2023, 2026)])
+def test_standards_as_known_keep_the_calibration_years(known_at: int, first_changed: int) -> None:
+    """The simulator's NEV and CAFC standards as known at c equal the enacted ones up to c (the
+    calibration years) and differ from the first year a later formula or phase applies."""
+    from nevsim.simulate import _standards, _standards_policy_json
+
+    s, k = load_scenario("china-current-policies"), load_scenario("china-current-policies", {"policy.known_at": known_at})
+    first, last = s.years.first, 2030
+    enacted = _standards(_standards_policy_json(s.policy), 1.5, first, last)
+    known = _standards(_standards_policy_json(k.policy), 1.5, first, last)
+    years = range(first, last + 1)
+    for y in years:
+        same = [_arrays(known[j][y - first]) == _arrays(enacted[j][y - first]) for j in (0, 1)]
+        if y <= known_at:
+            assert all(same), y
+    changed = [y for y in years if [_arrays(known[j][y - first]) for j in (0, 1)]
+               != [_arrays(enacted[j][y - first]) for j in (0, 1)]]
+    assert changed and changed[0] == first_changed
+
+
+GROUPS = {  # the vintage rows of each leak closed (docs/backtest.md, "Policies as known at the cutoff")
+    "formula": lambda v: (v["standard"] == "NEV") & v["param"].str.match(r"(bev|phev|fcev)_"),
+    "carry_forward": lambda v: (v["standard"] == "NEV") & v["param"].str.startswith("carry_forward"),
+    "cafc": lambda v: v["standard"] == "CAFC",
+}
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_each_standards_leak_closed_reaches_the_simulator_not_the_history(group: str) -> None:
+    """Without the group's vintage rows (its rules as enacted) the simulator's standards as known at
+    2018 change after 2018, and so does the forecast (except banking, which does not bind from 2018:
+    the credit price stays ~0 there, docs/backtest.md); the fitted years do not change."""
+    from nevsim.policy import _tables as t
+    from nevsim.simulate import _standards, _standards_policy_json
+
+    k = load_scenario("china-current-policies", {"policy.known_at": 2018})
+    key = (_standards_policy_json(k.policy), 1.5, k.years.first, 2030)
+
+    def run_both() -> tuple[np.ndarray, list[list[object]]]:
+        std = _standards(*key)
+        return ev_share(k, 2018), [[_arrays(sy) for sy in std[j]] for j in (0, 1)]
+
+    with_rows, std_with = run_both()
+    real = t._vintages
+    table = real()
+    try:
+        t._vintages = lambda: table[~GROUPS[group](table)]
+        _clear_caches()
+        without, std_without = run_both()
+    finally:
+        t._vintages = real
+        _clear_caches()
+    years = np.arange(k.years.first, k.years.last + 1)
+    np.testing.assert_array_equal(with_rows[years <= 2018], without[years <= 2018])
+    n_hist = 2018 - k.years.first + 1
+    assert [s[:n_hist] for s in std_with] == [s[:n_hist] for s in std_without]
+    assert [s[n_hist:] for s in std_with] != [s[n_hist:] for s in std_without]
+    moved = np.abs(with_rows[years > 2018] - without[years > 2018]).max()
+    assert (moved > 1e-6) if group != "carry_forward" else (moved == 0.0)
+
+
+def test_phev_plate_end_as_known() -> None:
+    """Shanghai's end of free PHEV plates from 2023 was announced 2021-02: a 2020 cutoff keeps the
+    plate for PHEVs after 2022 (its forecast changes from 2023 on), a 2021 cutoff knows the end."""
+    s = load_scenario("china-current-policies")
+    assert s.policy.phev_plate_from_year == 2023 and s.policy.phev_plate_announced_year == 2021
+    k20 = load_scenario("china-current-policies", {"policy.known_at": 2020})
+    k21 = load_scenario("china-current-policies", {"policy.known_at": 2021})
+    assert (k20.policy.phev_plate_from_year_as_known(), k21.policy.phev_plate_from_year_as_known()) == (2099, 2023)
+    told = load_scenario("china-current-policies", {"policy.known_at": 2020, "policy.phev_plate_announced_year": 2020})
+    years = np.arange(s.years.first, s.years.last + 1)
+    a, b = ev_share(k20, 2020), ev_share(told, 2020)
+    np.testing.assert_array_equal(a[years < 2023], b[years < 2023])
+    assert (a[years >= 2023] > b[years >= 2023]).all()  # PHEVs keep the plate: more EVs
+
+
+@pytest.mark.parametrize(("overrides", "allowed"), [
+    ({"policy.phev_plate_announced_year": 2024}, ["≤ 2023", "unset"]),  # announced after the end
+    ({"policy.phev_plate_announced_year": None, "policy.known_at": 2019}, ["2010–2023"]),  # unknown announcement
+    ({"policy.phev_plate_announced_year": 1990}, None),
+    ({"policy.phev_plate_announced_year": "soon"}, None),
+])
+def test_bad_phev_plate_announcement(overrides: dict, allowed: list[str] | None) -> None:
+    with pytest.raises(InputError) as err:
+        load_scenario("china-current-policies", overrides)
+    assert err.value.field == "policy.phev_plate_announced_year"
+    if allowed is not None:
+        assert err.value.allowed == allowed
+
+
+def test_phev_plate_announcement_needs_no_year_without_known_at_or_an_end() -> None:
+    s = load_scenario("china-current-policies", {"policy.phev_plate_announced_year": None})
+    assert s.policy.phev_plate_from_year_as_known() == 2023
+    no_end = load_scenario("china-current-policies", {"policy.phev_plate_announced_year": None,
+                                                      "policy.phev_plate_from_year": 2099, "policy.known_at": 2018})
+    assert no_end.policy.phev_plate_from_year_as_known() == 2099
+    assert "phev_plate_announced_year" not in no_end.resolved()["policy"]

@@ -13,6 +13,7 @@ from nevsim.scenario import load_scenario
 
 NOT_READ = {"policy.dual_credit.pass_through": 0.3, "policy.dual_credit.price_cap_cny_per_credit": 1500.0,
             "policy.dual_credit.observed_prices_in_history": False, "policy.phev_plate_from_year": 2030,
+            "policy.phev_plate_announced_year": 2020,
             "policy.plate_restricted_sales_share_pct": {"2010": 1.0, "2025": 20.0}}
 READ = {"policy.dual_credit.nev_ratio_pct": {"2030": 60.0}, "policy.dual_credit.extend": "zero",
         "policy.dual_credit.cafc_offset": False, "policy.dual_credit.enabled": False,

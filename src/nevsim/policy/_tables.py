@@ -22,7 +22,9 @@ tuples, the public functions return copies of DataFrames).
 ``known_at``: every lookup takes ``known_at=None`` (the enacted rules, as known at the end of
 2025) or a cutoff year ``c`` in :func:`known_at_years`: then, for each parameter with vintage
 rows known at ``c``, the rows of years after ``c`` from the first year those rows cover are
-replaced by them (:func:`overlay`); years up to ``c`` keep the enacted rows. The memoised
+replaced by them (:func:`overlay`); years up to ``c`` keep the enacted rows. A vintage row
+without a value withdraws the parameter for its years (a rule not yet issued at ``c``, e.g.
+the Phase V mass curve before GB 27999-2019): a lookup there finds no row. The memoised
 lookups are keyed on ``known_at``.
 """
 
@@ -102,8 +104,8 @@ def check_vintages(frame: pd.DataFrame) -> pd.DataFrame:
 
     Each row: ``table`` is parameters or bands and names a parameter that table has;
     ``known_from < known_until``; ``known_from < year_from <= year_to`` (a row only speaks
-    about years after every cutoff that uses it); a value, unit, source key and status
-    (V/S/U/D); bands rows have a powertrain, ``lower < upper`` and a band unit, parameters
+    about years after every cutoff that uses it); a value (empty: the parameter is withdrawn
+    for those years, parameters rows only), unit, source key and status (V/S/U/D); bands rows have a powertrain, ``lower < upper`` and a band unit, parameters
     rows none. Rows known at the same cutoff must not overlap in years (per parameter,
     powertrain and band). A bad row raises :class:`InputError` naming the row (1 = first
     data row) and the column.
@@ -129,8 +131,8 @@ def check_vintages(frame: pd.DataFrame) -> pd.DataFrame:
             raise bad(i, "year_from", f"years {r.year_from}–{r.year_to} must lie after known_from "
                       f"({r.known_from}): a vintage row only changes years after its cutoffs.",
                       [f"{r.known_from + 1} ≤ year_from ≤ year_to"])
-        if not np.isfinite(r.value) and not np.isinf(r.value):
-            raise bad(i, "value", "missing.", ["a number (inf allowed)"])
+        if np.isnan(r.value) and r.table != "parameters":
+            raise bad(i, "value", "missing (only a parameters row may withdraw a rule).", ["a number (inf allowed)"])
         if r.status not in STATUS_ORDER:
             raise bad(i, "status", f"unknown status {r.status!r}.", list(STATUS_ORDER))
         if not r.source_key.strip(";"):
@@ -202,28 +204,31 @@ def overlay(enacted: pd.DataFrame, vintage: pd.DataFrame, known_at: int) -> pd.D
     years after ``c`` (a row ending by ``c`` is dropped). For each (region, standard, param)
     with clipped rows starting at year ``s``, the enacted rows of that parameter lose every
     year ``≥ s`` (a row straddling ``s`` ends at ``s − 1``) and the vintage rows take their
-    place; other parameters and years ``< s`` are the enacted rows. Returns a new frame with
-    the enacted columns.
+    place; other parameters and years ``< s`` are the enacted rows. Vintage rows without a value
+    (NaN) take the enacted rows' place and are then dropped: the parameter is not set in their
+    years. Returns a new frame with the enacted columns.
     """
     v = vintage[vintage["year_to"] > known_at].copy()
     v["year_from"] = np.maximum(v["year_from"].to_numpy(), known_at + 1)
     out = enacted.copy()
     if v.empty:
         return out
-    keep = np.ones(len(out), dtype=bool)
-    year_to = out["year_to"].to_numpy().copy()
-    for (region, standard, param), g in v.groupby(["region", "standard", "param"], sort=False):
-        start = int(g["year_from"].min())
-        same = ((out["region"] == region) & (out["standard"] == standard) & (out["param"] == param)).to_numpy()
-        keep &= ~(same & (out["year_from"].to_numpy() >= start))
-        straddle = same & (out["year_from"].to_numpy() < start) & (year_to >= start)
-        year_to[straddle] = start - 1
+    # first replaced year s per (region, standard, param), looked up for every enacted row at once
+    starts = v.groupby(["region", "standard", "param"], sort=False)["year_from"].min().to_dict()
+    start = np.array([starts.get(k, np.nan) for k in
+                      zip(out["region"], out["standard"], out["param"], strict=True)], dtype=float)
+    replaced = np.isfinite(start)
+    year_from, year_to = out["year_from"].to_numpy(), out["year_to"].to_numpy().copy()
+    keep = ~(replaced & (year_from >= start))
+    straddle = replaced & (year_from < start) & (year_to >= start)
+    year_to[straddle] = start[straddle].astype(year_to.dtype) - 1
     out["year_to"] = year_to
     rows = v.reindex(columns=out.columns)
     for column in out.columns:
         if column not in v.columns:
             rows[column] = ""
     rows = rows.astype(out.dtypes.to_dict())
+    rows = rows[rows["value"].notna()]
     return pd.concat([out[keep], rows], ignore_index=True)
 
 

@@ -23,6 +23,10 @@ consumption conventional cars (fuel ≤ threshold × their GB 27999 target) weig
 
 CAFC: fleet average ``A = Σ fuel·n / Σ w·n`` (BEV/FCEV fuel 0, NEVs weighted by the
 multiplier ``w``) against ``T = factor(t) × Σ T_i(m)·n / Σ n``; credit ``(T − A) × Σ n``.
+
+Every function takes ``known_at`` (None: as enacted; a cutoff year: the rules as issued by the
+end of it, ``params/vintages.csv``): a later year then has the last credit formula, banking rule
+and CAFC phase issued by the cutoff, held (docs/backtest.md, "Policies as known at the cutoff").
 """
 
 from __future__ import annotations
@@ -68,9 +72,13 @@ def low_fc_weight(year: int, *, extend: str | None = None, known_at: int | None 
     return t.value(REGION, "NEV", "low_fc_weight", year, extend=extend, known_at=known_at)
 
 
-def nev_revision(year: int, *, extend: str | None = None) -> str:
-    """Name of the per-vehicle NEV credit rule in force (order44, order53, order64, miit2025)."""
-    return t.row(REGION, "NEV", "bev_slope", year, extend=extend).revision
+def nev_revision(year: int, *, extend: str | None = None, known_at: int | None = None) -> str:
+    """Name of the per-vehicle NEV credit rule in force (order44, order53, order64, miit2025).
+
+    ``known_at``: the rule as known at the end of that year (a later year holds the last formula
+    issued by then, ``params/vintages.csv``).
+    """
+    return t.row(REGION, "NEV", "bev_slope", year, extend=extend, known_at=known_at).revision
 
 
 REVISION_TITLES = {
@@ -83,28 +91,29 @@ REVISION_TITLES = {
 }
 
 
-def _check_nev_year(year: int, extend: str | None) -> int:
+def _check_nev_year(year: int, extend: str | None, known_at: int | None = None) -> int:
     year = t.check_year(year)
     if year < NEV_FIRST_YEAR:
         raise InputError("year", f"{year} is before the NEV credit system (Order 44, from 2018).",
-                         [f"{NEV_FIRST_YEAR}–{t.coverage(REGION, 'NEV', 'bev_slope')[1]}"])
-    t.row(REGION, "NEV", "bev_slope", year, extend=extend)  # raises outside coverage
+                         [f"{NEV_FIRST_YEAR}–{t.coverage(REGION, 'NEV', 'bev_slope', known_at=known_at)[1]}"])
+    t.row(REGION, "NEV", "bev_slope", year, extend=extend, known_at=known_at)  # raises outside coverage
     return year
 
 
 def _p(name: str, year: int, revision: str | None, extend: str | None,
-       standard: str = "NEV") -> t.Row | None:
+       standard: str = "NEV", known_at: int | None = None) -> t.Row | None:
     try:
-        return t.row(REGION, standard, name, year, revision=revision, extend=extend)
+        return t.row(REGION, standard, name, year, revision=revision, extend=extend, known_at=known_at)
     except InputError:
         return None
 
 
-def _bands(name: str, year: int, revision: str | None, extend: str | None) -> t.Bands | None:
-    last = t.band_years(REGION, "NEV", name)[1]
+def _bands(name: str, year: int, revision: str | None, extend: str | None,
+           known_at: int | None = None) -> t.Bands | None:
+    last = t.band_years(REGION, "NEV", name, known_at)[1]
     y = min(year, last) if extend == "hold" else year
-    found = t.bands(REGION, "NEV", name, "BEV", y, revision=revision)
-    return found if found is not None else t.bands(REGION, "NEV", name, "BEV", y)
+    found = t.bands(REGION, "NEV", name, "BEV", y, revision=revision, known_at=known_at)
+    return found if found is not None else t.bands(REGION, "NEV", name, "BEV", y, known_at=known_at)
 
 
 def _require(vehicles: VehicleArrays, pts: tuple[str, ...], attr: str, why: str) -> np.ndarray:
@@ -118,24 +127,25 @@ def _require(vehicles: VehicleArrays, pts: tuple[str, ...], attr: str, why: str)
 
 
 def nev_credit_breakdown(year: int, vehicles: VehicleArrays, *, revision: str | None = None,
-                         extend: str | None = None) -> dict[str, object]:
+                         extend: str | None = None, known_at: int | None = None) -> dict[str, object]:
     """Per-vehicle NEV credits with their parts.
 
     Returns a dict with arrays ``standard_credit``, ``range_factor``, ``efficiency_factor``,
     ``density_factor``, ``credit`` (all of the vehicles' shape; 0 for ICE/HEV) and
-    ``revision``, ``rule``, ``sources``, ``status``, ``notes``.
+    ``revision``, ``rule``, ``sources``, ``status``, ``notes``. ``known_at``: the formula as
+    known at the end of that year (the last one issued by then, held; ``params/vintages.csv``).
     """
-    year = _check_nev_year(year, extend)
+    year = _check_nev_year(year, extend, known_at)
     if revision is not None and revision not in REVISION_TITLES:
         raise InputError("revision", f"unknown NEV credit revision {revision!r}.", list(REVISION_TITLES))
-    rev = revision or nev_revision(year, extend=extend)
+    rev = revision or nev_revision(year, extend=extend, known_at=known_at)
     shape = vehicles.shape
     is_bev, is_phev, is_fcev = vehicles.mask("BEV"), vehicles.mask("PHEV"), vehicles.mask("FCEV")
     used: list[t.Row | t.Bands | None] = []
     notes: list[str] = []
 
     def p(name: str) -> t.Row | None:
-        r = _p(name, year, rev, extend)
+        r = _p(name, year, rev, extend, known_at=known_at)
         used.append(r)
         return r
 
@@ -154,10 +164,10 @@ def nev_credit_breakdown(year: int, vehicles: VehicleArrays, *, revision: str | 
         slope, icpt, cap, rmin = p("bev_slope"), p("bev_intercept"), p("bev_standard_cap"), p("bev_min_range_km")
         assert slope and icpt and cap and rmin
         std_b = np.where(r_km >= rmin.value, np.minimum(slope.value * r_km + icpt.value, cap.value), 0.0)
-        rb = _bands("bev_range_factor", year, rev, extend)
+        rb = _bands("bev_range_factor", year, rev, extend, known_at)
         used.append(rb)
         rf_b = rb.lookup(r_km, outside=1.0) if rb is not None else np.ones(bev.size)
-        db = _bands("bev_density_factor", year, rev, extend)
+        db = _bands("bev_density_factor", year, rev, extend, known_at)
         used.append(db)
         df_b = np.ones(bev.size)
         if db is not None:
@@ -166,8 +176,8 @@ def nev_credit_breakdown(year: int, vehicles: VehicleArrays, *, revision: str | 
             if (~np.isfinite(dens)).any():
                 notes.append("battery energy density not given: top band assumed (factor 1)")
         e, m = sub("energy_kwh_per_100km", bev), sub("curb_mass_kg", bev)
-        ks = _bands("bev_eff_condition_slope", year, rev, extend)
-        kc = _bands("bev_eff_condition_intercept", year, rev, extend)
+        ks = _bands("bev_eff_condition_slope", year, rev, extend, known_at)
+        kc = _bands("bev_eff_condition_intercept", year, rev, extend, known_at)
         used.extend([ks, kc])
         known = np.isfinite(e) & np.isfinite(m) & (e > 0)
         if not known.all():
@@ -178,7 +188,7 @@ def nev_credit_breakdown(year: int, vehicles: VehicleArrays, *, revision: str | 
             y_max = ks.lookup(mk, outside=np.nan) * mk + kc.lookup(mk, outside=np.nan)
             fail, top = p("bev_eff_fail_factor"), p("bev_eff_max_factor")
             assert fail and top
-            best_share = _p("bev_eff_best_share", year, rev, extend)
+            best_share = _p("bev_eff_best_share", year, rev, extend, known_at=known_at)
             if best_share is not None:  # Order 44 style: three steps
                 used.append(best_share)
                 best = p("bev_eff_best_factor")
@@ -188,7 +198,7 @@ def nev_credit_breakdown(year: int, vehicles: VehicleArrays, *, revision: str | 
                 f = np.where(ek > y_max, fail.value, np.clip(y_max / ek, 1.0, top.value))
             ef_b[known] = f
         credit_b = std_b * rf_b * ef_b * df_b
-        final_cap = _p("bev_credit_max", year, rev, extend)
+        final_cap = _p("bev_credit_max", year, rev, extend, known_at=known_at)
         if final_cap is not None:
             used.append(final_cap)
             credit_b = np.minimum(credit_b, final_cap.value)
@@ -217,51 +227,54 @@ def nev_credit_breakdown(year: int, vehicles: VehicleArrays, *, revision: str | 
 
 
 def nev_credits_per_vehicle(year: int, vehicles: VehicleArrays, *, revision: str | None = None,
-                            extend: str | None = None) -> np.ndarray:
+                            extend: str | None = None, known_at: int | None = None) -> np.ndarray:
     """NEV credits earned per vehicle (0 for ICE/HEV). See :func:`nev_credit_breakdown`."""
-    return nev_credit_breakdown(year, vehicles, revision=revision, extend=extend)["credit"]  # type: ignore[return-value]
+    return nev_credit_breakdown(year, vehicles, revision=revision, extend=extend,  # type: ignore[return-value]
+                                known_at=known_at)["credit"]
 
 
-def max_bev_credit(year: int, *, revision: str | None = None, extend: str | None = None) -> float:
+def max_bev_credit(year: int, *, revision: str | None = None, extend: str | None = None,
+                   known_at: int | None = None) -> float:
     """Largest credit a BEV can earn in ``year`` (cap × largest factors, or the final cap)."""
-    year = _check_nev_year(year, extend)
-    rev = revision or nev_revision(year, extend=extend)
-    final = _p("bev_credit_max", year, rev, extend)
+    year = _check_nev_year(year, extend, known_at)
+    rev = revision or nev_revision(year, extend=extend, known_at=known_at)
+    final = _p("bev_credit_max", year, rev, extend, known_at=known_at)
     if final is not None:
         return final.value
-    cap = _p("bev_standard_cap", year, rev, extend)
-    top = _p("bev_eff_max_factor", year, rev, extend)
+    cap = _p("bev_standard_cap", year, rev, extend, known_at=known_at)
+    top = _p("bev_eff_max_factor", year, rev, extend, known_at=known_at)
     assert cap and top
-    rb = _bands("bev_range_factor", year, rev, extend)
-    db = _bands("bev_density_factor", year, rev, extend)
+    rb = _bands("bev_range_factor", year, rev, extend, known_at)
+    db = _bands("bev_density_factor", year, rev, extend, known_at)
     return cap.value * top.value * (rb.value.max() if rb else 1.0) * (db.value.max() if db else 1.0)
 
 
 # --- CAFC -------------------------------------------------------------------------------------
 
-def _cafc_check(year: int, extend: str | None) -> int:
+def _cafc_check(year: int, extend: str | None, known_at: int | None = None) -> int:
     year = t.check_year(year)
-    t.row(REGION, "CAFC", "compliance_factor", year, extend=extend)
+    t.row(REGION, "CAFC", "compliance_factor", year, extend=extend, known_at=known_at)
     return year
 
 
 def cafc_vehicle_target_l_per_100km(year: int, curb_mass_kg: np.ndarray | float, *,
-                                    extend: str | None = None) -> np.ndarray:
+                                    extend: str | None = None, known_at: int | None = None) -> np.ndarray:
     """Per-vehicle fuel-consumption target T_i(m) before the yearly factor.
 
     Phase IV (2016–2020): 5.0 L/100 km (NEDC) for every vehicle (mass bins not encoded).
     Phase V (2021–2025, WLTC): ``4.02`` for m ≤ 1090 kg, ``0.0018·(m − 1415) + 4.60`` up to
     2510 kg, ``6.57`` above (GB 27999-2019, status U); 2026–2030: the same curve scaled
-    towards 3.2/4.0 by 2030 (placeholder, U).
+    towards 3.2/4.0 by 2030 (placeholder, U). ``known_at``: as known at the end of that year
+    (a cutoff before GB 27999-2019, issued 2019-12-31, holds Phase IV's flat NEDC target).
     """
-    year = _cafc_check(year, extend)
+    year = _cafc_check(year, extend, known_at)
     m = np.asarray(curb_mass_kg, dtype=float)
-    flat = _p("vehicle_target_flat", year, None, extend, "CAFC")
+    flat = _p("vehicle_target_flat", year, None, extend, "CAFC", known_at)
     if flat is not None:
         return np.full(m.shape, flat.value)
 
     def v(name: str) -> float:
-        return t.value(REGION, "CAFC", name, year, extend=extend)
+        return t.value(REGION, "CAFC", name, year, extend=extend, known_at=known_at)
 
     if np.any(~np.isfinite(m)):
         raise InputError("curb_mass_kg", "needed for the GB 27999-2019 vehicle target.", ["a mass in kg"])
@@ -272,38 +285,52 @@ def cafc_vehicle_target_l_per_100km(year: int, curb_mass_kg: np.ndarray | float,
     return curve * v("vehicle_target_scale")
 
 
-def cafc_compliance_factor(year: int, *, extend: str | None = None) -> float:
+def cafc_compliance_factor(year: int, *, extend: str | None = None, known_at: int | None = None) -> float:
     """Yearly CAFC requirement as a multiple of the phase's final target (e.g. 1.23 in 2021)."""
-    return t.value(REGION, "CAFC", "compliance_factor", year, extend=extend)
+    return t.value(REGION, "CAFC", "compliance_factor", year, extend=extend, known_at=known_at)
 
 
 def cafc_fleet_target_l_per_100km(year: int, curb_mass_kg: np.ndarray | float | None = None, *,
-                                  extend: str | None = None) -> float | np.ndarray:
-    """CAFC requirement of ``year`` (L/100 km, NEDC to 2020, WLTC from 2021).
+                                  extend: str | None = None, known_at: int | None = None) -> float | np.ndarray:
+    """CAFC requirement of ``year`` (L/100 km on :func:`cafc_test_cycle`: NEDC to 2020, WLTC from 2021).
 
     ``factor(t) × T(m)``; without ``curb_mass_kg`` the reference mass (industry average 1,575 kg,
     2022) is used and a float returned; with masses, the per-vehicle requirement array.
     """
-    year = _cafc_check(year, extend)
+    year = _cafc_check(year, extend, known_at)
+    factor = cafc_compliance_factor(year, extend=extend, known_at=known_at)
     if curb_mass_kg is None:
-        ref = t.value(REGION, "CAFC", "reference_curb_mass_kg", year, extend=extend)
-        return float(cafc_vehicle_target_l_per_100km(year, ref, extend=extend)) * cafc_compliance_factor(
-            year, extend=extend)
-    return cafc_vehicle_target_l_per_100km(year, curb_mass_kg, extend=extend) * cafc_compliance_factor(
-        year, extend=extend)
+        ref = t.value(REGION, "CAFC", "reference_curb_mass_kg", year, extend=extend, known_at=known_at)
+        return float(cafc_vehicle_target_l_per_100km(year, ref, extend=extend, known_at=known_at)) * factor
+    return cafc_vehicle_target_l_per_100km(year, curb_mass_kg, extend=extend, known_at=known_at) * factor
 
 
-def cafc_nev_multiplier(year: int, *, extend: str | None = None) -> float:
+def cafc_nev_multiplier(year: int, *, extend: str | None = None, known_at: int | None = None) -> float:
     """How many times an NEV counts in the CAFC denominator (5 in 2016 … 1.3 in 2025)."""
-    return t.value(REGION, "CAFC", "nev_multiplier", year, extend=extend)
+    return t.value(REGION, "CAFC", "nev_multiplier", year, extend=extend, known_at=known_at)
 
 
-def cafc_test_cycle(year: int) -> str:
-    """Test cycle of CAFC values: NEDC to 2020, WLTC from 2021."""
-    return "NEDC" if t.check_year(year) <= 2020 else "WLTC"
+#: CAFC phases whose targets are on NEDC (GB 27999-2011 and -2014); GB 27999-2019 switched to WLTC.
+NEDC_REVISIONS = ("gb27999_2011", "gb27999_2014")
 
 
-def _cafc_parts(year: int, vehicles: VehicleArrays, extend: str | None
+def cafc_test_cycle(year: int, *, known_at: int | None = None) -> str:
+    """Test cycle of CAFC values: NEDC to 2020, WLTC from 2021 (GB 27999-2019).
+
+    ``known_at``: a later year whose CAFC phase as known then is Phase IV (a cutoff before
+    GB 27999-2019, issued 2019-12-31, holds it) stays on NEDC: the revision of the year's
+    compliance factor (held after its last year) says which.
+    """
+    year = t.check_year(year)
+    if year <= 2020:
+        return "NEDC"
+    if known_at is None:
+        return "WLTC"
+    phase = t.row(REGION, "CAFC", "compliance_factor", year, extend="hold", known_at=known_at).revision
+    return "NEDC" if phase in NEDC_REVISIONS else "WLTC"
+
+
+def _cafc_parts(year: int, vehicles: VehicleArrays, extend: str | None, known_at: int | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(weight w_i, fuel F_i, requirement factor×T_i) per vehicle."""
     conventional = vehicles.mask(*CONVENTIONAL_POWERTRAINS)
@@ -314,27 +341,30 @@ def _cafc_parts(year: int, vehicles: VehicleArrays, extend: str | None
         raise InputError("fuel_l_per_100km", f"required for ICE/HEV/PHEV in CAFC; missing for "
                          f"{int(missing.sum())} vehicle(s).", ["a number ≥ 0"])
     fuel = np.where(vehicles.mask("BEV", "FCEV"), 0.0, fuel)
-    mult = cafc_nev_multiplier(year, extend=extend)
-    pmin = t.value(REGION, "CAFC", "phev_min_range_km", year, extend=extend)
+    mult = cafc_nev_multiplier(year, extend=extend, known_at=known_at)
+    pmin = t.value(REGION, "CAFC", "phev_min_range_km", year, extend=extend, known_at=known_at)
     counts_as_nev = vehicles.mask("BEV", "FCEV") | (phev & (np.nan_to_num(vehicles.get("range_km")) >= pmin))
     weight = np.where(counts_as_nev, mult, 1.0)
     mass = vehicles.get("curb_mass_kg")
-    flat = _p("vehicle_target_flat", year, None, extend, "CAFC")
+    flat = _p("vehicle_target_flat", year, None, extend, "CAFC", known_at)
     if flat is None and np.any(~np.isfinite(mass)):
-        ref = t.value(REGION, "CAFC", "reference_curb_mass_kg", year, extend=extend)
+        ref = t.value(REGION, "CAFC", "reference_curb_mass_kg", year, extend=extend, known_at=known_at)
         mass = np.where(np.isfinite(mass), mass, ref)
-    target = np.asarray(cafc_fleet_target_l_per_100km(year, mass, extend=extend)) * np.ones(vehicles.shape)
+    target = np.asarray(cafc_fleet_target_l_per_100km(year, mass, extend=extend, known_at=known_at)) \
+        * np.ones(vehicles.shape)
     return weight, fuel, target
 
 
-def low_fuel_consumption_mask(year: int, vehicles: VehicleArrays, *, extend: str | None = None) -> np.ndarray:
+def low_fuel_consumption_mask(year: int, vehicles: VehicleArrays, *, extend: str | None = None,
+                              known_at: int | None = None) -> np.ndarray:
     """Conventional PVs counted as 'low fuel consumption' (fuel ≤ threshold × own GB 27999 target).
 
-    False before 2021 and wherever fuel or mass is unknown.
+    False before 2021 and wherever fuel or mass is unknown. ``known_at``: threshold and target
+    as known at the end of that year.
     """
     year = t.check_year(year)
     shape = vehicles.shape
-    thr = _p("low_fc_max_ratio_to_target", year, None, extend)
+    thr = _p("low_fc_max_ratio_to_target", year, None, extend, known_at=known_at)
     if thr is None or year < 2021:
         return np.zeros(shape, dtype=bool)
     fuel = vehicles.get("fuel_l_per_100km")
@@ -342,7 +372,7 @@ def low_fuel_consumption_mask(year: int, vehicles: VehicleArrays, *, extend: str
     known = vehicles.mask(*CONVENTIONAL_POWERTRAINS) & np.isfinite(fuel) & np.isfinite(mass)
     if not known.any():
         return np.zeros(shape, dtype=bool)
-    target = cafc_vehicle_target_l_per_100km(year, np.where(known, mass, 1500.0), extend=extend)
+    target = cafc_vehicle_target_l_per_100km(year, np.where(known, mass, 1500.0), extend=extend, known_at=known_at)
     return known & (fuel <= thr.value * target)
 
 
@@ -352,9 +382,9 @@ def nev_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = Non
 
     earned = NEV credits per vehicle; required = ratio × (low-FC weight or 1) per conventional
     car (ICE, HEV); no fine (``price_cap=None``: the scenario sets a cap if it wants one);
-    a surplus may offset a CAFC deficit (never the reverse). ``known_at``: the ratio and the
-    low-FC weight as known at the end of that year (``params/vintages.csv``); the per-vehicle
-    credits are the enacted ones.
+    a surplus may offset a CAFC deficit (never the reverse). ``known_at``: every rule (ratio,
+    low-FC weight and threshold, per-vehicle credit formula, carry-forward) as known at the end
+    of that year (``params/vintages.csv``).
     """
     year = t.check_year(year)
     ratio_row = t.row(REGION, "NEV", "nev_ratio", year, extend=extend, known_at=known_at)
@@ -366,27 +396,28 @@ def nev_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = Non
         earned = np.zeros(shape)
         notes.append("no NEV credit system before 2018")
     else:
-        b = nev_credit_breakdown(year, vehicles, revision=revision, extend=extend)
+        b = nev_credit_breakdown(year, vehicles, revision=revision, extend=extend, known_at=known_at)
         earned = np.asarray(b["credit"])
         notes.extend(b["notes"])  # type: ignore[arg-type]
         if b["status"] != "V":
             notes.append(f"per-vehicle credit rule {b['revision']} has unconfirmed parameters")
         src = set(b["sources"])  # type: ignore[arg-type]
         used.append(t.Row(0, "", "", 0, 0, ";".join(sorted(src)), str(b["status"]), ""))
-    w_row = t.row(REGION, "NEV", "low_fc_weight", year, extend=extend, known_at=known_at)
-    low = low_fuel_consumption_mask(year, vehicles, extend=extend)
-    weight = np.where(low, w_row.value, 1.0)
+    # no weight set (as known before Order 53 introduced it): every conventional car counts fully
+    w_row = _p("low_fc_weight", year, None, extend, known_at=known_at)
+    low = low_fuel_consumption_mask(year, vehicles, extend=extend, known_at=known_at)
+    weight = np.where(low, w_row.value if w_row is not None else 1.0, 1.0)
     required = np.where(conventional, ratio_row.value * weight, 0.0)
-    thr = _p("min_conventional_volume", year, None, extend) or t.row(
-        REGION, "NEV", "min_conventional_volume", max(year, NEV_FIRST_YEAR), extend="hold")
-    cf = _p("carry_forward_fraction", year, None, extend)
-    cy = _p("carry_forward_years", year, None, extend)
+    thr = _p("min_conventional_volume", year, None, extend, known_at=known_at) or t.row(
+        REGION, "NEV", "min_conventional_volume", max(year, NEV_FIRST_YEAR), extend="hold", known_at=known_at)
+    cf = _p("carry_forward_fraction", year, None, extend, known_at=known_at)
+    cy = _p("carry_forward_years", year, None, extend, known_at=known_at)
     used += [w_row, thr, cf, cy]
     last_set = t.coverage(REGION, "NEV", "nev_ratio", known_at=known_at)[1]
     if year > last_set:
         notes.append(f"{year}: rules held from {last_set} (extend='hold')")
     if known_at is not None:
-        notes.append(f"NEV ratio and low-FC weight as known at the end of {known_at}")
+        notes.append(f"NEV rules as known at the end of {known_at}")
     return StandardYear(
         name="CN-NEV", region=REGION, year=year, credit_unit="NEV credit", earned_per_vehicle=earned,
         required_per_vehicle=required, price_cap=None, currency="CNY",
@@ -396,41 +427,49 @@ def nev_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = Non
     )
 
 
-def cafc_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = None) -> StandardYear:
+def cafc_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = None,
+                  known_at: int | None = None) -> StandardYear:
     """China CAFC standard of ``year`` as a :class:`StandardYear` (credits in L/100 km × vehicle).
 
     earned = w_i × factor × T_i(m), required = F_i (BEV/FCEV 0), weights w_i = NEV multiplier;
     :func:`~nevsim.policy.standard.compliance` rescales to ``(T − A) × units`` per maker.
     CAFC surpluses cannot offset NEV deficits (``offsets=()``); banking 80 % for 3 years.
+    ``known_at``: the phase, factor, multiplier and targets as known at the end of that year
+    (a cutoff before GB 27999-2019 holds Phase IV; fuel on :func:`cafc_test_cycle`).
     """
-    year = _cafc_check(year, extend)
-    weight, fuel, target = _cafc_parts(year, vehicles, extend)
+    year = _cafc_check(year, extend, known_at)
+    weight, fuel, target = _cafc_parts(year, vehicles, extend, known_at)
     names = ["compliance_factor", "nev_multiplier", "carry_forward_fraction", "carry_forward_years",
              "phev_min_range_km"]
-    used: list[t.Row | t.Bands | None] = [t.row(REGION, "CAFC", n, year, extend=extend) for n in names]
+    used: list[t.Row | t.Bands | None] = [t.row(REGION, "CAFC", n, year, extend=extend, known_at=known_at)
+                                          for n in names]
     for n in ("vehicle_target_flat", "vehicle_target_slope", "vehicle_target_scale"):
-        used.append(_p(n, year, None, extend, "CAFC"))
+        used.append(_p(n, year, None, extend, "CAFC", known_at))
     notes = ["CN CAFC relief for < 2,000-unit makers and off-cycle credits are not modelled"]
-    if year > 2025:
+    if year > 2025 and (known_at is None or known_at >= 2025):
         notes.append("GB 27999-2025 targets not retrieved: placeholder path to 3.2 L/100 km by 2030")
+    if known_at is not None:
+        notes.append(f"CAFC rules as known at the end of {known_at} ({cafc_test_cycle(year, known_at=known_at)})")
     return StandardYear(
         name="CN-CAFC", region=REGION, year=year, credit_unit="CAFC credit (L/100km x vehicle)",
         earned_per_vehicle=weight * target, required_per_vehicle=fuel * np.ones(vehicles.shape),
         price_cap=None, currency="CNY",
-        carry_forward_fraction=t.value(REGION, "CAFC", "carry_forward_fraction", year, extend=extend),
-        carry_forward_years=int(t.value(REGION, "CAFC", "carry_forward_years", year, extend=extend)),
+        carry_forward_fraction=t.value(REGION, "CAFC", "carry_forward_fraction", year, extend=extend,
+                                       known_at=known_at),
+        carry_forward_years=int(t.value(REGION, "CAFC", "carry_forward_years", year, extend=extend,
+                                        known_at=known_at)),
         offsets=(), min_obligated_volume=0.0, sources=_sources(used), weight_per_vehicle=weight,
         status=_status(used), notes=tuple(notes),
     )
 
 
 def nev_carry_forward_allowed(year: int, conventional_cafc_ratio: np.ndarray, *,
-                              extend: str | None = None) -> np.ndarray:
+                              extend: str | None = None, known_at: int | None = None) -> np.ndarray:
     """Order 53 condition for banking NEV credits: conventional CAFC actual/target ≤ threshold.
 
-    Always True where no threshold is set (Order 44 years).
+    Always True where no threshold is set (Order 44 years; ``known_at`` before Order 53: inf).
     """
-    thr = _p("carry_forward_max_cafc_ratio", year, None, extend)
+    thr = _p("carry_forward_max_cafc_ratio", year, None, extend, known_at=known_at)
     ratio = np.asarray(conventional_cafc_ratio, dtype=float)
     if thr is None:
         return np.ones(ratio.shape, dtype=bool)
@@ -438,13 +477,13 @@ def nev_carry_forward_allowed(year: int, conventional_cafc_ratio: np.ndarray, *,
 
 
 def credit_pool_action(year: int, positive_credits: float, negative_credits: float, *,
-                       extend: str | None = None) -> str:
+                       extend: str | None = None, known_at: int | None = None) -> str:
     """Credit-pool state of the 2023 rule: "deposit" (supply/demand > 2.0), "release" (< 1.5) or "none".
 
-    Years without a pool (before 2024) return "none".
+    Years without a pool (before 2024; as known before Order 64 of 2023: none) return "none".
     """
-    dep = _p("pool_deposit_supply_demand_ratio", year, None, extend)
-    rel = _p("pool_release_supply_demand_ratio", year, None, extend)
+    dep = _p("pool_deposit_supply_demand_ratio", year, None, extend, known_at=known_at)
+    rel = _p("pool_release_supply_demand_ratio", year, None, extend, known_at=known_at)
     if dep is None or rel is None:
         return "none"
     if negative_credits < 0 or positive_credits < 0:
@@ -458,7 +497,7 @@ def credit_pool_action(year: int, positive_credits: float, negative_credits: flo
 
 
 def nev_share_for_compliance(year: int, credits_per_nev: float, *, low_fc_share: float = 0.0,
-                             extend: str | None = None) -> float:
+                             extend: str | None = None, known_at: int | None = None) -> float:
     """NEV share s of sales at which an average maker just complies (ICCT rule of thumb).
 
     ``s · c = r · (1 − s) · b`` with ``b = 1 − low_fc_share · (1 − w)`` ⇒ ``s = r·b / (c + r·b)``.
@@ -468,8 +507,8 @@ def nev_share_for_compliance(year: int, credits_per_nev: float, *, low_fc_share:
         raise InputError("credits_per_nev", "must be positive.")
     if not 0.0 <= low_fc_share <= 1.0:
         raise InputError("low_fc_share", "must be within 0–1.", ["0–1"])
-    r = nev_ratio(year, extend=extend)
-    b = 1.0 - low_fc_share * (1.0 - low_fc_weight(year, extend=extend))
+    r = nev_ratio(year, extend=extend, known_at=known_at)
+    b = 1.0 - low_fc_share * (1.0 - low_fc_weight(year, extend=extend, known_at=known_at))
     return r * b / (credits_per_nev + r * b)
 
 

@@ -116,18 +116,20 @@ class ChinaAccounts:
     cafc_result: ComplianceResult
 
 
-def china_compliance(year: int, fleet: Fleet, *, extend: str | None = None) -> ChinaAccounts:
+def china_compliance(year: int, fleet: Fleet, *, extend: str | None = None,
+                     known_at: int | None = None) -> ChinaAccounts:
     """The annual NEV + CAFC accounting per maker, as MIIT publishes it.
 
     Steps: NEV credits earned and required (30,000-unit threshold); CAFC actual (NEVs at zero
     fuel, weighted by the multiplier) and requirement; each maker's NEV surplus offsets its own
     CAFC deficit (never the reverse); NEV carry-forward allowed where the conventional-car CAFC
     condition holds. Positive/negative totals are Σ max(±balance, 0) over makers (before offsets,
-    as in the MIIT announcements).
+    as in the MIIT announcements). ``known_at``: every rule as known at the end of that year
+    (:mod:`nevsim.policy.china`).
     """
     v, s = fleet.vehicles, fleet.sales
-    nev = china.nev_standard(year, v, extend=extend)
-    cafc = china.cafc_standard(year, v, extend=extend)
+    nev = china.nev_standard(year, v, extend=extend, known_at=known_at)
+    cafc = china.cafc_standard(year, v, extend=extend, known_at=known_at)
     conventional = v.mask(*CONVENTIONAL_POWERTRAINS)
     # Conventional-only CAFC ratio for the NEV carry-forward condition.
     conv_units = s @ conventional.astype(float)
@@ -135,7 +137,7 @@ def china_compliance(year: int, fleet: Fleet, *, extend: str | None = None) -> C
     conv_fuel = s @ np.where(conventional, cafc.required_per_vehicle, 0.0)
     conv_target = s @ np.where(conventional, target_v, 0.0)
     conv_ratio = np.divide(conv_fuel, conv_target, out=np.zeros_like(conv_fuel), where=conv_target > 0)
-    allowed = china.nev_carry_forward_allowed(year, conv_ratio, extend=extend)
+    allowed = china.nev_carry_forward_allowed(year, conv_ratio, extend=extend, known_at=known_at)
     nev_res = compliance(nev, s, carry_forward_allowed=allowed)
     cafc_res = compliance(cafc, s)
     nev_after, cafc_after = apply_offset(nev, nev_res, cafc, cafc_res)
