@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nevsim.errors import InputError
-from nevsim.policy import VehicleArrays, apply_offset, china, compliance
+from nevsim.policy import VehicleArrays, _tables, apply_offset, china, compliance
 
 
 def bev(range_km, **kw) -> VehicleArrays:
@@ -341,3 +341,32 @@ def test_plate_policies() -> None:
     plates = china.plate_policies()
     assert {"Shanghai", "Beijing"} <= set(plates["city"])
     assert plates.query("city == 'Beijing' and year == 2022 and item == 'nev_plate_quota'")["value"].item() == 70000
+
+
+@pytest.mark.parametrize("known_at", [None, 2018, 2019, 2024])
+def test_hold_changes_nothing_inside_the_cafc_coverage(known_at: int | None) -> None:
+    """``extend="hold"`` only speaks about years after the CAFC rules' last year.
+
+    Regression: the simulator asks with hold, and Phase IV's flat 5.0 L/100 km (rows to 2020) was
+    held into 2021–30, so the Phase V mass curve and its 2026–30 scaling never reached a run.
+    """
+    last = _tables.coverage("CN", "CAFC", "compliance_factor", known_at=known_at)[1]
+    mass = np.array([1000.0, 1575.0, 2000.0, 2600.0])
+    v = VehicleArrays(np.array(["ICE", "HEV", "PHEV", "BEV"]), range_km=np.array([np.nan, np.nan, 80.0, 400.0]),
+                      fuel_l_per_100km=np.array([6.5, 4.5, 1.5, np.nan]), curb_mass_kg=mass)
+    for year in range(2016, last + 1):
+        held = china.cafc_standard(year, v, extend="hold", known_at=known_at)
+        plain = china.cafc_standard(year, v, known_at=known_at)
+        np.testing.assert_array_equal(held.earned_per_vehicle, plain.earned_per_vehicle, err_msg=str(year))
+        assert held.sources == plain.sources, year
+        np.testing.assert_array_equal(china.cafc_fleet_target_l_per_100km(year, mass, extend="hold", known_at=known_at),
+                                      china.cafc_fleet_target_l_per_100km(year, mass, known_at=known_at))
+    after = china.cafc_fleet_target_l_per_100km(last + 10, mass, extend="hold", known_at=known_at)
+    np.testing.assert_array_equal(after, china.cafc_fleet_target_l_per_100km(last, mass, known_at=known_at))
+
+
+def test_the_phase_v_curve_reaches_the_held_lookups() -> None:
+    """As enacted, a 2026 lookup with hold gives the (scaled) GB 27999-2019 mass curve, not one flat value."""
+    mass = np.array([1000.0, 1575.0, 2600.0])
+    target = china.cafc_fleet_target_l_per_100km(2026, mass, extend="hold")
+    assert target[0] < target[1] < target[2]

@@ -36,6 +36,12 @@ electric share of km is UF(range) = 1 − exp(−range / 68 km) (coefficient
 ``phev_utility_factor_km``, Chinese real-world utility factors) instead of a fixed 0.5. History
 is reproduced as before; κ 0.557 → 0.582, EV share 2030 79.0 → 79.5 %, car CO2 2035 −3 %
 (PHEVs drive more on electricity).
+
+Re-recorded 2026-11-30 for one bug fix: the simulator asks for China's CAFC standard with
+``extend="hold"``, and that held Phase IV's flat 5.0 L/100 km target (rows to 2020) into
+2021–30, so GB 27999-2019's mass curve and its 2026–30 scaling never reached a run
+(:func:`nevsim.policy.china._cafc_phase`; found while closing the as-known leaks). The CAFC
+leg barely binds: κ 0.581595 → 0.581583, EV share 2030 79.5466 → 79.5463 %.
 """
 
 from __future__ import annotations
@@ -47,24 +53,24 @@ from nevsim.simulate import run_frames
 RTOL = 1e-8  # far below any modelling change, far above floating-point reordering (~1e-15)
 
 SERIES = {
-    ("Sales Share|Cars|EV", 2024): 48.00000000000004,  # calibrated on IEA GEVO 2025 (history year)
-    ("Sales Share|Cars|EV", 2030): 79.54656978693839,
-    ("Sales Share|Cars|EV", 2035): 90.88042187458025,
-    ("Stock|Cars|EV", 2035): 232748580.3499667,
+    ("Sales Share|Cars|EV", 2024): 47.99999999999999,  # calibrated on IEA GEVO 2025 (history year)
+    ("Sales Share|Cars|EV", 2030): 79.5463473616312,
+    ("Sales Share|Cars|EV", 2035): 90.8802321154738,
+    ("Stock|Cars|EV", 2035): 232748112.8934247,
     ("Stock|Cars|Total", 2035): 368602433.41508913,
     ("Price|Credit|NEV", 2021): 2088.0,  # observed average price used in history (credit_prices.csv)
-    ("Price|Battery Pack", 2035): 59.96883924649991,
-    ("Emissions|CO2|Cars", 2035): 401.75929813481343,
+    ("Price|Battery Pack", 2035): 59.968576331209235,
+    ("Emissions|CO2|Cars", 2035): 401.75979628741266,
 }
 MAKERS = {
-    ("BYD", "Sales|Cars|BEV", 2030): 2903680.705323319,
-    ("Other", "Sales|Cars|BEV", 2030): 4856318.618399961,
+    ("BYD", "Sales|Cars|BEV", 2030): 2903683.3545359885,
+    ("Other", "Sales|Cars|BEV", 2030): 4856302.663301153,
 }
-KAPPA = 0.5815948005292976
-HOLD_PLUGIN = 2.147180771572778
+KAPPA = 0.5815831379612153
+HOLD_PLUGIN = 2.1471558279095286
 # the single-region fit (kappa_fit = "own"): the pre-pooling calibration, with the same data
-KAPPA_OWN = 0.8842898761958293
-EV_SHARE_2030_OWN = 85.91507735888158
+KAPPA_OWN = 0.8842617103272215
+EV_SHARE_2030_OWN = 85.91459888629589
 
 
 @pytest.fixture(scope="module")

@@ -257,6 +257,18 @@ def _cafc_check(year: int, extend: str | None, known_at: int | None = None) -> i
     return year
 
 
+def _cafc_phase(name: str, year: int, extend: str | None, known_at: int | None) -> t.Row | None:
+    """Row of a phase-specific CAFC target parameter in ``year``, or None where the phase has none.
+
+    ``extend="hold"`` holds the CAFC rules as a whole after their last year (that of the
+    compliance factor): the parameter is looked up in ``min(year, last)``. A parameter that a
+    later phase dropped is not held into it: Phase IV's flat target (rows to 2020) must not
+    replace Phase V's mass curve in 2021–30.
+    """
+    last = t.coverage(REGION, "CAFC", "compliance_factor", known_at=known_at)[1]
+    return _p(name, min(year, last) if extend == "hold" else year, None, None, "CAFC", known_at)
+
+
 def cafc_vehicle_target_l_per_100km(year: int, curb_mass_kg: np.ndarray | float, *,
                                     extend: str | None = None, known_at: int | None = None) -> np.ndarray:
     """Per-vehicle fuel-consumption target T_i(m) before the yearly factor.
@@ -269,7 +281,7 @@ def cafc_vehicle_target_l_per_100km(year: int, curb_mass_kg: np.ndarray | float,
     """
     year = _cafc_check(year, extend, known_at)
     m = np.asarray(curb_mass_kg, dtype=float)
-    flat = _p("vehicle_target_flat", year, None, extend, "CAFC", known_at)
+    flat = _cafc_phase("vehicle_target_flat", year, extend, known_at)
     if flat is not None:
         return np.full(m.shape, flat.value)
 
@@ -346,7 +358,7 @@ def _cafc_parts(year: int, vehicles: VehicleArrays, extend: str | None, known_at
     counts_as_nev = vehicles.mask("BEV", "FCEV") | (phev & (np.nan_to_num(vehicles.get("range_km")) >= pmin))
     weight = np.where(counts_as_nev, mult, 1.0)
     mass = vehicles.get("curb_mass_kg")
-    flat = _p("vehicle_target_flat", year, None, extend, "CAFC", known_at)
+    flat = _cafc_phase("vehicle_target_flat", year, extend, known_at)
     if flat is None and np.any(~np.isfinite(mass)):
         ref = t.value(REGION, "CAFC", "reference_curb_mass_kg", year, extend=extend, known_at=known_at)
         mass = np.where(np.isfinite(mass), mass, ref)
@@ -444,7 +456,7 @@ def cafc_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = No
     used: list[t.Row | t.Bands | None] = [t.row(REGION, "CAFC", n, year, extend=extend, known_at=known_at)
                                           for n in names]
     for n in ("vehicle_target_flat", "vehicle_target_slope", "vehicle_target_scale"):
-        used.append(_p(n, year, None, extend, "CAFC", known_at))
+        used.append(_cafc_phase(n, year, extend, known_at))
     notes = ["CN CAFC relief for < 2,000-unit makers and off-cycle credits are not modelled"]
     if year > 2025 and (known_at is None or known_at >= 2025):
         notes.append("GB 27999-2025 targets not retrieved: placeholder path to 3.2 L/100 km by 2030")
