@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.cli._common import HTML_SUFFIXES, check_folder, check_writable, cli_errors, echo_json
 from nevsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -243,11 +243,10 @@ def outlook_cmd(
     if as_json and as_csv:
         raise InputError("--json/--csv", "choose one output format.", ["--json", "--csv"])
     code = _region_code(region)
-    if out is not None:
-        if out.exists() and not out.is_dir():
-            raise InputError("--out", f"{out} exists and is not a directory.")
-        for name in OUT_FILES if code != "ALL" else ():  # refuse before running, not after
-            check_writable(out / name, force=force, field="--out")
+    if out is not None:  # refuse before running, not after
+        check_folder(out, field="--out")
+        for name in OUT_FILES if code != "ALL" else ():
+            check_writable(out / name, force=force, field="--out", create_folder=True)
     if code == "ALL":
         if scenario is not None:
             raise InputError("--region", "'all' runs the three default scenarios; give no scenario with it.",
@@ -322,7 +321,7 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
 
     if out is not None:
         for name in compare.COMPARISON_FILES:  # refuse before running, not after
-            check_writable(out / name, force=force, field="--out")
+            check_writable(out / name, force=force, field="--out", create_folder=True)
     runs = [_run_with_progress(load_scenario(name), quiet=as_json or as_csv) for name in DEFAULT_SCENARIOS.values()]
     stored: list[dict[str, Any]] = []
     if not no_store:
@@ -426,7 +425,7 @@ def report_cmd(
     from nevsim.report import write_html
     from nevsim.store import Store
 
-    check_writable(out, force=force, field="--out")
+    check_writable(out, force=force, field="--out", suffixes=HTML_SUFFIXES)
     res = Store(store).load(run_id)
     write_html(res, out)
     typer.echo(f"Wrote {out}")

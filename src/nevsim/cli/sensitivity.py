@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.cli._common import HTML_SUFFIXES, check_writable, cli_errors, echo_json
 from nevsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def sensitivity_cmd(
     if top < 1:
         raise InputError("--top", f"must be ≥ 1, got {top}.")
     if plot is not None:
-        check_writable(plot, force=force, field="--plot")
+        check_writable(plot, force=force, field="--plot", suffixes=HTML_SUFFIXES)
     try:
         res = _run_with_progress(as_json, scenario=scenario, method=method, n=n, seed=seed,
                                  parameters=parameter or None, outputs=output or None)
