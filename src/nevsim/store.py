@@ -306,7 +306,11 @@ class Store:
         import duckdb
 
         if write:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError("store", f"cannot make the folder {self.path.parent} for the store "
+                                          f"({exc.strerror or type(exc).__name__}).") from None
         try:
             if row_group_size is not None and write:
                 con = duckdb.connect()  # an in-memory catalog with the store attached as its default

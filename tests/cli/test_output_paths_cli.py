@@ -82,3 +82,24 @@ def test_a_writable_new_folder_is_accepted(tmp_path):
     result = invoke("outlook", "--no-store", "--out", str(out), "--json")
     assert result.exit_code == 0, result.output
     assert (out / "report.html").exists()
+
+
+@pytest.mark.parametrize("region", [[], ["--region", "all"]])
+def test_outlook_store_that_cannot_be_written_is_refused_first(no_work, tmp_path, region):
+    (tmp_path / "file").write_text("x")
+    for store, words in (("/proc/nevsim-no-such/runs.duckdb", "cannot write in /proc"),
+                         (str(tmp_path / "file" / "runs.duckdb"), "is not a folder"),
+                         (str(tmp_path), "is a folder")):
+        result = invoke("outlook", *region, "--store", store)
+        assert result.exit_code == 2, result.output  # was FileNotFoundError / FileExistsError after the run
+        assert result.output.startswith("Error: --store:") and words in result.output
+
+
+def test_store_folder_that_cannot_be_made_is_an_input_error(tmp_path):
+    from nevsim.errors import InputError
+    from nevsim.store import Store
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="cannot make the folder"), \
+            Store(tmp_path / "file" / "runs.duckdb")._connect(write=True):  # as a save opens it
+        pass

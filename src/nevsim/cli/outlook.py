@@ -244,6 +244,12 @@ def outlook_cmd(
     if as_json and as_csv:
         raise InputError("--json/--csv", "choose one output format.", ["--json", "--csv"])
     code = _region_code(region)
+    if not no_store:  # refuse before running, not after
+        from nevsim.store import default_path
+
+        check_folder((store.expanduser() if store is not None else default_path()).absolute().parent, field="--store")
+        if store is not None and store.is_dir():
+            raise InputError("--store", f"{store} is a folder; give a file path such as {store / 'runs.duckdb'}.")
     if out is not None:  # refuse before running, not after
         check_folder(out, field="--out")
         for name in OUT_FILES if code != "ALL" else ():
