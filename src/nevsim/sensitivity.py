@@ -5,11 +5,17 @@ The layer between :mod:`nevsim.uncertainty` (the designs: :func:`~nevsim.uncerta
 vectorised model ``f(params) -> outputs`` those designs call, by running the simulation on
 all design points at once (one draw per point), and collects, labels and plots the indices.
 
-Outputs (default, :data:`DEFAULT_OUTPUTS`), each a variable in one year:
+Outputs (default, :func:`default_outputs`: the scenario's region's own headline outputs), each
+a variable in one year:
 
 - ``Sales Share|Cars|EV@2030`` and ``@2035``: EV share of new cars (percent), the issue's
   headline years (also the years of the Technology Roadmap 2.0 NEV-share targets in
   ``data/facts/targets.csv``);
+- the 2030 price of each credit the simulation has: ``Price|Credit|NEV`` for China (below),
+  ``Price|Credit|ZEV`` and ``Price|Credit|Fleet CO2`` for a region whose scenario has a ZEV or
+  fleet-CO2 standard (:mod:`nevsim.regions`, region currency per credit); a scenario with no
+  credit market (``us-current-policies``) gets ``Emissions|CO2|New Cars@2030`` instead (g CO2/km
+  of new cars: the quantity a fleet standard regulates). :data:`DEFAULT_OUTPUTS` is China's set.
 - ``Price|Credit|NEV@2030`` (CNY per credit). 2030 because it is the first headline year
   after the last NEV ratio set by the rules (2027, held after), so it measures whether the
   projected fleet still needs credits once the ratio stops rising. In the default scenario
@@ -63,6 +69,7 @@ __all__ = [
     "METHODS",
     "Output",
     "SensitivityResult",
+    "default_outputs",
     "default_parameters",
     "parse_output",
     "sensitivity",
@@ -93,11 +100,33 @@ DEFAULT_OUTPUTS: tuple[Output, ...] = (
     Output("Price|Credit|NEV", 2030, "CNY/credit"),
 )
 
+#: Credit prices a simulation may have (China's NEV credit; a region's ZEV and fleet-CO2 credits).
+CREDIT_PRICES = ("Price|Credit|NEV", "Price|Credit|ZEV", "Price|Credit|Fleet CO2")
+#: The default's last output where a scenario has no credit market: new-car CO2 intensity.
+NO_CREDIT_OUTPUT = Output("Emissions|CO2|New Cars", 2030, "g CO2/km")
+
+
+def default_outputs(scenario: Any) -> list[Output]:
+    """The region's headline outputs: EV share of new cars in 2030 and 2035, then in 2030 the price of
+    each credit the scenario's simulation has (:data:`CREDIT_PRICES`), or, with none, new-car CO2
+    (:data:`NO_CREDIT_OUTPUT`). For China that is :data:`DEFAULT_OUTPUTS`.
+
+    Which variables the simulation has is read from one deterministic run of the scenario.
+    """
+    from nevsim.simulate import run_frames
+
+    series, _, _ = run_frames(scenario)
+    present = set(series.loc[series["year"] == 2030, "variable"].astype(str))
+    units = series.drop_duplicates("variable").set_index("variable")["unit"].astype(str)
+    prices = [Output(v, 2030, units[v]) for v in CREDIT_PRICES if v in present]
+    return [*DEFAULT_OUTPUTS[:2], *(prices or [NO_CREDIT_OUTPUT])]
+
+
 def parse_output(text: str) -> Output:
     """``VARIABLE@YEAR`` → :class:`Output` (InputError naming ``outputs`` otherwise)."""
     variable, sep, year = str(text).rpartition("@")
     if not sep or not variable or not year.strip().isdigit():
-        raise InputError("outputs", f"{text!r} is not VARIABLE@YEAR",
+        raise InputError("outputs", f"{text!r} is not VARIABLE@YEAR.",
                          allowed=[o.key for o in DEFAULT_OUTPUTS])
     for known in DEFAULT_OUTPUTS:
         if known.variable == variable and known.year == int(year):
@@ -159,6 +188,14 @@ class SensitivityResult:
         return (f"<nevsim sensitivity {self.scenario!r}: {self.method}, {len(self.parameters)} parameters × "
                 f"{len(self.outputs)} outputs, {self.evaluations} model evaluations, {self.seconds:.1f} s>")
 
+    def summary(self) -> str:
+        """One sentence for readers (the CLI footer, the HTML page): what was run, how big, the seed."""
+        what = {"tornado": "tornado", "sobol": f"Sobol indices (n = {self.n})",
+                "both": f"tornado and Sobol indices (n = {self.n})"}[self.method]
+        k, m = len(self.parameters), len(self.outputs)
+        return (f"Scenario {self.scenario}: {what}, {k} parameter{'s' if k != 1 else ''} × {m} output"
+                f"{'s' if m != 1 else ''}, {self.evaluations:,} model runs in {self.seconds:.1f} s; seed {self.seed}.")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: scenario, method, seed, n, outputs, parameters, tornado and sobol records, notes."""
         def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
@@ -206,7 +243,7 @@ class SensitivityResult:
                 "td{padding:.2rem .5rem;border-bottom:1px solid #ddd;font-size:.85rem;vertical-align:top}"
                 ".note{color:#444;font-size:.9rem}</style>"
                 f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
-                f"<h1>{html.escape(title)}</h1><p class='note'>{html.escape(repr(self))}; seed {self.seed}.</p>"
+                f"<h1>{html.escape(title)}</h1><p class='note'>{html.escape(self.summary())}</p>"
                 f"<ul class='note'>{notes}</ul>{''.join(parts)}"
                 f"<section><h2>Parameters</h2><table><tr><th>parameter</th><th>distribution</th><th>source</th></tr>"
                 f"{params}</table></section></body></html>\n")
@@ -290,10 +327,10 @@ def _check_parameters(scenario: Any, dists: Mapping[str, Any]) -> None:
     for name, dist in dists.items():
         head, _, tail = name.rpartition(".")
         if name in paths:
-            raise InputError(f"parameters.{name}", f"is a year path; vary one of its points, e.g. {name}.2024")
+            raise InputError(f"parameters.{name}", f"is a year path; vary one of its points, e.g. {name}.2024.")
         if name not in keys and not (head in paths and tail.isdigit()):
             raise InputError(f"parameters.{name}", "cannot be varied: not a real-valued scenario parameter, a point "
-                             "of a year path or a coefficient with a value (fitted ones cannot)", allowed=sorted(keys))
+                             "of a year path or a coefficient with a value (fitted ones cannot).", allowed=sorted(keys))
         if name.startswith(COEFFICIENT_PREFIX):
             continue
         for q in (1e-9, 0.5, 1 - 1e-9):
@@ -301,7 +338,7 @@ def _check_parameters(scenario: Any, dists: Mapping[str, Any]) -> None:
                 validate_scenario(_with_value(scenario.resolved(), name, dist.percentile(q)))
             except InputError as exc:
                 raise InputError(f"parameters.{name}", f"{exc.field}: {exc.message} (bound the distribution "
-                                 "inside the field's range)", allowed=exc.allowed) from None
+                                 "inside the field's range).", allowed=exc.allowed) from None
 
 
 def _with_value(resolved: dict[str, Any], path: str, value: float) -> dict[str, Any]:
@@ -316,19 +353,19 @@ def _with_value(resolved: dict[str, Any], path: str, value: float) -> dict[str, 
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         if not isinstance(node, dict) or part not in node:
-            raise InputError(".".join(parts[:i + 1]), "unknown scenario field",
+            raise InputError(".".join(parts[:i + 1]), "unknown scenario field.",
                              allowed=sorted(node) if isinstance(node, dict) else None)
         node = node[part]
     last = parts[-1]
     if not isinstance(node, dict) or last not in node:
         what = f"{'.'.join(parts[:-1])} has no point {last!r} (a value replaces an existing point)" \
-            if last.isdigit() else "unknown scenario field"
+            if last.isdigit() else "unknown scenario field."
         raise InputError(path, what, allowed=sorted(node) if isinstance(node, dict) else None)
     current = node[last]
     if isinstance(current, dict):
-        raise InputError(path, f"is a year path; vary one of its points, e.g. {path}.{next(iter(current), '2024')}")
+        raise InputError(path, f"is a year path; vary one of its points, e.g. {path}.{next(iter(current), '2024')}.")
     if isinstance(current, bool) or not isinstance(current, (int, float)):
-        raise InputError(path, f"is not a real-valued parameter ({current!r})")
+        raise InputError(path, f"is not a real-valued parameter ({current!r}).")
     node[last] = float(value)
     return data
 
@@ -367,7 +404,7 @@ def _extract(series: pd.DataFrame, outputs: Sequence[Output], n: int) -> np.ndar
         rows = series[(series["variable"] == o.variable) & (series["year"] == o.year)]
         if rows.empty:
             known = sorted(series["variable"].unique())
-            raise InputError("outputs", f"{o.key}: the simulation has no {o.variable!r} in {o.year}",
+            raise InputError("outputs", f"{o.key}: the simulation has no {o.variable!r} in {o.year}.",
                              allowed=known)
         out[rows["draw"].to_numpy(int), j] = rows["value"].to_numpy(float)
     return out
@@ -388,7 +425,7 @@ def _units(scenario: Any, outputs: list[Output], until: int | None) -> list[Outp
 
 def _check_int(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise InputError(name, f"must be a whole number in [{low}, {high}], got {value!r}")
+        raise InputError(name, f"must be a whole number in [{low}, {high}], got {value!r}.", allowed=[f"{low} to {high}"])
     return int(value)
 
 
@@ -404,7 +441,8 @@ def sensitivity(scenario: Any = "china-current-policies", *,
     ``parameters``: ``{name: distribution}`` (objects or TOML-style tables), a list of names
     picked from :func:`default_parameters`, or None for all of them. Names are dotted scenario
     paths (a year-path point ends in the year) or ``coefficients.<name>``. ``outputs``:
-    ``VARIABLE@YEAR`` strings (default :data:`DEFAULT_OUTPUTS`). ``method``: ``tornado`` (2k + 1
+    ``VARIABLE@YEAR`` strings (default :func:`default_outputs`: the scenario's region's headline
+    outputs). ``method``: ``tornado`` (2k + 1
     runs), ``sobol`` (``n (k + 2)`` runs; ``n`` is the Saltelli base sample, a power of 2 is
     best) or ``both``. ``seed`` seeds the scrambled Sobol' sequence and the bootstrap.
     ``progress(done, total)`` counts model evaluations.
@@ -413,18 +451,22 @@ def sensitivity(scenario: Any = "china-current-policies", *,
 
     t0 = time.perf_counter()
     if method not in METHODS:
-        raise InputError("method", f"unknown method {method!r}", allowed=METHODS)
+        raise InputError("method", f"unknown method {method!r}.", allowed=METHODS)
     n = _check_int(n, "n", 16, MAX_SOBOL_N)
     seed = _check_int(seed, "seed", 0, 2**63 - 1)
     chunk = _check_int(chunk, "chunk", 1, 1_000_000)
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
-    picked = [o if isinstance(o, Output) else parse_output(o) for o in (outputs or DEFAULT_OUTPUTS)]
+    if outputs is None:
+        picked = default_outputs(scen)
+    else:
+        picked = [o if isinstance(o, Output) else parse_output(o) for o in outputs]
     if not picked:
-        raise InputError("outputs", "no outputs", allowed=[o.key for o in DEFAULT_OUTPUTS])
+        raise InputError("outputs", "no outputs given.", allowed=[o.key for o in default_outputs(scen)])
     last = max(o.year for o in picked)
     if not scen.years.first < last <= scen.years.last:
-        raise InputError("outputs", f"year {last} is outside the scenario's years {scen.years.first}–{scen.years.last}")
+        raise InputError("outputs", f"year {last} is outside the scenario's years {scen.years.first}–{scen.years.last}.",
+                         allowed=[f"{scen.years.first + 1} to {scen.years.last}"])
     if last < scen.years.last and last > scen.years.calibrate_until:
         scen = scen.model_copy(update={"years": scen.years.model_copy(update={"last": last})})
 
@@ -438,11 +480,11 @@ def sensitivity(scenario: Any = "china-current-policies", *,
     else:
         unknown = [p for p in parameters if p not in defaults]
         if unknown:
-            raise InputError("parameters", f"{unknown[0]!r} has no default distribution", allowed=list(defaults))
+            raise InputError("parameters", f"{unknown[0]!r} has no default distribution.", allowed=list(defaults))
         chosen = {k: defaults[k][0] for k in parameters}
         sources = {k: defaults[k][1] for k in parameters}
     if not chosen:
-        raise InputError("parameters", "no parameters to vary", allowed=list(defaults))
+        raise InputError("parameters", "no parameters to vary.", allowed=list(defaults))
     _check_parameters(scen, chosen)
     picked = _units(scen, picked, until)
 
@@ -501,7 +543,7 @@ def _sobol(f: Callable[[dict[str, np.ndarray]], np.ndarray], chosen: Mapping[str
         column = y[:, j]
         if not np.isfinite(column).all():
             bad = int((~np.isfinite(column)).sum())
-            raise InputError("outputs", f"{key}: {bad} of {len(column)} runs gave no finite value")
+            raise InputError("outputs", f"{key}: {bad} of {len(column)} runs gave no finite value.")
         if np.ptp(column) == 0.0:
             rows = table["output"] == key
             table.loc[rows, ["S1", "S1_conf", "ST", "ST_conf"]] = np.nan

@@ -306,7 +306,11 @@ class Store:
         import duckdb
 
         if write:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError("store", f"cannot make the folder {self.path.parent} for the store "
+                                          f"({exc.strerror or type(exc).__name__}).") from None
         try:
             if row_group_size is not None and write:
                 con = duckdb.connect()  # an in-memory catalog with the store attached as its default
@@ -321,9 +325,8 @@ class Store:
                     raise
             else:
                 con = duckdb.connect(str(self.path), read_only=not write)
-        except duckdb.IOException as exc:
-            raise InputError("store", f"cannot open {self.path} ({'write' if write else 'read'}): {exc}. "
-                                      "Only one process may write to a store at a time.") from None
+        except duckdb.Error as exc:
+            raise self._unreadable(exc, write) from None
         try:
             version = schema_version(con)
             if version > SCHEMA_VERSION:
@@ -333,8 +336,36 @@ class Store:
             if write and version < SCHEMA_VERSION:
                 _transaction(con, _create if version == 0 else _migrate(version))
             yield con
+        except duckdb.Error as exc:  # a damaged file shows when its blocks are read, not at opening
+            if not _is_damaged(exc):
+                raise
+            raise self._unreadable(exc, write) from None
         finally:
             con.close()
+
+    def _unreadable(self, exc: Exception, write: bool) -> Exception:
+        """The InputError for a store file DuckDB cannot open or read, saying which of the causes it is.
+
+        A file that is not a DuckDB database, a damaged one (a block whose checksum does not
+        match) and one locked by another process each get their own message; any other DuckDB
+        error is returned as it is (a bug, not bad input).
+        """
+        import duckdb
+
+        text = str(exc)
+        how = "write" if write else "read"
+        if "not a valid DuckDB database file" in text:
+            return InputError("store", f"{self.path} is not a nevsim results store (not a DuckDB database file); "
+                                       "give a store file written by nevsim, or a new file name.")
+        if _is_damaged(exc):
+            return InputError("store", f"{self.path} is damaged and cannot be read ({text.splitlines()[0]}); "
+                                       "nothing was changed. Restore it from a copy, or give another store file.")
+        if "lock" in text.casefold():
+            return InputError("store", f"cannot open {self.path} ({how}): another process holds it ({text}). "
+                                       "Only one process may write to a store at a time.")
+        if isinstance(exc, duckdb.IOException):
+            return InputError("store", f"cannot open {self.path} ({how}): {text}")
+        return exc
 
     # -- writing
 
@@ -427,10 +458,12 @@ class Store:
         matches = [i for i in ids if rid and i.startswith(rid)]
         if len(matches) == 1:
             return matches[0]
-        shown = [i[:12] for i in ids[:5]] + ([f"… ({len(ids)} runs; see `nevsim runs list`)"] if len(ids) > 5 else [])
+        # whole ids: a shortened one can be ambiguous itself (sweep points share their first 12 characters)
+        shown = ids[:5] + ([f"… ({len(ids)} runs; see `nevsim runs list`)"] if len(ids) > 5 else [])
         if len(matches) > 1:
+            more = [f"… ({len(matches)} matches)"] if len(matches) > 10 else []
             raise InputError("run_id", f"{run_id!r} matches {len(matches)} runs in {self.path}; give more "
-                                       "characters.", [m[:12] for m in matches[:5]])
+                                       "characters.", matches[:10] + more)
         if not ids:
             raise InputError("run_id", f"unknown run id {run_id!r}: the store {self.path} holds no runs.", [])
         raise InputError("run_id", f"unknown run id {run_id!r} in {self.path}.", shown)
@@ -664,6 +697,12 @@ def _large(column: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- schema, shared with nevsim.sweep
+
+
+def _is_damaged(exc: BaseException) -> bool:
+    """Whether a DuckDB error reports a damaged file (a block that fails its checksum or cannot be parsed)."""
+    text = str(exc)
+    return "Corrupt database file" in text or ("checksum" in text and "does not match" in text)
 
 
 def schema_version(con: Any) -> int:

@@ -83,3 +83,33 @@ def test_bad_draws_exit_2_with_the_range(value: str) -> None:
 def test_bad_seed_exits_2() -> None:
     result = runner.invoke(app, ["outlook", "--draws", "3", "--seed", "-4", "--no-store"])
     assert result.exit_code == 2 and "--seed" in result.output
+
+
+def test_every_region_samples_with_draws_and_seed(tmp_path) -> None:
+    """`--region all --draws N --seed S` ran one draw a region and printed no quantiles (the flags were ignored)."""
+    store = tmp_path / "runs.duckdb"
+    result = invoke("outlook", "--region", "all", "--draws", "12", "--seed", "3", "--json", "--store", str(store))
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert [(r["scenario"], r["draws"], r["seed"]) for r in payload["runs"]] == [
+        ("china-current-policies", 12, 3), ("us-current-policies", 12, 3), ("eu-current-policies", 12, 3)]
+    series = pd.DataFrame(payload["series"])
+    assert list(series.columns) == ["scenario", "region", "variable", "unit", "year", "quantile", "value"]
+    assert sorted(series["quantile"].unique()) == [0.05, 0.25, 0.5, 0.75, 0.95]
+    ev = series[(series["variable"] == "Sales Share|Cars|EV") & (series["year"] == 2035)]
+    spread = ev.pivot_table(index="region", columns="quantile", values="value")
+    assert (spread[0.95] > spread[0.05]).all()  # sampled in every region
+    assert all(t["probability_met"] is not None for t in payload["targets"] if t["met"] is not None)
+    for stored in payload["stored"]:  # every draw stored
+        assert Store(store).load(stored["run_id"]).n_draws == 12
+    same = invoke("outlook", "--region", "all", "--draws", "12", "--seed", "3", "--csv", "--no-store")
+    frame = pd.read_csv(__import__("io").StringIO(same.stdout))
+    assert np.allclose(frame["value"].to_numpy(), series["value"].to_numpy(float), equal_nan=True)
+    table = invoke("outlook", "--region", "all", "--draws", "12", "--seed", "3", "--no-store")
+    assert "medians over 12 draws a region (seed 3)" in table.stdout and "P(met)" in table.stdout
+
+
+def test_every_region_without_draws_stays_deterministic() -> None:
+    result = invoke("outlook", "--region", "all", "--json", "--no-store")
+    payload = json.loads(result.stdout)
+    assert [r["draws"] for r in payload["runs"]] == [1, 1, 1] and "quantile" not in payload["series"][0]

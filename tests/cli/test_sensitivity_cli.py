@@ -87,9 +87,34 @@ def test_sobol_only_on_a_named_scenario(tmp_path: Path) -> None:
     (["-p", "technology.nope"], "Error: --parameter: 'technology.nope' has no default distribution"),
     (["-p", "technology.nope"], "technology.battery_learning_rate"),
     (["-o", "EV share"], "Error: --output: 'EV share' is not VARIABLE@YEAR"),
-    (["-o", "Sales Share|Cars|EV@2099"], "outside the scenario's years"),
+    (["-o", "Sales Share|Cars|EV@2099"], "outside the scenario's years 2010–2060. Allowed: 2011 to 2060."),
+    (["--seed", "-1"], "--seed: must be ≥ 0, got -1. Allowed: 0 to"),
 ])
 def test_bad_input_exits_2(args: list[str], words: str) -> None:
     result = invoke("sensitivity", *args)
     assert result.exit_code == 2, result.output
     assert words in result.output and "Traceback" not in result.output
+
+
+def test_us_default_outputs_are_the_regions_own() -> None:
+    result = invoke("sensitivity", "us-current-policies", "--method", "tornado", "-p", "coefficients.beta_price",
+                    "--json")
+    assert result.exit_code == 0, result.output  # exit 2 "--output: Price|Credit|NEV@2030 …" without any --output
+    keys = [o["output"] for o in json.loads(result.stdout)["outputs"]]
+    assert keys == ["Sales Share|Cars|EV@2030", "Sales Share|Cars|EV@2035", "Emissions|CO2|New Cars@2030"]
+
+
+def test_an_error_about_default_outputs_does_not_blame_output(monkeypatch) -> None:
+    import nevsim.sensitivity as sens
+
+    monkeypatch.setattr(sens, "default_outputs", lambda scenario: [sens.Output("No|Such", 2030)])
+    result = invoke("sensitivity", "--method", "tornado", "-p", "coefficients.beta_price")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: outputs: No|Such@2030") and "--output" not in result.output
+
+
+def test_footer_is_a_sentence(tmp_path: Path) -> None:
+    result = invoke("sensitivity", "--method", "tornado", "-p", "coefficients.beta_price", "--top", "1")
+    assert result.exit_code == 0, result.output
+    assert "<nevsim" not in result.stdout  # was the Python repr
+    assert "Scenario china-current-policies: tornado, 1 parameter × 3 outputs, 3 model runs in" in result.stdout

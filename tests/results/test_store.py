@@ -587,3 +587,42 @@ def test_a_writer_attached_with_row_groups_spills_beside_the_store(tmp_path):
     with store._connect(write=True, row_group_size=WRITE_ROW_GROUP_SIZE) as con:
         folder = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
     assert folder == str(store.path) + ".tmp"
+
+
+def _damage(path, every: int = 1 << 18) -> None:
+    """Zero 4 KiB at the start of every ``every`` bytes after DuckDB's three header blocks."""
+    data = bytearray(path.read_bytes())
+    for offset in range(3 * 4096 + every, len(data), every):
+        data[offset:offset + 4096] = bytes(4096)
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_store_is_an_input_error_naming_the_file(real_results, tmp_path):
+    path = tmp_path / "runs.duckdb"
+    run_id = Store(path).save(real_results)
+    _damage(path)
+    with pytest.raises(InputError, match="is damaged and cannot be read") as err:
+        Store(path).load(run_id)  # was duckdb.Error "Corrupt database file" (a traceback in the CLI)
+    assert err.value.field == "store" and "Only one process" not in str(err.value)
+
+
+def test_a_file_that_is_not_a_store_is_named_as_such(tmp_path):
+    path = tmp_path / "notes.duckdb"
+    path.write_bytes(b"not a database " * 1000)
+    for call in (lambda s: s.list_runs(), lambda s: s.load("abc")):
+        with pytest.raises(InputError, match="is not a nevsim results store") as err:
+            call(Store(path))
+        assert "Only one process" not in str(err.value)  # it was blamed on a second writer
+
+
+def test_ambiguous_and_unknown_ids_list_whole_ids(build, tmp_path):
+    store = Store(tmp_path / "runs.duckdb")
+    ids = [f"sweep-55bf53ab-{i:05d}" for i in range(3)]  # the same first 12 characters
+    for rid in ids:
+        store.save(Results(build.series(), build.makers(), build.meta(run_id=rid), {}))
+    with pytest.raises(InputError, match="matches 3 runs") as err:
+        store.load("sweep-55")
+    assert sorted(err.value.allowed) == ids  # were cut to 12 characters: three times "sweep-55bf53"
+    with pytest.raises(InputError, match="unknown run id") as err:
+        store.load("nope")
+    assert sorted(err.value.allowed) == ids

@@ -14,6 +14,7 @@ from nevsim.sensitivity import (
     DEFAULT_OUTPUTS,
     Output,
     _with_value,
+    default_outputs,
     default_parameters,
     parse_output,
     sensitivity,
@@ -222,3 +223,34 @@ def test_progress_counts_every_model_run() -> None:
     total = 3 + 16 * 3
     assert res.evaluations == total and calls[0] == (0, total) and calls[-1] == (total, total)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls) and len(calls) == 1 + 1 + 3  # 3 + 48 in chunks of 20
+
+
+@pytest.mark.parametrize(("scenario", "last"), [
+    ("china-current-policies", ("Price|Credit|NEV", "CNY/credit")),
+    ("eu-current-policies", ("Price|Credit|Fleet CO2", "EUR/credit")),
+    ("us-current-policies", ("Emissions|CO2|New Cars", "g CO2/km")),  # no credit market in this scenario
+])
+def test_default_outputs_follow_the_scenarios_region(scenario: str, last: tuple[str, str]) -> None:
+    outputs = default_outputs(load_scenario(scenario))
+    assert outputs[:2] == list(DEFAULT_OUTPUTS[:2])
+    assert [(o.variable, o.year, o.unit) for o in outputs[2:]] == [(*last[:1], 2030, last[1])]
+    series, _, _ = run_frames(scenario)  # every default exists in the simulation
+    for o in outputs:
+        assert not series[(series["variable"] == o.variable) & (series["year"] == o.year)].empty
+
+
+def test_a_us_run_works_with_the_default_outputs() -> None:
+    """The China default (NEV credit price) made every US/EU run fail with 'the simulation has no …'."""
+    res = sensitivity("us-current-policies", parameters=["coefficients.beta_price"], method="tornado")
+    assert [o.key for o in res.outputs] == ["Sales Share|Cars|EV@2030", "Sales Share|Cars|EV@2035",
+                                            "Emissions|CO2|New Cars@2030"]
+    assert np.isfinite(res.tornado["output_high"]).all()
+
+
+def test_summary_is_a_sentence_not_a_repr(both, tmp_path) -> None:
+    text = both.summary()
+    assert text.startswith("Scenario china-current-policies: tornado and Sobol indices (n = 16), 2 parameters × "
+                           "3 outputs,") and text.endswith("; seed 3.") and "<" not in text
+    page = both.to_html()
+    assert "&lt;nevsim" not in page and "<nevsim" not in page  # the header showed the Python repr
+    assert "Scenario china-current-policies: tornado and Sobol" in page

@@ -7,7 +7,9 @@ as one clear message with exit code 2, never as a traceback.
 
 from __future__ import annotations
 
+import re
 import sys
+from typing import Any
 
 import typer
 
@@ -22,6 +24,50 @@ app = typer.Typer(
 )
 
 
+class _TidyHelp:
+    """Mixed into every command and group class: ``--help`` shows no type after a flag (typer
+    shows ``--json <bool>``) and a repeatable option's element type (``<str>``, not ``<list[str]>``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "metavar", "") is not None:
+                continue
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+            elif getattr(param, "multiple", False) and hasattr(param, "display_type"):
+                param.metavar = re.sub(r"list\[(.*)\]", r"\1", str(param.display_type(ctx)))
+        return params
+
+
+_TIDY: dict[type, type] = {}
+
+
+def _tidy(cls: type) -> type:
+    if issubclass(cls, _TidyHelp):
+        return cls
+    if cls not in _TIDY:
+        _TIDY[cls] = type(cls.__name__, (_TidyHelp, cls), {"__doc__": cls.__doc__})
+    return _TIDY[cls]
+
+
+def _tidy_help(typer_app: typer.Typer, group_info: Any = None) -> None:
+    """Give every command and group of ``typer_app`` (recursively) its class with :class:`_TidyHelp`."""
+    from typer.core import TyperCommand, TyperGroup
+    from typer.models import DefaultPlaceholder
+
+    def given(value: Any) -> Any:
+        return None if isinstance(value, DefaultPlaceholder) else value
+
+    if group_info is not None and given(group_info.cls) is not None:
+        group_info.cls = _tidy(group_info.cls)
+    typer_app.info.cls = _tidy(given(typer_app.info.cls) or TyperGroup)
+    for command in typer_app.registered_commands:
+        command.cls = _tidy(given(command.cls) or TyperCommand)
+    for group in typer_app.registered_groups:
+        _tidy_help(group.typer_instance, group)
+
+
 def _register() -> None:
     from nevsim.cli import data as data_cmds
 
@@ -34,6 +80,7 @@ def _register() -> None:
                 raise
             continue
         module.register(app)
+    _tidy_help(app)
 
 
 _register()

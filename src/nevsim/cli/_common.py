@@ -1,11 +1,12 @@
-"""Shared pieces of the CLI: error handling, JSON output, overwrite protection."""
+"""Shared pieces of the CLI: error handling, JSON output, output-path checks."""
 
 from __future__ import annotations
 
 import functools
 import json
 import math
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,7 +61,60 @@ def echo_json(payload: Any) -> None:
     typer.echo(json.dumps(_clean(payload), ensure_ascii=False, indent=1, default=str))
 
 
-def check_writable(path: Path, *, force: bool, field: str) -> None:
-    """Refuse to overwrite an existing file unless the user said ``--force``."""
+#: What ``--plot`` writes: the file's suffix is its format. Every chart can be written as
+#: self-contained HTML; a command that can also write a static image lists its suffix too.
+#: Any other suffix is refused before the work starts (the same rule for every command).
+HTML_SUFFIXES = (".html", ".htm")
+
+
+def _cannot_create_in(folder: Path) -> str | None:
+    """Why a file cannot be created in ``folder`` (None if it can): creates and removes a probe.
+
+    A probe rather than :func:`os.access`, which says yes to root everywhere, including /proc.
+    """
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+def check_folder(folder: Path, *, field: str, create: bool = True) -> None:
+    """Refuse, before any work, a folder the output cannot be written to.
+
+    ``folder`` must be a writable folder, or (``create=True``) one that can be made: its
+    nearest existing parent is a writable folder. InputError naming ``field`` otherwise.
+    """
+    folder = Path(folder).expanduser().absolute()
+    if folder.exists() and not folder.is_dir():
+        raise InputError(field, f"{folder} exists and is not a folder.")
+    existing = folder
+    while not existing.exists():
+        if not create:
+            raise InputError(field, f"folder {folder} does not exist; create it first.")
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(field, f"cannot create the folder {folder}: {existing} is a file.")
+    reason = _cannot_create_in(existing)
+    if reason is not None:
+        raise InputError(field, f"cannot write in {existing} ({reason}).")
+
+
+def check_writable(path: Path, *, force: bool, field: str, suffixes: Sequence[str] | None = None,
+                   create_folder: bool = False) -> None:
+    """Refuse, before any work, an output file that cannot or should not be written.
+
+    The file must not exist unless the user said ``--force`` (and must not be a folder); its
+    folder must exist (``create_folder=True``: or be creatable, as ``--out DIR`` is) and be
+    writable; with ``suffixes`` (e.g. :data:`HTML_SUFFIXES`) its suffix must be one of them.
+    """
+    path = Path(path).expanduser()
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise InputError(field, f"cannot write {path.name!r}: the suffix is the file's format, and this command "
+                                f"writes {' or '.join(suffixes)} files.", allowed=list(suffixes))
+    if path.is_dir():
+        raise InputError(field, f"{path} is a folder; give a file name.")
     if path.exists() and not force:
         raise InputError(field, f"{path} already exists; pass --force to overwrite it.")
+    check_folder(path.absolute().parent, field=field, create=create_folder)

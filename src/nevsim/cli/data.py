@@ -115,13 +115,16 @@ def history_cmd(
     force: Annotated[bool, typer.Option("--force", help="Overwrite the --plot file if it exists.")] = False,
 ) -> None:
     """EV history of a region (newest IEA edition) with its targets beside it."""
+    if plot is not None:
+        from nevsim.data.plot import PLOT_SUFFIXES
+
+        check_writable(plot, force=force, field="--plot", suffixes=PLOT_SUFFIXES)
     hist = data.history(region, until=until)
     canonical = hist.attrs["region"]
     targets = data.load("targets", region=canonical, until=until) if canonical in data.regions("targets") else None
     if plot is not None:
         from nevsim.data.plot import history_figure, write_figure
 
-        check_writable(plot, force=force, field="--plot")
         write_figure(history_figure(hist, targets), plot)
         typer.echo(f"Wrote {plot}", err=True)
     if json:

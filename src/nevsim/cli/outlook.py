@@ -7,7 +7,8 @@
 ``{"run": {...}, "series": [...], "targets": [...]}``; ``--csv`` prints the long table.
 ``--region US|EU|CN`` runs that region's default scenario (or checks that the scenario given is
 of that region); ``--region all`` runs the three default scenarios and prints them side by side
-(``--out`` then writes the comparison: :mod:`nevsim.compare`).
+(``--out`` then writes the comparison: :mod:`nevsim.compare`; ``--draws``/``--seed`` sample each
+of the three as they would one).
 
 Monte Carlo: ``--draws N --seed S`` samples the scenario's distributions (``[uncertainty]``;
 ``N`` from 1 to 100,000, default the scenario's ``uncertainty.draws``) and simulates all
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.cli._common import HTML_SUFFIXES, check_folder, check_writable, cli_errors, echo_json
 from nevsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -243,17 +244,22 @@ def outlook_cmd(
     if as_json and as_csv:
         raise InputError("--json/--csv", "choose one output format.", ["--json", "--csv"])
     code = _region_code(region)
-    if out is not None:
-        if out.exists() and not out.is_dir():
-            raise InputError("--out", f"{out} exists and is not a directory.")
-        for name in OUT_FILES if code != "ALL" else ():  # refuse before running, not after
-            check_writable(out / name, force=force, field="--out")
+    if not no_store:  # refuse before running, not after
+        from nevsim.store import default_path
+
+        check_folder((store.expanduser() if store is not None else default_path()).absolute().parent, field="--store")
+        if store is not None and store.is_dir():
+            raise InputError("--store", f"{store} is a folder; give a file path such as {store / 'runs.duckdb'}.")
+    if out is not None:  # refuse before running, not after
+        check_folder(out, field="--out")
+        for name in OUT_FILES if code != "ALL" else ():
+            check_writable(out / name, force=force, field="--out", create_folder=True)
     if code == "ALL":
         if scenario is not None:
             raise InputError("--region", "'all' runs the three default scenarios; give no scenario with it.",
                              allowed=["CN", "US", "EU"])
         _outlook_all(as_json=as_json, as_csv=as_csv, out=out, store=store, no_store=no_store, all_years=all_years,
-                     force=force)
+                     force=force, draws=draws, seed=seed)
         return
     if scenario is None:
         from nevsim.regions import default_scenario
@@ -263,9 +269,7 @@ def outlook_cmd(
     if code is not None and code != scen.region:
         raise InputError("--region", f"scenario {scen.name!r} simulates region {scen.region}, not {code}.",
                          allowed=[scen.region])
-    if draws is not None and draws > 1 and not scen.distributions():
-        raise InputError("--draws", f"{draws} draws need distributions in the scenario "
-                                    "([uncertainty] coefficients = true or {dist = …} tables).", ["1"])
+    _check_draws(scen, draws)
     res = _run_with_progress(scen, quiet=as_json or as_csv, draws=draws, seed=seed)
     targets = res.targets()
     many = _draws(res) > 1
@@ -313,17 +317,34 @@ def outlook_cmd(
         console.print(f"Wrote {path}")
 
 
+def _check_draws(scen: Any, draws: int | None) -> None:
+    """More than one draw needs distributions in the scenario (InputError at ``--draws``)."""
+    if draws is not None and draws > 1 and not scen.distributions():
+        raise InputError("--draws", f"{draws} draws need distributions in the scenario {scen.name} "
+                                    "([uncertainty] coefficients = true or {dist = …} tables).", ["1"])
+
+
 def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path | None, no_store: bool,
-                 all_years: bool, force: bool) -> None:
-    """``--region all``: the default scenarios of CN, US and EU, side by side."""
+                 all_years: bool, force: bool, draws: int | None = None, seed: int | None = None) -> None:
+    """``--region all``: the default scenarios of CN, US and EU, side by side.
+
+    ``draws``/``seed`` apply to each of the three runs as to one (default: each scenario's own
+    ``uncertainty.draws``/``seed``); with more than one draw the table shows medians and the
+    targets P(met), and ``--json``/``--csv`` series are quantiles over draws (a ``quantile``
+    field), as for one region.
+    """
     from nevsim import compare
     from nevsim.regions import DEFAULT_SCENARIOS
     from nevsim.scenario import load_scenario
 
     if out is not None:
         for name in compare.COMPARISON_FILES:  # refuse before running, not after
-            check_writable(out / name, force=force, field="--out")
-    runs = [_run_with_progress(load_scenario(name), quiet=as_json or as_csv) for name in DEFAULT_SCENARIOS.values()]
+            check_writable(out / name, force=force, field="--out", create_folder=True)
+    scenarios = [load_scenario(name) for name in DEFAULT_SCENARIOS.values()]
+    for scen in scenarios:
+        _check_draws(scen, draws)
+    runs = [_run_with_progress(scen, quiet=as_json or as_csv, draws=draws, seed=seed) for scen in scenarios]
+    many = max(_draws(r) for r in runs) > 1
     stored: list[dict[str, Any]] = []
     if not no_store:
         from nevsim.store import Store
@@ -332,14 +353,18 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
         stored = [{"scenario": r.meta.get("scenario"), "run_id": st.save(r), "store": str(st.path)} for r in runs]
     written = [str(p) for p in compare.write_comparison(runs, out)] if out is not None else []
     targets = compare.targets_table(runs)
-    if as_json:
-        series = compare.series_table(runs)
+    if as_json or as_csv:
         cols = ["scenario", "region", "variable", "unit", "year", "value"]
+        series = compare.series_table(runs)
+        if many:  # quantiles over draws, each run's own (the store keeps every draw)
+            series = quantile_table(series[[*cols[:-1], "draw", "value"]])[[*cols[:-1], "quantile", "value"]]
+        else:
+            series = series[cols]
+        if as_csv:
+            typer.echo(series.to_csv(index=False), nl=False)
+            return
         echo_json({"runs": [{**r.meta} for r in runs], "stored": stored, "files": written,
-                   "series": _records(series[cols]), "targets": _records(targets)})
-        return
-    if as_csv:
-        typer.echo(compare.series_table(runs).to_csv(index=False), nl=False)
+                   "series": _records(series), "targets": _records(targets)})
         return
     from rich.table import Table
 
@@ -349,8 +374,11 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
     wide = compare.share_table(runs)
     years = report_years(runs[0], all_years=all_years)
     console = _console()
+    n = max(_draws(r) for r in runs)
+    mc = f" Values are medians over {n:,} draws a region (seed {runs[0].meta.get('seed', '?')})." if many else ""
     table = Table(title="nevsim outlook — EV share of new cars (%), regions side by side",
-                  caption="History years (≤ each run's last history year) are calibrated to IEA/OWID observations.")
+                  caption="History years (≤ each run's last history year) are calibrated to IEA/OWID observations."
+                          + mc)
     table.add_column("year")
     for code in wide.columns:
         run = next(r for r in runs if code in r.regions)
@@ -360,17 +388,19 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
             table.add_row(str(y), *[_num(float(wide.loc[y, c]), ".1f") for c in wide.columns])
     console.print(table)
     tt = Table(title="Targets check (all regions)")
-    for name in ("region", "target", "binding", "year", "target value", "projected", "met", "first met"):
+    for name in ("region", "target", "binding", "year", "target value", "projected", "met",
+                 *(["P(met)"] if many else []), "first met"):
         tt.add_column(name)
     import pandas as pd
 
     for t in targets.itertuples(index=False):
         if not isinstance(t.compared_variable, str):
             continue
+        prob = [_num(getattr(t, "probability_met", float("nan")), ".0%")] if many else []
         tt.add_row(str(t.region), str(t.name), "yes" if t.binding else "no", str(t.year),
                    f"{_num(t.target_value, '.1f')} {'%' if t.unit == 'percent' else t.unit}",
                    _num(t.projected_value, ".1f"), "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no"),
-                   "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)))
+                   *prob, "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)))
     console.print(tt)
     for s in stored:
         console.print(f"Run [bold]{s['run_id']}[/] ({s['scenario']}) stored in {s['store']}")
@@ -426,7 +456,7 @@ def report_cmd(
     from nevsim.report import write_html
     from nevsim.store import Store
 
-    check_writable(out, force=force, field="--out")
+    check_writable(out, force=force, field="--out", suffixes=HTML_SUFFIXES)
     res = Store(store).load(run_id)
     write_html(res, out)
     typer.echo(f"Wrote {out}")

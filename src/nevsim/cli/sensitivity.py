@@ -1,8 +1,10 @@
 """CLI: ``nevsim sensitivity [SCENARIO]`` — which uncertain input moves the EV share and the credit price?
 
 Runs :func:`nevsim.sensitivity.sensitivity`: a one-at-a-time tornado (each parameter at its
-5th and 95th percentile) and/or Sobol first-order and total indices, for the EV share of new
-cars in 2030 and 2035 and the NEV credit price in 2030 (or ``--output VARIABLE@YEAR``).
+5th and 95th percentile) and/or Sobol first-order and total indices, for the scenario's
+region's headline outputs (:func:`nevsim.sensitivity.default_outputs`: the EV share of new
+cars in 2030 and 2035 and the 2030 price of each credit the region's standards have — NEV in
+China, ZEV / fleet CO2 elsewhere — or new-car CO2 where there is none) or ``--output VARIABLE@YEAR``.
 Prints the top parameters per output; ``--json`` prints ``{"scenario", "seed", "n",
 "tornado": [...], "sobol": [...], ...}``; ``--plot FILE`` writes a self-contained HTML page.
 """
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.cli._common import HTML_SUFFIXES, check_writable, cli_errors, echo_json
 from nevsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -63,7 +65,7 @@ def print_result(res: SensitivityResult, top: int) -> None:
                 table.add_row(r.parameter, f"{r.S1:.3f} ± {r.S1_conf:.3f}", f"{r.ST:.3f} ± {r.ST_conf:.3f}",
                               f"{r.ST - r.S1:.3f}")
             console.print(table)
-    console.print(f"{res!r}; seed {res.seed}.")
+    console.print(res.summary())
 
 
 def _run_with_progress(quiet: bool, **kwargs: Any) -> SensitivityResult:
@@ -92,16 +94,17 @@ def sensitivity_cmd(
         "--n", help="Sobol base sample (power of 2 best); the model runs n × (parameters + 2) times.")] = 256,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Sobol' sequence and the bootstrap.")] = 0,
     parameter: Annotated[list[str] | None, typer.Option(
-        "--parameter", "-p", help="Vary only this parameter (repeatable); default: all with a distribution.")] = None,
+        "--parameter", "-p", metavar="NAME", help="Vary only this parameter (repeatable); default: all with a distribution.")] = None,
     output: Annotated[list[str] | None, typer.Option(
-        "--output", "-o", help="Output VARIABLE@YEAR (repeatable); default: EV share 2030 and 2035, "
-        "NEV credit price 2030.")] = None,
+        "--output", "-o", metavar="VARIABLE@YEAR", help="Output (repeatable); default: the region's headline "
+        "outputs — EV share 2030 and 2035, and the 2030 price of each credit its standards have (China: NEV; "
+        "US/EU: ZEV, fleet CO2), or new-car CO2 g/km 2030 if none.")] = None,
     top: Annotated[int, typer.Option("--top", help="Parameters shown per output.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the tables as JSON.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the charts to this HTML file.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --plot file.")] = False,
 ) -> None:
-    """Sensitivity of the EV share (2030, 2035) and the credit price (2030): tornado and Sobol indices."""
+    """Sensitivity of the EV share (2030, 2035) and the region's credit price (2030): tornado and Sobol indices."""
     from nevsim.sensitivity import MAX_SOBOL_N, METHODS
 
     if method not in METHODS:
@@ -109,17 +112,17 @@ def sensitivity_cmd(
     if not 16 <= n <= MAX_SOBOL_N:
         raise InputError("--n", f"must be between 16 and {MAX_SOBOL_N}, got {n}.", allowed=["16", "64", "128", "256", "1024"])
     if seed < 0:
-        raise InputError("--seed", f"must be ≥ 0, got {seed}.")
+        raise InputError("--seed", f"must be ≥ 0, got {seed}.", allowed=[f"0 to {2**63 - 1}"])
     if top < 1:
-        raise InputError("--top", f"must be ≥ 1, got {top}.")
+        raise InputError("--top", f"must be ≥ 1, got {top}.", allowed=["1 or more"])
     if plot is not None:
-        check_writable(plot, force=force, field="--plot")
+        check_writable(plot, force=force, field="--plot", suffixes=HTML_SUFFIXES)
     try:
         res = _run_with_progress(as_json, scenario=scenario, method=method, n=n, seed=seed,
                                  parameters=parameter or None, outputs=output or None)
-    except InputError as exc:  # name the flag the user typed
+    except InputError as exc:  # name the flag the user typed (not one left at its default)
         head, _, rest = exc.field.partition(".")
-        flag = {"parameters": "--parameter", "outputs": "--output"}.get(head)
+        flag = {"parameters": "--parameter" if parameter else None, "outputs": "--output" if output else None}.get(head)
         if flag is None:
             raise
         raise InputError(f"{flag} {rest}".rstrip(), exc.message, exc.allowed) from None

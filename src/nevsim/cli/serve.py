@@ -30,13 +30,13 @@ def serve(
     max_draws: Annotated[int, typer.Option(help="most Monte Carlo draws one run request may ask for")] = 1,
     max_body_kb: Annotated[int, typer.Option(help="largest request body accepted (kB); more gets 413")] = 256,
     max_queued_runs: Annotated[int, typer.Option(help="runs waiting or running at once; more gets 429")] = 8,
-    allow_remote: Annotated[bool, typer.Option(help="allow binding a non-loopback address (no authentication!)")]
-    = False,
+    allow_remote: Annotated[bool, typer.Option(  # a plain flag: "--no-allow-remote" made the column too wide
+        "--allow-remote", help="allow binding a non-loopback address (no authentication!)")] = False,
 ) -> None:
     """Serve the dashboard (outlook, scenario editor, compare, makers, history, back-test) and the JSON API.
 
-    Opens http://HOST:PORT/ (API docs at /docs). Runs started from the browser are stored in the
-    results store; user scenarios are saved next to it, in `scenarios/`.
+    Opens http://HOST:PORT/ (API docs at /docs). Runs started from the browser are stored in the results store;
+    user scenarios are saved next to it, in `scenarios/`.
     """
     if not _is_loopback(host) and not allow_remote:
         raise InputError("--host", f"{host} is not a loopback address; the dashboard has no authentication. "
@@ -53,6 +53,12 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+#: The command's --help (rich keeps a docstring's line breaks, so each paragraph is one line here).
+SERVE_HELP = ("Serve the dashboard (outlook, scenario editor, compare, makers, history, back-test) and the JSON API."
+              "\n\nOpens http://HOST:PORT/ (API docs at /docs). Runs started from the browser are stored in the "
+              "results store; user scenarios are saved next to it, in `scenarios/`.")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``serve`` to the ``nevsim`` command line."""
-    app.command("serve")(serve)
+    app.command("serve", help=SERVE_HELP)(serve)
