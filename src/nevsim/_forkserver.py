@@ -8,6 +8,9 @@ warm-up (:mod:`nevsim._worker`) runs on the other core while the caller starts.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from typing import Any
 
 #: Module the local workers' fork server imports before forking them: it imports the simulation
@@ -49,3 +52,44 @@ def start_workers() -> None:
         return
     worker_context()
     forkserver.ensure_running()
+
+
+#: Seconds between a worker's checks that the process that made its pool is still alive.
+WATCH_SECONDS = 1.0
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # (another user's process under a reused id: not ours, but we cannot tell)
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:  # Linux: a dead process not yet reaped is 'Z'
+            return stat.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def watch_caller(pid: int) -> None:
+    """Pool initializer of local workers: end this worker once process ``pid`` (the sweep) is gone.
+
+    A pool's workers wait on its task queue, whose write end each of them holds as well, and
+    each holds the fork server's liveness pipe too (multiprocessing passes it to every process
+    the server starts); so after the sweep process is killed (SIGKILL, the OOM killer), the
+    workers never see the end of their queue and the server never sees the end of its pipe:
+    all stayed alive, idle (QA, 2026-11-30). A daemon thread in each worker checks every
+    :data:`WATCH_SECONDS` that the caller is alive and ends the worker (``os._exit``) when it is
+    not; with the last worker gone the server and multiprocessing's resource tracker see their
+    pipes close and exit. A normal end or Ctrl-C shuts the pool down as before.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            if not _alive(pid):
+                os._exit(0)
+
+    threading.Thread(target=watch, name="nevsim-watch-caller", daemon=True).start()
