@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 #: Module the local workers' fork server imports before forking them: it imports the simulation
@@ -51,7 +54,57 @@ def start_workers() -> None:
     if multiprocessing.parent_process() is not None or getattr(multiprocessing.current_process(), "_inheriting", False):
         return
     worker_context()
-    forkserver.ensure_running()
+    with _server_ignores_sigint():
+        forkserver.ensure_running()
+
+
+@contextmanager
+def _server_ignores_sigint() -> Iterator[None]:
+    """Start the fork server with SIGINT ignored while it imports its preload modules.
+
+    A Ctrl-C sent to the terminal's process group reaches the server too. While it imported the
+    caller's ``__main__`` (pandas, pyarrow) it died of it with a traceback under the sweep's
+    "Interrupted" line (1 of 7 hand-made Ctrl-Cs at 1.3 s). An ignored signal stays ignored
+    across ``exec``, so the server starts with SIGINT ignored; :mod:`nevsim._worker`, the last
+    module it preloads, puts Python's Ctrl-C handler back, so the workers it forks (which get
+    the handlers the server had before it started serving) stop on Ctrl-C as before. The
+    caller ignores SIGINT only while the server is launched (milliseconds; main thread only).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def restore_sigint() -> None:
+    """Python's own SIGINT handler (KeyboardInterrupt), where SIGINT was ignored at start
+    (the fork server, see :func:`_server_ignores_sigint`); called by :mod:`nevsim._worker`."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextmanager
+def deferred_sigint() -> Iterator[None]:
+    """Hold a Ctrl-C back until the block ends, then raise it (KeyboardInterrupt).
+
+    For imports of native extensions: a KeyboardInterrupt inside ``import duckdb`` aborted the
+    whole process ("Critical nanobind error", exit 134) instead of stopping it cleanly.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 #: Seconds between a worker's checks that the process that made its pool is still alive.

@@ -538,9 +538,21 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
         yield _InlineExecutor()
         return
     # (each worker ends itself if this process is killed: nevsim._forkserver.watch_caller)
-    with ProcessPoolExecutor(max_workers=n, mp_context=worker_context(), initializer=watch_caller,
-                             initargs=(os.getpid(),)) as pool:
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=worker_context(), initializer=watch_caller,
+                               initargs=(os.getpid(),))
+    pool._nevsim_cancels_on_error = True  # type: ignore[attr-defined]  # (see _drive)
+    try:
         yield pool
+    except BaseException:
+        # Queued chunks are cancelled by the pool's own manager thread. Cancelling them from this
+        # thread (as for a pool the caller owns) raced with the manager marking them failed when
+        # Ctrl-C had also ended an idle worker: Python 3.11's terminate_broken then raised
+        # InvalidStateError on a cancelled future and printed it from its thread (1 of 8 hand-made
+        # Ctrl-Cs).
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 # ---------------------------------------------------------------------------- the store side
@@ -637,12 +649,20 @@ def _rollback(con: Any) -> None:
         pass
 
 
-def _interrupted(exc: BaseException) -> bool:
-    """A Ctrl-C, as Python or DuckDB (an interrupted query: InterruptException, or "Query interrupted") reports it."""
+def _interrupted(exc: BaseException | None) -> bool:
+    """A Ctrl-C, as Python or DuckDB (an interrupted query: InterruptException, or "Query interrupted")
+    reports it, also behind the error it caused on the way out (e.g. "Current transaction is aborted"
+    from a clean-up step after an interrupted INSERT)."""
     import duckdb
 
-    return isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or \
-        (isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or \
+                (isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 # ---------------------------------------------------------------------------- running
@@ -796,8 +816,9 @@ def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: i
                     progress(done, total)
             top_up()
     finally:
-        for fut in pending:
-            fut.cancel()
+        if not getattr(ex, "_nevsim_cancels_on_error", False):  # (a pool of executor() cancels them itself)
+            for fut in pending:
+                fut.cancel()
 
 
 # ---------------------------------------------------------------------------- reading back

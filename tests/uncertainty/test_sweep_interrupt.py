@@ -7,6 +7,7 @@ transaction is over before the sweep's own error handling runs (a ROLLBACK there
 from __future__ import annotations
 
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,6 +93,74 @@ def test_an_interrupted_commit_raises_the_interrupt_and_stores_nothing_of_that_c
     pd.testing.assert_frame_equal(load_sweep(tmp_path / "s.duckdb", spec.sweep_id), expected)
 
 
+class _InterruptAtInsert(_InterruptAtCommit):
+    """Ctrl-C during a chunk's INSERT: DuckDB reports "Query interrupted" and aborts the
+    transaction, so the store's clean-up (``unregister``) then fails with "Current transaction is
+    aborted" — the error that reached the sweep, with the interrupt only in its context."""
+
+    aborted = False
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        if sql.lstrip().startswith("INSERT INTO series_values"):
+            self.commits += 1
+            if self.commits == self._n:
+                self.aborted = True
+                raise RuntimeError("Query interrupted")
+        return self._con.execute(sql, *args, **kwargs)
+
+    def unregister(self, name: str) -> Any:
+        import duckdb
+
+        if self.aborted:
+            raise duckdb.TransactionException("TransactionContext Error: Current transaction is aborted "
+                                              "(please ROLLBACK)")
+        return self._con.unregister(name)
+
+
+def test_an_interrupt_behind_a_clean_up_error_is_an_interrupt_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                  reference: tuple[Path, pd.DataFrame]) -> None:
+    file, expected = reference
+    real = sweep_module._connect
+
+    @contextmanager
+    def connect(store: Any, *, writer: bool = False) -> Iterator[Any]:
+        with real(store, writer=writer) as con:
+            yield _InterruptAtInsert(con, 2, KeyboardInterrupt()) if writer else con
+
+    monkeypatch.setattr(sweep_module, "_connect", connect)
+    store = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(app, ["sweep", str(file), "--workers", "0", "--store", str(store)])
+    assert result.exit_code == 130 and result.stderr.startswith("Interrupted — run the same command again"), \
+        result.output
+    monkeypatch.undo()
+    summary = run_sweep(file, store, workers=0)
+    assert summary.skipped == [0] and summary.ran == [1, 2, 3]
+    pd.testing.assert_frame_equal(load_sweep(store, summary.sweep_id), expected)
+
+
+def test_the_fork_server_says_nothing_about_a_worker_whose_pool_is_gone() -> None:
+    """A worker forked after the sweep exited cannot rebuild the pool's semaphore: no traceback for that."""
+    from multiprocessing import synchronize
+
+    from nevsim._worker import quiet_late_start
+
+    seen: list[BaseException] = []
+    hook = quiet_late_start(lambda kind, exc, tb: seen.append(exc))
+    lock = synchronize.SemLock.__new__(synchronize.SemLock)
+    try:
+        lock.__setstate__((0, 1, 1, "/nevsim-test-no-such-semaphore"))
+    except FileNotFoundError as exc:
+        hook(type(exc), exc, exc.__traceback__)  # type: ignore[operator]
+    else:  # pragma: no cover
+        pytest.fail("expected FileNotFoundError")
+    assert seen == []
+    try:
+        Path("/nonexistent/nevsim-test").read_bytes()
+    except FileNotFoundError as exc:  # any other error still reaches the hook
+        hook(type(exc), exc, exc.__traceback__)  # type: ignore[operator]
+    assert len(seen) == 1
+
+
 def test_ctrl_c_in_the_cli_prints_one_line_exits_130_and_the_same_command_resumes(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, reference: tuple[Path, pd.DataFrame]) -> None:
     file, expected = reference
@@ -161,3 +230,49 @@ def test_the_workers_and_their_fork_server_end_when_the_sweep_process_is_killed(
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+# ---------------------------------------------------------------------------- Ctrl-C at start-up
+
+
+def test_a_ctrl_c_inside_the_native_imports_is_held_back_then_raised() -> None:
+    import os
+    import signal
+
+    from nevsim._forkserver import deferred_sigint
+
+    reached_end = False
+    with pytest.raises(KeyboardInterrupt), deferred_sigint():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # (the handler runs here: it only records)
+        reached_end = True
+    assert reached_end and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_server_starts_with_sigint_ignored_and_its_workers_stop_on_ctrl_c() -> None:
+    import signal
+
+    from nevsim._forkserver import _server_ignores_sigint
+    from nevsim.sweep import executor
+
+    with _server_ignores_sigint():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # (inherited by the server across exec)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    probe = "__import__('signal').getsignal(2) is __import__('signal').default_int_handler"
+    with executor(workers=1) as pool:
+        assert pool.submit(eval, probe).result(timeout=120) is True
+
+
+def test_a_pool_of_executor_cancels_its_queued_chunks_itself_when_the_sweep_stops() -> None:
+    """Queued work is cancelled by the pool's manager thread (not by the sweep's thread, which raced
+    with it on Ctrl-C in Python 3.11), and none of it runs after the error."""
+    from nevsim.sweep import executor
+
+    futures = []
+    with pytest.raises(KeyboardInterrupt), executor(workers=1) as pool:
+        assert pool._nevsim_cancels_on_error  # type: ignore[attr-defined]
+        futures = [pool.submit(time.sleep, 0.3) for _ in range(12)]
+        futures[0].result(timeout=120)
+        raise KeyboardInterrupt
+    assert all(f.done() for f in futures)
+    assert sum(f.cancelled() for f in futures) >= 8  # (a few may have reached the worker's queue)

@@ -252,6 +252,13 @@ def sweep_run_cmd(
     except KeyboardInterrupt:
         typer.echo(INTERRUPTED, err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # an error an interrupt caused on its way out (DuckDB's, a clean-up's)
+        from nevsim.sweep import _interrupted
+
+        if not _interrupted(exc):
+            raise
+        typer.echo(INTERRUPTED, err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 #: Exit code after Ctrl-C (128 + SIGINT, what a shell reports for a process a Ctrl-C ended).
@@ -262,6 +269,12 @@ INTERRUPTED = ("Interrupted — run the same command again to resume; nothing is
 
 def _sweep_run(sweep: str, draws: int | None, scheduler: str | None, workers: int | None, store: Path | None,
                connect_timeout: float, as_json: bool) -> None:
+    from nevsim._forkserver import deferred_sigint
+
+    with deferred_sigint():  # (a Ctrl-C inside these imports aborted the process: exit 134, no message)
+        import duckdb  # noqa: F401
+        import pyarrow  # noqa: F401
+
     from nevsim.store import Store
     from nevsim.sweep import executor
 
