@@ -323,8 +323,9 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
                 raise InputError(f"correlations[{i}].names", f"{name!r} has no distribution",
                                  allowed=list(spec.distributions))
     if spec.draws > 1 and not spec.distributions and not spec.scenario_uncertainty:
-        raise InputError("draws", f"{spec.draws} draws need at least one entry in [distributions] "
-                                  "(without one every draw is the same run)")
+        raise InputError("draws", f"{spec.draws} draws with scenario_uncertainty = false need at least one entry "
+                                  "in [distributions] (without one every draw is the same run)",
+                         allowed=["draws = 1", "an entry in [distributions]", "scenario_uncertainty = true"])
     _check_against_scenarios(spec)
     return spec
 
