@@ -8,6 +8,12 @@ warm-up (:mod:`nevsim._worker`) runs on the other core while the caller starts.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 #: Module the local workers' fork server imports before forking them: it imports the simulation
@@ -48,4 +54,95 @@ def start_workers() -> None:
     if multiprocessing.parent_process() is not None or getattr(multiprocessing.current_process(), "_inheriting", False):
         return
     worker_context()
-    forkserver.ensure_running()
+    with _server_ignores_sigint():
+        forkserver.ensure_running()
+
+
+@contextmanager
+def _server_ignores_sigint() -> Iterator[None]:
+    """Start the fork server with SIGINT ignored while it imports its preload modules.
+
+    A Ctrl-C sent to the terminal's process group reaches the server too. While it imported the
+    caller's ``__main__`` (pandas, pyarrow) it died of it with a traceback under the sweep's
+    "Interrupted" line (1 of 7 hand-made Ctrl-Cs at 1.3 s). An ignored signal stays ignored
+    across ``exec``, so the server starts with SIGINT ignored; :mod:`nevsim._worker`, the last
+    module it preloads, puts Python's Ctrl-C handler back, so the workers it forks (which get
+    the handlers the server had before it started serving) stop on Ctrl-C as before. The
+    caller ignores SIGINT only while the server is launched (milliseconds; main thread only).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def restore_sigint() -> None:
+    """Python's own SIGINT handler (KeyboardInterrupt), where SIGINT was ignored at start
+    (the fork server, see :func:`_server_ignores_sigint`); called by :mod:`nevsim._worker`."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextmanager
+def deferred_sigint() -> Iterator[None]:
+    """Hold a Ctrl-C back until the block ends, then raise it (KeyboardInterrupt).
+
+    For imports of native extensions: a KeyboardInterrupt inside ``import duckdb`` aborted the
+    whole process ("Critical nanobind error", exit 134) instead of stopping it cleanly.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+#: Seconds between a worker's checks that the process that made its pool is still alive.
+WATCH_SECONDS = 1.0
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # (another user's process under a reused id: not ours, but we cannot tell)
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:  # Linux: a dead process not yet reaped is 'Z'
+            return stat.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def watch_caller(pid: int) -> None:
+    """Pool initializer of local workers: end this worker once process ``pid`` (the sweep) is gone.
+
+    A pool's workers wait on its task queue, whose write end each of them holds as well, and
+    each holds the fork server's liveness pipe too (multiprocessing passes it to every process
+    the server starts); so after the sweep process is killed (SIGKILL, the OOM killer), the
+    workers never see the end of their queue and the server never sees the end of its pipe:
+    all stayed alive, idle (QA, 2026-11-30). A daemon thread in each worker checks every
+    :data:`WATCH_SECONDS` that the caller is alive and ends the worker (``os._exit``) when it is
+    not; with the last worker gone the server and multiprocessing's resource tracker see their
+    pipes close and exit. A normal end or Ctrl-C shuts the pool down as before.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            if not _alive(pid):
+                os._exit(0)
+
+    threading.Thread(target=watch, name="nevsim-watch-caller", daemon=True).start()

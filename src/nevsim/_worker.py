@@ -21,12 +21,21 @@ nevsim (the CLI, a script).
 
 Importing this module runs the warm-up (≈ 0.5 s): it is meant for the fork server's preload
 list (:data:`nevsim._forkserver.WORKER_PRELOAD`) only.
+
+It also makes the server quiet about one thing (:func:`quiet_late_start`): a worker the pool
+asked for just before Ctrl-C, forked after the sweep process had already exited, fails to
+rebuild the pool's semaphores (the sweep removed them on its way out) and the standard library
+printed that traceback under the sweep's "Interrupted" line (1 of 5 hand-made Ctrl-Cs).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 import time
+from types import TracebackType
+
+from nevsim._forkserver import restore_sigint
 
 #: Seconds the warm-up took in this process (None: it failed and was skipped).
 WARM_SECONDS: float | None = None
@@ -49,3 +58,40 @@ def warm() -> float | None:
 
 
 WARM_SECONDS = warm()
+restore_sigint()  # (the server started with SIGINT ignored: nevsim._forkserver.start_workers)
+
+
+def _late_start(exc: BaseException, tb: TracebackType | None) -> bool:
+    """Whether ``exc`` is a worker failing to start because the pool that asked for it is gone:
+    its semaphore no longer exists (FileNotFoundError in ``SemLock.__setstate__``), or nothing to
+    read from the parent (EOFError while ``spawn._main`` unpickles the process)."""
+    frames = []
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code.co_filename.replace("\\", "/"), tb.tb_frame.f_code.co_name))
+        tb = tb.tb_next
+    if not frames:
+        return False
+    if isinstance(exc, FileNotFoundError):
+        return frames[-1][0].endswith("multiprocessing/synchronize.py") and frames[-1][1] == "__setstate__"
+    if isinstance(exc, EOFError):
+        return any(f.endswith("multiprocessing/spawn.py") and name == "_main" for f, name in frames)
+    return False
+
+
+def quiet_late_start(hook: object = None) -> object:
+    """A ``sys.excepthook`` that says nothing about :func:`_late_start` failures and hands every
+    other exception to ``hook`` (default: the hook in place). The fork server calls the hook for
+    an exception of a child it could not start; installed in the server at import."""
+    previous = hook if hook is not None else sys.excepthook
+
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if _late_start(exc, tb):
+            return
+        previous(kind, exc, tb)  # type: ignore[operator]
+
+    excepthook.nevsim_quiet_late_start = True  # type: ignore[attr-defined]
+    return excepthook
+
+
+if not getattr(sys.excepthook, "nevsim_quiet_late_start", False):
+    sys.excepthook = quiet_late_start()  # type: ignore[assignment]

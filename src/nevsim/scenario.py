@@ -642,7 +642,10 @@ def _resolve_chain(name_or_path: str | Path, depth: int = 0) -> dict[str, Any]:
         raise InputError("base", f"more than {_MAX_BASE_DEPTH} levels of base scenarios (a cycle?)")
     parent = _resolve_chain(base, depth + 1)
     parent.pop("description", None)
-    return _deep_merge(parent, data)
+    merged = _deep_merge(parent, data)
+    if not _sets_correlations(data):  # (the file's own groups are checked as written)
+        merged = _drop_fixed_from_correlations(parent, merged)
+    return merged
 
 
 def _field_info(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
@@ -770,9 +773,7 @@ def _check_uncertainty(scenario: Scenario, data: dict[str, Any]) -> None:
     # the support's ends must stay inside the field's range (truncate with min/max otherwise)
     for q in (1e-9, 1 - 1e-9):
         trial = copy.deepcopy(data)
-        for path, dist in dists.items():
-            if path.startswith("coefficients."):
-                continue
+        for path, dist in dists.items():  # (a coefficient's lands in [coefficients]: its sign bounds apply)
             node = trial
             parts = path.split(".")
             for part in parts[:-1]:
@@ -787,6 +788,7 @@ def _check_uncertainty(scenario: Scenario, data: dict[str, Any]) -> None:
                              f"({err.message}); bound the distribution with min/max inside the range",
                              allowed=err.allowed) from None
     grouped: dict[str, int] = {}
+    sampled = sorted(scenario.distributions()) if unc.correlations else []
     for i, group in enumerate(unc.correlations):
         corr = parse_correlation(group, f"uncertainty.correlations[{i}]")
         earlier = dict(grouped)  # the groups before this one
@@ -794,12 +796,62 @@ def _check_uncertainty(scenario: Scenario, data: dict[str, Any]) -> None:
             if not (name in keys or name.rsplit(".", 1)[0] in patterns):
                 raise InputError(f"uncertainty.correlations[{i}].names", f"{name!r} is not a parameter that can "
                                  "be sampled", allowed=sorted(keys))
+            if name not in sampled:  # (it would be dropped from the group without a word)
+                raise InputError(f"uncertainty.correlations[{i}].names",
+                                 f"{name!r} is not sampled in this scenario (it has no distribution): a correlation "
+                                 "is between sampled parameters; give it a distribution or leave it out of the group",
+                                 allowed=sampled)
             if name in earlier:  # (the sampler would refuse it too, but only when the run starts)
                 raise InputError(f"uncertainty.correlations[{i}].names",
                                  f"{name!r} is in two correlation groups (also uncertainty.correlations"
                                  f"[{earlier[name]}]); put all the parameters it is correlated with in one group "
                                  "with one matrix", allowed=[n for n in corr.names if n not in earlier])
             grouped[name] = i
+
+
+def check_draw_values(scenario: Scenario, values: Any, where: str = "values") -> None:
+    """Per-draw values (``{dotted key: one value per draw}``, as :func:`nevsim.simulate.run_values`
+    takes them) must each give a valid scenario, as the same values written as overrides would.
+
+    Checked at each key's lowest and highest value (every key at its lowest, then every key at
+    its highest), so a field's range and a coefficient's known sign (``coefficients.csv``:
+    ``dist_min``/``dist_max``) hold for every draw. Keys that are not scenario values, and
+    values that are not finite numbers, are left to the caller's own checks. InputError at
+    the key, with the value and the allowed range.
+    """
+    if not values:
+        return
+    ends: list[dict[str, float]] = [{}, {}]
+    for key, raw in values.items():
+        try:
+            arr = np.asarray(raw, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            continue
+        if arr.size == 0 or not np.all(np.isfinite(arr)):
+            continue
+        ends[0][str(key)], ends[1][str(key)] = float(arr.min()), float(arr.max())
+    base = scenario.resolved()
+    base.pop("uncertainty", None)
+    for end in ends:
+        trial = copy.deepcopy(base)
+        for key, value in end.items():
+            parts = key.split(".")
+            node: Any = trial
+            for part in parts[:-1]:
+                node = node.get(part) if isinstance(node, dict) else None
+                if node is None:
+                    break
+            if isinstance(node, dict) and (parts[0] == "coefficients" or parts[-1] in node):
+                node[parts[-1]] = value
+        try:
+            Scenario.model_validate(trial)
+        except ValidationError as exc:
+            err = _to_input_error(exc)
+            value = end.get(err.field)
+            shown = f"a draw's value {value:g}" if value is not None else "a draw's values"
+            raise InputError(err.field if value is not None else where,
+                             f"{shown} is not allowed, as it is not in the scenario: {err.message}",
+                             allowed=err.allowed) from None
 
 
 def _dist_value(dists: dict[str, Any], path: str, q: float) -> str:
@@ -855,5 +907,69 @@ def load_scenario(name_or_path: str | Path = DEFAULT_SCENARIO, overrides: dict[s
     if overrides:
         expanded = _migrate(_expand_dotted(overrides))
         _check_year_order(expanded)
-        data = _deep_merge(data, expanded)
+        merged = _deep_merge(data, expanded)
+        if not _sets_correlations(expanded):
+            merged = _drop_fixed_from_correlations(data, merged)
+        data = merged
     return validate_scenario(data)
+
+
+def _sets_correlations(data: dict[str, Any]) -> bool:
+    unc = data.get("uncertainty")
+    return isinstance(unc, dict) and "correlations" in unc
+
+
+def _sampled_paths(data: dict[str, Any]) -> set[str] | None:
+    """What a scenario dict (before validation) samples; None when it cannot tell (bad input:
+    validation names it)."""
+    from nevsim.uncertainty import coefficient_distributions
+
+    try:
+        unc = _extract_distributions(_migrate(copy.deepcopy(data))).get("uncertainty") or {}
+    except (InputError, TypeError, ValueError, AttributeError):
+        return None
+    if not isinstance(unc, dict) or not isinstance(unc.get("distributions") or {}, dict):
+        return None
+    out = set(unc.get("distributions") or {})
+    if unc.get("coefficients") is True:
+        fixed = data.get("coefficients") if isinstance(data.get("coefficients"), dict) else {}
+        out |= {f"coefficients.{n}" for n in coefficient_distributions() if n not in fixed}
+    return out
+
+
+def _drop_fixed_from_correlations(base: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+    """Correlation groups of ``base`` without the parameters the overrides fixed.
+
+    An override (or a file on a ``base``) that replaces a sampled parameter's distribution by a
+    number (a sweep's grid value, ``--set``) takes it out of its correlation group (its row and column of the matrix);
+    a group left with one name goes. The resolved scenario records the groups actually used. A
+    name that was not sampled before the overrides either stays, and validation refuses it.
+    """
+    unc = merged.get("uncertainty")
+    groups = unc.get("correlations") if isinstance(unc, dict) else None
+    if not groups or not isinstance(groups, list):
+        return merged
+    before, after = _sampled_paths(base), _sampled_paths(merged)
+    if before is None or after is None:
+        return merged
+    fixed = before - after
+    if not fixed:
+        return merged
+    kept = []
+    for group in groups:
+        names, matrix = (group.get("names"), group.get("matrix")) if isinstance(group, dict) else (None, None)
+        if not isinstance(names, list) or not isinstance(matrix, list) or len(matrix) != len(names):
+            kept.append(group)  # (validation names what is wrong)
+            continue
+        keep = [j for j, name in enumerate(names) if name not in fixed]
+        if len(keep) == len(names):
+            kept.append(group)
+        elif len(keep) >= 2:
+            try:
+                kept.append({**group, "names": [names[j] for j in keep],
+                             "matrix": [[matrix[j][k] for k in keep] for j in keep]})
+            except (IndexError, TypeError, KeyError):
+                kept.append(group)
+    out = dict(merged)
+    out["uncertainty"] = {**unc, "correlations": kept}
+    return out

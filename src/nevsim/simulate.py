@@ -1771,8 +1771,16 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     same values applied**: the values describe the world, so each draw re-fits the history
     under its own assumptions (all draws at once). A scenario that is its own calibration
     reference (the default) stays its own reference in every draw. ``makers=False`` returns
-    an empty makers table (its columns only).
+    an empty makers table (its columns only). So a value such a run would refuse (out of the
+    field's range, a coefficient against its known sign) is refused here too
+    (:func:`nevsim.scenario.check_draw_values`).
     """
+    from nevsim.scenario import check_draw_values
+
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    _parse_values(scenario, values, 1)  # (unknown keys and bad arrays are named first)
+    check_draw_values(scenario, values)
     (series, maker_frame), meta = _one_pass(
         scenario, values, until, draw_offset, makers,
         lambda trace, inputs: collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers))

@@ -9,6 +9,7 @@ A sweep file (TOML)::
     seed = 42              # one seed for all points: common random numbers across points
     chunk_draws = 1000     # draws per chunk (the unit of work and of resume)
     makers = true          # store the per-draw makers table too (false: series only, much faster to save)
+    scenario_uncertainty = true  # with draws > 1, also sample each scenario's own [uncertainty]
 
     [overrides]            # applied to every point (dotted keys or nested tables)
     "years.last" = 2050
@@ -49,6 +50,13 @@ a local ``ProcessPoolExecutor`` (default; ``workers`` processes), an in-process 
 address is given (``pip install "nevsim[dist]"``). :func:`run_sweep` only uses ``submit``
 and :func:`concurrent.futures.wait`.
 
+What a draw samples (``draws > 1``): what the point's scenario samples (its [uncertainty]:
+distributions, correlation groups, ``coefficients = true``), as ``nevsim outlook --draws`` does,
+with [distributions] replacing the scenario's distribution of the same path or adding one, and
+[grid]/[overrides] values fixing a path; ``scenario_uncertainty = false`` samples only
+[distributions] (what every sweep did before; those sweeps keep their ids, the others got new
+ones). One draw: the scenario at its nominal values.
+
 Draws: :func:`run_chunk` samples the chunk's draws (:func:`nevsim.uncertainty.sample`, so a
 draw's values depend only on the seed and its number) and runs them in **one** vectorised
 call, :func:`nevsim.simulate.run_values`, whose ``draw`` column is ``draws.start + local draw``.
@@ -78,7 +86,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from nevsim._forkserver import start_workers, worker_context
+from nevsim._forkserver import start_workers, watch_caller, worker_context
 from nevsim.errors import InputError
 from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
 from nevsim.uncertainty import Correlation, is_distribution, parse_correlation, parse_distribution, sample
@@ -134,6 +142,12 @@ class SweepSpec(BaseModel):
     makers: bool = Field(True, description="store the makers table of every draw (false: series only; the "
                                            "per-draw makers table is ~5× the series and the store's single "
                                            "writer limits how fast chunks can be saved)")
+    scenario_uncertainty: bool = Field(
+        True, description="with draws > 1, each draw also samples what the point's scenario samples (its "
+                          "[uncertainty]: distributions, correlations, coefficients = true), as `nevsim outlook "
+                          "--draws` does; [distributions] replaces a distribution of the same path and [grid] / "
+                          "[overrides] values fix a path (false: only [distributions] is sampled, the scenario "
+                          "stays at its nominal values)")
 
     @field_validator("grid")
     @classmethod
@@ -156,10 +170,34 @@ class SweepSpec(BaseModel):
         combos = list(itertools.product(*(self.grid[k] for k in keys)))
         return [(s, dict(zip(keys, combo, strict=True))) for s in self.scenarios for combo in combos]
 
+    @property
+    def samples_scenarios(self) -> bool:
+        """True when each draw also samples the scenarios' own [uncertainty] (``draws > 1`` and
+        ``scenario_uncertainty``)."""
+        return self.draws > 1 and self.scenario_uncertainty
+
     def canonical(self) -> str:
-        """Canonical JSON of the sweep (sorted keys): what the sweep id hashes."""
-        data = self.model_dump(mode="json", exclude={"makers"} if self.makers else None)  # ids from before `makers`
+        """Canonical JSON of the sweep (sorted keys): what the sweep id hashes.
+
+        ``makers = true`` is left out (ids from before ``makers`` existed stay valid), and so is
+        ``scenario_uncertainty`` unless the draws sample the scenarios' [uncertainty]: a sweep
+        whose draws sample only its own [distributions] (one draw, or ``scenario_uncertainty =
+        false``) keeps the id it had before the option existed, when that was what every sweep
+        meant; one whose draws now sample the scenarios too gets a new id, so resuming never
+        mixes the two meanings in one sweep.
+        """
+        exclude = set() if not self.makers else {"makers"}
+        if not self.samples_scenarios:
+            exclude.add("scenario_uncertainty")
+        data = self.model_dump(mode="json", exclude=exclude or None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_stored(cls, text: str) -> SweepSpec:
+        """A spec as stored by :meth:`canonical` (a missing ``scenario_uncertainty`` means false)."""
+        data = json.loads(text)
+        data.setdefault("scenario_uncertainty", False)
+        return cls.model_validate(data)
 
     @property
     def sweep_id(self) -> str:
@@ -196,6 +234,8 @@ def _check_against_scenarios(spec: SweepSpec) -> None:
     for scenario in spec.scenarios:
         base = load_scenario(scenario, spec.overrides or None) if spec.overrides else load_scenario(scenario)
         resolved = base.resolved()
+        if spec.samples_scenarios:
+            _check_sampling(spec, scenario, base)
         for section, items in (("grid", spec.grid), ("distributions", spec.distributions)):
             for path in items:
                 try:
@@ -217,6 +257,30 @@ def _check_against_scenarios(spec: SweepSpec) -> None:
                 value = dist.percentile(q)
                 _try_load(scenario, {**spec.overrides, path: value}, f"distributions.{path}",
                           hint=" (bound the distribution with min/max inside the field's range)")
+
+
+def _check_sampling(spec: SweepSpec, scenario: str, base: Any) -> None:
+    """With the scenario's [uncertainty] sampled: something to sample, and [[correlations]] over
+    what is sampled, each parameter in one group (the scenario's groups count)."""
+    own = base.distributions()
+    sampled = sorted(set(own) | set(spec.distributions))
+    if not sampled:
+        raise InputError("draws", f"{spec.draws} draws need something to sample: scenario {scenario!r} samples "
+                                  "nothing (no distribution in it) and [distributions] is empty "
+                                  "(without one every draw is the same run)",
+                         allowed=["draws = 1", "an entry in [distributions]"])
+    theirs = {name: j for j, corr in enumerate(base.correlations()) for name in corr.names}
+    for i, group in enumerate(spec.correlations):
+        for name in parse_correlation(group, f"correlations[{i}]").names:
+            if name not in sampled:
+                raise InputError(f"correlations[{i}].names", f"{name!r} has no distribution (in [distributions] "
+                                 f"or in scenario {scenario!r})", allowed=sampled)
+            if name in theirs:
+                raise InputError(f"correlations[{i}].names",
+                                 f"{name!r} is already in a correlation group of scenario {scenario!r} (its "
+                                 f"uncertainty.correlations[{theirs[name]}]); a parameter is in one group: correlate "
+                                 "it there, or fix it in [overrides]",
+                                 allowed=[n for n in sampled if n not in theirs])
 
 
 def _try_load(scenario: str, overrides: dict[str, Any], where: str, hint: str = "") -> None:
@@ -255,12 +319,13 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
     for i, group in enumerate(spec.correlations):
         corr = parse_correlation(group, f"correlations[{i}]")
         for name in corr.names:
-            if name not in spec.distributions:
+            if name not in spec.distributions and not spec.samples_scenarios:
                 raise InputError(f"correlations[{i}].names", f"{name!r} has no distribution",
                                  allowed=list(spec.distributions))
-    if spec.draws > 1 and not spec.distributions:
-        raise InputError("draws", f"{spec.draws} draws need at least one entry in [distributions] "
-                                  "(without one every draw is the same run)")
+    if spec.draws > 1 and not spec.distributions and not spec.scenario_uncertainty:
+        raise InputError("draws", f"{spec.draws} draws with scenario_uncertainty = false need at least one entry "
+                                  "in [distributions] (without one every draw is the same run)",
+                         allowed=["draws = 1", "an entry in [distributions]", "scenario_uncertainty = true"])
     _check_against_scenarios(spec)
     return spec
 
@@ -307,26 +372,38 @@ def chunks(spec: SweepSpec) -> list[Chunk]:
 
 def _chunk_point(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
                  distributions: Mapping[str, Any] | None = None,
-                 correlations: Sequence[Correlation | Mapping[str, Any]] = ()) -> tuple[Any, dict[str, Any]]:
-    """The grid point's scenario and its sampled values for exactly these draw numbers."""
-    from nevsim.scenario import load_scenario
+                 correlations: Sequence[Correlation | Mapping[str, Any]] = (),
+                 scenario_uncertainty: bool = False) -> tuple[Any, dict[str, Any]]:
+    """The grid point's scenario and its sampled values for exactly these draw numbers.
 
-    values = sample(distributions, len(draws), seed, start=draws.start, correlations=correlations) \
-        if distributions else {}
+    ``scenario_uncertainty``: also sample what the point's scenario samples
+    (:meth:`nevsim.scenario.Scenario.distributions` and its correlation groups); a path in
+    ``distributions`` replaces the scenario's distribution of that path.
+    """
+    from nevsim.scenario import check_draw_values, load_scenario
+
     point = load_scenario(scenario, dict(overrides)) if overrides else load_scenario(scenario)
+    dists: dict[str, Any] = dict(distributions or {})
+    groups: list[Any] = list(correlations)
+    if scenario_uncertainty:
+        dists = {**point.distributions(), **dists}
+        groups = [*point.correlations(), *groups]
+    values = sample(dists, len(draws), seed, start=draws.start, correlations=groups) if dists else {}
     if not values and len(draws) != 1:
         raise InputError("draws", f"{len(draws)} draws need at least one distribution")
+    check_draw_values(point, values)  # (≈ 2 ms: what a validated sweep samples passes)
     return point, values
 
 
 def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
                          distributions: Mapping[str, Any] | None = None,
                          correlations: Sequence[Correlation | Mapping[str, Any]] = (),
-                         until: int | None = None, makers: bool = True,
+                         until: int | None = None, makers: bool = True, scenario_uncertainty: bool = False,
                          ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     from nevsim.simulate import run_values
 
-    point, values = _chunk_point(scenario, overrides, draws, seed, distributions, correlations)
+    point, values = _chunk_point(scenario, overrides, draws, seed, distributions, correlations,
+                                 scenario_uncertainty)
     # one vectorised run over the chunk's draws (nevsim.simulate.run_values); no values: one draw
     series, maker_frame, meta = run_values(point, values, until=until, draw_offset=draws.start, makers=makers)
     meta["scenario_json"] = point.resolved()
@@ -336,14 +413,18 @@ def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: ran
 def run_chunk(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,
               distributions: Mapping[str, Any] | None = None,
               correlations: Sequence[Correlation | Mapping[str, Any]] = (),
-              until: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+              until: int | None = None, *, scenario_uncertainty: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Series and makers tables (with a ``draw`` column) of draws ``draws`` of one grid point.
 
     ``overrides`` are the point's scenario changes (dotted keys); ``distributions`` (dotted
     path → distribution) are sampled with :func:`nevsim.uncertainty.sample` for exactly these
-    draw numbers, so the result does not depend on how the draws were chunked.
+    draw numbers, so the result does not depend on how the draws were chunked. With
+    ``scenario_uncertainty`` (what a sweep with more than one draw does, unless its file says
+    ``scenario_uncertainty = false``) the point's scenario's own distributions and correlation
+    groups are sampled too, ``distributions`` replacing the scenario's at the same path.
     """
-    series, makers, _ = _run_chunk_with_meta(scenario, overrides, draws, seed, distributions, correlations, until)
+    series, makers, _ = _run_chunk_with_meta(scenario, overrides, draws, seed, distributions, correlations, until,
+                                             scenario_uncertainty=scenario_uncertainty)
     return series, makers
 
 
@@ -362,10 +443,11 @@ def _work(task: dict[str, Any]) -> tuple[int, Any, Any, dict[str, Any], float]:
     t0 = time.perf_counter()
     draws = range(task["draw_start"], task["draw_stop"])
     point, values = _chunk_point(task["scenario"], task["overrides"], draws, task["seed"], task["distributions"],
-                                 task["correlations"])
+                                 task["correlations"], task.get("scenario_uncertainty", False))
     cells, meta = run_cells(point, values, until=task["until"], draw_offset=draws.start,
                             makers=task.get("makers", True))
     meta["scenario_json"] = point.resolved()
+    meta["sampled"] = sorted(values)
     encoded = [encode_cells(*cells[table], first_draw=draws.start) for table in ("series", "makers")]
     spool = task.get("spool")
     if spool:  # a local pool: the blocks go through a file, not the result pipe (see _spool_write)
@@ -456,8 +538,22 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
     if n == 0:
         yield _InlineExecutor()
         return
-    with ProcessPoolExecutor(max_workers=n, mp_context=worker_context()) as pool:
+    # (each worker ends itself if this process is killed: nevsim._forkserver.watch_caller)
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=worker_context(), initializer=watch_caller,
+                               initargs=(os.getpid(),))
+    pool._nevsim_cancels_on_error = True  # type: ignore[attr-defined]  # (see _drive)
+    try:
         yield pool
+    except BaseException:
+        # Queued chunks are cancelled by the pool's own manager thread. Cancelling them from this
+        # thread (as for a pool the caller owns) raced with the manager marking them failed when
+        # Ctrl-C had also ended an idle worker: Python 3.11's terminate_broken then raised
+        # InvalidStateError on a cancelled future and printed it from its thread (1 of 8 hand-made
+        # Ctrl-Cs).
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 # ---------------------------------------------------------------------------- the store side
@@ -515,7 +611,8 @@ def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
             scenario_json = meta.pop("scenario_json", {})
             run_meta = {**meta, "run_id": run_id, "draws": spec.draws, "seed": spec.seed,
                         "sweep": {"sweep_id": spec.sweep_id, "name": spec.name, "point_id": chunk.point_id,
-                                  "grid": chunk.grid, "distributions": spec.distributions}}
+                                  "grid": chunk.grid, "distributions": spec.distributions,
+                                  "scenario_uncertainty": spec.samples_scenarios}}
             run_meta.pop("timing_s", None)
             created = pd.Timestamp(run_meta.get("created_utc")).tz_convert(None).to_pydatetime()
             run_key = insert_run(con, run_id, str(run_meta.get("scenario", chunk.scenario)),
@@ -528,11 +625,45 @@ def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
                     [spec.sweep_id, chunk.chunk_id, chunk.point_id, run_id, chunk.draw_start, chunk.draw_stop,
                      seconds, _dt.datetime.now(_dt.UTC).replace(tzinfo=None)])
         con.execute("COMMIT")
-    except BaseException:  # incl. KeyboardInterrupt: the chunk is all there or not at all
-        con.execute("ROLLBACK")
+    except BaseException as exc:  # incl. KeyboardInterrupt: the chunk is all there or not at all
+        _rollback(con)
+        if _interrupted(exc):
+            raise KeyboardInterrupt from exc
         raise
     cache.update(after)
     return True
+
+
+def _rollback(con: Any) -> None:
+    """ROLLBACK unless the transaction is already over.
+
+    An interrupt (Ctrl-C) that reaches DuckDB during COMMIT ends the transaction there:
+    DuckDB aborts it (or, if the interrupt came last, has committed it) and a ROLLBACK would
+    fail with "no transaction is active" over the interrupt. Either way the chunk and its
+    ``sweep_chunks`` row are stored together or not at all.
+    """
+    import duckdb
+
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass
+
+
+def _interrupted(exc: BaseException | None) -> bool:
+    """A Ctrl-C, as Python or DuckDB (an interrupted query: InterruptException, or "Query interrupted")
+    reports it, also behind the error it caused on the way out (e.g. "Current transaction is aborted"
+    from a clean-up step after an interrupted INSERT)."""
+    import duckdb
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or \
+                (isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 # ---------------------------------------------------------------------------- running
@@ -646,7 +777,7 @@ def _task(spec: SweepSpec, chunk: Chunk, spool: str | None = None) -> dict[str, 
     return {"chunk_id": chunk.chunk_id, "scenario": chunk.scenario, "overrides": {**spec.overrides, **chunk.grid},
             "draw_start": chunk.draw_start, "draw_stop": chunk.draw_stop, "seed": spec.seed,
             "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until,
-            "makers": spec.makers, "spool": spool}
+            "makers": spec.makers, "spool": spool, "scenario_uncertainty": spec.samples_scenarios}
 
 
 def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: int, summary: SweepSummary,
@@ -686,8 +817,9 @@ def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: i
                     progress(done, total)
             top_up()
     finally:
-        for fut in pending:
-            fut.cancel()
+        if not getattr(ex, "_nevsim_cancels_on_error", False):  # (a pool of executor() cancels them itself)
+            for fut in pending:
+                fut.cancel()
 
 
 # ---------------------------------------------------------------------------- reading back
@@ -723,7 +855,7 @@ def _resolve_sweep(con: Any, sweep: str) -> tuple[str, SweepSpec]:
     if not rows:
         known = [r[0] for r in con.execute("SELECT sweep_id FROM sweeps").fetchall()]
         raise InputError("sweep", f"no sweep {sweep!r} in the store", allowed=known)
-    sweep_id, spec = rows[0][0], SweepSpec.model_validate_json(rows[0][1])
+    sweep_id, spec = rows[0][0], SweepSpec.from_stored(rows[0][1])
     # the stored spec is canonical JSON (grid keys sorted) while point ids follow the order the
     # sweep file wrote them; each stored run's meta keeps its grid values in that order
     row = con.execute("SELECT meta FROM runs WHERE run_id LIKE ? LIMIT 1", [f"sweep-{sweep_id}-%"]).fetchone()
@@ -766,7 +898,17 @@ def load_sweep(store: Any, sweep: str, *, table: str = "series") -> pd.DataFrame
         frame = pd.concat(parts, ignore_index=True)
     points = spec.points()
     for j, key in enumerate(spec.grid):
-        values = np.array([p[1][key] for p in points], dtype=object)
+        values = _grid_column([p[1][key] for p in points])
         frame.insert(1 + j, key, values[frame["point_id"].to_numpy()])
     frame["draw"] = frame["draw"].astype("int64")
     return frame.reset_index(drop=True)
+
+
+def _grid_column(values: list[Scalar]) -> np.ndarray:
+    """One grid key's values by point, typed: float64 when any is a real number, int64 for whole
+    numbers, bool for switches, object (text) otherwise (a mix of kinds too)."""
+    if all(isinstance(v, bool) for v in values):
+        return np.array(values, dtype=bool)
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int64 if all(isinstance(v, int) for v in values) else np.float64)
+    return np.array(values, dtype=object)

@@ -84,7 +84,7 @@ def test_sweep_file_is_read_and_cut_into_chunks(tmp_path: Path) -> None:
      "distributions.technology.battery_learning_rate", "either swept or sampled"),
     ({"distributions": {"technology.cny_per_usd": {"dist": "normal", "mean": 7}}},
      "distributions.technology.cny_per_usd.sd", "missing"),
-    ({"distributions": {}, "draws": 4}, "draws", "[distributions]"),
+    ({"distributions": {}, "draws": 4, "scenario_uncertainty": False}, "draws", "[distributions]"),
     ({"draws": 0}, "draws", "greater than or equal to 1"),
     ({"correlations": [{"names": ["policy.dual_credit.pass_through", "x"], "matrix": [[1, 0], [0, 1]]}]},
      "correlations[0].names", "no distribution"),
@@ -293,6 +293,18 @@ def test_chunk_size_does_not_change_the_results(tmp_path: Path) -> None:
                                   load_sweep(tmp_path / "s.duckdb", two.sweep_id))
 
 
+def test_grid_columns_come_back_with_the_type_of_their_values(tmp_path: Path) -> None:
+    spec = validate_sweep({**SMALL, "draws": 1, "distributions": {}, "grid": {
+        "technology.battery_learning_rate": [0.14, 0.22], "years.last": [2030, 2031],
+        "policy.dual_credit.enabled": [True, False]}})
+    summary = run_sweep(spec, tmp_path / "s.duckdb", workers=0)
+    frame = load_sweep(tmp_path / "s.duckdb", summary.sweep_id)
+    assert frame["technology.battery_learning_rate"].dtype == np.float64
+    assert frame["years.last"].dtype == np.int64 and frame["policy.dual_credit.enabled"].dtype == bool
+    assert set(frame["technology.battery_learning_rate"]) == {0.14, 0.22}
+    assert frame.groupby("point_id")["years.last"].first().tolist() == [2030, 2030, 2031, 2031] * 2
+
+
 def test_points_land_as_runs_with_draws(tmp_path: Path) -> None:
     summary = run_sweep(validate_sweep(SMALL), tmp_path / "s.duckdb", workers=0)
     store = Store(tmp_path / "s.duckdb")
@@ -384,7 +396,7 @@ def test_workers_send_the_compact_form_that_stores_the_same_rows_as_the_frames(t
     assert chunk_id == 1 and seconds > 0
     assert isinstance(series_values, pa.Table) and series_values.column_names == ["cell", "first_draw", "n_rows", "value"]
     series, makers = run_chunk(task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]),
-                               spec.seed, spec.distributions)
+                               spec.seed, spec.distributions, scenario_uncertainty=task["scenario_uncertainty"])
     assert len(makers_cells) == len(makers.drop(columns=["value", "draw"]).drop_duplicates())  # labels once a cell
     store = Store(tmp_path / "s.duckdb")
     with store._connect(write=True) as con:

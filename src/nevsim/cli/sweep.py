@@ -242,7 +242,39 @@ def sweep_run_cmd(
         "--connect-timeout", help="Seconds to wait for the Dask scheduler.")] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary and per-point headlines as JSON.")] = False,
 ) -> None:
-    """Run a sweep (scenarios × parameter grid × draws), or resume it: finished chunks are skipped."""
+    """Run a sweep (scenarios × parameter grid × draws), or resume it: finished chunks are skipped.
+
+    Ctrl-C stops it with one line and exit code 130: every chunk committed so far stays stored,
+    and running the same command again resumes.
+    """
+    try:
+        _sweep_run(sweep, draws, scheduler, workers, store, connect_timeout, as_json)
+    except KeyboardInterrupt:
+        typer.echo(INTERRUPTED, err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # an error an interrupt caused on its way out (DuckDB's, a clean-up's)
+        from nevsim.sweep import _interrupted
+
+        if not _interrupted(exc):
+            raise
+        typer.echo(INTERRUPTED, err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+#: Exit code after Ctrl-C (128 + SIGINT, what a shell reports for a process a Ctrl-C ended).
+EXIT_INTERRUPTED = 130
+INTERRUPTED = ("Interrupted — run the same command again to resume; nothing is lost "
+               "(the chunks finished so far are stored).")
+
+
+def _sweep_run(sweep: str, draws: int | None, scheduler: str | None, workers: int | None, store: Path | None,
+               connect_timeout: float, as_json: bool) -> None:
+    from nevsim._forkserver import deferred_sigint
+
+    with deferred_sigint():  # (a Ctrl-C inside these imports aborted the process: exit 134, no message)
+        import duckdb  # noqa: F401
+        import pyarrow  # noqa: F401
+
     from nevsim.store import Store
     from nevsim.sweep import executor
 
@@ -327,14 +359,12 @@ def sweep_show_cmd(
     st = Store(store)
     full_id, spec = _resolve(st, sweep_id)
     if csv is not None:
-        import numpy as np
-
-        from nevsim.sweep import load_sweep
+        from nevsim.sweep import _grid_column, load_sweep
 
         frame: pd.DataFrame = load_sweep(st, full_id)
         points = spec.points()  # grid columns from the run order (see _resolve), not the stored one
         for key in spec.grid:
-            values = np.array([p[1][key] for p in points], dtype=object)
+            values = _grid_column([p[1][key] for p in points])
             frame[key] = values[frame["point_id"].to_numpy()]
         frame.to_csv(csv, index=False)
         typer.echo(f"Wrote {csv} ({len(frame):,} rows)")
