@@ -36,6 +36,8 @@ class InputError(NevsimError, ValueError):
     def __str__(self) -> str:
         text = f"{self.field}: {self.message}"
         if self.allowed is not None:
+            if not text.rstrip().endswith((".", "!", "?", ":", ";")):
+                text = text.rstrip() + "."
             shown = ", ".join(self.allowed[:60])
             more = "" if len(self.allowed) <= 60 else f", … ({len(self.allowed)} in all)"
             text += f" Allowed: {shown}{more}."

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from nevsim._schema import Strict, year_path
 
@@ -63,7 +63,7 @@ class RegionTarget(_Strict):
     value: float = Field(ge=0.0, le=1000.0, description="target value in `unit`")
     unit: Literal["percent", "g CO2/km"] = Field("percent", description="unit of the target value")
     qualifier: Literal["exact", "approx", "more_than"] = "exact"
-    binding: bool = Field(False, description="whether the target binds (law with a penalty) or is a goal")
+    binding: StrictBool = Field(False, description="whether the target binds (law with a penalty) or is a goal")
     announced: int = Field(2000, ge=1990, le=2100, description="year the target was set (first year it can be met)")
     source: str = Field(min_length=1, description="document or URL the target comes from")
     status: Literal["V", "S", "U"] = Field("U", description="V seen in the source, S secondary, U unconfirmed")
@@ -145,7 +145,7 @@ class RegionSpec(_Strict):
     purchase_incentive: RegionIncentive = Field(
         default_factory=RegionIncentive,
         description="incentives not named in `policies` (region-wide averages, by year); added to any named one")
-    targets_from_facts: bool = Field(
+    targets_from_facts: StrictBool = Field(
         True, description="also check the fact table's targets of `iea_name` (nevsim.data targets)")
     targets: list[RegionTarget] = Field(default_factory=list)
 

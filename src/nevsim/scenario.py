@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from nevsim._schema import MAX_YEAR, MIN_YEAR, Strict, year_path
 from nevsim.errors import InputError
@@ -153,7 +153,7 @@ class Years(_Strict):
 class DualCredit(_WithPaths):
     """China's dual-credit rules (CAFC + NEV credits) as the scenario applies them."""
 
-    enabled: bool = Field(True, description="false: no NEV credit obligation and no CAFC offsets (a world without the rules)")
+    enabled: StrictBool = Field(True, description="false: no NEV credit obligation and no CAFC offsets (a world without the rules)")
     nev_ratio_pct: YearPath = _path(0.0, 200.0, "NEV credit ratio by year (percent of the conventional base), overriding nevsim.policy")
     extend: Literal["hold", "zero"] = Field(
         "hold", description="after the last year with a ratio: hold the last value, or no obligation"
@@ -165,25 +165,25 @@ class DualCredit(_WithPaths):
         description="cap on the NEV credit price (CNY per credit); China has no fine, so a cap near the highest observed average prices stands in for the cost of non-compliance",
     )
     pass_through: Number = Field(0.7, ge=0.0, le=1.0, description="share θ of the credit value passed through to prices (fraction)")
-    observed_prices_in_history: bool = Field(
+    observed_prices_in_history: StrictBool = Field(
         True,
         description="in calibration years use the reported average NEV credit price where one exists (the competitive clearing price is 0 in an industry-long market)",
     )
-    cafc_offset: bool = Field(True, description="makers' CAFC deficits of the previous year add to NEV credit demand (offset with NEV credits)")
+    cafc_offset: StrictBool = Field(True, description="makers' CAFC deficits of the previous year add to NEV credit demand (offset with NEV credits)")
     check_year_paths = _path_validators("nev_ratio_pct")
 
 
 class Subsidies(_Strict):
     """National purchase subsidy and the purchase-tax exemption."""
 
-    purchase_subsidy: bool = Field(True, description="false: no national purchase subsidy in any year")
-    local_top_up: bool = Field(
+    purchase_subsidy: StrictBool = Field(True, description="false: no national purchase subsidy in any year")
+    local_top_up: StrictBool = Field(
         True, description="local (city/provincial) purchase top-ups on the national subsidy, 2013–2019 (policy table local_top_up_fraction)"
     )
     subsidy_extend_to_year: int | None = Field(
         None, ge=2022, le=2100, description="keep the last subsidy amounts (2022 rules) up to this year (calendar year)"
     )
-    purchase_tax_exemption: bool = Field(True, description="false: NEVs pay the full purchase tax in every year")
+    purchase_tax_exemption: StrictBool = Field(True, description="false: NEVs pay the full purchase tax in every year")
     tax_exemption_extend_to_year: int | None = Field(
         None, ge=2023, le=2100, description="keep the full exemption (2024–2025 rules) up to this year (calendar year)"
     )
@@ -343,7 +343,7 @@ class Uncertainty(_Strict):
 
     draws: int = Field(1, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (1 = deterministic run at the nominal values)")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed of the draws (numpy SeedSequence entropy)")
-    coefficients: bool = Field(
+    coefficients: StrictBool = Field(
         False, description="with draws > 1, also sample the buyer coefficients from the distributions of "
                            "assumptions/coefficients.csv (those the scenario does not set)")
     distributions: dict[str, dict[str, Any]] = Field(
@@ -695,6 +695,8 @@ def _to_input_error(exc: ValidationError) -> InputError:
                 hi = getattr(meta, "le", hi) if getattr(meta, "le", None) is not None else hi
         desc = f" ({info.description})" if info is not None and info.description else ""
         return InputError(field, f"value {err.get('input')!r} out of range{desc}", allowed=[f"{lo} to {hi}"])
+    if kind == "bool_type":  # (StrictBool: TOML's true/false only, not "yes" or 1)
+        return InputError(field, f"{err.get('input')!r} is not a boolean", allowed=["true", "false"])
     if info is not None:
         annotation = getattr(info.annotation, "__name__", str(info.annotation))
         desc = f"; {info.description}" if info.description else ""

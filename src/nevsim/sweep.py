@@ -84,7 +84,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from nevsim._forkserver import start_workers, watch_caller, worker_context
 from nevsim.errors import InputError
@@ -139,10 +139,10 @@ class SweepSpec(BaseModel):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed (numpy SeedSequence entropy)")
     chunk_draws: int = Field(1000, ge=1, le=MAX_DRAWS, description="draws per chunk")
     until: int | None = Field(None, ge=2015, le=2030, description="data cutoff for calibration (back-tests)")
-    makers: bool = Field(True, description="store the makers table of every draw (false: series only; the "
+    makers: StrictBool = Field(True, description="store the makers table of every draw (false: series only; the "
                                            "per-draw makers table is ~5× the series and the store's single "
                                            "writer limits how fast chunks can be saved)")
-    scenario_uncertainty: bool = Field(
+    scenario_uncertainty: StrictBool = Field(
         True, description="with draws > 1, each draw also samples what the point's scenario samples (its "
                           "[uncertainty]: distributions, correlations, coefficients = true), as `nevsim outlook "
                           "--draws` does; [distributions] replaces a distribution of the same path and [grid] / "

@@ -300,13 +300,20 @@ def parse_distribution(data: Mapping[str, Any] | _Dist, field: str = "distributi
             raise InputError(where, f"missing (a {kind} distribution needs {', '.join(_REQUIRED[kind])})",
                              allowed=_FIELDS[kind]) from None
         message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "value_error":  # a check across keys (min < max, low ≤ mode ≤ high): the message says it
+            raise InputError(where, message, allowed=_ORDER.get(kind)) from None
         raise InputError(where, message, allowed=_constraint(err) or _FIELDS[kind]) from None
+
+
+#: The order a distribution's keys must keep (checked across keys, so no single key's range says it).
+_ORDER: dict[str, list[str]] = {"normal": ["min < max"], "lognormal": ["min < max"],
+                                "triangular": ["low ≤ mode ≤ high, low < high"], "uniform": ["low < high"],
+                                "choice": ["one weight ≥ 0 per value, with a positive sum"]}
 
 
 def _constraint(err: Mapping[str, Any]) -> list[str]:
     """What a rejected value may be, from a pydantic error: ``["> 0.0"]``, ``["a number"]``, or
-    nothing (a check across keys, such as min < max, says it in its message; the caller then
-    lists the distribution's keys)."""
+    nothing (the caller then lists the distribution's keys; checks across keys use :data:`_ORDER`)."""
     ops = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤", "min_length": "at least", "max_length": "at most"}
     ctx = err.get("ctx") or {}
     allowed = [f"{ops[k]} {v}" + ((" value" if v == 1 else " values") if k.endswith("length") else "")

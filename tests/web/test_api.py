@@ -347,3 +347,13 @@ def test_outlook_page_draws_a_fan_band_for_a_run_with_draws(tmp_path: Path) -> N
         while c.get(f"/api/runs/{single}").json()["status"] not in ("done", "failed"):
             time.sleep(0.1)
         assert '"fill":"tonexty"' not in c.get("/outlook", params={"run": single}).text.replace(" ", "")
+
+
+def test_validate_refuses_a_coefficient_distribution_that_crosses_its_sign_bound(client: Any) -> None:
+    """A distribution must keep a coefficient inside its bounds, as a fixed value must (QA finding 1)."""
+    body = {"overrides": {"coefficients.beta_price": {"dist": "normal", "mean": -0.05, "sd": 0.1}}}
+    bad = client.post("/api/scenarios/validate", json=body)
+    assert bad.status_code == 422, bad.text
+    assert "beta_price" in bad.json()["detail"][0]["field"]
+    body["overrides"]["coefficients.beta_price"] |= {"max": 0.0}
+    assert client.post("/api/scenarios/validate", json=body).status_code == 200

@@ -21,10 +21,8 @@ from typing import Annotated, Any
 
 import typer
 
-from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.cli._common import HTML_SUFFIXES, check_writable, cli_errors, echo_json
 from nevsim.errors import InputError
-
-PLOT_SUFFIXES = (".html",)
 
 
 def _console(stderr: bool = False) -> Any:
@@ -153,9 +151,7 @@ def backtest_cmd(
     except InputError as exc:
         raise _as_flags(exc, single_cutoff=cutoff is not None) from None
     if plot is not None:
-        if plot.suffix.lower() not in PLOT_SUFFIXES:
-            raise InputError("--plot", f"{plot} must be an HTML file.", allowed=list(PLOT_SUFFIXES))
-        check_writable(plot, force=force, field="--plot")
+        check_writable(plot, force=force, field="--plot", suffixes=HTML_SUFFIXES)
     try:
         bt = _run(spec, code, years, through, quiet=as_json, policies=policies)
     except InputError as exc:
