@@ -17,6 +17,10 @@ nothing stored: how the model alone scales), ``series`` (``makers = false``, sto
   chunks and DuckDB's inserts), which nothing can share, as DuckDB has one writer;
 * ``speedup`` = wall(1 worker) / wall(2 workers).
 
+``--no-scenario-uncertainty``: the points sample only the sweep's ``[distributions]`` (the
+battery learning rate), not also the scenario's own ``[uncertainty]`` (a sweep's meaning before
+2026-11-30; ``scenario_uncertainty = false``), for figures comparable with the earlier ones.
+
 ``--warm``: each fresh process first runs a one-chunk sweep (another seed, not measured), so the
 measured sweep finds the workers' fork server already started and warm, as a second sweep from
 a notebook or script does (:mod:`nevsim._worker`). Without it the measured sweep starts the
@@ -50,6 +54,7 @@ draws = {draws}
 seed = 1
 chunk_draws = {chunk}
 makers = {makers}
+scenario_uncertainty = {scenario_uncertainty}
 [grid]
 "policy.dual_credit.pass_through" = {points}
 [distributions]
@@ -101,10 +106,12 @@ def _points(n: int) -> list[float]:
 
 
 def one_run(folder: Path, draws: int, chunk: int, makers: bool, workers: int,
-            model_only: bool = False, points: int = 4, warm: bool = False) -> dict[str, float]:
+            model_only: bool = False, points: int = 4, warm: bool = False,
+            scenario_uncertainty: bool = True) -> dict[str, float]:
     """One sweep in a fresh interpreter, into a new store (``model_only``: chunks computed, nothing stored)."""
     spec = folder / f"bench-{'m' if makers else 's'}.toml"
     spec.write_text(_SWEEP.format(draws=draws, chunk=chunk, makers="true" if makers else "false",
+                                  scenario_uncertainty="true" if scenario_uncertainty else "false",
                                   points=_points(points)), encoding="utf-8")
     script = folder / "case.py"
     script.write_text(_CASE, encoding="utf-8")
@@ -117,7 +124,7 @@ def one_run(folder: Path, draws: int, chunk: int, makers: bool, workers: int,
 
 
 def measure(draws: int = 1000, chunk: int = 250, reps: int = 3, points: int = 4,
-            warm: bool = False) -> dict[str, dict[str, float]]:
+            warm: bool = False, scenario_uncertainty: bool = True) -> dict[str, dict[str, float]]:
     """Medians over ``reps`` of every case (model only / series only / with makers × 1 / 2 workers)."""
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,9 +133,9 @@ def measure(draws: int = 1000, chunk: int = 250, reps: int = 3, points: int = 4,
             for _ in range(reps):  # alternate 1 and 2 workers so a load change hits both
                 for workers in (1, 2):
                     runs[workers].append(one_run(Path(tmp), draws, chunk, makers, workers, name == "model", points,
-                                                       warm))
+                                                       warm, scenario_uncertainty))
             case: dict[str, float] = {"makers": makers, "points": points, "draws": draws, "chunk_draws": chunk,
-                                      "reps": reps, "warm_server": warm}
+                                      "reps": reps, "warm_server": warm, "scenario_uncertainty": scenario_uncertainty}
             for workers, rs in runs.items():
                 for key in ("wall_s", "parent_cpu_s", "compute_s"):
                     case[f"w{workers}_{key}"] = statistics.median(r[key] for r in rs)
@@ -148,15 +155,18 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="repetitions (medians are reported)")
     parser.add_argument("--warm", action="store_true",
                         help="measure a second sweep of the process (the workers' fork server already warm)")
+    parser.add_argument("--no-scenario-uncertainty", dest="scenario_uncertainty", action="store_false",
+                        help="sample only the sweep's [distributions] (a sweep's meaning before 2026-11-30)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
-    report = measure(args.draws, args.chunk, args.reps, args.points, args.warm)
+    report = measure(args.draws, args.chunk, args.reps, args.points, args.warm, args.scenario_uncertainty)
     report["machine"] = {"cpus": os.cpu_count(), "load_avg_1min_after": os.getloadavg()[0]}  # type: ignore[assignment]
     if args.json:
         print(json.dumps(report, indent=1))
         return
     print(f"sweep: {args.points} points × {args.draws:,} draws, chunks of {args.chunk}, medians of {args.reps} runs "
-          f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} after{'; fork server warm' if args.warm else ''})")
+          f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} after{'; fork server warm' if args.warm else ''}"
+          f"{'' if args.scenario_uncertainty else '; sweep distributions only'})")
     print(f"{'table':>7} {'wall 1w':>8} {'wall 2w':>8} {'speed-up':>9} {'compute':>8} {'parent cpu':>11} {'bound':>6}")
     for key in ("model", "series", "makers"):
         c = report[key]
