@@ -132,6 +132,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
     draws = [int(x) for x in args.draws.split(",")]
+    if min(draws) < 2:  # (one draw is the baseline every case is compared with; it is always measured)
+        parser.error(f"--draws: counts must be ≥ 2 (one draw is always measured as the baseline), got {args.draws}")
     chunks = [int(x) for x in args.chunks.split(",")]
     results = [case(1, 1)]
     for n in draws:
