@@ -74,15 +74,28 @@ def _server_ignores_sigint() -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    caller_ignores = previous is signal.SIG_IGN  # (e.g. `nevsim sweep … &` from a script): workers must too
+    saved = os.environ.get(_CALLER_IGNORES_SIGINT)
+    os.environ[_CALLER_IGNORES_SIGINT] = "1" if caller_ignores else "0"  # (read by restore_sigint in the server)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        if saved is None:
+            os.environ.pop(_CALLER_IGNORES_SIGINT, None)
+        else:
+            os.environ[_CALLER_IGNORES_SIGINT] = saved
+
+
+#: Environment variable the fork server is started with: "1" when the caller ignored Ctrl-C.
+_CALLER_IGNORES_SIGINT = "NEVSIM_CALLER_IGNORES_SIGINT"
 
 
 def restore_sigint() -> None:
     """Python's own SIGINT handler (KeyboardInterrupt), where SIGINT was ignored at start
     (the fork server, see :func:`_server_ignores_sigint`); called by :mod:`nevsim._worker`."""
+    if os.environ.get(_CALLER_IGNORES_SIGINT) == "1":  # the caller ignores Ctrl-C: so do its workers
+        return
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -94,8 +107,8 @@ def deferred_sigint() -> Iterator[None]:
     For imports of native extensions: a KeyboardInterrupt inside ``import duckdb`` aborted the
     whole process ("Critical nanobind error", exit 134) instead of stopping it cleanly.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield  # (no handler to hold back, or Ctrl-C ignored: it stays ignored)
         return
     caught: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))

@@ -11,8 +11,8 @@ worker forked afterwards starts with those imports and caches (copy-on-write pag
 server). The server lives as long as the calling process, so a second sweep from the same
 process (a notebook, a script with several sweeps) starts warm workers at once.
 
-The warm-up is only a speed-up: any error in it is swallowed (an interrupt too: Ctrl-C reaches
-the server while it is still loading, before it ignores SIGINT), and a worker then computes what
+The warm-up is only a speed-up: any error in it is swallowed (an interrupt too, should one reach
+it: the server starts with Ctrl-C ignored, :func:`nevsim._forkserver.start_workers`), and a worker then computes what
 it needs itself (and reports a real error with its chunk). It starts no thread of its own (a
 one-draw run uses one block of draws). The imports leave the native threads of numpy's and
 scipy's OpenBLAS and of pyarrow's jemalloc idle in the server; all three register fork handlers,

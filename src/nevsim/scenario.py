@@ -852,7 +852,8 @@ def check_draw_values(scenario: Scenario, values: Any, where: str = "values") ->
             value = end.get(err.field)
             shown = f"a draw's value {value:g}" if value is not None else "a draw's values"
             raise InputError(err.field if value is not None else where,
-                             f"{shown} is not allowed, as it is not in the scenario: {err.message}",
+                             f"{shown} is not allowed (it would not be allowed in the scenario either): "
+                             f"{err.message}",
                              allowed=err.allowed) from None
 
 

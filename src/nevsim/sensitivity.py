@@ -319,7 +319,7 @@ def _sobol_figure(result: SensitivityResult, top: int) -> Any:
 def _check_parameters(scenario: Any, dists: Mapping[str, Any]) -> None:
     """Every name must vary per draw (:func:`nevsim.simulate.value_keys`); a scenario path must keep
     the scenario valid over the distribution's whole support (InputError at ``parameters.<name>``)."""
-    from nevsim.scenario import validate_scenario
+    from nevsim.scenario import check_draw_values
     from nevsim.simulate import value_keys
 
     keys = value_keys()
@@ -331,20 +331,21 @@ def _check_parameters(scenario: Any, dists: Mapping[str, Any]) -> None:
         if name not in keys and not (head in paths and tail.isdigit()):
             raise InputError(f"parameters.{name}", "cannot be varied: not a real-valued scenario parameter, a point "
                              "of a year path or a coefficient with a value (fitted ones cannot).", allowed=sorted(keys))
-        if name.startswith(COEFFICIENT_PREFIX):
-            continue
-        for q in (1e-9, 0.5, 1 - 1e-9):
-            try:
-                validate_scenario(_with_value(scenario.resolved(), name, dist.percentile(q)))
-            except InputError as exc:
-                raise InputError(f"parameters.{name}", f"{exc.field}: {exc.message} (bound the distribution "
-                                 "inside the field's range).", allowed=exc.allowed) from None
+        try:  # (an existing field or year point; the support's ends as overrides would be checked,
+            # so coefficients keep their known sign too)
+            if not name.startswith(COEFFICIENT_PREFIX):
+                _with_value(scenario.resolved(), name, dist.percentile(0.5))
+            check_draw_values(scenario, {name: [dist.percentile(q) for q in (1e-9, 0.5, 1 - 1e-9)]})
+        except InputError as exc:
+            raise InputError(f"parameters.{name}", f"{exc.field}: {exc.message} (bound the distribution "
+                             "inside the field's range).", allowed=exc.allowed) from None
 
 
 def _with_value(resolved: dict[str, Any], path: str, value: float) -> dict[str, Any]:
     """``resolved`` with ``path`` set to ``value``; a path ending in a year replaces that point of a year path.
 
-    The same change :func:`nevsim.simulate.run_values` makes for one draw (used here to check ranges).
+    The same change :func:`nevsim.simulate.run_values` makes for one draw (used here to check that
+    the field or year point exists).
     """
     import copy
 

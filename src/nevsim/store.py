@@ -369,6 +369,14 @@ class Store:
 
     # -- writing
 
+    def check_writable(self) -> None:
+        """Open the store for writing and close it: a file that is not a store, a damaged one or one
+        another process holds is an :class:`InputError` now, before a long run whose result it would
+        then refuse. Nothing is written to an existing store (a version-1 file is migrated, as any
+        write would)."""
+        with self._connect(write=True):
+            pass
+
     def save(self, results: Results) -> str:
         """Store a run (one transaction) and return its run id.
 

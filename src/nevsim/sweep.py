@@ -263,10 +263,11 @@ def _check_sampling(spec: SweepSpec, scenario: str, base: Any) -> None:
     """With the scenario's [uncertainty] sampled: something to sample, and [[correlations]] over
     what is sampled, each parameter in one group (the scenario's groups count)."""
     own = base.distributions()
-    sampled = sorted(set(own) | set(spec.distributions))
+    # a [grid] path is fixed at every point (the point's scenario drops its distribution), so it is not sampled
+    sampled = sorted((set(own) - set(spec.grid)) | set(spec.distributions))
     if not sampled:
         raise InputError("draws", f"{spec.draws} draws need something to sample: scenario {scenario!r} samples "
-                                  "nothing (no distribution in it) and [distributions] is empty "
+                                  "nothing that [grid] does not fix, and [distributions] is empty "
                                   "(without one every draw is the same run)",
                          allowed=["draws = 1", "an entry in [distributions]"])
     theirs = {name: j for j, corr in enumerate(base.correlations()) for name in corr.names}
@@ -538,6 +539,7 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
     if n == 0:
         yield _InlineExecutor()
         return
+    start_workers()  # (the server starts with Ctrl-C ignored while it loads; no-op if it runs already)
     # (each worker ends itself if this process is killed: nevsim._forkserver.watch_caller)
     pool = ProcessPoolExecutor(max_workers=n, mp_context=worker_context(), initializer=watch_caller,
                                initargs=(os.getpid(),))
@@ -660,7 +662,7 @@ def _interrupted(exc: BaseException | None) -> bool:
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or \
-                (isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()):
+                (type(exc) is RuntimeError and str(exc).startswith("Query interrupted")):  # (DuckDB's own text)
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -786,6 +788,7 @@ def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: i
     by_id = {c.chunk_id: c for c in todo}
     pending: dict[Future[Any], Chunk] = {}
     known: dict[tuple[str, int], pd.DataFrame] = {}  # each run's stored cells, kept between its chunks
+    interrupted = False
 
     def top_up() -> None:
         while len(pending) < window:
@@ -816,8 +819,14 @@ def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: i
                 if progress is not None:
                     progress(done, total)
             top_up()
+    except BaseException as exc:
+        interrupted = _interrupted(exc)
+        raise
     finally:
-        if not getattr(ex, "_nevsim_cancels_on_error", False):  # (a pool of executor() cancels them itself)
+        # Queued chunks of a failed attempt must not run on: cancel them. After a Ctrl-C, a pool of
+        # executor() cancels them itself (its manager thread; see executor()), which the caller's
+        # pool does not.
+        if not (interrupted and getattr(ex, "_nevsim_cancels_on_error", False)):
             for fut in pending:
                 fut.cancel()
 

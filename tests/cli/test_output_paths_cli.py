@@ -103,3 +103,14 @@ def test_store_folder_that_cannot_be_made_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="cannot make the folder"), \
             Store(tmp_path / "file" / "runs.duckdb")._connect(write=True):  # as a save opens it
         pass
+
+
+def test_outlook_store_that_is_not_a_store_is_refused_before_the_run(no_work, tmp_path):
+    """A --store file that is not a store (or is damaged, or locked) is found before the run,
+    not after it (review finding: with many draws the run was lost)."""
+    bad = tmp_path / "notes.duckdb"
+    bad.write_text("not a database")
+    result = invoke("outlook", "--store", str(bad))
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: --store:") and "not a nevsim results store" in result.output
+    assert bad.read_text() == "not a database"  # (untouched)

@@ -253,14 +253,25 @@ def test_the_server_starts_with_sigint_ignored_and_its_workers_stop_on_ctrl_c() 
     import signal
 
     from nevsim._forkserver import _server_ignores_sigint
-    from nevsim.sweep import executor
 
     with _server_ignores_sigint():
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # (inherited by the server across exec)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    probe = "__import__('signal').getsignal(2) is __import__('signal').default_int_handler"
-    with executor(workers=1) as pool:
-        assert pool.submit(eval, probe).result(timeout=120) is True
+    # A fresh process, so that executor() itself starts the server (in this process another test may
+    # have started it already, and then this test would check nothing; review finding).
+    script = textwrap.dedent("""
+        import signal, sys
+        from nevsim.sweep import executor
+        probe = "__import__('signal').getsignal(2) is __import__('signal').default_int_handler"
+        if __name__ == "__main__":
+            with executor(workers=1) as pool:
+                sys.exit(0 if pool.submit(eval, probe).result(timeout=120) is True else 3)
+        """)
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_a_pool_of_executor_cancels_its_queued_chunks_itself_when_the_sweep_stops() -> None:
@@ -276,3 +287,55 @@ def test_a_pool_of_executor_cancels_its_queued_chunks_itself_when_the_sweep_stop
         raise KeyboardInterrupt
     assert all(f.done() for f in futures)
     assert sum(f.cancelled() for f in futures) >= 8  # (a few may have reached the worker's queue)
+
+
+def test_a_failed_sweep_cancels_its_queued_chunks_on_a_pool_the_caller_keeps(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error that is not an interrupt cancels the attempt's queued chunks, also on a pool of
+    executor() that the caller keeps for a retry (review finding: they ran on, into a spool folder
+    already removed, holding the workers)."""
+    from concurrent.futures import Executor, Future
+
+    class Deferred(Executor):  # the first chunk runs; the others stay queued
+        _nevsim_cancels_on_error = True  # (as a pool of executor() is marked)
+
+        def __init__(self) -> None:
+            self.futures: list[Future[Any]] = []
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            fut: Future[Any] = Future()
+            if not self.futures:
+                fut.set_result(fn(*args, **kwargs))
+            self.futures.append(fut)
+            return fut
+
+    _inject(monkeypatch, 1, RuntimeError("the disk is full"))
+    ex = Deferred()
+    with pytest.raises(RuntimeError, match="disk is full"):
+        run_sweep(validate_sweep(__import__("tomllib").loads(SWEEP)), tmp_path / "s.duckdb", pool=ex, max_pending=4)
+    assert len(ex.futures) > 1 and all(f.cancelled() for f in ex.futures[1:])
+
+
+def test_workers_of_a_caller_that_ignores_ctrl_c_ignore_it_too() -> None:
+    """A sweep started with SIGINT ignored (``nevsim sweep … &`` from a script): a Ctrl-C to the
+    process group must not kill its workers while the sweep goes on (review finding)."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent("""
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from nevsim.sweep import executor
+        probe = "__import__('signal').getsignal(2) is __import__('signal').SIG_IGN"
+        if __name__ == "__main__":
+            with executor(workers=1) as pool:
+                sys.exit(0 if pool.submit(eval, probe).result(timeout=120) is True else 3)
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_only_duckdbs_own_text_counts_as_an_interrupt() -> None:
+    assert sweep_module._interrupted(RuntimeError("Query interrupted"))
+    assert not sweep_module._interrupted(RuntimeError("the model was interrupted by a bad value"))
+    assert not sweep_module._interrupted(ValueError("Query interrupted"))

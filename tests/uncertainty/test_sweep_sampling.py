@@ -85,6 +85,18 @@ def test_sweep_correlations_may_name_what_the_scenario_samples_but_not_join_its_
     assert err.value.field == "correlations[0].names" and "no distribution" in err.value.message
 
 
+def test_a_correlation_naming_a_grid_path_is_refused_when_the_sweep_is_read() -> None:
+    """A [grid] path is fixed at every point, so a sweep correlation naming it is refused by the
+    validation (review finding: it passed, and every chunk then failed)."""
+    spec = {"name": "x", "scenarios": [BASE], "draws": 3, "overrides": {"years.last": 2032},
+            "grid": {LR: [0.14, 0.22]},
+            "correlations": [{"names": [LR, VKT], "matrix": [[1, 0.3], [0.3, 1]]}]}
+    with pytest.raises(InputError) as err:
+        validate_sweep(spec)
+    assert err.value.field == "correlations[0].names" and "no distribution" in err.value.message
+    assert LR not in err.value.allowed and VKT in err.value.allowed
+
+
 def test_draws_of_a_scenario_that_samples_nothing_need_sweep_distributions() -> None:
     fixed = {"uncertainty.coefficients": False, LR: 0.18, "policy.dual_credit.pass_through": 0.7, FX: 7.1,
              VKT: 12000.0, "energy.gasoline_price_cny_per_l": {"2010": 7.0, "2024": 7.8},

@@ -60,6 +60,7 @@ def test_api_through_works_or_is_refused(c: Any) -> None:
     (["2018,,2019"], "empty entry"),
     ([""], "at least one cutoff"),
     (["abc"], "not a year"),
+    (["1990"], "observed years"),  # (out of range: found by backtest(), renamed from its `cutoffs`; review finding)
 ])
 def test_api_refuses_empty_and_repeated_cutoffs_like_the_cli(c: Any, cutoff: list[str], words: str) -> None:
     r = c.get("/api/backtest", params={"cutoff": cutoff})

@@ -250,6 +250,13 @@ def outlook_cmd(
         check_folder((store.expanduser() if store is not None else default_path()).absolute().parent, field="--store")
         if store is not None and store.is_dir():
             raise InputError("--store", f"{store} is a folder; give a file path such as {store / 'runs.duckdb'}.")
+        if store is not None and store.expanduser().is_file():  # not a store, damaged or held by another process
+            from nevsim.store import Store
+
+            try:
+                Store(store).check_writable()
+            except InputError as exc:
+                raise InputError("--store", exc.message, allowed=exc.allowed) from None
     if out is not None:  # refuse before running, not after
         check_folder(out, field="--out")
         for name in OUT_FILES if code != "ALL" else ():

@@ -355,7 +355,15 @@ def run_backtest(st: AppState, scenario: str | None, region: str | None = None, 
     spec, code = resolve_scenario_region(scenario, region)
     name = str(getattr(spec, "name", spec))
     key = ("backtest", name, code, tuple(years) if years else None, through, policies)
-    return st.memo(key, lambda: backtest(name, region=code, cutoffs=years, through=through, policies=policies))
+    def run() -> Any:
+        try:
+            return backtest(name, region=code, cutoffs=years, through=through, policies=policies)
+        except InputError as exc:  # (the query parameter is `cutoff`, as the CLI names its own flags)
+            if exc.field == "cutoffs":
+                raise InputError("cutoff", exc.message, allowed=exc.allowed) from None
+            raise
+
+    return st.memo(key, run)
 
 
 @router.get("/backtest", summary="Back-test: forecasts from past cutoffs scored against the actuals",
