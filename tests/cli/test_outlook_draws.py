@@ -113,3 +113,11 @@ def test_every_region_without_draws_stays_deterministic() -> None:
     result = invoke("outlook", "--region", "all", "--json", "--no-store")
     payload = json.loads(result.stdout)
     assert [r["draws"] for r in payload["runs"]] == [1, 1, 1] and "quantile" not in payload["series"][0]
+
+
+def test_every_region_table_writes_vehicle_targets_as_whole_numbers() -> None:
+    """The all-regions targets table formats a volume target like the one-region table
+    ("2,000,000 vehicles", not "2000000.0 vehicles per year")."""
+    table = runner.invoke(app, ["outlook", "--region", "all", "--no-store"], catch_exceptions=False,
+                          env={"COLUMNS": "200"})
+    assert "2,000,000 vehicles" in table.stdout and "2000000.0" not in table.stdout

@@ -71,6 +71,14 @@ def _num(v: Any, fmt: str) -> str:
     return format(v, fmt)
 
 
+def _target_value(t: Any) -> tuple[str, str]:
+    """A target row's value with its unit (``2,000,000 vehicles``, ``20.0 %``), and the format of its numbers."""
+    big = str(t.unit).startswith("vehicles")
+    fmt = ",.0f" if big else ".1f"
+    unit = "%" if t.unit == "percent" else ("vehicles" if big else str(t.unit))
+    return f"{_num(t.target_value, fmt)} {unit}", fmt
+
+
 #: Headline columns (header, variable, format, divisor): China's, and a region's own (nevsim.regions).
 CHINA_COLUMNS = [("EV %", "Sales Share|Cars|EV", ".1f", 1.0), ("BEV %", "Sales Share|Cars|BEV", ".1f", 1.0),
                  ("PHEV %", "Sales Share|Cars|PHEV", ".1f", 1.0),
@@ -171,15 +179,13 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
                       max_width=widths.get(name), overflow="ellipsis" if name == "source" else "fold",
                       no_wrap=name == "source")
     for t in targets.itertuples(index=False):
-        big = str(t.unit).startswith("vehicles")
-        fmt = ",.0f" if big else ".1f"
+        value, fmt = _target_value(t)
         met = "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no")
         first = "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
         compared = str(t.compared_variable) if isinstance(t.compared_variable, str) else "not modelled"
-        unit = "%" if t.unit == "percent" else ("vehicles" if big else str(t.unit))
         prob = [] if n == 1 else [_num(getattr(t, "probability_met", float("nan")), ".0%")]
         tt.add_row(str(t.name), str(t.source).split(" (")[0], "yes" if t.binding else "no", str(t.year),
-                   f"{_num(t.target_value, fmt)} {unit}", _num(t.projected_value, fmt), _num(t.gap, fmt), met,
+                   value, _num(t.projected_value, fmt), _num(t.gap, fmt), met,
                    *prob, first, compared)
     console.print(tt)
     solver = (meta.get("solver") or {}).get("credit_market") or {}
@@ -404,9 +410,9 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
         if not isinstance(t.compared_variable, str):
             continue
         prob = [_num(getattr(t, "probability_met", float("nan")), ".0%")] if many else []
-        tt.add_row(str(t.region), str(t.name), "yes" if t.binding else "no", str(t.year),
-                   f"{_num(t.target_value, '.1f')} {'%' if t.unit == 'percent' else t.unit}",
-                   _num(t.projected_value, ".1f"), "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no"),
+        value, fmt = _target_value(t)
+        tt.add_row(str(t.region), str(t.name), "yes" if t.binding else "no", str(t.year), value,
+                   _num(t.projected_value, fmt), "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no"),
                    *prob, "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)))
     console.print(tt)
     for s in stored:
