@@ -37,4 +37,13 @@ def test_a_distribution_whose_keys_are_out_of_order_names_the_order():
 
     with pytest.raises(InputError) as err:
         parse_distribution({"dist": "normal", "mean": 1.0, "sd": 1.0, "min": 5.0, "max": 3.0}, "x")
-    assert err.value.allowed == ["min < max"]
+    assert err.value.allowed == ["min ≤ mean ≤ max, min < max"]
+
+
+def test_an_input_error_survives_pickling():
+    """A sweep worker's InputError crosses the process boundary whole (it broke the pool before)."""
+    import pickle
+
+    err = pickle.loads(pickle.dumps(InputError("x.y", "bad value", allowed=["a", "b"])))
+    assert (type(err), err.field, err.message, err.allowed) == (InputError, "x.y", "bad value", ["a", "b"])
+    assert str(err) == "x.y: bad value. Allowed: a, b."

@@ -33,6 +33,10 @@ class InputError(NevsimError, ValueError):
         self.allowed = None if allowed is None else [str(a) for a in allowed]
         super().__init__(str(self))
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str, list[str] | None]]:
+        """Pickled with its three fields, so an error raised in a sweep's worker process reaches the caller."""
+        return (type(self), (self.field, self.message, self.allowed))
+
     def __str__(self) -> str:
         text = f"{self.field}: {self.message}"
         if self.allowed is not None:

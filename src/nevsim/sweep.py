@@ -230,10 +230,18 @@ def _lookup(resolved: Mapping[str, Any], path: str) -> Any:
 def _check_against_scenarios(spec: SweepSpec) -> None:
     """Every grid value and distribution must give a valid scenario for every listed scenario."""
     from nevsim.scenario import load_scenario
+    from nevsim.simulate import _CHINA_ONLY
 
     for scenario in spec.scenarios:
         base = load_scenario(scenario, spec.overrides or None) if spec.overrides else load_scenario(scenario)
         resolved = base.resolved()
+        if base.region_spec is not None:  # (a region's run ignores China's policy, currency and price fields)
+            for section, items in (("grid", spec.grid), ("distributions", spec.distributions)):
+                for path in items:
+                    if path.startswith(_CHINA_ONLY):
+                        raise InputError(f"{section}.{path}", f"is not used in a {base.region} run (scenario "
+                                         f"{scenario!r}: its [region] table sets its own policies, currency and "
+                                         "energy prices); sweep it with China scenarios only")
         if spec.samples_scenarios:
             _check_sampling(spec, scenario, base)
         for section, items in (("grid", spec.grid), ("distributions", spec.distributions)):
@@ -310,6 +318,8 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
         where = ".".join(str(p) for p in err["loc"]) or "sweep"
         if err["type"] == "extra_forbidden":
             raise InputError(where, "unknown key", allowed=sorted(SweepSpec.model_fields)) from None
+        if err["type"] == "bool_type":  # (as a scenario's flags: TOML's true/false only)
+            raise InputError(where, f"{err.get('input')!r} is not a boolean", allowed=["true", "false"]) from None
         info = SweepSpec.model_fields.get(str(err["loc"][0])) if err["loc"] else None
         desc = f" ({info.description})" if info is not None and info.description else ""
         raise InputError(where, f"{str(err['msg']).removeprefix('Value error, ')}{desc}") from None

@@ -139,6 +139,11 @@ class _Truncatable(_Dist):
     def _bounds(self) -> _Truncatable:
         if self.min is not None and self.max is not None and not self.min < self.max:
             raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        centre = getattr(self, "mean", None)  # (a deterministic run uses it: it must be a value the draws can take)
+        if centre is not None and not ((self.min is None or self.min <= centre) and
+                                       (self.max is None or centre <= self.max)):
+            raise ValueError(f"mean ({centre}) must lie within min–max ({self.min}–{self.max}): a run without "
+                             "draws uses the mean")
         lo, hi = self._u_range()
         if not hi - lo > 1e-12:
             raise ValueError("min/max leave (almost) no probability: widen the bounds or move the centre")
@@ -306,7 +311,7 @@ def parse_distribution(data: Mapping[str, Any] | _Dist, field: str = "distributi
 
 
 #: The order a distribution's keys must keep (checked across keys, so no single key's range says it).
-_ORDER: dict[str, list[str]] = {"normal": ["min < max"], "lognormal": ["min < max"],
+_ORDER: dict[str, list[str]] = {"normal": ["min ≤ mean ≤ max, min < max"], "lognormal": ["min ≤ mean ≤ max, min < max"],
                                 "triangular": ["low ≤ mode ≤ high, low < high"], "uniform": ["low < high"],
                                 "choice": ["one weight ≥ 0 per value, with a positive sum"]}
 

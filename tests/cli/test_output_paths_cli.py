@@ -114,3 +114,15 @@ def test_outlook_store_that_is_not_a_store_is_refused_before_the_run(no_work, tm
     assert result.exit_code == 2, result.output
     assert result.output.startswith("Error: --store:") and "not a nevsim results store" in result.output
     assert bad.read_text() == "not a database"  # (untouched)
+
+
+def test_serve_refuses_a_store_that_is_not_a_store_at_start(tmp_path, monkeypatch):
+    """QA 2: the dashboard started and answered 422 to every request."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: (_ for _ in ()).throw(AssertionError("server started")))
+    bad = tmp_path / "notes.duckdb"
+    bad.write_text("not a database")
+    result = invoke("serve", "--store", str(bad))
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: --store:") and "not a nevsim results store" in result.output

@@ -119,6 +119,8 @@ def test_list_and_show(swept, tmp_path: Path) -> None:
     refused = invoke("sweep", "show", sweep_id, "--store", str(store), "--csv", str(csv))
     assert refused.exit_code == 2 and "--force" in refused.output
     assert invoke("sweep", "show", sweep_id, "--store", str(store), "--csv", str(csv), "--force").exit_code == 0
+    html = invoke("sweep", "show", sweep_id, "--store", str(store), "--csv", str(tmp_path / "sweep.html"))
+    assert html.exit_code == 2 and "Allowed: .csv." in html.output  # (QA 2: CSV was written into a .html file)
 
 
 GRID_ORDER = textwrap.dedent("""

@@ -104,3 +104,23 @@ def test_draws_of_a_scenario_that_samples_nothing_need_sweep_distributions() -> 
     with pytest.raises(InputError) as err:
         validate_sweep({"name": "x", "scenarios": [BASE], "overrides": fixed, "draws": 3})
     assert err.value.field == "draws" and "samples nothing" in err.value.message
+
+
+@pytest.mark.parametrize("section", ["grid", "distributions"])
+def test_a_china_only_path_is_refused_for_a_region_scenario_when_the_sweep_is_read(section: str) -> None:
+    """A path a region's run does not use is refused before any work (QA: as a distribution it failed
+    in the workers and broke the pool; on the grid it silently made identical points)."""
+    spec = {"name": "x", "scenarios": [BASE, "us-current-policies"], "draws": 3}
+    if section == "grid":
+        spec |= {"grid": {"policy.dual_credit.pass_through": [0.5, 0.9]}}
+    else:
+        spec |= {"distributions": {FX: {"dist": "uniform", "low": 6.5, "high": 7.5}}}
+    with pytest.raises(InputError) as err:
+        validate_sweep(spec)
+    assert err.value.field.startswith(f"{section}.") and "not used in a US run" in err.value.message
+
+
+def test_a_sweep_flag_takes_only_true_or_false() -> None:
+    with pytest.raises(InputError) as err:
+        validate_sweep({**SMALL, "scenario_uncertainty": "yes"})
+    assert err.value.field == "scenario_uncertainty" and err.value.allowed == ["true", "false"]

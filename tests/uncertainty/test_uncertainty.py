@@ -42,7 +42,9 @@ SPECS = {
     ({"dist": "normal", "mean": 1, "sd": 0}, "x.sd", "greater than 0"),
     ({"dist": "normal", "mean": 1, "sd": 1, "low": 0}, "x.low", "unknown key"),
     ({"dist": "normal", "mean": 1, "sd": 1, "min": 2, "max": 1}, "x", "must be below"),
-    ({"dist": "normal", "mean": 0, "sd": 1, "min": 50, "max": 60}, "x", "no probability"),
+    ({"dist": "normal", "mean": 0, "sd": 1, "min": 0, "max": 1e-13}, "x", "no probability"),
+    ({"dist": "normal", "mean": 0, "sd": 1, "min": 50, "max": 60}, "x", "mean (0.0) must lie within"),  # (QA 2)
+    ({"dist": "lognormal", "mean": 5, "sd": 1, "max": 4}, "x", "mean (5.0) must lie within"),
     ({"dist": "lognormal", "mean": -1, "sd": 1}, "x.mean", "greater than 0"),
     ({"dist": "uniform", "low": 2, "high": 1}, "x", "below high"),
     ({"dist": "triangular", "low": 0, "mode": 3, "high": 2}, "x", "low ≤ mode ≤ high"),

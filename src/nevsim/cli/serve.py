@@ -43,6 +43,13 @@ def serve(
                                    "Pass --allow-remote to bind it anyway.", allowed=["127.0.0.1", "::1", "localhost"])
     from nevsim.web import WebSettings, create_app
 
+    if store is not None and store.expanduser().is_file():  # not a store, damaged or held: say so now, not per request
+        from nevsim.store import Store
+
+        try:
+            Store(store).check_writable()
+        except InputError as exc:
+            raise InputError("--store", exc.message, allowed=exc.allowed) from None
     settings = WebSettings(**({"store_path": store} if store is not None else {}), max_draws=max_draws,
                            max_body_bytes=max_body_kb * 1024, max_queued_runs=max_queued_runs)
     app = create_app(settings)

@@ -355,7 +355,7 @@ def sweep_show_cmd(
     if as_json and csv is not None:
         raise InputError("--json/--csv", "choose one output.", ["--json", "--csv FILE"])
     if csv is not None:
-        check_writable(csv, force=force, field="--csv")
+        check_writable(csv, force=force, field="--csv", suffixes=(".csv",))
     st = Store(store)
     full_id, spec = _resolve(st, sweep_id)
     if csv is not None:
