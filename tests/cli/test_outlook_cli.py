@@ -122,3 +122,11 @@ def test_progress_bar_is_fed_by_the_run(monkeypatch):
     res = _run_with_progress(load_scenario("china-current-policies"), quiet=False)
     assert calls and calls[-1][0] == calls[-1][1]
     assert res.meta["scenario"] == "china-current-policies"
+
+
+def test_runs_list_of_a_missing_store_says_so(tmp_path):
+    """QA 2: a mistyped --store listed "0 run(s)" as if the store were empty; nothing is created."""
+    missing = tmp_path / "typo.duckdb"
+    result = runner.invoke(app, ["runs", "list", "--store", str(missing)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "no store file there yet" in result.stdout
+    assert not missing.exists()

@@ -437,7 +437,8 @@ def runs_list_cmd(
         return
     from rich.table import Table
 
-    table = Table(title=f"Runs in {st.path}", caption=f"{len(runs)} run(s)")
+    empty = "" if Path(st.path).exists() else " (no store file there yet: check the path)"
+    table = Table(title=f"Runs in {st.path}", caption=f"{len(runs)} run(s){empty}")
     for name in ("run_id", "scenario", "hash", "created", "version", "regions", "years", "history to"):
         table.add_column(name)
     for r in runs.itertuples(index=False):
