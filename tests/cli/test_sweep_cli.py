@@ -108,6 +108,9 @@ def test_list_and_show(swept, tmp_path: Path) -> None:
     assert show["points"] == payload["points"] and show["sweep"]["sweep_id"] == sweep_id
     assert show["sweep"]["grid"] == {"technology.battery_learning_rate": [0.14, 0.22]}
     assert "cli-small" in invoke("sweep", "show", "cli-small", "--store", str(store)).stdout
+    # its settings, so the two meanings of a sweep's draws can be told apart (QA 2)
+    assert "scenario_uncertainty" in show["sweep"] and "makers" in show["sweep"]
+    assert "Settings:" in invoke("sweep", "show", sweep_id, "--store", str(store)).stdout
 
     csv = tmp_path / "sweep.csv"
     wrote = invoke("sweep", "show", sweep_id, "--store", str(store), "--csv", str(csv))

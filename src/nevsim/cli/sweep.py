@@ -371,9 +371,25 @@ def sweep_show_cmd(
         return
     points = headlines(st, full_id, spec)
     if as_json:
-        echo_json({"sweep": {"sweep_id": full_id, **json.loads(spec.canonical())}, "points": points})
+        echo_json({"sweep": {"sweep_id": full_id, **json.loads(spec.canonical()),
+                             "scenario_uncertainty": spec.scenario_uncertainty, "makers": spec.makers},
+                   "points": points})
         return
     print_points(points, spec, f"nevsim sweep {spec.name} ({full_id}): {spec.description}".rstrip(": "))
+    typer.echo(_settings(spec))
+
+
+def _settings(spec: Any) -> str:
+    """One line of a sweep's settings: what each draw samples, the draws, seed and chunks, what is stored."""
+    if spec.draws == 1:
+        sampled = "one deterministic run a point"
+    elif spec.samples_scenarios:
+        sampled = "each draw samples its scenario's [uncertainty]" + \
+            (f" and {len(spec.distributions)} [distributions]" if spec.distributions else "")
+    else:
+        sampled = f"each draw samples only the sweep's [distributions] ({len(spec.distributions)})"
+    return (f"Settings: {spec.draws:,} draws a point, seed {spec.seed}, chunks of {spec.chunk_draws:,}; {sampled}; "
+            f"makers table {'stored' if spec.makers else 'not stored'}.")
 
 
 class _SweepGroup(TyperGroup):
