@@ -91,3 +91,13 @@ def test_history_plot_bad_suffix_and_png(tmp_path):
         res = runner.invoke(app, ["history", "--plot", str(tmp_path / "chart.png")])
         assert res.exit_code == 2 and "kaleido" in res.stderr and ".html" in res.stderr
         assert not (tmp_path / "chart.png").exists()
+
+
+def test_history_names_the_region_flag():
+    """QA 2: an unknown region was reported under the field 'region', not the flag '--region'."""
+    from typer.testing import CliRunner
+
+    from nevsim.cli import app
+
+    r = CliRunner().invoke(app, ["history", "--region", "Mars"])
+    assert r.exit_code == 2 and r.output.startswith("Error: --region:")

@@ -168,3 +168,13 @@ def test_policy_show_says_when_a_us_rule_is_not_in_force() -> None:
     assert "GHG is not in force in 2027 (EPA-2026-GHG-repeal)" in out.output
     eu = runner.invoke(nevsim.cli.app, ["policy", "show", "--region", "EU", "--year", "2027"])
     assert eu.exit_code == 0 and "not in force" not in eu.output
+
+
+def test_known_at_out_of_range_speaks_cli():
+    """QA 2: the CLI said "unset / None" (Python's words) for omitting --known-at."""
+    from typer.testing import CliRunner
+
+    from nevsim.cli import app
+
+    r = CliRunner().invoke(app, ["policy", "show", "--year", "2022", "--known-at", "2030"])
+    assert r.exit_code == 2 and "Allowed: 2015–2024, omitted" in r.output and "None" not in r.output

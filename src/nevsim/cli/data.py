@@ -15,6 +15,7 @@ import typer
 
 from nevsim import data
 from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.errors import InputError
 
 _SHOW_ROWS = 20
 
@@ -119,7 +120,12 @@ def history_cmd(
         from nevsim.data.plot import PLOT_SUFFIXES
 
         check_writable(plot, force=force, field="--plot", suffixes=PLOT_SUFFIXES)
-    hist = data.history(region, until=until)
+    try:
+        hist = data.history(region, until=until)
+    except InputError as exc:  # (name the flag the user typed)
+        if exc.field not in ("region", "until"):
+            raise
+        raise InputError(f"--{exc.field}", exc.message, allowed=exc.allowed) from None
     canonical = hist.attrs["region"]
     targets = data.load("targets", region=canonical, until=until) if canonical in data.regions("targets") else None
     if plot is not None:

@@ -184,7 +184,8 @@ def register(app: typer.Typer) -> None:
         except InputError as exc:
             if exc.field != "known_at":
                 raise
-            raise InputError("--known-at", exc.message, exc.allowed) from None
+            allowed = [a.replace("unset / None", "omitted") for a in exc.allowed or []] or None
+            raise InputError("--known-at", exc.message, allowed) from None
         if as_json:
             echo_json({"region": code, "year": year, "known_at": known_at, "rules": frame.to_dict(orient="records")})
             return

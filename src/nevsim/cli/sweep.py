@@ -287,7 +287,7 @@ def _sweep_run(sweep: str, draws: int | None, scheduler: str | None, workers: in
         raise InputError("--workers", "sets local processes; with --scheduler the cluster's workers run the chunks",
                          allowed=["--scheduler", "--workers"])
     if draws is not None and draws < 1:
-        raise InputError("--draws", f"must be ≥ 1, got {draws}.")
+        raise InputError("--draws", f"must be ≥ 1, got {draws}.", allowed=["a whole number ≥ 1"])
     if address is None and workers != 0:
         from nevsim._forkserver import start_workers  # (before nevsim.sweep's imports)
 
