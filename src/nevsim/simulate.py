@@ -1775,12 +1775,6 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
     field's range, a coefficient against its known sign) is refused here too
     (:func:`nevsim.scenario.check_draw_values`).
     """
-    from nevsim.scenario import check_draw_values
-
-    if isinstance(scenario, str):
-        scenario = load_scenario(scenario)
-    _parse_values(scenario, values, 1)  # (unknown keys and bad arrays are named first)
-    check_draw_values(scenario, values)
     (series, maker_frame), meta = _one_pass(
         scenario, values, until, draw_offset, makers,
         lambda trace, inputs: collect(trace, inputs, draw_offset=int(draw_offset), draw_column=True, makers=makers))
@@ -1790,12 +1784,19 @@ def run_values(scenario: Scenario | str, values: Mapping[str, np.ndarray], *, un
 def _one_pass(scenario: Scenario | str, values: Mapping[str, np.ndarray], until: int | None, draw_offset: int,
               makers: bool, tables: Callable[[Trace, Inputs], Any]) -> tuple[Any, dict[str, Any]]:
     """One vectorised pass over the draws of ``values`` (checked), then ``tables(trace, inputs)``
-    (timed as ``collect``, built without huge pages); shared by :func:`run_values` and :func:`run_cells`."""
+    (timed as ``collect``, built without huge pages); shared by :func:`run_values` and :func:`run_cells`.
+
+    The values are checked here, for both: unknown keys and bad arrays first, then each value as an
+    override would be (:func:`nevsim.scenario.check_draw_values`: a field's range, a coefficient's
+    known sign)."""
+    from nevsim.scenario import check_draw_values
+
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     if isinstance(draw_offset, bool) or not isinstance(draw_offset, (int, np.integer)) or draw_offset < 0:
         raise InputError("draw_offset", f"must be a whole number ≥ 0, got {draw_offset!r}")
     parsed = _parse_values(scenario, values, 1)
+    check_draw_values(scenario, values)
     trace, inputs, cal, timing = _simulate(scenario, until, values, None, makers)
     t = time.perf_counter()
     with _small_pages():

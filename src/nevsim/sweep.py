@@ -391,7 +391,7 @@ def _chunk_point(scenario: str, overrides: Mapping[str, Any], draws: range, seed
     (:meth:`nevsim.scenario.Scenario.distributions` and its correlation groups); a path in
     ``distributions`` replaces the scenario's distribution of that path.
     """
-    from nevsim.scenario import check_draw_values, load_scenario
+    from nevsim.scenario import load_scenario
 
     point = load_scenario(scenario, dict(overrides)) if overrides else load_scenario(scenario)
     dists: dict[str, Any] = dict(distributions or {})
@@ -402,8 +402,7 @@ def _chunk_point(scenario: str, overrides: Mapping[str, Any], draws: range, seed
     values = sample(dists, len(draws), seed, start=draws.start, correlations=groups) if dists else {}
     if not values and len(draws) != 1:
         raise InputError("draws", f"{len(draws)} draws need at least one distribution")
-    check_draw_values(point, values)  # (≈ 2 ms: what a validated sweep samples passes)
-    return point, values
+    return point, values  # (run_values and run_cells check the values: nevsim.simulate._one_pass)
 
 
 def _run_chunk_with_meta(scenario: str, overrides: Mapping[str, Any], draws: range, seed: int,

@@ -43,12 +43,13 @@ def test_a_coefficient_distribution_in_a_scenario_file_is_checked(tmp_path: Path
     ({"energy.gasoline_price_cny_per_l.2024": [7.0, -3.0]}, "energy.gasoline_price_cny_per_l.2024",
      {"energy.gasoline_price_cny_per_l": {"2010": 7.0, "2024": -3.0}}),
 ])
+@pytest.mark.parametrize("entry", ["run_values", "run_cells"])  # (both check, in their shared pass)
 def test_run_values_refuses_a_value_the_same_run_with_overrides_would(values: dict, field: str,
-                                                                      override: dict) -> None:
-    from nevsim.simulate import run_values
+                                                                      override: dict, entry: str) -> None:
+    import nevsim.simulate
 
     with pytest.raises(InputError) as err:
-        run_values(BASE, values)
+        getattr(nevsim.simulate, entry)(BASE, values)
     assert err.value.field == field and "a draw's value" in err.value.message and err.value.allowed
     with pytest.raises(InputError) as same:  # (the run it stands for refuses it as well)
         load_scenario(BASE, override)

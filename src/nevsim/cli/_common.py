@@ -80,6 +80,19 @@ def _cannot_create_in(folder: Path) -> str | None:
     return None
 
 
+def check_store_file(store: Path | None, *, field: str = "--store") -> None:
+    """Refuse, before any work, an existing ``--store`` file that is not a store, is damaged or is
+    held by another process (:meth:`nevsim.store.Store.check_writable`); a new path passes."""
+    if store is None or not Path(store).expanduser().is_file():
+        return
+    from nevsim.store import Store
+
+    try:
+        Store(store).check_writable()
+    except InputError as exc:
+        raise InputError(field, exc.message, allowed=exc.allowed) from None
+
+
 def check_folder(folder: Path, *, field: str, create: bool = True) -> None:
     """Refuse, before any work, a folder the output cannot be written to.
 

@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nevsim.cli._common import HTML_SUFFIXES, check_folder, check_writable, cli_errors, echo_json
+from nevsim.cli._common import (
+    HTML_SUFFIXES,
+    check_folder,
+    check_store_file,
+    check_writable,
+    cli_errors,
+    echo_json,
+)
 from nevsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -256,13 +263,7 @@ def outlook_cmd(
         check_folder((store.expanduser() if store is not None else default_path()).absolute().parent, field="--store")
         if store is not None and store.is_dir():
             raise InputError("--store", f"{store} is a folder; give a file path such as {store / 'runs.duckdb'}.")
-        if store is not None and store.expanduser().is_file():  # not a store, damaged or held by another process
-            from nevsim.store import Store
-
-            try:
-                Store(store).check_writable()
-            except InputError as exc:
-                raise InputError("--store", exc.message, allowed=exc.allowed) from None
+        check_store_file(store)  # (an existing file that is not a store, damaged or held by another process)
     if out is not None:  # refuse before running, not after
         check_folder(out, field="--out")
         for name in OUT_FILES if code != "ALL" else ():

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nevsim.cli._common import cli_errors
+from nevsim.cli._common import check_store_file, cli_errors
 from nevsim.errors import InputError
 
 
@@ -43,13 +43,7 @@ def serve(
                                    "Pass --allow-remote to bind it anyway.", allowed=["127.0.0.1", "::1", "localhost"])
     from nevsim.web import WebSettings, create_app
 
-    if store is not None and store.expanduser().is_file():  # not a store, damaged or held: say so now, not per request
-        from nevsim.store import Store
-
-        try:
-            Store(store).check_writable()
-        except InputError as exc:
-            raise InputError("--store", exc.message, allowed=exc.allowed) from None
+    check_store_file(store)  # (say so now, not in every request's answer)
     settings = WebSettings(**({"store_path": store} if store is not None else {}), max_draws=max_draws,
                            max_body_bytes=max_body_kb * 1024, max_queued_runs=max_queued_runs)
     app = create_app(settings)
