@@ -364,6 +364,12 @@ class RegionPolicy:
         zeros = np.zeros_like(veh.price_cny)
         return zeros, zeros
 
+    #: no trade-in scheme is modelled outside China (the loop then records no ``Trade-in|Public Cost``)
+    has_trade_in = False
+
+    def trade_in_cny(self, year: int, veh: Any) -> float:
+        return 0.0
+
 
 # ----------------------------------------------------------------------------- clearing
 

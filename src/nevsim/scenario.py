@@ -174,7 +174,7 @@ class DualCredit(_WithPaths):
 
 
 class Subsidies(_Strict):
-    """National purchase subsidy and the purchase-tax exemption."""
+    """National purchase subsidy, the purchase-tax exemption and the trade-in subsidy."""
 
     purchase_subsidy: StrictBool = Field(True, description="false: no national purchase subsidy in any year")
     local_top_up: StrictBool = Field(
@@ -186,6 +186,13 @@ class Subsidies(_Strict):
     purchase_tax_exemption: StrictBool = Field(True, description="false: NEVs pay the full purchase tax in every year")
     tax_exemption_extend_to_year: int | None = Field(
         None, ge=2023, le=2100, description="keep the full exemption (2024–2025 rules) up to this year (calendar year)"
+    )
+    trade_in: StrictBool = Field(
+        True, description="the national car trade-in subsidy 2024–2026 (scrap-and-buy and replacement; policy table "
+                          "TRADEIN): each buyer sees its expected value, NEVs and conventional cars at their own rates"
+    )
+    trade_in_extend_to_year: int | None = Field(
+        None, ge=2026, le=2100, description="keep the trade-in scheme (2026 rules and paid share) up to this year (calendar year)"
     )
 
 
@@ -209,7 +216,7 @@ class Policy(_Strict):
         None,
         description="China's rules as known at the end of this year (calendar year; nevsim/policy/params/vintages.csv): "
                     "for later years the NEV ratios and per-vehicle credit formulas, NEV banking, the CAFC phase, "
-                    "purchase subsidy, local top-ups and purchase-tax exemption issued by then, and the PHEV plate "
+                    "purchase subsidy, local top-ups, purchase-tax exemption and trade-in scheme issued by then, and the PHEV plate "
                     "end only if announced by then (phev_plate_announced_year); unset = the rules as enacted. CN only",
     )
     check_year_paths = _path_validators("plate_restricted_sales_share_pct")

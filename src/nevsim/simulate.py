@@ -811,6 +811,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 # read-only masks over POWERTRAINS for the policy fast paths
 _IS_BEV = _frozen(np.array(POWERTRAINS) == "BEV")
 _IS_PHEV = _frozen(np.array(POWERTRAINS) == "PHEV")
+_IS_NEV = _frozen(np.isin(np.array(POWERTRAINS), ("PHEV", "BEV", "FCEV")))
 _NONE = _frozen(np.zeros(len(POWERTRAINS), dtype=bool))
 _NAN_RANGE = _frozen(np.full(len(POWERTRAINS), np.nan))
 _PLUG_ADD = _frozen(np.array([0.0, 0.0, 1.0, 1.0]))  # the plug-in constant A applies to PHEV and BEV
@@ -863,6 +864,20 @@ class _ChinaPolicy:
             return np.zeros_like(veh.price_cny)
         local = self.china.local_top_up_fraction(year, known_at=known) if sub.local_top_up else 0.0
         return national * (1.0 + local) if local else national
+
+    has_trade_in = True  # the loop records ``Trade-in|Public Cost``
+
+    def trade_in_cny(self, year: int, veh: Any) -> np.ndarray | float:
+        """Expected national trade-in subsidy per new car (:func:`nevsim.policy.china.trade_in_subsidy_cny`,
+        its unchecked fast path); 0.0 in the years without a scheme or with ``trade_in = false``.
+        ``trade_in_extend_to_year`` keeps the last year's rules (2026) up to that year."""
+        sub = self.policy.subsidies
+        if not sub.trade_in:
+            return 0.0
+        y = year
+        if sub.trade_in_extend_to_year is not None and self.china.TRADE_IN_LAST_YEAR < year <= sub.trade_in_extend_to_year:
+            y = self.china.TRADE_IN_LAST_YEAR
+        return self.china._trade_in_fast(y, _IS_NEV, veh.price_cny, known_at=self.policy.known_at)
 
     def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
         """(tax due, tax a conventional car of the same price would pay).
@@ -1066,7 +1081,8 @@ def run_years(
         nev_acc, cafc_acc = inputs.prepared_standards[ti] if inputs.prepared_standards else (None, None)
         nev_acc = nev_acc if (nev_acc is not None and nev_acc.standard is nev_sy) else nev_sy
         cafc_acc = cafc_acc if (cafc_acc is not None and cafc_acc.standard is cafc_sy) else cafc_sy
-        net_price = veh.price_cny - subsidy + tax_due
+        trade_in = policy.trade_in_cny(year, veh)
+        net_price = veh.price_cny - subsidy - trade_in + tax_due
         running = inputs.running_pv_cny[ti]
         # ---- 3. buyers: utility without the plug-in constants
         # charging coverage: public chargers per car in stock (end of t−1); before the first
@@ -1232,6 +1248,7 @@ def run_years(
             chargers = ev_stock / inputs.evs_per_charger[ti]
         # ---- subsidies' public cost (billion CNY): subsidy + purchase tax forgone
         public_cost = ((subsidy + (tax_full - tax_due)) * sales)[..., 2:].sum((-1, -2)) / 1e9  # plug-ins
+        trade_in_cost = (trade_in * sales).sum((-1, -2)) / 1e9  # every new car (expected value)
         # ---- 6. feedback
         ev_sales_total = sales[..., 2:].sum((-1, -2))
         kwh_dom = (sales[..., 2:] * veh.battery_kwh[..., 2:]).sum((-1, -2))
@@ -1268,6 +1285,8 @@ def run_years(
         trace.put("Exports|Cars|EV", t, exports_total)
         trace.put("Production|Cars|EV", t, ev_sales_total + exports_total)
         trace.put("Subsidy|Public Cost", t, public_cost)
+        if policy.has_trade_in:
+            trace.put("Trade-in|Public Cost", t, trade_in_cost)
         trace.put("Battery Demand|Cars|China", t, china_gwh)
         trace.put("Price|Car|BEV compact", t, net_price[:, 2, 3])
         trace.put("Price|Car|ICE compact", t, net_price[:, 2, 0])
@@ -1444,6 +1463,7 @@ _SERIES_UNITS = {
     "Scrappage|Cars": "vehicles", "Chargers|Public": "chargers", "EVs per Public Charger": "vehicles/charger",
     "Oil Displacement": "thousand barrels/day", "Electricity|Cars": "TWh", "Emissions|CO2|Cars": "Mt CO2/yr",
     "Production|Cars|EV": "vehicles", "Exports|Cars|EV": "vehicles", "Subsidy|Public Cost": "billion CNY",
+    "Trade-in|Public Cost": "billion CNY",
     "Credits|NEV|Shortfall": "credits", "Credits|NEV|Banked": "credits", "Credits|CAFC|Deficit": "credits",
     "Battery Demand|Cars|China": "GWh", "Price|Car|BEV compact": "CNY", "Price|Car|ICE compact": "CNY",
 }

@@ -35,6 +35,9 @@ ISSUED = {
     "order64": 2023,  # Order 64, dated 2023-06-29 [TaxVIP-2023], published 2023-07-06 [MarkLines-2023]
     "miit378": 2023,  # MIIT notice 378, 2023-12-28 [MIIT-378]
     "miit2025": 2025,  # MIIT notice 294, 2025-11-07 [MIIT-2025]
+    "tradein2024": 2024,  # car trade-in rules, 2024-04-24 [TT-2024-04]
+    "tradein2025": 2025,  # 2025 trade-in notice, 2025-01-08 [GH-2025-01-08]
+    "tradein2026": 2025,  # 2026 trade-in notice, 2025-12-30 [CEP-2025-12-30]
     "mof2013": 2013, "mof2015": 2015, "mof2016": 2016, "mof2018": 2018, "mof2019": 2019, "mof2020": 2020,
 }
 

@@ -91,3 +91,12 @@ def test_user_file_with_base(tmp_path) -> None:
 def test_coefficients_inside_their_range_load() -> None:
     s = load_scenario(DEFAULT_SCENARIO, {"coefficients": {"phev_utility_factor_km": 60.0, "beta_price": -0.3}})
     assert s.coefficients == {"phev_utility_factor_km": 60.0, "beta_price": -0.3}
+
+
+def test_trade_in_extension_must_not_end_before_the_scheme() -> None:
+    with pytest.raises(InputError) as info:
+        load_scenario(DEFAULT_SCENARIO, {"policy.subsidies.trade_in_extend_to_year": 2025})
+    assert info.value.field == "policy.subsidies.trade_in_extend_to_year"
+    with pytest.raises(InputError) as info:
+        load_scenario(DEFAULT_SCENARIO, {"policy.subsidies.trade_in": "yes"})
+    assert info.value.field == "policy.subsidies.trade_in"

@@ -174,3 +174,34 @@ def test_override_of_the_default_is_a_counterfactual_not_a_refit(base_wide) -> N
     other = _wide(series)
     assert meta["timing_s"]["calibrate"] > 0  # fitted on the reference, then run
     assert (other["Sales Share|Cars|EV"].loc[2015:2027] < base_wide["Sales Share|Cars|EV"].loc[2015:2027]).all()
+
+
+# --- the car trade-in scheme (2024–2026) ----------------------------------------------------
+
+def test_trade_in_cost_and_price(base_wide) -> None:
+    """The scheme pays in 2024–2026 only; switching it off removes its cost and raises the buyer's
+    net price of a compact BEV in 2025 by exactly the expected subsidy at that car's price."""
+    from nevsim.policy import china
+
+    cost = base_wide["Trade-in|Public Cost"]
+    assert (cost.loc[2024:2026] > 50).all() and (cost.loc[2024:2026] < 400).all()  # billion CNY
+    assert (cost.drop(range(2024, 2027)) == 0).all()
+    off = _wide(run_frames(load_scenario("china-current-policies", {"policy.subsidies.trade_in": False}))[0])
+    assert (off["Trade-in|Public Cost"] == 0).all()
+    np.testing.assert_allclose(off["Sales Share|Cars|EV"].loc[:2023], base_wide["Sales Share|Cars|EV"].loc[:2023])
+    assert (base_wide["Sales Share|Cars|EV"].loc[2024:2026] > off["Sales Share|Cars|EV"].loc[2024:2026]).all()
+    bev_2025 = off.loc[2025, "Price|Car|BEV compact"]
+    paid = china.trade_in_subsidy_cny(2025, "BEV", bev_2025)
+    assert base_wide.loc[2025, "Price|Car|BEV compact"] == pytest.approx(bev_2025 - paid, rel=1e-12)
+
+
+def test_trade_in_extended() -> None:
+    wide = _wide(run_frames(load_scenario("china-current-policies", {"policy.subsidies.trade_in_extend_to_year": 2030}))[0])
+    cost = wide["Trade-in|Public Cost"]
+    assert (cost.loc[2024:2030] > 0).all() and (cost.loc[2031:] == 0).all()
+
+
+def test_trade_in_is_china_only() -> None:
+    series = run_frames("us-current-policies")[0]
+    assert "Trade-in|Public Cost" not in set(series["variable"])
+    assert "Trade-in|Public Cost" in set(run_frames("china-current-policies")[0]["variable"])

@@ -1,4 +1,4 @@
-"""China: dual-credit policy (NEV credits + CAFC), purchase subsidy, purchase tax, plates.
+"""China: dual-credit policy (NEV credits + CAFC), purchase subsidy, purchase tax, trade-in scheme, plates.
 
 All numbers come from ``params/parameters.csv`` and ``params/bands.csv`` (each row with its
 source and status; see :func:`nevsim.policy.audit`). Functions are vectorised over
@@ -43,6 +43,7 @@ from nevsim.policy.vehicles import CONVENTIONAL_POWERTRAINS, NEV_POWERTRAINS, PO
 
 REGION = "CN"
 NEV_FIRST_YEAR = 2018  # Order 44 in force 2018-04-01; no per-vehicle NEV credits before
+TRADE_IN_LAST_YEAR = 2026  # the last year of the trade-in scheme as enacted (params: TRADEIN trade_in_active; tested)
 
 
 def _status(rows: list[t.Row | t.Bands | None]) -> str:
@@ -615,6 +616,74 @@ def local_top_up_fraction(year: int, *, known_at: int | None = None) -> float:
     if year < first:
         return 0.0
     return float(t.value(REGION, "SUBSIDY", "local_top_up_fraction", year, extend="hold", known_at=known_at))
+
+
+#: The trade-in scheme's parts: (buyer share parameter, per-vehicle parameter prefix).
+_TRADE_IN_PARTS = (("trade_in_scrap_buyer_share", "trade_in_scrap"), ("trade_in_replace_buyer_share", "trade_in_replace"))
+
+
+@functools.lru_cache(maxsize=512)  # years × policy views (known_at)
+def _trade_in_terms(year: int, known_at: int | None = None) -> tuple[tuple[float, float, float, float, float], ...]:
+    """Per part of the scheme (scrap-and-buy, replacement) of ``year`` as known at ``known_at``:
+    (share of new-car buyers paid, NEV share of price, NEV cap, conventional share of price,
+    conventional cap); empty when no scheme is in force (memoised)."""
+    first, _ = t.coverage(REGION, "TRADEIN", "trade_in_active", known_at=known_at)
+    if year < first or not t.value(REGION, "TRADEIN", "trade_in_active", year, extend="hold", known_at=known_at):
+        return ()
+
+    def v(name: str) -> float:
+        return float(t.value(REGION, "TRADEIN", name, year, extend="hold", known_at=known_at))
+
+    return tuple((v(share), v(f"{part}_nev_price_share"), v(f"{part}_nev_cap_cny"),
+                  v(f"{part}_conventional_price_share"), v(f"{part}_conventional_cap_cny"))
+                 for share, part in _TRADE_IN_PARTS)
+
+
+def trade_in_active(year: int, *, known_at: int | None = None) -> bool:
+    """Whether the national car trade-in scheme (以旧换新) pays in ``year`` (as known at ``known_at``)."""
+    return bool(_trade_in_terms(t.check_year(year), t.check_known_at(known_at)))
+
+
+def trade_in_subsidy_cny(year: int, powertrain: object, price_cny: object, *,
+                         known_at: int | None = None) -> np.ndarray:
+    """Expected national trade-in subsidy per new car (CNY), averaged over all buyers.
+
+    ``E[s] = Σ_k q_k(t) × min(r_k,p(t) × price, c_k,p(t))`` over the scheme's two parts k
+    (scrap-and-buy 报废更新, replacement 置换更新), with ``q_k`` the share of the year's new-car
+    buyers paid part k (applications ÷ retail sales), ``r`` the share of the price paid
+    (``inf`` = a flat amount, the 2024–2025 rules) and ``c`` the cap, for NEVs (PHEV, BEV,
+    FCEV) or conventional cars (ICE, HEV): 2024–2025 flat amounts, 2026 a share of the price
+    up to a cap. Rows, sources and status in ``params/parameters.csv`` (standard ``TRADEIN``);
+    0 before 2024 and after the last year of the scheme. ``known_at`` before a year's scheme was
+    announced: no scheme (``params/vintages.csv``).
+
+    The model's buyers see the expected value: a share-weighted mean of the subsidy, not a
+    mixture of paid and unpaid buyers (exact for a linear utility in price when the paid
+    share does not depend on the powertrain chosen).
+    """
+    year = t.check_year(year)
+    known_at = t.check_known_at(known_at)
+    pt = _powertrain_array(powertrain)
+    price = _money(price_cny, "price_cny")
+    is_nev = np.isin(pt, NEV_POWERTRAINS)
+    return np.broadcast_to(_trade_in_fast(year, is_nev, price, known_at=known_at),
+                           np.broadcast_shapes(is_nev.shape, price.shape)).astype(float)
+
+
+def _trade_in_fast(year: int, is_nev: np.ndarray, price_cny: np.ndarray, *,
+                   known_at: int | None = None) -> np.ndarray | float:
+    """:func:`trade_in_subsidy_cny` without input validation (0.0 when no scheme is in force)."""
+    terms = _trade_in_terms(year, known_at)
+    if not terms:
+        return 0.0
+    out = np.zeros(np.broadcast_shapes(np.shape(is_nev), np.shape(price_cny)))
+    for share, nev_rate, nev_cap, conv_rate, conv_cap in terms:
+        rate = np.where(is_nev, nev_rate, conv_rate)
+        cap = np.where(is_nev, nev_cap, conv_cap)
+        flat = np.isinf(rate)
+        paid = np.where(flat, cap, np.minimum(np.where(flat, 0.0, rate) * price_cny, cap))
+        out += share * paid
+    return out
 
 
 def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km: object | None = None, *,
