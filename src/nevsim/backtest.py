@@ -4,12 +4,17 @@ Quick use::
 
     from nevsim.backtest import backtest
     bt = backtest("china-current-policies", region="CN", cutoffs=[2018, 2019, 2020, 2021, 2022])
-    bt.forecasts          # long table: cutoff, year, horizon, method, forecast, actual, error
+    bt.forecasts          # long table: cutoff, year, horizon, method, forecast, actual, error,
+                          # lower, upper (the model's 5–95 % band with draws; else NaN)
     bt.scores             # MAE, MAPE, bias, RMSE per method per cutoff, and pooled
     bt.by_horizon()       # MAE per method by horizon (years after the cutoff)
     print(bt.summary())   # plain words: where the model loses to a baseline
     bt.plot()             # plotly: forecast fans from each cutoff over the actuals
     bt.to_json()          # {"scenario", "region", "through", "policies", "unit", "cutoffs": [...]}
+
+    # with the scenario's uncertainty: the model's point is the median over draws, and its
+    # 5–95 % band is scored by how often it holds the actual (coverage)
+    bt = backtest("china-current-policies", draws=200, seed=1)
 
 For every cutoff ``c`` the model (:func:`nevsim.simulate.run` with ``until=c``) and four naive
 baselines (:mod:`nevsim.baselines`: logistic, Bass, persistence, logit trend) forecast the EV
@@ -93,6 +98,15 @@ PLOT_HEIGHT_PX = 560
 #: Units of the numbers in :meth:`BacktestResult.to_json`.
 JSON_UNITS: dict[str, str] = {"forecast": "percent of new car sales", "actual": "percent of new car sales",
                               "mae": "percentage points"}
+#: … and with Monte Carlo draws (:attr:`BacktestResult.has_bands`).
+JSON_BAND_UNITS: dict[str, str] = {"model_lower": "percent of new car sales", "model_upper": "percent of new car sales",
+                                   "coverage": "percent of actuals inside the band"}
+
+#: The model's band with Monte Carlo draws: these quantiles over draws (5 % and 95 %).
+BAND_QUANTILES: tuple[float, float] = (0.05, 0.95)
+BAND_LABEL = "5–95 %"
+#: The most draws a back-test runs per cutoff (each cutoff re-fits and simulates every draw).
+MAX_BACKTEST_DRAWS = 10_000
 
 
 def cutoff_text(cutoffs: Sequence[int]) -> str:
@@ -108,6 +122,15 @@ def cutoff_text(cutoffs: Sequence[int]) -> str:
 def cutoff_colours(cutoffs: Sequence[int]) -> dict[int, str]:
     """One colour per cutoff, in order (the palette repeats after :data:`CUTOFF_COLOURS`)."""
     return {int(c): CUTOFF_COLOURS[i % len(CUTOFF_COLOURS)] for i, c in enumerate(sorted(cutoffs))}
+
+
+
+def _translucent(colour: str, alpha: float = 0.18) -> str:
+    """``#rrggbb`` → ``rgba(r,g,b,alpha)`` (the band of a cutoff in its own colour)."""
+    h = colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
 
 Progress = Callable[[float, int], None]
 
@@ -294,21 +317,32 @@ def baseline_forecasts(history: pd.Series, forecast_years: np.ndarray) -> dict[s
 
 
 def model_shares(scenario: Any, cutoff: int,
-                 progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+                 progress: Callable[[int, int], None] | None = None, *,
+                 draws: int | None = None, seed: int | None = None) -> pd.DataFrame:
     """The model's car sales shares (percent) from ``run(scenario, until=cutoff)``: index year,
     columns ``EV``, ``BEV``, ``PHEV`` (``Sales Share|Cars|<powertrain>``; the median over draws
-    when the run has several Monte Carlo draws)."""
+    when the run has several Monte Carlo draws), and with several draws ``EV_lower`` and
+    ``EV_upper``, the EV share's :data:`BAND_QUANTILES` over draws. ``draws``/``seed``: as
+    :func:`nevsim.simulate.run` (default: the scenario's ``[uncertainty]``)."""
     try:
         from nevsim.simulate import run
     except ImportError as exc:
         raise ModelUnavailableError(f"the simulation is not available (nevsim.simulate.run: {exc})") from exc
-    series = run(scenario, until=int(cutoff), progress=progress).series
+    kwargs: dict[str, Any] = {} if draws is None else {"draws": int(draws), "makers": False}
+    if seed is not None:
+        kwargs["seed"] = int(seed)
+    series = run(scenario, until=int(cutoff), progress=progress, **kwargs).series
     columns = {}
     for pt in ("EV", "BEV", "PHEV"):
         rows = series[series["variable"] == f"Sales Share|Cars|{pt}"]
         if rows.empty and pt == "EV":
             raise ModelUnavailableError(f"the simulation returned no '{SHARE_VARIABLE}' series")
         columns[pt] = rows.groupby("year")["value"].median()
+        if pt == "EV" and "draw" in rows.columns and rows["draw"].nunique() > 1:
+            lo, hi = BAND_QUANTILES
+            by_year = rows.groupby("year")["value"]
+            columns["EV_lower"] = by_year.quantile(lo)
+            columns["EV_upper"] = by_year.quantile(hi)
     out = pd.DataFrame(columns)
     out.index = pd.Index(out.index.astype("int64"), name="year")
     return out
@@ -320,12 +354,25 @@ def model_forecast(scenario: Any, cutoff: int, forecast_years: np.ndarray,
     return _pick(model_shares(scenario, cutoff, progress), forecast_years)
 
 
-def _pick(shares: pd.DataFrame, forecast_years: np.ndarray) -> np.ndarray:
-    ev = shares["EV"].dropna()
+def _pick(shares: pd.DataFrame, forecast_years: np.ndarray, column: str = "EV") -> np.ndarray:
+    if column not in shares.columns:
+        return np.full(len(forecast_years), np.nan)
+    ev = shares[column].dropna()
     missing = [int(y) for y in forecast_years if int(y) not in ev.index]
     if missing:
         raise ModelUnavailableError(f"the simulation returned no '{SHARE_VARIABLE}' for years {missing}")
     return ev.loc[[int(y) for y in forecast_years]].to_numpy(dtype=float)
+
+
+def check_draws_seed(draws: object, seed: object) -> tuple[int | None, int | None]:
+    """``draws`` None or a whole number 1 … :data:`MAX_BACKTEST_DRAWS`; ``seed`` None or a whole number ≥ 0."""
+    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, (int, np.integer))
+                              or not 1 <= int(draws) <= MAX_BACKTEST_DRAWS):
+        raise InputError("draws", f"must be a whole number from 1 to {MAX_BACKTEST_DRAWS:,} (draws per cutoff), "
+                                  f"got {draws!r}.", allowed=[f"1 to {MAX_BACKTEST_DRAWS}"])
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0):
+        raise InputError("seed", f"must be a whole number ≥ 0, got {seed!r}.", allowed=["0 to 9223372036854775807"])
+    return (None if draws is None else int(draws)), (None if seed is None else int(seed))
 
 
 # ------------------------------------------------------------------------------- scores
@@ -336,16 +383,26 @@ def score_frame(forecasts: pd.DataFrame) -> pd.DataFrame:
 
     ``mae_pp = mean |e|``, ``bias_pp = mean e``, ``rmse_pp = sqrt(mean e²)`` with
     ``e = forecast − actual`` in percentage points; ``mape_pct = 100 · mean |e| / actual``.
-    Pooled rows weigh every (cutoff, year) forecast equally.
+    Pooled rows weigh every (cutoff, year) forecast equally. Where a forecast has a band
+    (``lower``, ``upper``: the model with Monte Carlo draws), ``coverage_pct`` = 100 · share of
+    actuals with ``lower ≤ actual ≤ upper`` (a calibrated 5–95 % band holds about 90 %) and
+    ``band_width_pp`` = mean ``upper − lower``; NaN without a band.
     """
     f = forecasts.dropna(subset=["forecast", "actual"]).assign(
         abs_error=lambda d: d["error"].abs(), sq_error=lambda d: d["error"] ** 2,
         ape=lambda d: 100.0 * d["error"].abs() / d["actual"])
+    if {"lower", "upper"} <= set(f.columns):
+        banded = f["lower"].notna() & f["upper"].notna()
+        inside = (f["lower"] <= f["actual"]) & (f["actual"] <= f["upper"])
+        f = f.assign(inside=np.where(banded, 100.0 * inside, np.nan), width=f["upper"] - f["lower"])
+    else:
+        f = f.assign(inside=np.nan, width=np.nan)
 
     def agg(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         out = frame.groupby(keys, sort=False).agg(
             n=("error", "size"), mae_pp=("abs_error", "mean"), mape_pct=("ape", "mean"),
-            bias_pp=("error", "mean"), rmse_pp=("sq_error", "mean")).reset_index()
+            bias_pp=("error", "mean"), rmse_pp=("sq_error", "mean"),
+            coverage_pct=("inside", "mean"), band_width_pp=("width", "mean")).reset_index()
         out["rmse_pp"] = np.sqrt(out["rmse_pp"])
         return out
 
@@ -357,7 +414,8 @@ def score_frame(forecasts: pd.DataFrame) -> pd.DataFrame:
     out = out.sort_values(["cutoff", "method"], key=lambda s: s.map(order) if s.name == "method" else s,
                           na_position="last").reset_index(drop=True)
     out.attrs["unit"] = {"mae_pp": "percentage points", "bias_pp": "percentage points",
-                         "rmse_pp": "percentage points", "mape_pct": "percent"}
+                         "rmse_pp": "percentage points", "mape_pct": "percent",
+                         "coverage_pct": "percent of actuals inside the band", "band_width_pp": "percentage points"}
     return out
 
 
@@ -410,12 +468,32 @@ class BacktestResult:
         table.attrs["unit"] = "percent" if metric == "mape_pct" else "percentage points"
         return table
 
+    @property
+    def has_bands(self) -> bool:
+        """True when the model ran with several Monte Carlo draws (its forecasts carry a band)."""
+        f = self.forecasts
+        return "lower" in f.columns and bool(f["lower"].notna().any())
+
+    def coverage(self) -> pd.DataFrame:
+        """The model band's coverage (percent of actuals inside it) and mean width (points), per
+        cutoff and pooled; empty without bands."""
+        if not self.has_bands:
+            return pd.DataFrame(columns=["coverage_pct", "band_width_pp", "n"])
+        s = self.scores[self.scores["method"] == "model"]
+        s = s.assign(cutoff=s["cutoff"].astype("string").fillna("pooled")).set_index("cutoff")
+        out = s[["coverage_pct", "band_width_pp", "n"]]
+        out.attrs["unit"] = {"coverage_pct": "percent", "band_width_pp": "percentage points"}
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """``{"scenario", "region", "variable", "through", "policies", "unit", "cutoffs": [{"cutoff",
         "known_at", "forecasts": [{"year", "actual", <method>: share}], "mae": {...}}]}``.
 
         Shares in percent; MAE in percentage points (``unit`` says so); a method that was not run
-        is ``None``; ``scenario`` is ``None`` when the model was not run (baselines only).
+        is ``None``; ``scenario`` is ``None`` when the model was not run (baselines only). With
+        Monte Carlo draws (:attr:`has_bands`) the top level adds ``draws``, ``seed`` and ``band``
+        (``"5–95 %"``), each forecast ``model_lower`` and ``model_upper``, and each cutoff
+        ``coverage`` (percent of its actuals inside the band); ``model`` is then the median.
         """
         out = []
         scores = self.scores.dropna(subset=["cutoff"])
@@ -423,20 +501,32 @@ class BacktestResult:
             f = self.forecasts[self.forecasts["cutoff"] == cutoff]
             wide = f.pivot(index="year", columns="method", values="forecast")
             actual = f.groupby("year")["actual"].first()
+            band = f[f["method"] == "model"].set_index("year") if self.has_bands else None
             rows = []
             for year in sorted(wide.index):
                 row: dict[str, Any] = {"year": int(year), "actual": _num(actual.get(year))}
                 for method in METHODS:
                     row[method] = _num(wide.at[year, method]) if method in wide.columns else None
+                if band is not None:
+                    row["model_lower"] = _num(band.at[year, "lower"])
+                    row["model_upper"] = _num(band.at[year, "upper"])
                 rows.append(row)
-            s = scores[scores["cutoff"] == cutoff].set_index("method")["mae_pp"]
+            per = scores[scores["cutoff"] == cutoff].set_index("method")
+            s = per["mae_pp"]
             mae = {m: (_num(s[m]) if m in s.index else None) for m in METHODS}
-            out.append({"cutoff": int(cutoff), "known_at": self.meta.get("known_at", {}).get(int(cutoff)),
-                        "forecasts": rows, "mae": mae})
+            entry: dict[str, Any] = {"cutoff": int(cutoff), "known_at": self.meta.get("known_at", {}).get(int(cutoff)),
+                                     "forecasts": rows, "mae": mae}
+            if band is not None:
+                entry["coverage"] = _num(per.at["model", "coverage_pct"])
+            out.append(entry)
         meta = self.meta
-        return {"scenario": meta.get("scenario"), "region": meta.get("region"),
-                "variable": meta.get("variable", SHARE_VARIABLE), "through": meta.get("through"),
-                "policies": meta.get("policies", "enacted"), "unit": dict(JSON_UNITS), "cutoffs": out}
+        result = {"scenario": meta.get("scenario"), "region": meta.get("region"),
+                  "variable": meta.get("variable", SHARE_VARIABLE), "through": meta.get("through"),
+                  "policies": meta.get("policies", "enacted"), "unit": dict(JSON_UNITS), "cutoffs": out}
+        if self.has_bands:
+            result.update(draws=meta.get("draws"), seed=meta.get("seed"), band=BAND_LABEL)
+            result["unit"].update(JSON_BAND_UNITS)
+        return result
 
     def summary(self) -> str:
         """Plain-language reading: MAE per method, and every place where the model loses."""
@@ -481,7 +571,27 @@ class BacktestResult:
         split = self.meta.get("model_split")
         if split:
             lines.append(split)
+        if self.has_bands:
+            lines.append(self._coverage_text())
         return "\n".join(lines)
+
+    def _coverage_text(self) -> str:
+        """One sentence on the model band's coverage, pooled and per cutoff."""
+        cov = self.coverage()
+        pooled = cov.loc["pooled"]
+        inside = round(float(pooled["coverage_pct"]) * int(pooled["n"]) / 100.0)
+        per = ", ".join(f"{c} {cov.at[str(c), 'coverage_pct']:.0f} %" for c in self.cutoffs)
+        if pooled["n"] < 10:
+            verdict = "too few actuals to judge the band (a calibrated 5–95 % band holds about 90 %)"
+        elif pooled["coverage_pct"] >= 80.0:
+            verdict = "about what a calibrated band holds (90 %)"
+        else:
+            verdict = ("far below the 90 % a calibrated band holds: the scenario's uncertainty leaves out "
+                       "what moved the market (the model is over-confident)")
+        return (f"Model {BAND_LABEL} band over {self.meta.get('draws')} draws of the scenario's uncertainty "
+                f"(median as the forecast): it holds {inside} of {int(pooled['n'])} actuals "
+                f"({pooled['coverage_pct']:.0f} %; per cutoff {per}), mean width "
+                f"{pooled['band_width_pp']:.1f} points — {verdict}.")
 
     def plot(self, *, title: str | None = None) -> go.Figure:
         """Forecast fans over the observed shares (black): one colour per cutoff, one dash per method.
@@ -499,6 +609,16 @@ class BacktestResult:
         colours = cutoff_colours(self.cutoffs)
         for cutoff in self.cutoffs:
             group = f"cutoff {cutoff}"
+            if self.has_bands:  # the model's 5–95 % band as a shaded fan under its lines
+                f = self.forecasts[(self.forecasts["cutoff"] == cutoff) & (self.forecasts["method"] == "model")]
+                start = self.actuals.get(cutoff)
+                xs = ([cutoff] if start is not None else []) + f["year"].tolist()
+                lo = ([float(start)] if start is not None else []) + f["lower"].tolist()
+                hi = ([float(start)] if start is not None else []) + f["upper"].tolist()
+                fig.add_trace(go.Scatter(
+                    x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=_translucent(colours[cutoff]),
+                    line={"width": 0}, name=f"model {BAND_LABEL}, {group}", legendgroup=group, showlegend=False,
+                    hoverinfo="skip"))
             for method in self.methods:
                 f = self.forecasts[(self.forecasts["cutoff"] == cutoff) & (self.forecasts["method"] == method)]
                 start = self.actuals.get(cutoff)
@@ -518,6 +638,10 @@ class BacktestResult:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=method, legend="legend2",
                                      line={"color": "#555", "width": 2.5 if method == "model" else 1.5,
                                            "dash": METHOD_DASHES.get(method, "solid")}, hoverinfo="skip"))
+        if self.has_bands:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"model {BAND_LABEL} band",
+                                     legend="legend2", marker={"symbol": "square", "size": 12,
+                                                               "color": "rgba(85,85,85,0.25)"}, hoverinfo="skip"))
         fig.update_layout(
             title={"text": title or self._title(), "x": 0.01, "font": {"size": 15}},
             xaxis_title="year", yaxis_title="EV share of new car sales (%)", template="plotly_white",
@@ -538,7 +662,8 @@ class BacktestResult:
         view = f", policies {self.meta.get('policies', 'enacted')}" if "model" in self.methods else ""
         through = self.meta.get("through")
         upto = f" through {through}" if through is not None else ""
-        return f"Back-test of {who}: EV share of new cars, forecasts from {when}{upto}{view}"
+        draws = f", model median and {BAND_LABEL} band over {self.meta.get('draws')} draws" if self.has_bands else ""
+        return f"Back-test of {who}: EV share of new cars, forecasts from {when}{upto}{view}{draws}"
 
     def __repr__(self) -> str:
         mae = self.mae().round(1)
@@ -595,6 +720,8 @@ def backtest(
     actuals: pd.Series | None = None,
     progress: Progress | None = None,
     policies: str = "enacted",
+    draws: int | None = None,
+    seed: int | None = None,
 ) -> BacktestResult:
     """Back-test the model and the baselines on China's (or another region's) EV share of new cars.
 
@@ -627,6 +754,12 @@ def backtest(
         ``"as-known"``: each cutoff ``c`` runs with ``policy.known_at = c`` — the China rules
         issued by 31 December of ``c`` (``nevsim/policy/params/vintages.csv``); China only,
         cutoffs within :func:`nevsim.policy._tables.known_at_years`.
+    draws, seed:
+        Monte Carlo draws of the scenario's uncertainty per cutoff (1 to
+        :data:`MAX_BACKTEST_DRAWS`; default the scenario's ``[uncertainty] draws``) and their
+        seed. With more than one draw the model's forecast is the median over draws, and its
+        :data:`BAND_QUANTILES` band is kept (``forecasts`` columns ``lower``/``upper``) and scored
+        (``scores`` columns ``coverage_pct``, ``band_width_pp``; :meth:`BacktestResult.coverage`).
     """
     wanted = list(METHODS if methods is None else methods)
     bad = [m for m in wanted if m not in METHODS]
@@ -636,9 +769,13 @@ def backtest(
     wanted = [m for m in METHODS if m in wanted]
     if policies not in POLICY_VIEWS:
         raise InputError("policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
+    draws, seed = check_draws_seed(draws, seed)
     spec, code = resolve_scenario_region(scenario, region)
     region_name = REGION_CODES[code]
     scen = _load_scenario(spec) if "model" in wanted else None
+    if scen is not None and draws is not None and draws > 1 and not scen.distributions():
+        raise InputError("draws", f"{draws} draws need distributions in the scenario {scen.name} "
+                                  "([uncertainty] coefficients = true or {dist = …} tables).", allowed=["1"])
     scenario_name = getattr(scen, "name", None)
     injected = actuals is not None
     observed = _check_series(actuals) if injected else actual_shares(code)
@@ -656,6 +793,7 @@ def backtest(
         history = observed[observed.index <= cutoff] if injected else actual_shares(code, until=cutoff)
         forecast_years = observed.index[(observed.index > cutoff) & (observed.index <= last)].to_numpy()
         found: dict[str, np.ndarray] = {}
+        bands: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if any(m != "model" for m in wanted):
             found.update({k: v for k, v in baseline_forecasts(history, forecast_years).items() if k in wanted})
         if "model" in wanted:
@@ -663,15 +801,20 @@ def backtest(
             if progress is not None:
                 def inner(done: int, steps: int, _i: int = i) -> None:
                     progress(_i + (done / steps if steps else 1.0), total)
-            shares = model_shares(_with_known_at(scen, known_at[cutoff]), cutoff, progress=inner)
+            shares = model_shares(_with_known_at(scen, known_at[cutoff]), cutoff, progress=inner,
+                                  draws=draws, seed=seed)
             found["model"] = _pick(shares, forecast_years)
+            bands["model"] = (_pick(shares, forecast_years, "EV_lower"), _pick(shares, forecast_years, "EV_upper"))
             model_runs[cutoff] = shares
         actual = observed.loc[forecast_years].to_numpy(dtype=float)
+        no_band = np.full(len(forecast_years), np.nan)
         for method in wanted:
+            lower, upper = bands.get(method, (no_band, no_band))
             frames.append(pd.DataFrame({
                 "cutoff": cutoff, "year": forecast_years.astype("int64"),
                 "horizon": (forecast_years - cutoff).astype("int64"), "method": method,
-                "forecast": found[method], "actual": actual, "error": found[method] - actual}))
+                "forecast": found[method], "actual": actual, "error": found[method] - actual,
+                "lower": lower, "upper": upper}))
         if progress is not None:
             progress(float(i + 1), total)
     forecasts = pd.concat(frames, ignore_index=True)
@@ -684,6 +827,8 @@ def backtest(
         "actuals": "injected" if injected else f"{_IEA} (Historical, Cars, EV sales share) + {_OWID} after",
         "logit_trend_years": LOGIT_TREND_YEARS, "min_history_years": MIN_HISTORY_YEARS,
         "policies": policies, "known_at": known_at if "model" in wanted else {},
+        "draws": int(scen.uncertainty.draws if draws is None else draws) if scen is not None else None,
+        "seed": int(scen.uncertainty.seed if seed is None else seed) if scen is not None else None,
     }
     if "model" in wanted and not injected:
         meta["model_split"] = _model_split_note(_split_errors(model_runs, last, region_name))
@@ -748,8 +893,10 @@ def _load_scenario(scenario: object) -> Any:
 
 
 __all__ = [
+    "BAND_QUANTILES",
     "DEFAULT_CUTOFFS",
     "DEFAULT_SCENARIO",
+    "MAX_BACKTEST_DRAWS",
     "METHODS",
     "MIN_HISTORY_YEARS",
     "POLICY_VIEWS",
@@ -761,6 +908,7 @@ __all__ = [
     "allowed_cutoffs",
     "backtest",
     "baseline_forecasts",
+    "check_draws_seed",
     "cutoff_colours",
     "cutoff_text",
     "model_forecast",

@@ -75,7 +75,8 @@ def baselines_only() -> BacktestResult:
 
 def test_forecast_table_is_long_and_consistent(baselines_only: BacktestResult) -> None:
     f = baselines_only.forecasts
-    assert list(f.columns) == ["cutoff", "year", "horizon", "method", "forecast", "actual", "error"]
+    assert list(f.columns) == ["cutoff", "year", "horizon", "method", "forecast", "actual", "error", "lower", "upper"]
+    assert f[["lower", "upper"]].isna().all().all()  # bands only for the model with Monte Carlo draws
     assert set(f["method"]) == set(BASELINES)
     assert sorted(f[f["cutoff"] == 2021]["year"].unique()) == [2022, 2023, 2024, 2025]
     assert (f["horizon"] == f["year"] - f["cutoff"]).all()

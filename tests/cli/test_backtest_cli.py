@@ -70,6 +70,9 @@ def test_plot_is_written_and_never_overwritten_without_force(tmp_path: Path) -> 
     (["--cutoff", "2021", "--policies", "known"], ["--policies", "enacted, as-known"]),
     (["--region", "US", "--cutoff", "2021", "--policies", "as-known"], ["policies", "China (CN)", "enacted"]),
     (["--cutoff", "2014", "--policies", "as-known"], ["--cutoff:", "2015–2024"]),  # the flag given
+    (["--cutoff", "2021", "--draws", "0"], ["--draws", "1 to 10000"]),
+    (["--cutoff", "2021", "--draws", "20000"], ["--draws", "1 to 10000"]),
+    (["--cutoff", "2021", "--draws", "5", "--seed", "-2"], ["--seed", "≥ 0"]),
 ])
 def test_bad_input_exits_2_with_allowed_values(args: list[str], words: list[str]) -> None:
     r = run(*args)
@@ -89,3 +92,18 @@ def test_policies_flag_in_help_and_output() -> None:
     r = run("--cutoff", "2021", "--through", "2022", "--policies", "as-known")
     assert r.exit_code == 0, r.output
     assert "policies as-known" in r.stdout and "--policies as-known" in r.stdout
+
+
+def test_draws_add_the_band_to_json_table_and_plot(tmp_path: Path) -> None:
+    r = run("--cutoff", "2021", "--draws", "12", "--seed", "5", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert (out["draws"], out["seed"], out["band"]) == (12, 5, "5–95 %")
+    row = out["cutoffs"][0]["forecasts"][0]
+    assert row["model_lower"] <= row["model"] <= row["model_upper"]
+    assert 0.0 <= out["cutoffs"][0]["coverage"] <= 100.0
+    plot = tmp_path / "fan.html"
+    r = run("--cutoff", "2021", "--draws", "12", "--seed", "5", "--plot", str(plot))
+    assert r.exit_code == 0, r.output
+    assert "band over 12 draws" in r.output and plot.exists()
+    assert '"fill":"toself"' in plot.read_text().replace(" ", "")

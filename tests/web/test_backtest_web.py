@@ -90,3 +90,22 @@ def test_page_summary_has_no_cli_flags_and_a_tall_labelled_chart(c: Any) -> None
     legend = [t["name"] for t in fig["data"] if t.get("legendgroup", "").startswith("cutoff")
               and t.get("showlegend", True)]
     assert legend == [f"cutoff {y}" for y in range(2018, 2023)]
+
+
+def test_api_draws_are_capped_by_the_server(c: Any) -> None:
+    r = c.get("/api/backtest", params={"cutoff": "2021", "draws": 5})
+    assert r.status_code == 422
+    d = r.json()["detail"][0]
+    assert d["field"] == "draws" and d["allowed"] == ["1 to 1"]
+
+
+def test_api_and_page_with_draws(tmp_path: Any) -> None:
+    with make_client(tmp_path / "runs.duckdb", max_draws=20) as client:
+        out = client.get("/api/backtest", params={"cutoff": "2021", "draws": 10, "seed": 2}).json()
+        assert (out["draws"], out["band"]) == (10, "5–95 %")
+        assert "model_lower" in out["cutoffs"][0]["forecasts"][0]
+        bad = client.get("/api/backtest", params={"cutoff": "2021", "draws": 10, "seed": -1})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "seed"
+        page = client.get("/backtest", params={"go": "true", "draws": 10})
+        assert page.status_code == 200
+        assert 'id="backtest-draws"' in page.text and "band over 10 draws" in html_lib.unescape(page.text)

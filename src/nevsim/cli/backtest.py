@@ -1,5 +1,5 @@
 """CLI: ``nevsim backtest [SCENARIO] --region CN --cutoff YEAR | --cutoffs Y1,Y2,… [--through YEAR]
-[--policies enacted|as-known] [--json] [--plot FILE] [--force]`` (issue 5).
+[--policies enacted|as-known] [--draws N --seed S] [--json] [--plot FILE] [--force]`` (issue 5).
 
 Scenario and region follow :func:`nevsim.backtest.resolve_scenario_region`: a region alone runs
 its default scenario, a scenario alone its own region, both must agree.
@@ -10,6 +10,8 @@ then the plain-language reading (where the model loses). ``--json`` prints
 "forecasts": [...], "mae": {...}}]}``; ``--plot FILE.html`` writes the
 forecast-fan chart (never over an existing file without ``--force``). ``--policies as-known``
 runs each cutoff with China's rules as issued by the end of that year (default ``enacted``).
+``--draws N`` samples the scenario's uncertainty N times per cutoff: the model's forecast is then
+the median, its 5–95 % band is drawn as a fan and scored by how many actuals it holds.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def _parse_cutoffs(cutoff: int | None, cutoffs: str | None) -> list[int] | None:
 
 
 #: Fields of :func:`nevsim.backtest.backtest`'s errors → the flags that set them.
-FLAGS = {"region": "--region", "cutoffs": "--cutoffs", "through": "--through", "policies": "--policies"}
+FLAGS = {"region": "--region", "cutoffs": "--cutoffs", "through": "--through", "policies": "--policies",
+         "draws": "--draws", "seed": "--seed"}
 
 
 def _as_flags(exc: InputError, *, single_cutoff: bool) -> InputError:
@@ -98,12 +101,13 @@ def print_table(bt: Any) -> None:
 
 
 def _run(scenario: Any, region: str, cutoffs: list[int] | None, through: int | None, quiet: bool,
-         policies: str = "enacted") -> Any:
+         policies: str = "enacted", draws: int | None = None, seed: int | None = None) -> Any:
     from nevsim.backtest import backtest
 
     name = getattr(scenario, "name", scenario)
     if quiet or not sys.stderr.isatty():
-        return backtest(scenario, region=region, cutoffs=cutoffs, through=through, policies=policies)
+        return backtest(scenario, region=region, cutoffs=cutoffs, through=through, policies=policies,
+                        draws=draws, seed=seed)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
@@ -115,7 +119,7 @@ def _run(scenario: Any, region: str, cutoffs: list[int] | None, through: int | N
             bar.update(task, completed=done, total=total)
 
         return backtest(scenario, region=region, cutoffs=cutoffs, through=through, progress=progress,
-                        policies=policies)
+                        policies=policies, draws=draws, seed=seed)
 
 
 @cli_errors
@@ -135,6 +139,12 @@ def backtest_cmd(
         "--policies", metavar="[enacted|as-known]",
         help="Which rules the model runs with: 'enacted' (default; the policies that happened, to the end "
              "of 2025) or 'as-known' (China only: the rules issued by 31 December of each cutoff year).")] = "enacted",
+    draws: Annotated[int | None, typer.Option(
+        "--draws", help="Monte Carlo draws of the scenario's uncertainty per cutoff, 1 to 10,000 (default: the "
+                        "scenario's uncertainty.draws): the model's forecast becomes the median and its 5–95 % "
+                        "band is drawn and scored (coverage).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Random seed of the draws, ≥ 0 (default: the scenario's uncertainty.seed).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the forecast-fan chart (HTML).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the --plot file if it exists.")] = False,
@@ -142,8 +152,12 @@ def backtest_cmd(
     """Back-test: calibrate with data up to each cutoff, forecast the later years, score against
     history and four baselines (logistic, Bass, persistence, logit trend)."""
     years = _parse_cutoffs(cutoff, cutoffs)
-    from nevsim.backtest import POLICY_VIEWS, resolve_scenario_region
+    from nevsim.backtest import POLICY_VIEWS, check_draws_seed, resolve_scenario_region
 
+    try:
+        check_draws_seed(draws, seed)
+    except InputError as exc:
+        raise _as_flags(exc, single_cutoff=cutoff is not None) from None
     if policies not in POLICY_VIEWS:
         raise InputError("--policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
     try:
@@ -153,7 +167,7 @@ def backtest_cmd(
     if plot is not None:
         check_writable(plot, force=force, field="--plot", suffixes=HTML_SUFFIXES)
     try:
-        bt = _run(spec, code, years, through, quiet=as_json, policies=policies)
+        bt = _run(spec, code, years, through, quiet=as_json, policies=policies, draws=draws, seed=seed)
     except InputError as exc:
         raise _as_flags(exc, single_cutoff=cutoff is not None) from None
     if plot is not None:

@@ -336,28 +336,42 @@ def backtest_available() -> str | None:
 
 
 def run_backtest(st: AppState, scenario: str | None, region: str | None = None, cutoffs: object = None,
-                 through: int | None = None, policies: str = "enacted") -> Any:
+                 through: int | None = None, policies: str = "enacted", draws: int | None = None,
+                 seed: int | None = None) -> Any:
     """A back-test of a shipped scenario (memoised per app: it is pure and takes a few seconds).
 
     Scenario and region follow :func:`nevsim.backtest.resolve_scenario_region` (a region alone
     runs its default scenario; a scenario alone its own region; both must agree); ``cutoffs``
     follow :func:`nevsim.backtest.parse_cutoffs` (no empty entry, no repeat; ``None``: the
     default cutoffs). ``policies``: ``"enacted"`` (the scenario's rules at every cutoff) or
-    ``"as-known"`` (China's rules as issued by the end of each cutoff).
+    ``"as-known"`` (China's rules as issued by the end of each cutoff). ``draws``/``seed``: Monte
+    Carlo draws per cutoff (the model's median and 5–95 % band), at most the server's ``max_draws``.
     """
-    from nevsim.backtest import POLICY_VIEWS, backtest, parse_cutoffs, resolve_scenario_region
+    from nevsim.backtest import (
+        POLICY_VIEWS,
+        backtest,
+        check_draws_seed,
+        parse_cutoffs,
+        resolve_scenario_region,
+    )
 
     if scenario is not None and scenario not in st.shipped():
         raise InputError("scenario", f"unknown scenario {scenario!r}.", allowed=st.shipped())
     if policies not in POLICY_VIEWS:
         raise InputError("policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
+    draws, seed = check_draws_seed(draws, seed)
+    cap = st.settings.max_draws
+    if draws is not None and draws > cap:
+        raise InputError("draws", f"{draws} is more than this server allows per run ({cap}; nevsim serve --max-draws).",
+                         allowed=[f"1 to {cap}"])
     years = parse_cutoffs(cutoffs, field="cutoff")
     spec, code = resolve_scenario_region(scenario, region)
     name = str(getattr(spec, "name", spec))
-    key = ("backtest", name, code, tuple(years) if years else None, through, policies)
+    key = ("backtest", name, code, tuple(years) if years else None, through, policies, draws, seed)
     def run() -> Any:
         try:
-            return backtest(name, region=code, cutoffs=years, through=through, policies=policies)
+            return backtest(name, region=code, cutoffs=years, through=through, policies=policies,
+                            draws=draws, seed=seed)
         except InputError as exc:  # (the query parameter is `cutoff`, as the CLI names its own flags)
             if exc.field == "cutoffs":
                 raise InputError("cutoff", exc.message, allowed=exc.allowed) from None
@@ -380,12 +394,16 @@ def api_backtest(request: Request,
                  policies: Annotated[str, Query(
                      max_length=16, description="policy view of the model runs: enacted (the scenario's rules at "
                      "every cutoff) or as-known (China's rules as issued by the end of each cutoff)")] = "enacted",
+                 draws: Annotated[int | None, Query(
+                     description="Monte Carlo draws per cutoff (the model's median and 5–95 % band, scored by "
+                                 "coverage); at most the server's max_draws")] = None,
+                 seed: Annotated[int | None, Query(description="random seed of the draws, ≥ 0")] = None,
                  ) -> Response:
     why = backtest_available()
     if why is not None:
         return JSONResponse({"detail": f"back-test not available: {why}"}, status_code=501)
     years = None if cutoff is None else ",".join(cutoff)
-    bt = run_backtest(state_of(request), scenario, region, years, through, policies)
+    bt = run_backtest(state_of(request), scenario, region, years, through, policies, draws, seed)
     return JSONResponse(clean(bt.to_json()))
 
 

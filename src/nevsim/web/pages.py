@@ -627,7 +627,8 @@ def history(request: Request, region: Annotated[str, Query(max_length=40)] = "Ch
 @router.get("/backtest", response_class=HTMLResponse)
 def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64)] = "china-current-policies",
                   go: Annotated[bool, Query()] = False,
-                  policies: Annotated[str, Query(max_length=16)] = "enacted") -> HTMLResponse:
+                  policies: Annotated[str, Query(max_length=16)] = "enacted",
+                  draws: Annotated[int | None, Query()] = None) -> HTMLResponse:
     from nevsim.web.api import backtest_available, run_backtest
 
     st = _state(request)
@@ -635,10 +636,11 @@ def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64
     views = [("enacted", "as enacted (the scenario's rules)"),
              ("as-known", "as known at each cutoff (China only)")]
     context: dict[str, Any] = {"why": why, "scenario": scenario, "scenarios": st.shipped(), "bt": None,
-                               "policies": policies, "views": views}
+                               "policies": policies, "views": views, "draws": draws or 1,
+                               "max_draws": st.settings.max_draws}
     if why is not None or not go:
         return render(request, "backtest.html", **context)
-    bt = run_backtest(st, scenario, None, None, None, policies)
+    bt = run_backtest(st, scenario, None, None, None, policies, draws if draws and draws > 1 else None)
     mae = bt.mae if not callable(bt.mae) else bt.mae()
     fig = bt.plot()
     return render(request, "backtest.html", **{**context, "bt": bt, "summary": bt.summary(),
