@@ -90,7 +90,8 @@ def kappa_standard_error(panels: list[Panel], first_year: int = KAPPA_FIRST_YEAR
     ``e = (A − Ā_r) − κ̂ (x − x̄_r)``, N fitted years over the R panels. It treats the fitted
     constants as data (their own fitting error is not included) and the years as independent,
     so it is a lower bound on the uncertainty of κ. NaN when there are no residual degrees of
-    freedom or no variation in x. A diagnostic: nothing in the model uses it.
+    freedom or no variation in x. Monte Carlo draws that sample the coefficients shift κ by
+    ``kappa_se_z`` of these (``nevsim.simulate._fit_kappa``).
     """
     slope, centred, sxx = _within_fit(panels, first_year)
     ok = sxx > 0

@@ -502,7 +502,7 @@ def _coefficients(draws: int, values: Mapping[str, Any] | None = None
 
 _PARAM_NAMES = ("vehicles_per_model", "retail_price_equivalent", "ev_drivetrain_cost_decline_pct_per_yr",
                 "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
-                "gasoline_kg_co2_per_l", "litres_per_barrel", "phev_utility_factor_km")
+                "gasoline_kg_co2_per_l", "litres_per_barrel", "phev_utility_factor_km", "kappa_se_z")
 
 
 @functools.lru_cache(maxsize=16)
@@ -1324,21 +1324,33 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
 def _fit_kappa(inputs: Inputs, years: np.ndarray, fit_a: np.ndarray, fit_lnss: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """κ on this region's history (``kappa_fit = "own"``) or pooled with the shipped regions' (:mod:`nevsim.pooling`),
-    and the standard error of the unclipped slope (:func:`nevsim.pooling.kappa_standard_error`; a diagnostic)."""
+    and the standard error of the unclipped slope (:func:`nevsim.pooling.kappa_standard_error`).
+
+    ``κ = clip(κ̂ + z·se(κ̂), kappa_min, kappa_max)`` with ``z`` the coefficient ``kappa_se_z``
+    (0 in a one-draw run; a standard normal truncated at ±3 when the draws sample the
+    coefficients): the estimate's own uncertainty enters the Monte Carlo draws. A NaN standard
+    error (no residual degrees of freedom) adds nothing.
+    """
     from nevsim import pooling
 
     lo, hi = inputs.params["kappa_min"], inputs.params["kappa_max"]  # [draw] (bounds may be sampled)
     panels = [(years, fit_a, fit_lnss)]
     if inputs.scenario.calibration.kappa_fit == "own":
-        return fit_kappa(years, fit_a, fit_lnss, lo, hi), pooling.kappa_standard_error(panels)
-    until = int(inputs.history_last)  # every region cut at the same year as this run's history
-    for code, name in pooling.POOLED_REGIONS.items():
-        if code == inputs.scenario.region:
-            continue
-        panel = pooling.region_panel(name, until)
-        if panel is not None:
-            panels.append(panel)
-    return pooling.fit_kappa_pooled(panels, lo, hi), pooling.kappa_standard_error(panels)
+        slope = fit_kappa(years, fit_a, fit_lnss, -np.inf, np.inf)
+    else:
+        until = int(inputs.history_last)  # every region cut at the same year as this run's history
+        for code, name in pooling.POOLED_REGIONS.items():
+            if code == inputs.scenario.region:
+                continue
+            panel = pooling.region_panel(name, until)
+            if panel is not None:
+                panels.append(panel)
+        slope = pooling.fit_kappa_pooled(panels, -np.inf, np.inf)
+    se = pooling.kappa_standard_error(panels)
+    z = inputs.params.get("kappa_se_z")
+    if z is not None and np.any(np.asarray(z) != 0.0):
+        slope = slope + np.where(np.isfinite(se), np.asarray(z, dtype=float) * se, 0.0)
+    return np.clip(slope, lo, hi), se
 
 
 @dataclass(frozen=True)
