@@ -124,7 +124,6 @@ def cutoff_colours(cutoffs: Sequence[int]) -> dict[int, str]:
     return {int(c): CUTOFF_COLOURS[i % len(CUTOFF_COLOURS)] for i, c in enumerate(sorted(cutoffs))}
 
 
-
 def _translucent(colour: str, alpha: float = 0.18) -> str:
     """``#rrggbb`` → ``rgba(r,g,b,alpha)`` (the band of a cutoff in its own colour)."""
     h = colour.lstrip("#")
