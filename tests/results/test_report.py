@@ -68,3 +68,15 @@ def test_headline_years(real_results):
     assert all(y % 5 == 0 or y == real_results.meta["history_last_year"] for y in years)
     table = headline_table(real_results, [2024])
     assert float(table.loc[0, "EV share of new cars (%)"]) == pytest.approx(48.0, abs=1.0)
+
+
+def test_headline_shows_the_public_cost_and_the_trade_in(real_results):
+    """The public cost columns: purchase incentives on plug-ins and, for China, the 2024–26 trade-in scheme."""
+    table = headline_table(real_results, [2025, 2030]).set_index("year")
+    series = real_results.series
+    for label, variable in (("Trade-in subsidy, all new cars (billion CNY)", "Trade-in|Public Cost"),
+                            ("Public cost: purchase subsidy + tax forgone on plug-ins (billion, region currency)",
+                             "Subsidy|Public Cost")):
+        want = series[(series["variable"] == variable) & (series["year"] == 2025)]["value"].median()
+        assert float(table.loc["2025", label].replace(",", "")) == pytest.approx(want, abs=0.05)
+    assert float(table.loc["2030", "Trade-in subsidy, all new cars (billion CNY)"]) == 0.0

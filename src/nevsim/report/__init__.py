@@ -39,6 +39,9 @@ HEADLINE: list[tuple[str, str, str]] = [
     ("Public chargers (thousand)", "Chargers|Public", "k"),
     ("Oil displaced (kb/d)", "Oil Displacement", "{:,.0f}"),
     ("CO2, cars (Mt/yr)", "Emissions|CO2|Cars", "{:,.0f}"),
+    ("Public cost: purchase subsidy + tax forgone on plug-ins (billion, region currency)", "Subsidy|Public Cost",
+     "{:,.1f}"),
+    ("Trade-in subsidy, all new cars (billion CNY)", "Trade-in|Public Cost", "{:,.1f}"),
 ]
 
 ATTRIBUTION = (
