@@ -155,8 +155,9 @@ class _Truncatable(_Dist):
         centre = getattr(self, "mean", None)  # (a deterministic run uses it: it must be a value the draws can take)
         if centre is not None and not ((self.min is None or self.min <= centre) and
                                        (self.max is None or centre <= self.max)):
-            raise ValueError(f"mean ({centre}) must lie within min–max ({self.min}–{self.max}): a run without "
-                             "draws uses the mean")
+            where = f"lie within min–max ({self.min}–{self.max})" if self.min is not None and self.max is not None \
+                else f"be ≥ min ({self.min})" if self.min is not None else f"be ≤ max ({self.max})"
+            raise ValueError(f"mean ({centre}) must {where}: a run without draws uses the mean")
         lo, hi = self._u_range()
         if not hi - lo > MIN_TRUNCATED_PROBABILITY:
             # the untruncated distribution's central 90 %: where bounds keep a usable probability

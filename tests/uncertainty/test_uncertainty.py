@@ -44,7 +44,8 @@ SPECS = {
     ({"dist": "normal", "mean": 1, "sd": 1, "min": 2, "max": 1}, "x", "must be below"),
     ({"dist": "normal", "mean": 0, "sd": 1, "min": 0, "max": 1e-13}, "x", "too little to draw from"),
     ({"dist": "normal", "mean": 0, "sd": 1, "min": 50, "max": 60}, "x", "mean (0.0) must lie within"),  # (QA 2)
-    ({"dist": "lognormal", "mean": 5, "sd": 1, "max": 4}, "x", "mean (5.0) must lie within"),
+    ({"dist": "lognormal", "mean": 5, "sd": 1, "max": 4}, "x", "mean (5.0) must be ≤ max (4.0)"),  # not "None–4.0"
+    ({"dist": "normal", "mean": 5, "sd": 1, "min": 6}, "x", "mean (5.0) must be ≥ min (6.0)"),
     ({"dist": "lognormal", "mean": -1, "sd": 1}, "x.mean", "greater than 0"),
     ({"dist": "uniform", "low": 2, "high": 1}, "x", "below high"),
     ({"dist": "triangular", "low": 0, "mode": 3, "high": 2}, "x", "low ≤ mode ≤ high"),
