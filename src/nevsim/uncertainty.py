@@ -87,6 +87,10 @@ DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 _KINDS = ("normal", "lognormal", "triangular", "uniform", "choice")
 
+#: Smallest probability ``F(max) − F(min)`` that truncation bounds may keep: below it the
+#: inverse CDF of the truncated distribution cannot be computed reliably.
+MIN_TRUNCATED_PROBABILITY = 1e-12
+
 
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # finite numbers only
@@ -107,6 +111,15 @@ class _Dist(BaseModel):
     def percentile(self, q: float) -> float:
         """The ``q``-quantile (``q`` in (0, 1)) of the distribution."""
         return float(self.ppf(np.array([q]))[0])
+
+
+class _KeysError(ValueError):
+    """A check across a distribution's keys failed; ``allowed`` says what would pass (shown by
+    :func:`parse_distribution` instead of the kind's general key order, :data:`_ORDER`)."""
+
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
 
 
 class _Truncatable(_Dist):
@@ -142,11 +155,18 @@ class _Truncatable(_Dist):
         centre = getattr(self, "mean", None)  # (a deterministic run uses it: it must be a value the draws can take)
         if centre is not None and not ((self.min is None or self.min <= centre) and
                                        (self.max is None or centre <= self.max)):
-            raise ValueError(f"mean ({centre}) must lie within min–max ({self.min}–{self.max}): a run without "
-                             "draws uses the mean")
+            where = f"lie within min–max ({self.min}–{self.max})" if self.min is not None and self.max is not None \
+                else f"be ≥ min ({self.min})" if self.min is not None else f"be ≤ max ({self.max})"
+            raise ValueError(f"mean ({centre}) must {where}: a run without draws uses the mean")
         lo, hi = self._u_range()
-        if not hi - lo > 1e-12:
-            raise ValueError("min/max leave (almost) no probability: widen the bounds or move the centre")
+        if not hi - lo > MIN_TRUNCATED_PROBABILITY:
+            # the untruncated distribution's central 90 %: where bounds keep a usable probability
+            q05, q95 = (float(q) for q in self._icdf(np.array([0.05, 0.95])))
+            raise _KeysError(
+                f"min–max ({self.min}–{self.max}) keep a probability of only {max(hi - lo, 0.0):.2g} of this "
+                f"{getattr(self, 'dist', 'distribution')}: too little to draw from",
+                [f"min < max keeping a probability > {MIN_TRUNCATED_PROBABILITY:g} between them (wider bounds, e.g. "
+                 f"around the untruncated distribution's central 90 %, {q05:.4g}–{q95:.4g})"])
         return self
 
 
@@ -306,7 +326,9 @@ def parse_distribution(data: Mapping[str, Any] | _Dist, field: str = "distributi
                              allowed=_FIELDS[kind]) from None
         message = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "value_error":  # a check across keys (min < max, low ≤ mode ≤ high): the message says it
-            raise InputError(where, message, allowed=_ORDER.get(kind)) from None
+            cause = (err.get("ctx") or {}).get("error")
+            allowed = cause.allowed if isinstance(cause, _KeysError) else _ORDER.get(kind)
+            raise InputError(where, message, allowed=allowed) from None
         raise InputError(where, message, allowed=_constraint(err) or _FIELDS[kind]) from None
 
 
@@ -734,7 +756,8 @@ def sobol(f: ModelFunction, specs: Mapping[str, Any], *, n_base: int = 1024, see
     if k == 0:
         raise InputError("specs", "no parameters to vary")
     if isinstance(n_base, bool) or not isinstance(n_base, (int, np.integer)) or n_base < 16:
-        raise InputError("n_base", f"must be a whole number ≥ 16 (a power of 2 is best), got {n_base!r}")
+        raise InputError("n_base", f"must be a whole number ≥ 16, got {n_base!r}.",
+                         ["a whole number ≥ 16", "best a power of 2 (16, 32, 64, …): it keeps the Sobol' points balanced"])
     from scipy.stats import qmc  # only the Sobol design needs scipy.stats (slow to import)
 
     sampler = qmc.Sobol(d=2 * k, scramble=True, rng=np.random.default_rng(seed))

@@ -178,3 +178,19 @@ def test_known_at_out_of_range_speaks_cli():
 
     r = CliRunner().invoke(app, ["policy", "show", "--year", "2022", "--known-at", "2030"])
     assert r.exit_code == 2 and "Allowed: 2015–2024, omitted" in r.output and "None" not in r.output
+
+
+def test_policy_show_marks_the_rules_held_after_their_last_year() -> None:
+    """Known at 2018 the last NEV ratio set was 2020's 12 %: 2022 lists it, held, as the simulator holds it."""
+    r = run("policy", "show", "--year", "2022", "--known-at", "2018", "--json")
+    assert r.exit_code == 0, r.output
+    rules = {row["param"]: row for row in json.loads(r.stdout)["rules"] if row["standard"] == "NEV"}
+    assert rules["nev_ratio"]["value"] == 0.12 and rules["nev_ratio"]["held_from"] == 2020
+    assert rules["bev_slope"]["held_from"] is None
+    text = run("policy", "show", "--year", "2022", "--known-at", "2018")
+    assert text.exit_code == 0
+    line = next(ln for ln in text.stdout.splitlines() if "nev_ratio" in ln)
+    assert "0.12" in line and "from 2020" in line
+    assert "the simulator holds each at its last set value" in text.stdout
+    plain = run("policy", "show", "--year", "2022")
+    assert "held" not in plain.stdout

@@ -80,7 +80,7 @@ def test_sobol_only_on_a_named_scenario(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "words"), [
     (["--method", "morris"], "Allowed: tornado, sobol, both"),
-    (["--n", "4"], "--n: must be between 16"),
+    (["--n", "4"], "--n: the Sobol base sample must be a whole number from 16 to 65,536, got 4"),
     (["--seed", "-2"], "--seed"),
     (["--top", "0"], "--top"),
     (["no-such-scenario"], "china-current-policies"),
@@ -118,3 +118,14 @@ def test_footer_is_a_sentence(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "<nevsim" not in result.stdout  # was the Python repr
     assert "Scenario china-current-policies: tornado, 1 parameter × 3 outputs, 3 model runs in" in result.stdout
+
+
+@pytest.mark.parametrize("n", ["4", "15", "65537"])
+def test_n_error_states_the_real_rule(n: str) -> None:
+    """QA: the error listed a few sizes (16, 64, 128, 256, 1024) as if they were the only ones; any
+    whole number 16–65,536 runs, and a power of 2 is best (it keeps the Sobol' points balanced)."""
+    result = invoke("sensitivity", "--n", n)
+    assert result.exit_code == 2, result.output
+    err = " ".join(result.stderr.split())
+    assert f"got {n}. Allowed: a whole number from 16 to 65,536, best a power of 2" in err
+    assert "keeps the Sobol' points balanced" in err and "1024" not in err

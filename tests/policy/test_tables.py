@@ -111,11 +111,13 @@ def test_show_unknown_region(region: str) -> None:
 
 def test_show_as_known_at_a_cutoff() -> None:
     """The rules for 2021 as issued by the end of 2018: no subsidy programme after 2020, the tax
-    exemption ending with 2020, no NEV ratio set for 2021 yet; years up to the cutoff as enacted."""
+    exemption ending with 2020, no NEV ratio set for 2021 yet (2020's 12 % held, as the simulator
+    holds it); years up to the cutoff as enacted."""
     known = show("CN", 2021, known_at=2018)
     one = lambda s, param: s.query(f"param == '{param}'")["value"].tolist()  # noqa: E731
     assert one(known, "subsidy_active") == [0.0] and one(known, "nev_exemption_share") == [0.0]
-    assert one(known, "nev_ratio") == []
+    assert one(known, "nev_ratio") == [0.12]
+    assert known.query("param == 'nev_ratio'")["held_from"].tolist() == [2020]
     enacted = show("CN", 2021)
     assert one(enacted, "subsidy_active") == [1.0] and one(enacted, "nev_ratio") == [0.14]
     pd.testing.assert_frame_equal(show("CN", 2018, known_at=2018), show("CN", 2018))

@@ -4,10 +4,14 @@ The runs here are HAND-MADE FIXTURES (conftest), not model output."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nevsim.report.charts import chargers, credit_price, energy
+from nevsim.report.charts import NICE_STEPS, aligned_ticks, chargers, credit_price, energy
 from nevsim.results import Results
 
 SPREAD = ("Oil Displacement", "Electricity|Cars", "Chargers|Public", "EVs per Public Charger")
@@ -72,3 +76,43 @@ def test_credit_cap_label_sits_right_of_the_history_label(spread_results: Result
     cap, history = notes["cap 3,000 CNY/credit"], notes["history"]
     assert history.xanchor == "left" and history.x == pytest.approx(2019.5)  # the band's left edge
     assert cap.xref == "x domain" and cap.x == 1 and cap.xanchor == "right"  # the plot's right edge
+
+
+def _is_round(step: float) -> bool:
+    mantissa = step / 10.0 ** math.floor(math.log10(step))
+    return any(math.isclose(mantissa, k) for k in (*NICE_STEPS, 10.0))
+
+
+def _ticks(axis) -> np.ndarray:
+    return np.arange(axis.tick0, axis.range[1] + axis.dtick / 2, axis.dtick)
+
+
+@pytest.mark.parametrize("fixture", ["spread_results", "small_results"])
+def test_chargers_axes_have_round_ticks_on_shared_gridlines(fixture: str, request: pytest.FixtureRequest) -> None:
+    """QA: plotly.js synced the right axis to the left one's gridlines, at 2.65, 5.3, …; both axes now
+    tick at round steps from 0, the same number of steps, and cover every value drawn on them."""
+    fig = chargers(request.getfixturevalue(fixture))
+    left, right = fig.layout.yaxis, fig.layout.yaxis2
+    for axis, name in ((left, "y"), (right, "y2")):
+        assert axis.tickmode == "linear" and axis.tick0 == 0 and axis.range[0] == 0 and _is_round(axis.dtick)
+        drawn = np.concatenate([np.asarray(t.y, dtype=float) for t in fig.data if (t.yaxis or "y") == name])
+        assert axis.range[1] >= np.nanmax(drawn)
+    assert round(left.range[1] / left.dtick) == round(right.range[1] / right.dtick)  # gridlines shared
+    assert right.showgrid is False
+
+
+def test_aligned_ticks_of_the_default_run() -> None:
+    """The Monte Carlo run of the QA report: 37.9 M chargers and 10 EVs per charger → 0–50 M and 0–12.5."""
+    assert aligned_ticks(3.79e7, 10.0) == (5, 1e7, 2.5)
+    assert aligned_ticks(1.518e6, 13.8) == (4, 5e5, 5.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(left=st.floats(1e-3, 1e12), right=st.floats(1e-3, 1e12))
+def test_aligned_ticks_are_round_cover_the_tops_and_waste_little(left: float, right: float) -> None:
+    n, step_l, step_r = aligned_ticks(left, right)
+    assert n in (4, 5, 6)
+    for top, step in ((left, step_l), (right, step_r)):
+        assert _is_round(step)
+        assert n * step >= 1.02 * top * (1 - 1e-9)
+        assert n * step <= 2.1 * top  # a round step is less than twice the raw one (plus the 2 % headroom)

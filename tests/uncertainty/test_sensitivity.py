@@ -160,6 +160,13 @@ def test_parse_output() -> None:
             parse_output(bad)
 
 
+def test_n_outside_its_range_says_what_is_allowed_and_why() -> None:
+    with pytest.raises(InputError) as err:
+        sensitivity(parameters=["policy.dual_credit.pass_through"], method="sobol", n=8)
+    assert err.value.allowed == ["a whole number from 16 to 65,536",
+                                 "best a power of 2 (16, 32, 64, …, 65,536): it keeps the Sobol' points balanced"]
+
+
 @pytest.mark.parametrize(("kwargs", "field", "words"), [
     ({"method": "morris"}, "method", "tornado"),
     ({"n": 8}, "n", "[16,"),

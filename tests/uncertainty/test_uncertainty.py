@@ -42,9 +42,10 @@ SPECS = {
     ({"dist": "normal", "mean": 1, "sd": 0}, "x.sd", "greater than 0"),
     ({"dist": "normal", "mean": 1, "sd": 1, "low": 0}, "x.low", "unknown key"),
     ({"dist": "normal", "mean": 1, "sd": 1, "min": 2, "max": 1}, "x", "must be below"),
-    ({"dist": "normal", "mean": 0, "sd": 1, "min": 0, "max": 1e-13}, "x", "no probability"),
+    ({"dist": "normal", "mean": 0, "sd": 1, "min": 0, "max": 1e-13}, "x", "too little to draw from"),
     ({"dist": "normal", "mean": 0, "sd": 1, "min": 50, "max": 60}, "x", "mean (0.0) must lie within"),  # (QA 2)
-    ({"dist": "lognormal", "mean": 5, "sd": 1, "max": 4}, "x", "mean (5.0) must lie within"),
+    ({"dist": "lognormal", "mean": 5, "sd": 1, "max": 4}, "x", "mean (5.0) must be ≤ max (4.0)"),  # not "None–4.0"
+    ({"dist": "normal", "mean": 5, "sd": 1, "min": 6}, "x", "mean (5.0) must be ≥ min (6.0)"),
     ({"dist": "lognormal", "mean": -1, "sd": 1}, "x.mean", "greater than 0"),
     ({"dist": "uniform", "low": 2, "high": 1}, "x", "below high"),
     ({"dist": "triangular", "low": 0, "mode": 3, "high": 2}, "x", "low ≤ mode ≤ high"),
@@ -74,6 +75,20 @@ def test_a_value_out_of_range_lists_its_range_not_the_keys(table: dict, allowed:
     with pytest.raises(InputError) as err:
         parse_distribution(table, "x")
     assert err.value.allowed == allowed
+
+
+@pytest.mark.parametrize(("table", "central"), [
+    ({"dist": "lognormal", "mean": 1, "sd": 0.01, "min": 1, "max": 1 + 1e-14}, "0.9836–1.017"),
+    ({"dist": "normal", "mean": 0, "sd": 1, "min": 0, "max": 1e-13}, "-1.645–1.645"),
+])
+def test_bounds_without_probability_say_what_is_needed(table: dict, central: str) -> None:
+    """QA: min/max keeping no probability ended with "Allowed: min ≤ mean ≤ max", which they met."""
+    with pytest.raises(InputError) as err:
+        parse_distribution(table, "x")
+    assert "keep a probability of only" in err.value.message and table["dist"] in err.value.message
+    assert err.value.allowed == [f"min < max keeping a probability > 1e-12 between them (wider bounds, e.g. around "
+                                 f"the untruncated distribution's central 90 %, {central})"]
+    assert "mean" not in " ".join(err.value.allowed)
 
 
 def test_not_a_table_is_an_input_error() -> None:
@@ -319,6 +334,14 @@ def test_sobol_of_an_additive_linear_model_and_several_outputs() -> None:
     assert s.loc[("sum", "b"), "ST"] == pytest.approx(0.8, abs=0.02)
     assert s.loc[("a only", "a"), "S1"] == pytest.approx(1.0, abs=1e-9)
     assert s.loc[("a only", "b"), "ST"] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("n_base", [8, 15.0, True])
+def test_sobol_base_sample_error_names_what_is_allowed(n_base: object) -> None:
+    with pytest.raises(InputError) as err:
+        sobol(lambda p: p["a"], {"a": {"dist": "uniform", "low": 0, "high": 1}}, n_base=n_base)  # type: ignore[arg-type]
+    assert err.value.field == "n_base"
+    assert err.value.allowed and "a power of 2" in err.value.allowed[-1]
 
 
 def test_tornado_low_high_percentiles_and_order() -> None:

@@ -108,3 +108,16 @@ def test_a_file_on_a_base_that_fixes_a_correlated_parameter_takes_it_out_too(tmp
     scenario = load_scenario(str(file))
     assert scenario.uncertainty.correlations == [] and "energy.gasoline_price_cny_per_l.2024" not in \
         scenario.distributions()
+
+
+def test_a_lognormal_with_no_probability_between_its_bounds_says_what_is_needed() -> None:
+    """QA: a lognormal whose min/max keep no probability ended with "Allowed: min ≤ mean ≤ max", which
+    it met; the allowed text now asks for bounds that keep some probability, and says where it lies."""
+    table = {"dist": "lognormal", "mean": 7.1, "sd": 0.2, "min": 7.1, "max": 7.1 + 1e-13}
+    with pytest.raises(InputError) as err:
+        load_scenario(BASE, {"technology.cny_per_usd": table})
+    assert err.value.field.endswith("technology.cny_per_usd")
+    assert "too little to draw from" in err.value.message
+    assert err.value.allowed is not None and len(err.value.allowed) == 1
+    assert err.value.allowed[0].startswith("min < max keeping a probability > 1e-12 between them")
+    assert "min ≤ mean ≤ max" not in str(err.value)

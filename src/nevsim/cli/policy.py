@@ -171,7 +171,10 @@ def register(app: typer.Typer) -> None:
             "what a back-test from that cutoff runs with). Default: as enacted.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """The rules in force in a region and year (parameters and bands, with status and source)."""
+        """The rules in force in a region and year (parameters and bands, with status and source).
+
+        China NEV/CAFC rules with no value set for the year: the last set value, which the simulator holds.
+        """
         from nevsim.policy import show
         from nevsim.policy.rules import REGIONS, region_code
 
@@ -193,9 +196,17 @@ def register(app: typer.Typer) -> None:
             "" if np.isnan(lo) else f"{lo:g}–{hi:g} {u}" for lo, hi, u in
             zip(frame["lower"], frame["upper"], frame["band_unit"], strict=True)])
         title = f"{code} rules in force in {year}" + ("" if known_at is None else f", as known at the end of {known_at}")
-        _table(title, frame,
-               ["standard", "param", "revision", "powertrain", "band", "value", "unit", "status", "source_key"],
-               {"value": ".6g"})
+        held = frame["held_from"].notna()
+        columns = ["standard", "param", "revision", "powertrain", "band", "value", "unit", "status", "source_key"]
+        if held.any():
+            frame = frame.assign(held=["" if h is None else f"from {h}" for h in frame["held_from"]])
+            columns.insert(6, "held")
+        _table(title, frame, columns, {"value": ".6g"})
+        if held.any():
+            last = sorted({int(h) for h in frame.loc[held, "held_from"]})
+            typer.echo(f"Note: {int(held.sum())} row(s) have no value set for {year}; the simulator holds each at its "
+                       f"last set value (column 'held': from {', '.join(map(str, last))}). With a scenario's "
+                       "dual_credit.extend = \"zero\" the NEV ratio is 0 instead.")
         lapsed = frame[(frame["param"] == "legal_in_force") & (frame["value"] == 0)]
         for row in lapsed.itertuples():
             typer.echo(f"Note: {row.standard} is not in force in {year} ({row.source_key}): {row.note}")

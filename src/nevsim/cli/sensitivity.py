@@ -91,7 +91,8 @@ def sensitivity_cmd(
     method: Annotated[str, typer.Option(
         "--method", help="tornado (one at a time), sobol (variance-based) or both.")] = "both",
     n: Annotated[int, typer.Option(
-        "--n", help="Sobol base sample (power of 2 best); the model runs n × (parameters + 2) times.")] = 256,
+        "--n", help="Sobol base sample, 16 to 65,536 (a power of 2 keeps the Sobol' points balanced); "
+        "the model runs n × (parameters + 2) times.")] = 256,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Sobol' sequence and the bootstrap.")] = 0,
     parameter: Annotated[list[str] | None, typer.Option(
         "--parameter", "-p", metavar="NAME", help="Vary only this parameter (repeatable); default: all with a distribution.")] = None,
@@ -105,12 +106,13 @@ def sensitivity_cmd(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --plot file.")] = False,
 ) -> None:
     """Sensitivity of the EV share (2030, 2035) and the region's credit price (2030): tornado and Sobol indices."""
-    from nevsim.sensitivity import MAX_SOBOL_N, METHODS
+    from nevsim.sensitivity import MAX_SOBOL_N, METHODS, SOBOL_N_ALLOWED
 
     if method not in METHODS:
         raise InputError("--method", f"unknown method {method!r}.", allowed=METHODS)
     if not 16 <= n <= MAX_SOBOL_N:
-        raise InputError("--n", f"must be between 16 and {MAX_SOBOL_N}, got {n}.", allowed=["16", "64", "128", "256", "1024"])
+        raise InputError("--n", f"the Sobol base sample must be a whole number from 16 to {MAX_SOBOL_N:,}, got {n}.",
+                         allowed=SOBOL_N_ALLOWED)
     if seed < 0:
         raise InputError("--seed", f"must be ≥ 0, got {seed}.", allowed=[f"0 to {2**63 - 1}"])
     if top < 1:

@@ -275,6 +275,65 @@ def energy(res: Results) -> go.Figure:
     return fig
 
 
+#: Tick steps a chart axis may use, times a power of ten (0, 2.5, 5, 7.5 or 0, 2, 4, … read at a glance).
+NICE_STEPS = (1.0, 2.0, 2.5, 5.0)
+
+
+def _nice_step(raw: float) -> float:
+    """Smallest step ``k × 10^e`` (``k`` in :data:`NICE_STEPS` or 10) that is ≥ ``raw`` (> 0)."""
+    power = 10.0 ** np.floor(np.log10(raw))
+    for k in (*NICE_STEPS, 10.0):
+        if k * power >= raw * (1 - 1e-9):
+            return float(k * power)
+    raise AssertionError(raw)  # pragma: no cover - 10 × power ≥ raw always
+
+
+def aligned_ticks(top_left: float, top_right: float, *, intervals: tuple[int, ...] = (4, 5, 6),
+                  headroom: float = 1.02) -> tuple[int, float, float]:
+    """Round ticks for two y axes drawn over each other, on the same gridlines.
+
+    Both axes run from 0 in ``n`` equal steps, ``step_left`` and ``step_right`` each a round
+    number (:data:`NICE_STEPS` × 10^e) with ``n × step ≥ headroom × top``; of the ``n`` in
+    ``intervals`` the one wasting least of the taller (relative) axis is taken:
+    ``min over n of max(n·step_l / top_l, n·step_r / top_r)``. Returns ``(n, step_left, step_right)``.
+    Tops must be > 0 and finite.
+    """
+    best: tuple[float, int, float, float] | None = None
+    for n in intervals:
+        sl, sr = _nice_step(headroom * top_left / n), _nice_step(headroom * top_right / n)
+        waste = max(n * sl / top_left, n * sr / top_right)
+        if best is None or waste < best[0] - 1e-12:
+            best = (waste, n, sl, sr)
+    assert best is not None
+    return best[1], best[2], best[3]
+
+
+def _axis_top(fig: go.Figure, yaxis: str) -> float:
+    """Largest finite y of the traces drawn on ``yaxis`` ("y", "y2"), or NaN."""
+    values = [np.asarray(t.y, dtype=float) for t in fig.data if (t.yaxis or "y") == yaxis and t.y is not None]
+    finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.array([])
+    return float(finite.max()) if finite.size else float("nan")
+
+
+def align_secondary_axis(fig: go.Figure) -> go.Figure:
+    """Give a figure with a right-hand y axis (``secondary_y``) round ticks on both axes, on shared gridlines.
+
+    plotly.js otherwise syncs the right axis to the left one's gridlines (``tickmode="sync"``),
+    which puts its ticks at odd values such as 2.64, 5.28, 7.92. Here both axes get a range
+    ``[0, n × step]`` and linear ticks every ``step`` (:func:`aligned_ticks`). Left unchanged if
+    an axis has no positive finite value.
+    """
+    top_l, top_r = _axis_top(fig, "y"), _axis_top(fig, "y2")
+    if not (np.isfinite(top_l) and np.isfinite(top_r) and top_l > 0 and top_r > 0):
+        return fig
+    n, sl, sr = aligned_ticks(top_l, top_r)
+    fig.update_layout(yaxis={"range": [0, n * sl], "tickmode": "linear", "tick0": 0, "dtick": sl,
+                             "autorange": False},
+                      yaxis2={"range": [0, n * sr], "tickmode": "linear", "tick0": 0, "dtick": sr,
+                              "autorange": False, "showgrid": False})
+    return fig
+
+
 def co2(res: Results) -> go.Figure:
     """CO2 emissions of the car fleet (Mt/yr)."""
     return res.stats.co2().plot(title="CO2 emissions of cars")
@@ -299,7 +358,7 @@ def chargers(res: Results) -> go.Figure:
     add_history_band(fig, first, hist)
     fig = _layout(fig, "Public chargers and EVs per charger", "chargers")
     fig.update_yaxes(title_text="EVs per charger", secondary_y=True, rangemode="tozero")
-    return fig
+    return align_secondary_axis(fig)
 
 
 def all_figures(res: Results, targets: pd.DataFrame | None = None,
