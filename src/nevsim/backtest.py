@@ -100,7 +100,8 @@ JSON_UNITS: dict[str, str] = {"forecast": "percent of new car sales", "actual": 
                               "mae": "percentage points"}
 #: … and with Monte Carlo draws (:attr:`BacktestResult.has_bands`).
 JSON_BAND_UNITS: dict[str, str] = {"model_lower": "percent of new car sales", "model_upper": "percent of new car sales",
-                                   "coverage": "percent of actuals inside the band"}
+                                   "coverage": "percent of actuals inside the band",
+                                   "band_width": "percentage points (mean upper − lower)"}
 
 #: The model's band with Monte Carlo draws: these quantiles over draws (5 % and 95 %).
 BAND_QUANTILES: tuple[float, float] = (0.05, 0.95)
@@ -369,8 +370,10 @@ def check_draws_seed(draws: object, seed: object) -> tuple[int | None, int | Non
                               or not 1 <= int(draws) <= MAX_BACKTEST_DRAWS):
         raise InputError("draws", f"must be a whole number from 1 to {MAX_BACKTEST_DRAWS:,} (draws per cutoff), "
                                   f"got {draws!r}.", allowed=[f"1 to {MAX_BACKTEST_DRAWS}"])
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0):
-        raise InputError("seed", f"must be a whole number ≥ 0, got {seed!r}.", allowed=["0 to 9223372036854775807"])
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= int(seed) <= 2**63 - 1):
+        raise InputError("seed", f"must be a whole number from 0 to 2**63 − 1, got {seed!r}.",
+                         allowed=["0 to 9223372036854775807"])
     return (None if draws is None else int(draws)), (None if seed is None else int(seed))
 
 
@@ -490,9 +493,10 @@ class BacktestResult:
 
         Shares in percent; MAE in percentage points (``unit`` says so); a method that was not run
         is ``None``; ``scenario`` is ``None`` when the model was not run (baselines only). With
-        Monte Carlo draws (:attr:`has_bands`) the top level adds ``draws``, ``seed`` and ``band``
-        (``"5–95 %"``), each forecast ``model_lower`` and ``model_upper``, and each cutoff
-        ``coverage`` (percent of its actuals inside the band); ``model`` is then the median.
+        Monte Carlo draws (:attr:`has_bands`) the top level adds ``draws``, ``seed``, ``band``
+        (``"5–95 %"``), ``coverage_pooled`` and ``band_width_pooled``, each forecast ``model_lower``
+        and ``model_upper``, and each cutoff ``coverage`` (percent of its actuals inside the band)
+        and ``band_width`` (points); ``model`` is then the median.
         """
         out = []
         scores = self.scores.dropna(subset=["cutoff"])
@@ -517,13 +521,16 @@ class BacktestResult:
                                      "forecasts": rows, "mae": mae}
             if band is not None:
                 entry["coverage"] = _num(per.at["model", "coverage_pct"])
+                entry["band_width"] = _num(per.at["model", "band_width_pp"])
             out.append(entry)
         meta = self.meta
         result = {"scenario": meta.get("scenario"), "region": meta.get("region"),
                   "variable": meta.get("variable", SHARE_VARIABLE), "through": meta.get("through"),
                   "policies": meta.get("policies", "enacted"), "unit": dict(JSON_UNITS), "cutoffs": out}
         if self.has_bands:
-            result.update(draws=meta.get("draws"), seed=meta.get("seed"), band=BAND_LABEL)
+            pooled = self.coverage().loc["pooled"]
+            result.update(draws=meta.get("draws"), seed=meta.get("seed"), band=BAND_LABEL,
+                          coverage_pooled=_num(pooled["coverage_pct"]), band_width_pooled=_num(pooled["band_width_pp"]))
             result["unit"].update(JSON_BAND_UNITS)
         return result
 
@@ -580,6 +587,8 @@ class BacktestResult:
         pooled = cov.loc["pooled"]
         inside = round(float(pooled["coverage_pct"]) * int(pooled["n"]) / 100.0)
         per = ", ".join(f"{c} {cov.at[str(c), 'coverage_pct']:.0f} %" for c in self.cutoffs)
+        draws = int(self.meta.get("draws") or 0)
+        rough = f" From only {draws} draws the band's edges are rough (100 or more steady them)." if draws < 100 else ""
         if pooled["n"] < 10:
             verdict = "too few actuals to judge the band (a calibrated 5–95 % band holds about 90 %)"
         elif pooled["coverage_pct"] >= 80.0:
@@ -590,7 +599,7 @@ class BacktestResult:
         return (f"Model {BAND_LABEL} band over {self.meta.get('draws')} draws of the scenario's uncertainty "
                 f"(median as the forecast): it holds {inside} of {int(pooled['n'])} actuals "
                 f"({pooled['coverage_pct']:.0f} %; per cutoff {per}), mean width "
-                f"{pooled['band_width_pp']:.1f} points — {verdict}.")
+                f"{pooled['band_width_pp']:.1f} points — {verdict}.{rough}")
 
     def plot(self, *, title: str | None = None) -> go.Figure:
         """Forecast fans over the observed shares (black): one colour per cutoff, one dash per method.

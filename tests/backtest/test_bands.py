@@ -42,6 +42,7 @@ def test_coverage_counts_the_actuals_inside_the_band(banded) -> None:
         assert cov.loc[str(cutoff), "coverage_pct"] == pytest.approx(100.0 * inside[sel].mean())
         assert cov.loc[str(cutoff), "band_width_pp"] == pytest.approx((f["upper"] - f["lower"])[sel].mean())
     assert "band over 30 draws" in banded.summary()
+    assert "From only 30 draws the band's edges are rough" in banded.summary()
 
 
 def test_score_frame_coverage_on_a_hand_made_frame() -> None:
@@ -69,6 +70,10 @@ def test_json_adds_the_band_and_keeps_the_issue_keys(banded) -> None:
     j = json.loads(json.dumps(banded.to_json()))
     assert (j["draws"], j["seed"], j["band"]) == (30, 3, "5–95 %")
     assert j["unit"]["coverage"] == "percent of actuals inside the band"
+    cov = banded.coverage()
+    assert j["coverage_pooled"] == pytest.approx(cov.loc["pooled", "coverage_pct"])
+    assert j["band_width_pooled"] == pytest.approx(cov.loc["pooled", "band_width_pp"])
+    assert [e["band_width"] for e in j["cutoffs"]] == pytest.approx(list(cov.loc[["2020", "2021"], "band_width_pp"]))
     for entry in j["cutoffs"]:
         assert {"cutoff", "forecasts", "mae", "coverage"} <= set(entry)
         for row in entry["forecasts"]:
@@ -94,7 +99,7 @@ def test_plot_draws_one_band_per_cutoff(banded) -> None:
 
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"draws": 0}, "draws"), ({"draws": 10_001}, "draws"), ({"draws": True}, "draws"),
-    ({"draws": 2.5}, "draws"), ({"seed": -1}, "seed"), ({"seed": "1"}, "seed")])
+    ({"draws": 2.5}, "draws"), ({"seed": -1}, "seed"), ({"seed": "1"}, "seed"), ({"seed": 2**63}, "seed")])
 def test_bad_draws_and_seed_name_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(InputError) as info:
         backtest(cutoffs=[2021], **kwargs)

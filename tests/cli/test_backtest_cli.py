@@ -72,7 +72,8 @@ def test_plot_is_written_and_never_overwritten_without_force(tmp_path: Path) -> 
     (["--cutoff", "2014", "--policies", "as-known"], ["--cutoff:", "2015–2024"]),  # the flag given
     (["--cutoff", "2021", "--draws", "0"], ["--draws", "1 to 10000"]),
     (["--cutoff", "2021", "--draws", "20000"], ["--draws", "1 to 10000"]),
-    (["--cutoff", "2021", "--draws", "5", "--seed", "-2"], ["--seed", "≥ 0"]),
+    (["--cutoff", "2021", "--draws", "5", "--seed", "-2"], ["--seed", "0 to 9223372036854775807"]),
+    (["--cutoff", "2021", "--draws", "5", "--seed", "99999999999999999999999"], ["--seed"]),
 ])
 def test_bad_input_exits_2_with_allowed_values(args: list[str], words: list[str]) -> None:
     r = run(*args)
@@ -106,4 +107,5 @@ def test_draws_add_the_band_to_json_table_and_plot(tmp_path: Path) -> None:
     r = run("--cutoff", "2021", "--draws", "12", "--seed", "5", "--plot", str(plot))
     assert r.exit_code == 0, r.output
     assert "band over 12 draws" in r.output and plot.exists()
+    assert "coverage and width" in r.output and "inside the band" in r.output
     assert '"fill":"toself"' in plot.read_text().replace(" ", "")

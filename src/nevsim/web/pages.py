@@ -640,10 +640,12 @@ def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64
                                "max_draws": st.settings.max_draws}
     if why is not None or not go:
         return render(request, "backtest.html", **context)
-    bt = run_backtest(st, scenario, None, None, None, policies, draws if draws and draws > 1 else None)
+    bt = run_backtest(st, scenario, None, None, None, policies, draws)  # checks draws (1 to the server's max)
     mae = bt.mae if not callable(bt.mae) else bt.mae()
     fig = bt.plot()
-    return render(request, "backtest.html", **{**context, "bt": bt, "summary": bt.summary(),
+    cov = bt.coverage()
+    cov_rows = [(str(i), int(r["n"]), r["coverage_pct"], r["band_width_pp"]) for i, r in cov.iterrows()]
+    return render(request, "backtest.html", **{**context, "bt": bt, "summary": bt.summary(), "cov_rows": cov_rows,
                                                "mae_cols": [str(c) for c in mae.columns],
                                                "mae_rows": [(str(i), list(r)) for i, r in zip(mae.index, mae.to_numpy(), strict=True)],
                                                "figures": [{"id": "fig-backtest", "fig": fig}]})
