@@ -35,7 +35,7 @@ __all__ = ["Calibration", "fit_kappa", "fit_maker_weights", "fit_plugin_constant
 
 KAPPA_FIRST_YEAR = 2015
 _FIT_TOL = 1e-10
-_FIT_MAX_ITER = 50
+_FIT_MAX_ITER = 100
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -55,7 +55,10 @@ def fit_plugin_constants(
 
     ``utility`` ``[draw, segment, powertrain]`` excludes A and B; A is added to PHEV and BEV,
     B to BEV. Newton's method in logit space with the analytic Jacobian, steps bounded to 3
-    utility units. Returns ``(A, B, converged)``.
+    utility units, and backtracking: a step that does not lower the larger of the two logit
+    residuals is halved from the last accepted point (plain Newton can cycle between two points
+    when the segments' BEV shares are near 0 or 1; hypothesis found such a case). Returns
+    ``(A, B, converged)``.
 
     Only the plug-in nest moves with (A, B), so the conventional nest's inclusive value
     ``I_c = λ_c·ln Σ_{ICE,HEV} exp(V/λ_c)`` is computed once. Per iteration, with λ the plug-in
@@ -82,6 +85,11 @@ def fit_plugin_constants(
     x_bev = u[..., 3] / lam_p
     inv_lam = 1.0 / lam_p
     converged = np.zeros(a.shape, dtype=bool)
+    # backtracking state per draw: the last accepted point, its residual norm and Newton step, the step scale
+    acc_a, acc_b = a.copy(), b.copy()
+    acc_norm = np.full(a.shape, np.inf)
+    acc_da, acc_db = np.zeros(a.shape), np.zeros(a.shape)
+    scale = np.ones(a.shape)
     for _ in range(_FIT_MAX_ITER):
         y_bev = x_bev + b[:, None] * inv_lam
         top = np.maximum(x_phev, y_bev)
@@ -107,6 +115,8 @@ def fit_plugin_constants(
         converged = (np.abs(r1) < _FIT_TOL) & (np.abs(r2) < _FIT_TOL)
         if converged.all():
             break
+        norm = np.maximum(np.abs(r1), np.abs(r2))
+        rejected = (norm >= acc_norm) & ~converged & (scale > 1e-6)
         qc = q * c
         dev_a = (ev_s * (1.0 - q)).sum(-1)
         dbev_a = (bev_s * (1.0 - q)).sum(-1)
@@ -132,11 +142,22 @@ def fit_plugin_constants(
         if (step > 3.0).any():
             damp = np.where(step > 3.0, 3.0 / np.maximum(step, 1e-300), 1.0)  # bounded steps
             da, db = damp * da, damp * db
-        if converged.any():
-            a = np.where(converged, a, a - da)
-            b = np.where(converged, b, b - db)
+        if rejected.any():  # back to the last accepted point, half the step
+            scale = np.where(rejected, 0.5 * scale, 1.0)
+            accepted = ~rejected
+            acc_a, acc_b = np.where(accepted, a, acc_a), np.where(accepted, b, acc_b)
+            acc_norm = np.where(accepted, norm, acc_norm)
+            acc_da, acc_db = np.where(accepted, da, acc_da), np.where(accepted, db, acc_db)
+            new_a, new_b = acc_a - scale * acc_da, acc_b - scale * acc_db
         else:
-            a, b = a - da, b - db
+            scale[:] = 1.0
+            acc_a, acc_b, acc_norm, acc_da, acc_db = a, b, norm, da, db
+            new_a, new_b = a - da, b - db
+        if converged.any():
+            a = np.where(converged, a, new_a)
+            b = np.where(converged, b, new_b)
+        else:
+            a, b = new_a, new_b
     return a, b, converged
 
 

@@ -195,6 +195,18 @@ class Subsidies(_Strict):
         None, ge=2026, le=2100, description="keep the trade-in scheme (2026 rules and paid share) up to this year (calendar year)"
     )
 
+    @model_validator(mode="after")
+    def _extension_needs_its_scheme(self) -> Subsidies:
+        """An extension of a scheme the scenario switches off would be ignored: refuse it instead."""
+        for extend, scheme in (("subsidy_extend_to_year", "purchase_subsidy"),
+                               ("tax_exemption_extend_to_year", "purchase_tax_exemption"),
+                               ("trade_in_extend_to_year", "trade_in")):
+            if getattr(self, extend) is not None and not getattr(self, scheme):
+                raise _FieldError(f"policy.subsidies.{extend}", f"extends a scheme this scenario switches off "
+                                  f"(policy.subsidies.{scheme} = false).",
+                                  [f"omit {extend}", f"{scheme} = true"])
+        return self
+
 
 class Policy(_Strict):
     dual_credit: DualCredit = Field(default_factory=DualCredit)

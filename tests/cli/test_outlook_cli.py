@@ -130,3 +130,14 @@ def test_runs_list_of_a_missing_store_says_so(tmp_path):
     result = runner.invoke(app, ["runs", "list", "--store", str(missing)], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "no store file there yet" in result.stdout
     assert not missing.exists()
+
+
+def test_table_shows_the_public_cost_and_china_the_trade_in():
+    """The headline columns carry the purchase incentives' cost (region currency) and, for China, the trade-in."""
+    import nevsim
+    from nevsim.cli.outlook import _columns
+
+    china = [header for header, *_ in _columns(nevsim.run("china-current-policies"))]
+    assert china[-2:] == ["subsidy+tax bn CNY", "trade-in bn CNY"]
+    us = [header for header, *_ in _columns(nevsim.run("us-current-policies"))]
+    assert us[-1] == "incentives bn USD" and not any("trade-in" in h for h in us)

@@ -100,3 +100,14 @@ def test_trade_in_extension_must_not_end_before_the_scheme() -> None:
     with pytest.raises(InputError) as info:
         load_scenario(DEFAULT_SCENARIO, {"policy.subsidies.trade_in": "yes"})
     assert info.value.field == "policy.subsidies.trade_in"
+
+
+@pytest.mark.parametrize(("extend", "scheme", "year"), [
+    ("trade_in_extend_to_year", "trade_in", 2030), ("subsidy_extend_to_year", "purchase_subsidy", 2025),
+    ("tax_exemption_extend_to_year", "purchase_tax_exemption", 2030)])
+def test_extending_a_switched_off_scheme_is_refused(extend: str, scheme: str, year: int) -> None:
+    with pytest.raises(InputError) as info:
+        load_scenario(DEFAULT_SCENARIO, {f"policy.subsidies.{extend}": year, f"policy.subsidies.{scheme}": False})
+    assert info.value.field == f"policy.subsidies.{extend}"
+    assert f"{scheme} = true" in (info.value.allowed or [])
+    load_scenario(DEFAULT_SCENARIO, {f"policy.subsidies.{extend}": year})  # with the scheme on: fine

@@ -92,7 +92,9 @@ CHINA_COLUMNS = [("EV %", "Sales Share|Cars|EV", ".1f", 1.0), ("BEV %", "Sales S
                  ("NEV % all veh.", "Sales Share|All Vehicles|NEV", ".1f", 1.0),
                  ("credit CNY", "Price|Credit|NEV", ",.0f", 1.0), ("EV stock M", "Stock|Cars|EV", ",.1f", 1e6),
                  ("public chargers k", "Chargers|Public", ",.0f", 1e3),
-                 ("oil displaced kb/d", "Oil Displacement", ",.0f", 1.0), ("CO2 Mt", "Emissions|CO2|Cars", ",.0f", 1.0)]
+                 ("oil displaced kb/d", "Oil Displacement", ",.0f", 1.0), ("CO2 Mt", "Emissions|CO2|Cars", ",.0f", 1.0),
+                 ("subsidy+tax bn CNY", "Subsidy|Public Cost", ",.0f", 1.0),
+                 ("trade-in bn CNY", "Trade-in|Public Cost", ",.0f", 1.0)]
 
 
 def _columns(res: Results) -> list[tuple[str, str, str, float]]:
@@ -107,7 +109,9 @@ def _columns(res: Results) -> list[tuple[str, str, str, float]]:
               (f"CO2 credit {cur}", "Price|Credit|Fleet CO2", ",.0f", 1.0),
               ("new-car g/km", "Emissions|CO2|New Cars", ",.0f", 1.0)]
     region = [c for c in region if c[1] in present]
-    return CHINA_COLUMNS[:3] + region + CHINA_COLUMNS[5:]
+    money = str(units.get("Subsidy|Public Cost", "")).removeprefix("billion ") or cur
+    cost = [(f"incentives bn {money}", "Subsidy|Public Cost", ",.0f", 1.0)] if "Subsidy|Public Cost" in present else []
+    return CHINA_COLUMNS[:3] + region + CHINA_COLUMNS[5:9] + cost  # no trade-in scheme outside China
 
 
 def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
