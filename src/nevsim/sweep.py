@@ -573,7 +573,7 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
     if n == 0:
         yield _InlineExecutor()
         return
-    start_workers()  # (the server starts with Ctrl-C ignored while it loads; no-op if it runs already)
+    start_workers()  # (the server holds Ctrl-C back while it loads; no-op if it runs already)
     # (each worker ends itself if this process is killed: nevsim._forkserver.watch_caller)
     pool = ProcessPoolExecutor(max_workers=n, mp_context=worker_context(), initializer=watch_caller,
                                initargs=(os.getpid(),))

@@ -249,15 +249,52 @@ def test_a_ctrl_c_inside_the_native_imports_is_held_back_then_raised() -> None:
     assert reached_end and signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_the_server_starts_with_sigint_ignored_and_its_workers_stop_on_ctrl_c() -> None:
+def test_the_server_starts_with_sigint_blocked_and_its_workers_stop_on_ctrl_c() -> None:
     import signal
 
-    from nevsim._forkserver import _server_ignores_sigint
+    from nevsim._forkserver import _server_blocks_sigint
 
-    with _server_ignores_sigint():
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # (inherited by the server across exec)
+    with _server_blocks_sigint():  # (the mask is inherited by the server across fork and exec)
+        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        assert signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.default_int_handler)  # (records)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
     assert _worker_sigint_in_a_fresh_process(caller_ignores=False) == "_worker_sigint"  # (stops a running chunk)
+
+
+def test_a_ctrl_c_while_the_fork_server_is_launched_is_raised_then_not_lost() -> None:
+    """The caller ignored SIGINT while it launched the server; a Ctrl-C then was lost and the sweep
+    ran on to its end (hand-made check on a loaded machine). It is now held back and raised as the
+    launch ends, and the workers still get their handler, with SIGINT not blocked."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent(f"""
+        import os, signal
+        from multiprocessing import forkserver
+        from nevsim._forkserver import start_workers
+        from nevsim.sweep import executor
+
+        launch = forkserver.ensure_running
+        def ensure_running():  # a Ctrl-C while the server is being launched
+            os.kill(os.getpid(), signal.SIGINT)
+            launch()
+        forkserver.ensure_running = ensure_running
+        if __name__ == "__main__":
+            try:
+                start_workers()
+                print("lost")
+            except KeyboardInterrupt:
+                print("raised")
+            forkserver.ensure_running = launch
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+            with executor(workers=1) as pool:
+                print(pool.submit(eval, {_PROBE!r}).result(timeout=120))
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["raised", "_worker_sigint", "unblocked"], done.stdout
 
 
 def test_a_pool_of_executor_cancels_its_queued_chunks_itself_when_the_sweep_stops() -> None:
@@ -320,15 +357,21 @@ def _worker_sigint_in_a_fresh_process(*, caller_ignores: bool) -> str:
         if {caller_ignores!r}:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         from nevsim.sweep import executor
-        # (an expression: a function of a `-c` script cannot be sent to a worker)
-        probe = "getattr(__import__('signal').getsignal(2), 'name', None) or __import__('signal').getsignal(2).__name__"
         if __name__ == "__main__":
             with executor(workers=1) as pool:
-                print(pool.submit(eval, probe).result(timeout=120))
+                print(pool.submit(eval, {_PROBE!r}).result(timeout=120))
         """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip().splitlines()[-1]
+    handler, blocked = done.stdout.strip().splitlines()[-1].split()
+    assert blocked == "unblocked"  # (the server starts with SIGINT blocked: see _server_ignores_sigint)
+    return handler
+
+
+#: What a worker reports: its SIGINT handler's name and whether SIGINT is blocked (an expression: a
+#: function of a `-c` script cannot be sent to a worker).
+_PROBE = ("(getattr(__import__('signal').getsignal(2), 'name', None) or __import__('signal').getsignal(2).__name__)"
+          " + (' blocked' if 2 in __import__('signal').pthread_sigmask(0, []) else ' unblocked')")
 
 
 def test_only_duckdbs_own_text_counts_as_an_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
