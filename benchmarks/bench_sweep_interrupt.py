@@ -13,9 +13,9 @@ does) ``t`` seconds after the start, and records:
 * ``exact``: the same command run again exits 0 and the store then equals a sweep run without
   interruption, row for row (``nevsim.sweep.load_sweep``).
 
-The signal times are spread evenly over the first ``--span`` seconds (default: 95 % of the
-uninterrupted sweep's time, measured first), so they include the CLI's start-up and a sweep's
-last chunks. ``--src DIR`` (repeatable) runs the same tries with ``PYTHONPATH=DIR`` (e.g. a
+The signal times are spread evenly from ``--start`` (0.1 s) to ``--span`` seconds (default: 95 %
+of the uninterrupted sweep's time, measured first), so they include the CLI's start-up and a
+sweep's last chunks (``--start 3 --span 5`` only those). ``--src DIR`` (repeatable) runs the same tries with ``PYTHONPATH=DIR`` (e.g. a
 ``git archive`` of another commit's ``src``), interleaved try by try, to compare two versions
 under the same load. Not a test: the figures depend on the machine and its load.
 """
@@ -102,7 +102,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tries", type=int, default=20)
     parser.add_argument("--draws", type=int, default=100, help="draws per point (chunks of 100: 18 × draws/100)")
-    parser.add_argument("--span", type=float, default=None, help="spread the SIGINTs over this many seconds")
+    parser.add_argument("--span", type=float, default=None, help="spread the SIGINTs up to this many seconds")
+    parser.add_argument("--start", type=float, default=0.1, help="… from this many seconds (e.g. a sweep's end)")
     parser.add_argument("--src", action="append", default=None, help="PYTHONPATH of a version to compare")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -118,7 +119,7 @@ def main() -> None:
             refs[str(src)] = _load(store, src)
         span = args.span or 0.95 * min(spans)
         for i in range(args.tries):
-            at_s = 0.1 + (span - 0.1) * i / max(args.tries - 1, 1)
+            at_s = args.start + (span - args.start) * i / max(args.tries - 1, 1)
             for src in sources:
                 folder = Path(tmp) / f"try-{i}-{sources.index(src)}"
                 folder.mkdir()

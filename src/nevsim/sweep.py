@@ -694,7 +694,7 @@ def _interrupted(exc: BaseException | None) -> bool:
     A KeyboardInterrupt raised in Python code that DuckDB called (reading a registered Arrow
     table or pandas frame) reaches the sweep as a DuckDB error whose text ends with it
     ("… registered as '_nevsim_values' failed: KeyboardInterrupt: "); it printed a traceback and
-    exit code 1 (2 of 40 hand-made Ctrl-Cs; 5 of 60 Ctrl-Cs at random moments of a commit).
+    exit code 1 (2 of 40 hand-made Ctrl-Cs; 7 of 300 Ctrl-Cs at random moments of a commit).
     """
     import duckdb
 
@@ -816,10 +816,11 @@ def _spool(store_path: Path | None) -> Iterator[str | None]:
 
 
 def _task(spec: SweepSpec, chunk: Chunk, spool: str | None = None, attempt: str | None = None) -> dict[str, Any]:
-    return {"attempt": attempt, "chunk_id": chunk.chunk_id, "scenario": chunk.scenario, "overrides": {**spec.overrides, **chunk.grid},
+    return {"chunk_id": chunk.chunk_id, "scenario": chunk.scenario, "overrides": {**spec.overrides, **chunk.grid},
             "draw_start": chunk.draw_start, "draw_stop": chunk.draw_stop, "seed": spec.seed,
             "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until,
-            "makers": spec.makers, "spool": spool, "scenario_uncertainty": spec.samples_scenarios}
+            "makers": spec.makers, "spool": spool, "scenario_uncertainty": spec.samples_scenarios,
+            "attempt": attempt}  # (the sweep run it belongs to: nevsim._forkserver.stops_on_ctrl_c)
 
 
 def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: int, summary: SweepSummary,
