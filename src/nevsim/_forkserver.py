@@ -7,14 +7,18 @@ warm-up (:mod:`nevsim._worker`) runs on the other core while the caller starts.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import FrameType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: Module the local workers' fork server imports before forking them: it imports the simulation
 #: and fills its caches once (:mod:`nevsim._worker`), so workers start warm.
@@ -54,37 +58,57 @@ def start_workers() -> None:
     if multiprocessing.parent_process() is not None or getattr(multiprocessing.current_process(), "_inheriting", False):
         return
     worker_context()
-    with _server_ignores_sigint():
+    with _server_blocks_sigint():
         forkserver.ensure_running()
 
 
 @contextmanager
-def _server_ignores_sigint() -> Iterator[None]:
-    """Start the fork server with SIGINT ignored while it imports its preload modules.
+def _server_blocks_sigint() -> Iterator[None]:
+    """Launch the fork server with SIGINT blocked, so that it holds a Ctrl-C back while it imports.
 
     A Ctrl-C sent to the terminal's process group reaches the server too. While it imported the
     caller's ``__main__`` (pandas, pyarrow) it died of it with a traceback under the sweep's
-    "Interrupted" line (1 of 7 hand-made Ctrl-Cs at 1.3 s). An ignored signal stays ignored
-    across ``exec``, so the server starts with SIGINT ignored; :mod:`nevsim._worker`, the last
-    module it preloads, puts Python's Ctrl-C handler back, so the workers it forks (which get
-    the handlers the server had before it started serving) stop on Ctrl-C as before. The
-    caller ignores SIGINT only while the server is launched (milliseconds; main thread only).
+    "Interrupted" line (1 of 7 hand-made Ctrl-Cs at 1.3 s). A process started by fork and exec
+    keeps the signal mask of the thread that started it, so this (main) thread blocks SIGINT
+    while it launches the server; the server unblocks it in :func:`restore_sigint` once it has
+    imported :mod:`nevsim._worker` (the last module it preloads) and set the workers' handler,
+    which then gets a Ctrl-C held back meanwhile (and, outside a chunk, only notes it).
+
+    In this process a Ctrl-C during the launch (milliseconds) reaches another thread (numpy's,
+    pyarrow's) or waits for the unblocking: a handler that only records it is in place meanwhile,
+    and the Ctrl-C is raised again, to the handler in place before, once the launch is done. (The
+    server used to be launched with SIGINT ignored here, which it inherited: a Ctrl-C during the
+    launch was lost and the sweep ran on to its end, 1 of 20 hand-made Ctrl-Cs on a loaded
+    machine.) A caller that ignores SIGINT (``nevsim sweep … &`` from a script) keeps ignoring
+    it, and so do the server and its workers. Main thread only.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # (its own launch unblocks SIGINT when done: not inside the block below)
+    previous = signal.getsignal(signal.SIGINT)
     caller_ignores = previous is signal.SIG_IGN  # (e.g. `nevsim sweep … &` from a script): workers must too
+    hold = previous is not None and not caller_ignores  # (None: a handler not set from Python, left alone)
+    caught: list[int] = []
+    if hold:
+        signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     saved = os.environ.get(_CALLER_IGNORES_SIGINT)
     os.environ[_CALLER_IGNORES_SIGINT] = "1" if caller_ignores else "0"  # (read by restore_sigint in the server)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
         if saved is None:
             os.environ.pop(_CALLER_IGNORES_SIGINT, None)
         else:
             os.environ[_CALLER_IGNORES_SIGINT] = saved
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # (a Ctrl-C held back reaches the recording handler)
+        if hold:
+            signal.signal(signal.SIGINT, previous)
+    if caught:
+        signal.raise_signal(signal.SIGINT)  # (KeyboardInterrupt with Python's handler)
 
 
 #: Environment variable the fork server is started with: "1" when the caller ignored Ctrl-C.
@@ -92,12 +116,20 @@ _CALLER_IGNORES_SIGINT = "NEVSIM_CALLER_IGNORES_SIGINT"
 
 
 def restore_sigint() -> None:
-    """Python's own SIGINT handler (KeyboardInterrupt), where SIGINT was ignored at start
-    (the fork server, see :func:`_server_ignores_sigint`); called by :mod:`nevsim._worker`."""
-    if os.environ.get(_CALLER_IGNORES_SIGINT) == "1":  # the caller ignores Ctrl-C: so do its workers
+    """In a fork server launched by :func:`_server_blocks_sigint`, set the workers' SIGINT handler
+    (:func:`_worker_sigint`; unless the caller ignores Ctrl-C: then SIGINT stays ignored) and
+    unblock SIGINT. Called by :mod:`nevsim._worker`; elsewhere (a process that imports that
+    module itself) it does nothing.
+
+    The workers the server forks get the handler it had before it started serving, so every
+    local worker stops a running chunk on Ctrl-C and says nothing about one that reaches it
+    between chunks.
+    """
+    if threading.current_thread() is not threading.main_thread() or _CALLER_IGNORES_SIGINT not in os.environ:
         return
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if os.environ[_CALLER_IGNORES_SIGINT] != "1":
+        signal.signal(signal.SIGINT, _worker_sigint)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @contextmanager
@@ -118,6 +150,69 @@ def deferred_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
     if caught:
         raise KeyboardInterrupt
+
+
+# ---------------------------------------------------------------------------- Ctrl-C in a local worker
+
+#: Id of the process a Ctrl-C reached that no chunk has answered yet (set by :func:`_worker_sigint`; a
+#: process id, so that a note the fork server made is not inherited as one by the workers it forks).
+_ctrl_c_in: int | None = None
+#: The sweep attempt of the last chunk this worker was given (None: none yet).
+_last_attempt: Any = None
+
+
+def _worker_sigint(signum: int, frame: FrameType | None) -> None:
+    """SIGINT handler of a sweep's local workers (installed by :func:`restore_sigint`).
+
+    Inside a chunk (a function decorated with :func:`stops_on_ctrl_c` is on the stack) it raises
+    KeyboardInterrupt, which the pool sends back to the sweep as the chunk's error. Anywhere
+    else — waiting for the next chunk, sending a result back, starting — it only notes the
+    Ctrl-C: Python's own handler raised KeyboardInterrupt there too, which no code of the pool
+    catches, so the worker died and printed its traceback above the sweep's "Interrupted" line
+    (3 of 20 hand-made Ctrl-Cs near a sweep's end). The next chunk of the same sweep attempt
+    this worker is given then stops before it starts (see :func:`stops_on_ctrl_c`), so the pool
+    runs no chunk after the sweep has stopped.
+    """
+    global _ctrl_c_in
+    _ctrl_c_in = os.getpid()
+    while frame is not None:
+        if frame.f_code is _CHUNK_CODE:
+            raise KeyboardInterrupt
+        frame = frame.f_back
+
+
+def stops_on_ctrl_c(work: Callable[[dict[str, Any]], T]) -> Callable[[dict[str, Any]], T]:
+    """Decorate a sweep's unit of work (a function of one task dict): a local worker stops it on Ctrl-C.
+
+    In a worker with :func:`_worker_sigint` as its SIGINT handler, a Ctrl-C during ``work``
+    raises KeyboardInterrupt in it, and after a Ctrl-C that reached the worker between chunks
+    the next call with the same ``task["attempt"]`` (the same run of a sweep) raises
+    KeyboardInterrupt before ``work`` starts; so do later calls of that attempt. A call of
+    another attempt (a later sweep on a pool the caller kept) runs: that Ctrl-C was not for it.
+    A worker that had been given no chunk yet when the Ctrl-C came stops the first one it is
+    given. Without that handler (chunks run in the calling process, or on Dask) nothing changes.
+    """
+
+    @functools.wraps(work)
+    def chunk(task: dict[str, Any]) -> T:
+        return _chunk(work, task)
+
+    return chunk
+
+
+def _chunk(work: Callable[[dict[str, Any]], T], task: dict[str, Any]) -> T:
+    """Run ``work(task)`` unless a Ctrl-C of this attempt came first (see :func:`stops_on_ctrl_c`);
+    :func:`_worker_sigint` interrupts what runs below this frame."""
+    global _ctrl_c_in, _last_attempt
+    attempt = task.get("attempt")
+    if _ctrl_c_in == os.getpid() and (_last_attempt is None or attempt == _last_attempt):
+        _last_attempt = attempt
+        raise KeyboardInterrupt  # (the sweep is stopping: this chunk is not started)
+    _ctrl_c_in, _last_attempt = None, attempt
+    return work(task)
+
+
+_CHUNK_CODE = _chunk.__code__
 
 
 #: Seconds between a worker's checks that the process that made its pool is still alive.

@@ -12,7 +12,7 @@ server). The server lives as long as the calling process, so a second sweep from
 process (a notebook, a script with several sweeps) starts warm workers at once.
 
 The warm-up is only a speed-up: any error in it is swallowed (an interrupt too, should one reach
-it: the server starts with Ctrl-C ignored, :func:`nevsim._forkserver.start_workers`), and a worker then computes what
+it: the server starts with Ctrl-C blocked, :func:`nevsim._forkserver.start_workers`), and a worker then computes what
 it needs itself (and reports a real error with its chunk). It starts no thread of its own (a
 one-draw run uses one block of draws). The imports leave the native threads of numpy's and
 scipy's OpenBLAS and of pyarrow's jemalloc idle in the server; all three register fork handlers,
@@ -58,7 +58,7 @@ def warm() -> float | None:
 
 
 WARM_SECONDS = warm()
-restore_sigint()  # (the server started with SIGINT ignored: nevsim._forkserver.start_workers)
+restore_sigint()  # (the server started with SIGINT blocked: nevsim._forkserver.start_workers)
 
 
 def _late_start(exc: BaseException, tb: TracebackType | None) -> bool:

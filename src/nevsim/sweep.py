@@ -75,6 +75,7 @@ import math
 import os
 import time
 import tomllib
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager, suppress
@@ -86,7 +87,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from nevsim._forkserver import start_workers, watch_caller, worker_context
+from nevsim._forkserver import start_workers, stops_on_ctrl_c, watch_caller, worker_context
 from nevsim.errors import InputError
 from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
 from nevsim.uncertainty import Correlation, is_distribution, parse_correlation, parse_distribution, sample
@@ -233,7 +234,14 @@ def _check_against_scenarios(spec: SweepSpec) -> None:
     from nevsim.simulate import _CHINA_ONLY
 
     for scenario in spec.scenarios:
-        base = load_scenario(scenario, spec.overrides or None) if spec.overrides else load_scenario(scenario)
+        try:
+            base = load_scenario(scenario, spec.overrides) if spec.overrides else load_scenario(scenario)
+        except InputError as exc:
+            if not spec.overrides:
+                raise
+            load_scenario(scenario)  # (an error of the scenario itself is reported as it is)
+            raise InputError(f"overrides.{exc.field}", f"with scenario {scenario!r}: {exc.message}",
+                             allowed=exc.allowed) from None
         resolved = base.resolved()
         if base.region_spec is not None:  # (a region's run ignores China's policy, currency and price fields)
             for section, items in (("grid", spec.grid), ("distributions", spec.distributions)):
@@ -310,6 +318,7 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
         raw["draws"] = draws
     for key in ("grid", "overrides", "distributions"):
         if isinstance(raw.get(key), Mapping):
+            _misplaced_settings(key, raw[key])
             raw[key] = _flatten(raw[key])
     try:
         spec = SweepSpec.model_validate(raw)
@@ -339,6 +348,21 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
                          allowed=["draws = 1", "an entry in [distributions]", "scenario_uncertainty = true"])
     _check_against_scenarios(spec)
     return spec
+
+
+def _misplaced_settings(table: str, items: Mapping[str, Any]) -> None:
+    """Refuse a sweep setting (``draws = 100``, ``seed = 7``) written after the ``[table]`` header.
+
+    TOML puts every key after a table's header into that table, so a setting meant for the
+    sweep became ``overrides.draws``: as an override it set the scenario's own (unused) draws
+    and the sweep silently ran its file's draws; elsewhere the error named only ``draws``.
+    A table value (a nested table of scenario paths, e.g. ``[overrides.makers]``) is not one.
+    """
+    for key, value in items.items():
+        if key in SweepSpec.model_fields and not isinstance(value, Mapping):
+            raise InputError(f"{table}.{key}", f"{key!r} is a setting of the sweep, but TOML puts every key written "
+                             f"after the [{table}] header into that table: move `{key} = …` above [{table}] (sweep "
+                             "settings go before the file's first [table])")
 
 
 def load_sweep_spec(path: str | Path, *, draws: int | None = None) -> SweepSpec:
@@ -438,6 +462,7 @@ def run_chunk(scenario: str, overrides: Mapping[str, Any], draws: range, seed: i
     return series, makers
 
 
+@stops_on_ctrl_c  # (a local worker stops the chunk on Ctrl-C, and its next ones of the same attempt)
 def _work(task: dict[str, Any]) -> tuple[int, Any, Any, dict[str, Any], float]:
     """What a worker runs for one chunk (a plain dict in, the store's compact form out: picklable for any executor).
 
@@ -548,7 +573,7 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
     if n == 0:
         yield _InlineExecutor()
         return
-    start_workers()  # (the server starts with Ctrl-C ignored while it loads; no-op if it runs already)
+    start_workers()  # (the server holds Ctrl-C back while it loads; no-op if it runs already)
     # (each worker ends itself if this process is killed: nevsim._forkserver.watch_caller)
     pool = ProcessPoolExecutor(max_workers=n, mp_context=worker_context(), initializer=watch_caller,
                                initargs=(os.getpid(),))
@@ -664,14 +689,21 @@ def _rollback(con: Any) -> None:
 def _interrupted(exc: BaseException | None) -> bool:
     """A Ctrl-C, as Python or DuckDB (an interrupted query: InterruptException, or "Query interrupted")
     reports it, also behind the error it caused on the way out (e.g. "Current transaction is aborted"
-    from a clean-up step after an interrupted INSERT)."""
+    from a clean-up step after an interrupted INSERT).
+
+    A KeyboardInterrupt raised in Python code that DuckDB called (reading a registered Arrow
+    table or pandas frame) reaches the sweep as a DuckDB error whose text ends with it
+    ("… registered as '_nevsim_values' failed: KeyboardInterrupt: "); it printed a traceback and
+    exit code 1 (2 of 40 hand-made Ctrl-Cs; 7 of 300 Ctrl-Cs at random moments of a commit).
+    """
     import duckdb
 
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or \
-                (type(exc) is RuntimeError and str(exc).startswith("Query interrupted")):  # (DuckDB's own text)
+                (type(exc) is RuntimeError and str(exc).startswith("Query interrupted")) or \
+                (isinstance(exc, duckdb.Error) and str(exc).rstrip().endswith("KeyboardInterrupt:")):  # (DuckDB's texts)
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -769,7 +801,6 @@ def _spool(store_path: Path | None) -> Iterator[str | None]:
         yield None
         return
     import shutil
-    import uuid
 
     folder = Path(f"{Path(store_path).resolve()}.spool")
     if folder.exists() and not folder.is_dir():
@@ -784,11 +815,12 @@ def _spool(store_path: Path | None) -> Iterator[str | None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _task(spec: SweepSpec, chunk: Chunk, spool: str | None = None) -> dict[str, Any]:
+def _task(spec: SweepSpec, chunk: Chunk, spool: str | None = None, attempt: str | None = None) -> dict[str, Any]:
     return {"chunk_id": chunk.chunk_id, "scenario": chunk.scenario, "overrides": {**spec.overrides, **chunk.grid},
             "draw_start": chunk.draw_start, "draw_stop": chunk.draw_stop, "seed": spec.seed,
             "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until,
-            "makers": spec.makers, "spool": spool, "scenario_uncertainty": spec.samples_scenarios}
+            "makers": spec.makers, "spool": spool, "scenario_uncertainty": spec.samples_scenarios,
+            "attempt": attempt}  # (the sweep run it belongs to: nevsim._forkserver.stops_on_ctrl_c)
 
 
 def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: int, summary: SweepSummary,
@@ -798,13 +830,14 @@ def _drive(ex: Executor, spec: SweepSpec, con: Any, todo: list[Chunk], window: i
     pending: dict[Future[Any], Chunk] = {}
     known: dict[tuple[str, int], pd.DataFrame] = {}  # each run's stored cells, kept between its chunks
     interrupted = False
+    attempt = uuid.uuid4().hex  # (a worker that a Ctrl-C reached starts no more chunks of this attempt)
 
     def top_up() -> None:
         while len(pending) < window:
             chunk = next(queue, None)
             if chunk is None:
                 return
-            pending[ex.submit(_work, _task(spec, chunk, spool))] = chunk
+            pending[ex.submit(_work, _task(spec, chunk, spool, attempt))] = chunk
 
     try:
         top_up()

@@ -246,6 +246,19 @@ def test_bad_sweep_content_names_the_field(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "grid.technology.battery_learning_rate" in result.output
 
 
+def test_a_setting_written_after_overrides_is_refused_with_where_it_belongs(tmp_path: Path) -> None:
+    """``draws = 3`` after ``[overrides]`` is ``overrides.draws`` to TOML: it set the scenario's unused
+    draws and the sweep ran 1 draw without a word."""
+    file = tmp_path / "s.toml"
+    file.write_text('name = "late"\nscenarios = ["china-current-policies"]\n[overrides]\n"years.last" = 2030\n'
+                    "draws = 3\n", encoding="utf-8")
+    store = tmp_path / "runs.duckdb"
+    result = invoke("sweep", str(file), "--workers", "0", "--store", str(store))
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "overrides.draws" in result.output and "move `draws = …` above [overrides]" in result.output
+    assert not store.exists()
+
+
 def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     with socket.socket() as sock:  # a port nobody listens on

@@ -88,6 +88,16 @@ def test_sweep_file_is_read_and_cut_into_chunks(tmp_path: Path) -> None:
     ({"draws": 0}, "draws", "greater than or equal to 1"),
     ({"correlations": [{"names": ["policy.dual_credit.pass_through", "x"], "matrix": [[1, 0], [0, 1]]}]},
      "correlations[0].names", "no distribution"),
+    # a sweep setting written after a table's header lands in that table (TOML): say so
+    ({"overrides": {**SHORT, "draws": 100}}, "overrides.draws", "move `draws = …` above [overrides]"),
+    ({"overrides": {**SHORT, "seed": 7}}, "overrides.seed", "above [overrides]"),
+    ({"overrides": {**SHORT, "makers": False}}, "overrides.makers", "above [overrides]"),
+    ({"grid": {"technology.battery_learning_rate": [0.14], "chunk_draws": 10}}, "grid.chunk_draws", "above [grid]"),
+    ({"distributions": {"draws": 3}}, "distributions.draws", "above [distributions]"),
+    # an override the scenario refuses is named with its table
+    ({"overrides": {**SHORT, "colour": 1}}, "overrides.colour", "unknown key"),
+    ({"overrides": {"years": {"lastt": 2032}}}, "overrides.years.lastt", "unknown key"),
+    ({"overrides": {"makers": {"no_such_field": 1}}}, "overrides.makers.no_such_field", "unknown key"),
 ])
 def test_bad_sweeps_name_the_field(change: dict, field: str, words: str) -> None:
     with pytest.raises(InputError) as err:

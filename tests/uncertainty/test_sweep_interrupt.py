@@ -249,15 +249,52 @@ def test_a_ctrl_c_inside_the_native_imports_is_held_back_then_raised() -> None:
     assert reached_end and signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_the_server_starts_with_sigint_ignored_and_its_workers_stop_on_ctrl_c() -> None:
+def test_the_server_starts_with_sigint_blocked_and_its_workers_stop_on_ctrl_c() -> None:
     import signal
 
-    from nevsim._forkserver import _server_ignores_sigint
+    from nevsim._forkserver import _server_blocks_sigint
 
-    with _server_ignores_sigint():
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # (inherited by the server across exec)
+    with _server_blocks_sigint():  # (the mask is inherited by the server across fork and exec)
+        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        assert signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.default_int_handler)  # (records)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    assert _worker_sigint_in_a_fresh_process(caller_ignores=False) == "default_int_handler"
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert _worker_sigint_in_a_fresh_process(caller_ignores=False) == "_worker_sigint"  # (stops a running chunk)
+
+
+def test_a_ctrl_c_while_the_fork_server_is_launched_is_raised_then_not_lost() -> None:
+    """The caller ignored SIGINT while it launched the server; a Ctrl-C then was lost and the sweep
+    ran on to its end (hand-made check on a loaded machine). It is now held back and raised as the
+    launch ends, and the workers still get their handler, with SIGINT not blocked."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent(f"""
+        import os, signal
+        from multiprocessing import forkserver
+        from nevsim._forkserver import start_workers
+        from nevsim.sweep import executor
+
+        launch = forkserver.ensure_running
+        def ensure_running():  # a Ctrl-C while the server is being launched
+            os.kill(os.getpid(), signal.SIGINT)
+            launch()
+        forkserver.ensure_running = ensure_running
+        if __name__ == "__main__":
+            try:
+                start_workers()
+                print("lost")
+            except KeyboardInterrupt:
+                print("raised")
+            forkserver.ensure_running = launch
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+            with executor(workers=1) as pool:
+                print(pool.submit(eval, {_PROBE!r}).result(timeout=120))
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["raised", "_worker_sigint", "unblocked"], done.stdout
 
 
 def test_a_pool_of_executor_cancels_its_queued_chunks_itself_when_the_sweep_stops() -> None:
@@ -320,18 +357,243 @@ def _worker_sigint_in_a_fresh_process(*, caller_ignores: bool) -> str:
         if {caller_ignores!r}:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         from nevsim.sweep import executor
-        # (an expression: a function of a `-c` script cannot be sent to a worker)
-        probe = "getattr(__import__('signal').getsignal(2), 'name', None) or __import__('signal').getsignal(2).__name__"
         if __name__ == "__main__":
             with executor(workers=1) as pool:
-                print(pool.submit(eval, probe).result(timeout=120))
+                print(pool.submit(eval, {_PROBE!r}).result(timeout=120))
         """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip().splitlines()[-1]
+    handler, blocked = done.stdout.strip().splitlines()[-1].split()
+    assert blocked == "unblocked"  # (the server starts with SIGINT blocked: see _server_ignores_sigint)
+    return handler
 
 
-def test_only_duckdbs_own_text_counts_as_an_interrupt() -> None:
+#: What a worker reports: its SIGINT handler's name and whether SIGINT is blocked (an expression: a
+#: function of a `-c` script cannot be sent to a worker).
+_PROBE = ("(getattr(__import__('signal').getsignal(2), 'name', None) or __import__('signal').getsignal(2).__name__)"
+          " + (' blocked' if 2 in __import__('signal').pthread_sigmask(0, []) else ' unblocked')")
+
+
+def test_only_duckdbs_own_text_counts_as_an_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
     assert sweep_module._interrupted(RuntimeError("Query interrupted"))
     assert not sweep_module._interrupted(RuntimeError("the model was interrupted by a bad value"))
     assert not sweep_module._interrupted(ValueError("Query interrupted"))
+    # a KeyboardInterrupt in Python code DuckDB called, as DuckDB reports it (these are its own texts)
+    arrow = _duckdb_reading(_RaisesWhenRead(KeyboardInterrupt))
+    assert type(arrow) is duckdb.InvalidInputException and sweep_module._interrupted(arrow), arrow
+    monkeypatch.setattr(pd.DataFrame, "__getitem__", _raise_keyboard_interrupt)
+    frame = _duckdb_reading(pd.DataFrame({"a": [1]}))
+    monkeypatch.undo()
+    assert isinstance(frame, duckdb.Error) and sweep_module._interrupted(frame), frame
+    other = _duckdb_reading(_RaisesWhenRead(ValueError))
+    assert isinstance(other, duckdb.Error) and not sweep_module._interrupted(other), other
+    behind = duckdb.TransactionException("Current transaction is aborted (please ROLLBACK)")
+    behind.__context__ = arrow
+    assert sweep_module._interrupted(behind)
+
+
+class _RaisesWhenRead:
+    """An Arrow stream (PyCapsule interface) whose schema cannot be read: ``error`` is raised."""
+
+    def __init__(self, error: type[BaseException]) -> None:
+        self.error = error
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        raise self.error()
+
+    def __arrow_c_schema__(self) -> Any:
+        raise self.error()
+
+
+def _raise_keyboard_interrupt(*args: Any) -> Any:
+    raise KeyboardInterrupt
+
+
+def _duckdb_reading(table: Any) -> BaseException:
+    """The error DuckDB raises when reading ``table`` (registered) fails."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("t", table)
+        con.execute("SELECT count(*) FROM t").fetchall()
+    except BaseException as exc:  # (what DuckDB makes of it is the point)
+        return exc
+    finally:
+        con.close()
+    raise AssertionError("DuckDB read the table")
+
+
+class _InterruptWhileDuckDBReads(_InterruptAtCommit):
+    """Ctrl-C while DuckDB reads a chunk's blocks through Python (registered Arrow table): the
+    ``n``-th values table registered raises KeyboardInterrupt when read, and DuckDB reports it as
+    its own error ("… failed: KeyboardInterrupt: "): a traceback and exit code 1 before."""
+
+    reads = 0
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        return self._con.execute(sql, *args, **kwargs)
+
+    def register(self, name: str, table: Any) -> Any:
+        if name == "_nevsim_values":
+            self.reads += 1
+            if self.reads == self._n:
+                table = _RaisesWhenRead(KeyboardInterrupt)
+        return self._con.register(name, table)
+
+
+def test_an_interrupt_duckdb_reports_as_its_own_error_is_one_line_and_exit_130(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, reference: tuple[Path, pd.DataFrame]) -> None:
+    file, expected = reference
+    real = sweep_module._connect
+
+    @contextmanager
+    def connect(store: Any, *, writer: bool = False) -> Iterator[Any]:
+        with real(store, writer=writer) as con:
+            yield _InterruptWhileDuckDBReads(con, 3, KeyboardInterrupt()) if writer else con
+
+    monkeypatch.setattr(sweep_module, "_connect", connect)
+    store = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(app, ["sweep", str(file), "--workers", "0", "--store", str(store)])
+    assert result.exit_code == 130 and result.stderr.startswith("Interrupted — run the same command again"), \
+        result.output
+    monkeypatch.undo()
+    summary = run_sweep(file, store, workers=0)
+    assert summary.skipped == [0] and summary.ran == [1, 2, 3]  # (chunk 1's series went in, its makers did not)
+    pd.testing.assert_frame_equal(load_sweep(store, summary.sweep_id), expected)
+
+
+# ---------------------------------------------------------------------------- Ctrl-C in a local worker
+
+
+@pytest.fixture()
+def worker_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """This process with a local worker's SIGINT handler and a worker's fresh notes."""
+    import signal
+
+    import nevsim._forkserver as fs
+
+    monkeypatch.setattr(fs, "_ctrl_c_in", None)
+    monkeypatch.setattr(fs, "_last_attempt", None)
+    previous = signal.signal(signal.SIGINT, fs._worker_sigint)
+    try:
+        yield fs
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c() -> None:
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)  # (Python runs the handler here)
+
+
+def test_a_worker_stops_its_chunk_on_ctrl_c_and_starts_no_other_of_that_sweep(worker_handler: Any) -> None:
+    ran: list[str] = []
+
+    @worker_handler.stops_on_ctrl_c
+    def chunk(task: dict[str, Any]) -> str:
+        ran.append(task["name"])
+        if task.get("ctrl_c"):
+            _ctrl_c()
+            ran.append("not reached")
+        return task["name"]
+
+    assert chunk({"attempt": "a", "name": "a0"}) == "a0"
+    with pytest.raises(KeyboardInterrupt):  # a Ctrl-C during a chunk stops it
+        chunk({"attempt": "a", "name": "a1", "ctrl_c": True})
+    with pytest.raises(KeyboardInterrupt):  # and the next chunks of that sweep do not start
+        chunk({"attempt": "a", "name": "a2"})
+    assert ran == ["a0", "a1"]
+    assert chunk({"attempt": "b", "name": "b0"}) == "b0"  # a later sweep on the same pool runs
+    _ctrl_c()  # between chunks (waiting for the next one): noted, nothing raised
+    with pytest.raises(KeyboardInterrupt):
+        chunk({"attempt": "b", "name": "b1"})
+    assert chunk({"attempt": "c", "name": "c0"}) == "c0"
+    assert ran == ["a0", "a1", "b0", "c0"]
+
+
+def test_a_ctrl_c_before_a_workers_first_chunk_stops_that_chunk_and_one_the_server_saw_does_not(
+        worker_handler: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    chunk = worker_handler.stops_on_ctrl_c(lambda task: "ran")
+    _ctrl_c()
+    with pytest.raises(KeyboardInterrupt):
+        chunk({"attempt": "a"})
+    monkeypatch.setattr(worker_handler, "_last_attempt", None)
+    monkeypatch.setattr(worker_handler, "_ctrl_c_in", os.getpid() + 1)  # (noted by the fork server, then forked)
+    assert chunk({"attempt": "a"}) == "ran"
+
+
+def test_without_the_worker_handler_a_chunk_runs_as_before() -> None:
+    import signal
+
+    from nevsim._forkserver import stops_on_ctrl_c
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    chunk = stops_on_ctrl_c(lambda task: task["x"] + 1)
+    assert chunk({"x": 1}) == 2 and chunk({"x": 1, "attempt": "a"}) == 2
+    with pytest.raises(KeyboardInterrupt):  # (Python's handler: the chunk stops, in the calling process too)
+        stops_on_ctrl_c(lambda task: _ctrl_c())({})
+
+
+_POOL_SCRIPT = textwrap.dedent("""
+    import os, sys, time
+    from nevsim._forkserver import stops_on_ctrl_c
+    from nevsim.sweep import executor
+
+    @stops_on_ctrl_c
+    def chunk(task):
+        time.sleep(task["seconds"])
+        return os.getpid()
+
+    if __name__ == "__main__":
+        busy = sys.argv[1] == "busy"
+        futures = []
+        try:
+            with executor(workers=2) as pool:
+                first = [pool.submit(chunk, {"attempt": "a", "seconds": 0.5}) for _ in range(2)]
+                assert len({f.result(timeout=120) for f in first}) == 2  # (both workers started)
+                # idle: one worker runs a long chunk, the other waits for work; busy: both run one
+                # and two more wait in the pool's queue (already handed to the workers' queue)
+                futures = [pool.submit(chunk, {"attempt": "a", "seconds": 60}) for _ in range(4 if busy else 1)]
+                time.sleep(0.5)
+                print("ready", flush=True)
+                time.sleep(120)
+        except KeyboardInterrupt:
+            print(" ".join("cancelled" if f.cancelled() else type(f.exception()).__name__ for f in futures), flush=True)
+            sys.exit(130)
+    """)
+
+
+@pytest.mark.parametrize("case", ["idle", "busy"])
+def test_ctrl_c_to_a_pools_process_group_stops_its_chunks_and_no_worker_prints_anything(
+        tmp_path: Path, case: str) -> None:
+    """Ctrl-C (SIGINT to the process group) with a worker waiting for work printed that worker's
+    KeyboardInterrupt traceback (a sweep's last chunks); with chunks waiting in the pool's queue,
+    the workers ran them to the end after the sweep had stopped."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "pool.py"
+    script.write_text(_POOL_SCRIPT, encoding="utf-8")
+    with subprocess.Popen([sys.executable, str(script), case], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, cwd=tmp_path, start_new_session=True) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            os.killpg(proc.pid, signal.SIGINT)
+            out, err = proc.communicate(timeout=50)  # (< the chunks' 60 s: they were stopped)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and err == "", err[-3000:]
+    outcomes = out.split()
+    assert outcomes and set(outcomes) <= {"KeyboardInterrupt", "cancelled"}, out  # none ran on after the Ctrl-C
+    assert outcomes[0] == "KeyboardInterrupt"  # (the running chunk was stopped)
