@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nevsim import data
 from nevsim.errors import DataIntegrityError, InputError, NevsimError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from nevsim import data
     from nevsim.scenario import list_scenarios, load_scenario
     from nevsim.simulate import run
 
@@ -42,7 +42,13 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import the model modules only when first used (keeps ``import nevsim`` light)."""
+    """Import the model modules (and ``nevsim.data``, which loads pandas) only when first used:
+    ``import nevsim`` stays light, so the CLI's own Ctrl-C handler is in place within
+    milliseconds (``nevsim.cli``)."""
+    if name == "data":
+        import importlib
+
+        return importlib.import_module("nevsim.data")
     if name in _LAZY:
         module_name, attr = _LAZY[name]
         import importlib

@@ -7,13 +7,32 @@ as one clear message with exit code 2, never as a traceback.
 
 from __future__ import annotations
 
-import re
+import os
+import signal
 import sys
-from typing import Any
+import threading
 
-import typer
 
-from nevsim.errors import DataIntegrityError, InputError
+def _interrupted_while_starting(signum: int, frame: object) -> None:
+    """SIGINT while the CLI imports its modules: one line and exit 130, no traceback. Nothing has
+    run yet, so nothing is lost; ``os._exit`` is safe inside a native import (numpy, pandas)."""
+    os.write(2, b"Interrupted.\n")
+    os._exit(130)
+
+
+#: The start-up handler is installed only by a main thread that has Python's own Ctrl-C handler
+#: (a caller that ignores SIGINT keeps ignoring it), and removed once the commands are registered.
+_EARLY = threading.current_thread() is threading.main_thread() and \
+    signal.getsignal(signal.SIGINT) is signal.default_int_handler
+if _EARLY:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import re  # noqa: E402  (after the start-up handler on purpose)
+from typing import Any  # noqa: E402
+
+import typer  # noqa: E402
+
+from nevsim.errors import DataIntegrityError, InputError  # noqa: E402
 
 app = typer.Typer(
     name="nevsim",
@@ -84,12 +103,20 @@ def _register() -> None:
 
 
 _register()
+if _EARLY and signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the commands handle Ctrl-C themselves
+
+INTERRUPTED_LINE = "Interrupted."
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``nevsim`` script."""
+    """Entry point of the ``nevsim`` script. Ctrl-C in any command: one line, exit 130 (a sweep
+    prints its own line on how to resume)."""
     try:
         app(args=argv, standalone_mode=True)
+    except KeyboardInterrupt:
+        typer.echo(INTERRUPTED_LINE, err=True)
+        sys.exit(130)
     except InputError as exc:
         typer.echo(f"Error: {exc}", err=True)
         sys.exit(2)

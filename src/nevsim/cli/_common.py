@@ -18,13 +18,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_BAD_INPUT = 2
 EXIT_DATA = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 def cli_errors(func: F) -> F:
     """Turn nevsim's input and data errors into one message on stderr and an exit code.
 
     Bad input exits with 2 (the usage-error code click uses too); a bundled data file that
-    fails its provenance check exits with 3. No traceback is shown for either.
+    fails its provenance check exits with 3; Ctrl-C exits with 130 after one line. No traceback
+    is shown for any of them.
     """
 
     @functools.wraps(func)
@@ -37,6 +39,9 @@ def cli_errors(func: F) -> F:
         except DataIntegrityError as exc:
             typer.echo(f"Data error: {exc}", err=True)
             raise typer.Exit(EXIT_DATA) from None
+        except KeyboardInterrupt:  # Ctrl-C: one line and 130 (a sweep catches its own first, to say how to resume)
+            typer.echo("Interrupted.", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -23,7 +23,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.cli._common import EXIT_INTERRUPTED, check_writable, cli_errors, echo_json
 from nevsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -261,8 +261,6 @@ def sweep_run_cmd(
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-#: Exit code after Ctrl-C (128 + SIGINT, what a shell reports for a process a Ctrl-C ended).
-EXIT_INTERRUPTED = 130
 INTERRUPTED = ("Interrupted — run the same command again to resume; nothing is lost "
                "(the chunks finished so far are stored).")
 
