@@ -332,6 +332,11 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
         info = SweepSpec.model_fields.get(str(err["loc"][0])) if err["loc"] else None
         desc = f" ({info.description})" if info is not None and info.description else ""
         raise InputError(where, f"{str(err['msg']).removeprefix('Value error, ')}{desc}") from None
+    for table in ("overrides", "grid", "distributions"):
+        for path in getattr(spec, table):
+            if path in ("uncertainty.draws", "uncertainty.seed"):  # the sweep's own draws and seed decide
+                raise InputError(f"{table}.{path}", f"a scenario's {path} has no effect in a sweep: its draws and "
+                                 "seed are the sweep's", allowed=["draws = … / seed = … above the first [table]"])
     for path, table in spec.distributions.items():
         parse_distribution(table, f"distributions.{path}")
         if path in spec.grid:

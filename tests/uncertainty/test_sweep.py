@@ -98,6 +98,10 @@ def test_sweep_file_is_read_and_cut_into_chunks(tmp_path: Path) -> None:
     ({"overrides": {**SHORT, "colour": 1}}, "overrides.colour", "unknown key"),
     ({"overrides": {"years": {"lastt": 2032}}}, "overrides.years.lastt", "unknown key"),
     ({"overrides": {"makers": {"no_such_field": 1}}}, "overrides.makers.no_such_field", "unknown key"),
+    # a scenario's [uncertainty] settings do nothing in a sweep (its draws, seed and sampling are the sweep's)
+    ({"overrides": {**SHORT, "uncertainty.draws": 50}}, "overrides.uncertainty.draws", "no effect in a sweep"),
+    ({"overrides": {**SHORT, "uncertainty": {"seed": 3}}}, "overrides.uncertainty.seed", "no effect in a sweep"),
+    ({"grid": {"uncertainty.draws": [10, 20]}}, "grid.uncertainty.draws", "no effect in a sweep"),
 ])
 def test_bad_sweeps_name_the_field(change: dict, field: str, words: str) -> None:
     with pytest.raises(InputError) as err:
