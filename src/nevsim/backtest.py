@@ -125,13 +125,6 @@ def cutoff_colours(cutoffs: Sequence[int]) -> dict[int, str]:
     return {int(c): CUTOFF_COLOURS[i % len(CUTOFF_COLOURS)] for i, c in enumerate(sorted(cutoffs))}
 
 
-def _translucent(colour: str, alpha: float = 0.18) -> str:
-    """``#rrggbb`` → ``rgba(r,g,b,alpha)`` (the band of a cutoff in its own colour)."""
-    h = colour.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
-
-
 Progress = Callable[[float, int], None]
 
 
@@ -609,6 +602,8 @@ class BacktestResult:
         """
         import plotly.graph_objects as go
 
+        from nevsim.report.charts import rgba
+
         fig = go.Figure()
         first = min(self.cutoffs) - MIN_HISTORY_YEARS
         act = self.actuals[self.actuals.index >= first]
@@ -624,7 +619,7 @@ class BacktestResult:
                 lo = ([float(start)] if start is not None else []) + f["lower"].tolist()
                 hi = ([float(start)] if start is not None else []) + f["upper"].tolist()
                 fig.add_trace(go.Scatter(
-                    x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=_translucent(colours[cutoff]),
+                    x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=rgba(colours[cutoff], 0.18),
                     line={"width": 0}, name=f"model {BAND_LABEL}, {group}", legendgroup=group, showlegend=False,
                     hoverinfo="skip"))
             for method in self.methods:
@@ -781,9 +776,8 @@ def backtest(
     spec, code = resolve_scenario_region(scenario, region)
     region_name = REGION_CODES[code]
     scen = _load_scenario(spec) if "model" in wanted else None
-    if scen is not None and draws is not None and draws > 1 and not scen.distributions():
-        raise InputError("draws", f"{draws} draws need distributions in the scenario {scen.name} "
-                                  "([uncertainty] coefficients = true or {dist = …} tables).", allowed=["1"])
+    if scen is not None:
+        scen.check_draws(draws)
     scenario_name = getattr(scen, "name", None)
     injected = actuals is not None
     observed = _check_series(actuals) if injected else actual_shares(code)

@@ -461,6 +461,13 @@ class Scenario(_Strict):
                 out.append(Correlation(names=[corr.names[j] for j in keep], matrix=m.tolist()))
         return out
 
+    def check_draws(self, draws: int | None, field: str = "draws") -> None:
+        """More than one draw needs something to sample (InputError at ``field``): every draw would
+        otherwise be the same run. Used by ``nevsim outlook --draws`` and the back-test."""
+        if draws is not None and draws > 1 and not self.distributions():
+            raise InputError(field, f"{draws} draws need distributions in the scenario {self.name} "
+                                    "([uncertainty] coefficients = true or {dist = …} tables).", ["1"])
+
     def distributions(self) -> dict[str, Any]:
         """What a run with draws samples: ``{dotted path: distribution}``.
 

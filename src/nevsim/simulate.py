@@ -1081,8 +1081,10 @@ def run_years(
         nev_acc, cafc_acc = inputs.prepared_standards[ti] if inputs.prepared_standards else (None, None)
         nev_acc = nev_acc if (nev_acc is not None and nev_acc.standard is nev_sy) else nev_sy
         cafc_acc = cafc_acc if (cafc_acc is not None and cafc_acc.standard is cafc_sy) else cafc_sy
-        trade_in = policy.trade_in_cny(year, veh)
-        net_price = veh.price_cny - subsidy - trade_in + tax_due
+        trade_in = policy.trade_in_cny(year, veh)  # 0.0 outside the scheme's years: no array work then
+        net_price = veh.price_cny - subsidy + tax_due
+        if np.ndim(trade_in):
+            net_price -= trade_in
         running = inputs.running_pv_cny[ti]
         # ---- 3. buyers: utility without the plug-in constants
         # charging coverage: public chargers per car in stock (end of t−1); before the first
@@ -1248,7 +1250,7 @@ def run_years(
             chargers = ev_stock / inputs.evs_per_charger[ti]
         # ---- subsidies' public cost (billion CNY): subsidy + purchase tax forgone
         public_cost = ((subsidy + (tax_full - tax_due)) * sales)[..., 2:].sum((-1, -2)) / 1e9  # plug-ins
-        trade_in_cost = (trade_in * sales).sum((-1, -2)) / 1e9  # every new car (expected value)
+        trade_in_cost = (trade_in * sales).sum((-1, -2)) / 1e9 if np.ndim(trade_in) else zeros_d  # every new car
         # ---- 6. feedback
         ev_sales_total = sales[..., 2:].sum((-1, -2))
         kwh_dom = (sales[..., 2:] * veh.battery_kwh[..., 2:]).sum((-1, -2))

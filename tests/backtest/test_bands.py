@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import nevsim.backtest as bt_module
 import nevsim.data
 from nevsim.backtest import backtest, score_frame
 from nevsim.errors import InputError
@@ -107,11 +105,15 @@ def test_bad_draws_and_seed_name_the_field(kwargs: dict, field: str) -> None:
 
 
 def test_draws_need_distributions(monkeypatch: pytest.MonkeyPatch) -> None:
-    fixed = SimpleNamespace(name="fixed", hash="x", distributions=lambda: {})
-    monkeypatch.setattr(bt_module, "_load_scenario", lambda spec: fixed)
+    """A scenario that samples nothing gets the same error as ``nevsim outlook --draws`` (Scenario.check_draws)."""
+    from nevsim.scenario import Scenario, load_scenario
+
+    scenario = load_scenario("china-current-policies")
+    monkeypatch.setattr(Scenario, "distributions", lambda self: {})  # (after loading: the loader reads them)
     with pytest.raises(InputError) as info:
-        backtest(cutoffs=[2021], draws=5)
+        backtest(scenario, cutoffs=[2021], draws=5)
     assert info.value.field == "draws" and "distributions" in info.value.message
+    backtest(scenario, cutoffs=[2021], draws=1, methods=["persistence"])  # one draw needs none
 
 
 def test_no_leakage_into_the_band(monkeypatch: pytest.MonkeyPatch) -> None:

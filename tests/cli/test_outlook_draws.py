@@ -121,3 +121,19 @@ def test_every_region_table_writes_vehicle_targets_as_whole_numbers() -> None:
     table = runner.invoke(app, ["outlook", "--region", "all", "--no-store"], catch_exceptions=False,
                           env={"COLUMNS": "200"})
     assert "2,000,000 vehicles" in table.stdout and "2000000.0" not in table.stdout
+
+
+def test_draws_of_a_scenario_that_samples_nothing_exit_2(tmp_path) -> None:
+    """More than one draw of a scenario with no distribution: refused at --draws (Scenario.check_draws)."""
+    file = tmp_path / "fixed.toml"
+    file.write_text('base = "china-current-policies"\n'
+                    '[uncertainty]\ncoefficients = false\ncorrelations = []\n'
+                    '[policy.dual_credit]\npass_through = 0.7\n'
+                    '[technology]\nbattery_learning_rate = 0.18\ncny_per_usd = 7.1\n'
+                    '[energy]\ngasoline_price_cny_per_l = { 2010 = 7.0, 2024 = 7.8 }\n'
+                    'electricity_price_cny_per_kwh = { 2010 = 0.8 }\n'
+                    '[fleet]\nvkt_km_per_year = 12000.0\n')
+    result = runner.invoke(app, ["outlook", str(file), "--draws", "4", "--no-store"])
+    assert result.exit_code == 2, result.output
+    assert "--draws" in result.output and "need distributions" in result.output
+    assert runner.invoke(app, ["outlook", str(file), "--draws", "1", "--no-store"]).exit_code == 0

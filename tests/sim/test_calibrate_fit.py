@@ -29,6 +29,11 @@ def _shares_after_fit(u, lam, n, a, b):
     lam_plug=st.floats(0.3, 1.0),
 )
 def test_fit_reproduces_targets(seed, draws, ev_share, bev_fraction, lam_plug) -> None:
+    _assert_fit_reproduces(seed, draws, ev_share, bev_fraction, lam_plug)
+
+
+def _assert_fit_reproduces(seed: int, draws: int, ev_share: float, bev_fraction: float, lam_plug: float) -> None:
+    """Random utilities and segment sales from ``seed``; the fit converges and hits both targets."""
     rng = np.random.default_rng(seed)
     u = rng.normal(0.0, 2.0, (draws, 5, 4))
     lam = np.column_stack([np.full(draws, 0.6), np.full(draws, lam_plug)])
@@ -61,14 +66,4 @@ def test_fit_is_per_draw() -> None:
 def test_fit_does_not_cycle() -> None:
     """Hypothesis found a case where plain Newton jumps between two points forever (segments' BEV
     shares near 0 or 1 at λ = 0.3125); the backtracking step converges it."""
-    seed, draws, ev_share, bev_fraction, lam_plug = 2038371, 3, 0.75, 0.25, 0.3125
-    rng = np.random.default_rng(seed)
-    u = rng.normal(0.0, 2.0, (draws, 5, 4))
-    lam = np.column_stack([np.full(draws, 0.6), np.full(draws, lam_plug)])
-    n = rng.uniform(1e5, 5e6, (draws, 5))
-    a, b, ok = fit_plugin_constants(u, lam, n, np.full(draws, ev_share), np.full(draws, bev_fraction),
-                                    (np.full(draws, -5.0), np.zeros(draws)))
-    assert ok.all()
-    s_ev, f = _shares_after_fit(u, lam, n, a, b)
-    np.testing.assert_allclose(s_ev, ev_share, rtol=1e-8)
-    np.testing.assert_allclose(f, bev_fraction, rtol=1e-8)
+    _assert_fit_reproduces(2038371, 3, 0.75, 0.25, 0.3125)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -117,15 +117,17 @@ class _InterruptAtInsert(_InterruptAtCommit):
         return self._con.unregister(name)
 
 
-def test_an_interrupt_behind_a_clean_up_error_is_an_interrupt_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                                  reference: tuple[Path, pd.DataFrame]) -> None:
+def _interrupt_then_resume(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, reference: tuple[Path, pd.DataFrame],
+                           wrap: Callable[[Any], Any]) -> None:
+    """``nevsim sweep`` with its writer connection wrapped by ``wrap`` (which interrupts it): one line,
+    exit 130; the same sweep resumed stores chunks 1–3 and equals the uninterrupted one."""
     file, expected = reference
     real = sweep_module._connect
 
     @contextmanager
     def connect(store: Any, *, writer: bool = False) -> Iterator[Any]:
         with real(store, writer=writer) as con:
-            yield _InterruptAtInsert(con, 2, KeyboardInterrupt()) if writer else con
+            yield wrap(con) if writer else con
 
     monkeypatch.setattr(sweep_module, "_connect", connect)
     store = tmp_path / "s.duckdb"
@@ -136,6 +138,11 @@ def test_an_interrupt_behind_a_clean_up_error_is_an_interrupt_too(monkeypatch: p
     summary = run_sweep(file, store, workers=0)
     assert summary.skipped == [0] and summary.ran == [1, 2, 3]
     pd.testing.assert_frame_equal(load_sweep(store, summary.sweep_id), expected)
+
+
+def test_an_interrupt_behind_a_clean_up_error_is_an_interrupt_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                  reference: tuple[Path, pd.DataFrame]) -> None:
+    _interrupt_then_resume(monkeypatch, tmp_path, reference, lambda con: _InterruptAtInsert(con, 2, KeyboardInterrupt()))
 
 
 def test_the_fork_server_says_nothing_about_a_worker_whose_pool_is_gone() -> None:
@@ -446,23 +453,9 @@ class _InterruptWhileDuckDBReads(_InterruptAtCommit):
 
 def test_an_interrupt_duckdb_reports_as_its_own_error_is_one_line_and_exit_130(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, reference: tuple[Path, pd.DataFrame]) -> None:
-    file, expected = reference
-    real = sweep_module._connect
-
-    @contextmanager
-    def connect(store: Any, *, writer: bool = False) -> Iterator[Any]:
-        with real(store, writer=writer) as con:
-            yield _InterruptWhileDuckDBReads(con, 3, KeyboardInterrupt()) if writer else con
-
-    monkeypatch.setattr(sweep_module, "_connect", connect)
-    store = tmp_path / "s.duckdb"
-    result = CliRunner().invoke(app, ["sweep", str(file), "--workers", "0", "--store", str(store)])
-    assert result.exit_code == 130 and result.stderr.startswith("Interrupted — run the same command again"), \
-        result.output
-    monkeypatch.undo()
-    summary = run_sweep(file, store, workers=0)
-    assert summary.skipped == [0] and summary.ran == [1, 2, 3]  # (chunk 1's series went in, its makers did not)
-    pd.testing.assert_frame_equal(load_sweep(store, summary.sweep_id), expected)
+    # (chunk 1's series go in, its makers do not: the chunk is rolled back whole)
+    _interrupt_then_resume(monkeypatch, tmp_path, reference,
+                           lambda con: _InterruptWhileDuckDBReads(con, 3, KeyboardInterrupt()))
 
 
 # ---------------------------------------------------------------------------- Ctrl-C in a local worker

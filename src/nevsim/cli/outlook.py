@@ -287,7 +287,7 @@ def outlook_cmd(
     if code is not None and code != scen.region:
         raise InputError("--region", f"scenario {scen.name!r} simulates region {scen.region}, not {code}.",
                          allowed=[scen.region])
-    _check_draws(scen, draws)
+    scen.check_draws(draws, "--draws")
     res = _run_with_progress(scen, quiet=as_json or as_csv, draws=draws, seed=seed)
     targets = res.targets()
     many = _draws(res) > 1
@@ -335,13 +335,6 @@ def outlook_cmd(
         console.print(f"Wrote {path}")
 
 
-def _check_draws(scen: Any, draws: int | None) -> None:
-    """More than one draw needs distributions in the scenario (InputError at ``--draws``)."""
-    if draws is not None and draws > 1 and not scen.distributions():
-        raise InputError("--draws", f"{draws} draws need distributions in the scenario {scen.name} "
-                                    "([uncertainty] coefficients = true or {dist = …} tables).", ["1"])
-
-
 def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path | None, no_store: bool,
                  all_years: bool, force: bool, draws: int | None = None, seed: int | None = None) -> None:
     """``--region all``: the default scenarios of CN, US and EU, side by side.
@@ -360,7 +353,7 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
             check_writable(out / name, force=force, field="--out", create_folder=True)
     scenarios = [load_scenario(name) for name in DEFAULT_SCENARIOS.values()]
     for scen in scenarios:
-        _check_draws(scen, draws)
+        scen.check_draws(draws, "--draws")
     runs = [_run_with_progress(scen, quiet=as_json or as_csv, draws=draws, seed=seed) for scen in scenarios]
     many = max(_draws(r) for r in runs) > 1
     stored: list[dict[str, Any]] = []

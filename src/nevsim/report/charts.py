@@ -72,7 +72,7 @@ def statistic_figure(stat: Statistic, *, title: str | None = None, kind: str | N
                 fig.add_trace(go.Scatter(x=years, y=sub[qs[-1]], mode="lines", line={"width": 0},
                                          showlegend=False, hoverinfo="skip", legendgroup=str(name)))
                 fig.add_trace(go.Scatter(x=years, y=sub[qs[0]], mode="lines", line={"width": 0}, fill="tonexty",
-                                         fillcolor=_rgba(color, 0.2), legendgroup=str(name),
+                                         fillcolor=rgba(color, 0.2), legendgroup=str(name),
                                          name=f"{name} {qs[0]:.0%}–{qs[-1]:.0%}"))
             fig.add_trace(go.Scatter(x=years, y=sub[mid], mode="lines", name=f"{name} (median)",
                                      line={"color": color}, legendgroup=str(name)))
@@ -100,7 +100,8 @@ def statistic_figure(stat: Statistic, *, title: str | None = None, kind: str | N
     return _layout(fig, text, stat.attrs.get("unit", ""))
 
 
-def _rgba(hex_color: str, alpha: float) -> str:
+def rgba(hex_color: str, alpha: float) -> str:
+    """``#rrggbb`` → ``rgba(r,g,b,alpha)`` (fan bands; the back-test's bands in each cutoff's colour)."""
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
@@ -134,7 +135,7 @@ def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str
         fig.add_trace(go.Scatter(x=q.index, y=q[hi], mode="lines", line={"width": 0}, showlegend=False,
                                  hoverinfo="skip", legendgroup=name), **where)
         fig.add_trace(go.Scatter(x=q.index, y=q[lo], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor=_rgba(color, alpha), name=name, legendgroup=name,
+                                 fillcolor=rgba(color, alpha), name=name, legendgroup=name,
                                  customdata=q[hi].to_numpy(),
                                  hovertemplate="%{x}: %{y:.1f}–%{customdata:.1f}<extra>" + name + "</extra>"),
                       **where)
