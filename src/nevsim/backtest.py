@@ -101,7 +101,8 @@ JSON_UNITS: dict[str, str] = {"forecast": "percent of new car sales", "actual": 
 #: … and with Monte Carlo draws (:attr:`BacktestResult.has_bands`).
 JSON_BAND_UNITS: dict[str, str] = {"model_lower": "percent of new car sales", "model_upper": "percent of new car sales",
                                    "coverage": "percent of actuals inside the band",
-                                   "band_width": "percentage points (mean upper − lower)"}
+                                   "band_width": "percentage points (mean upper − lower)",
+                                   "interval_score": "percentage points (mean interval score of the band)"}
 
 #: The model's band with Monte Carlo draws: these quantiles over draws (5 % and 95 %).
 BAND_QUANTILES: tuple[float, float] = (0.05, 0.95)
@@ -381,7 +382,10 @@ def score_frame(forecasts: pd.DataFrame) -> pd.DataFrame:
     Pooled rows weigh every (cutoff, year) forecast equally. Where a forecast has a band
     (``lower``, ``upper``: the model with Monte Carlo draws), ``coverage_pct`` = 100 · share of
     actuals with ``lower ≤ actual ≤ upper`` (a calibrated 5–95 % band holds about 90 %) and
-    ``band_width_pp`` = mean ``upper − lower``; NaN without a band.
+    ``band_width_pp`` = mean ``upper − lower``; NaN without a band. ``interval_score_pp`` is the
+    mean interval score of the band (Gneiting & Raftery 2007, JASA 102(477), §6.2, a proper scoring
+    rule): ``IS = (u − l) + (2/α)·(l − y)·[y < l] + (2/α)·(y − u)·[y > u]`` with ``α = 0.1`` for
+    the 5–95 % band. Lower is better; unlike coverage it does not reward a band for being wide.
     """
     f = forecasts.dropna(subset=["forecast", "actual"]).assign(
         abs_error=lambda d: d["error"].abs(), sq_error=lambda d: d["error"] ** 2,
@@ -389,15 +393,17 @@ def score_frame(forecasts: pd.DataFrame) -> pd.DataFrame:
     if {"lower", "upper"} <= set(f.columns):
         banded = f["lower"].notna() & f["upper"].notna()
         inside = (f["lower"] <= f["actual"]) & (f["actual"] <= f["upper"])
-        f = f.assign(inside=np.where(banded, 100.0 * inside, np.nan), width=f["upper"] - f["lower"])
+        f = f.assign(inside=np.where(banded, 100.0 * inside, np.nan), width=f["upper"] - f["lower"],
+                     interval=interval_score(f["lower"], f["upper"], f["actual"]))
     else:
-        f = f.assign(inside=np.nan, width=np.nan)
+        f = f.assign(inside=np.nan, width=np.nan, interval=np.nan)
 
     def agg(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         out = frame.groupby(keys, sort=False).agg(
             n=("error", "size"), mae_pp=("abs_error", "mean"), mape_pct=("ape", "mean"),
             bias_pp=("error", "mean"), rmse_pp=("sq_error", "mean"),
-            coverage_pct=("inside", "mean"), band_width_pp=("width", "mean")).reset_index()
+            coverage_pct=("inside", "mean"), band_width_pp=("width", "mean"),
+            interval_score_pp=("interval", "mean")).reset_index()
         out["rmse_pp"] = np.sqrt(out["rmse_pp"])
         return out
 
@@ -410,8 +416,22 @@ def score_frame(forecasts: pd.DataFrame) -> pd.DataFrame:
                           na_position="last").reset_index(drop=True)
     out.attrs["unit"] = {"mae_pp": "percentage points", "bias_pp": "percentage points",
                          "rmse_pp": "percentage points", "mape_pct": "percent",
-                         "coverage_pct": "percent of actuals inside the band", "band_width_pp": "percentage points"}
+                         "coverage_pct": "percent of actuals inside the band", "band_width_pp": "percentage points",
+                         "interval_score_pp": "percentage points"}
     return out
+
+
+def interval_score(lower: Any, upper: Any, actual: Any, alpha: float = 0.1) -> np.ndarray:
+    """Interval score of central ``(1 − alpha)`` bands ``[lower, upper]`` against ``actual`` (same
+    unit); ``alpha = 0.1`` for the 5–95 % band (:data:`BAND_QUANTILES`).
+
+    ``IS = (u − l) + (2/α)·max(l − y, 0) + (2/α)·max(y − u, 0)`` (Gneiting & Raftery 2007,
+    "Strictly proper scoring rules, prediction, and estimation", JASA 102(477), eq. 43): the
+    width plus a penalty for each point the actual falls outside. NaN where a bound is NaN.
+    """
+    lo, hi, y = (np.asarray(x, dtype=float) for x in (lower, upper, actual))
+    with np.errstate(invalid="ignore"):
+        return (hi - lo) + (2.0 / alpha) * (np.maximum(lo - y, 0.0) + np.maximum(y - hi, 0.0))
 
 
 # ------------------------------------------------------------------------------- result
@@ -470,14 +490,16 @@ class BacktestResult:
         return "lower" in f.columns and bool(f["lower"].notna().any())
 
     def coverage(self) -> pd.DataFrame:
-        """The model band's coverage (percent of actuals inside it) and mean width (points), per
-        cutoff and pooled; empty without bands."""
+        """The model band's coverage (percent of actuals inside it), mean width and mean interval
+        score (points; :func:`interval_score`), per cutoff and pooled; empty without bands."""
+        cols = ["coverage_pct", "band_width_pp", "interval_score_pp", "n"]
         if not self.has_bands:
-            return pd.DataFrame(columns=["coverage_pct", "band_width_pp", "n"])
+            return pd.DataFrame(columns=cols)
         s = self.scores[self.scores["method"] == "model"]
         s = s.assign(cutoff=s["cutoff"].astype("string").fillna("pooled")).set_index("cutoff")
-        out = s[["coverage_pct", "band_width_pp", "n"]]
-        out.attrs["unit"] = {"coverage_pct": "percent", "band_width_pp": "percentage points"}
+        out = s[cols]
+        out.attrs["unit"] = {"coverage_pct": "percent", "band_width_pp": "percentage points",
+                             "interval_score_pp": "percentage points"}
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -487,9 +509,10 @@ class BacktestResult:
         Shares in percent; MAE in percentage points (``unit`` says so); a method that was not run
         is ``None``; ``scenario`` is ``None`` when the model was not run (baselines only). With
         Monte Carlo draws (:attr:`has_bands`) the top level adds ``draws``, ``seed``, ``band``
-        (``"5–95 %"``), ``coverage_pooled`` and ``band_width_pooled``, each forecast ``model_lower``
-        and ``model_upper``, and each cutoff ``coverage`` (percent of its actuals inside the band)
-        and ``band_width`` (points); ``model`` is then the median.
+        (``"5–95 %"``), ``coverage_pooled``, ``band_width_pooled`` and ``interval_score_pooled``,
+        each forecast ``model_lower`` and ``model_upper``, and each cutoff ``coverage`` (percent of
+        its actuals inside the band), ``band_width`` and ``interval_score`` (points;
+        :func:`interval_score`); ``model`` is then the median.
         """
         out = []
         scores = self.scores.dropna(subset=["cutoff"])
@@ -515,6 +538,7 @@ class BacktestResult:
             if band is not None:
                 entry["coverage"] = _num(per.at["model", "coverage_pct"])
                 entry["band_width"] = _num(per.at["model", "band_width_pp"])
+                entry["interval_score"] = _num(per.at["model", "interval_score_pp"])
             out.append(entry)
         meta = self.meta
         result = {"scenario": meta.get("scenario"), "region": meta.get("region"),
@@ -523,7 +547,8 @@ class BacktestResult:
         if self.has_bands:
             pooled = self.coverage().loc["pooled"]
             result.update(draws=meta.get("draws"), seed=meta.get("seed"), band=BAND_LABEL,
-                          coverage_pooled=_num(pooled["coverage_pct"]), band_width_pooled=_num(pooled["band_width_pp"]))
+                          coverage_pooled=_num(pooled["coverage_pct"]), band_width_pooled=_num(pooled["band_width_pp"]),
+                          interval_score_pooled=_num(pooled["interval_score_pp"]))
             result["unit"].update(JSON_BAND_UNITS)
         return result
 
@@ -592,7 +617,8 @@ class BacktestResult:
         return (f"Model {BAND_LABEL} band over {self.meta.get('draws')} draws of the scenario's uncertainty "
                 f"(median as the forecast): it holds {inside} of {int(pooled['n'])} actuals "
                 f"({pooled['coverage_pct']:.0f} %; per cutoff {per}), mean width "
-                f"{pooled['band_width_pp']:.1f} points — {verdict}.{rough}")
+                f"{pooled['band_width_pp']:.1f} points, mean interval score {pooled['interval_score_pp']:.1f} "
+                f"(width plus 20 × the distance to an actual outside; lower is better) — {verdict}.{rough}")
 
     def plot(self, *, title: str | None = None) -> go.Figure:
         """Forecast fans over the observed shares (black): one colour per cutoff, one dash per method.

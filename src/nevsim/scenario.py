@@ -365,6 +365,10 @@ class Uncertainty(_Strict):
     coefficients: StrictBool = Field(
         False, description="with draws > 1, also sample the buyer coefficients from the distributions of "
                            "assumptions/coefficients.csv (those the scenario does not set)")
+    residual_walk: StrictBool = Field(
+        False, description="with draws > 1, also let the calibrated constants drift after the data cutoff: a "
+                           "random walk with the yearly step their history shows (coefficients residual_walk_z "
+                           "and bev_walk_z; docs/uncertainty.md, 'Structural uncertainty')")
     distributions: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="dotted path → distribution table; filled by the loader from distribution tables written "
@@ -473,16 +477,19 @@ class Scenario(_Strict):
 
         The scenario's distributions (``uncertainty.distributions``) and, with
         ``uncertainty.coefficients = true``, the coefficient distributions of
-        ``coefficients.csv`` as ``coefficients.<name>`` (except coefficients the scenario sets).
+        ``coefficients.csv`` as ``coefficients.<name>`` (except coefficients the scenario sets);
+        the residual walk's coefficients (:data:`nevsim.uncertainty.WALK_COEFFICIENTS`) only with
+        ``uncertainty.residual_walk = true``.
         """
         from nevsim.uncertainty import coefficient_distributions, parse_distribution
 
         out = {path: parse_distribution(table, path) for path, table in self.uncertainty.distributions.items()}
-        if self.uncertainty.coefficients:
-            for name, dist in coefficient_distributions().items():
-                key = f"coefficients.{name}"
-                if name not in self.coefficients and key not in out:
-                    out[key] = dist
+        sampled = coefficient_distributions(coefficients=self.uncertainty.coefficients,
+                                            walk=self.uncertainty.residual_walk)
+        for name, dist in sampled.items():
+            key = f"coefficients.{name}"
+            if name not in self.coefficients and key not in out:
+                out[key] = dist
         return out
 
     @field_validator("coefficients", mode="after")
@@ -960,9 +967,10 @@ def _sampled_paths(data: dict[str, Any]) -> set[str] | None:
     if not isinstance(unc, dict) or not isinstance(unc.get("distributions") or {}, dict):
         return None
     out = set(unc.get("distributions") or {})
-    if unc.get("coefficients") is True:
-        fixed = data.get("coefficients") if isinstance(data.get("coefficients"), dict) else {}
-        out |= {f"coefficients.{n}" for n in coefficient_distributions() if n not in fixed}
+    fixed = data.get("coefficients") if isinstance(data.get("coefficients"), dict) else {}
+    sampled = coefficient_distributions(coefficients=unc.get("coefficients") is True,
+                                        walk=unc.get("residual_walk") is True)
+    out |= {f"coefficients.{n}" for n in sampled if n not in fixed}
     return out
 
 

@@ -146,7 +146,9 @@ def default_parameters(scenario: Any) -> dict[str, tuple[Any, str]]:
     distributions of ``assumptions/coefficients.csv`` (``coefficients.<name>``; sources in its
     ``source`` column) except coefficients the scenario sets to a number. Coefficients are
     included whether or not the scenario samples them in its own runs
-    (``uncertainty.coefficients``): the question is which input matters.
+    (``uncertainty.coefficients``): the question is which input matters; the residual walk's
+    only with ``uncertainty.residual_walk = true`` (its spread is a statement about the model,
+    not an input a policy could change).
     """
     from nevsim.assumptions import coefficients
 
@@ -156,7 +158,7 @@ def default_parameters(scenario: Any) -> dict[str, tuple[Any, str]]:
         path: (parse_distribution(spec, path), f"scenario {scenario.name} [uncertainty] (sources in the "
                                                  "scenario file next to the value)")
         for path, spec in scenario.uncertainty.distributions.items()}
-    for name, dist in coefficient_distributions().items():
+    for name, dist in coefficient_distributions(walk=scenario.uncertainty.residual_walk).items():
         key = f"{COEFFICIENT_PREFIX}{name}"
         if key not in out and name not in scenario.coefficients:
             out[key] = (dist, f"assumptions/coefficients.csv: {sources.get(name, '')}")

@@ -46,7 +46,7 @@ from nevsim import assumptions
 from nevsim._memory import repeat_each as _repeat
 from nevsim._memory import small_pages as _small_pages
 from nevsim._memory import tile as _tile
-from nevsim.calibrate import Calibration, fit_kappa, fit_maker_weights, fit_plugin_constants
+from nevsim.calibrate import Calibration, fit_kappa, fit_maker_weights, fit_plugin_constants, walk_sd
 from nevsim.consumers import Coefficients, running_cost_pv_cny, systematic_utility
 from nevsim.errors import InputError
 from nevsim.fleet import FleetState, energy_and_emissions
@@ -502,7 +502,8 @@ def _coefficients(draws: int, values: Mapping[str, Any] | None = None
 
 _PARAM_NAMES = ("vehicles_per_model", "retail_price_equivalent", "ev_drivetrain_cost_decline_pct_per_yr",
                 "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
-                "gasoline_kg_co2_per_l", "litres_per_barrel", "phev_utility_factor_km", "kappa_se_z")
+                "gasoline_kg_co2_per_l", "litres_per_barrel", "phev_utility_factor_km", "kappa_se_z",
+                "residual_walk_z", "bev_walk_z")
 
 
 @functools.lru_cache(maxsize=16)
@@ -1317,10 +1318,20 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
     modelled = sales[..., 2:].sum(-1) / sales.sum(-1)
     observed = inputs.history.ev_share[: len(years)][:, None]
     err = float(np.nanmax(np.abs(modelled - observed))) * 100.0
+    sd_a, sd_b = walk_sd(years, residual), walk_sd(years, fit_b)
     return Calibration(years=years, residual_plugin=residual, bev_constant=fit_b, kappa=kappa_fit,
                        hold_plugin=residual[-n_hold:].mean(0), hold_bev=fit_b[-n_hold:].mean(0),
                        maker_nev_weights=inputs.maker_nev_weights, max_abs_error_pp=err, converged=fit_ok,
-                       kappa_se=kappa_se)
+                       kappa_se=kappa_se, walk_step_plugin=_walk_step(inputs, "residual_walk_z", sd_a),
+                       walk_step_bev=_walk_step(inputs, "bev_walk_z", sd_b), walk_sd_plugin=sd_a, walk_sd_bev=sd_b)
+
+
+def _walk_step(inputs: Inputs, z_name: str, sd: np.ndarray) -> np.ndarray | float:
+    """``z·σ`` ``[draw]`` of the residual walk (:mod:`nevsim.calibrate`, "Residual walk"); 0 when z is 0 or σ undefined."""
+    z = inputs.params.get(z_name)
+    if z is None or not np.any(np.asarray(z) != 0.0):
+        return 0.0
+    return np.where(np.isfinite(sd), np.asarray(z, dtype=float) * sd, 0.0)
 
 
 def _fit_kappa(inputs: Inputs, years: np.ndarray, fit_a: np.ndarray, fit_lnss: np.ndarray
@@ -1771,6 +1782,8 @@ def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, un
             "kappa_fit": _reference(scenario, until).calibration.kappa_fit,
             "hold_plugin_constant": per_draw(cal.hold_plugin),
             "hold_bev_constant": per_draw(cal.hold_bev),
+            "walk_sd_plugin": None if cal.walk_sd_plugin is None else per_draw(cal.walk_sd_plugin),
+            "walk_sd_bev": None if cal.walk_sd_bev is None else per_draw(cal.walk_sd_bev),
             "max_abs_share_error_pp": cal.max_abs_error_pp,
             "converged": cal.converged,
         },
@@ -2037,6 +2050,9 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
                      else [float(x) for c in cals for x in np.asarray(c.kappa_se).reshape(-1)]),
         "hold_plugin_constant": [float(x) for c in cals for x in c.hold_plugin],
         "hold_bev_constant": [float(x) for c in cals for x in c.hold_bev],
+        **{key: (None if any(getattr(c, key) is None for c in cals)
+                 else [float(x) for c in cals for x in np.asarray(getattr(c, key)).reshape(-1)])
+           for key in ("walk_sd_plugin", "walk_sd_bev")},
         "max_abs_share_error_pp": max(c.max_abs_error_pp for c in cals),
         "converged": all(c.converged for c in cals),
     })

@@ -507,8 +507,17 @@ def sample(specs: Mapping[str, Any], n_draws: int, seed: int, *, start: int = 0,
     return {name: dist.ppf(u[name]) for name, dist in dists.items()}
 
 
-def coefficient_distributions(table: pd.DataFrame | None = None) -> dict[str, _Dist]:
+#: coefficients of the residual walk (:mod:`nevsim.calibrate`, "Residual walk"): sampled only
+#: with ``uncertainty.residual_walk = true``, not with ``uncertainty.coefficients``
+WALK_COEFFICIENTS = ("residual_walk_z", "bev_walk_z")
+
+
+def coefficient_distributions(table: pd.DataFrame | None = None, *, coefficients: bool = True,
+                              walk: bool = False) -> dict[str, _Dist]:
     """Distributions of the buyers' coefficients in ``assumptions/coefficients.csv``.
+
+    ``coefficients`` selects every row but the residual walk's (:data:`WALK_COEFFICIENTS`),
+    ``walk`` those.
 
     ``dist = normal``: ``Normal(mean = value, sd = dist_sd)``. ``dist = uniform``:
     ``Uniform(value − dist_sd, value + dist_sd)`` — ``dist_sd`` is read as the half-width of
@@ -518,12 +527,14 @@ def coefficient_distributions(table: pd.DataFrame | None = None) -> dict[str, _D
     ``beta_choice`` ≥ 0). Rows without a value (fitted) or without a distribution are skipped.
     """
     if table is None:
-        from nevsim.assumptions import coefficients
+        from nevsim import assumptions
 
-        table = coefficients()
+        table = assumptions.coefficients()
     out: dict[str, _Dist] = {}
     for row in table.itertuples(index=False):
         if pd.isna(row.value) or pd.isna(row.dist) or pd.isna(row.dist_sd):
+            continue
+        if not (walk if str(row.name) in WALK_COEFFICIENTS else coefficients):
             continue
         value, spread = float(row.value), float(row.dist_sd)
         lo, hi = getattr(row, "dist_min", None), getattr(row, "dist_max", None)

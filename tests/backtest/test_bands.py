@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import nevsim.data
-from nevsim.backtest import backtest, score_frame
+from nevsim.backtest import backtest, interval_score, score_frame
 from nevsim.errors import InputError
 
 from .test_backtest import _clear_simulation_caches, perturbing_load
@@ -52,8 +54,25 @@ def test_score_frame_coverage_on_a_hand_made_frame() -> None:
     pooled = s[s["cutoff"].isna()].iloc[0]
     assert pooled["coverage_pct"] == pytest.approx(50.0)  # 11 in [9, 12], 29 on the edge; 25 and 60 outside
     assert pooled["band_width_pp"] == pytest.approx((3 + 9 + 6 + 20) / 4)
+    # interval score: width, plus 20 × the distance outside (25 is 1 above 24, 60 is 10 above 50)
+    assert pooled["interval_score_pp"] == pytest.approx((3 + (9 + 20 * 1) + 6 + (20 + 20 * 10)) / 4)
     no_band = score_frame(f.drop(columns=["lower", "upper"]))
-    assert no_band["coverage_pct"].isna().all()
+    assert no_band["coverage_pct"].isna().all() and no_band["interval_score_pp"].isna().all()
+
+
+_share = st.floats(0, 100, allow_nan=False)
+
+
+@given(_share, _share, _share)
+def test_interval_score_is_the_width_inside_and_grows_outside(a: float, b: float, y: float) -> None:
+    lo, hi = min(a, b), max(a, b)
+    score = float(interval_score(lo, hi, y))
+    assert score >= hi - lo - 1e-9
+    if lo <= y <= hi:
+        assert score == pytest.approx(hi - lo)
+    else:
+        assert score == pytest.approx(hi - lo + 20.0 * (lo - y if y < lo else y - hi))
+    assert np.isnan(interval_score(np.nan, hi, y))
 
 
 def test_same_seed_same_band_other_seed_other_band(banded) -> None:
@@ -72,6 +91,10 @@ def test_json_adds_the_band_and_keeps_the_issue_keys(banded) -> None:
     assert j["coverage_pooled"] == pytest.approx(cov.loc["pooled", "coverage_pct"])
     assert j["band_width_pooled"] == pytest.approx(cov.loc["pooled", "band_width_pp"])
     assert [e["band_width"] for e in j["cutoffs"]] == pytest.approx(list(cov.loc[["2020", "2021"], "band_width_pp"]))
+    assert j["interval_score_pooled"] == pytest.approx(cov.loc["pooled", "interval_score_pp"])
+    assert [e["interval_score"] for e in j["cutoffs"]] == pytest.approx(
+        list(cov.loc[["2020", "2021"], "interval_score_pp"]))
+    assert j["unit"]["interval_score"].startswith("percentage points")
     for entry in j["cutoffs"]:
         assert {"cutoff", "forecasts", "mae", "coverage"} <= set(entry)
         for row in entry["forecasts"]:
@@ -126,3 +149,33 @@ def test_no_leakage_into_the_band(monkeypatch: pytest.MonkeyPatch) -> None:
         dirty = backtest(cutoffs=[2021], methods=["model"], draws=8, seed=1).forecasts
     _clear_simulation_caches()
     pd.testing.assert_frame_equal(clean[["forecast", "lower", "upper"]], dirty[["forecast", "lower", "upper"]])
+
+
+def test_no_leakage_through_the_residual_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk's step σ is fitted on history up to the cutoff only: with the walk fixed at
+    z = 1.5 (plug-in) and −1 (BEV), changing every data row after 2021 leaves the forecast
+    unchanged; the same change from 2021 on moves it."""
+    import nevsim.assumptions
+    from nevsim.scenario import load_scenario
+
+    from .test_backtest import _perturb_assumption
+
+    walk = load_scenario("china-current-policies", {"coefficients.residual_walk_z": 1.5,
+                                                    "coefficients.bev_walk_z": -1.0})
+    _clear_simulation_caches()
+    clean = backtest(walk, cutoffs=[2021], methods=["model"]).forecasts
+    plain = backtest(cutoffs=[2021], methods=["model"]).forecasts
+    assert not np.allclose(clean["forecast"], plain["forecast"])  # the walk is on
+    with monkeypatch.context() as m:
+        m.setattr(nevsim.data, "load", perturbing_load(2021, 1.6, 2.0))
+        for name in ("credit_prices", "maker_history"):
+            m.setattr(nevsim.assumptions, name, _perturb_assumption(getattr(nevsim.assumptions, name), 2021, 1.6))
+        _clear_simulation_caches()
+        dirty = backtest(walk, cutoffs=[2021], methods=["model"]).forecasts
+        m.setattr(nevsim.data, "load", perturbing_load(2020, 1.6, 2.0))
+        _clear_simulation_caches()
+        control = backtest(walk, cutoffs=[2021], methods=["model"]).forecasts
+    _clear_simulation_caches()
+    keys = ["cutoff", "year", "method", "forecast"]
+    pd.testing.assert_frame_equal(clean[keys], dirty[keys])
+    assert not np.allclose(clean["forecast"], control["forecast"])

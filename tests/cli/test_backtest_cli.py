@@ -107,5 +107,5 @@ def test_draws_add_the_band_to_json_table_and_plot(tmp_path: Path) -> None:
     r = run("--cutoff", "2021", "--draws", "12", "--seed", "5", "--plot", str(plot))
     assert r.exit_code == 0, r.output
     assert "band over 12 draws" in r.output and plot.exists()
-    assert "coverage and width" in r.output and "inside the band" in r.output
+    assert "coverage, width and interval score" in r.output and "inside the band" in r.output
     assert '"fill":"toself"' in plot.read_text().replace(" ", "")

@@ -109,7 +109,8 @@ def test_api_and_page_with_draws(tmp_path: Any) -> None:
         page = client.get("/backtest", params={"go": "true", "draws": 10})
         assert page.status_code == 200
         assert 'id="backtest-draws"' in page.text and "band over 10 draws" in html_lib.unescape(page.text)
-        assert 'id="backtest-coverage"' in page.text
+        assert 'id="backtest-coverage"' in page.text and "interval score (points)" in page.text
+        assert out["interval_score_pooled"] >= out["cutoffs"][0]["band_width"] - 1e-9
         for bad in (0, -3, 21):
             refused = client.get("/backtest", params={"go": "true", "draws": bad})
             assert refused.status_code == 422, bad

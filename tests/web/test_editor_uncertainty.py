@@ -257,3 +257,15 @@ def test_a_cleared_coefficient_of_a_saved_scenario_goes_back_to_the_base_value(m
     resolved = r.json()["resolved"]
     assert resolved["coefficients"].get("beta_price") == base["coefficients"].get("beta_price")
     assert RATIO in resolved["uncertainty"]["distributions"]  # the scenario's other changes stay
+
+
+def test_editor_offers_the_residual_walk_and_says_what_samples_its_coefficients() -> None:
+    from nevsim.scenario import load_scenario
+    from nevsim.web.pages import coefficient_fields
+
+    resolved = load_scenario(BASE).resolved()
+    paths = {f["path"] for s in editor_sections(resolved, [BASE], 4) for f in s["fields"]}
+    assert {"uncertainty.residual_walk", "uncertainty.coefficients"} <= paths
+    helps = {f["path"]: f["help"] for f in coefficient_fields(resolved)}
+    assert "with uncertainty.residual_walk: normal" in helps["coefficients.residual_walk_z"]
+    assert "with uncertainty.coefficients: normal" in helps["coefficients.beta_price"]

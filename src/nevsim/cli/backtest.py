@@ -92,13 +92,13 @@ def print_table(bt: Any) -> None:
     console.print(table)
     if bt.has_bands:
         cov = bt.coverage()
-        band = Table(title=f"Model 5–95 % band over {bt.meta.get('draws')} draws: coverage and width")
+        band = Table(title=f"Model 5–95 % band over {bt.meta.get('draws')} draws: coverage, width and interval score")
         for col, just in (("cutoff", "left"), ("actuals", "right"), ("inside the band", "right"),
-                          ("mean width (points)", "right")):
+                          ("mean width (points)", "right"), ("interval score (points)", "right")):
             band.add_column(col, justify=just)  # type: ignore[arg-type]
         for label, row in cov.iterrows():
             band.add_row(str(label), str(int(row["n"])), f"{_fmt(row['coverage_pct'], '.0f')} %",
-                         _fmt(row["band_width_pp"]))
+                         _fmt(row["band_width_pp"]), _fmt(row["interval_score_pp"]))
         console.print(band)
     console.print(bt.summary(), markup=False, highlight=False)
     if "model" in methods:

@@ -360,10 +360,12 @@ def coefficient_fields(resolved: dict[str, Any]) -> list[dict[str, Any]]:
 
     One per row of ``assumptions/coefficients.csv`` with a value: its unit and CSV value (the
     placeholder: an empty field keeps it), the range the scenario loader allows (the CSV's
-    ``dist_min``/``dist_max``) and the distribution ``uncertainty.coefficients = true`` samples.
+    ``dist_min``/``dist_max``) and the distribution ``uncertainty.coefficients = true`` samples
+    (``uncertainty.residual_walk = true`` for the walk's coefficients).
     """
     from nevsim import assumptions
     from nevsim.scenario import _coefficient_bounds, _coefficient_names
+    from nevsim.uncertainty import WALK_COEFFICIENTS
 
     table = assumptions.coefficients().set_index("name")
     bounds = _coefficient_bounds()
@@ -377,7 +379,8 @@ def coefficient_fields(resolved: dict[str, Any]) -> list[dict[str, Any]]:
         sampled = ""
         if isinstance(row["dist"], str) and row["dist"]:
             spread = "sd" if row["dist"] == "normal" else "half-width"
-            sampled = f"; with uncertainty.coefficients: {row['dist']}, {spread} {_fmt_plain(float(row['dist_sd']))}"
+            switch = "residual_walk" if name in WALK_COEFFICIENTS else "coefficients"
+            sampled = f"; with uncertainty.{switch}: {row['dist']}, {spread} {_fmt_plain(float(row['dist_sd']))}"
         value = given.get(name)
         path = f"coefficients.{name}"
         out.append({"path": path, "id": "f-coefficients-" + name, "kind": "optional_float", "options": [],
@@ -644,7 +647,8 @@ def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64
     mae = bt.mae if not callable(bt.mae) else bt.mae()
     fig = bt.plot()
     cov = bt.coverage()
-    cov_rows = [(str(i), int(r["n"]), r["coverage_pct"], r["band_width_pp"]) for i, r in cov.iterrows()]
+    cov_rows = [(str(i), int(r["n"]), r["coverage_pct"], r["band_width_pp"], r["interval_score_pp"])
+                for i, r in cov.iterrows()]
     return render(request, "backtest.html", **{**context, "bt": bt, "summary": bt.summary(), "cov_rows": cov_rows,
                                                "mae_cols": [str(c) for c in mae.columns],
                                                "mae_rows": [(str(i), list(r)) for i, r in zip(mae.index, mae.to_numpy(), strict=True)],
