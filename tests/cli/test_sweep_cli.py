@@ -177,16 +177,13 @@ def test_show_unknown_sweep_and_store(swept, tmp_path: Path) -> None:
     assert not (tmp_path / "none.duckdb").exists()
 
 
-def test_real_dask_cluster_gives_the_local_result(swept, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed")
+def test_real_dask_cluster_gives_the_local_result(swept, tmp_path: Path, dask_cluster) -> None:
     payload, file, _ = swept
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None, protocol="tcp", host="127.0.0.1") as cluster:
-        result = invoke("sweep", str(file), "--scheduler", cluster.scheduler_address,
-                        "--store", str(tmp_path / "dask.duckdb"), "--json")
+    result = invoke("sweep", str(file), "--scheduler", dask_cluster.scheduler_address,
+                    "--store", str(tmp_path / "dask.duckdb"), "--json")
     assert result.exit_code == 0, result.output
     remote = json.loads(result.stdout)
-    assert remote["sweep"]["executor"] == cluster.scheduler_address and remote["sweep"]["chunks_run"] == 4
+    assert remote["sweep"]["executor"] == dask_cluster.scheduler_address and remote["sweep"]["chunks_run"] == 4
     assert remote["points"] == payload["points"]
 
 

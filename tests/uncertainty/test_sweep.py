@@ -128,14 +128,11 @@ def test_run_chunk_applies_sampled_values_and_numbers_draws() -> None:
 # ---------------------------------------------------------------------------- executors
 
 
-def test_dask_cluster_gives_exactly_the_local_pool_result(tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed")
+def test_dask_cluster_gives_exactly_the_local_pool_result(tmp_path: Path, dask_cluster) -> None:
     spec = validate_sweep(SMALL)
     local = run_sweep(spec, tmp_path / "local.duckdb", workers=2)
     assert sorted(local.ran) == [0, 1, 2, 3]
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None, protocol="tcp", host="127.0.0.1") as cluster:
-        remote = run_sweep(spec, tmp_path / "dask.duckdb", scheduler=cluster.scheduler_address)
+    remote = run_sweep(spec, tmp_path / "dask.duckdb", scheduler=dask_cluster.scheduler_address)
     assert sorted(remote.ran) == [0, 1, 2, 3]
     a, b = load_sweep(tmp_path / "local.duckdb", "small"), load_sweep(tmp_path / "dask.duckdb", "small")
     pd.testing.assert_frame_equal(a, b)
