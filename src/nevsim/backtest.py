@@ -778,6 +778,10 @@ def backtest(
     scen = _load_scenario(spec) if "model" in wanted else None
     if scen is not None:
         scen.check_draws(draws)
+        scen.check_seed(seed, draws)
+    elif seed is not None or (draws or 1) > 1:  # the baselines are deterministic: only the model draws
+        raise InputError("seed" if seed is not None else "draws", "only the model's runs take Monte Carlo draws and "
+                         "a seed; the baselines are deterministic.", allowed=["methods with 'model'", "unset"])
     scenario_name = getattr(scen, "name", None)
     injected = actuals is not None
     observed = _check_series(actuals) if injected else actual_shares(code)

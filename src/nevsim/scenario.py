@@ -468,6 +468,20 @@ class Scenario(_Strict):
             raise InputError(field, f"{draws} draws need distributions in the scenario {self.name} "
                                     "([uncertainty] coefficients = true or {dist = …} tables).", ["1"])
 
+    def check_seed(self, seed: int | None, draws: int | None, field: str = "seed",
+                   draws_field: str = "draws") -> None:
+        """A run's seed needs more than one draw (InputError at ``field``): one draw is the
+        deterministic run at the nominal values, which no seed changes. ``draws`` is the run's
+        (None: the scenario's ``uncertainty.draws``). Used by ``nevsim outlook --seed``, the
+        back-test (``nevsim backtest --seed``, ``/api/backtest?seed=``) and ``POST /api/runs``."""
+        n = self.uncertainty.draws if draws is None else draws
+        if seed is not None and n <= 1:
+            raise InputError(field, f"needs more than one draw ({draws_field} N with N > 1, or the scenario's "
+                                    f"uncertainty.draws > 1): the scenario {self.name} would run {n} draw, the "
+                                    "deterministic run at the nominal values, and the seed would change nothing.",
+                             [f"{draws_field} N with N > 1", "uncertainty.draws > 1 in the scenario",
+                              f"no {field}"])
+
     def distributions(self) -> dict[str, Any]:
         """What a run with draws samples: ``{dotted path: distribution}``.
 
