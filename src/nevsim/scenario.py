@@ -52,6 +52,7 @@ from nevsim.errors import InputError
 from nevsim.regionspec import RegionSpec
 
 __all__ = [
+    "CHINA_ONLY",
     "DEFAULT_SCENARIO",
     "MAX_DRAWS",
     "Scenario",
@@ -401,6 +402,48 @@ def _coefficient_bounds() -> dict[str, tuple[float, float, str]]:
     return out
 
 
+#: Scenario fields that only China's built-in model reads (:mod:`nevsim.simulate`: the dual-credit
+#: market and ``_ChinaPolicy``'s subsidy, tax and trade-in, the CNY pack price and energy paths), as
+#: dotted paths (a table: every field in it), with what a region of a ``[region]`` table uses
+#: instead. ``policy.known_at`` is China's too (refused by its own check). A region's scenario that
+#: sets one of them to another value than its default, or gives it a distribution, is refused: the
+#: value would do nothing.
+CHINA_ONLY: dict[str, str] = {
+    "policy.dual_credit": "the [region] table's policies, pass_through and price_cap_per_credit",
+    "policy.subsidies": "the [region] table's purchase_incentive or an incentive in its policies",
+    "policy.phev_plate_announced_year": "unset (it is read with policy.known_at, which is China's only)",
+    "technology.china_pack_price_ratio": "the [region] table's pack_price_ratio",
+    "technology.cny_per_usd": "the [region] table's cny_per_usd",
+    "energy.gasoline_price_cny_per_l": "the [region] table's energy.gasoline_price_per_l",
+    "energy.electricity_price_cny_per_kwh": "the [region] table's energy.electricity_price_per_kwh",
+}
+
+
+def china_only(path: str) -> str | None:
+    """The :data:`CHINA_ONLY` entry ``path`` falls under (itself or a table holding it), or None."""
+    return next((p for p in CHINA_ONLY if path == p or path.startswith(f"{p}.")), None)
+
+
+def _china_only_set(scenario: Scenario) -> tuple[str, Any] | None:
+    """The first China-only field (dotted path, default value) that ``scenario`` sets to another value
+    than its default or samples, or None. Defaults are the schema's (:class:`Policy`,
+    :class:`Technology`, :class:`Energy` built empty), so a value left untouched is never refused."""
+    for path in CHINA_ONLY:
+        section, *rest = path.split(".")
+        node: Any = getattr(scenario, section)
+        default: Any = type(node)()
+        for part in rest:
+            node, default = getattr(node, part), getattr(default, part)
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                if getattr(node, name) != getattr(default, name):
+                    return f"{path}.{name}", getattr(default, name)
+        elif node != default:
+            return path, default
+    sampled = next((p for p in scenario.uncertainty.distributions if china_only(p)), None)
+    return (sampled, None) if sampled is not None else None
+
+
 class _CoefficientError(ValueError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name, self.known = name, known
@@ -529,6 +572,14 @@ class Scenario(_Strict):
         if self.policy.known_at is not None and self.region not in KNOWN_AT_REGIONS:
             raise _FieldError("policy.known_at", f"the rules as known at a year are encoded for China (CN) only; "
                                f"region {self.region} has no vintage table", ["unset (the rules as enacted)"])
+        found = _china_only_set(self) if self.region != "CN" else None
+        if found is not None:
+            path, default = found
+            sampled = path in self.uncertainty.distributions
+            what = "gives it a distribution" if sampled else "sets it"
+            leave = "leave it out" + ("" if sampled else f" (default {json.dumps(default)})")
+            raise _FieldError(path, f"is read for China (CN) only: region {self.region}'s scenario {what}, and the "
+                              "value would do nothing.", [leave, CHINA_ONLY[china_only(path) or path]])
         return self
 
     def resolved(self) -> dict[str, Any]:

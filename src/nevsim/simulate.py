@@ -561,10 +561,14 @@ def _path_draws(path: dict[str, float], years: np.ndarray, draws: Mapping[str, n
 
 # ----------------------------------------------------------------------------- values per draw
 
-#: Scenario fields that only China's built-in path reads; a region from a [region] table has its own
-#: (policies, pass-through, currency, pack-price factor, energy prices), so sampling these would do nothing.
-_CHINA_ONLY = ("policy.dual_credit.", "technology.china_pack_price_ratio", "technology.cny_per_usd",
-               "energy.gasoline_price_cny_per_l", "energy.electricity_price_cny_per_kwh")
+#: Scenario fields that only China's built-in path reads: :data:`nevsim.scenario.CHINA_ONLY` (a region
+#: from a [region] table has its own policies, pass-through, currency, pack-price factor and energy
+#: prices, so sampling these would do nothing).
+def _china_only(key: str) -> bool:
+    from nevsim.scenario import china_only
+
+    return china_only(key) is not None
+
 
 #: Scenario fields that cannot vary along the draw axis, with the reason (they change the policy
 #: standards memoised per policy set, or structure, not a number the arrays carry).
@@ -667,10 +671,10 @@ def _parse_values(scenario: Scenario, values: Mapping[str, Any] | None, n: int |
     allowed = sorted(value_keys())
     out = _DrawValues(count, {}, {}, {})
     for key, arr in arrays.items():
-        if scenario.region_spec is not None and key.startswith(_CHINA_ONLY):
+        if scenario.region_spec is not None and _china_only(key):
             raise InputError(key, f"not used in a {scenario.region} run: the [region] table sets its own policies, "
                                   "pass-through, currency, pack price and energy prices (those are not sampled)",
-                             allowed=[k for k in allowed if not k.startswith(_CHINA_ONLY)])
+                             allowed=[k for k in allowed if not _china_only(k)])
         if key in _NOT_PER_DRAW or key.rsplit(".", 1)[0] in _NOT_PER_DRAW:
             base = key if key in _NOT_PER_DRAW else key.rsplit(".", 1)[0]
             raise InputError(key, f"cannot vary per draw: {_NOT_PER_DRAW[base]}", allowed=allowed)
