@@ -182,18 +182,21 @@ class Subsidies(_Strict):
         True, description="local (city/provincial) purchase top-ups on the national subsidy, 2013–2019 (policy table local_top_up_fraction)"
     )
     subsidy_extend_to_year: int | None = Field(
-        None, ge=2022, le=2100, description="keep the last subsidy amounts (2022 rules) up to this year (calendar year)"
+        None, ge=2021, le=2100, description="keep the last subsidy amounts (2022 rules; with policy.known_at, those of the last year "
+                                   "the rules as known then pay) up to this year (calendar year)"
     )
     purchase_tax_exemption: StrictBool = Field(True, description="false: NEVs pay the full purchase tax in every year")
     tax_exemption_extend_to_year: int | None = Field(
-        None, ge=2023, le=2100, description="keep the full exemption (2024–2025 rules) up to this year (calendar year)"
+        None, ge=2018, le=2100, description="keep the full exemption (2024–2025 rules; with policy.known_at, those of its last year "
+                                   "in the rules as known then) up to this year (calendar year)"
     )
     trade_in: StrictBool = Field(
         True, description="the national car trade-in subsidy 2024–2026 (scrap-and-buy and replacement; policy table "
                           "TRADEIN): each buyer sees its expected value, NEVs and conventional cars at their own rates"
     )
     trade_in_extend_to_year: int | None = Field(
-        None, ge=2026, le=2100, description="keep the trade-in scheme (2026 rules and paid share) up to this year (calendar year)"
+        None, ge=2025, le=2100, description="keep the trade-in scheme (2026 rules and paid share; with policy.known_at, those of its "
+                                   "last year in the rules as known then) up to this year (calendar year)"
     )
 
     @model_validator(mode="after")
@@ -207,6 +210,14 @@ class Subsidies(_Strict):
                                   f"(policy.subsidies.{scheme} = false).",
                                   [f"omit {extend}", f"{scheme} = true"])
         return self
+
+
+#: The scheme extensions of :class:`Subsidies`: (extension field, scheme switch, what it extends).
+_EXTENSIONS: tuple[tuple[str, str, str], ...] = (
+    ("subsidy_extend_to_year", "purchase_subsidy", "national purchase subsidy"),
+    ("tax_exemption_extend_to_year", "purchase_tax_exemption", "full purchase-tax exemption"),
+    ("trade_in_extend_to_year", "trade_in", "trade-in scheme"),
+)
 
 
 class Policy(_Strict):
@@ -257,6 +268,37 @@ class Policy(_Strict):
         except InputError as err:
             raise _FieldError(err.field, err.message, err.allowed or []) from None
         return self
+
+    def check_extensions(self) -> None:
+        """Each extension (``policy.subsidies.*_extend_to_year``) keeps the rules of its scheme's last
+        year in the rules as known at ``known_at`` (:func:`nevsim.policy.china.scheme_last_year`; as
+        enacted: subsidy 2022, full tax exemption 2025, trade-in 2026; known at 2018: subsidy and
+        exemption 2020) for the years after it, up to its own year.
+
+        Raises :class:`~nevsim.errors.InputError` at the extension when the rules as known have no
+        such scheme (the trade-in scheme before 2024: nothing to extend) or when its year is not
+        after the scheme's last year (it would extend nothing). A scheme switched off is refused
+        by :class:`Subsidies` itself.
+        """
+        sub = self.subsidies
+        for extend, scheme, label in _EXTENSIONS:
+            to = getattr(sub, extend)
+            if to is None or not getattr(sub, scheme):
+                continue
+            from nevsim.policy.china import scheme_last_year
+
+            last = scheme_last_year(scheme, known_at=self.known_at)
+            field = f"policy.subsidies.{extend}"
+            view = "as enacted" if self.known_at is None else \
+                f"as known at the end of {self.known_at} (policy.known_at)"
+            if last is None:
+                raise InputError(field, f"extends the {label}, which the rules {view} do not have: there is nothing "
+                                        "to extend.", [f"omit {extend}", "a later policy.known_at",
+                                                       "unset policy.known_at"])
+            if to <= last:
+                raise InputError(field, f"{to} is not after the last year of the {label} in the rules {view} "
+                                        f"({last}): it would extend nothing.", [f"{last + 1}–{_MAX_YEAR}",
+                                                                                 f"omit {extend}"])
 
     def phev_plate_from_year_as_known(self) -> int:
         """``phev_plate_from_year`` as known at the end of ``known_at``: the scenario's year, or
@@ -572,6 +614,11 @@ class Scenario(_Strict):
         if self.policy.known_at is not None and self.region not in KNOWN_AT_REGIONS:
             raise _FieldError("policy.known_at", f"the rules as known at a year are encoded for China (CN) only; "
                                f"region {self.region} has no vintage table", ["unset (the rules as enacted)"])
+        if self.region == "CN":
+            try:
+                self.policy.check_extensions()
+            except InputError as err:
+                raise _FieldError(err.field, err.message, err.allowed or []) from None
         found = _china_only_set(self) if self.region != "CN" else None
         if found is not None:
             path, default = found

@@ -833,6 +833,11 @@ class _ChinaPolicy:
         self.years = years
         self.table = table
         self.ratio_override = ratio_override
+        # the year whose rules an extension (policy.subsidies.*_extend_to_year) keeps: the scheme's last
+        # year in the rules as known at policy.known_at (as enacted: subsidy 2022, exemption 2025, trade-in 2026)
+        policy.check_extensions()  # (a scheme the cutoff did not know: refused, also after a model_copy)
+        self.last_year = {scheme: china.scheme_last_year(scheme, known_at=policy.known_at)
+                          for scheme in china.EXTENDABLE}
 
     def vehicles(self, veh: Any, year: int) -> Any:
         """Policy view of the vehicles (``[segment, powertrain]``); fuel on the CAFC test cycle."""
@@ -858,8 +863,9 @@ class _ChinaPolicy:
         if not sub.purchase_subsidy or not any_subsidy:
             return np.zeros_like(veh.price_cny)
         y = year
-        if sub.subsidy_extend_to_year is not None and 2022 < year <= sub.subsidy_extend_to_year:
-            y = 2022
+        last = self.last_year["purchase_subsidy"]
+        if sub.subsidy_extend_to_year is not None and last is not None and last < year <= sub.subsidy_extend_to_year:
+            y = last
         known = self.policy.known_at
         try:
             national = self.china._purchase_subsidy_fast(y, _IS_BEV, _IS_PHEV, _nz(veh.range_km), veh.price_cny,
@@ -874,13 +880,15 @@ class _ChinaPolicy:
     def trade_in_cny(self, year: int, veh: Any) -> np.ndarray | float:
         """Expected national trade-in subsidy per new car (:func:`nevsim.policy.china.trade_in_subsidy_cny`,
         its unchecked fast path); 0.0 in the years without a scheme or with ``trade_in = false``.
-        ``trade_in_extend_to_year`` keeps the last year's rules (2026) up to that year."""
+        ``trade_in_extend_to_year`` keeps the last year's rules (2026; as known at ``known_at``: its
+        last year then) up to that year."""
         sub = self.policy.subsidies
         if not sub.trade_in:
             return 0.0
         y = year
-        if sub.trade_in_extend_to_year is not None and self.china.TRADE_IN_LAST_YEAR < year <= sub.trade_in_extend_to_year:
-            y = self.china.TRADE_IN_LAST_YEAR
+        last = self.last_year["trade_in"]
+        if sub.trade_in_extend_to_year is not None and last is not None and last < year <= sub.trade_in_extend_to_year:
+            y = last
         return self.china._trade_in_fast(y, _IS_NEV, veh.price_cny, known_at=self.policy.known_at)
 
     def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -891,8 +899,10 @@ class _ChinaPolicy:
         """
         sub = self.policy.subsidies
         y = year
-        if sub.tax_exemption_extend_to_year is not None and 2025 < year <= sub.tax_exemption_extend_to_year:
-            y = 2025
+        last = self.last_year["purchase_tax_exemption"]
+        if (sub.tax_exemption_extend_to_year is not None and last is not None
+                and last < year <= sub.tax_exemption_extend_to_year):
+            y = last
         price = veh.price_cny
         known = self.policy.known_at
         if not sub.purchase_tax_exemption:
