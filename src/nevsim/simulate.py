@@ -1986,6 +1986,7 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
     n = scenario.draws if draws is None else draws
     chunk = CHUNK_DRAWS if chunk_draws is None else chunk_draws
     _check_draws(n, chunk)
+    scenario.check_seed(seed, n)  # (a seed with one draw would change nothing)
     if n == 1:
         trace, inputs, cal, timing = _simulate(scenario, until, {}, progress, makers)
         t = time.perf_counter()

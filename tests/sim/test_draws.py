@@ -453,3 +453,11 @@ def test_repeat_and_tile_by_assignment_equal_numpy(n: int, each: int) -> None:
     build = {"a": lambda: _repeat(np.arange(n, dtype=np.int64), each), "b": lambda: _tile(np.arange(n), each)}
     threaded, serial = _columns(build, True), _columns(build, False)
     assert list(threaded) == ["a", "b"] and all(np.array_equal(threaded[k], serial[k]) for k in build)
+
+
+@pytest.mark.parametrize("draws", [None, 1])
+def test_a_seed_with_one_draw_is_refused(draws: int | None) -> None:
+    """run(seed=S) with one draw ran the deterministic run and the seed did nothing (Scenario.check_seed)."""
+    with pytest.raises(InputError) as err:
+        run_frames("china-current-policies", draws=draws, seed=3)
+    assert err.value.field == "seed" and "more than one draw" in err.value.message
