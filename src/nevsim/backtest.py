@@ -804,6 +804,10 @@ def backtest(
     scen = _load_scenario(spec) if "model" in wanted else None
     if scen is not None:
         scen.check_draws(draws)
+        scen.check_seed(seed, draws)
+    elif seed is not None or (draws or 1) > 1:  # the baselines are deterministic: only the model draws
+        raise InputError("seed" if seed is not None else "draws", "only the model's runs take Monte Carlo draws and "
+                         "a seed; the baselines are deterministic.", allowed=["methods with 'model'", "unset"])
     scenario_name = getattr(scen, "name", None)
     injected = actuals is not None
     observed = _check_series(actuals) if injected else actual_shares(code)
@@ -905,7 +909,13 @@ def _with_known_at(scen: Any, known_at: int | None) -> Any:
     """The scenario with ``policy.known_at`` set (the same object when it already has that value)."""
     if scen.policy.known_at == known_at:
         return scen
-    return scen.model_copy(update={"policy": scen.policy.model_copy(update={"known_at": known_at})})
+    policy = scen.policy.model_copy(update={"known_at": known_at})
+    try:  # (an extension of a scheme the cutoff did not know: the run would refuse it, less clearly)
+        policy.check_extensions()
+    except InputError as err:
+        raise InputError(err.field, f"{err.message} (policies='as-known' runs cutoff {known_at} with "
+                                    f"policy.known_at = {known_at})", err.allowed) from None
+    return scen.model_copy(update={"policy": policy})
 
 
 def _load_scenario(scenario: object) -> Any:

@@ -52,6 +52,7 @@ from nevsim.errors import InputError
 from nevsim.regionspec import RegionSpec
 
 __all__ = [
+    "CHINA_ONLY",
     "DEFAULT_SCENARIO",
     "MAX_DRAWS",
     "Scenario",
@@ -181,18 +182,21 @@ class Subsidies(_Strict):
         True, description="local (city/provincial) purchase top-ups on the national subsidy, 2013–2019 (policy table local_top_up_fraction)"
     )
     subsidy_extend_to_year: int | None = Field(
-        None, ge=2022, le=2100, description="keep the last subsidy amounts (2022 rules) up to this year (calendar year)"
+        None, ge=2021, le=2100, description="keep the last subsidy amounts (2022 rules; with policy.known_at, those of the last year "
+                                   "the rules as known then pay) up to this year (calendar year)"
     )
     purchase_tax_exemption: StrictBool = Field(True, description="false: NEVs pay the full purchase tax in every year")
     tax_exemption_extend_to_year: int | None = Field(
-        None, ge=2023, le=2100, description="keep the full exemption (2024–2025 rules) up to this year (calendar year)"
+        None, ge=2018, le=2100, description="keep the full exemption (2024–2025 rules; with policy.known_at, those of its last year "
+                                   "in the rules as known then) up to this year (calendar year)"
     )
     trade_in: StrictBool = Field(
         True, description="the national car trade-in subsidy 2024–2026 (scrap-and-buy and replacement; policy table "
                           "TRADEIN): each buyer sees its expected value, NEVs and conventional cars at their own rates"
     )
     trade_in_extend_to_year: int | None = Field(
-        None, ge=2026, le=2100, description="keep the trade-in scheme (2026 rules and paid share) up to this year (calendar year)"
+        None, ge=2025, le=2100, description="keep the trade-in scheme (2026 rules and paid share; with policy.known_at, those of its "
+                                   "last year in the rules as known then) up to this year (calendar year)"
     )
 
     @model_validator(mode="after")
@@ -206,6 +210,14 @@ class Subsidies(_Strict):
                                   f"(policy.subsidies.{scheme} = false).",
                                   [f"omit {extend}", f"{scheme} = true"])
         return self
+
+
+#: The scheme extensions of :class:`Subsidies`: (extension field, scheme switch, what it extends).
+_EXTENSIONS: tuple[tuple[str, str, str], ...] = (
+    ("subsidy_extend_to_year", "purchase_subsidy", "national purchase subsidy"),
+    ("tax_exemption_extend_to_year", "purchase_tax_exemption", "full purchase-tax exemption"),
+    ("trade_in_extend_to_year", "trade_in", "trade-in scheme"),
+)
 
 
 class Policy(_Strict):
@@ -256,6 +268,37 @@ class Policy(_Strict):
         except InputError as err:
             raise _FieldError(err.field, err.message, err.allowed or []) from None
         return self
+
+    def check_extensions(self) -> None:
+        """Each extension (``policy.subsidies.*_extend_to_year``) keeps the rules of its scheme's last
+        year in the rules as known at ``known_at`` (:func:`nevsim.policy.china.scheme_last_year`; as
+        enacted: subsidy 2022, full tax exemption 2025, trade-in 2026; known at 2018: subsidy and
+        exemption 2020) for the years after it, up to its own year.
+
+        Raises :class:`~nevsim.errors.InputError` at the extension when the rules as known have no
+        such scheme (the trade-in scheme before 2024: nothing to extend) or when its year is not
+        after the scheme's last year (it would extend nothing). A scheme switched off is refused
+        by :class:`Subsidies` itself.
+        """
+        sub = self.subsidies
+        for extend, scheme, label in _EXTENSIONS:
+            to = getattr(sub, extend)
+            if to is None or not getattr(sub, scheme):
+                continue
+            from nevsim.policy.china import scheme_last_year
+
+            last = scheme_last_year(scheme, known_at=self.known_at)
+            field = f"policy.subsidies.{extend}"
+            view = "as enacted" if self.known_at is None else \
+                f"as known at the end of {self.known_at} (policy.known_at)"
+            if last is None:
+                raise InputError(field, f"extends the {label}, which the rules {view} do not have: there is nothing "
+                                        "to extend.", [f"omit {extend}", "a later policy.known_at",
+                                                       "unset policy.known_at"])
+            if to <= last:
+                raise InputError(field, f"{to} is not after the last year of the {label} in the rules {view} "
+                                        f"({last}): it would extend nothing.", [f"{last + 1}–{_MAX_YEAR}",
+                                                                                 f"omit {extend}"])
 
     def phev_plate_from_year_as_known(self) -> int:
         """``phev_plate_from_year`` as known at the end of ``known_at``: the scenario's year, or
@@ -405,6 +448,48 @@ def _coefficient_bounds() -> dict[str, tuple[float, float, str]]:
     return out
 
 
+#: Scenario fields that only China's built-in model reads (:mod:`nevsim.simulate`: the dual-credit
+#: market and ``_ChinaPolicy``'s subsidy, tax and trade-in, the CNY pack price and energy paths), as
+#: dotted paths (a table: every field in it), with what a region of a ``[region]`` table uses
+#: instead. ``policy.known_at`` is China's too (refused by its own check). A region's scenario that
+#: sets one of them to another value than its default, or gives it a distribution, is refused: the
+#: value would do nothing.
+CHINA_ONLY: dict[str, str] = {
+    "policy.dual_credit": "the [region] table's policies, pass_through and price_cap_per_credit",
+    "policy.subsidies": "the [region] table's purchase_incentive or an incentive in its policies",
+    "policy.phev_plate_announced_year": "unset (it is read with policy.known_at, which is China's only)",
+    "technology.china_pack_price_ratio": "the [region] table's pack_price_ratio",
+    "technology.cny_per_usd": "the [region] table's cny_per_usd",
+    "energy.gasoline_price_cny_per_l": "the [region] table's energy.gasoline_price_per_l",
+    "energy.electricity_price_cny_per_kwh": "the [region] table's energy.electricity_price_per_kwh",
+}
+
+
+def china_only(path: str) -> str | None:
+    """The :data:`CHINA_ONLY` entry ``path`` falls under (itself or a table holding it), or None."""
+    return next((p for p in CHINA_ONLY if path == p or path.startswith(f"{p}.")), None)
+
+
+def _china_only_set(scenario: Scenario) -> tuple[str, Any] | None:
+    """The first China-only field (dotted path, default value) that ``scenario`` sets to another value
+    than its default or samples, or None. Defaults are the schema's (:class:`Policy`,
+    :class:`Technology`, :class:`Energy` built empty), so a value left untouched is never refused."""
+    for path in CHINA_ONLY:
+        section, *rest = path.split(".")
+        node: Any = getattr(scenario, section)
+        default: Any = type(node)()
+        for part in rest:
+            node, default = getattr(node, part), getattr(default, part)
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                if getattr(node, name) != getattr(default, name):
+                    return f"{path}.{name}", getattr(default, name)
+        elif node != default:
+            return path, default
+    sampled = next((p for p in scenario.uncertainty.distributions if china_only(p)), None)
+    return (sampled, None) if sampled is not None else None
+
+
 class _CoefficientError(ValueError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name, self.known = name, known
@@ -472,6 +557,20 @@ class Scenario(_Strict):
             raise InputError(field, f"{draws} draws need distributions in the scenario {self.name} "
                                     "([uncertainty] coefficients = true or {dist = …} tables).", ["1"])
 
+    def check_seed(self, seed: int | None, draws: int | None, field: str = "seed",
+                   draws_field: str = "draws") -> None:
+        """A run's seed needs more than one draw (InputError at ``field``): one draw is the
+        deterministic run at the nominal values, which no seed changes. ``draws`` is the run's
+        (None: the scenario's ``uncertainty.draws``). Used by ``nevsim outlook --seed``, the
+        back-test (``nevsim backtest --seed``, ``/api/backtest?seed=``) and ``POST /api/runs``."""
+        n = self.uncertainty.draws if draws is None else draws
+        if seed is not None and n <= 1:
+            raise InputError(field, f"needs more than one draw ({draws_field} N with N > 1, or the scenario's "
+                                    f"uncertainty.draws > 1): the scenario {self.name} would run {n} draw, the "
+                                    "deterministic run at the nominal values, and the seed would change nothing.",
+                             [f"{draws_field} N with N > 1", "uncertainty.draws > 1 in the scenario",
+                              f"no {field}"])
+
     def distributions(self) -> dict[str, Any]:
         """What a run with draws samples: ``{dotted path: distribution}``.
 
@@ -522,6 +621,19 @@ class Scenario(_Strict):
         if self.policy.known_at is not None and self.region not in KNOWN_AT_REGIONS:
             raise _FieldError("policy.known_at", f"the rules as known at a year are encoded for China (CN) only; "
                                f"region {self.region} has no vintage table", ["unset (the rules as enacted)"])
+        if self.region == "CN":
+            try:
+                self.policy.check_extensions()
+            except InputError as err:
+                raise _FieldError(err.field, err.message, err.allowed or []) from None
+        found = _china_only_set(self) if self.region != "CN" else None
+        if found is not None:
+            path, default = found
+            sampled = path in self.uncertainty.distributions
+            what = "gives it a distribution" if sampled else "sets it"
+            leave = "leave it out" + ("" if sampled else f" (default {json.dumps(default)})")
+            raise _FieldError(path, f"is read for China (CN) only: region {self.region}'s scenario {what}, and the "
+                              "value would do nothing.", [leave, CHINA_ONLY[china_only(path) or path]])
         return self
 
     def resolved(self) -> dict[str, Any]:

@@ -562,10 +562,14 @@ def _path_draws(path: dict[str, float], years: np.ndarray, draws: Mapping[str, n
 
 # ----------------------------------------------------------------------------- values per draw
 
-#: Scenario fields that only China's built-in path reads; a region from a [region] table has its own
-#: (policies, pass-through, currency, pack-price factor, energy prices), so sampling these would do nothing.
-_CHINA_ONLY = ("policy.dual_credit.", "technology.china_pack_price_ratio", "technology.cny_per_usd",
-               "energy.gasoline_price_cny_per_l", "energy.electricity_price_cny_per_kwh")
+#: Scenario fields that only China's built-in path reads: :data:`nevsim.scenario.CHINA_ONLY` (a region
+#: from a [region] table has its own policies, pass-through, currency, pack-price factor and energy
+#: prices, so sampling these would do nothing).
+def _china_only(key: str) -> bool:
+    from nevsim.scenario import china_only
+
+    return china_only(key) is not None
+
 
 #: Scenario fields that cannot vary along the draw axis, with the reason (they change the policy
 #: standards memoised per policy set, or structure, not a number the arrays carry).
@@ -668,10 +672,10 @@ def _parse_values(scenario: Scenario, values: Mapping[str, Any] | None, n: int |
     allowed = sorted(value_keys())
     out = _DrawValues(count, {}, {}, {})
     for key, arr in arrays.items():
-        if scenario.region_spec is not None and key.startswith(_CHINA_ONLY):
+        if scenario.region_spec is not None and _china_only(key):
             raise InputError(key, f"not used in a {scenario.region} run: the [region] table sets its own policies, "
                                   "pass-through, currency, pack price and energy prices (those are not sampled)",
-                             allowed=[k for k in allowed if not k.startswith(_CHINA_ONLY)])
+                             allowed=[k for k in allowed if not _china_only(k)])
         if key in _NOT_PER_DRAW or key.rsplit(".", 1)[0] in _NOT_PER_DRAW:
             base = key if key in _NOT_PER_DRAW else key.rsplit(".", 1)[0]
             raise InputError(key, f"cannot vary per draw: {_NOT_PER_DRAW[base]}", allowed=allowed)
@@ -830,6 +834,11 @@ class _ChinaPolicy:
         self.years = years
         self.table = table
         self.ratio_override = ratio_override
+        # the year whose rules an extension (policy.subsidies.*_extend_to_year) keeps: the scheme's last
+        # year in the rules as known at policy.known_at (as enacted: subsidy 2022, exemption 2025, trade-in 2026)
+        policy.check_extensions()  # (a scheme the cutoff did not know: refused, also after a model_copy)
+        self.last_year = {scheme: china.scheme_last_year(scheme, known_at=policy.known_at)
+                          for scheme in china.EXTENDABLE}
 
     def vehicles(self, veh: Any, year: int) -> Any:
         """Policy view of the vehicles (``[segment, powertrain]``); fuel on the CAFC test cycle."""
@@ -855,8 +864,9 @@ class _ChinaPolicy:
         if not sub.purchase_subsidy or not any_subsidy:
             return np.zeros_like(veh.price_cny)
         y = year
-        if sub.subsidy_extend_to_year is not None and 2022 < year <= sub.subsidy_extend_to_year:
-            y = 2022
+        last = self.last_year["purchase_subsidy"]
+        if sub.subsidy_extend_to_year is not None and last is not None and last < year <= sub.subsidy_extend_to_year:
+            y = last
         known = self.policy.known_at
         try:
             national = self.china._purchase_subsidy_fast(y, _IS_BEV, _IS_PHEV, _nz(veh.range_km), veh.price_cny,
@@ -871,13 +881,15 @@ class _ChinaPolicy:
     def trade_in_cny(self, year: int, veh: Any) -> np.ndarray | float:
         """Expected national trade-in subsidy per new car (:func:`nevsim.policy.china.trade_in_subsidy_cny`,
         its unchecked fast path); 0.0 in the years without a scheme or with ``trade_in = false``.
-        ``trade_in_extend_to_year`` keeps the last year's rules (2026) up to that year."""
+        ``trade_in_extend_to_year`` keeps the last year's rules (2026; as known at ``known_at``: its
+        last year then) up to that year."""
         sub = self.policy.subsidies
         if not sub.trade_in:
             return 0.0
         y = year
-        if sub.trade_in_extend_to_year is not None and self.china.TRADE_IN_LAST_YEAR < year <= sub.trade_in_extend_to_year:
-            y = self.china.TRADE_IN_LAST_YEAR
+        last = self.last_year["trade_in"]
+        if sub.trade_in_extend_to_year is not None and last is not None and last < year <= sub.trade_in_extend_to_year:
+            y = last
         return self.china._trade_in_fast(y, _IS_NEV, veh.price_cny, known_at=self.policy.known_at)
 
     def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -888,8 +900,10 @@ class _ChinaPolicy:
         """
         sub = self.policy.subsidies
         y = year
-        if sub.tax_exemption_extend_to_year is not None and 2025 < year <= sub.tax_exemption_extend_to_year:
-            y = 2025
+        last = self.last_year["purchase_tax_exemption"]
+        if (sub.tax_exemption_extend_to_year is not None and last is not None
+                and last < year <= sub.tax_exemption_extend_to_year):
+            y = last
         price = veh.price_cny
         known = self.policy.known_at
         if not sub.purchase_tax_exemption:
@@ -1985,6 +1999,7 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
     n = scenario.draws if draws is None else draws
     chunk = CHUNK_DRAWS if chunk_draws is None else chunk_draws
     _check_draws(n, chunk)
+    scenario.check_seed(seed, n)  # (a seed with one draw would change nothing)
     if n == 1:
         trace, inputs, cal, timing = _simulate(scenario, until, {}, progress, makers)
         t = time.perf_counter()

@@ -230,8 +230,7 @@ def _lookup(resolved: Mapping[str, Any], path: str) -> Any:
 
 def _check_against_scenarios(spec: SweepSpec) -> None:
     """Every grid value and distribution must give a valid scenario for every listed scenario."""
-    from nevsim.scenario import load_scenario
-    from nevsim.simulate import _CHINA_ONLY
+    from nevsim.scenario import china_only, load_scenario
 
     for scenario in spec.scenarios:
         try:
@@ -246,7 +245,7 @@ def _check_against_scenarios(spec: SweepSpec) -> None:
         if base.region_spec is not None:  # (a region's run ignores China's policy, currency and price fields)
             for section, items in (("grid", spec.grid), ("distributions", spec.distributions)):
                 for path in items:
-                    if path.startswith(_CHINA_ONLY):
+                    if china_only(path) is not None:
                         raise InputError(f"{section}.{path}", f"is not used in a {base.region} run (scenario "
                                          f"{scenario!r}: its [region] table sets its own policies, currency and "
                                          "energy prices); sweep it with China scenarios only")

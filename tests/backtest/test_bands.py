@@ -127,6 +127,23 @@ def test_bad_draws_and_seed_name_the_field(kwargs: dict, field: str) -> None:
     assert info.value.field == field and info.value.allowed
 
 
+@pytest.mark.parametrize("kwargs", [{"seed": 3}, {"seed": 3, "draws": 1}])
+def test_a_seed_needs_more_than_one_draw(kwargs: dict) -> None:
+    """A seed with one draw (the scenario's uncertainty.draws = 1) ran the deterministic model: refused."""
+    with pytest.raises(InputError) as info:
+        backtest(cutoffs=[2021], **kwargs)
+    assert info.value.field == "seed" and "more than one draw" in info.value.message
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [({"seed": 3, "draws": 5}, "seed"), ({"draws": 5}, "draws")])
+def test_draws_and_seed_without_the_model_are_refused(kwargs: dict, field: str) -> None:
+    """The baselines are deterministic: draws and a seed without the model did nothing."""
+    with pytest.raises(InputError) as info:
+        backtest(cutoffs=[2021], methods=["logistic", "bass"], **kwargs)
+    assert info.value.field == field
+    backtest(cutoffs=[2021], methods=["logistic"], draws=1)  # (one draw: what it always is)
+
+
 def test_draws_need_distributions(monkeypatch: pytest.MonkeyPatch) -> None:
     """A scenario that samples nothing gets the same error as ``nevsim outlook --draws`` (Scenario.check_draws)."""
     from nevsim.scenario import Scenario, load_scenario

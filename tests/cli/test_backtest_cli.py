@@ -74,6 +74,9 @@ def test_plot_is_written_and_never_overwritten_without_force(tmp_path: Path) -> 
     (["--cutoff", "2021", "--draws", "20000"], ["--draws", "1 to 10000"]),
     (["--cutoff", "2021", "--draws", "5", "--seed", "-2"], ["--seed", "0 to 9223372036854775807"]),
     (["--cutoff", "2021", "--draws", "5", "--seed", "99999999999999999999999"], ["--seed"]),
+    # a seed with one draw did nothing (the deterministic run): refused, naming the flags
+    (["--cutoff", "2021", "--seed", "3"], ["--seed: needs more than one draw (--draws N with N > 1"]),
+    (["--cutoff", "2021", "--draws", "1", "--seed", "3"], ["--seed: needs more than one draw", "no --seed"]),
 ])
 def test_bad_input_exits_2_with_allowed_values(args: list[str], words: list[str]) -> None:
     r = run(*args)

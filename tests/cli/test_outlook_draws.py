@@ -137,3 +137,22 @@ def test_draws_of_a_scenario_that_samples_nothing_exit_2(tmp_path) -> None:
     assert result.exit_code == 2, result.output
     assert "--draws" in result.output and "need distributions" in result.output
     assert runner.invoke(app, ["outlook", str(file), "--draws", "1", "--no-store"]).exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["--seed", "3"], ["--draws", "1", "--seed", "3"], ["--region", "all", "--seed", "3"]])
+def test_a_seed_with_one_draw_exits_2(args: list[str]) -> None:
+    """`--seed S` with one draw (no --draws, the scenario's uncertainty.draws = 1) ran the deterministic
+    run: the seed did nothing. Refused, naming --seed and how to get draws."""
+    result = runner.invoke(app, ["outlook", *args, "--no-store"])
+    assert result.exit_code == 2, result.output
+    assert "--seed: needs more than one draw (--draws N with N > 1" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_seed_with_the_scenarios_draws_is_kept(tmp_path) -> None:
+    """The scenario's uncertainty.draws > 1 is enough for a seed (no --draws)."""
+    file = tmp_path / "mc.toml"
+    file.write_text('base = "china-current-policies"\n[uncertainty]\ndraws = 3\n[years]\nlast = 2030\n')
+    result = invoke("outlook", str(file), "--seed", "4", "--json", "--no-store")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["run"]["seed"] == 4

@@ -235,3 +235,18 @@ def test_bad_bands_vintage_row_and_overlap() -> None:
 def test_packaged_vintages_pass_the_check() -> None:
     assert t.check_vintages(_good()) is not None
     assert list(t._read("vintages.csv").columns) == t.schema().query("table == 'vintages'")["column"].tolist()
+
+
+@pytest.mark.parametrize(("known_at", "last"), [
+    (None, (2022, 2025, china.TRADE_IN_LAST_YEAR)), (2015, (2020, 2017, None)), (2018, (2020, 2020, None)),
+    (2021, (2022, 2022, None)), (2022, (2022, 2023, None)), (2024, (2022, 2025, 2024))])
+def test_the_last_year_of_each_extendable_scheme_as_known(known_at: int | None, last: tuple) -> None:
+    """The year whose rules an extension keeps: as enacted the years the simulator held before (2022,
+    2025, 2026); as known at a cutoff the end announced by then (the vintage rows' notes), or None
+    for the trade-in scheme before its first rules (2024-04)."""
+    got = tuple(china.scheme_last_year(s, known_at=known_at)
+                for s in ("purchase_subsidy", "purchase_tax_exemption", "trade_in"))
+    assert got == last
+    with pytest.raises(InputError) as err:
+        china.scheme_last_year("plates")
+    assert err.value.field == "scheme" and err.value.allowed == list(china.EXTENDABLE)

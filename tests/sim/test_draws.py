@@ -239,7 +239,8 @@ def test_blocks_in_order_bounded_and_cancelled_on_error() -> None:
 @pytest.mark.parametrize("draws", [1, 24])
 def test_without_makers_table_the_series_are_the_same(mc_run, draws: int) -> None:
     """``makers=False`` records no per-maker arrays; the simulation (and so every series) is unchanged."""
-    series, makers, _ = run_frames("china-current-policies", draws=draws, seed=11, makers=False)
+    seed = 11 if draws > 1 else None  # (a seed with one draw is refused: it would change nothing)
+    series, makers, _ = run_frames("china-current-policies", draws=draws, seed=seed, makers=False)
     full_series, full_makers = mc_run[:2] if draws > 1 else run_frames("china-current-policies")[:2]
     assert len(full_makers) > 0 and len(makers) == 0
     assert list(makers.columns) == list(full_makers.columns)
@@ -453,3 +454,11 @@ def test_repeat_and_tile_by_assignment_equal_numpy(n: int, each: int) -> None:
     build = {"a": lambda: _repeat(np.arange(n, dtype=np.int64), each), "b": lambda: _tile(np.arange(n), each)}
     threaded, serial = _columns(build, True), _columns(build, False)
     assert list(threaded) == ["a", "b"] and all(np.array_equal(threaded[k], serial[k]) for k in build)
+
+
+@pytest.mark.parametrize("draws", [None, 1])
+def test_a_seed_with_one_draw_is_refused(draws: int | None) -> None:
+    """run(seed=S) with one draw ran the deterministic run and the seed did nothing (Scenario.check_seed)."""
+    with pytest.raises(InputError) as err:
+        run_frames("china-current-policies", draws=draws, seed=3)
+    assert err.value.field == "seed" and "more than one draw" in err.value.message

@@ -193,3 +193,101 @@ def test_phev_plate_announcement_needs_no_year_without_known_at_or_an_end() -> N
                                                       "policy.phev_plate_from_year": 2099, "policy.known_at": 2018})
     assert no_end.policy.phev_plate_from_year_as_known() == 2099
     assert "phev_plate_announced_year" not in no_end.resolved()["policy"]
+
+
+# --- an extension (policy.subsidies.*_extend_to_year) together with policy.known_at ------------------
+
+EXTEND = {"policy.subsidies.subsidy_extend_to_year": 2030, "policy.subsidies.tax_exemption_extend_to_year": 2030}
+
+
+def _amounts(overrides: dict) -> dict[int, tuple[float, float, float]]:
+    """(national + local subsidy, purchase tax forgone, trade-in) per year for a compact BEV (CNY)."""
+    from nevsim.simulate import _ChinaPolicy, prepare
+
+    s = load_scenario("china-current-policies", {**overrides, "years.last": 2032})
+    inputs = prepare(s)
+    policy = _ChinaPolicy(s.policy, inputs.years, inputs.table, inputs.nev_ratio_override)
+    out = {}
+    for ti, year in enumerate(inputs.years):
+        if year < 2018:
+            continue
+        veh = inputs.vehicle_paths.year(ti, np.full(1, 1000.0))
+        due, full = policy.tax_cny(int(year), veh)
+        trade = policy.trade_in_cny(int(year), veh)
+        out[int(year)] = (float(policy.subsidy_cny(int(year), veh)[0, 2, 3]), float((full - due)[0, 2, 3]),
+                          float(np.asarray(trade)[0, 2, 3]) if np.ndim(trade) else 0.0)
+    return out
+
+
+def test_an_extension_applies_to_the_rules_as_known() -> None:
+    """Known at 2018 the subsidy and the exemption end after 2020: the extensions to 2030 keep 2020's
+    rules as known then for 2021–2030 (they were dropped: 0 after the cutoff's end); known at 2021 the
+    exemption ends after 2022 and is kept to 2030; after 2030 the rules as known apply again."""
+    plain, ext = _amounts({"policy.known_at": 2018}), _amounts({"policy.known_at": 2018, **EXTEND})
+    for year in range(2021, 2031):
+        assert plain[year][:2] == (0.0, 0.0)
+        assert ext[year][0] == ext[2020][0] > 0 and ext[year][1] > 0
+    assert ext[2031][:2] == (0.0, 0.0)
+    assert {y: v for y, v in ext.items() if y <= 2020} == {y: v for y, v in plain.items() if y <= 2020}
+    known_2021 = _amounts({"policy.known_at": 2021, **EXTEND})
+    assert all(known_2021[y][1] > 0 for y in range(2023, 2031)) and known_2021[2031][1] == 0.0
+    trade = _amounts({"policy.known_at": 2024, "policy.subsidies.trade_in_extend_to_year": 2030})
+    assert all(trade[y][2] == trade[2024][2] > 0 for y in range(2025, 2031)) and trade[2031][2] == 0.0
+
+
+def test_an_extension_as_enacted_is_unchanged() -> None:
+    """Without known_at the extensions keep 2022's subsidy, 2025's exemption and 2026's trade-in, as before."""
+    enacted = _amounts({**EXTEND, "policy.subsidies.trade_in_extend_to_year": 2030})
+    for year in range(2027, 2031):
+        assert enacted[year][0] == enacted[2022][0] > 0 and enacted[year][1] > 0
+        assert enacted[year][2] > 0  # (2026's rules: a share of the year's price up to a cap)
+    assert enacted[2031] == (0.0, 0.0, 0.0)
+
+
+def test_the_extension_reaches_the_run() -> None:
+    """End to end: known at 2018 with the extensions, the run pays subsidy and exemption after 2020."""
+    base = {"policy.known_at": 2018, "years.last": 2030}
+    cost = {}
+    for label, over in (("plain", base), ("extended", {**base, **EXTEND})):
+        s = run(load_scenario("china-current-policies", over), until=2018).series
+        rows = s[s["variable"] == "Subsidy|Public Cost"].set_index("year")["value"]
+        cost[label] = rows
+    assert (cost["plain"].loc[2021:2030] == 0).all()
+    assert (cost["extended"].loc[2021:2030] > 0).all()
+
+
+@pytest.mark.parametrize(("overrides", "words"), [
+    ({"policy.known_at": 2018, "policy.subsidies.trade_in_extend_to_year": 2030},
+     ["trade-in scheme", "as known at the end of 2018", "nothing to extend"]),
+    ({"policy.subsidies.subsidy_extend_to_year": 2022}, ["2022 is not after", "as enacted (2022)", "extend nothing"]),
+    ({"policy.subsidies.tax_exemption_extend_to_year": 2025}, ["as enacted (2025)"]),
+    ({"policy.subsidies.trade_in_extend_to_year": 2026}, ["as enacted (2026)"]),
+    ({"policy.known_at": 2022, "policy.subsidies.tax_exemption_extend_to_year": 2023}, ["end of 2022", "(2023)"]),
+    ({"policy.subsidies.trade_in_extend_to_year": 2025}, ["2025 is not after", "as enacted (2026)"]),
+])
+def test_an_extension_with_nothing_to_extend_is_refused(overrides: dict, words: list[str]) -> None:
+    with pytest.raises(InputError) as err:
+        load_scenario("china-current-policies", overrides)
+    field = next(k for k in overrides if "extend" in k)
+    assert err.value.field == field
+    for w in words:
+        assert w in err.value.message, (w, err.value.message)
+
+
+def test_an_extension_the_rules_as_known_make_meaningful_loads() -> None:
+    """Known at 2018 the subsidy ends after 2020, so an extension to 2022 keeps 2020's amounts two years."""
+    load_scenario("china-current-policies", {"policy.known_at": 2018, "policy.subsidies.subsidy_extend_to_year": 2022})
+    load_scenario("china-current-policies", {"policy.known_at": 2024, "policy.subsidies.trade_in_extend_to_year": 2025})
+    ext = _amounts({"policy.known_at": 2018, "policy.subsidies.subsidy_extend_to_year": 2022})
+    assert ext[2021][0] == ext[2022][0] == ext[2020][0] > 0 and ext[2023][0] == 0.0
+
+
+def test_the_as_known_back_test_refuses_extending_a_scheme_a_cutoff_did_not_know(tmp_path) -> None:
+    from nevsim.backtest import backtest
+
+    file = tmp_path / "trade-in.toml"
+    file.write_text('base = "china-current-policies"\n[policy.subsidies]\ntrade_in_extend_to_year = 2030\n')
+    with pytest.raises(InputError) as err:
+        backtest(str(file), cutoffs=[2021], policies="as-known")
+    assert err.value.field == "policy.subsidies.trade_in_extend_to_year"
+    assert "as-known" in err.value.message and "end of 2021" in err.value.message

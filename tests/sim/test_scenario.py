@@ -111,3 +111,76 @@ def test_extending_a_switched_off_scheme_is_refused(extend: str, scheme: str, ye
     assert info.value.field == f"policy.subsidies.{extend}"
     assert f"{scheme} = true" in (info.value.allowed or [])
     load_scenario(DEFAULT_SCENARIO, {f"policy.subsidies.{extend}": year})  # with the scheme on: fine
+
+
+# --- China's own fields in a region's scenario (US, EU): refused, not silently ignored ------------
+
+CHINA_ONLY_VALUES = {  # a value other than the default of each field only China's model reads
+    "policy.dual_credit.enabled": False, "policy.dual_credit.nev_ratio_pct": {"2030": 60.0},
+    "policy.dual_credit.extend": "zero", "policy.dual_credit.price_cap_cny_per_credit": 5000.0,
+    "policy.dual_credit.pass_through": 0.5, "policy.dual_credit.observed_prices_in_history": False,
+    "policy.dual_credit.cafc_offset": False,
+    "policy.subsidies.purchase_subsidy": False, "policy.subsidies.local_top_up": False,
+    "policy.subsidies.subsidy_extend_to_year": 2030, "policy.subsidies.purchase_tax_exemption": False,
+    "policy.subsidies.tax_exemption_extend_to_year": 2030, "policy.subsidies.trade_in": False,
+    "policy.subsidies.trade_in_extend_to_year": 2030, "policy.phev_plate_announced_year": 2021,
+    "technology.china_pack_price_ratio": 0.9, "technology.cny_per_usd": 7.3,
+    "energy.gasoline_price_cny_per_l": {"2020": 7.0}, "energy.electricity_price_cny_per_kwh": {"2020": 0.7},
+}
+
+
+def test_the_china_only_list_covers_every_field_of_its_tables() -> None:
+    """Every field of China's policy tables is listed (a field added there is checked too)."""
+    from nevsim.scenario import DualCredit, Subsidies
+
+    listed = {p.rsplit(".", 1)[1] for p in CHINA_ONLY_VALUES if p.startswith("policy.dual_credit.")}
+    assert listed == set(DualCredit.model_fields)
+    listed = {p.rsplit(".", 1)[1] for p in CHINA_ONLY_VALUES if p.startswith("policy.subsidies.")}
+    assert listed == set(Subsidies.model_fields)
+
+
+@pytest.mark.parametrize("scenario", ["us-current-policies", "eu-current-policies", "us-2024-rules"])
+@pytest.mark.parametrize("path", sorted(CHINA_ONLY_VALUES))
+def test_a_china_only_field_in_a_region_scenario_is_refused(scenario: str, path: str) -> None:
+    """A US or EU scenario that set one of China's fields was accepted and the value did nothing."""
+    with pytest.raises(InputError) as info:
+        load_scenario(scenario, {path: CHINA_ONLY_VALUES[path]})
+    assert info.value.field == path
+    assert "is read for China (CN) only" in info.value.message and "would do nothing" in info.value.message
+    assert info.value.allowed and info.value.allowed[0].startswith("leave it out")
+    load_scenario("china-current-policies", {path: CHINA_ONLY_VALUES[path]})  # China reads it
+
+
+def test_a_region_scenario_may_spell_out_the_defaults_and_the_plates(tmp_path) -> None:
+    """A default written out is not refused; the plate share and end are read by every region's buyers."""
+    s = load_scenario("us-current-policies", {
+        "policy.subsidies.trade_in": True, "policy.dual_credit.pass_through": 0.7, "technology.cny_per_usd": 7.1,
+        "energy.gasoline_price_cny_per_l": {}, "policy.plate_restricted_sales_share_pct": {"2020": 2.0},
+        "policy.phev_plate_from_year": 2030})
+    assert s.policy.plate_restricted_sales_share_pct == {"2020": 2.0}
+    file = tmp_path / "eu.toml"
+    file.write_text('base = "eu-current-policies"\n[policy.subsidies]\ntrade_in = false\n')
+    with pytest.raises(InputError) as info:
+        load_scenario(file)
+    assert info.value.field == "policy.subsidies.trade_in" and "region EU" in info.value.message
+
+
+def test_a_distribution_at_a_china_only_field_of_a_region_is_refused() -> None:
+    """Even with its nominal value at the default (triangular mode 0.7 = the default pass-through)."""
+    triangle = {"dist": "triangular", "low": 0.4, "mode": 0.7, "high": 1.0}
+    with pytest.raises(InputError) as info:
+        load_scenario("us-current-policies", {"policy.dual_credit.pass_through": triangle})
+    assert info.value.field == "policy.dual_credit.pass_through" and "distribution" in info.value.message
+    assert info.value.allowed == ["leave it out", "the [region] table's policies, pass_through and price_cap_per_credit"]
+
+
+def test_every_shipped_scenario_and_sweep_still_loads() -> None:
+    from importlib import resources
+
+    from nevsim.sweep import load_sweep_spec
+
+    for name in list_scenarios():
+        load_scenario(name)
+    for file in resources.files("nevsim.sweeps").iterdir():
+        if file.name.endswith(".toml"):
+            load_sweep_spec(str(file))

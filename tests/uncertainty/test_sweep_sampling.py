@@ -124,3 +124,12 @@ def test_a_sweep_flag_takes_only_true_or_false() -> None:
     with pytest.raises(InputError) as err:
         validate_sweep({**SMALL, "scenario_uncertainty": "yes"})
     assert err.value.field == "scenario_uncertainty" and err.value.allowed == ["true", "false"]
+
+
+def test_a_china_subsidy_on_the_grid_of_a_region_scenario_is_refused() -> None:
+    """policy.subsidies.* are China's only: a grid over one made identical US points."""
+    spec = {"name": "x", "scenarios": [BASE, "us-current-policies"],
+            "grid": {"policy.subsidies.subsidy_extend_to_year": [2026, 2030]}}
+    with pytest.raises(InputError) as err:
+        validate_sweep(spec)
+    assert err.value.field == "grid.policy.subsidies.subsidy_extend_to_year" and "US run" in err.value.message

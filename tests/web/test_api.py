@@ -191,6 +191,22 @@ def test_draw_cap_is_a_setting(tmp_path: Path) -> None:
         assert under.status_code == 202
 
 
+
+@pytest.mark.parametrize("overrides", [{"uncertainty.seed": 7}, {"uncertainty": {"seed": 7}}, {"seed": 7}])
+def test_a_run_request_seed_with_one_draw_is_refused(tmp_path: Path, overrides: dict[str, Any]) -> None:
+    """A seed in a run request with one draw did nothing (the deterministic run): 422 naming it."""
+    with make_client(tmp_path / "runs.duckdb", max_draws=4) as c:
+        for body in ({"overrides": overrides}, {"overrides": overrides, "draws": 1}):
+            r = c.post("/api/runs", json=body)
+            assert r.status_code == 422, r.text
+            detail = r.json()["detail"][0]
+            assert detail["field"] == "uncertainty.seed" and "more than one draw" in detail["msg"]
+        assert c.get("/api/runs").json() == {"runs": [], "jobs": []}
+        assert c.post("/api/runs", json={"overrides": overrides, "draws": 2}).status_code == 202
+        # a saved scenario may keep a seed for later Monte Carlo runs
+        assert c.post("/api/scenarios/validate", json={"overrides": overrides}).status_code == 200
+
+
 def test_a_failed_run_is_not_saved(shared: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     c, store = shared["client"], Store(shared["store"])
     before = store.list_runs()["run_id"].tolist()

@@ -106,6 +106,11 @@ def test_api_and_page_with_draws(tmp_path: Any) -> None:
         assert "model_lower" in out["cutoffs"][0]["forecasts"][0]
         bad = client.get("/api/backtest", params={"cutoff": "2021", "draws": 10, "seed": -1})
         assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "seed"
+        # a seed with one draw did nothing (the deterministic run): refused
+        for params in ({"cutoff": "2021", "seed": 2}, {"cutoff": "2021", "draws": 1, "seed": 2}):
+            one = client.get("/api/backtest", params=params)
+            assert one.status_code == 422 and one.json()["detail"][0]["field"] == "seed", one.text
+            assert "more than one draw" in one.json()["detail"][0]["msg"]
         page = client.get("/backtest", params={"go": "true", "draws": 10})
         assert page.status_code == 200
         assert 'id="backtest-draws"' in page.text and "band over 10 draws" in html_lib.unescape(page.text)

@@ -48,3 +48,15 @@ def test_backtest_page_uses_the_scenarios_region(regional: Any) -> None:
     done = c.get("/backtest", params={"scenario": "eu-current-policies", "go": "true"})
     assert done.status_code == 200, done.text[:500]
     assert 'id="backtest-mae"' in done.text and "EU" in done.text
+
+
+def test_the_editor_of_a_region_scenario_offers_no_china_only_field(regional: Any) -> None:
+    """China's own fields are refused in a US scenario: the editor does not offer them."""
+    c, _ = regional
+    us = c.get("/editor", params={"scenario": "us-current-policies"})
+    cn = c.get("/editor", params={"scenario": "china-current-policies"}).text
+    assert us.status_code == 200
+    for path in ("policy.subsidies.trade_in", "policy.dual_credit.pass_through", "technology.cny_per_usd",
+                 "energy.gasoline_price_cny_per_l", "policy.known_at"):
+        assert f'data-path="{path}"' not in us.text and f'data-path="{path}"' in cn, path
+    assert 'data-path="technology.battery_learning_rate"' in us.text

@@ -174,6 +174,10 @@ def backtest_cmd(
         spec, code = resolve_scenario_region(scenario, region)
     except InputError as exc:
         raise _as_flags(exc, single_cutoff=cutoff is not None) from None
+    if seed is not None:  # (the library refuses it too, naming its arguments; here the flags)
+        from nevsim.backtest import _load_scenario
+
+        _load_scenario(spec).check_seed(seed, draws, "--seed", "--draws")
     if plot is not None:
         check_writable(plot, force=force, field="--plot", suffixes=HTML_SUFFIXES)
     try:

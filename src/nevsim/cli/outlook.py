@@ -288,6 +288,7 @@ def outlook_cmd(
         raise InputError("--region", f"scenario {scen.name!r} simulates region {scen.region}, not {code}.",
                          allowed=[scen.region])
     scen.check_draws(draws, "--draws")
+    scen.check_seed(seed, draws, "--seed", "--draws")
     res = _run_with_progress(scen, quiet=as_json or as_csv, draws=draws, seed=seed)
     targets = res.targets()
     many = _draws(res) > 1
@@ -354,6 +355,7 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
     scenarios = [load_scenario(name) for name in DEFAULT_SCENARIOS.values()]
     for scen in scenarios:
         scen.check_draws(draws, "--draws")
+        scen.check_seed(seed, draws, "--seed", "--draws")
     runs = [_run_with_progress(scen, quiet=as_json or as_csv, draws=draws, seed=seed) for scen in scenarios]
     many = max(_draws(r) for r in runs) > 1
     stored: list[dict[str, Any]] = []

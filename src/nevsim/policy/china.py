@@ -755,6 +755,32 @@ def _purchase_tax_pair_fast(year: int, is_bev_or_fcev: np.ndarray, is_phev: np.n
     return np.where(eligible, tax - reduction, tax), tax
 
 
+#: The schemes a scenario may extend (``policy.subsidies.*_extend_to_year``): name → (standard,
+#: parameter, the least value of a year the extension keeps).
+EXTENDABLE: dict[str, tuple[str, str, float]] = {
+    "purchase_subsidy": ("SUBSIDY", "subsidy_active", 1.0),       # the national subsidy pays
+    "purchase_tax_exemption": ("TAX", "nev_exemption_share", 1.0),  # the full exemption (not the half rate)
+    "trade_in": ("TRADEIN", "trade_in_active", 1.0),              # the trade-in scheme pays
+}
+
+
+@functools.lru_cache(maxsize=64)  # schemes × policy views (known_at)
+def scheme_last_year(scheme: str, *, known_at: int | None = None) -> int | None:
+    """The last year of ``scheme`` (a key of :data:`EXTENDABLE`) in the rules as known at ``known_at``
+    (None: as enacted), or None when no year has it: the year whose rules an extension keeps.
+
+    As enacted: purchase subsidy 2022, full purchase-tax exemption 2025, trade-in 2026. As known at
+    a cutoff the scheme may end earlier (known at 2018: subsidy and exemption to 2020) or not
+    exist (the trade-in scheme before its first rules, 2024-04: None).
+    """
+    if scheme not in EXTENDABLE:
+        raise InputError("scheme", f"unknown scheme {scheme!r}.", list(EXTENDABLE))
+    standard, name, least = EXTENDABLE[scheme]
+    rows = t._index(t.check_known_at(known_at))[(REGION, standard, name)]
+    years = [r.year_to for r in rows if r.value >= least]
+    return max(years) if years else None
+
+
 def plate_policies() -> pd.DataFrame:
     """Licence-plate and other local policies (city, item, year, value, unit, source, status)."""
     return t.plates()

@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nevsim.errors import InputError
-from nevsim.web.state import NAME_PATTERN, AppState, RunNotFoundError, error_dict
+from nevsim.web.state import NAME_PATTERN, AppState, RunNotFoundError, error_dict, expand
 
 router = APIRouter(prefix="/api")
 
@@ -135,6 +135,7 @@ def create_run(request: Request, body: Annotated[RunRequest, Body()],
                wait: Annotated[bool, Query(description="answer when the run has finished")] = False) -> Response:
     st = state_of(request)
     scenario = st.build(body.scenario, body.overrides, body.draws)
+    scenario.check_seed(_asked_seed(body.overrides), None, "uncertainty.seed")  # (a seed with one draw does nothing)
     job = st.submit(scenario)
     if not wait:
         return JSONResponse(job.as_dict(), status_code=202, headers={"Location": f"/api/runs/{job.run_id}"})
@@ -144,6 +145,13 @@ def create_run(request: Request, body: Annotated[RunRequest, Body()],
         return JSONResponse(_run_status(st, job.run_id), status_code=201)
     code = 422 if job.error and job.error.get("type") == "input_error" else 500
     return JSONResponse({"detail": [_detail(job.error)], "run": job.as_dict()}, status_code=code)
+
+
+def _asked_seed(overrides: dict[str, Any]) -> Any:
+    """The seed a run request's overrides set (``uncertainty.seed``, or ``seed``, its earlier spelling), or None."""
+    asked = expand(overrides)
+    unc = asked.get("uncertainty")
+    return asked.get("seed", unc.get("seed") if isinstance(unc, dict) else None)
 
 
 def _detail(err: dict[str, Any] | None) -> dict[str, Any]:

@@ -305,9 +305,11 @@ def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int
     """
     from pydantic import BaseModel
 
-    from nevsim.scenario import Scenario
+    from nevsim.scenario import Scenario, china_only
 
     scalars, paths = sampled_keys()
+    # a region of a [region] table: China's own fields are not offered (the scenario refuses them)
+    china = resolved.get("region", "CN") == "CN"
     dists: dict[str, dict[str, Any]] = dict((resolved.get("uncertainty") or {}).get("distributions") or {})
     fields: dict[str, dict[str, Any]] = {}
     order: list[tuple[str, str]] = []
@@ -323,6 +325,8 @@ def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int
             if path in ("name", "description", "coefficients", "uncertainty.distributions",
                         "uncertainty.correlations"):
                 continue  # own tables below the form (coefficient_fields, correlation_rows) or not editable
+            if not china and (china_only(path) is not None or path == "policy.known_at"):
+                continue
             kind, options = _leaf_kind(ann)
             if path == "calibration.against":
                 kind, options = "choice", list(shipped)
