@@ -102,7 +102,8 @@ JSON_UNITS: dict[str, str] = {"forecast": "percent of new car sales", "actual": 
 JSON_BAND_UNITS: dict[str, str] = {"model_lower": "percent of new car sales", "model_upper": "percent of new car sales",
                                    "coverage": "percent of actuals inside the band",
                                    "band_width": "percentage points (mean upper − lower)",
-                                   "interval_score": "percentage points (mean interval score of the band)"}
+                                   "interval_score": "percentage points (mean interval score of the band: width + 20 × the distance "
+                                                     "to an actual outside it; lower is better)"}
 
 #: The model's band with Monte Carlo draws: these quantiles over draws (5 % and 95 %).
 BAND_QUANTILES: tuple[float, float] = (0.05, 0.95)
@@ -421,7 +422,8 @@ def score_frame(forecasts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def interval_score(lower: Any, upper: Any, actual: Any, alpha: float = 0.1) -> np.ndarray:
+def interval_score(lower: Any, upper: Any, actual: Any,
+                   alpha: float = round(1.0 - (BAND_QUANTILES[1] - BAND_QUANTILES[0]), 12)) -> np.ndarray:
     """Interval score of central ``(1 − alpha)`` bands ``[lower, upper]`` against ``actual`` (same
     unit); ``alpha = 0.1`` for the 5–95 % band (:data:`BAND_QUANTILES`).
 

@@ -18,15 +18,15 @@ Fitted (design §4):
    residual of the last ``hold_mean_of_last_years`` years, held constant; ``B`` likewise.
    The projection is therefore driven by mechanisms (costs, credits, chargers, familiarity,
    subsidies ending), never by extrapolating a fitted trend.
-   **Residual walk (Monte Carlo only).** What the mechanisms do not explain moved the fitted
-   residuals by ``σ`` ≈ 0.1–0.5 utility units a year up to each cutoff (root mean square of
-   ``r_t − r_{t−1}`` and ``B_t − B_{t−1}`` from 2015, :func:`walk_sd`). A draw treats the held
-   residual as the start of a driftless random walk with that step: ``r_{c+h} = r̄ +
-   z·σ·√h`` (``B`` likewise, with its own ``z`` and ``σ``), where ``z`` is the coefficient
-   ``residual_walk_z`` (``bev_walk_z``), a standard normal, 0 in a one-draw run. ``√h`` gives
-   each year the random walk's own spread; one ``z`` per draw makes each path a fanned line
-   rather than a wiggle (quantiles per year are those of the random walk; a sum over years is
-   wider than the random walk's).
+   **Residual walk (Monte Carlo only, ``uncertainty.residual_walk``).** What the mechanisms do
+   not explain moved the fitted residual ``r_t`` by ``σ`` ≈ 0.1–0.5 utility units a year up to
+   the default cutoffs (root mean square of ``r_t − r_{t−1}`` over the changes into 2016 and
+   later, :func:`walk_sd`; no walk with fewer than two). A draw treats the held residual as the
+   start of a driftless random walk with that step: ``r_{c+h} = r̄ + z·σ·√h``, ``z`` the
+   coefficient ``residual_walk_z`` (a standard normal, 0 in a one-draw run). ``√h`` gives the
+   constant each year the random walk's own spread; one ``z`` per draw makes each path a fanned
+   line rather than a wiggle. The BEV constant ``B`` is held without a walk: it sits inside the
+   plug-in nest, so a walk in it would move the total EV share too, on top of ``r``'s.
 4. **Maker NEV attractiveness**: multiplicative weights fitted by iterative proportional
    fitting so that each maker's modelled NEV production (domestic + allocated exports) in
    the latest year on or before the cutoff in which at least five groups report sales matches
@@ -191,18 +191,17 @@ def walk_sd(years: np.ndarray, constants: np.ndarray, first_year: int = KAPPA_FI
     """Root mean square yearly change ``[draw]`` of fitted constants ``[year, draw]``: ``σ = sqrt(mean (c_t − c_{t−1})²)``.
 
     Over the changes into the years ``t ≥ first_year + 1`` (both years from ``first_year``, the
-    years with a real market, as for κ); with fewer than two such changes, over every change.
-    The mean change is not removed: the walk after the cutoff has no drift, so a trend in the
-    residuals counts as spread. NaN with fewer than two years.
+    years with a real market, as for κ). NaN with fewer than two such changes (cutoffs before
+    2017): the tiny markets of 2010–2014 moved their constants by a unit or more a year, which
+    is no measure of today's. The mean change is not removed: the walk after the cutoff has no
+    drift, so a trend in the residuals counts as spread.
     """
     years = np.asarray(years)
     c = np.asarray(constants, dtype=float)
-    if len(years) < 2:
-        return np.full(c.shape[1:], np.nan)
-    d = np.diff(c, axis=0)
     keep = years[1:] >= first_year + 1
     if keep.sum() < 2:
-        keep = np.ones_like(keep)
+        return np.full(c.shape[1:], np.nan)
+    d = np.diff(c, axis=0)
     return np.sqrt((d[keep] ** 2).mean(0))
 
 
@@ -257,10 +256,8 @@ class Calibration:
     #: yearly step ``[draw]`` of the residual walk after the last calibrated year, ``z·σ`` (module
     #: docstring, "Residual walk"); 0 in a one-draw run
     walk_step_plugin: np.ndarray | float = 0.0
-    walk_step_bev: np.ndarray | float = 0.0
-    #: ``σ`` ``[draw]`` of the fitted residuals (:func:`walk_sd`); a diagnostic, None where not computed
+    #: ``σ`` ``[draw]`` of the fitted residuals (:func:`walk_sd`); None where not computed
     walk_sd_plugin: np.ndarray | None = None
-    walk_sd_bev: np.ndarray | None = None
 
     def plugin_residual(self, year: int) -> np.ndarray:
         """Residual plug-in constant for ``year``: fitted up to the last calibrated year, then
@@ -271,8 +268,7 @@ class Calibration:
         return self.hold_plugin + self.walk_step_plugin * np.sqrt(year - last)
 
     def bev(self, year: int) -> np.ndarray:
-        """BEV constant for ``year``: fitted, then held plus the walk (as :meth:`plugin_residual`)."""
-        last = int(self.years[-1])
-        if year <= last:
+        """BEV constant for ``year``: fitted up to the last calibrated year, then held."""
+        if year <= self.years[-1]:
             return self.bev_constant[max(0, int(year - self.years[0]))]
-        return self.hold_bev + self.walk_step_bev * np.sqrt(year - last)
+        return self.hold_bev

@@ -407,11 +407,13 @@ class Uncertainty(_Strict):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed of the draws (numpy SeedSequence entropy)")
     coefficients: StrictBool = Field(
         False, description="with draws > 1, also sample the buyer coefficients from the distributions of "
-                           "assumptions/coefficients.csv (those the scenario does not set)")
+                           "assumptions/coefficients.csv (those the scenario does not set; the residual "
+                           "walk's only with residual_walk)")
     residual_walk: StrictBool = Field(
-        False, description="with draws > 1, also let the calibrated constants drift after the data cutoff: a "
-                           "random walk with the yearly step their history shows (coefficients residual_walk_z "
-                           "and bev_walk_z; docs/uncertainty.md, 'Structural uncertainty')")
+        False, description="with draws > 1, also let the calibrated plug-in constant drift after the data "
+                           "cutoff: a random walk with the yearly step its history shows (coefficient "
+                           "residual_walk_z). Widens the ranges a lot (China 2030 EV share: 73–85 % without, "
+                           "24–98 % with); docs/uncertainty.md, 'Structural uncertainty'")
     distributions: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="dotted path → distribution table; filled by the loader from distribution tables written "

@@ -503,7 +503,7 @@ def _coefficients(draws: int, values: Mapping[str, Any] | None = None
 _PARAM_NAMES = ("vehicles_per_model", "retail_price_equivalent", "ev_drivetrain_cost_decline_pct_per_yr",
                 "ice_cost_per_l_per_100km_cny", "kappa_min", "kappa_max", "charging_losses",
                 "gasoline_kg_co2_per_l", "litres_per_barrel", "phev_utility_factor_km", "kappa_se_z",
-                "residual_walk_z", "bev_walk_z")
+                "residual_walk_z")
 
 
 @functools.lru_cache(maxsize=16)
@@ -1332,17 +1332,17 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
     modelled = sales[..., 2:].sum(-1) / sales.sum(-1)
     observed = inputs.history.ev_share[: len(years)][:, None]
     err = float(np.nanmax(np.abs(modelled - observed))) * 100.0
-    sd_a, sd_b = walk_sd(years, residual), walk_sd(years, fit_b)
+    sd = walk_sd(years, residual)
     return Calibration(years=years, residual_plugin=residual, bev_constant=fit_b, kappa=kappa_fit,
                        hold_plugin=residual[-n_hold:].mean(0), hold_bev=fit_b[-n_hold:].mean(0),
                        maker_nev_weights=inputs.maker_nev_weights, max_abs_error_pp=err, converged=fit_ok,
-                       kappa_se=kappa_se, walk_step_plugin=_walk_step(inputs, "residual_walk_z", sd_a),
-                       walk_step_bev=_walk_step(inputs, "bev_walk_z", sd_b), walk_sd_plugin=sd_a, walk_sd_bev=sd_b)
+                       kappa_se=kappa_se, walk_step_plugin=_walk_step(inputs, sd), walk_sd_plugin=sd)
 
 
-def _walk_step(inputs: Inputs, z_name: str, sd: np.ndarray) -> np.ndarray | float:
-    """``z·σ`` ``[draw]`` of the residual walk (:mod:`nevsim.calibrate`, "Residual walk"); 0 when z is 0 or σ undefined."""
-    z = inputs.params.get(z_name)
+def _walk_step(inputs: Inputs, sd: np.ndarray) -> np.ndarray | float:
+    """``z·σ`` ``[draw]`` of the residual walk (:mod:`nevsim.calibrate`, "Residual walk"; ``z`` the coefficient
+    ``residual_walk_z``); 0 when z is 0 or σ undefined."""
+    z = inputs.params.get("residual_walk_z")
     if z is None or not np.any(np.asarray(z) != 0.0):
         return 0.0
     return np.where(np.isfinite(sd), np.asarray(z, dtype=float) * sd, 0.0)
@@ -1797,7 +1797,6 @@ def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, un
             "hold_plugin_constant": per_draw(cal.hold_plugin),
             "hold_bev_constant": per_draw(cal.hold_bev),
             "walk_sd_plugin": None if cal.walk_sd_plugin is None else per_draw(cal.walk_sd_plugin),
-            "walk_sd_bev": None if cal.walk_sd_bev is None else per_draw(cal.walk_sd_bev),
             "max_abs_share_error_pp": cal.max_abs_error_pp,
             "converged": cal.converged,
         },
@@ -2065,9 +2064,8 @@ def run_frames(scenario: Scenario | str, *, until: int | None = None,
                      else [float(x) for c in cals for x in np.asarray(c.kappa_se).reshape(-1)]),
         "hold_plugin_constant": [float(x) for c in cals for x in c.hold_plugin],
         "hold_bev_constant": [float(x) for c in cals for x in c.hold_bev],
-        **{key: (None if any(getattr(c, key) is None for c in cals)
-                 else [float(x) for c in cals for x in np.asarray(getattr(c, key)).reshape(-1)])
-           for key in ("walk_sd_plugin", "walk_sd_bev")},
+        "walk_sd_plugin": (None if any(c.walk_sd_plugin is None for c in cals)
+                           else [float(x) for c in cals for x in np.asarray(c.walk_sd_plugin).reshape(-1)]),
         "max_abs_share_error_pp": max(c.max_abs_error_pp for c in cals),
         "converged": all(c.converged for c in cals),
     })

@@ -509,7 +509,7 @@ def sample(specs: Mapping[str, Any], n_draws: int, seed: int, *, start: int = 0,
 
 #: coefficients of the residual walk (:mod:`nevsim.calibrate`, "Residual walk"): sampled only
 #: with ``uncertainty.residual_walk = true``, not with ``uncertainty.coefficients``
-WALK_COEFFICIENTS = ("residual_walk_z", "bev_walk_z")
+WALK_COEFFICIENTS = ("residual_walk_z",)
 
 
 def coefficient_distributions(table: pd.DataFrame | None = None, *, coefficients: bool = True,

@@ -170,15 +170,14 @@ def test_no_leakage_into_the_band(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_no_leakage_through_the_residual_walk(monkeypatch: pytest.MonkeyPatch) -> None:
     """The walk's step σ is fitted on history up to the cutoff only: with the walk fixed at
-    z = 1.5 (plug-in) and −1 (BEV), changing every data row after 2021 leaves the forecast
-    unchanged; the same change from 2021 on moves it."""
+    z = 1.5, changing every data row after 2021 leaves the forecast unchanged; the same change
+    from 2021 on moves it."""
     import nevsim.assumptions
     from nevsim.scenario import load_scenario
 
     from .test_backtest import _perturb_assumption
 
-    walk = load_scenario("china-current-policies", {"coefficients.residual_walk_z": 1.5,
-                                                    "coefficients.bev_walk_z": -1.0})
+    walk = load_scenario("china-current-policies", {"coefficients.residual_walk_z": 1.5})
     _clear_simulation_caches()
     clean = backtest(walk, cutoffs=[2021], methods=["model"]).forecasts
     plain = backtest(cutoffs=[2021], methods=["model"]).forecasts

@@ -48,7 +48,10 @@ def test_runs_list_and_report_from_store(outlook_json, tmp_path):
     listed = invoke("runs", "list", "--store", str(store), "--json")
     assert listed.exit_code == 0
     assert rid in [r["run_id"] for r in json.loads(listed.stdout)]
-    assert rid[:12] in invoke("runs", "list", "--store", str(store)).stdout
+    table = runner.invoke(app, ["runs", "list", "--store", str(store)], env={"COLUMNS": "220"}).stdout
+    assert rid[:12] in table and "draws" in table
+    row = next(line for line in table.splitlines() if rid[:12] in line)
+    assert row.rstrip(" │").endswith(" 1")  # the run's draws (one: deterministic)
     out = tmp_path / "report.html"
     result = invoke("report", rid[:10], "--out", str(out), "--store", str(store))
     assert result.exit_code == 0, result.output

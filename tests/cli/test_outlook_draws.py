@@ -55,6 +55,8 @@ def test_table_shows_medians_and_range(tmp_path) -> None:
     result = invoke("outlook", "--draws", "8", "--no-store")
     assert result.exit_code == 0, result.output
     assert "EV 5–95 %" in result.stdout and "medians over 8 draws" in result.stdout and "P(met)" in result.stdout
+    flat = " ".join(result.stdout.split())  # the caption wraps
+    assert "each column its own (BEV % + PHEV % need not equal EV %)" in flat
 
 
 def test_csv_and_out_write_quantiles(tmp_path) -> None:

@@ -1,7 +1,7 @@
 """Structural uncertainty: the residual walk of the calibrated constants after the data cutoff.
 
-``r_{c+h} = r̄ + z·σ·√h`` and ``B_{c+h} = B̄ + z_B·σ_B·√h`` (:mod:`nevsim.calibrate`, "Residual
-walk"), σ the root mean square yearly change of the fitted constants up to the cutoff.
+``r_{c+h} = r̄ + z·σ·√h`` (:mod:`nevsim.calibrate`, "Residual walk"), σ the root mean square
+yearly change of the fitted residual plug-in constant up to the cutoff; the BEV constant is held.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ def test_walk_sd_is_the_root_mean_square_yearly_change_from_2015() -> None:
     years = np.arange(2012, 2020)
     c = np.array([9.0, -9.0, 9.0, 0.0, 1.0, 3.0, 2.0, 2.0])[:, None]  # changes into 2016..2019: 1, 2, -1, 0
     assert walk_sd(years, c)[0] == pytest.approx(np.sqrt((1 + 4 + 1 + 0) / 4))
-    # fewer than two changes from 2015 on: every change counts
-    assert walk_sd(np.arange(2013, 2017), np.array([0.0, 1.0, 3.0, 3.0])[:, None])[0] == pytest.approx(
-        np.sqrt((1 + 4 + 0) / 3))
+    # fewer than two changes from 2015 on (a cutoff before 2017): no σ, so no walk
+    assert np.isnan(walk_sd(np.arange(2010, 2017), np.array([0.0, 5, -5, 5, 0, 1, 3])[:, None])[0])
+    assert walk_sd(np.arange(2010, 2018), np.array([0.0, 5, -5, 5, 0, 1, 3, 3])[:, None])[0] == pytest.approx(
+        np.sqrt((4 + 0) / 2))
     assert np.isnan(walk_sd(np.array([2018]), np.array([[1.0]]))[0])
 
 
@@ -45,7 +46,7 @@ def _cal(step: float) -> Calibration:
     return Calibration(years=years, residual_plugin=np.arange(4.0)[:, None], bev_constant=-np.arange(4.0)[:, None],
                        kappa=np.zeros(1), hold_plugin=np.array([3.0]), hold_bev=np.array([-3.0]),
                        maker_nev_weights=np.ones((1, 1)), max_abs_error_pp=0.0, converged=True,
-                       walk_step_plugin=np.array([step]), walk_step_bev=np.array([-2 * step]))
+                       walk_step_plugin=np.array([step]))
 
 
 def test_the_walk_starts_after_the_last_calibrated_year_and_grows_with_the_root_of_the_horizon() -> None:
@@ -55,7 +56,7 @@ def test_the_walk_starts_after_the_last_calibrated_year_and_grows_with_the_root_
         assert cal.bev(year)[0] == -(year - 2018)
     for h in (1, 4, 9):
         assert cal.plugin_residual(2021 + h)[0] == pytest.approx(3.0 + 0.5 * np.sqrt(h))
-        assert cal.bev(2021 + h)[0] == pytest.approx(-3.0 - 1.0 * np.sqrt(h))
+        assert cal.bev(2021 + h)[0] == -3.0  # held
 
 
 def _run(overrides: dict, **kw):
@@ -69,7 +70,7 @@ def _ev(series) -> np.ndarray:
 
 def test_z_moves_the_forecast_not_the_history() -> None:
     base_s, _, base_m = _run({})
-    zero_s, _, _ = _run({"coefficients.residual_walk_z": 0.0, "coefficients.bev_walk_z": 0.0})
+    zero_s, _, _ = _run({"coefficients.residual_walk_z": 0.0})
     up_s, _, up_m = _run({"coefficients.residual_walk_z": 1.5})
     down_s, _, _ = _run({"coefficients.residual_walk_z": -1.5})
     base, up, down = _ev(base_s), _ev(up_s), _ev(down_s)
@@ -83,15 +84,16 @@ def test_z_moves_the_forecast_not_the_history() -> None:
     assert 0.05 < sd < 2.0 and up_m["calibration"]["walk_sd_plugin"][0] == sd  # σ is fitted, z only scales
 
 
-def test_bev_walk_moves_the_split() -> None:
-    base_s, _, _ = _run({})
-    up_s, _, _ = _run({"coefficients.bev_walk_z": 2.0})
-    bev = "Sales Share|Cars|BEV"
+def test_no_walk_before_two_yearly_changes_since_2015() -> None:
+    """A 2016 cutoff has one change since 2015: σ is undefined and z moves nothing."""
+    def ev(overrides):
+        s, _, m = run_frames(load_scenario("china-current-policies", overrides), until=2016, makers=False)
+        return _ev(s), m["calibration"]["walk_sd_plugin"][0]
 
-    def one(s, var):
-        return s[(s["variable"] == var) & (s["year"] == 2030)]["value"].iloc[0]
-
-    assert one(up_s, bev) > one(base_s, bev)
+    base, sd = ev({})
+    up, _ = ev({"coefficients.residual_walk_z": 2.0})
+    assert np.isnan(sd)
+    np.testing.assert_array_equal(base.to_numpy(), up.to_numpy())
 
 
 def test_residual_walk_switch_decides_what_is_sampled() -> None:
@@ -102,8 +104,7 @@ def test_residual_walk_switch_decides_what_is_sampled() -> None:
     assert {f"coefficients.{n}" for n in WALK_COEFFICIENTS} <= set(on.distributions())
     only = load_scenario("china-current-policies", {"uncertainty.residual_walk": True,
                                                     "uncertainty.coefficients": False})
-    assert set(only.distributions()) - set(off.uncertainty.distributions) == {f"coefficients.{n}"
-                                                                               for n in WALK_COEFFICIENTS}
+    assert set(only.distributions()) - set(off.uncertainty.distributions) == {"coefficients.residual_walk_z"}
     only.check_draws(10, "--draws")  # the walk alone is something to sample
 
 

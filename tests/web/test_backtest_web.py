@@ -120,3 +120,26 @@ def test_api_and_page_with_draws(tmp_path: Any) -> None:
             refused = client.get("/backtest", params={"go": "true", "draws": bad})
             assert refused.status_code == 422, bad
             assert "draws" in html_lib.unescape(refused.text)
+
+
+def test_a_saved_scenario_can_be_back_tested(tmp_path: Any) -> None:
+    """A scenario saved through the API (here: the residual walk switched on) is offered on the
+    back-test page and back-tested by the API, with draws up to the server's limit; its result
+    is memoised on its content, so saving it again with other values gives a new back-test."""
+    with make_client(tmp_path / "runs.duckdb", max_draws=20) as client:
+        body = {"name": "walk", "scenario": "china-current-policies", "overrides": {"uncertainty.residual_walk": True}}
+        assert client.post("/api/scenarios", json=body).status_code == 201
+        page = client.get("/backtest")
+        assert "<option >walk</option>" in page.text or ">walk</option>" in page.text
+        walked = client.get("/api/backtest", params={"scenario": "walk", "cutoff": "2021", "draws": 20, "seed": 1})
+        assert walked.status_code == 200, walked.text
+        plain = client.get("/api/backtest", params={"cutoff": "2021", "draws": 20, "seed": 1}).json()
+        out = walked.json()
+        assert out["scenario"] == "walk"
+        assert out["band_width_pooled"] > plain["band_width_pooled"]  # the walk widens the band
+        body["overrides"] = {"uncertainty.residual_walk": False}
+        assert client.post("/api/scenarios", json={**body, "replace": True}).status_code == 201
+        again = client.get("/api/backtest", params={"scenario": "walk", "cutoff": "2021", "draws": 20, "seed": 1})
+        assert again.json()["band_width_pooled"] == pytest.approx(plain["band_width_pooled"])
+        unknown = client.get("/api/backtest", params={"scenario": "nope"})
+        assert unknown.status_code == 422 and "walk" in unknown.json()["detail"][0]["allowed"]

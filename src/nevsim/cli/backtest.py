@@ -152,7 +152,8 @@ def backtest_cmd(
     draws: Annotated[int | None, typer.Option(
         "--draws", help="Monte Carlo draws of the scenario's uncertainty per cutoff, 1 to 10,000 (default: the "
                         "scenario's uncertainty.draws): the model's forecast becomes the median and its 5–95 % "
-                        "band is drawn and scored (coverage).")] = None,
+                        "band is drawn and scored (coverage, and the interval score: width + 20 × "
+                        "the miss, lower is better).")] = None,
     seed: Annotated[int | None, typer.Option(
         "--seed", help="Random seed of the draws, ≥ 0 (default: the scenario's uncertainty.seed).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -170,8 +170,8 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
     title = (f"nevsim outlook — {meta.get('scenario', '?')} ({', '.join(region_name(r) for r in res.regions)}), "
              f"hash {str(meta.get('scenario_hash', '?'))[:12]}, nevsim {meta.get('nevsim_version', '?')}")
     n = _draws(res)
-    mc = (f" Values are medians over {n:,} draws (seed {meta.get('seed', '?')}); EV 5–95 % = range of the "
-          "middle 90 % of draws.") if n > 1 else ""
+    mc = (f" Values are medians over {n:,} draws (seed {meta.get('seed', '?')}), each column its own (BEV % + "
+          "PHEV % need not equal EV %); EV 5–95 % = range of the middle 90 % of draws.") if n > 1 else ""
     table = Table(title=title, caption="(hist) = history year, calibrated to observations. "
                   "EV shares: % of new cars (IEA basis); NEV all vehicles: CAAM-basis estimate." + mc)
     names = [name for name, *_ in _columns(res)]
@@ -388,7 +388,8 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
     years = report_years(runs[0], all_years=all_years)
     console = _console()
     n = max(_draws(r) for r in runs)
-    mc = f" Values are medians over {n:,} draws a region (seed {runs[0].meta.get('seed', '?')})." if many else ""
+    mc = (f" Values are medians over {n:,} draws a region (seed {runs[0].meta.get('seed', '?')}), each column "
+          "its own." if many else "")
     table = Table(title="nevsim outlook — EV share of new cars (%), regions side by side",
                   caption="History years (≤ each run's last history year) are calibrated to IEA/OWID observations."
                           + mc)
@@ -439,11 +440,12 @@ def runs_list_cmd(
 
     empty = "" if Path(st.path).exists() else " (no store file there yet: check the path)"
     table = Table(title=f"Runs in {st.path}", caption=f"{len(runs)} run(s){empty}")
-    for name in ("run_id", "scenario", "hash", "created", "version", "regions", "years", "history to"):
-        table.add_column(name)
+    for name in ("run_id", "scenario", "hash", "created", "version", "regions", "years", "history to", "draws"):
+        table.add_column(name, justify="right" if name == "draws" else "left")
     for r in runs.itertuples(index=False):
+        draws = "" if r.draws is None or r.draws != r.draws else f"{int(r.draws):,}"  # NaN: not recorded
         table.add_row(str(r.run_id), str(r.scenario), str(r.hash)[:12], str(r.created), str(r.version),
-                      str(r.regions), f"{r.first_year}–{r.last_year}", str(r.history_last_year))
+                      str(r.regions), f"{r.first_year}–{r.last_year}", str(r.history_last_year), draws)
     _console().print(table)
 
 

@@ -346,7 +346,7 @@ def backtest_available() -> str | None:
 def run_backtest(st: AppState, scenario: str | None, region: str | None = None, cutoffs: object = None,
                  through: int | None = None, policies: str = "enacted", draws: int | None = None,
                  seed: int | None = None) -> Any:
-    """A back-test of a shipped scenario (memoised per app: it is pure and takes a few seconds).
+    """A back-test of a shipped or saved scenario (memoised per app: it is pure and takes a few seconds).
 
     Scenario and region follow :func:`nevsim.backtest.resolve_scenario_region` (a region alone
     runs its default scenario; a scenario alone its own region; both must agree); ``cutoffs``
@@ -363,8 +363,8 @@ def run_backtest(st: AppState, scenario: str | None, region: str | None = None, 
         resolve_scenario_region,
     )
 
-    if scenario is not None and scenario not in st.shipped():
-        raise InputError("scenario", f"unknown scenario {scenario!r}.", allowed=st.shipped())
+    if scenario is not None and scenario not in st.scenario_names():
+        raise InputError("scenario", f"unknown scenario {scenario!r}.", allowed=st.scenario_names())
     if policies not in POLICY_VIEWS:
         raise InputError("policies", f"unknown policy view {policies!r}.", allowed=list(POLICY_VIEWS))
     draws, seed = check_draws_seed(draws, seed)
@@ -373,13 +373,16 @@ def run_backtest(st: AppState, scenario: str | None, region: str | None = None, 
         raise InputError("draws", f"{draws} is more than this server allows per run ({cap}; nevsim serve --max-draws).",
                          allowed=[f"1 to {cap}"])
     years = parse_cutoffs(cutoffs, field="cutoff")
-    spec, code = resolve_scenario_region(scenario, region)
+    # a saved scenario: built like a run of it (a shipped base, the server's draw limit); keyed on its hash
+    saved = st.build(scenario, {}, draws) if scenario is not None and scenario not in st.shipped() else None
+    spec, code = resolve_scenario_region(saved if saved is not None else scenario, region)
     name = str(getattr(spec, "name", spec))
-    key = ("backtest", name, code, tuple(years) if years else None, through, policies, draws, seed)
+    key = ("backtest", name, saved.hash if saved is not None else None, code, tuple(years) if years else None,
+           through, policies, draws, seed)
     def run() -> Any:
         try:
-            return backtest(name, region=code, cutoffs=years, through=through, policies=policies,
-                            draws=draws, seed=seed)
+            return backtest(spec if saved is not None else name, region=code, cutoffs=years, through=through,
+                            policies=policies, draws=draws, seed=seed)
         except InputError as exc:  # (the query parameter is `cutoff`, as the CLI names its own flags)
             if exc.field == "cutoffs":
                 raise InputError("cutoff", exc.message, allowed=exc.allowed) from None
@@ -392,7 +395,7 @@ def run_backtest(st: AppState, scenario: str | None, region: str | None = None, 
             responses={422: ERRORS[422], 501: {"description": "back-test not available in this build"}})
 def api_backtest(request: Request,
                  scenario: Annotated[str | None, Query(
-                     max_length=64, description="shipped scenario (default: the region's default scenario)")] = None,
+                     max_length=64, description="shipped or saved scenario (default: the region's default scenario)")] = None,
                  region: Annotated[str | None, Query(
                      max_length=16, description="CN, US or EU (default: the scenario's region; must match it)")] = None,
                  cutoff: Annotated[list[str] | None, Query(
@@ -404,7 +407,7 @@ def api_backtest(request: Request,
                      "every cutoff) or as-known (China's rules as issued by the end of each cutoff)")] = "enacted",
                  draws: Annotated[int | None, Query(
                      description="Monte Carlo draws per cutoff (the model's median and 5–95 % band, scored by "
-                                 "coverage); at most the server's max_draws")] = None,
+                                 "coverage and interval score); at most the server's max_draws")] = None,
                  seed: Annotated[int | None, Query(description="random seed of the draws, ≥ 0")] = None,
                  ) -> Response:
     why = backtest_available()

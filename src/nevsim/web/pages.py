@@ -642,7 +642,7 @@ def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64
     why = backtest_available()
     views = [("enacted", "as enacted (the scenario's rules)"),
              ("as-known", "as known at each cutoff (China only)")]
-    context: dict[str, Any] = {"why": why, "scenario": scenario, "scenarios": st.shipped(), "bt": None,
+    context: dict[str, Any] = {"why": why, "scenario": scenario, "scenarios": st.scenario_names(), "bt": None,
                                "policies": policies, "views": views, "draws": draws or 1,
                                "max_draws": st.settings.max_draws}
     if why is not None or not go:
