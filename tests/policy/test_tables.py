@@ -130,3 +130,20 @@ def test_show_as_known_at_a_cutoff() -> None:
 def test_show_year_outside_coverage() -> None:
     with pytest.raises(InputError):
         show("EU", 2010)
+
+
+def test_show_and_audit_list_the_30d_maker_phaseout() -> None:
+    """``policy show US 2020`` lists the phase-out factors with their sources; the audit resolves
+    every source key of the rows to a URL."""
+    s = show("US", 2020).set_index("param")
+    assert s.loc["maker_phaseout_factor_bev", "value"] == 0.0447
+    assert s.loc["maker_phaseout_factor_phev", "value"] == 1.0
+    assert "IRS-2018-96" in s.loc["maker_phaseout_factor_bev", "source_key"]
+    assert s.loc["maker_phaseout_factor_bev", "status"] == "D"
+    a = audit()
+    rows = a[a["param"].str.startswith("maker_phaseout_factor")]
+    assert len(rows) == 11 and set(rows["region"]) == {"US"}
+    assert rows["source_urls"].str.startswith("http").all()
+    assert not rows["source_urls"].str.contains("unknown source key").any()
+    assert "mgfinancial.net" in rows.query("param == 'maker_phaseout_factor_bev' and year_from == 2019")[
+        "source_urls"].iloc[0]

@@ -80,6 +80,39 @@ def test_30d(year, pt, price, kwh, body, usd) -> None:
     assert float(us.ev_tax_credit_usd(year, pt, price, battery_kwh=kwh, body=body)) == pytest.approx(usd)
 
 
+#: The 200,000-per-maker phase-out as the average share of the full credit (parameters.csv, D)
+PHASEOUT = {2019: (0.4853, 0.9859), 2020: (0.0447, 1.0), 2021: (0.1896, 1.0), 2022: (0.3153, 0.9748)}
+
+
+@pytest.mark.parametrize("year", [2017, 2018, 2019, 2020, 2021, 2022, 2023, 2024])
+def test_30d_maker_phaseout(year: int) -> None:
+    """2019–2022 a BEV / PHEV buyer got the full credit times the expected phase-out share (Tesla
+    from 2019, GM from 2019-04, Toyota from 2022-10); to 2018 and from 2023 (IRA: no per-maker
+    cap) the full credit. FCEVs are not scaled."""
+    pt = np.array(["BEV", "PHEV", "FCEV", "ICE"])
+    got = us.ev_tax_credit_usd(year, pt, 40_000.0, battery_kwh=np.array([60.0, 16.0, np.nan, np.nan]))
+    bev, phev = PHASEOUT.get(year, (1.0, 1.0))
+    np.testing.assert_allclose(got, [7500 * bev, 7500 * phev, 7500, 0])
+    if year in PHASEOUT:
+        assert got[0] < 7500 and got[0] < got[1]
+    else:
+        assert (got[:3] == 7500).all()
+
+
+def test_30d_phaseout_within_bounds_and_sourced() -> None:
+    """The factors are shares in [0, 1], 1 outside 2019–2022, and every year row names its sources."""
+    from nevsim.policy import _tables as t
+
+    for name in ("maker_phaseout_factor_bev", "maker_phaseout_factor_phev"):
+        for year in range(2010, 2026):
+            r = t.row("US", "IRA30D", name, year)
+            assert 0.0 <= r.value <= 1.0
+            assert r.value == 1.0 or 2019 <= year <= 2022
+            assert r.sources and r.status in ("V", "D")
+        assert t.row("US", "IRA30D", name, 2020).status == "D"
+        assert {"IRS-2018-96", "IRS-2019-22", "IEA-GEVO-2025"} <= set(t.row("US", "IRA30D", name, 2019).sources)
+
+
 def test_30d_errors() -> None:
     with pytest.raises(InputError):
         us.ev_tax_credit_usd(2009, "BEV", 1e4)

@@ -381,6 +381,29 @@ def test_purchase_incentive_applies_in_its_years_only_and_adds_to_a_named_one() 
                                Region.from_scenario(base).policy().subsidy_cny(2023, Veh()))
 
 
+def test_us_30d_per_vehicle_falls_by_the_maker_phaseout() -> None:
+    """The US region's 30D credit per BEV / PHEV (what the buyer's utility sees) is the full credit
+    times the 200,000-per-maker phase-out factor in 2019–2022, and the full credit in 2018 and 2023."""
+    from nevsim.policy import _tables as t
+    from nevsim.regions import Region
+
+    class Veh:  # [draw, segment, powertrain] = ICE, HEV, PHEV, BEV; 16 kWh PHEV, 60 kWh BEV
+        price_cny = np.full((1, 5, 4), 40_000.0)
+        battery_kwh = np.tile(np.array([0.0, 1.0, 16.0, 60.0]), (1, 5, 1))
+
+    policy = Region.from_scenario(load_scenario("us-current-policies")).policy()
+    full = policy.subsidy_cny(2018, Veh())
+    assert full[..., 3].min() > 0 and full[..., 2].min() > 0
+    np.testing.assert_allclose(policy.subsidy_cny(2023, Veh())[..., 2:], full[..., 2:])
+    for year in (2019, 2020, 2021, 2022):
+        bev = t.value("US", "IRA30D", "maker_phaseout_factor_bev", year)
+        phev = t.value("US", "IRA30D", "maker_phaseout_factor_phev", year)
+        got = policy.subsidy_cny(year, Veh())
+        np.testing.assert_allclose(got[..., 3], full[..., 3] * bev)
+        np.testing.assert_allclose(got[..., 2], full[..., 2] * phev)
+        assert bev < 0.5
+
+
 @pytest.mark.parametrize("name", ["us-current-policies", "eu-current-policies"])
 def test_region_monte_carlo_draws(name: str) -> None:
     """US/EU scenarios ship distributions: draws reproduce history (within 1 point; the EU's interior

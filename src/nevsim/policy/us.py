@@ -9,7 +9,9 @@
   share; $20,000 per vehicle of shortfall; PHEVs limited to 20 % of the requirement. Applies in
   the adopting states (``covered_share``, ≈ 30 % of US sales; legal status contested).
 - 30D: up to $7,500 (MSRP caps from 2023; sourcing assumed met); ended for vehicles acquired
-  after 2025-09-30 (2025 as a yearly average: 273/365 of the year).
+  after 2025-09-30 (2025 as a yearly average: 273/365 of the year). 2019–2022: the
+  200,000-per-maker phase-out (IRC 30D(e); Tesla, GM, Toyota) as the average share of the full
+  credit a BEV / PHEV buyer got (``maker_phaseout_factor_bev`` / ``_phev``).
 """
 
 from __future__ import annotations
@@ -136,6 +138,14 @@ def ev_tax_credit_usd(year: int, powertrain: object, price_usd: object, *, batte
     2010–2022: 2,917 + 417 × (kWh − 5), max 7,500 (battery ≥ 7 kWh; unknown battery ⇒ the
     maximum); 2023–2025: 7,500 if MSRP ≤ 55,000 (cars) / 80,000 (other), sourcing assumed met;
     2025 × 273/365 (ended for vehicles acquired after 2025-09-30); 0 from 2026. ICE/HEV 0.
+
+    The one average vehicle per segment stands for every maker's, so BEVs and PHEVs get the
+    credit times the expected share its buyers received under the 200,000-per-maker phase-out
+    (IRC 30D(e)): ``factor_y = 1 − Σ_m s_m,y (1 − f_m,y)``, ``s`` the maker's share of US BEV
+    (PHEV) sales, ``f`` the share of the full credit its buyers got in year ``y`` (Tesla 0.375 in
+    2019, 0 from 2020; GM 0.58 in 2019, 0.07 in 2020, 0 after; Toyota 50 % in 2022 Q4). It is 1
+    to 2018 and from 2023 (the Inflation Reduction Act lifted the cap); FCEVs are not scaled.
+    Sources and the shares: ``params/parameters.csv`` rows ``maker_phaseout_factor_bev/_phev``.
     """
     year = t.check_year(year)
     if body not in ("car", "other"):
@@ -163,4 +173,6 @@ def ev_tax_credit_usd(year: int, powertrain: object, price_usd: object, *, batte
         cap = t.value(REGION, "IRA30D", f"msrp_cap_{body}_usd", year)
         amount = np.where(price <= cap, max_usd, 0.0)
     amount = np.where(np.isfinite(kwh) & (kwh < min_kwh), 0.0, amount)
-    return np.broadcast_to(np.where(plug, amount * share, 0.0), shape).copy()
+    phaseout = np.where(pt == "BEV", t.value(REGION, "IRA30D", "maker_phaseout_factor_bev", year),
+                        np.where(pt == "PHEV", t.value(REGION, "IRA30D", "maker_phaseout_factor_phev", year), 1.0))
+    return np.broadcast_to(np.where(plug, amount * share * phaseout, 0.0), shape).copy()
