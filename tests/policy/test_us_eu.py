@@ -72,9 +72,10 @@ def test_acc2_standard() -> None:
 @pytest.mark.parametrize(("year", "pt", "price", "kwh", "body", "usd"), [
     (2015, "BEV", 40_000, 16, "car", 7500), (2015, "PHEV", 40_000, 10, "car", 2917 + 417 * 5),
     (2015, "PHEV", 40_000, 6, "car", 0), (2015, "BEV", 40_000, None, "car", 7500),
-    (2023, "BEV", 55_000, None, "car", 7500), (2023, "BEV", 55_001, None, "car", 0),
-    (2024, "BEV", 80_000, None, "other", 7500), (2024, "BEV", 80_001, None, "other", 0),
-    (2025, "BEV", 40_000, None, "car", 7500 * 0.7479), (2026, "BEV", 40_000, None, "car", 0),
+    (2023, "BEV", 55_000, None, "car", 7500 * 0.640), (2023, "BEV", 55_001, None, "car", 0),
+    (2024, "BEV", 80_000, None, "other", 7500 * 0.690), (2024, "BEV", 80_001, None, "other", 0),
+    (2024, "PHEV", 50_000, 16, "car", 7500 * 0.690),
+    (2025, "BEV", 40_000, None, "car", 7500 * 0.7479 * 0.726), (2026, "BEV", 40_000, None, "car", 0),
     (2024, "ICE", 30_000, None, "car", 0)])
 def test_30d(year, pt, price, kwh, body, usd) -> None:
     assert float(us.ev_tax_credit_usd(year, pt, price, battery_kwh=kwh, body=body)) == pytest.approx(usd)
@@ -82,21 +83,66 @@ def test_30d(year, pt, price, kwh, body, usd) -> None:
 
 #: The 200,000-per-maker phase-out as the average share of the full credit (parameters.csv, D)
 PHASEOUT = {2019: (0.4853, 0.9859), 2020: (0.0447, 1.0), 2021: (0.1896, 1.0), 2022: (0.3153, 0.9748)}
+#: The share of the full credit an average plug-in buyer received under the IRA (30D or 45W lease; D)
+IRA_RECEIVED = {2023: 0.640, 2024: 0.690, 2025: 0.726}
 
 
 @pytest.mark.parametrize("year", [2017, 2018, 2019, 2020, 2021, 2022, 2023, 2024])
 def test_30d_maker_phaseout(year: int) -> None:
     """2019–2022 a BEV / PHEV buyer got the full credit times the expected phase-out share (Tesla
-    from 2019, GM from 2019-04, Toyota from 2022-10); to 2018 and from 2023 (IRA: no per-maker
-    cap) the full credit. FCEVs are not scaled."""
+    from 2019, GM from 2019-04, Toyota from 2022-10); to 2018 the full credit; from 2023 (IRA: no
+    per-maker cap) the full credit times the IRA's received share. FCEVs are not scaled."""
     pt = np.array(["BEV", "PHEV", "FCEV", "ICE"])
     got = us.ev_tax_credit_usd(year, pt, 40_000.0, battery_kwh=np.array([60.0, 16.0, np.nan, np.nan]))
     bev, phev = PHASEOUT.get(year, (1.0, 1.0))
-    np.testing.assert_allclose(got, [7500 * bev, 7500 * phev, 7500, 0])
+    ira = IRA_RECEIVED.get(year, 1.0)
+    np.testing.assert_allclose(got, [7500 * bev * ira, 7500 * phev * ira, 7500, 0])
     if year in PHASEOUT:
         assert got[0] < 7500 and got[0] < got[1]
-    else:
+    elif year not in IRA_RECEIVED:
         assert (got[:3] == 7500).all()
+
+
+@pytest.mark.parametrize("year", range(2010, 2031))
+def test_30d_ira_received_share_only_2023_2025(year: int) -> None:
+    """The IRA received share (``ira_eligible_share_bev/_phev``) lowers the BEV / PHEV credit in
+    2023–2025 only: credit = 7,500 × share of the year × phase-out factor × received share, the
+    received share 1 before 2023 and after 2025 and below 1 (0.64 / 0.69 / 0.73) in between."""
+    from nevsim.policy import _tables as t
+
+    pt = np.array(["BEV", "PHEV", "FCEV"])
+    got = us.ev_tax_credit_usd(year, pt, 40_000.0, battery_kwh=np.array([60.0, 16.0, np.nan]))
+    of_year = t.value("US", "IRA30D", "eligible_share_of_year", year)
+    for i, name in enumerate(("bev", "phev")):
+        ira = t.value("US", "IRA30D", f"ira_eligible_share_{name}", year)
+        assert ira == IRA_RECEIVED.get(year, 1.0)
+        if of_year == 0:  # ended: nothing paid, the per-maker rows stop at 2025
+            assert got[i] == 0.0
+            continue
+        maker = t.value("US", "IRA30D", f"maker_phaseout_factor_{name}", year)
+        assert got[i] == pytest.approx(7500 * of_year * maker * ira)
+    assert got[2] == pytest.approx(7500 * of_year)  # FCEV not scaled
+    if year in IRA_RECEIVED:
+        assert 0 < got[0] < 7500 * of_year
+
+
+def test_30d_ira_received_share_within_bounds_and_sourced() -> None:
+    """The received shares are in [0, 1], derived (D) with their inputs named in 2023–2025, and
+    every source key resolves in sources.csv."""
+    from nevsim.policy import _tables as t
+
+    keys = set(t.sources()["source_key"])
+    for name in ("ira_eligible_share_bev", "ira_eligible_share_phev"):
+        for year in range(2010, 2061):
+            r = t.row("US", "IRA30D", name, year)
+            assert 0.0 <= r.value <= 1.0
+            assert r.sources and set(r.sources) <= keys
+            assert (r.value < 1.0) == (2023 <= year <= 2025)
+        for year in IRA_RECEIVED:
+            r = t.row("US", "IRA30D", name, year)
+            assert r.status == "D" and r.revision == "ira" and "lease" in r.note
+        assert "Treasury-2024-10-01" in t.row("US", "IRA30D", name, 2024).sources
+        assert "BNEF-2023-04" in t.row("US", "IRA30D", name, 2023).sources
 
 
 def test_30d_phaseout_within_bounds_and_sourced() -> None:

@@ -80,8 +80,8 @@ def test_us_30d_credit_zero_after_2025() -> None:
                       fuel_l_per_100km=price * 0, battery_kwh=np.full((1, 5, 4), 60.0))
     policy = region.policy()
     amounts = {y: policy.subsidy_cny(y, veh) for y in (2024, 2025, 2026, 2030)}
-    assert amounts[2024][0, 2, 3] == pytest.approx(7500.0)  # BEV, compact
-    assert amounts[2025][0, 2, 3] == pytest.approx(7500.0 * 0.7479)  # ends after 2025-09-30
+    assert amounts[2024][0, 2, 3] == pytest.approx(7500.0 * 0.690)  # BEV, compact; 69 % received it
+    assert amounts[2025][0, 2, 3] == pytest.approx(7500.0 * 0.7479 * 0.726)  # ends after 2025-09-30
     assert amounts[2024][0, 2, 0] == 0.0  # ICE never
     assert not amounts[2026].any() and not amounts[2030].any()
 
@@ -383,7 +383,9 @@ def test_purchase_incentive_applies_in_its_years_only_and_adds_to_a_named_one() 
 
 def test_us_30d_per_vehicle_falls_by_the_maker_phaseout() -> None:
     """The US region's 30D credit per BEV / PHEV (what the buyer's utility sees) is the full credit
-    times the 200,000-per-maker phase-out factor in 2019–2022, and the full credit in 2018 and 2023."""
+    times the 200,000-per-maker phase-out factor in 2019–2022, the full credit in 2018, and in
+    2023–2025 the full credit times the share of plug-in buyers who received it (30D or a 45W
+    lease), which is the only change in those years."""
     from nevsim.policy import _tables as t
     from nevsim.regions import Region
 
@@ -394,7 +396,13 @@ def test_us_30d_per_vehicle_falls_by_the_maker_phaseout() -> None:
     policy = Region.from_scenario(load_scenario("us-current-policies")).policy()
     full = policy.subsidy_cny(2018, Veh())
     assert full[..., 3].min() > 0 and full[..., 2].min() > 0
-    np.testing.assert_allclose(policy.subsidy_cny(2023, Veh())[..., 2:], full[..., 2:])
+    for year in (2023, 2024):
+        bev = t.value("US", "IRA30D", "ira_eligible_share_bev", year)
+        phev = t.value("US", "IRA30D", "ira_eligible_share_phev", year)
+        got = policy.subsidy_cny(year, Veh())
+        np.testing.assert_allclose(got[..., 3], full[..., 3] * bev)
+        np.testing.assert_allclose(got[..., 2], full[..., 2] * phev)
+        assert 0.6 < bev < 0.75 and 0.6 < phev < 0.75
     for year in (2019, 2020, 2021, 2022):
         bev = t.value("US", "IRA30D", "maker_phaseout_factor_bev", year)
         phev = t.value("US", "IRA30D", "maker_phaseout_factor_phev", year)

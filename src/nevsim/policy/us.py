@@ -8,10 +8,13 @@
 - ACC II: each qualifying ZEV earns 1 vehicle value, each vehicle sold requires the year's
   share; $20,000 per vehicle of shortfall; PHEVs limited to 20 % of the requirement. Applies in
   the adopting states (``covered_share``, ≈ 30 % of US sales; legal status contested).
-- 30D: up to $7,500 (MSRP caps from 2023; sourcing assumed met); ended for vehicles acquired
-  after 2025-09-30 (2025 as a yearly average: 273/365 of the year). 2019–2022: the
-  200,000-per-maker phase-out (IRC 30D(e); Tesla, GM, Toyota) as the average share of the full
-  credit a BEV / PHEV buyer got (``maker_phaseout_factor_bev`` / ``_phev``).
+- 30D: up to $7,500 (MSRP caps from 2023); ended for vehicles acquired after 2025-09-30 (2025
+  as a yearly average: 273/365 of the year). 2019–2022: the 200,000-per-maker phase-out (IRC
+  30D(e); Tesla, GM, Toyota) as the average share of the full credit a BEV / PHEV buyer got
+  (``maker_phaseout_factor_bev`` / ``_phev``). 2023–2025: the share of plug-in buyers who got a
+  credit — 30D at purchase (sourcing, final-assembly and income rules) or 45W passed through a
+  lease — (``ira_eligible_share_bev`` / ``_phev``: 0.64 / 0.69 / 0.73, derived from Treasury's
+  point-of-sale counts, lease shares and BNEF's eligible-model share).
 """
 
 from __future__ import annotations
@@ -136,8 +139,9 @@ def ev_tax_credit_usd(year: int, powertrain: object, price_usd: object, *, batte
     """Federal clean-vehicle credit (30D) per new vehicle, USD, as a yearly average.
 
     2010–2022: 2,917 + 417 × (kWh − 5), max 7,500 (battery ≥ 7 kWh; unknown battery ⇒ the
-    maximum); 2023–2025: 7,500 if MSRP ≤ 55,000 (cars) / 80,000 (other), sourcing assumed met;
-    2025 × 273/365 (ended for vehicles acquired after 2025-09-30); 0 from 2026. ICE/HEV 0.
+    maximum); 2023–2025: 7,500 if MSRP ≤ 55,000 (cars) / 80,000 (other), times the share of
+    plug-in buyers who received a credit (below); 2025 × 273/365 (ended for vehicles acquired
+    after 2025-09-30); 0 from 2026. ICE/HEV 0.
 
     The one average vehicle per segment stands for every maker's, so BEVs and PHEVs get the
     credit times the expected share its buyers received under the 200,000-per-maker phase-out
@@ -146,6 +150,17 @@ def ev_tax_credit_usd(year: int, powertrain: object, price_usd: object, *, batte
     2019, 0 from 2020; GM 0.58 in 2019, 0.07 in 2020, 0 after; Toyota 50 % in 2022 Q4). It is 1
     to 2018 and from 2023 (the Inflation Reduction Act lifted the cap); FCEVs are not scaled.
     Sources and the shares: ``params/parameters.csv`` rows ``maker_phaseout_factor_bev/_phev``.
+
+    From 2023 the IRA's sourcing, North-American final-assembly and buyer-income rules kept many
+    buyers from the 30D credit, while most lessees got 7,500 USD through the commercial credit
+    (45W) passed through by the lessor. BEVs and PHEVs therefore get the credit times the share of
+    the full credit an average plug-in buyer received, ``e_y = L_y + (1 − L_y) p_y`` (``L`` the
+    share of new EVs leased, ``p`` the share of non-leased buyers who got 30D): 0.640 in 2023
+    (Experian L 0.22; BNEF: p ≈ the eligible-model share 0.43 + 0.5 × 0.22), 0.690 in 2024
+    (Treasury: 250,000 point-of-sale transfers to September over 93 % take-up = 24.6 % of plug-ins;
+    Experian L 0.44), 0.726 in 2025 (L 0.52; 2024's p held). 1 before 2023 (the per-maker factor
+    applies there). FCEVs are not scaled. Rows ``ira_eligible_share_bev/_phev`` (D; one plug-in-wide
+    share, no BEV/PHEV split was found).
     """
     year = t.check_year(year)
     if body not in ("car", "other"):
@@ -173,6 +188,7 @@ def ev_tax_credit_usd(year: int, powertrain: object, price_usd: object, *, batte
         cap = t.value(REGION, "IRA30D", f"msrp_cap_{body}_usd", year)
         amount = np.where(price <= cap, max_usd, 0.0)
     amount = np.where(np.isfinite(kwh) & (kwh < min_kwh), 0.0, amount)
-    phaseout = np.where(pt == "BEV", t.value(REGION, "IRA30D", "maker_phaseout_factor_bev", year),
-                        np.where(pt == "PHEV", t.value(REGION, "IRA30D", "maker_phaseout_factor_phev", year), 1.0))
-    return np.broadcast_to(np.where(plug, amount * share * phaseout, 0.0), shape).copy()
+    received = {p: t.value(REGION, "IRA30D", f"maker_phaseout_factor_{p.lower()}", year)
+                * t.value(REGION, "IRA30D", f"ira_eligible_share_{p.lower()}", year) for p in ("BEV", "PHEV")}
+    factor = np.where(pt == "BEV", received["BEV"], np.where(pt == "PHEV", received["PHEV"], 1.0))
+    return np.broadcast_to(np.where(plug, amount * share * factor, 0.0), shape).copy()
