@@ -56,6 +56,13 @@ credit's 200,000-per-maker phase-out of 2019–2022 (Tesla, GM, Toyota; policy t
 ``maker_phaseout_factor_bev/_phev``, :func:`nevsim.policy.us.ev_tax_credit_usd`) lowers the
 credit per US plug-in in those years, so the US constants and the pooled κ move: κ 0.579769 →
 0.579880, hold constant 2.11464 → 2.11488, EV share 2030 78.8239 → 78.8266 %.
+
+Re-recorded 2026-12-01 (ninth session) for one more deliberate US change: the 2023–2025 credit is
+the share of the full 7,500 USD an average US plug-in buyer received (30D at purchase or 45W
+through a lease; rows ``ira_eligible_share_bev/_phev``, 0.640 / 0.690 / 0.726, status D), no
+longer the full credit for every plug-in. The US constants of 2023–25 are fitted with less
+credit, so they and the pooled κ rise: κ 0.579880 → 0.589973, hold constant 2.11488 → 2.13647,
+China's EV share 2030 78.8266 → 79.0695 %.
 """
 
 from __future__ import annotations
@@ -68,20 +75,20 @@ RTOL = 1e-8  # far below any modelling change, far above floating-point reorderi
 
 SERIES = {
     ("Sales Share|Cars|EV", 2024): 47.99999999999999,  # calibrated on IEA GEVO 2025 (history year)
-    ("Sales Share|Cars|EV", 2030): 78.8265798697742,
-    ("Sales Share|Cars|EV", 2035): 90.48204756002897,
-    ("Stock|Cars|EV", 2035): 231388799.2290498,
+    ("Sales Share|Cars|EV", 2030): 79.06951349639196,
+    ("Sales Share|Cars|EV", 2035): 90.67629129014914,
+    ("Stock|Cars|EV", 2035): 231893539.2581336,
     ("Stock|Cars|Total", 2035): 368602433.41508913,
     ("Price|Credit|NEV", 2021): 2088.0,  # observed average price used in history (credit_prices.csv)
-    ("Price|Battery Pack", 2035): 60.01100123626846,
-    ("Emissions|CO2|Cars", 2035): 402.8891543313868,
+    ("Price|Battery Pack", 2035): 59.995914389749466,
+    ("Emissions|CO2|Cars", 2035): 402.4752703522465,
 }
 MAKERS = {
-    ("BYD", "Sales|Cars|BEV", 2030): 2901400.567821942,
-    ("Other", "Sales|Cars|BEV", 2030): 4791012.743888081,
+    ("BYD", "Sales|Cars|BEV", 2030): 2902105.030616847,
+    ("Other", "Sales|Cars|BEV", 2030): 4812954.578314239,
 }
-KAPPA = 0.5798802588818035
-HOLD_PLUGIN = 2.1148815190841397
+KAPPA = 0.5899728501554468
+HOLD_PLUGIN = 2.13646868561399
 # the single-region fit (kappa_fit = "own"): the pre-pooling calibration, with the same data
 KAPPA_OWN = 0.8798810769169337
 EV_SHARE_2030_OWN = 85.32011858650175
