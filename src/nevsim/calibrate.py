@@ -253,8 +253,9 @@ class Calibration:
     #: standard error ``[draw]`` of the unclipped κ slope (:func:`nevsim.pooling.kappa_standard_error`;
     #: a diagnostic, unused by the model); None where not computed
     kappa_se: np.ndarray | None = None
-    #: yearly step ``[draw]`` of the residual walk after the last calibrated year, ``z·σ`` (module
-    #: docstring, "Residual walk"); 0 in a one-draw run
+    #: step ``[draw]`` of the residual walk per √year after the last calibrated year, ``z·σ`` in
+    #: utility units (module docstring, "Residual walk"); 0 in a one-draw run, with the walk off
+    #: (z = 0) and where σ is undefined
     walk_step_plugin: np.ndarray | float = 0.0
     #: ``σ`` ``[draw]`` of the fitted residuals (:func:`walk_sd`); None where not computed
     walk_sd_plugin: np.ndarray | None = None

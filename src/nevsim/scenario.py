@@ -557,7 +557,8 @@ class Scenario(_Strict):
         otherwise be the same run. Used by ``nevsim outlook --draws`` and the back-test."""
         if draws is not None and draws > 1 and not self.distributions():
             raise InputError(field, f"{draws} draws need distributions in the scenario {self.name} "
-                                    "([uncertainty] coefficients = true or {dist = …} tables).", ["1"])
+                                    "([uncertainty] coefficients = true, residual_walk = true or {dist = …} "
+                                    "tables).", ["1"])
 
     def check_seed(self, seed: int | None, draws: int | None, field: str = "seed",
                    draws_field: str = "draws") -> None:

@@ -63,7 +63,7 @@ from nevsim.makers import (
 )
 from nevsim.policy.standard import _compliance_fast, _compliance_prepared, _PreparedStandard, apply_offset
 from nevsim.policy.standard import _prepare as _prepare_standard
-from nevsim.scenario import Scenario, interpolate_path, load_scenario
+from nevsim.scenario import Scenario, china_only, interpolate_path, load_scenario
 from nevsim.technology import (
     PHEV,
     POWERTRAINS,
@@ -562,12 +562,10 @@ def _path_draws(path: dict[str, float], years: np.ndarray, draws: Mapping[str, n
 
 # ----------------------------------------------------------------------------- values per draw
 
-#: Scenario fields that only China's built-in path reads: :data:`nevsim.scenario.CHINA_ONLY` (a region
-#: from a [region] table has its own policies, pass-through, currency, pack-price factor and energy
-#: prices, so sampling these would do nothing).
 def _china_only(key: str) -> bool:
-    from nevsim.scenario import china_only
-
+    """A scenario field only China's built-in path reads (:data:`nevsim.scenario.CHINA_ONLY`): a region
+    from a [region] table has its own policies, pass-through, currency, pack-price factor and energy
+    prices, so sampling these would do nothing."""
     return china_only(key) is not None
 
 
@@ -1973,8 +1971,8 @@ def sample_values(scenario: Scenario, draws: int, seed: int, *, start: int = 0) 
 
     dists = scenario.distributions()
     if not dists:
-        raise InputError("draws", f"{draws} draws need something to sample: distribution tables in the scenario "
-                                  "or [uncertainty] coefficients = true",
+        raise InputError("draws", f"{draws} draws need something to sample: distribution tables in the scenario, "
+                                  "[uncertainty] coefficients = true or residual_walk = true",
                          allowed=["1 (deterministic)", "a scenario with distributions"])
     return sample(dists, draws, seed, start=start, correlations=scenario.correlations())
 

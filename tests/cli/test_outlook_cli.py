@@ -144,3 +144,19 @@ def test_table_shows_the_public_cost_and_china_the_trade_in():
     assert china[-2:] == ["subsidy+tax bn CNY", "trade-in bn CNY"]
     us = [header for header, *_ in _columns(nevsim.run("us-current-policies"))]
     assert us[-1] == "incentives bn USD" and not any("trade-in" in h for h in us)
+
+
+def test_runs_list_leaves_draws_blank_when_a_run_has_none(monkeypatch, tmp_path) -> None:
+    """A run stored without a draw count (``<NA>`` in ``Store.list_runs``) lists with a blank cell."""
+    import pandas as pd
+
+    from nevsim.store import Store
+
+    row = {"run_id": "abc123", "scenario": "old", "hash": "f" * 64, "created": pd.Timestamp("2026-01-01"),
+           "version": "0.0.1", "regions": "CN", "first_year": 2010, "last_year": 2060,
+           "history_last_year": 2024, "draws": pd.NA}
+    frame = pd.DataFrame([row]).astype({"draws": "Int64"})
+    monkeypatch.setattr(Store, "list_runs", lambda self: frame)
+    result = runner.invoke(app, ["runs", "list", "--store", str(tmp_path / "x.duckdb")], env={"COLUMNS": "220"})
+    assert result.exit_code == 0, result.output
+    assert "abc123" in result.stdout

@@ -102,7 +102,7 @@ def test_compliance_bad_row(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("region", "year", "param"), [("CN", "2022", "nev_ratio"), ("US", "2030", "zev_requirement"),
                                                        ("EU", "2025", "zlev_benchmark"), ("china", "2019", "nev_ratio"),
                                                        ("US", "2020", "maker_phaseout_factor_bev"),
-                                                       ("US", "2024", "ira_eligible_share_phev")])
+                                                       ("US", "2024", "ira_received_share_phev")])
 def test_policy_show(region: str, year: str, param: str) -> None:
     r = run("policy", "show", "--region", region, "--year", year, "--json")
     assert r.exit_code == 0, r.output

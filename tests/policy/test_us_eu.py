@@ -105,7 +105,7 @@ def test_30d_maker_phaseout(year: int) -> None:
 
 @pytest.mark.parametrize("year", range(2010, 2031))
 def test_30d_ira_received_share_only_2023_2025(year: int) -> None:
-    """The IRA received share (``ira_eligible_share_bev/_phev``) lowers the BEV / PHEV credit in
+    """The IRA received share (``ira_received_share_bev/_phev``) lowers the BEV / PHEV credit in
     2023–2025 only: credit = 7,500 × share of the year × phase-out factor × received share, the
     received share 1 before 2023 and after 2025 and below 1 (0.64 / 0.69 / 0.73) in between."""
     from nevsim.policy import _tables as t
@@ -114,7 +114,7 @@ def test_30d_ira_received_share_only_2023_2025(year: int) -> None:
     got = us.ev_tax_credit_usd(year, pt, 40_000.0, battery_kwh=np.array([60.0, 16.0, np.nan]))
     of_year = t.value("US", "IRA30D", "eligible_share_of_year", year)
     for i, name in enumerate(("bev", "phev")):
-        ira = t.value("US", "IRA30D", f"ira_eligible_share_{name}", year)
+        ira = t.value("US", "IRA30D", f"ira_received_share_{name}", year)
         assert ira == IRA_RECEIVED.get(year, 1.0)
         if of_year == 0:  # ended: nothing paid, the per-maker rows stop at 2025
             assert got[i] == 0.0
@@ -132,7 +132,7 @@ def test_30d_ira_received_share_within_bounds_and_sourced() -> None:
     from nevsim.policy import _tables as t
 
     keys = set(t.sources()["source_key"])
-    for name in ("ira_eligible_share_bev", "ira_eligible_share_phev"):
+    for name in ("ira_received_share_bev", "ira_received_share_phev"):
         for year in range(2010, 2061):
             r = t.row("US", "IRA30D", name, year)
             assert 0.0 <= r.value <= 1.0

@@ -397,8 +397,8 @@ def test_us_30d_per_vehicle_falls_by_the_maker_phaseout() -> None:
     full = policy.subsidy_cny(2018, Veh())
     assert full[..., 3].min() > 0 and full[..., 2].min() > 0
     for year in (2023, 2024):
-        bev = t.value("US", "IRA30D", "ira_eligible_share_bev", year)
-        phev = t.value("US", "IRA30D", "ira_eligible_share_phev", year)
+        bev = t.value("US", "IRA30D", "ira_received_share_bev", year)
+        phev = t.value("US", "IRA30D", "ira_received_share_phev", year)
         got = policy.subsidy_cny(year, Veh())
         np.testing.assert_allclose(got[..., 3], full[..., 3] * bev)
         np.testing.assert_allclose(got[..., 2], full[..., 2] * phev)

@@ -59,7 +59,7 @@ credit per US plug-in in those years, so the US constants and the pooled κ move
 
 Re-recorded 2026-12-01 (ninth session) for one more deliberate US change: the 2023–2025 credit is
 the share of the full 7,500 USD an average US plug-in buyer received (30D at purchase or 45W
-through a lease; rows ``ira_eligible_share_bev/_phev``, 0.640 / 0.690 / 0.726, status D), no
+through a lease; rows ``ira_received_share_bev/_phev``, 0.640 / 0.690 / 0.726, status D), no
 longer the full credit for every plug-in. The US constants of 2023–25 are fitted with less
 credit, so they and the pooled κ rise: κ 0.579880 → 0.589973, hold constant 2.11488 → 2.13647,
 China's EV share 2030 78.8266 → 79.0695 %.

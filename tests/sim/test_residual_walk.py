@@ -136,3 +136,23 @@ def test_the_example_file_switches_the_walk_on() -> None:
     scenario = load_scenario(str(path))
     assert scenario.uncertainty.residual_walk and scenario.uncertainty.coefficients
     assert scenario.region == "CN"
+
+
+def test_the_walk_is_the_same_in_chunks_and_works_for_a_region() -> None:
+    """Chunked runs draw the same z per draw and fit the same σ (per chunk); a [region] scenario
+    (the US) walks too."""
+    import pandas as pd
+
+    us = load_scenario("us-current-policies", {"uncertainty.residual_walk": True})
+    one, _, m1 = run_frames(us, draws=6, seed=2, chunk_draws=6, makers=False)
+    three, _, m3 = run_frames(us, draws=6, seed=2, chunk_draws=2, makers=False)
+    pd.testing.assert_frame_equal(one, three)
+    assert m1["calibration"]["walk_sd_plugin"] == m3["calibration"]["walk_sd_plugin"]
+    assert len(m3["calibration"]["walk_sd_plugin"]) == 6
+    off, _, _ = run_frames(load_scenario("us-current-policies"), draws=6, seed=2, makers=False)
+
+    def spread(s):
+        v = s[(s["variable"] == EV) & (s["year"] == 2030)]["value"]
+        return float(v.max() - v.min())
+
+    assert spread(one) > spread(off)

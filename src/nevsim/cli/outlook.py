@@ -428,6 +428,8 @@ def runs_list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
 ) -> None:
     """List the runs in the results store, newest first."""
+    import pandas as pd
+
     from nevsim.store import Store
 
     st = Store(store)
@@ -443,7 +445,7 @@ def runs_list_cmd(
     for name in ("run_id", "scenario", "hash", "created", "version", "regions", "years", "history to", "draws"):
         table.add_column(name, justify="right" if name == "draws" else "left")
     for r in runs.itertuples(index=False):
-        draws = "" if r.draws is None or r.draws != r.draws else f"{int(r.draws):,}"  # NaN: not recorded
+        draws = "" if pd.isna(r.draws) else f"{int(r.draws):,}"  # <NA>: not recorded
         table.add_row(str(r.run_id), str(r.scenario), str(r.hash)[:12], str(r.created), str(r.version),
                       str(r.regions), f"{r.first_year}–{r.last_year}", str(r.history_last_year), draws)
     _console().print(table)

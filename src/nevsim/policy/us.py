@@ -13,7 +13,7 @@
   30D(e); Tesla, GM, Toyota) as the average share of the full credit a BEV / PHEV buyer got
   (``maker_phaseout_factor_bev`` / ``_phev``). 2023–2025: the share of plug-in buyers who got a
   credit — 30D at purchase (sourcing, final-assembly and income rules) or 45W passed through a
-  lease — (``ira_eligible_share_bev`` / ``_phev``: 0.64 / 0.69 / 0.73, derived from Treasury's
+  lease — (``ira_received_share_bev`` / ``_phev``: 0.64 / 0.69 / 0.73, derived from Treasury's
   point-of-sale counts, lease shares and BNEF's eligible-model share).
 """
 
@@ -159,7 +159,7 @@ def ev_tax_credit_usd(year: int, powertrain: object, price_usd: object, *, batte
     (Experian L 0.22; BNEF: p ≈ the eligible-model share 0.43 + 0.5 × 0.22), 0.690 in 2024
     (Treasury: 250,000 point-of-sale transfers to September over 93 % take-up = 24.6 % of plug-ins;
     Experian L 0.44), 0.726 in 2025 (L 0.52; 2024's p held). 1 before 2023 (the per-maker factor
-    applies there). FCEVs are not scaled. Rows ``ira_eligible_share_bev/_phev`` (D; one plug-in-wide
+    applies there). FCEVs are not scaled. Rows ``ira_received_share_bev/_phev`` (D; one plug-in-wide
     share, no BEV/PHEV split was found).
     """
     year = t.check_year(year)
@@ -189,6 +189,6 @@ def ev_tax_credit_usd(year: int, powertrain: object, price_usd: object, *, batte
         amount = np.where(price <= cap, max_usd, 0.0)
     amount = np.where(np.isfinite(kwh) & (kwh < min_kwh), 0.0, amount)
     received = {p: t.value(REGION, "IRA30D", f"maker_phaseout_factor_{p.lower()}", year)
-                * t.value(REGION, "IRA30D", f"ira_eligible_share_{p.lower()}", year) for p in ("BEV", "PHEV")}
+                * t.value(REGION, "IRA30D", f"ira_received_share_{p.lower()}", year) for p in ("BEV", "PHEV")}
     factor = np.where(pt == "BEV", received["BEV"], np.where(pt == "PHEV", received["PHEV"], 1.0))
     return np.broadcast_to(np.where(plug, amount * share * factor, 0.0), shape).copy()
