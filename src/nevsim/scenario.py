@@ -560,6 +560,25 @@ class Scenario(_Strict):
                                     "([uncertainty] coefficients = true, residual_walk = true or {dist = …} "
                                     "tables).", ["1"])
 
+    def with_residual_walk(self, draws: int | None, field: str = "residual_walk",
+                           draws_field: str = "draws") -> Scenario:
+        """This scenario with ``uncertainty.residual_walk = true`` (the calibrated plug-in constant
+        drifts after the data cutoff; docs/uncertainty.md, "Structural uncertainty").
+
+        ``draws`` is the run's (None: the scenario's ``uncertainty.draws``); one draw is refused
+        (InputError at ``field``): the walk acts only across draws, so a one-draw run would be
+        the scenario's own. Used by ``nevsim outlook``/``backtest --residual-walk`` and the web
+        back-test."""
+        n = self.uncertainty.draws if draws is None else draws
+        if n <= 1:
+            raise InputError(field, f"needs more than one draw ({draws_field} N with N > 1, or the scenario's "
+                                    f"uncertainty.draws > 1): the walk acts across draws, and the scenario "
+                                    f"{self.name} would run {n} draw, its own deterministic run.",
+                             [f"{draws_field} N with N > 1", "uncertainty.draws > 1 in the scenario"])
+        data = self.resolved()
+        data.setdefault("uncertainty", {})["residual_walk"] = True
+        return validate_scenario(data)
+
     def check_seed(self, seed: int | None, draws: int | None, field: str = "seed",
                    draws_field: str = "draws") -> None:
         """A run's seed needs more than one draw (InputError at ``field``): one draw is the

@@ -112,3 +112,17 @@ def test_draws_add_the_band_to_json_table_and_plot(tmp_path: Path) -> None:
     assert "band over 12 draws" in r.output and plot.exists()
     assert "coverage, width and interval score" in r.output and "inside the band" in r.output
     assert '"fill":"toself"' in plot.read_text().replace(" ", "")
+
+
+def test_residual_walk_flag_widens_the_band_and_needs_draws() -> None:
+    def band(*extra: str) -> dict:
+        r = run("--cutoff", "2021", "--draws", "20", "--seed", "1", "--json", *extra)
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)
+
+    plain, walked = band(), band("--residual-walk")
+    assert walked["band_width_pooled"] > plain["band_width_pooled"]
+    as_known = band("--residual-walk", "--policies", "as-known")
+    assert as_known["policies"] == "as-known" and as_known["band_width_pooled"] > 0
+    one = run("--cutoff", "2021", "--residual-walk")
+    assert one.exit_code == 2 and "--residual-walk" in one.output and "more than one draw" in one.output

@@ -158,3 +158,20 @@ def test_a_seed_with_the_scenarios_draws_is_kept(tmp_path) -> None:
     result = invoke("outlook", str(file), "--seed", "4", "--json", "--no-store")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["run"]["seed"] == 4
+
+
+def test_residual_walk_flag_widens_the_range_and_needs_draws() -> None:
+    plain = invoke("outlook", "--draws", "40", "--seed", "1", "--csv", "--no-store")
+    walked = invoke("outlook", "--draws", "40", "--seed", "1", "--residual-walk", "--csv", "--no-store")
+    assert plain.exit_code == 0 and walked.exit_code == 0, walked.output
+
+    def width(text: str) -> float:
+        frame = pd.read_csv(__import__("io").StringIO(text))
+        sel = frame[(frame["variable"] == "Sales Share|Cars|EV") & (frame["year"] == 2030)].set_index("quantile")
+        return float(sel.loc[0.95, "value"] - sel.loc[0.05, "value"])
+
+    assert width(walked.stdout) > 2 * width(plain.stdout)
+    one = invoke("outlook", "--residual-walk", "--no-store")
+    assert one.exit_code == 2 and "--residual-walk" in one.output and "more than one draw" in one.output
+    every = invoke("outlook", "--region", "all", "--draws", "1", "--residual-walk", "--no-store")
+    assert every.exit_code == 2 and "--residual-walk" in every.output

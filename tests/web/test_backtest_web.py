@@ -143,3 +143,18 @@ def test_a_saved_scenario_can_be_back_tested(tmp_path: Any) -> None:
         assert again.json()["band_width_pooled"] == pytest.approx(plain["band_width_pooled"])
         unknown = client.get("/api/backtest", params={"scenario": "nope"})
         assert unknown.status_code == 422 and "walk" in unknown.json()["detail"][0]["allowed"]
+
+
+def test_residual_walk_in_the_api_and_on_the_page(tmp_path: Any) -> None:
+    with make_client(tmp_path / "runs.duckdb", max_draws=20) as client:
+        params = {"cutoff": "2021", "draws": 20, "seed": 1}
+        plain = client.get("/api/backtest", params=params).json()
+        walked = client.get("/api/backtest", params={**params, "residual_walk": "true"})
+        assert walked.status_code == 200, walked.text
+        assert walked.json()["band_width_pooled"] > plain["band_width_pooled"]
+        one = client.get("/api/backtest", params={"cutoff": "2021", "residual_walk": "true"})
+        assert one.status_code == 422 and one.json()["detail"][0]["field"] == "residual_walk"
+        page = client.get("/backtest")
+        assert 'id="backtest-walk"' in page.text
+        ran = client.get("/backtest", params={"go": "true", "draws": 10, "residual_walk": "true"})
+        assert ran.status_code == 200 and 'id="backtest-walk" value="true" checked' in ran.text

@@ -156,6 +156,10 @@ def backtest_cmd(
                         "the miss, lower is better).")] = None,
     seed: Annotated[int | None, typer.Option(
         "--seed", help="Random seed of the draws, ≥ 0 (default: the scenario's uncertainty.seed).")] = None,
+    residual_walk: Annotated[bool, typer.Option(
+        "--residual-walk", help="Structural uncertainty: with the draws, let the calibrated plug-in constant "
+                                "drift after each cutoff as a random walk with its yearly step up to the "
+                                "cutoff (uncertainty.residual_walk). Needs --draws N > 1.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the forecast-fan chart (HTML).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the --plot file if it exists.")] = False,
@@ -175,10 +179,13 @@ def backtest_cmd(
         spec, code = resolve_scenario_region(scenario, region)
     except InputError as exc:
         raise _as_flags(exc, single_cutoff=cutoff is not None) from None
-    if seed is not None:  # (the library refuses it too, naming its arguments; here the flags)
+    if seed is not None or residual_walk:  # (the library refuses a seed too, naming its arguments; here the flags)
         from nevsim.backtest import _load_scenario
 
-        _load_scenario(spec).check_seed(seed, draws, "--seed", "--draws")
+        loaded = _load_scenario(spec)
+        if residual_walk:
+            spec = loaded = loaded.with_residual_walk(draws, "--residual-walk", "--draws")
+        loaded.check_seed(seed, draws, "--seed", "--draws")
     if plot is not None:
         check_writable(plot, force=force, field="--plot", suffixes=HTML_SUFFIXES)
     try:

@@ -250,6 +250,10 @@ def outlook_cmd(
                         "outputs become quantiles over draws.")] = None,
     seed: Annotated[int | None, typer.Option(
         "--seed", help="Random seed of the draws, ≥ 0 (default: the scenario's uncertainty.seed).")] = None,
+    residual_walk: Annotated[bool, typer.Option(
+        "--residual-walk", help="Structural uncertainty: with the draws, let the calibrated plug-in constant "
+                                "drift after the data cutoff as a random walk with its historical yearly "
+                                "step (uncertainty.residual_walk). Ranges widen a lot; needs --draws N > 1.")] = False,
 ) -> None:
     """Run a scenario: headline table, targets check, store the run, write files with --out."""
     from nevsim.scenario import MAX_DRAWS, load_scenario
@@ -277,13 +281,15 @@ def outlook_cmd(
             raise InputError("--region", "'all' runs the three default scenarios; give no scenario with it.",
                              allowed=["CN", "US", "EU"])
         _outlook_all(as_json=as_json, as_csv=as_csv, out=out, store=store, no_store=no_store, all_years=all_years,
-                     force=force, draws=draws, seed=seed)
+                     force=force, draws=draws, seed=seed, residual_walk=residual_walk)
         return
     if scenario is None:
         from nevsim.regions import default_scenario
 
         scenario = default_scenario(code) if code is not None else DEFAULT_SCENARIO
     scen = load_scenario(scenario)
+    if residual_walk:
+        scen = scen.with_residual_walk(draws, "--residual-walk", "--draws")
     if code is not None and code != scen.region:
         raise InputError("--region", f"scenario {scen.name!r} simulates region {scen.region}, not {code}.",
                          allowed=[scen.region])
@@ -337,7 +343,8 @@ def outlook_cmd(
 
 
 def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path | None, no_store: bool,
-                 all_years: bool, force: bool, draws: int | None = None, seed: int | None = None) -> None:
+                 all_years: bool, force: bool, draws: int | None = None, seed: int | None = None,
+                 residual_walk: bool = False) -> None:
     """``--region all``: the default scenarios of CN, US and EU, side by side.
 
     ``draws``/``seed`` apply to each of the three runs as to one (default: each scenario's own
@@ -353,6 +360,8 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
         for name in compare.COMPARISON_FILES:  # refuse before running, not after
             check_writable(out / name, force=force, field="--out", create_folder=True)
     scenarios = [load_scenario(name) for name in DEFAULT_SCENARIOS.values()]
+    if residual_walk:
+        scenarios = [scen.with_residual_walk(draws, "--residual-walk", "--draws") for scen in scenarios]
     for scen in scenarios:
         scen.check_draws(draws, "--draws")
         scen.check_seed(seed, draws, "--seed", "--draws")

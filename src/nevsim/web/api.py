@@ -345,7 +345,7 @@ def backtest_available() -> str | None:
 
 def run_backtest(st: AppState, scenario: str | None, region: str | None = None, cutoffs: object = None,
                  through: int | None = None, policies: str = "enacted", draws: int | None = None,
-                 seed: int | None = None) -> Any:
+                 seed: int | None = None, residual_walk: bool = False) -> Any:
     """A back-test of a shipped or saved scenario (memoised per app: it is pure and takes a few seconds).
 
     Scenario and region follow :func:`nevsim.backtest.resolve_scenario_region` (a region alone
@@ -354,6 +354,7 @@ def run_backtest(st: AppState, scenario: str | None, region: str | None = None, 
     default cutoffs). ``policies``: ``"enacted"`` (the scenario's rules at every cutoff) or
     ``"as-known"`` (China's rules as issued by the end of each cutoff). ``draws``/``seed``: Monte
     Carlo draws per cutoff (the model's median and 5–95 % band), at most the server's ``max_draws``.
+    ``residual_walk``: the scenario with ``uncertainty.residual_walk = true`` (needs draws > 1).
     """
     from nevsim.backtest import (
         POLICY_VIEWS,
@@ -376,6 +377,11 @@ def run_backtest(st: AppState, scenario: str | None, region: str | None = None, 
     # a saved scenario: built like a run of it (a shipped base, the server's draw limit); keyed on its hash
     saved = st.build(scenario, {}, draws) if scenario is not None and scenario not in st.shipped() else None
     spec, code = resolve_scenario_region(saved if saved is not None else scenario, region)
+    if residual_walk:
+        from nevsim.scenario import Scenario, load_scenario
+
+        base = spec if isinstance(spec, Scenario) else load_scenario(str(spec))
+        spec = saved = base.with_residual_walk(draws)
     name = str(getattr(spec, "name", spec))
     key = ("backtest", name, saved.hash if saved is not None else None, code, tuple(years) if years else None,
            through, policies, draws, seed)
@@ -409,12 +415,15 @@ def api_backtest(request: Request,
                      description="Monte Carlo draws per cutoff (the model's median and 5–95 % band, scored by "
                                  "coverage and interval score); at most the server's max_draws")] = None,
                  seed: Annotated[int | None, Query(description="random seed of the draws, ≥ 0")] = None,
+                 residual_walk: Annotated[bool, Query(
+                     description="structural uncertainty: the calibrated plug-in constant drifts after each "
+                                 "cutoff (uncertainty.residual_walk); needs draws > 1")] = False,
                  ) -> Response:
     why = backtest_available()
     if why is not None:
         return JSONResponse({"detail": f"back-test not available: {why}"}, status_code=501)
     years = None if cutoff is None else ",".join(cutoff)
-    bt = run_backtest(state_of(request), scenario, region, years, through, policies, draws, seed)
+    bt = run_backtest(state_of(request), scenario, region, years, through, policies, draws, seed, residual_walk)
     return JSONResponse(clean(bt.to_json()))
 
 

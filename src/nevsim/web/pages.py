@@ -635,7 +635,8 @@ def history(request: Request, region: Annotated[str, Query(max_length=40)] = "Ch
 def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64)] = "china-current-policies",
                   go: Annotated[bool, Query()] = False,
                   policies: Annotated[str, Query(max_length=16)] = "enacted",
-                  draws: Annotated[int | None, Query()] = None) -> HTMLResponse:
+                  draws: Annotated[int | None, Query()] = None,
+                  residual_walk: Annotated[bool, Query()] = False) -> HTMLResponse:
     from nevsim.web.api import backtest_available, run_backtest
 
     st = _state(request)
@@ -644,10 +645,12 @@ def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64
              ("as-known", "as known at each cutoff (China only)")]
     context: dict[str, Any] = {"why": why, "scenario": scenario, "scenarios": st.scenario_names(), "bt": None,
                                "policies": policies, "views": views, "draws": draws or 1,
+                               "residual_walk": residual_walk,
                                "max_draws": st.settings.max_draws}
     if why is not None or not go:
         return render(request, "backtest.html", **context)
-    bt = run_backtest(st, scenario, None, None, None, policies, draws)  # checks draws (1 to the server's max)
+    # checks draws (1 to the server's max) and that the walk has draws to act across
+    bt = run_backtest(st, scenario, None, None, None, policies, draws, None, residual_walk)
     mae = bt.mae if not callable(bt.mae) else bt.mae()
     fig = bt.plot()
     cov = bt.coverage()
