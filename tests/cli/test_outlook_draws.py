@@ -57,6 +57,7 @@ def test_table_shows_medians_and_range(tmp_path) -> None:
     assert "EV 5–95 %" in result.stdout and "medians over 8 draws" in result.stdout and "P(met)" in result.stdout
     flat = " ".join(result.stdout.split())  # the caption wraps
     assert "each column its own (BEV % + PHEV % need not equal EV %)" in flat
+    assert "(parameters only; --residual-walk adds structural uncertainty)" in flat
 
 
 def test_csv_and_out_write_quantiles(tmp_path) -> None:
@@ -171,6 +172,8 @@ def test_residual_walk_flag_widens_the_range_and_needs_draws() -> None:
         return float(sel.loc[0.95, "value"] - sel.loc[0.05, "value"])
 
     assert width(walked.stdout) > 2 * width(plain.stdout)
+    table = invoke("outlook", "--draws", "8", "--residual-walk", "--no-store")
+    assert "parameters and the residual walk (structural)" in " ".join(table.stdout.split())
     one = invoke("outlook", "--residual-walk", "--no-store")
     assert one.exit_code == 2 and "--residual-walk" in one.output and "more than one draw" in one.output
     every = invoke("outlook", "--region", "all", "--draws", "1", "--residual-walk", "--no-store")

@@ -80,3 +80,16 @@ def test_headline_shows_the_public_cost_and_the_trade_in(real_results):
         want = series[(series["variable"] == variable) & (series["year"] == 2025)]["value"].median()
         assert float(table.loc["2025", label].replace(",", "")) == pytest.approx(want, abs=0.05)
     assert float(table.loc["2030", "Trade-in subsidy, all new cars (billion CNY)"]) == 0.0
+
+
+def test_report_says_what_the_ranges_cover() -> None:
+    """A many-draw report names the kind of uncertainty its ranges cover; a one-draw report does not."""
+    from nevsim.scenario import load_scenario
+    from nevsim.simulate import run
+
+    plain = load_scenario("china-current-policies")
+    params_only = build_html(run(plain, draws=4, seed=1, makers=False))
+    assert "ranges over draws" in params_only and "parameters only" in params_only
+    walked = build_html(run(plain.with_residual_walk(4), draws=4, seed=1, makers=False))
+    assert "parameters and structure" in walked and "residual walk" in walked
+    assert "ranges over draws" not in build_html(run(plain, makers=False))

@@ -170,8 +170,11 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
     title = (f"nevsim outlook — {meta.get('scenario', '?')} ({', '.join(region_name(r) for r in res.regions)}), "
              f"hash {str(meta.get('scenario_hash', '?'))[:12]}, nevsim {meta.get('nevsim_version', '?')}")
     n = _draws(res)
+    walk = ((res.scenario or {}).get("uncertainty") or {}).get("residual_walk")
+    covers = ("parameters and the residual walk (structural)" if walk
+              else "parameters only; --residual-walk adds structural uncertainty")
     mc = (f" Values are medians over {n:,} draws (seed {meta.get('seed', '?')}), each column its own (BEV % + "
-          "PHEV % need not equal EV %); EV 5–95 % = range of the middle 90 % of draws.") if n > 1 else ""
+          f"PHEV % need not equal EV %); EV 5–95 % = range of the middle 90 % of draws ({covers}).") if n > 1 else ""
     table = Table(title=title, caption="(hist) = history year, calibrated to observations. "
                   "EV shares: % of new cars (IEA basis); NEV all vehicles: CAAM-basis estimate." + mc)
     names = [name for name, *_ in _columns(res)]

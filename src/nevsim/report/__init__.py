@@ -138,6 +138,16 @@ td:nth-child(n+2){font-variant-numeric:tabular-nums}
 """
 
 
+def uncertainty_kind(scenario: dict[str, Any]) -> str:
+    """What a many-draw run's ranges cover, in words: the parameters only, or also the residual
+    walk (``uncertainty.residual_walk``; docs/uncertainty.md, "Structural uncertainty")."""
+    if ((scenario or {}).get("uncertainty") or {}).get("residual_walk"):
+        return ("parameters and structure: the calibrated plug-in constant drifts after the data cutoff "
+                "(residual walk); wide, and unbounded beyond about 7 years")
+    return ("parameters only: the model's structure is taken as right; back-tests find such bands too "
+            "narrow (docs/backtest.md; --residual-walk adds structural uncertainty)")
+
+
 def build_html(res: Results, *, title: str | None = None) -> str:
     """The report as one HTML string (plotly.js inlined exactly once)."""
     from plotly.offline import get_plotlyjs
@@ -171,6 +181,8 @@ def build_html(res: Results, *, title: str | None = None) -> str:
         ("created (UTC)", meta.get("created_utc", "?")),
         ("draws / seed", f"{meta.get('draws', 1)} / {meta.get('seed', '?')}"),
     ]
+    if (meta.get("draws") or 1) > 1:
+        header_items.append(("ranges over draws", uncertainty_kind(res.scenario)))
     if solver:
         header_items.append(("credit market", "converged in every year" if solver.get("all_converged")
                              else "NOT converged in some years — see solver diagnostics"))
