@@ -569,12 +569,8 @@ class Scenario(_Strict):
         (InputError at ``field``): the walk acts only across draws, so a one-draw run would be
         the scenario's own. Used by ``nevsim outlook``/``backtest --residual-walk`` and the web
         back-test."""
-        n = self.uncertainty.draws if draws is None else draws
-        if n <= 1:
-            raise InputError(field, f"needs more than one draw ({draws_field} N with N > 1, or the scenario's "
-                                    f"uncertainty.draws > 1): the walk acts across draws, and the scenario "
-                                    f"{self.name} would run {n} draw, its own deterministic run.",
-                             [f"{draws_field} N with N > 1", "uncertainty.draws > 1 in the scenario"])
+        self._needs_draws(draws, field, draws_field, "the walk acts across draws, and a one-draw run is the "
+                                                     "scenario's own deterministic run")
         data = self.resolved()
         data.setdefault("uncertainty", {})["residual_walk"] = True
         return validate_scenario(data)
@@ -585,13 +581,19 @@ class Scenario(_Strict):
         deterministic run at the nominal values, which no seed changes. ``draws`` is the run's
         (None: the scenario's ``uncertainty.draws``). Used by ``nevsim outlook --seed``, the
         back-test (``nevsim backtest --seed``, ``/api/backtest?seed=``) and ``POST /api/runs``."""
+        if seed is not None:
+            self._needs_draws(draws, field, draws_field, "one draw is the deterministic run at the nominal "
+                                                         "values, and the seed would change nothing", f"no {field}")
+
+    def _needs_draws(self, draws: int | None, field: str, draws_field: str, why: str, *alternatives: str) -> None:
+        """InputError at ``field`` unless the run has more than one draw (``draws``; None: the scenario's
+        ``uncertainty.draws``), saying ``why``; the one rule of :meth:`check_seed` and :meth:`with_residual_walk`."""
         n = self.uncertainty.draws if draws is None else draws
-        if seed is not None and n <= 1:
+        if n <= 1:
             raise InputError(field, f"needs more than one draw ({draws_field} N with N > 1, or the scenario's "
-                                    f"uncertainty.draws > 1): the scenario {self.name} would run {n} draw, the "
-                                    "deterministic run at the nominal values, and the seed would change nothing.",
+                                    f"uncertainty.draws > 1): the scenario {self.name} would run {n} draw; {why}.",
                              [f"{draws_field} N with N > 1", "uncertainty.draws > 1 in the scenario",
-                              f"no {field}"])
+                              *alternatives])
 
     def distributions(self) -> dict[str, Any]:
         """What a run with draws samples: ``{dotted path: distribution}``.

@@ -1334,13 +1334,15 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
     return Calibration(years=years, residual_plugin=residual, bev_constant=fit_b, kappa=kappa_fit,
                        hold_plugin=residual[-n_hold:].mean(0), hold_bev=fit_b[-n_hold:].mean(0),
                        maker_nev_weights=inputs.maker_nev_weights, max_abs_error_pp=err, converged=fit_ok,
-                       kappa_se=kappa_se, walk_step_plugin=_walk_step(inputs, sd), walk_sd_plugin=sd)
+                       kappa_se=kappa_se, walk_step_plugin=_z_times(inputs, "residual_walk_z", sd),
+                       walk_sd_plugin=sd)
 
 
-def _walk_step(inputs: Inputs, sd: np.ndarray) -> np.ndarray | float:
-    """``z·σ`` ``[draw]`` of the residual walk (:mod:`nevsim.calibrate`, "Residual walk"; ``z`` the coefficient
-    ``residual_walk_z``); 0 when z is 0 or σ undefined."""
-    z = inputs.params.get("residual_walk_z")
+def _z_times(inputs: Inputs, z_name: str, sd: np.ndarray) -> np.ndarray | float:
+    """``z·sd`` ``[draw]`` for the coefficient ``z_name`` (a standard normal in draws, 0 in a one-draw run):
+    κ's estimation shift (``kappa_se_z``) and the residual walk's step (``residual_walk_z``,
+    :mod:`nevsim.calibrate`, "Residual walk"). 0 when z is 0 everywhere, and where sd is undefined."""
+    z = inputs.params.get(z_name)
     if z is None or not np.any(np.asarray(z) != 0.0):
         return 0.0
     return np.where(np.isfinite(sd), np.asarray(z, dtype=float) * sd, 0.0)
@@ -1372,10 +1374,7 @@ def _fit_kappa(inputs: Inputs, years: np.ndarray, fit_a: np.ndarray, fit_lnss: n
                 panels.append(panel)
         slope = pooling.fit_kappa_pooled(panels, -np.inf, np.inf)
     se = pooling.kappa_standard_error(panels)
-    z = inputs.params.get("kappa_se_z")
-    if z is not None and np.any(np.asarray(z) != 0.0):
-        slope = slope + np.where(np.isfinite(se), np.asarray(z, dtype=float) * se, 0.0)
-    return np.clip(slope, lo, hi), se
+    return np.clip(slope + _z_times(inputs, "kappa_se_z", se), lo, hi), se
 
 
 @dataclass(frozen=True)
