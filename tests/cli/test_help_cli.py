@@ -48,3 +48,14 @@ def test_serve_allow_remote_is_one_flag() -> None:
 def test_sensitivity_help_names_what_repeatable_options_take() -> None:
     text = runner.invoke(app, ["sensitivity", "--help"], env={"COLUMNS": "100"}).output
     assert "NAME" in text and "VARIABLE@YEAR" in text
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "nevsim")
+def test_help_paragraphs_are_not_broken_mid_sentence(path: tuple[str, ...]) -> None:
+    """Typer prints a docstring's line breaks as they are, so a paragraph wrapped in the source
+    came out as "score against" / "history and …" on two short lines. One line per paragraph."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    for paragraph in (command.help or "").strip().split("\n\n"):
+        assert "\n" not in paragraph.strip(), paragraph

@@ -196,3 +196,20 @@ def test_policy_show_marks_the_rules_held_after_their_last_year() -> None:
     assert "the simulator holds each at its last set value" in text.stdout
     plain = run("policy", "show", "--year", "2022")
     assert "held" not in plain.stdout
+
+
+def test_policy_show_json_keeps_infinity_apart_from_no_value() -> None:
+    """An infinite value or band edge is written as the text "inf", not null (which means "no value").
+
+    The 2025 trade-in price shares are ``inf`` (a flat amount, no share-of-price cap) and the
+    BEV density factor's top band is open (``125–inf Wh/kg``); both came out as null before.
+    """
+    r = run("policy", "show", "--year", "2025", "--json")
+    assert r.exit_code == 0, r.output
+    rules = json.loads(r.stdout)["rules"]
+    values = {row["param"]: row["value"] for row in rules}
+    assert values["trade_in_scrap_nev_price_share"] == "inf"
+    assert float(values["trade_in_scrap_nev_price_share"]) == float("inf")
+    assert "inf" in {row["upper"] for row in rules if row["param"] == "bev_density_factor"}
+    assert all(row["value"] is not None for row in rules)          # every rule in force has a value
+    assert {row["lower"] for row in rules if row["param"] == "nev_ratio"} == {None}  # no band: null

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -154,6 +155,13 @@ def compliance_cmd(
         typer.echo(f"note: {note}")
 
 
+def _inf_as_text(value: object) -> object:
+    """``±inf`` → ``"inf"``/``"-inf"`` (JSON has no infinity, and null already means "no value")."""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
 def register(app: typer.Typer) -> None:
     """Add the policy commands to the ``nevsim`` app."""
     app.command("credits")(credits_cmd)
@@ -169,7 +177,10 @@ def register(app: typer.Typer) -> None:
         known_at: Annotated[int | None, typer.Option(
             "--known-at", help="China: the rules for --year as issued by the end of this year (2015–2024; "
             "what a back-test from that cutoff runs with). Default: as enacted.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        as_json: Annotated[bool, typer.Option(
+            "--json", help="Print JSON. An infinite value or band edge (no cap, an open band) is the "
+            "text \"inf\" (JSON has no infinity; float(\"inf\") and pandas.to_numeric read it); null "
+            "means no value.")] = False,
     ) -> None:
         """The rules in force in a region and year (parameters and bands, with status and source).
 
@@ -190,7 +201,9 @@ def register(app: typer.Typer) -> None:
             allowed = [a.replace("unset / None", "omitted") for a in exc.allowed or []] or None
             raise InputError("--known-at", exc.message, allowed) from None
         if as_json:
-            echo_json({"region": code, "year": year, "known_at": known_at, "rules": frame.to_dict(orient="records")})
+            echo_json({"region": code, "year": year, "known_at": known_at,
+                       "rules": [{k: _inf_as_text(v) for k, v in row.items()}
+                                 for row in frame.to_dict(orient="records")]})
             return
         frame = frame.assign(band=[
             "" if np.isnan(lo) else f"{lo:g}–{hi:g} {u}" for lo, hi, u in

@@ -244,8 +244,7 @@ def sweep_run_cmd(
 ) -> None:
     """Run a sweep (scenarios × parameter grid × draws), or resume it: finished chunks are skipped.
 
-    Ctrl-C stops it with one line and exit code 130: every chunk committed so far stays stored,
-    and running the same command again resumes.
+    Ctrl-C stops it with one line and exit code 130: every chunk committed so far stays stored, and running the same command again resumes.
     """
     try:
         _sweep_run(sweep, draws, scheduler, workers, store, connect_timeout, as_json)
