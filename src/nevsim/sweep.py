@@ -186,11 +186,18 @@ class SweepSpec(BaseModel):
         false``) keeps the id it had before the option existed, when that was what every sweep
         meant; one whose draws now sample the scenarios too gets a new id, so resuming never
         mixes the two meanings in one sweep.
+
+        A sweep whose one draw samples nothing (``draws = 1``, no [distributions]) is the
+        deterministic run of each point, which no seed changes: its seed is hashed as 0, so
+        sweeps that differ only in such a seed share one id and resume each other instead of
+        storing the same results twice.
         """
         exclude = set() if not self.makers else {"makers"}
         if not self.samples_scenarios:
             exclude.add("scenario_uncertainty")
         data = self.model_dump(mode="json", exclude=exclude or None)
+        if self.draws == 1 and not self.distributions:
+            data["seed"] = 0
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod

@@ -133,3 +133,19 @@ def test_a_china_subsidy_on_the_grid_of_a_region_scenario_is_refused() -> None:
     with pytest.raises(InputError) as err:
         validate_sweep(spec)
     assert err.value.field == "grid.policy.subsidies.subsidy_extend_to_year" and "US run" in err.value.message
+
+
+def test_a_seed_that_changes_nothing_does_not_change_the_sweep_id(tmp_path: Path) -> None:
+    """One draw and no [distributions]: each point is its deterministic run, so the seed changes no
+    value; before, it changed the id, and the same sweep with another seed ran and stored again."""
+    base = {"name": "det", "scenarios": [BASE], "overrides": {"years.last": 2026}, "draws": 1}
+    ids = {validate_sweep({**base, "seed": s}).sweep_id for s in (0, 7, 123)}
+    assert len(ids) == 1
+    assert validate_sweep(base).sweep_id in ids  # (the default seed 0 keeps the id it always had)
+    store = tmp_path / "s.duckdb"
+    first = run_sweep(validate_sweep({**base, "seed": 7}), store, workers=0)
+    again = run_sweep(validate_sweep({**base, "seed": 8}), store, workers=0)
+    assert again.sweep_id == first.sweep_id and again.ran == [] and again.skipped == first.ran  # resumed
+    # where the seed does reach the values (one sampled draw), it still makes a new sweep
+    one = {**base, "distributions": {LR: {"dist": "uniform", "low": 0.1, "high": 0.3}}}
+    assert validate_sweep({**one, "seed": 1}).sweep_id != validate_sweep({**one, "seed": 2}).sweep_id
