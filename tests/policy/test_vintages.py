@@ -70,6 +70,17 @@ def test_tax_exemption_end_as_issued(known_at: int, first_taxed: int) -> None:
     assert t.value("CN", "TAX", "nev_exemption_share", first_taxed, known_at=known_at) == 0.0
 
 
+@pytest.mark.parametrize(("known_at", "year", "km"), [
+    (None, 2023, 50.0), (None, 2024, 43.0), (None, 2025, 43.0), (None, 2026, 100.0),  # enacted
+    (2022, 2025, 50.0), (2022, 2030, 50.0),     # before the 43 km rule (issued 2023-12-11)
+    (2023, 2024, 43.0), (2024, 2026, 43.0), (2024, 2030, 43.0),  # before the 100 km rule (2025-10-09)
+])
+def test_phev_tax_range_threshold_as_issued(known_at: int | None, year: int, km: float) -> None:
+    """The PHEV electric range a purchase-tax exemption needs: 43 km for 2024-25 (MIIT 2023-12-11),
+    100 km from 2026 (announcement of 2025-10-09); a cutoff holds the last threshold it knew."""
+    assert t.value("CN", "TAX", "phev_min_range_km", year, known_at=known_at) == km
+
+
 def test_enacted_is_the_default_and_untouched() -> None:
     assert t._parameters_at(None) is t._parameters()
     assert t._bands_at(None) is t._bands()
