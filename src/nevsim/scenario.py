@@ -1035,9 +1035,18 @@ def _dist_value(dists: dict[str, Any], path: str, q: float) -> str:
 def validate_scenario(data: dict[str, Any]) -> Scenario:
     """Validate a merged scenario dict; errors become :class:`InputError` with the field path."""
     if isinstance(data.get("region"), dict):  # a [region] table: the region defined in the file
-        code = data["region"].get("code")
+        table = data["region"]
+        edits = data.get("region_spec")  # the resolved scenario's name for the table (an editor's overrides)
+        if edits is not None:
+            if not isinstance(edits, dict):
+                raise InputError("region_spec", f"must be a table of the region's settings (the file's [region] "
+                                                f"table), not {type(edits).__name__} {edits!r:.60}; set one "
+                                                "setting as region_spec.<name> or region.<name>.",
+                                 allowed=sorted(RegionSpec.model_fields))
+            table = _deep_merge(table, edits)  # (before, the file's table silently replaced the edits)
+        code = table.get("code")
         ok = isinstance(code, str) and re.fullmatch(r"[A-Z][A-Z0-9]{1,5}", code) is not None
-        data = {**data, "region_spec": data["region"], "region": code if ok else "XX"}  # bad code: region.code
+        data = {**data, "region_spec": table, "region": code if ok else "XX"}  # bad code: region.code
     data = _extract_distributions(_migrate(data))
     try:
         scenario = Scenario.model_validate(_sort_year_tables(data))

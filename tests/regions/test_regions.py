@@ -440,3 +440,21 @@ def test_region_run_refuses_values_only_china_reads() -> None:
         assert err.value.field == key and "not used in a US run" in err.value.message
     series, _, _ = run_values("us-current-policies", {"technology.battery_learning_rate": [0.15, 0.2]}, makers=False)
     assert series["draw"].nunique() == 2
+
+
+def test_edits_to_region_spec_reach_the_region_or_are_refused() -> None:
+    """The resolved scenario (and the web editor) calls a file's [region] table ``region_spec``.
+    Before, an override of ``region_spec.*`` was replaced by the file's table: accepted, the
+    same hash, the same run, even out of range (QA of 2026-12-01)."""
+    base = load_scenario("us-current-policies")
+    edited = load_scenario("us-current-policies", {"region_spec.pass_through": 0.5})
+    assert edited.region_spec.pass_through == 0.5 != base.region_spec.pass_through
+    assert edited.hash != base.hash
+    assert edited == load_scenario("us-current-policies", {"region.pass_through": 0.5})  # one setting, two names
+    assert edited.region_spec.currency == base.region_spec.currency  # the rest of the table kept
+    with pytest.raises(InputError) as err:
+        load_scenario("us-current-policies", {"region_spec.pass_through": 5})
+    assert err.value.field == "region.pass_through" and err.value.allowed == ["0.0 to 1.0"]
+    with pytest.raises(InputError) as err:
+        load_scenario("us-current-policies", {"region_spec": "total garbage"})
+    assert err.value.field == "region_spec" and "pass_through" in err.value.allowed
