@@ -12,12 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
     from nevsim.results import Results
 
-__all__ = ["COMPARISON_FILES", "series_table", "share_table", "targets_table", "write_comparison"]
+__all__ = ["COMPARISON_FILES", "series_table", "share_table", "targets_display", "targets_table", "write_comparison"]
 
 SHARE = "Sales Share|Cars|EV"
 COMPARISON_FILES = ("comparison.csv", "targets.csv", "comparison.html")
@@ -40,9 +41,47 @@ def share_table(runs: list[Results], variable: str = SHARE) -> pd.DataFrame:
 
 
 def targets_table(runs: list[Results]) -> pd.DataFrame:
-    """The targets checks of the runs, one after the other (``scenario`` column added)."""
-    frames = [r.targets().assign(scenario=r.meta.get("scenario")) for r in runs]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    """The targets checks of the runs, one after the other (``scenario`` column added).
+
+    ``attrs["left_out"]`` maps a scenario to the targets its check leaves out (targets of a state
+    standard the scenario does not model, :func:`nevsim.targets.check`).
+    """
+    checks = [(r.meta.get("scenario"), r.targets()) for r in runs]
+    frames = [t.assign(scenario=name) for name, t in checks]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    out.attrs["left_out"] = {str(name): list(t.attrs.get("left_out", [])) for name, t in checks
+                             if t.attrs.get("left_out")}
+    return out
+
+
+def _left_out_text(targets: pd.DataFrame) -> str:
+    """One sentence per scenario whose check leaves targets out (what, how many, how to list them)."""
+    return " ".join(f"{name}: {len(names)} targets of a state standard this scenario does not model are not "
+                    f"shown ({names[0]} to {names[-1]}; nevsim.targets.check(res, all_jurisdictions=True) lists "
+                    "them against the national share)." for name, names in targets.attrs.get("left_out", {}).items())
+
+
+def targets_display(targets: pd.DataFrame) -> pd.DataFrame:
+    """The targets table as the per-run report shows it, with the run's scenario and region first.
+
+    Text cells (:func:`nevsim.report._targets_display`): readable headers, ``binding`` / ``not
+    binding``, yes/no, "–" for a missing value, thousands separators, the unit with the target
+    value and ``compared with`` in words (derived quantities say ``derived:``). With draws, a
+    ``P(met)`` column (share of draws meeting the target) follows ``met``.
+    """
+    from nevsim.report import _targets_display
+
+    shown = _targets_display(targets)
+    if shown.empty:
+        return shown
+    shown.insert(0, "region", targets["region"].astype(str).to_numpy())
+    if "scenario" in targets.columns:
+        shown.insert(0, "scenario", targets["scenario"].astype(str).to_numpy())
+    if "probability_met" in targets.columns:
+        p = targets["probability_met"].to_numpy(dtype=float)
+        shown.insert(shown.columns.get_loc("met") + 1, "P(met)",
+                     ["–" if not np.isfinite(v) else f"{v:.0%}" for v in p])
+    return shown
 
 
 def _figure(runs: list[Results], targets: pd.DataFrame) -> Any:
@@ -80,6 +119,8 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
     ``comparison.html`` (EV share by region with each region's percent targets, targets tables)."""
     import html
 
+    from nevsim.report import _CSS, _table_html
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     targets = targets_table(runs)
@@ -87,9 +128,7 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
     series_table(runs).to_csv(paths[0], index=False)
     targets.to_csv(paths[1], index=False)
     fig = _figure(runs, targets)
-    cols = ["scenario", "region", "name", "binding", "year", "unit", "target_value", "projected_value", "gap", "met",
-            "first_year_met", "compared_variable", "source"]
-    table = targets[[c for c in cols if c in targets.columns]].to_html(index=False, na_rep="–", float_format="{:.1f}".format)
+    table = _table_html(targets_display(targets), cls="targets")
     share = share_table(runs)
     years = [y for y in share.index if y % 5 == 0 and y >= 2015]
     body = (f"<h1>nevsim — regions compared</h1><p>Runs: {html.escape(', '.join(str(r.meta.get('scenario')) for r in runs))}."
@@ -97,8 +136,13 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
             + fig.to_html(full_html=False, include_plotlyjs=True)
             + "<h2>EV share of new cars (%)</h2>" + share.loc[years].round(1).to_html()
             + "<h2>Targets check</h2>" + table
+            + "<p class='note'>gap = projected − target, in the target's unit. First year met: first model year, "
+              "from the year the target was announced, whose value meets it. Status: V seen in the cited source, "
+              "S secondary source only, U unconfirmed. A target marked (withdrawn YEAR) is no longer in force and "
+              "is kept as a reference. " + html.escape(_left_out_text(targets)) + "</p>"
             + "<p>Data: IEA (2025) Global EV Outlook 2025, CC BY 4.0; Our World in Data, CC BY 4.0. "
               "Projections are nevsim model results.</p>")
-    paths[2].write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>nevsim regions</title></head>"
+    paths[2].write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>nevsim regions</title>"
+                        f"<style>{_CSS}</style></head>"
                         f"<body>{body}</body></html>", encoding="utf-8")
     return paths

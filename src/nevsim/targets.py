@@ -15,24 +15,35 @@ binding, source keys). The check compares like with like:
 - "NEV share of new car sales" (45 % by 2027, reported only by secondary sources) is compared
   with the model's EV share of new cars.
 - US: the federal 50 % ZEV goal (2030, non-binding) counts BEV, PHEV and FCEV among new light-
-  duty vehicles: compared with ``Sales Share|Cars|EV``. California ACC II applies to California
-  and adopting states only, and EU CO2 targets are in g/km: not modelled by a national share,
-  they are listed with no projected value and say so.
+  duty vehicles: compared with ``Sales Share|Cars|EV``. Executive Order 14037, which set it, was
+  revoked on 2025-01-20 (fact table column ``withdrawn``): the row is kept as a reference and its
+  name says ``(withdrawn 2025)``. California ACC II applies to California and adopting states
+  only: compared with ``Sales Share|Cars|EV|ZEV Area`` in runs that model the standard
+  (``us-2024-rules``); runs without it (``us-current-policies``: not enforceable under Public Law
+  119-16) leave these rows out unless ``check(res, all_jurisdictions=True)``, which compares them
+  with the national share.
 
 - A region defined in a scenario file (``[region]`` table, :mod:`nevsim.regionspec`) adds its
   own ``targets`` rows and, with ``targets_from_facts``, the fact table's rows of its
   ``iea_name``. Targets in g CO2/km (EU) are compared with ``Emissions|CO2|New Cars`` (the
-  sales-weighted test-cycle CO2 of new cars) when the run has it; ``EU 0 g/km in 2035`` is the
-  100 % zero-emission new-car target.
+  sales-weighted test-cycle CO2 of new cars, WLTC-like in every year) when the run has it;
+  ``EU 0 g/km in 2035`` is the 100 % zero-emission new-car target. The 2020–24 target (95 g/km)
+  is on NEDC: no sourced NEDC→WLTC factor exists in nevsim (the EU standard's ``fuel ÷ 1.1`` is
+  an unverified assumption, U), so that row is marked ``(NEDC: not comparable)`` with no
+  projected value, gap or met. The 2035 proposal (a 90 % cut from the 2021 baseline, percent) is
+  compared with the derived cut ``100 × (1 − Emissions|CO2|New Cars ÷ 110.1)``
+  (:data:`EU_2021_BASELINE_G_PER_KM`), labelled as a proposal.
 
 Targets of other regions do not apply to a run and are left out.
 
 Columns of :func:`check`: ``region, name, source, source_key, issuer, binding, status, metric,
 year, unit, target_value, qualifier, projected_value, gap, met, first_year_met, compared_with,
-compared_variable, note`` (+ ``probability_met`` when the run has draws). ``compared_variable``
-is the series variable compared (``Sales Share|Cars EV|BEV`` = BEV share of EV car sales,
-computed from the sales), None when the target is not modelled. ``gap = projected − target`` in the
-target's unit (for a ceiling such as g CO2/km, a positive gap is an overshoot);
+compared_variable, note, withdrawn`` (+ ``probability_met`` when the run has draws).
+``compared_variable`` is the series variable compared, or a quantity derived from series, whose
+label starts with ``derived:`` (:data:`BEV_OF_EV`, :data:`CO2_CUT_VS_2021`); None when the target
+is not modelled or not comparable. ``withdrawn`` is the year a target was revoked (else missing;
+also missing when the run's ``data_cutoff`` is before that year). ``gap = projected − target`` in
+the target's unit (for a ceiling such as g CO2/km, a positive gap is an overshoot);
 ``first_year_met`` is the first year (history or projection) from the year the target was
 announced on whose value meets the target (a target cannot be met before it is set: China's
 early NEV sales were almost all BEVs, which would otherwise "meet" a 2035 95 % BEV share in 2012).
@@ -60,9 +71,16 @@ RATIO_YEARS = 3
 CHECK_COLUMNS = [
     "region", "name", "source", "source_key", "issuer", "binding", "status", "metric", "year", "unit",
     "target_value", "qualifier", "projected_value", "gap", "met", "first_year_met", "compared_with", "compared_variable", "note",
+    "withdrawn",
 ]
-#: ``compared_variable`` of the BEV share of EV car sales (computed, not a stored series).
-BEV_OF_EV = "Sales Share|Cars EV|BEV"
+#: ``compared_variable`` of the BEV share of EV car sales (percent): derived from two series, not a series.
+BEV_OF_EV = "derived: Sales|Cars|BEV ÷ (Sales|Cars|BEV + Sales|Cars|PHEV) × 100"
+#: EU fleet-wide CO2 target of 2021 on WLTP (g/km), the baseline of the 2025, 2030 and 2035 cuts.
+#: D: Regulation (EU) 2019/631 sets 2025 = baseline × 0.85 and 2030 = baseline × 0.45; the fact
+#: table's 93.6 and 49.5 g/km give 93.6 / 0.85 = 110.1 and 49.5 / 0.45 = 110.0.
+EU_2021_BASELINE_G_PER_KM = 110.1
+#: ``compared_variable`` of a CO2 cut from the EU 2021 baseline (percent): derived, not a series.
+CO2_CUT_VS_2021 = f"derived: 100 × (1 − Emissions|CO2|New Cars ÷ {EU_2021_BASELINE_G_PER_KM})"
 
 
 # ---------------------------------------------------------------------------- CAAM-basis share
@@ -186,12 +204,13 @@ def _comparison(metric: str, unit: str, region: str) -> tuple[str | None, str, s
     """
     m = metric.lower()
     u = unit.lower()
-    if "g co2/km" in u or "co2" in m:
-        return None, "not modelled: fleet-average tailpipe CO2 of new cars (g/km) is not a model output yet", ""
+    if "g co2/km" in u or "co2" in m:  # check() compares them where the run has Emissions|CO2|New Cars
+        return None, "not modelled: this run has no new-car CO2 series (Emissions|CO2|New Cars)", ""
     if "california" in m or "by model year" in m:
         return None, "not modelled: applies to California and adopting states only, not the national fleet", ""
     if "bev share of nev" in m:
-        return (BEV_OF_EV, "Sales|Cars|BEV / (Sales|Cars|BEV + Sales|Cars|PHEV) × 100 (cars)",
+        return (BEV_OF_EV, "derived BEV share of EV car sales: Sales|Cars|BEV / (Sales|Cars|BEV + Sales|Cars|PHEV) "
+                "× 100 (cars; not a stored series)",
                 "The roadmap counts all NEV types; the model counts cars (FCEVs not modelled).")
     if u.startswith("vehicles"):
         return ("Production|Cars|EV", "Production|Cars|EV (cars only: a lower bound of the all-vehicle count)",
@@ -209,6 +228,9 @@ def _comparison(metric: str, unit: str, region: str) -> tuple[str | None, str, s
 
 def _series_by_year(res: Results, region: str, key: str) -> pd.DataFrame:
     """Long ``year, value (, draw)`` of a comparison series."""
+    if key == CO2_CUT_VS_2021:
+        co2 = _series_by_year(res, region, NEW_CAR_CO2)
+        return co2.assign(value=100.0 * (1.0 - co2["value"] / EU_2021_BASELINE_G_PER_KM))
     if key == BEV_OF_EV:
         cols = ["year", "draw"] if "draw" in res.series.columns else ["year"]
         bev = res._rows("series", region=region, variables=["Sales|Cars|BEV"]).set_index(cols)["value"]
@@ -238,8 +260,14 @@ def _meets(values: np.ndarray, target: float, qualifier: str, ceiling: bool) -> 
 
 #: Series of the new cars' sales-weighted test-cycle CO2 (regions other than China).
 NEW_CAR_CO2 = "Emissions|CO2|New Cars"
-NEW_CAR_CO2_LABEL = (NEW_CAR_CO2 + ": sales-weighted test-cycle CO2 of new cars (WLTC-like; the 2020–24 "
-                     "target is on NEDC, about 1.1 × lower)")
+NEW_CAR_CO2_LABEL = NEW_CAR_CO2 + ": sales-weighted test-cycle CO2 of new cars (WLTC-like, as the WLTP targets)"
+#: compared_with of a target on the NEDC test cycle (EU 2020–24): not comparable with the WLTC-like series.
+NEDC_LABEL = ("not comparable: the target is on the NEDC test cycle, " + NEW_CAR_CO2 + " on a WLTC-like one, "
+              "and nevsim has no sourced NEDC→WLTC factor (the EU standard's fuel ÷ 1.1 is an unverified "
+              "assumption, U; the Regulation's own 2021 WLTP baseline, 110.1 g/km for 95 g/km NEDC, implies "
+              "about 1.16): no projected value, gap or met is given")
+CO2_CUT_LABEL = (CO2_CUT_VS_2021 + ": cut of the sales-weighted test-cycle CO2 of new cars from the EU 2021 "
+                 "fleet-wide target on WLTP (110.1 g/km = 93.6 / 0.85, derived from Regulation (EU) 2019/631)")
 
 
 #: EV share of new cars where a partial-coverage ZEV standard applies (US: ACC II adopting states).
@@ -256,19 +284,36 @@ def _spec_target(t: dict[str, Any]) -> Any:
         name=t["name"], document=t["source"], issuer="scenario file", metric=t.get("metric", "EV share of new cars"),
         year=t["year"], value=t["value"], qualifier=t.get("qualifier", "exact"), unit=t.get("unit", "percent"),
         binding=t.get("binding", False), announced=t.get("announced", 2000), source_key=t["source"],
-        status=t.get("status", "U"), note=t.get("note", ""),
+        status=t.get("status", "U"), note=t.get("note", ""), withdrawn=t.get("withdrawn"),
     )
 
 
+def _withdrawn_by(t: Any, cutoff: Any) -> int | None:
+    """Year target ``t`` was withdrawn, if the run's data cutoff (None: today) knows it; else None."""
+    year = getattr(t, "withdrawn", None)
+    if year is None or pd.isna(year):
+        return None
+    return int(year) if cutoff is None or int(cutoff) >= int(year) else None
 
-def check(res: Results) -> pd.DataFrame:
-    """The targets check of a run: one row per target of the run's regions (see module docs)."""
+
+def check(res: Results, *, all_jurisdictions: bool = False) -> pd.DataFrame:
+    """The targets check of a run: one row per target of the run's regions (see module docs).
+
+    Targets of a narrower jurisdiction than the region (California ACC II: California and the
+    adopting states) are compared with the covered area's share where the run models their
+    standard. In a run that does not (``us-current-policies``), they are left out — a state rule
+    the scenario does not enforce, measured on the national share, would crowd the region's
+    headline targets — and named in ``attrs["left_out"]``; ``all_jurisdictions=True`` keeps them,
+    compared with the national share (the adopting states' buyers are the nation's buyers).
+    """
     from nevsim import data
     from nevsim.results import region_name
 
     table = data.load("targets")
     draws = res.n_draws > 1
+    cutoff = (res.meta or {}).get("data_cutoff")
     rows: list[dict[str, Any]] = []
+    left_out: list[str] = []
     spec = res.scenario.get("region_spec") if isinstance(res.scenario, dict) else None
     for reg in res.regions:
         name = region_name(reg)
@@ -282,24 +327,39 @@ def check(res: Results) -> pd.DataFrame:
         for t in [*facts.itertuples(index=False), *(_spec_target(x) for x in (spec.get("targets", []) if own else []))]:
             key, compared_with, note = _comparison(str(t.metric), str(t.unit), name)
             ceiling = "g co2/km" in str(t.unit).lower()
-            if ceiling and NEW_CAR_CO2 in have and "reduction" not in str(t.metric).lower():
-                key, compared_with = NEW_CAR_CO2, NEW_CAR_CO2_LABEL
             metric_l = str(t.metric).lower()
+            label = str(t.name)
+            if ceiling and NEW_CAR_CO2 in have and "reduction" not in metric_l:
+                key, compared_with = NEW_CAR_CO2, NEW_CAR_CO2_LABEL
+                if "nedc" in metric_l:  # another test cycle than the series: no gap or met on a mixed basis
+                    key, compared_with, label = None, NEDC_LABEL, f"{label} (NEDC: not comparable)"
+            if (NEW_CAR_CO2 in have and "reduction" in metric_l and "2021 baseline" in metric_l
+                    and str(t.unit).lower() == "percent"):
+                key, compared_with = CO2_CUT_VS_2021, CO2_CUT_LABEL
             if key is None and ("california" in metric_l or "by model year" in metric_l):
                 if ZEV_AREA_SHARE in have:
                     key, compared_with = ZEV_AREA_SHARE, ZEV_AREA_LABEL
                     note = "PHEVs count fully here; ACC II limits them to 20 % of the requirement."
+                elif not all_jurisdictions:  # a state standard this run does not model: not a headline target
+                    left_out.append(label)
+                    continue
                 else:  # no ZEV mandate in this run: the adopting states' buyers are the nation's buyers
                     key = "Sales Share|Cars|EV"
                     compared_with = key + ": EV share of new cars (no ZEV mandate in this run, so the adopting states' share is the national one)"
                     note = "The run has no ACC II standard; PHEVs count fully here."
+            withdrawn = _withdrawn_by(t, cutoff)
+            if withdrawn is not None:
+                label = f"{label} (withdrawn {withdrawn})"
+                note = " ".join(x for x in (f"Withdrawn in {withdrawn}: kept as a reference, not a target in force.",
+                                            note) if x)
             row: dict[str, Any] = {
-                "region": name, "name": t.name, "source": f"{t.document} ({t.issuer})", "source_key": t.source_key,
+                "region": name, "name": label, "source": f"{t.document} ({t.issuer})", "source_key": t.source_key,
                 "issuer": t.issuer, "binding": bool(t.binding), "status": t.status, "metric": t.metric,
                 "year": int(t.year), "unit": t.unit, "target_value": float(t.value), "qualifier": t.qualifier,
                 "projected_value": np.nan, "gap": np.nan, "met": None, "first_year_met": None,
                 "compared_with": compared_with, "compared_variable": key,
                 "note": " ".join(x for x in (note, str(t.note) if isinstance(t.note, str) else "") if x),
+                "withdrawn": withdrawn,
             }
             if draws:
                 row["probability_met"] = np.nan
@@ -327,7 +387,12 @@ def check(res: Results) -> pd.DataFrame:
     columns = CHECK_COLUMNS + (["probability_met"] if draws else [])
     out = pd.DataFrame(rows, columns=columns)
     out["first_year_met"] = out["first_year_met"].astype("Int64")
+    out["withdrawn"] = out["withdrawn"].astype("Int64")
     out["met"] = out["met"].astype("boolean")
     out.attrs["note"] = ("gap = projected − target (target unit); first_year_met = first model year meeting "
                          "the target value (from the year it was announced); compared_with names the series used.")
+    out.attrs["left_out"] = left_out
+    if left_out:
+        out.attrs["note"] += (f" {len(left_out)} targets of a state standard this run does not model are left out "
+                              f"({left_out[0]} …); check(res, all_jurisdictions=True) lists them.")
     return out

@@ -68,6 +68,8 @@ def test_known_targets():
     assert _target(t, region="China", year=2027)["status"] == "S"
     us = _target(t, jurisdiction="USA (federal)")
     assert us["value"] == 50 and us["year"] == 2030 and not us["binding"]
+    assert us["withdrawn"] == 2025 and {"EO-14148", "EO-14154"} <= set(us["source_key"].split(";"))  # revoked 2025-01-20
+    assert t["withdrawn"].notna().sum() == 1  # the only withdrawn target
     eu_2035 = _target(t, region="EU27", year=2035, binding=True)
     assert eu_2035["value"] == 0 and eu_2035["unit"] == "g CO2/km"
     acc = t[t["name"].str.startswith("California ACC II")].set_index("year")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -208,8 +209,41 @@ def test_eu_target_zero_g_per_km_compared_with_new_car_co2() -> None:
     assert row["compared_variable"] == "Emissions|CO2|New Cars"
     assert row["target_value"] == 0.0 and np.isfinite(row["projected_value"])
     us = nevsim.run(load_scenario("us-current-policies")).targets()
-    goal = us[us["name"] == "ZEV share 2030"].iloc[0]
+    goal = us[us["name"].str.startswith("ZEV share 2030")].iloc[0]
     assert not goal["binding"] and goal["compared_variable"] == "Sales Share|Cars|EV"
+
+
+def test_eu_2020_nedc_target_is_not_compared_with_the_wltc_like_series() -> None:
+    """The 95 g/km target (2020–24) is on NEDC, the series on a WLTC-like cycle: no gap or met on a mixed basis."""
+    import nevsim
+
+    t = nevsim.run(load_scenario("eu-current-policies")).targets()
+    row = t[t["year"] == 2020].iloc[0]
+    assert row["name"] == "EU car CO2 2020 (NEDC: not comparable)" and row["target_value"] == 95.0
+    assert np.isnan(row["projected_value"]) and np.isnan(row["gap"]) and pd.isna(row["met"])
+    assert pd.isna(row["first_year_met"]) and pd.isna(row["compared_variable"])
+    assert row["compared_with"].startswith("not comparable: the target is on the NEDC test cycle")
+    wltp = t[t["name"] == "EU car CO2 2025"].iloc[0]  # the WLTP targets stay compared
+    assert wltp["compared_variable"] == "Emissions|CO2|New Cars" and np.isfinite(wltp["gap"])
+    assert "1.1 ×" not in " ".join(t["compared_with"])  # the old label's unsourced factor is gone
+
+
+def test_eu_2035_proposal_is_compared_as_a_cut_from_the_2021_baseline() -> None:
+    """The proposal (90 % cut from the 2021 baseline, percent) is compared with the derived cut, not 'not modelled'."""
+    import nevsim
+    from nevsim.targets import CO2_CUT_VS_2021, EU_2021_BASELINE_G_PER_KM
+
+    facts = data.load("targets", region="EU").set_index("name")["value"]
+    assert facts["EU car CO2 2025"] / 0.85 == pytest.approx(EU_2021_BASELINE_G_PER_KM, abs=0.1)
+    assert facts["EU car CO2 2030"] / 0.45 == pytest.approx(EU_2021_BASELINE_G_PER_KM, abs=0.1)
+    res = nevsim.run(load_scenario("eu-current-policies"))
+    row = res.targets().set_index("name").loc["EU car CO2 2035 (proposal)"]
+    co2 = res.value("Emissions|CO2|New Cars", 2035)
+    assert row["compared_variable"] == CO2_CUT_VS_2021 and row["compared_variable"].startswith("derived:")
+    assert row["projected_value"] == pytest.approx(100.0 * (1.0 - co2 / EU_2021_BASELINE_G_PER_KM))
+    assert row["gap"] == pytest.approx(row["projected_value"] - 90.0)
+    assert bool(row["met"]) == (row["projected_value"] >= 90.0) and not row["binding"]
+    assert "not modelled" not in row["compared_with"]
 
 
 runner = CliRunner()
@@ -231,6 +265,16 @@ def test_outlook_region_picks_the_default_scenario_and_refuses_a_mismatch() -> N
     assert {r["region"] for r in doc["series"]} == {"EU"}
     bad = runner.invoke(app, ["outlook", "china-current-policies", "--region", "US", "--no-store"])
     assert bad.exit_code == 2 and "CN" in bad.output
+
+
+def test_outlook_us_json_marks_the_revoked_goal_and_shows_no_state_targets() -> None:
+    result = runner.invoke(app, ["outlook", "--region", "US", "--json", "--no-store"])
+    assert result.exit_code == 0, result.output
+    targets = json.loads(result.output)["targets"]
+    assert [t["name"] for t in targets] == ["ZEV share 2030 (withdrawn 2025)"]
+    goal = targets[0]
+    assert goal["withdrawn"] == 2025 and "EO 14148" in goal["note"] and "EO 14154" in goal["note"]
+    assert goal["note"].startswith("Withdrawn in 2025: kept as a reference")
 
 
 def test_outlook_all_writes_the_comparison(tmp_path: Path) -> None:
@@ -324,11 +368,17 @@ def test_us_counterfactual_without_federal_standards_is_calibrated_on_the_factua
     assert "Price|Credit|Fleet CO2" not in set(now["variable"]) and "Price|Credit|Fleet CO2" in set(rules["variable"])
 
 
-def test_us_current_policies_compare_acc2_targets_with_the_national_share() -> None:
-    """Without ACC II in force the ACC II targets are not binding and are compared with the national share."""
+def test_us_current_policies_leaves_acc2_out_unless_asked() -> None:
+    """Without ACC II in the run its ten state targets are not headline targets: left out by default
+    (named in attrs), and compared with the national share on request."""
     import nevsim
+    from nevsim.targets import check
 
-    t = nevsim.run(load_scenario("us-current-policies")).targets()
+    res = nevsim.run(load_scenario("us-current-policies"))
+    shown = res.targets()
+    assert not shown["name"].str.startswith("California ACC II").any() and len(shown) == 1
+    assert len(shown.attrs["left_out"]) == 10 and "all_jurisdictions=True" in shown.attrs["note"]
+    t = check(res, all_jurisdictions=True)
     acc2 = t[t["name"].str.startswith("California ACC II")]
     assert len(acc2) == 10 and not acc2["binding"].any()
     assert (acc2["compared_variable"] == "Sales Share|Cars|EV").all()

@@ -109,9 +109,9 @@ def test_more_than_is_strict(build):
 
 def test_us_run_gets_us_targets_only(build):
     res = Results(build.series(region="US"), build.makers(region="US"), build.meta(), {})
-    t = res.targets().set_index("name")
+    t = check(res, all_jurisdictions=True).set_index("name")
     assert set(t["region"]) == {"USA"}
-    zev = t.loc["ZEV share 2030"]
+    zev = t.loc["ZEV share 2030 (withdrawn 2025)"]
     assert not zev["binding"] and zev["projected_value"] == 60.0 and bool(zev["met"])
     ca = t.loc["California ACC II 2030"]
     # no ZEV area series (no ACC II in the run): the adopting states' share is the national one
@@ -152,3 +152,36 @@ def test_caam_share_with_categorical_labels_and_a_missing_unit():
     est = res.series[res.series["variable"] == "Sales Share|All Vehicles|NEV"]
     assert len(est) == 2 and est["unit"].isna().all()
     assert isinstance(res.series["variable"].dtype, pd.CategoricalDtype)
+
+
+def test_revoked_goal_is_labelled_and_kept(build):
+    """EO 14037's 50 % goal was revoked on 2025-01-20: the row stays (a reference) and says so in its
+    name, note and ``withdrawn`` column; a back-test whose data end before 2025 sees it as live."""
+    res = Results(build.series(region="US"), build.makers(region="US"), build.meta(), {})
+    t = res.targets()
+    goal = t[t["name"].str.startswith("ZEV share 2030")].iloc[0]
+    assert goal["name"] == "ZEV share 2030 (withdrawn 2025)" and goal["withdrawn"] == 2025
+    assert goal["note"].startswith("Withdrawn in 2025: kept as a reference, not a target in force.")
+    assert "EO 14148" in goal["note"] and goal["projected_value"] == 60.0  # still compared, as a reference
+    assert {"EO-14148", "EO-14154"} <= set(goal["source_key"].split(";"))
+    assert t["withdrawn"].dtype == "Int64" and t["withdrawn"].notna().sum() == 1
+    before = Results(build.series(region="US"), build.makers(region="US"), {**build.meta(), "data_cutoff": 2024}, {})
+    live = before.targets()
+    assert "ZEV share 2030" in set(live["name"]) and live["withdrawn"].isna().all()
+
+
+def test_state_targets_left_out_where_the_run_does_not_model_their_standard(build):
+    """No ACC II in the run (no ZEV-area series): its ten California targets are not headline rows."""
+    res = Results(build.series(region="US"), build.makers(region="US"), build.meta(), {})
+    t = res.targets()
+    assert not t["name"].str.startswith("California").any()
+    assert t.attrs["left_out"] == [f"California ACC II {y}" for y in range(2026, 2036)]
+    assert len(check(res, all_jurisdictions=True)) == len(t) + 10
+
+
+def test_bev_share_of_evs_is_labelled_as_derived(small_results):
+    """The BEV share of EV sales is computed from two series: its label says so and names no series."""
+    row = small_results.targets().set_index("name").loc["Roadmap 2.0 BEV share of NEVs 2035"]
+    assert row["compared_variable"] == BEV_OF_EV and BEV_OF_EV.startswith("derived: ")
+    assert BEV_OF_EV not in set(small_results.series["variable"]) and "Sales Share|Cars EV|BEV" not in BEV_OF_EV
+    assert row["compared_with"].startswith("derived BEV share of EV car sales")

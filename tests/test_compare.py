@@ -1,0 +1,63 @@
+"""Cross-region comparison (nevsim.compare): the targets table reads as the per-run report's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nevsim import compare
+
+
+def _targets(**extra: object) -> pd.DataFrame:
+    """FIXTURE built here: two rows in the targets check's shape (a volume target, a share target)."""
+    frame = pd.DataFrame({
+        "scenario": ["s", "s"], "region": ["China", "China"], "name": ["NEV volume 2020", "Roadmap share"],
+        "source": ["Plan (State Council)", "Roadmap (SAE)"], "binding": [True, False], "year": [2020, 2035],
+        "unit": ["vehicles per year", "percent"], "target_value": [2_000_000.0, 95.0],
+        "projected_value": [1_140_000.0, np.nan], "gap": [-860_000.0, np.nan],
+        "met": pd.array([False, pd.NA], dtype="boolean"), "first_year_met": pd.array([2021, pd.NA], dtype="Int64"),
+        "compared_with": ["Production|Cars|EV", "derived: x"], "status": ["V", "S"],
+    })
+    return frame.assign(**extra)
+
+
+def test_targets_display_is_text_with_units_and_no_raw_values():
+    shown = compare.targets_display(_targets())
+    assert list(shown.columns[:4]) == ["scenario", "region", "target", "source"]
+    assert "target_value" not in shown.columns and "target value" in shown.columns
+    first, second = shown.iloc[0], shown.iloc[1]
+    assert first["target value"] == "2,000,000 vehicles per year" and first["projected"] == "1,140,000"
+    assert first["binding"] == "binding" and first["met"] == "no" and first["first year met"] == "2021"
+    assert second["projected"] == "–" and second["met"] == "–" and second["first year met"] == "–"
+    assert "P(met)" not in shown.columns
+    cells = " ".join(str(v) for v in shown.to_numpy().ravel())
+    assert not any(raw in cells for raw in ("True", "False", "<NA>", "nan", "2000000.0"))
+
+
+def test_targets_display_shows_probability_met_after_met():
+    shown = compare.targets_display(_targets(probability_met=[0.25, np.nan]))
+    cols = list(shown.columns)
+    assert cols[cols.index("met") + 1] == "P(met)" and list(shown["P(met)"]) == ["25%", "–"]
+
+
+def test_comparison_html_targets_table_is_formatted(tmp_path: Path):
+    import nevsim
+    from nevsim.scenario import load_scenario
+
+    runs = [nevsim.run(load_scenario(n)) for n in ("china-current-policies", "us-current-policies",
+                                                   "eu-current-policies")]
+    compare.write_comparison(runs, tmp_path)
+    page = (tmp_path / "comparison.html").read_text(encoding="utf-8")
+    table = page[page.index("<h2>Targets check</h2>"):]
+    assert "<th>target value</th>" in table and "<th>first year met</th>" in table
+    for raw in ("target_value", "compared_variable", ">True<", ">False<", "&lt;NA&gt;", "2000000.0",
+                "Sales Share|Cars EV|BEV"):
+        assert raw not in table, raw
+    assert "vehicles per year</td>" in table and "<td>yes</td>" in table and "<td>not binding</td>" in table
+    assert "ZEV share 2030 (withdrawn 2025)" in table and "EU car CO2 2020 (NEDC: not comparable)" in table
+    assert "California ACC II 2026 to California ACC II 2035" in table  # the left-out state targets are named
+    assert "<style>" in page
+    csv = pd.read_csv(tmp_path / "targets.csv")  # the CSV keeps the raw check (machine-readable)
+    assert {"target_value", "withdrawn", "compared_variable"} <= set(csv.columns)
