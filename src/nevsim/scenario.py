@@ -899,7 +899,7 @@ def _bound_text(value: Any) -> str:
             for delta, text in ((-1, f"2**{power} − 1"), (0, f"2**{power}")):
                 if abs(value) == 2**power + delta:
                     return text if value > 0 else f"−({text})"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return str(value)
 
 
 def _range_text(bounds: dict[str, Any]) -> str:
