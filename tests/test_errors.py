@@ -47,3 +47,11 @@ def test_an_input_error_survives_pickling():
     err = pickle.loads(pickle.dumps(InputError("x.y", "bad value", allowed=["a", "b"])))
     assert (type(err), err.field, err.message, err.allowed) == (InputError, "x.y", "bad value", ["a", "b"])
     assert str(err) == "x.y: bad value. Allowed: a, b."
+
+
+def test_year_span_gives_runs_of_years_not_every_year():
+    from nevsim.errors import year_span
+
+    assert year_span(range(2010, 2061)) == "2010–2060"
+    assert year_span([2015, 2010, 2011, 2015]) == "2010–2011, 2015"
+    assert year_span([2020]) == "2020" and year_span([]) == "none"

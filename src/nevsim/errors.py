@@ -50,3 +50,29 @@ class InputError(NevsimError, ValueError):
 
 class DataIntegrityError(NevsimError):
     """A bundled data file does not match its provenance record (modified or corrupt)."""
+
+
+#: The seeds numpy's SeedSequence takes here (0 to 2**63 − 1), as an error's ``allowed`` shows them:
+#: a reader recognises ``2**63 − 1``, not 9223372036854775807.
+SEED_ALLOWED = "0 to 2**63 − 1"
+
+
+def year_span(years: Iterable[object]) -> str:
+    """Whole years as short text for a message: runs of consecutive years as ``first–last``.
+
+    ``year_span(range(2010, 2061))`` → ``"2010–2060"``; ``[2010, 2011, 2015]`` → ``"2010–2011, 2015"``;
+    no years → ``"none"``.
+    """
+    ys = sorted({int(y) for y in years})  # type: ignore[call-overload]
+    if not ys:
+        return "none"
+    parts: list[str] = []
+    start = prev = ys[0]
+    for y in [*ys[1:], None]:
+        if y is not None and y == prev + 1:
+            prev = y
+            continue
+        parts.append(str(start) if start == prev else f"{start}–{prev}")
+        if y is not None:
+            start = prev = y
+    return ", ".join(parts)

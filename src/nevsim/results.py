@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from nevsim.errors import InputError
+from nevsim.errors import InputError, year_span
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -39,6 +39,13 @@ MAKERS_COLUMNS = ("scenario", "region", "maker", "variable", "unit", "year", "va
 
 #: Short region codes used by scenarios and the CLI → IEA region names used by the data.
 REGION_NAMES: dict[str, str] = {"CN": "China", "US": "USA", "EU": "EU27"}
+
+#: How the CSV writers print a value: 10 significant digits. The model's own precision is coarser
+#: (calibration solved to 1e-10 in logit units, the credit market to 1e-9 of the credits required),
+#: so no digit the model means is lost, while the last digits of float arithmetic go (0.010000000000000018
+#: → 0.01, 1139999.9999999988 → 1140000; %.12g would leave 47.9000000002 for 47.90000000015322).
+#: The tables in memory, the store and Parquet keep every bit.
+CSV_FLOAT_FORMAT = "%.10g"
 
 #: Quantiles that statistics report when a run has several draws.
 DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
@@ -335,6 +342,44 @@ def select_years(frame: pd.DataFrame, years: object) -> pd.DataFrame:
                      ["an int", "(first, last)", "slice(first, last)", "range(first, last + 1)", "a list of years"])
 
 
+def check_years(years: object, available: Iterable[Any], *, field: str = "years") -> None:
+    """Refuse a ``years=`` selection that asks for years the results do not hold.
+
+    Years named one by one (an int or a list) must each be among ``available``; a span (a
+    ``(first, last)`` tuple, a ``slice`` or a ``range``) must reach at least one of them (it is
+    cut to the years there are). InputError at ``field``, with the years there are as a range.
+    """
+    if years is None:
+        return
+    have = {int(y) for y in available}
+    span = year_span(have)
+    if isinstance(years, (int, np.integer)) and not isinstance(years, bool):
+        named: list[int] | None = [int(years)]
+    elif isinstance(years, (slice, range)) or (
+            isinstance(years, tuple) and len(years) == 2 and all(isinstance(v, (int, np.integer)) for v in years)):
+        if isinstance(years, range):
+            lo, hi = (min(years), max(years)) if len(years) else (0, -1)
+        elif isinstance(years, slice):
+            lo = -(10**9) if years.start is None else int(years.start)
+            hi = 10**9 if years.stop is None else int(years.stop)
+        else:
+            lo, hi = int(years[0]), int(years[1])
+        if not any(lo <= y <= hi for y in have):
+            shown = f"{years.start}–{years.stop}" if isinstance(years, slice) else f"{lo}–{hi}"
+            raise InputError(field, f"no results in {shown}: the run covers {span}.", allowed=[span])
+        return
+    elif isinstance(years, Iterable) and not isinstance(years, (str, bytes)):
+        try:
+            named = [int(v) for v in years]
+        except (TypeError, ValueError):
+            return  # (select_years says what it cannot read)
+    else:
+        return
+    missing = sorted(set(named) - have)
+    if missing:
+        raise InputError(field, f"no results for {year_span(missing)}: the run covers {span}.", allowed=[span])
+
+
 # ---------------------------------------------------------------------------- statistics
 
 
@@ -397,12 +442,14 @@ class Statistics:
         units = sel["unit"].unique().tolist()
         if len(units) > 1:
             raise InputError("variable", f"a statistic needs one unit, these variables have {units}.")
+        check_years(years, sel["year"].unique() if years is not None else ())
         label_of = {v: k for k, v in columns.items()}
         sel = sel.assign(series=sel["variable"].map(label_of))
         table = _pivot(sel, "series", list(columns), years, quantiles)
         return _as_statistic(table, unit=units[0] if units else "", title=title, region=reg,
                              history_last_year=res.meta.get("history_last_year"), kind=kind,
-                             variables=dict(columns))
+                             variables=dict(columns), scenario=res.meta.get("scenario"),
+                             sources=list(res.meta.get("sources") or []))
 
     def variable(self, name: str, *, years: object = None, region: str | None = None,
                  quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
@@ -489,11 +536,13 @@ class Statistics:
         if sel.empty:
             raise InputError("variable", f"{variable!r} not in these results' maker table.",
                              sorted(res.labels(table="makers")))
+        check_years(years, sel["year"].unique() if years is not None else ())
         order = (sel.groupby("maker")["value"].sum().sort_values(ascending=False).index.tolist())
         table = _pivot(sel.rename(columns={"maker": "series"}), "series", order, years, quantiles)
         return _as_statistic(table, unit=str(sel["unit"].iloc[0]), title=f"Makers: {variable}", region=reg,
                              history_last_year=res.meta.get("history_last_year"), kind="bar",
-                             variables={m: variable for m in order})
+                             variables={m: variable for m in order}, scenario=res.meta.get("scenario"),
+                             sources=list(res.meta.get("sources") or []))
 
 
 def _pivot(sel: pd.DataFrame, by: str, order: list[str], years: object,
@@ -674,10 +723,14 @@ class Results:
     @property
     def variables(self) -> pd.DataFrame:
         """Variables in the series table with their unit."""
+        return self._variable_units("series").copy()
+
+    def _variable_units(self, table: str) -> pd.DataFrame:
+        """``variable, unit`` pairs of the ``series`` or ``makers`` table, sorted by variable (remembered)."""
         def pairs(frame: pd.DataFrame) -> pd.DataFrame:
             # the rows where the variable (or region) or the unit changes hold every pair; a table whose
             # rows are interleaved is read row by row
-            index = self._index("series")
+            index = self._index(table)
             rows = frame
             if index._order is None and len(frame):
                 unit, _ = _codes(frame["unit"])
@@ -685,7 +738,28 @@ class Results:
                 rows = frame.iloc[starts]
             return rows[["variable", "unit"]].drop_duplicates().sort_values("variable", kind="stable").reset_index(drop=True)
 
-        return self._remember("variables", self.series, pairs).copy()
+        frame = self.series if table == "series" else self.makers
+        return self._remember(f"variables:{table}", frame, pairs)
+
+    def _attrs(self, table: str = "series", variables: Iterable[str] | None = None) -> dict[str, Any]:
+        """What a table handed out carries in ``attrs``: the run it comes from, the unit of each of its
+        variables, the data the run was calibrated on (cheap: from ``meta`` and remembered labels)."""
+        m = self.meta
+        pairs = self._variable_units(table)
+        if variables is not None:
+            pairs = pairs[pairs["variable"].isin(list(variables))]
+        units: dict[str, Any] = {}
+        for var, unit in zip(pairs["variable"].astype(str), pairs["unit"].astype(str), strict=True):
+            units[var] = unit if var not in units else sorted({*np.atleast_1d(units[var]).tolist(), unit})
+        return {
+            "scenario": m.get("scenario"), "scenario_hash": m.get("scenario_hash"), "run_id": m.get("run_id"),
+            "nevsim_version": m.get("nevsim_version"), "history_last_year": m.get("history_last_year"),
+            "data_cutoff": m.get("data_cutoff"), "draws": self.n_draws,
+            "units": units,
+            "sources": list(m.get("sources") or []),
+            "note": "sources: the observed data the run is calibrated on; every rule parameter's source and "
+                    "status: nevsim.policy.audit(); the run's other details: Results.meta.",
+        }
 
     @property
     def stats(self) -> Statistics:
@@ -712,7 +786,8 @@ class Results:
             known = sorted(self.labels(region=reg))
             if variable not in known:
                 raise InputError("variable", f"{variable!r} not in these results.", known)
-            raise InputError("year", f"no {variable!r} value for {year}.", sorted(rows["year"].unique()))
+            span = year_span(rows["year"].unique())
+            raise InputError("year", f"no {variable!r} value for {year}: the run covers {span}.", [span])
         return float(sel["value"].median())
 
     # -- tables
@@ -729,7 +804,9 @@ class Results:
             if unknown:
                 raise InputError("variables", f"not in these results: {unknown}.", sorted(known))
         out = select_years(self._rows("series", region=reg, variables=names), years)
-        return out.reset_index(drop=True).copy()
+        out = out.reset_index(drop=True).copy()
+        out.attrs = self._attrs("series", names)
+        return out
 
     def makers_frame(self, *, variables: Iterable[str] | None = None, years: object = None,
                      makers: Iterable[str] | None = None) -> pd.DataFrame:
@@ -750,7 +827,10 @@ class Results:
                 raise InputError("makers", f"unknown makers {unknown}.", sorted(known))
             out = out[out["maker"].isin(names)]
         out = select_years(out, years)
-        return out.reset_index(drop=True).copy()
+        out = out.reset_index(drop=True).copy()
+        out.attrs = self._attrs("makers", None if variables is None else
+                                ([variables] if isinstance(variables, str) else list(variables)))
+        return out
 
     def to_iamc(self, *, quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> pd.DataFrame:
         """IAMC wide table: ``Model, Scenario, Region, Variable, Unit`` and one column per year.
@@ -771,30 +851,48 @@ class Results:
         wide.columns.name = None
         wide = wide.dropna(how="all", subset=[c for c in wide.columns if isinstance(c, (int, np.integer))])
         wide.insert(0, "model", f"nevsim {self.meta.get('nevsim_version', _package_version())}")
-        spec = self.scenario.get("region_spec") or {}
-        wide["region"] = wide["region"].map(lambda r: spec["iea_name"] if r == spec.get("code") else region_name(r))
+        wide["region"] = wide["region"].map(self._region_label)
         wide = wide.rename(columns={"model": "Model", "scenario": "Scenario", "region": "Region",
                                     "variable": "Variable", "unit": "Unit"})
-        return wide.reset_index(drop=True)
+        wide = wide.reset_index(drop=True)
+        wide.attrs = {k: v for k, v in self._attrs("series").items() if k != "units"}  # (units: column Unit)
+        return wide
 
     def targets(self) -> pd.DataFrame:
         """The targets check of this run's regions (see :func:`nevsim.targets.check`)."""
         from nevsim.targets import check
 
-        return check(self)
+        out = check(self)
+        if "region" in out.columns and "region_code" not in out.columns:  # (the code to_frame and the CSVs use)
+            code_of = {self._region_label(r): r for r in self.regions}
+            out.insert(out.columns.get_loc("region") + 1, "region_code", out["region"].map(code_of))
+        return out
+
+    def _region_label(self, code: str) -> str:
+        """The name a region code has in the IAMC table and the targets check (``CN`` → ``China``;
+        a scenario-defined region: its ``[region]`` table's ``iea_name``)."""
+        spec = self.scenario.get("region_spec") or {}
+        return str(spec["iea_name"]) if spec and code == spec.get("code") else region_name(code)
 
     # -- files
 
-    def to_csv(self, path: str | Path) -> Path:
-        """Write the long series table as CSV; returns the path."""
+    def to_csv(self, path: str | Path, *, table: str = "series") -> Path:
+        """Write the long ``series`` (default) or ``makers`` table as CSV; returns the path.
+
+        Values are printed with :data:`CSV_FLOAT_FORMAT` (10 significant digits: no float noise
+        such as 0.010000000000000018; the model's solvers are coarser than that).
+        """
+        frames = {"series": self.series, "makers": self.makers}
+        if table not in frames:
+            raise InputError("table", f"unknown table {table!r}.", list(frames))
         path = Path(path)
-        self.series.to_csv(path, index=False)
+        frames[table].to_csv(path, index=False, float_format=CSV_FLOAT_FORMAT)
         return path
 
     def to_iamc_csv(self, path: str | Path) -> Path:
-        """Write :meth:`to_iamc` as CSV; returns the path."""
+        """Write :meth:`to_iamc` as CSV (values as in :meth:`to_csv`); returns the path."""
         path = Path(path)
-        self.to_iamc().to_csv(path, index=False)
+        self.to_iamc().to_csv(path, index=False, float_format=CSV_FLOAT_FORMAT)
         return path
 
     def to_parquet(self, path: str | Path, *, table: str = "series") -> Path:

@@ -717,16 +717,18 @@ def _read_toml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
             raise InputError("scenario", f"no scenario file {text_path}", allowed=list_scenarios())
         raw = path.read_bytes()
         label = path.stem
+        where = f"file {text_path}"
     else:
         resource = resources.files(_SCENARIO_PACKAGE) / f"{text_path}.toml"
         if not resource.is_file():
             raise InputError("scenario", f"unknown scenario {text_path!r}", allowed=list_scenarios())
         raw = resource.read_bytes()
         label = text_path
+        where = f"shipped scenario {text_path!r} ({text_path}.toml)"
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError("scenario", f"{label}: not valid TOML ({exc})") from None
+        raise InputError("scenario", f"{where} is not valid TOML ({exc})") from None
     return data, label
 
 
@@ -857,20 +859,58 @@ def _to_input_error(exc: ValidationError) -> InputError:
         allowed = [a.strip(" '") for a in str(ctx.get("expected", "")).replace(" or ", ",").split(",") if a.strip()]
         return InputError(field, f"not an allowed value ({err.get('input')!r})", allowed=allowed)
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        lo = hi = None
-        if info is not None:
-            for meta in info.metadata:
-                lo = getattr(meta, "ge", lo) if getattr(meta, "ge", None) is not None else lo
-                hi = getattr(meta, "le", hi) if getattr(meta, "le", None) is not None else hi
+        bounds: dict[str, Any] = {}
+        for meta in info.metadata if info is not None else ():
+            for key in ("ge", "gt", "le", "lt"):
+                if getattr(meta, key, None) is not None:
+                    bounds[key] = getattr(meta, key)
+        for key in ("ge", "gt", "le", "lt"):  # (pydantic's own, where the field's are not found)
+            kind_key = {"ge": "greater_than_equal", "gt": "greater_than", "le": "less_than_equal", "lt": "less_than"}
+            if key not in bounds and kind == kind_key[key] and key in ctx:
+                bounds[key] = ctx[key]
         desc = f" ({info.description})" if info is not None and info.description else ""
-        return InputError(field, f"value {err.get('input')!r} out of range{desc}", allowed=[f"{lo} to {hi}"])
+        return InputError(field, f"value {err.get('input')!r} out of range{desc}", allowed=[_range_text(bounds)])
     if kind == "bool_type":  # (StrictBool: TOML's true/false only, not "yes" or 1)
         return InputError(field, f"{err.get('input')!r} is not a boolean", allowed=["true", "false"])
+    expected = _EXPECTED.get(kind)
+    if expected is not None:  # a value of the wrong type: say which type, in TOML's words
+        desc = f" ({info.description})" if info is not None and info.description else ""
+        return InputError(field, f"{err.get('input')!r} is not {expected}{desc}", allowed=[expected])
     if info is not None:
         annotation = getattr(info.annotation, "__name__", str(info.annotation))
         desc = f"; {info.description}" if info.description else ""
         return InputError(field, f"{err['msg']} (expected {annotation}{desc})")
     return InputError(field, err["msg"])
+
+
+#: pydantic's error type of a value of the wrong type → what the field takes, in a scenario file's words.
+_EXPECTED: dict[str, str] = {
+    "float_type": "a number", "float_parsing": "a number", "finite_number": "a finite number",
+    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+    "string_type": "a text string (in quotes)", "dict_type": "a table", "model_type": "a table",
+    "model_attributes_type": "a table", "list_type": "a list", "tuple_type": "a list",
+}
+
+
+def _bound_text(value: Any) -> str:
+    """A range bound as a reader knows it (2**63 − 1, not 9223372036854775807)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**31:
+        for power in (63, 64, 62, 53, 32, 31):
+            for delta, text in ((-1, f"2**{power} − 1"), (0, f"2**{power}")):
+                if abs(value) == 2**power + delta:
+                    return text if value > 0 else f"−({text})"
+    return str(value)
+
+
+def _range_text(bounds: dict[str, Any]) -> str:
+    """The allowed range from pydantic's bounds: ``0 to 1``, ``≥ 0``, ``> 0 and ≤ 1`` …"""
+    lo = ("ge", bounds["ge"]) if "ge" in bounds else ("gt", bounds["gt"]) if "gt" in bounds else None
+    hi = ("le", bounds["le"]) if "le" in bounds else ("lt", bounds["lt"]) if "lt" in bounds else None
+    if lo is not None and hi is not None and lo[0] == "ge" and hi[0] == "le":
+        return f"{_bound_text(lo[1])} to {_bound_text(hi[1])}"
+    signs = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+    parts = [f"{signs[end[0]]} {_bound_text(end[1])}" for end in (lo, hi) if end is not None]
+    return " and ".join(parts) or "any value"
 
 
 def _migrate(data: dict[str, Any]) -> dict[str, Any]:

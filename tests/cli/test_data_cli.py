@@ -101,3 +101,22 @@ def test_history_names_the_region_flag():
 
     r = CliRunner().invoke(app, ["history", "--region", "Mars"])
     assert r.exit_code == 2 and r.output.startswith("Error: --region:")
+
+
+def test_history_until_before_the_data_is_an_error_naming_the_years():
+    """QA: ``history --until 1990`` printed an empty table (title one word a line) and exit 0."""
+    res = runner.invoke(app, ["history", "--until", "1990"])
+    assert res.exit_code == 2, res.output
+    assert "--until: no data up to 1990" in res.stderr
+    assert "2010–2025" in res.stderr and "Allowed: 2010 or later." in res.stderr
+    ok = runner.invoke(app, ["history", "--until", "2010"], env={"COLUMNS": "200"})
+    assert ok.exit_code == 0 and "China: electric cars, history (IEA Global EV Outlook 2025)" in ok.stdout
+
+
+def test_history_share_column_has_fixed_decimals():
+    """QA: the share column mixed 0.034, 1, 1.5, 5; every share now has two decimals."""
+    res = runner.invoke(app, ["history", "--region", "China", "--until", "2019"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in res.stdout.splitlines()
+            if line.startswith("│")}
+    assert rows["2011"] == "0.03" and rows["2015"] == "1.00" and rows["2016"] == "1.50" and rows["2019"] == "5.00"

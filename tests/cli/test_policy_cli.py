@@ -82,7 +82,7 @@ def test_compliance_text(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "field"), [
-    (["/nonexistent.csv", "--year", "2022"], "FLEET"),
+    (["/nonexistent.csv", "--year", "2022"], "fleet_csv"),
     (["example", "--year", "2031"], "--year"),
     (["example", "--year", "2010"], "--year"),
 ])
@@ -96,7 +96,7 @@ def test_compliance_bad_row(tmp_path: Path) -> None:
     p = tmp_path / "f.csv"
     p.write_text("maker,model,powertrain,units\nA,x,BEV,5\n")
     r = run("compliance", str(p), "--year", "2022")
-    assert r.exit_code == 2 and "FLEET.range_km" in r.stderr
+    assert r.exit_code == 2 and "fleet_csv.range_km" in r.stderr
 
 
 @pytest.mark.parametrize(("region", "year", "param"), [("CN", "2022", "nev_ratio"), ("US", "2030", "zev_requirement"),
@@ -213,3 +213,34 @@ def test_policy_show_json_keeps_infinity_apart_from_no_value() -> None:
     assert "inf" in {row["upper"] for row in rules if row["param"] == "bev_density_factor"}
     assert all(row["value"] is not None for row in rules)          # every rule in force has a value
     assert {row["lower"] for row in rules if row["param"] == "nev_ratio"} == {None}  # no band: null
+
+
+@pytest.mark.parametrize(("command", "year", "says"), [
+    # QA: 2030 said "Allowed: 2000–2027" and 2000 "Allowed: 2012–2030" (one rule's coverage each),
+    # both with the Python spelling "pass extend='hold'"
+    (["compliance", "example"], "2030", "2030 is after 2027, the last year for which China's dual-credit (NEV and CAFC) "
+                                        "rules are set; pass --hold to hold the 2027 rules. "
+                                        "Allowed: 2012–2027, 2028 or later with --hold."),
+    (["compliance", "example"], "2000", "Allowed: 2012–2027, 2028 or later with --hold."),
+    (["credits", "--powertrain", "BEV", "--range-km", "400"], "2030",
+     "pass --hold to hold the 2027 rules. Allowed: 2018–2027, 2028 or later with --hold."),
+    (["credits", "--powertrain", "BEV", "--range-km", "400", "--hold"], "2017", "Allowed: 2018 or later."),
+])
+def test_year_errors_name_the_flags_and_the_years_that_work(command: list[str], year: str, says: str) -> None:
+    r = run(*command, "--year", year)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("Error: --year: ") and says in r.stderr
+    assert "extend=" not in r.stderr
+
+
+@pytest.mark.parametrize(("command", "first", "last"), [
+    (["compliance", "example"], 2012, 2027),
+    (["credits", "--powertrain", "BEV", "--range-km", "400"], 2018, 2027),
+])
+def test_year_help_gives_the_years_that_work(command: list[str], first: int, last: int) -> None:
+    """The --help range is written out; it must be the range in which the command runs."""
+    for year, code in ((first - 1, 2), (first, 0), (last, 0), (last + 1, 2)):
+        assert run(*command, "--year", str(year)).exit_code == code, (command, year)
+    assert run(*command, "--year", str(last + 20), "--hold").exit_code == 0
+    text = runner.invoke(nevsim.cli.app, [command[0], "--help"], env={"COLUMNS": "200"}).stdout
+    assert f"{first}–{last}; a later year with --hold" in text

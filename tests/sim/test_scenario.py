@@ -184,3 +184,44 @@ def test_every_shipped_scenario_and_sweep_still_loads() -> None:
     for file in resources.files("nevsim.sweeps").iterdir():
         if file.name.endswith(".toml"):
             load_sweep_spec(str(file))
+
+
+def test_a_toml_syntax_error_names_the_file(tmp_path):
+    """QA: the message said "scenario: syntax: not valid TOML (…)" without the file's name."""
+    import pytest
+
+    from nevsim.errors import InputError
+    from nevsim.scenario import load_scenario
+
+    path = tmp_path / "syntax.toml"
+    path.write_text('base = "china-current-policies"\n[technology\n', encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert err.value.field == "scenario"
+    assert err.value.message.startswith(f"file {path} is not valid TOML (")
+
+
+@pytest.mark.parametrize(("override", "field", "expected"), [
+    ({"technology.battery_learning_rate": "fast"}, "technology.battery_learning_rate", "a number"),
+    ({"uncertainty.draws": "many"}, "uncertainty.draws", "a whole number"),
+    ({"description": 5}, "description", "a text string (in quotes)"),
+])
+def test_a_value_of_the_wrong_type_says_which_type(override, field, expected):
+    """QA: pydantic's raw text ("Input should be a valid number…") and no Allowed."""
+    from nevsim.errors import InputError
+    from nevsim.scenario import load_scenario
+
+    with pytest.raises(InputError) as err:
+        load_scenario("china-current-policies", override)
+    assert err.value.field == field and err.value.allowed == [expected]
+    assert f"is not {expected}" in err.value.message and "Input should" not in err.value.message
+
+
+def test_a_range_error_writes_big_bounds_as_powers_of_two():
+    from nevsim.errors import SEED_ALLOWED, InputError
+    from nevsim.scenario import _range_text, load_scenario
+
+    with pytest.raises(InputError) as err:
+        load_scenario("china-current-policies", {"uncertainty.seed": -1})
+    assert err.value.allowed == [SEED_ALLOWED] == ["0 to 2**63 − 1"]  # (was 0 to 9223372036854775807)
+    assert _range_text({"gt": 0}) == "> 0" and _range_text({"ge": 0.5, "lt": 1}) == "≥ 0.5 and < 1"

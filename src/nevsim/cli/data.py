@@ -15,9 +15,13 @@ import typer
 
 from nevsim import data
 from nevsim.cli._common import check_writable, cli_errors, echo_json
-from nevsim.errors import InputError
+from nevsim.errors import InputError, year_span
 
 _SHOW_ROWS = 20
+
+#: Decimals of the history table's share column (percent): one fixed number of decimals, so the
+#: column reads 0.01 … 1.00 … 53.00 rather than 0.034, 1, 1.5, 5 (the IEA gives two significant figures).
+SHARE_DECIMALS = 2
 
 
 def _fmt(value: object) -> str:
@@ -127,6 +131,11 @@ def history_cmd(
             raise
         raise InputError(f"--{exc.field}", exc.message, allowed=exc.allowed) from None
     canonical = hist.attrs["region"]
+    if hist.empty and until is not None:  # (an empty table would say nothing; the years say what works)
+        years = data.history(canonical)["year"]
+        if not years.empty:
+            raise InputError("--until", f"no data up to {until}: the history of {canonical} covers "
+                                        f"{year_span(years)}.", allowed=[f"{int(years.min())} or later"])
     targets = data.load("targets", region=canonical, until=until) if canonical in data.regions("targets") else None
     if plot is not None:
         from nevsim.data.plot import history_figure, write_figure
@@ -145,15 +154,23 @@ def _print_history(hist: pd.DataFrame, targets: pd.DataFrame | None, region: str
     console = _console()
     wide = history_wide(hist)
     owid_years = set(hist.loc[hist["source"].str.startswith("Our World in Data"), "year"])
-    table = Table(title=f"{region}: electric cars, history (IEA Global EV Outlook 2025)",
-                  caption="Sources: " + "; ".join(hist.attrs.get("sources", [])))
+    title = f"{region}: electric cars, history (IEA Global EV Outlook 2025)"
+    table = Table(title=title, caption="Sources: " + "; ".join(hist.attrs.get("sources", [])),
+                  min_width=len(title))  # (the title on one line, however few columns)
     table.add_column("year", justify="right", style="bold")
     for col in wide.columns:
         table.add_column(col, justify="right")
+    share = _WIDE["EV sales share"]
+
+    def cell(column: str, v: object) -> str:
+        if column == share and isinstance(v, float) and not math.isnan(v):
+            return f"{v:.{SHARE_DECIMALS}f}"
+        return _fmt(v)
+
     for year, row in wide.iterrows():
         mark = " *" if year in owid_years else ""
-        table.add_row(str(year), *(_fmt(v) + (mark if i == 0 and not pd.isna(v) else "")
-                                   for i, v in enumerate(row.tolist())))
+        table.add_row(str(year), *(cell(c, v) + (mark if c == share and not pd.isna(v) else "")
+                                   for c, v in zip(wide.columns, row.tolist(), strict=True)))
     console.print(table)
     if owid_years:
         console.print(f"* {', '.join(map(str, sorted(owid_years)))}: share from Our World in Data "

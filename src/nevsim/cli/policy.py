@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,7 +45,7 @@ def _source_urls(keys: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 @cli_errors
 def credits_cmd(
-    year: Annotated[int, typer.Option("--year", help="Compliance year (2018–2027; China).")],
+    year: Annotated[int, typer.Option("--year", help="Compliance year (China: 2018–2027; a later year with --hold).")],
     powertrain: Annotated[str, typer.Option("--powertrain", help="BEV, PHEV or FCEV.")],
     range_km: Annotated[float | None, typer.Option("--range-km", help="Rated electric range (km).")] = None,
     energy_kwh_per_100km: Annotated[
@@ -79,7 +80,9 @@ def credits_cmd(
         b = china.nev_credit_breakdown(year, v, revision=revision, extend="hold" if hold else None)
     except InputError as exc:
         if exc.field == "year":
-            raise InputError("--year", exc.message, exc.allowed) from None
+            raise _year_error(year, hold, "China's NEV credit rules",
+                              lambda y, extend: china.nev_credit_breakdown(y, v, revision=revision,
+                                                                           extend=extend)) from None
         raise InputError(f"--{exc.field.replace('_', '-')}", exc.message, exc.allowed) from None
     payload = {
         "year": year, "powertrain": pt,
@@ -115,7 +118,7 @@ def credits_cmd(
 def compliance_cmd(
     fleet_csv: Annotated[Path, typer.Argument(help="Model-level fleet CSV (see nevsim.policy.fleet); "
                                                     "'example' uses the shipped example.")],
-    year: Annotated[int, typer.Option("--year", help="Compliance year (China rules).")],
+    year: Annotated[int, typer.Option("--year", help="Compliance year (China rules: 2012–2027; a later year with --hold).")],
     hold: Annotated[bool, typer.Option("--hold", help="Hold the last set rules for years beyond them.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -123,13 +126,17 @@ def compliance_cmd(
     from nevsim.policy import fleet
 
     path = fleet.example_fleet_path() if str(fleet_csv) == "example" else fleet_csv
-    f = fleet.read_fleet(path)
+    try:
+        f = fleet.read_fleet(path)
+    except InputError as exc:  # (named as --help names the argument: fleet_csv)
+        raise InputError(_fleet_field(exc.field), exc.message, exc.allowed) from None
     try:
         acc = fleet.china_compliance(year, f, extend="hold" if hold else None)
     except InputError as exc:
         if exc.field == "year":
-            raise InputError("--year", exc.message, exc.allowed) from None
-        raise InputError(f"FLEET.{exc.field}", exc.message, exc.allowed) from None
+            raise _year_error(year, hold, "China's dual-credit (NEV and CAFC) rules",
+                              lambda y, extend: fleet.china_compliance(y, f, extend=extend)) from None
+        raise InputError(_fleet_field(exc.field), exc.message, exc.allowed) from None
     notes = list(dict.fromkeys(acc.nev.notes + acc.cafc.notes))
     status = min((acc.nev.status, acc.cafc.status), key=lambda s: "USDV".index(s))
     if as_json:
@@ -153,6 +160,60 @@ def compliance_cmd(
     typer.echo(f"Rule status: {status} (see `nevsim policy audit`).")
     for note in notes:
         typer.echo(f"note: {note}")
+
+
+def _fleet_field(field: str) -> str:
+    """A fleet error's field as the command names the argument (``FLEET.units`` → ``fleet_csv.units``)."""
+    head, dot, rest = field.partition(".")
+    return f"fleet_csv{dot}{rest}" if head.upper() == "FLEET" else f"fleet_csv.{field}"
+
+
+def working_years(attempt: Callable[[int, str | None], object], *, hold: bool = False) -> tuple[int, int | None] | None:
+    """The first and last year in which ``attempt(year, extend)`` raises no year error (last None:
+    every later year, with ``hold``), or None if no year works.
+
+    Probed over the years the policy tables name (each call takes milliseconds; only an error
+    pays for it), so the range is the one that works for the whole command — every rule it
+    reads — not one rule's coverage.
+    """
+    from nevsim.policy import audit
+
+    table = audit()
+    table = table[table["region"] == "CN"]
+    span = range(int(table["year_from"].min()), int(table["year_to"].max()) + 2)
+    ok = []
+    for y in span:
+        try:
+            attempt(y, "hold" if hold else None)
+        except InputError as exc:
+            if exc.field != "year":
+                raise
+            continue
+        ok.append(y)
+    if not ok:
+        return None
+    return ok[0], (None if hold and ok[-1] == span[-1] else ok[-1])
+
+
+def _year_error(year: int, hold: bool, what: str, attempt: Callable[[int, str | None], object]) -> InputError:
+    """``--year`` outside the years that work for this command: the range that works (not one
+    rule's coverage), and ``--hold`` where holding the last set rules would make the year work."""
+    found = working_years(attempt)
+    if found is None or found[1] is None:
+        return InputError("--year", f"{year}: no year works for {what}.")
+    first, last = found
+    held = working_years(attempt, hold=True)
+    later = held is not None and held[1] is None  # (--hold makes every later year work)
+    if hold:
+        allowed = [f"{first} or later" if later else f"{first}–{last}"]
+    else:
+        allowed = [f"{first}–{last}", *([f"{last + 1} or later with --hold"] if later else [])]
+    if year < first:
+        return InputError("--year", f"{year} is before the years {what} cover ({first}–{last}).", allowed)
+    if later and not hold:
+        return InputError("--year", f"{year} is after {last}, the last year for which {what} are set; pass "
+                                    f"--hold to hold the {last} rules.", allowed)
+    return InputError("--year", f"{year} is outside the years {what} cover ({first}–{last}).", allowed)
 
 
 def _inf_as_text(value: object) -> object:
