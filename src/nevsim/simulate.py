@@ -1302,7 +1302,7 @@ def run_years(
         trace.put("Subsidy|Public Cost", t, public_cost)
         if policy.has_trade_in:
             trace.put("Trade-in|Public Cost", t, trade_in_cost)
-        trace.put("Battery Demand|Cars|China", t, china_gwh)
+        trace.put("Battery Demand|Cars", t, china_gwh)
         trace.put("Price|Car|BEV compact", t, net_price[:, 2, 3])
         trace.put("Price|Car|ICE compact", t, net_price[:, 2, 0])
         trace.put("plugin_stock_share", t, stock_share_prev)
@@ -1501,7 +1501,7 @@ _SERIES_UNITS = {
     "Production|Cars|EV": "vehicles", "Exports|Cars|EV": "vehicles", "Subsidy|Public Cost": "billion CNY",
     "Trade-in|Public Cost": "billion CNY",
     "Credits|NEV|Shortfall": "credits", "Credits|NEV|Banked": "credits", "Credits|CAFC|Deficit": "credits",
-    "Battery Demand|Cars|China": "GWh", "Price|Car|BEV compact": "CNY", "Price|Car|ICE compact": "CNY",
+    "Battery Demand|Cars": "GWh", "Price|Car|BEV compact": "CNY", "Price|Car|ICE compact": "CNY",
 }
 _MAKER_UNITS = {"Capacity Use": "%", "Exports|Cars|EV": "vehicles", "Credits|CAFC|Balance": "credits"}
 
@@ -1551,10 +1551,8 @@ def _trace_tables(trace: Trace, inputs: Inputs, makers: bool = True) -> _Tables:
     ]
     units = _SERIES_UNITS
     if inputs.region is not None:  # a region's own variables and currency; no China NEV/CAFC market
-        units = {k: v for k, v in units.items() if "NEV" not in k and "CAFC" not in k and not k.endswith("|China")}
+        units = {k: v for k, v in units.items() if "NEV" not in k and "CAFC" not in k}
         units.update(inputs.region.units())
-        units["Battery Demand|Cars"] = "GWh"
-        d = {**d, "Battery Demand|Cars": d["Battery Demand|Cars|China"]}
     for name, unit in units.items():
         if name in d:
             variables.append((name, unit, d[name]))

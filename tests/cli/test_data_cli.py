@@ -120,3 +120,14 @@ def test_history_share_column_has_fixed_decimals():
     rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in res.stdout.splitlines()
             if line.startswith("│")}
     assert rows["2011"] == "0.03" and rows["2015"] == "1.00" and rows["2016"] == "1.50" and rows["2019"] == "5.00"
+
+
+@pytest.mark.parametrize(("args", "column"), [(["iea_gevo_2025"], "year"), (["targets", "-r", "US"], "announced")])
+def test_data_show_until_before_the_data_is_an_error_naming_the_years(args: list[str], column: str) -> None:
+    """``data show NAME --until 1990`` printed an empty table and exit 0 (as ``history`` did)."""
+    res = runner.invoke(app, ["data", "show", *args, "--until", "1990"])
+    assert res.exit_code == 2, res.output
+    assert "--until: no row of" in res.stderr and f"its {column} column covers" in res.stderr
+    assert "or later." in res.stderr
+    ok = runner.invoke(app, ["data", "show", *args, "--until", "2025", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)

@@ -244,3 +244,10 @@ def test_year_help_gives_the_years_that_work(command: list[str], first: int, las
     assert run(*command, "--year", str(last + 20), "--hold").exit_code == 0
     text = runner.invoke(nevsim.cli.app, [command[0], "--help"], env={"COLUMNS": "200"}).stdout
     assert f"{first}–{last}; a later year with --hold" in text
+
+
+def test_compliance_hold_note_names_the_flag() -> None:
+    """The note under a held year named only the Python argument (extend='hold'), not --hold."""
+    r = run("compliance", "example", "--year", "2030", "--hold")
+    assert r.exit_code == 0, r.output
+    assert "rules held from 2027" in r.stdout and "--hold" in r.stdout

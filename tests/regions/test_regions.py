@@ -508,3 +508,14 @@ def test_edits_to_region_spec_reach_the_region_or_are_refused() -> None:
     with pytest.raises(InputError) as err:
         load_scenario("us-current-policies", {"region_spec": "total garbage"})
     assert err.value.field == "region_spec" and "pass_through" in err.value.allowed
+
+
+def test_series_names_do_not_carry_a_region() -> None:
+    """The region is a column: China's battery demand was ``Battery Demand|Cars|China`` while the
+    regions' was ``Battery Demand|Cars``, so a comparison across regions (and the IAMC file, where
+    the region is its own column) named one quantity two ways (QA of 2026-12-01)."""
+    names = {code: set(run_frames(load_scenario(name, {"years": {"last": 2026}}))[0]["variable"].astype(str))
+             for code, name in (("CN", "china-current-policies"), ("US", "us-current-policies"))}
+    for code, variables in names.items():
+        assert "Battery Demand|Cars" in variables, code
+        assert not {v for v in variables if v.endswith(("|China", "|USA", "|EU27"))}, code

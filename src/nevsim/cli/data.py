@@ -77,6 +77,13 @@ def data_show(
 ) -> None:
     """Show the rows of one dataset, optionally for one region and up to a cutoff year."""
     frame = data.load(name, region=region, until=until)
+    column = data.cutoff_column(name)
+    if frame.empty and until is not None and column is not None:  # (an empty table says nothing: say what works)
+        years = data.load(name, region=region)[column].dropna()
+        if not years.empty:
+            where = f" for {region}" if region else ""
+            raise InputError("--until", f"no row of {name}{where} up to {until}: its {column} column covers "
+                                        f"{year_span(years)}.", allowed=[f"{int(years.min())} or later"])
     total = len(frame)
     n = limit if limit is not None else (0 if json else _SHOW_ROWS)
     shown = frame if n == 0 else frame.head(n)

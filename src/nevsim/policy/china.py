@@ -428,7 +428,7 @@ def nev_standard(year: int, vehicles: VehicleArrays, *, extend: str | None = Non
     used += [w_row, thr, cf, cy]
     last_set = t.coverage(REGION, "NEV", "nev_ratio", known_at=known_at)[1]
     if year > last_set:
-        notes.append(f"{year}: rules held from {last_set} (extend='hold')")
+        notes.append(f"{year}: rules held from {last_set} (the last year the rules set; held on request: --hold, extend='hold')")
     if known_at is not None:
         notes.append(f"NEV rules as known at the end of {known_at}")
     return StandardYear(
