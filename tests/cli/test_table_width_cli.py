@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
@@ -174,3 +176,35 @@ def test_policy_show_to_a_pipe_is_unwrapped() -> None:
     lines = table_lines(piped(["policy", "show"]))
     rows = [line for line in lines if line.startswith("│ ")]
     assert rows and all(not line.startswith("│          │") for line in rows)  # no continuation lines
+
+
+# ---------------------------------------------------------------------------- any table
+
+_NUMBER = st.floats(-1e7, 1e7, allow_nan=False).map(lambda v: f"{v:,.1f}")
+_WORDS = st.lists(st.sampled_from(["EV", "share", "credit", "price", "of", "new", "cars", "(CAAM)"]),
+                  min_size=1, max_size=6).map(" ".join)
+
+
+@settings(max_examples=40, deadline=None)
+@given(headers=st.lists(_WORDS, min_size=2, max_size=14), rows=st.integers(1, 4), width=st.integers(50, 160),
+       data=st.data())
+def test_any_table_fits_and_keeps_every_number_whole(headers: list[str], rows: int, width: int, data) -> None:
+    """Every line within the width and every number on one line, whole, whatever the columns."""
+    table = Table(title="t")
+    table.add_column("year", no_wrap=True)
+    for h in headers:
+        table.add_column(h, justify="right")
+    numbers = [[data.draw(_NUMBER) for _ in headers] for _ in range(rows)]
+    for r, cells in enumerate(numbers):
+        table.add_row(str(2020 + r), *cells)
+    console = Console(width=width, record=True)
+    tables, dropped = fit_table(table, width, console=console)
+    for part in tables:
+        console.print(part)
+    text = console.export_text()
+    assert dropped == [] and max(cell_len(line) for line in text.splitlines()) <= width
+    lines = text.splitlines()
+    for cells in numbers:
+        for cell in cells:
+            assert any(cell in line for line in lines)
+    assert all(next(iter(t.columns[0].cells)) == "2020" for t in tables)

@@ -295,6 +295,8 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
     rest = [i for i in shown if i not in keys]
     if rest:
         layouts += [stacked(keys, rest, lo=False), stacked(keys, rest, lo=True)]
+    if not layouts:  # only key columns, too wide even at their narrowest: rich narrows them further
+        layouts.append([sized(shown, title=table.title, caption=table.caption)])
     options = console.options.update(width=width)
 
     def lines(tables: list[Table]) -> int:
