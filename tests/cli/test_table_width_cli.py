@@ -127,7 +127,16 @@ COMMANDS = [
     ["compliance", "example", "--year", "2024"],
     ["backtest", "--cutoff", "2022", "--through", "2024"],
     ["sensitivity", "--method", "tornado", "--top", "3"],
+    ["data", "list"],
+    ["data", "show", "iea_gevo_2025", "-n", "5"],
+    ["history"],
 ]
+
+
+def test_data_list_to_a_pipe_keeps_whole_names() -> None:
+    """`data list` used rich's width even in a pipe: 80 columns, names cut ("iea_gevo…")."""
+    text = piped(["data", "list"])
+    assert "owid_electric_car_sales_share" in text and "…" not in text
 
 
 @pytest.mark.parametrize("columns", [80, 120])

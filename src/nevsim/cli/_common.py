@@ -230,7 +230,9 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
     1. If the table fits, it is returned as it is.
     2. Else the ``optional`` columns (header names, the least wanted first) are left out one by
        one while the rest does not fit; the caller says where to see them.
-    3. Then the layout that prints the fewest lines of these is taken:
+    3. Then the cheapest layout of these is taken: the lines it prints, and one line per row for
+       each table after the first (the reader finds each row again there) and for each table
+       whose key columns wrap (the names of the rows):
 
        * one table, if every column fits at its narrowest (:func:`_column_widths`: no number
          or word broken): the spare width is given to the key columns first, then to those that
@@ -251,6 +253,8 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
     def need(idx: list[int], lo: bool) -> int:
         return sum(ranges[i][0 if lo else 1] for i in idx) + _frame_width(console, table, len(idx))
 
+    broken: set[int] = set()  # ids of the tables whose key columns are narrower than their text
+
     def sized(idx: list[int], *, title: Any, caption: Any) -> Table:
         sub = _subtable(table, idx, title=title, caption=caption)
         if need(idx, lo=False) <= width:
@@ -264,6 +268,8 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
             spare -= extra
         for col, i in zip(sub.columns, idx, strict=True):
             col.width, col.min_width, col.max_width = widths[i], None, None
+        if any(widths[i] < ranges[i][1] for i in idx if i in keys):
+            broken.add(id(sub))
         return sub
 
     def stacked(keys: list[int], rest: list[int], lo: bool) -> list[Table]:
@@ -299,10 +305,13 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
         layouts.append([sized(shown, title=table.title, caption=table.caption)])
     options = console.options.update(width=width)
 
-    def lines(tables: list[Table]) -> int:
-        return sum(len(console.render_lines(t, options, pad=False)) for t in tables)
+    def cost(tables: list[Table]) -> int:
+        """Lines printed, and a line a row for each table after the first (the reader finds the
+        row again there) and for each table that wraps the key columns (the row's name)."""
+        lines = sum(len(console.render_lines(t, options, pad=False)) for t in tables)
+        return lines + (len(tables) - 1 + sum(id(t) in broken for t in tables)) * table.row_count
 
-    return min(layouts, key=lines), dropped
+    return min(layouts, key=cost), dropped
 
 
 def print_table(table: Table, *, console: Console | None = None, key: int | Sequence[str] = 1,
