@@ -186,7 +186,7 @@ def history_caption(res: Results, labels: dict[str, str], *, lead: str = "Histor
     text = f"{lead} (to {last}): "
     text += "; ".join(seen) + ". " if seen else ""
     if modelled:
-        text += f"Modelled in every year: {', '.join(modelled)}"
+        text += f"Modelled in every year: {'; '.join(modelled)}"
         if "Stock|Cars|EV" in labels:
             text += " (the EV stock follows the fitted sales, so it can differ from the observed stock)"
         text += "."
