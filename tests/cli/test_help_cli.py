@@ -59,3 +59,38 @@ def test_help_paragraphs_are_not_broken_mid_sentence(path: tuple[str, ...]) -> N
         command = command.commands[name]
     for paragraph in (command.help or "").strip().split("\n\n"):
         assert "\n" not in paragraph.strip(), paragraph
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    if isinstance(getattr(command, "commands", None), dict):
+        return [c for name, sub in command.commands.items() for c in _commands(sub, (*path, name))]
+    return [(path, command)]
+
+
+@pytest.mark.parametrize("path, command", _commands(typer.main.get_command(app)), ids=lambda p: " ".join(p)
+                         if isinstance(p, tuple) else "")
+def test_option_help_reads_like_a_sentence(path: tuple[str, ...], command: Any) -> None:
+    """Every option's help starts with a capital letter and ends a sentence (serve's were lower case,
+    without a full stop: "address to bind; the default serves this machine only")."""
+    for param in command.params:
+        text = (getattr(param, "help", None) or "").strip()
+        if text:
+            assert text[0].isupper() and text.endswith((".", ")")), (param.name, text)
+
+
+def test_serve_help_has_no_wide_type_column() -> None:
+    """The port's range type ("<int range> [1<=x<=65535]") made the middle column wide and the
+    help text narrow; the range is in the words now and checked by the command."""
+    text = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "80"}).output
+    assert "1<=x<=65535" not in text and "TCP port, 1 to 65535." in " ".join(text.split())
+    refused = runner.invoke(app, ["serve", "--port", "0"])
+    assert refused.exit_code == 2 and "--port" in refused.output and "1 to 65535" in refused.output
+
+
+@pytest.mark.parametrize("path", [("report",), ("runs", "list"), ("runs", "delete"), ("outlook",), ("serve",),
+                                  ("sweep", "run"), ("sweep", "list"), ("sweep", "show")], ids=" ".join)
+def test_store_help_says_where_the_default_store_is(path: tuple[str, ...]) -> None:
+    boxed = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"}).output
+    text = " ".join(re.sub("[│╭╮╰╯─]", " ", boxed).split())
+    assert "Default: runs.duckdb in the user data folder: $XDG_DATA_HOME/nevsim, else ~/.local/share/nevsim" in text
+    assert "~/Library/Application Support/nevsim (macOS)" in text

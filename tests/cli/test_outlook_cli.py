@@ -160,3 +160,37 @@ def test_runs_list_leaves_draws_blank_when_a_run_has_none(monkeypatch, tmp_path)
     result = runner.invoke(app, ["runs", "list", "--store", str(tmp_path / "x.duckdb")], env={"COLUMNS": "220"})
     assert result.exit_code == 0, result.output
     assert "abc123" in result.stdout
+
+
+def _caption(args: list[str]) -> str:
+    """The outlook's headline caption, one line (from "(hist)" to the targets table)."""
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    return text[text.index("(hist) = history years"):text.index("Targets check")]
+
+
+def test_caption_says_which_history_cells_are_observed_and_which_modelled():
+    """Was "(hist) = history year, calibrated to observations" for every column: but the credit price
+    is the model's clearing price outside 2020–22, the EV stock is modelled (33.0 M in 2024 against
+    the IEA's 34 M) and the chargers are modelled before the IEA's first count."""
+    caption = _caption(["outlook", "--no-store"])
+    assert "calibrated to observations" not in caption
+    assert ("credit CNY: the model's clearing price, raised to at least the reported average price in 2020–2022"
+            in caption)
+    assert "public chargers k: IEA counts in 2014–2024, modelled in the other years" in caption
+    assert "EV %: fitted to the observed share (IEA; OWID 2025)" in caption
+    assert "2025 holds the last observed split" in caption
+    modelled = caption.split("Modelled in every year:")[1]
+    for column in ("EV stock M", "oil displaced kb/d", "CO2 Mt", "subsidy+tax bn CNY", "trade-in bn CNY"):
+        assert column in modelled
+    assert "NEV % all veh.: NEV share of all new vehicles, CAAM basis" in caption
+
+
+@pytest.mark.parametrize("args", [["outlook", "--no-store", "--region", "US"], ["outlook", "us-2024-rules", "--no-store"],
+                                  ["outlook", "--no-store", "--region", "EU"]])
+def test_caption_names_only_the_columns_shown(args):
+    """The US caption spoke of "NEV all vehicles: CAAM-basis estimate", a column only China's table has."""
+    caption = _caption(args)
+    assert "NEV" not in caption and "CAAM" not in caption and "credit CNY" not in caption
+    assert "Modelled in every year:" in caption and "EV stock M" in caption.split("Modelled in every year:")[1]

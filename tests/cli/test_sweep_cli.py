@@ -126,6 +126,22 @@ def test_list_and_show(swept, tmp_path: Path) -> None:
     assert html.exit_code == 2 and "Allowed: .csv." in html.output  # (QA 2: CSV was written into a .html file)
 
 
+@pytest.mark.parametrize("columns", [80, 120])
+def test_show_and_list_fit_the_terminal(swept, columns: int) -> None:
+    """Was 150 columns whatever the terminal; now within COLUMNS (TTY_COMPATIBLE=1: a terminal)."""
+    import re
+
+    from rich.cells import cell_len
+
+    payload, _, store = swept
+    for args in (["sweep", "show", payload["sweep"]["sweep_id"]], ["sweep", "list"]):
+        result = runner.invoke(app, [*args, "--store", str(store)],
+                               env={"COLUMNS": str(columns), "TTY_COMPATIBLE": "1"})
+        assert result.exit_code == 0, result.output
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stdout)
+        assert max(cell_len(line) for line in text.splitlines()) <= columns
+
+
 GRID_ORDER = textwrap.dedent("""
     name = "grid-order"
     scenarios = ["china-current-policies"]

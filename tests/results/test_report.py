@@ -75,7 +75,7 @@ def test_headline_shows_the_public_cost_and_the_trade_in(real_results):
     table = headline_table(real_results, [2025, 2030]).set_index("year")
     series = real_results.series
     for label, variable in (("Trade-in subsidy, all new cars (billion CNY)", "Trade-in|Public Cost"),
-                            ("Public cost: purchase subsidy + tax forgone on plug-ins (billion, region currency)",
+                            ("Public cost: purchase subsidy + tax forgone on plug-ins (billion CNY)",
                              "Subsidy|Public Cost")):
         want = series[(series["variable"] == variable) & (series["year"] == 2025)]["value"].median()
         assert float(table.loc["2025", label].replace(",", "")) == pytest.approx(want, abs=0.05)
@@ -93,3 +93,41 @@ def test_report_says_what_the_ranges_cover() -> None:
     walked = build_html(run(plain.with_residual_walk(4), draws=4, seed=1, makers=False))
     assert "parameters and structure" in walked and "residual walk" in walked
     assert "ranges over draws" not in build_html(run(plain, makers=False))
+
+
+def test_report_labels_carry_the_runs_currency(real_results):
+    """China's report labelled the public cost "billion, region currency" next to "billion CNY"."""
+    table = headline_table(real_results, [2030])
+    assert "Public cost: purchase subsidy + tax forgone on plug-ins (billion CNY)" in table.columns
+    assert not any("region currency" in c for c in table.columns)
+    text = build_html(real_results)
+    assert "region currency" not in text
+
+
+def test_report_speaks_to_readers_not_to_meta(real_results):
+    """The targets table said "(see meta['derived'])"; it points to the note under the table now."""
+    text = build_html(real_results)
+    assert "meta[" not in text and "see meta" not in text
+    assert "how: see the note below this table" in text
+    assert "NEV share of all new vehicles (CAAM basis) is an estimate" in text
+
+
+def test_report_says_which_history_values_are_observed(real_results):
+    from nevsim.report import history_sources
+
+    sources = history_sources(real_results)
+    assert "2020–2022" in sources["Price|Credit|NEV"] and "clearing price" in sources["Price|Credit|NEV"]
+    assert sources["Chargers|Public"].startswith("IEA counts in 2014–2024")
+    assert "Stock|Cars|EV" not in sources and "Oil Displacement" not in sources  # modelled
+    text = build_html(real_results)
+    assert "history years are calibrated to observations" not in text
+    assert "Modelled in every year:" in text and "EV stock (million)" in text
+
+
+def test_chargers_hover_as_whole_counts(real_results):
+    """A modelled charger count is fractional (148.2 in 2010): the chart shows whole chargers."""
+    from nevsim.report.charts import chargers
+
+    fig = chargers(real_results)
+    line = next(t for t in fig.data if t.name and t.name.startswith("public charging points"))
+    assert line.yhoverformat == ",.0f"

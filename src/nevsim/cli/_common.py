@@ -8,17 +8,27 @@ import math
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from nevsim.errors import DataIntegrityError, InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Column, Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_BAD_INPUT = 2
 EXIT_DATA = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+#: ``--store`` help of every command: where the store is when the option is left out
+#: (:func:`nevsim.store.default_path`, platformdirs' user data folder of "nevsim").
+STORE_HELP = ("Results store file (DuckDB). Default: runs.duckdb in the user data folder: "
+              "$XDG_DATA_HOME/nevsim, else ~/.local/share/nevsim (Linux); ~/Library/Application Support/nevsim "
+              "(macOS); %LOCALAPPDATA%\\nevsim\\nevsim (Windows).")
 
 
 def cli_errors(func: F) -> F:
@@ -136,3 +146,192 @@ def check_writable(path: Path, *, force: bool, field: str, suffixes: Sequence[st
     if path.exists() and not force:
         raise InputError(field, f"{path} already exists; pass --force to overwrite it.")
     check_folder(path.absolute().parent, field=field, create=create_folder)
+
+
+# ---------------------------------------------------------------------------- tables that fit
+
+#: Width of the output when stdout is not a terminal (a pipe, a file, CliRunner): wide, so that
+#: saved output keeps every column and its rows unwrapped. A terminal gets its own width.
+PIPE_WIDTH = 200
+
+#: Narrowest a column whose overflow is "fold" (long identifiers, notes) is made before the table
+#: is split: such a column may break a long word over lines; other columns never do.
+FOLD_MIN = 12
+
+
+def output_console(*, stderr: bool = False) -> Console:
+    """A rich console writing to the current stdout (or stderr), created per call (CliRunner, pipes).
+
+    On a terminal its width is the terminal's (``COLUMNS`` respected: rich reads it); elsewhere
+    it is at least :data:`PIPE_WIDTH` (``COLUMNS`` if wider). Rich alone takes the terminal's
+    width even when stdout is a file, so ``nevsim outlook > out.txt`` came out squashed: that is
+    why the commands once forced fixed widths (120–200), which wrapped every row in a terminal.
+    """
+    from rich.console import Console
+
+    probe = Console(stderr=stderr)
+    if stderr or probe.is_terminal:
+        return probe
+    return Console(width=max(PIPE_WIDTH, probe.width))
+
+
+def _column_widths(console: Console, column: Column) -> tuple[int, int]:
+    """(narrowest, natural) width of a column's text, padding excluded.
+
+    Natural: its longest line (header included). Narrowest: its longest word (a number is one
+    word, so it is never broken); the natural width for a ``no_wrap`` column; at most
+    :data:`FOLD_MIN` for a column that folds long words. Fixed and capped widths are kept.
+    """
+    from rich.measure import Measurement
+
+    if column.width is not None:
+        return column.width, column.width
+    options = console.options.update(width=10_000, min_width=1)
+    low = high = 1
+    for cell in (column.header, *column.cells):
+        m = Measurement.get(console, options, cell)
+        low, high = max(low, m.minimum), max(high, m.maximum)
+    if column.max_width is not None:
+        high = min(high, column.max_width)
+    if column.no_wrap:
+        low = high
+    elif column.overflow == "fold":
+        low = min(low, FOLD_MIN)
+    return min(low, high), high
+
+
+def _subtable(table: Table, columns: list[int], *, title: Any, caption: Any) -> Table:
+    """``table`` with only the columns at ``columns`` (same rows, styles and box), new title/caption."""
+    import copy
+    import dataclasses
+
+    sub = copy.copy(table)
+    sub.columns = [dataclasses.replace(table.columns[i], _index=n) for n, i in enumerate(columns)]
+    sub.title, sub.caption = title, caption
+    return sub
+
+
+def _frame_width(console: Console, table: Table, n_columns: int) -> int:
+    """Width the borders and cell padding of ``table`` take with ``n_columns`` columns."""
+    import dataclasses
+
+    from rich.measure import Measurement
+
+    probe = _subtable(table, [], title=None, caption=None)
+    probe.columns = [dataclasses.replace(table.columns[0], width=1, min_width=None, max_width=None, _cells=[],
+                                         _index=n) for n in range(n_columns)]
+    return Measurement.get(console, console.options.update(width=10_000), probe).maximum - n_columns
+
+
+def fit_table(table: Table, width: int, *, console: Console | None = None, key: int | Sequence[str] = 1,
+              optional: Sequence[str] = ()) -> tuple[list[Table], list[str]]:
+    """Tables that together show ``table`` within ``width`` columns, and the columns left out.
+
+    1. If the table fits, it is returned as it is.
+    2. Else the ``optional`` columns (header names, the least wanted first) are left out one by
+       one while the rest does not fit; the caller says where to see them.
+    3. Then the cheapest layout of these is taken: the lines it prints, and one line per row for
+       each table after the first (the reader finds each row again there) and for each table
+       whose key columns wrap (the names of the rows):
+
+       * one table, if every column fits at its narrowest (:func:`_column_widths`: no number
+         or word broken): the spare width is given to the key columns first, then to those that
+         lack least (so as few as possible wrap); longer cells wrap within their column;
+       * stacked tables, each repeating the ``key`` columns (the first ``key`` columns, or
+         these header names) so a row can still be told apart, packed with columns at their
+         full width; or packed at their narrowest (fewer tables, more wrapped cells).
+    """
+    from rich.console import Console
+
+    console = console or Console(width=width)
+    if not table.columns:
+        return [table], []
+    names = [str(c.header) for c in table.columns]
+    ranges = [_column_widths(console, c) for c in table.columns]
+    keys = [i for i, name in enumerate(names) if (name in key if not isinstance(key, int) else i < key)]
+
+    def need(idx: list[int], lo: bool) -> int:
+        return sum(ranges[i][0 if lo else 1] for i in idx) + _frame_width(console, table, len(idx))
+
+    broken: set[int] = set()  # ids of the tables whose key columns are narrower than their text
+
+    def sized(idx: list[int], *, title: Any, caption: Any) -> Table:
+        sub = _subtable(table, idx, title=title, caption=caption)
+        if need(idx, lo=False) <= width:
+            return sub
+        spare = max(width - need(idx, lo=True), 0)
+        widths = {i: ranges[i][0] for i in idx}
+        # the key columns first, then the least lacking: as many columns as can be are whole
+        for i in sorted(idx, key=lambda i: (i not in keys, ranges[i][1] - ranges[i][0])):
+            extra = min(spare, ranges[i][1] - ranges[i][0])
+            widths[i] += extra
+            spare -= extra
+        for col, i in zip(sub.columns, idx, strict=True):
+            col.width, col.min_width, col.max_width = widths[i], None, None
+        if any(widths[i] < ranges[i][1] for i in idx if i in keys):
+            broken.add(id(sub))
+        return sub
+
+    def stacked(keys: list[int], rest: list[int], lo: bool) -> list[Table]:
+        parts: list[list[int]] = []
+        for i in rest:
+            if parts and need(sorted(keys + parts[-1] + [i]), lo=lo) <= width:
+                parts[-1].append(i)
+            else:
+                parts.append([i])
+        last = len(parts) - 1
+        return [sized(sorted(keys + part), caption=table.caption if n == last else None,
+                      title=table.title if n == 0 or table.title is None else f"{table.title} (continued)")
+                for n, part in enumerate(parts)]
+
+    shown = list(range(len(names)))
+    if need(shown, lo=False) <= width:
+        return [table], []
+    dropped: list[str] = []
+    for name in optional:
+        if need(shown, lo=False) <= width:
+            break
+        if name in names and names.index(name) in shown:
+            shown.remove(names.index(name))
+            dropped.append(name)
+    layouts = []
+    if need(shown, lo=True) <= width:
+        layouts.append([sized(shown, title=table.title, caption=table.caption)])
+    keys = [i for i in keys if i in shown]
+    rest = [i for i in shown if i not in keys]
+    if rest:
+        layouts += [stacked(keys, rest, lo=False), stacked(keys, rest, lo=True)]
+    if not layouts:  # only key columns, too wide even at their narrowest: rich narrows them further
+        layouts.append([sized(shown, title=table.title, caption=table.caption)])
+    options = console.options.update(width=width)
+
+    def cost(tables: list[Table]) -> int:
+        """Lines printed, and a line a row for each table after the first (the reader finds the
+        row again there) and for each table that wraps the key columns (the row's name)."""
+        lines = sum(len(console.render_lines(t, options, pad=False)) for t in tables)
+        return lines + (len(tables) - 1 + sum(id(t) in broken for t in tables)) * table.row_count
+
+    return min(layouts, key=cost), dropped
+
+
+def print_table(table: Table, *, console: Console | None = None, key: int | Sequence[str] = 1,
+                optional: Sequence[str] = (), see: str = "--json") -> None:
+    """Print ``table`` within the console's width (:func:`fit_table`); no row wraps in a terminal.
+
+    To a terminal: ``optional`` columns may be left out, with one line saying which and where to
+    see them (``see``, e.g. "--json or --out DIR"). To a pipe or file (:func:`output_console`):
+    every column is kept (the table is split instead if it must be).
+    """
+    console = console or output_console()
+    tables, dropped = fit_table(table, console.width, console=console, key=key,
+                                optional=optional if console.is_terminal else ())
+    caption = tables[-1].caption if len(tables) > 1 else None
+    if caption is not None:  # under stacked tables: the console's width, not the last part's
+        tables[-1].caption = None
+    for part in tables:
+        console.print(part)
+    if caption is not None:
+        console.print(caption, style="table.caption", highlight=False)
+    if dropped:
+        console.print(f"Not shown in {console.width} columns: {', '.join(dropped)} (see {see}, or widen the "
+                      "terminal).", markup=False, highlight=False)

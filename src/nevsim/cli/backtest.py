@@ -23,14 +23,13 @@ from typing import Annotated, Any
 
 import typer
 
-from nevsim.cli._common import HTML_SUFFIXES, check_writable, cli_errors, echo_json
+from nevsim.cli._common import HTML_SUFFIXES, check_writable, cli_errors, echo_json, output_console
+from nevsim.cli._common import print_table as print_fitted
 from nevsim.errors import InputError
 
 
 def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, width=None if stderr else max(120, Console().width))
+    return output_console(stderr=stderr)
 
 
 def _parse_cutoffs(cutoff: int | None, cutoffs: str | None) -> list[int] | None:
@@ -89,7 +88,7 @@ def print_table(bt: Any) -> None:
     pooled = bt.scores[bt.scores["cutoff"].isna()].set_index("method")["mape_pct"]
     table.add_row("MAPE pooled", "", *[f"{_fmt(pooled.get(m), '.0f')} %" for m in methods])
     console = _console()
-    console.print(table)
+    print_fitted(table, console=console)  # too wide for the terminal: stacked tables, the cutoff repeated
     if bt.has_bands:
         cov = bt.coverage()
         band = Table(title=f"Model 5–95 % band over {bt.meta.get('draws')} draws: coverage, width and interval score")
@@ -99,7 +98,7 @@ def print_table(bt: Any) -> None:
         for label, row in cov.iterrows():
             band.add_row(str(label), str(int(row["n"])), f"{_fmt(row['coverage_pct'], '.0f')} %",
                          _fmt(row["band_width_pp"]), _fmt(row["interval_score_pp"]))
-        console.print(band)
+        print_fitted(band, console=console)
     console.print(bt.summary(), markup=False, highlight=False)
     if "model" in methods:
         from nevsim.policy._tables import KNOWN_AT_REGIONS

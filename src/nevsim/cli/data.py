@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 
 from nevsim import data
-from nevsim.cli._common import check_writable, cli_errors, echo_json
+from nevsim.cli._common import check_writable, cli_errors, echo_json, output_console, print_table
 from nevsim.errors import InputError, year_span
 
 _SHOW_ROWS = 20
@@ -38,9 +38,7 @@ def _fmt(value: object) -> str:
 
 
 def _console():  # created per call so it writes to the current stdout (CliRunner, pipes)
-    from rich.console import Console
-
-    return Console()
+    return output_console()  # a terminal's width; a pipe's: wide (cli._common.print_table fits the tables)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -63,7 +61,7 @@ def data_list(json: Annotated[bool, typer.Option("--json", help="Print the catal
         table.add_column(col, style=style or None, justify="right" if col == "rows" else "left")
     for row in cat.itertuples(index=False):
         table.add_row(row.name, row.kind, row.title, row.edition, row.licence, f"{row.rows:,}", row.years)
-    _console().print(table)
+    print_table(table, key=["name"])
 
 
 @cli_errors
@@ -99,7 +97,7 @@ def data_show(
         table.add_column(col, justify="right" if shown[col].dtype.kind in "if" else "left", overflow="fold")
     for row in shown.itertuples(index=False):
         table.add_row(*(_fmt(v) for v in row))
-    _console().print(table)
+    print_table(table)
 
 
 _WIDE = {
@@ -178,7 +176,7 @@ def _print_history(hist: pd.DataFrame, targets: pd.DataFrame | None, region: str
         mark = " *" if year in owid_years else ""
         table.add_row(str(year), *(cell(c, v) + (mark if c == share and not pd.isna(v) else "")
                                    for c, v in zip(wide.columns, row.tolist(), strict=True)))
-    console.print(table)
+    print_table(table, console=console)
     if owid_years:
         console.print(f"* {', '.join(map(str, sorted(owid_years)))}: share from Our World in Data "
                       "(IEA-based, newer release; vintage unconfirmed).")
@@ -193,7 +191,7 @@ def _print_history(hist: pd.DataFrame, targets: pd.DataFrame | None, region: str
         unit = "%" if r.unit == "percent" else f" {r.unit}"
         tt.add_row(str(r.year), f"{approx}{_fmt(r.value)}{unit}", r.metric, "yes" if r.binding else "no",
                    f"{r.issuer} ({r.announced})", f"{r.source_key.replace(';', ', ')} [{r.status}]")
-    console.print(tt)
+    print_table(tt, console=console, key=["year", "target"])
     console.print("Status: V seen in the cited source; S secondary source only; U unconfirmed.")
 
 

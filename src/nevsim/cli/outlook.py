@@ -31,11 +31,14 @@ import typer
 
 from nevsim.cli._common import (
     HTML_SUFFIXES,
+    STORE_HELP,
     check_folder,
     check_store_file,
     check_writable,
     cli_errors,
     echo_json,
+    output_console,
+    print_table,
 )
 from nevsim.errors import InputError
 
@@ -49,9 +52,7 @@ OUT_FILES = ("series.csv", "series_iamc.csv", "makers.csv", "report.html")
 
 
 def _console(stderr: bool = False) -> Any:  # per call: writes to the current stdout (CliRunner, pipes)
-    from rich.console import Console
-
-    return Console(stderr=stderr, width=None if stderr else max(170, Console().width))
+    return output_console(stderr=stderr)
 
 
 def _region_code(region: str | None) -> str | None:
@@ -112,6 +113,20 @@ def _columns(res: Results) -> list[tuple[str, str, str, float]]:
     money = str(units.get("Subsidy|Public Cost", "")).removeprefix("billion ") or cur
     cost = [(f"incentives bn {money}", "Subsidy|Public Cost", ",.0f", 1.0)] if "Subsidy|Public Cost" in present else []
     return CHINA_COLUMNS[:3] + region + CHINA_COLUMNS[5:9] + cost  # no trade-in scheme outside China
+
+
+def _caption(res: Results) -> str:
+    """The headline table's caption, for the columns it shows: which hold observations in the
+    history years and which are modelled (:func:`nevsim.report.history_caption`), and the bases."""
+    from nevsim.report import history_caption
+
+    labels = {var: name for name, var, _, _ in _columns(res)}
+    basis = "EV shares: % of new cars (IEA basis)"
+    if "Sales Share|All Vehicles|NEV" in labels:
+        basis += f"; {labels['Sales Share|All Vehicles|NEV']}: NEV share of all new vehicles, CAAM basis (an estimate)"
+    if "Sales Share|Cars|EV|ZEV Area" in labels:
+        basis += f"; {labels['Sales Share|Cars|EV|ZEV Area']}: EV share in California and the states that adopted its ZEV rule"
+    return f"{history_caption(res, labels, lead='(hist) = history years')} {basis}.".lstrip()
 
 
 def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
@@ -175,14 +190,13 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
               else "parameters only; --residual-walk adds structural uncertainty")
     mc = (f" Values are medians over {n:,} draws (seed {meta.get('seed', '?')}), each column its own (BEV % + "
           f"PHEV % need not equal EV %); EV 5–95 % = range of the middle 90 % of draws ({covers}).") if n > 1 else ""
-    table = Table(title=title, caption="(hist) = history year, calibrated to observations. "
-                  "EV shares: % of new cars (IEA basis); NEV all vehicles: CAAM-basis estimate." + mc)
+    table = Table(title=title, caption=_caption(res) + mc)
     names = [name for name, *_ in _columns(res)]
     for name in ("year", names[0], *(["EV 5–95 %"] if n > 1 else []), *names[1:]):
-        table.add_column(name, justify="left" if name == "year" else "right")
+        table.add_column(name, justify="left" if name == "year" else "right", no_wrap=name == "year")
     for row in _headline_rows(res, all_years):
         table.add_row(*row)
-    console.print(table)
+    print_table(table, console=console)  # too wide for the terminal: stacked tables, the year repeated
 
     tt = Table(title="Targets check", caption="gap = projected − target (target unit); first met: from the "
                "year the target was announced; full sources and comparison notes: --json or the report.")
@@ -201,7 +215,8 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
         tt.add_row(str(t.name), str(t.source).split(" (")[0], "yes" if t.binding else "no", str(t.year),
                    value, _num(t.projected_value, fmt), _num(t.gap, fmt), met,
                    *prob, first, compared)
-    console.print(tt)
+    print_table(tt, console=console, key=["target"], optional=("compared with", "source"),
+                see="--json, or the report: --out DIR")
     solver = (meta.get("solver") or {}).get("credit_market") or {}
     if solver and not solver.get("all_converged", True):
         console.print("[bold red]Warning:[/] the credit market did not converge in every year "
@@ -244,7 +259,7 @@ def outlook_cmd(
         "--out", help="Directory for series.csv, series_iamc.csv, makers.csv and report.html "
                       "(with --region all: comparison.csv, targets.csv, comparison.html).")] = None,
     store: Annotated[Path | None, typer.Option(
-        "--store", help="Results store file (default: the user data directory's nevsim/runs.duckdb).")] = None,
+        "--store", help=STORE_HELP)] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the run to the store.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files in --out.")] = False,
     all_years: Annotated[bool, typer.Option("--all-years", help="Show every year, not every fifth.")] = False,
@@ -403,7 +418,8 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
     mc = (f" Values are medians over {n:,} draws a region (seed {runs[0].meta.get('seed', '?')}), each column "
           "its own." if many else "")
     table = Table(title="nevsim outlook — EV share of new cars (%), regions side by side",
-                  caption="History years (≤ each run's last history year) are calibrated to IEA/OWID observations."
+                  caption="In history years (to each run's last history year) the EV share is fitted to the "
+                          "observed IEA/OWID share."
                           + mc)
     table.add_column("year")
     for code in wide.columns:
@@ -412,7 +428,7 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
     for y in years:
         if y in wide.index:
             table.add_row(str(y), *[_num(float(wide.loc[y, c]), ".1f") for c in wide.columns])
-    console.print(table)
+    print_table(table, console=console)
     tt = Table(title="Targets check (all regions)")
     for name in ("region", "target", "binding", "year", "target value", "projected", "met",
                  *(["P(met)"] if many else []), "first met"):
@@ -427,7 +443,7 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
         tt.add_row(str(t.region), str(t.name), "yes" if t.binding else "no", str(t.year), value,
                    _num(t.projected_value, fmt), "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no"),
                    *prob, "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)))
-    console.print(tt)
+    print_table(tt, console=console, key=["region", "target"])
     for s in stored:
         console.print(f"Run [bold]{s['run_id']}[/] ({s['scenario']}) stored in {s['store']}")
     for path in written:
@@ -436,7 +452,7 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
 
 @cli_errors
 def runs_list_cmd(
-    store: Annotated[Path | None, typer.Option("--store", help="Results store file.")] = None,
+    store: Annotated[Path | None, typer.Option("--store", help=STORE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
 ) -> None:
     """List the runs in the results store, newest first."""
@@ -460,13 +476,13 @@ def runs_list_cmd(
         draws = "" if pd.isna(r.draws) else f"{int(r.draws):,}"  # <NA>: not recorded
         table.add_row(str(r.run_id), str(r.scenario), str(r.hash)[:12], str(r.created), str(r.version),
                       str(r.regions), f"{r.first_year}–{r.last_year}", str(r.history_last_year), draws)
-    _console().print(table)
+    print_table(table, key=["run_id"], optional=("version", "hash"), see="--json")
 
 
 @cli_errors
 def runs_delete_cmd(
     run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
-    store: Annotated[Path | None, typer.Option("--store", help="Results store file.")] = None,
+    store: Annotated[Path | None, typer.Option("--store", help=STORE_HELP)] = None,
 ) -> None:
     """Delete a run from the results store."""
     from nevsim.store import Store
@@ -479,7 +495,7 @@ def runs_delete_cmd(
 def report_cmd(
     run_id: Annotated[str, typer.Argument(help="Run id from `nevsim runs list` (a unique prefix is enough).")],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
-    store: Annotated[Path | None, typer.Option("--store", help="Results store file.")] = None,
+    store: Annotated[Path | None, typer.Option("--store", help=STORE_HELP)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write the HTML report of a stored run."""

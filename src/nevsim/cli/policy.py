@@ -10,14 +10,13 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from nevsim.cli._common import cli_errors, echo_json
+from nevsim.cli._common import cli_errors, echo_json, print_table
 from nevsim.errors import InputError
 
 CREDIT_POWERTRAINS = ("BEV", "PHEV", "FCEV")
 
 
 def _table(title: str, frame: Any, columns: list[str], formats: dict[str, str] | None = None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     formats = formats or {}
@@ -32,7 +31,8 @@ def _table(title: str, frame: Any, columns: list[str], formats: dict[str, str] |
             else:
                 cells.append(str(v))
         table.add_row(*cells)
-    Console(width=200).print(table)
+    # the terminal's width (a pipe's: wide); too wide: stacked tables repeating what names a row
+    print_table(table, key=[c for c in ("standard", "param") if c in columns] or 1)
 
 
 def _source_urls(keys: tuple[str, ...] | list[str]) -> dict[str, str]:

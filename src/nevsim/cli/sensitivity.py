@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nevsim.cli._common import HTML_SUFFIXES, check_writable, cli_errors, echo_json
+from nevsim.cli._common import (
+    HTML_SUFFIXES,
+    check_writable,
+    cli_errors,
+    echo_json,
+    output_console,
+    print_table,
+)
 from nevsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -27,9 +34,7 @@ DEFAULT_SCENARIO = "china-current-policies"
 
 
 def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, width=None if stderr else max(150, Console().width))
+    return output_console(stderr=stderr)
 
 
 def print_result(res: SensitivityResult, top: int) -> None:
@@ -49,7 +54,7 @@ def print_result(res: SensitivityResult, top: int) -> None:
             for r in t.itertuples(index=False):
                 table.add_row(r.parameter, f"{r.low_value:.4g}", f"{r.high_value:.4g}", f"{r.output_low:,.4g}",
                               f"{r.output_high:,.4g}", f"{r.swing:,.3g}")
-            console.print(table)
+            print_table(table, console=console)
         if res.sobol is not None:
             s = res.sobol[res.sobol["output"] == out.key].head(top)
             if s["ST"].isna().all():
@@ -64,7 +69,7 @@ def print_result(res: SensitivityResult, top: int) -> None:
             for r in s.itertuples(index=False):
                 table.add_row(r.parameter, f"{r.S1:.3f} ± {r.S1_conf:.3f}", f"{r.ST:.3f} ± {r.ST_conf:.3f}",
                               f"{r.ST - r.S1:.3f}")
-            console.print(table)
+            print_table(table, console=console)
     console.print(res.summary())
 
 
@@ -89,7 +94,7 @@ def _run_with_progress(quiet: bool, **kwargs: Any) -> SensitivityResult:
 def sensitivity_cmd(
     scenario: Annotated[str, typer.Argument(help="Shipped scenario name or path to a TOML file.")] = DEFAULT_SCENARIO,
     method: Annotated[str, typer.Option(
-        "--method", help="tornado (one at a time), sobol (variance-based) or both.")] = "both",
+        "--method", help="Method: tornado (one at a time), sobol (variance-based) or both.")] = "both",
     n: Annotated[int, typer.Option(
         "--n", help="Sobol base sample, 16 to 65,536 (a power of 2 keeps the Sobol' points balanced); "
         "the model runs n × (parameters + 2) times.")] = 256,

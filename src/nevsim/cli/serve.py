@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nevsim.cli._common import check_store_file, cli_errors
+from nevsim.cli._common import STORE_HELP, check_store_file, cli_errors
 from nevsim.errors import InputError
 
 
@@ -23,21 +23,28 @@ def _is_loopback(host: str) -> bool:
 
 @cli_errors
 def serve(
-    host: Annotated[str, typer.Option(help="address to bind; the default serves this machine only")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
-    store: Annotated[Path | None, typer.Option(help="results store (DuckDB file); default: the user data "
-                                                    "directory, as `nevsim outlook`")] = None,
-    max_draws: Annotated[int, typer.Option(help="most Monte Carlo draws one run request may ask for")] = 1,
-    max_body_kb: Annotated[int, typer.Option(help="largest request body accepted (kB); more gets 413")] = 256,
-    max_queued_runs: Annotated[int, typer.Option(help="runs waiting or running at once; more gets 429")] = 8,
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to bind. The default serves this machine only; another address needs "
+                       "--allow-remote.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port, 1 to 65535.")] = 8000,
+    store: Annotated[Path | None, typer.Option("--store", help=STORE_HELP)] = None,
+    max_draws: Annotated[int, typer.Option(
+        "--max-draws", help="Most Monte Carlo draws one run request may ask for.")] = 1,
+    max_body_kb: Annotated[int, typer.Option(
+        "--max-body-kb", help="Largest request body accepted (kB); a larger one gets HTTP 413.")] = 256,
+    max_queued_runs: Annotated[int, typer.Option(
+        "--max-queued-runs", help="Runs waiting or running at once; one more gets HTTP 429.")] = 8,
     allow_remote: Annotated[bool, typer.Option(  # a plain flag: "--no-allow-remote" made the column too wide
-        "--allow-remote", help="allow binding a non-loopback address (no authentication!)")] = False,
+        "--allow-remote", help="Allow binding a non-loopback address (the dashboard has no authentication).")
+    ] = False,
 ) -> None:
     """Serve the dashboard (outlook, scenario editor, compare, makers, history, back-test) and the JSON API.
 
     Opens http://HOST:PORT/ (API docs at /docs). Runs started from the browser are stored in the results store;
     user scenarios are saved next to it, in `scenarios/`.
     """
+    if not 1 <= port <= 65535:  # (here, not typer's min/max: its range made the help's middle column wide)
+        raise InputError("--port", f"{port} is not a TCP port.", allowed=["1 to 65535"])
     if not _is_loopback(host) and not allow_remote:
         raise InputError("--host", f"{host} is not a loopback address; the dashboard has no authentication. "
                                    "Pass --allow-remote to bind it anyway.", allowed=["127.0.0.1", "::1", "localhost"])

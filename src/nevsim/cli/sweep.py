@@ -23,7 +23,15 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from nevsim.cli._common import EXIT_INTERRUPTED, check_writable, cli_errors, echo_json
+from nevsim.cli._common import (
+    EXIT_INTERRUPTED,
+    STORE_HELP,
+    check_writable,
+    cli_errors,
+    echo_json,
+    output_console,
+    print_table,
+)
 from nevsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -79,9 +87,7 @@ def check_scheduler(address: str | None) -> str | None:
 
 
 def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, width=None if stderr else max(150, Console().width))
+    return output_console(stderr=stderr)
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -194,7 +200,7 @@ def print_points(points: list[dict[str, Any]], spec: SweepSpec, title: str) -> N
         table.add_row(str(p["point_id"]), p["scenario"], *(str(v) for v in p["grid"].values()),
                       f"{p['draws_done']}/{spec.draws}",
                       *(_cell(p, key, fmt, spread) for key, _, _, _, fmt in HEADLINES))
-    _console().print(table)
+    print_table(table, key=["point"])  # too wide for the terminal: stacked tables, the point repeated
 
 
 # ---------------------------------------------------------------------------- commands
@@ -237,7 +243,7 @@ def sweep_run_cmd(
     workers: Annotated[int | None, typer.Option(
         "--workers", help="Local worker processes (default: one per CPU; 0 = run in this process).")] = None,
     store: Annotated[Path | None, typer.Option(
-        "--store", help="Results store file (default: the user data directory's nevsim/runs.duckdb).")] = None,
+        "--store", help=STORE_HELP)] = None,
     connect_timeout: Annotated[float, typer.Option(
         "--connect-timeout", help="Seconds to wait for the Dask scheduler.")] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary and per-point headlines as JSON.")] = False,
@@ -311,7 +317,7 @@ def _sweep_run(sweep: str, draws: int | None, scheduler: str | None, workers: in
 
 @cli_errors
 def sweep_list_cmd(
-    store: Annotated[Path | None, typer.Option("--store", help="Results store file.")] = None,
+    store: Annotated[Path | None, typer.Option("--store", help=STORE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
 ) -> None:
     """List the sweeps in the results store, newest first."""
@@ -332,13 +338,13 @@ def sweep_list_cmd(
     for r in frame.itertuples(index=False):
         table.add_row(str(r.sweep_id), str(r.name), str(r.created), str(r.version), str(r.n_points),
                       f"{r.chunks_done}/{r.n_chunks}")
-    _console().print(table)
+    print_table(table, key=["sweep_id"])
 
 
 @cli_errors
 def sweep_show_cmd(
     sweep_id: Annotated[str, typer.Argument(help="Sweep id (a unique prefix is enough) or sweep name (newest).")],
-    store: Annotated[Path | None, typer.Option("--store", help="Results store file.")] = None,
+    store: Annotated[Path | None, typer.Option("--store", help=STORE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the sweep and per-point headlines as JSON.")] = False,
     csv: Annotated[Path | None, typer.Option(
         "--csv", help="Write the sweep's whole long series table (point_id, grid columns, …, draw) to this file.")] = None,
@@ -373,7 +379,7 @@ def sweep_show_cmd(
                    "points": points})
         return
     print_points(points, spec, f"nevsim sweep {spec.name} ({full_id}): {spec.description}".rstrip(": "))
-    typer.echo(_settings(spec))
+    _console().print(_settings(spec), markup=False, highlight=False)  # wrapped at words in a terminal
 
 
 def _settings(spec: Any) -> str:

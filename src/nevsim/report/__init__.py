@@ -23,7 +23,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from nevsim.results import Results
 
-__all__ = ["build_html", "headline_table", "write_html"]
+__all__ = ["build_html", "headline_table", "history_caption", "history_sources", "write_html"]
 
 #: Headline variables of the report and the CLI: (label, variable, format).
 HEADLINE: list[tuple[str, str, str]] = [
@@ -32,15 +32,14 @@ HEADLINE: list[tuple[str, str, str]] = [
     ("PHEV (%)", "Sales Share|Cars|PHEV", "{:.1f}"),
     ("NEV share, all vehicles, CAAM basis (%)", "Sales Share|All Vehicles|NEV", "{:.1f}"),
     ("NEV credit price (CNY/credit)", "Price|Credit|NEV", "{:,.0f}"),
-    ("ZEV credit price (region currency/credit)", "Price|Credit|ZEV", "{:,.0f}"),
-    ("Fleet CO2 credit price (region currency/credit)", "Price|Credit|Fleet CO2", "{:,.0f}"),
+    ("ZEV credit price ({unit})", "Price|Credit|ZEV", "{:,.0f}"),
+    ("Fleet CO2 credit price ({unit})", "Price|Credit|Fleet CO2", "{:,.0f}"),
     ("New-car CO2, test cycle (g/km)", "Emissions|CO2|New Cars", "{:.0f}"),
     ("EV stock (million)", "Stock|Cars|EV", "M"),
     ("Public chargers (thousand)", "Chargers|Public", "k"),
     ("Oil displaced (kb/d)", "Oil Displacement", "{:,.0f}"),
     ("CO2, cars (Mt/yr)", "Emissions|CO2|Cars", "{:,.0f}"),
-    ("Public cost: purchase subsidy + tax forgone on plug-ins (billion, region currency)", "Subsidy|Public Cost",
-     "{:,.1f}"),
+    ("Public cost: purchase subsidy + tax forgone on plug-ins ({unit})", "Subsidy|Public Cost", "{:,.1f}"),
     ("Trade-in subsidy, all new cars (billion CNY)", "Trade-in|Public Cost", "{:,.1f}"),
 ]
 
@@ -76,19 +75,122 @@ def _fmt(value: float, fmt: str) -> str:
     return fmt.format(value)
 
 
+def headline_labels(res: Results) -> dict[str, str]:
+    """Variable → its headline label for the headline variables the run has, ``{unit}`` filled with
+    the run's unit (``billion CNY``, ``USD/credit``)."""
+    pairs = res.variables
+    units = dict(zip(pairs["variable"], pairs["unit"].astype(str), strict=False))
+    return {var: label.format(unit=units[var]) for label, var, _ in HEADLINE if var in units}
+
+
 def headline_table(res: Results, years: list[int] | None = None) -> pd.DataFrame:
     """Headline variables by year, formatted as text (rows = years, columns = labels)."""
     years = years if years is not None else report_years(res)
     s = res._rows("series", variables=[var for _, var, _ in HEADLINE])
     med = s[s["year"].isin(years)].groupby(["variable", "year"], observed=True)["value"].median()
+    labels = headline_labels(res)
     rows = []
     for y in years:
         row = {"year": str(y)}
-        for label, var, fmt in HEADLINE:
+        for _, var, fmt in HEADLINE:
             if var in med.index.get_level_values(0):
-                row[label] = _fmt(float(med.get((var, y), float("nan"))), fmt)
+                row[labels[var]] = _fmt(float(med.get((var, y), float("nan"))), fmt)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _spans(years: Any) -> str:
+    """``[2014, 2015, 2016, 2020]`` → ``"2014–2016, 2020"``."""
+    years = sorted({int(y) for y in years})
+    spans: list[list[int]] = []
+    for y in years:
+        if spans and y == spans[-1][1] + 1:
+            spans[-1][1] = y
+        else:
+            spans.append([y, y])
+    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in spans)
+
+
+def history_sources(res: Results) -> dict[str, str]:
+    """How the run sets each headline variable in its history years, in words, for the variables
+    that hold observations there (every other variable is modelled in every year).
+
+    Read from what :mod:`nevsim.simulate` does in a history year (``year <= history_last_year``):
+    the plug-in constants are fitted to the observed EV share and BEV/PHEV split (IEA Global EV
+    Outlook 2025, OWID where IEA has no share yet; a year with a share but no split holds the
+    last observed split); public chargers are the IEA count where there is one; the NEV credit
+    price is the market's clearing price, with the reported average price
+    (``assumptions/credit_prices.csv``) as its floor where there is one and the scenario's
+    ``policy.dual_credit.observed_prices_in_history`` is on. EV stock, energy, CO2 and costs
+    follow from the fitted sales (so the EV stock can differ from ``nevsim history``). The
+    CAAM-basis NEV share is the EV share × the CAAM/IEA ratio (``meta["derived"]``).
+    """
+    from nevsim import assumptions, data
+    from nevsim.results import region_name
+
+    last = res.meta.get("history_last_year")
+    if last is None or len(res.regions) != 1:
+        return {}
+    cutoff = res.meta.get("data_cutoff")
+    try:
+        hist = data.history(region_name(res.regions[0]), until=cutoff)
+    except Exception:  # a region without observed history
+        return {}
+    hist = hist[hist["year"] <= int(last)]
+
+    def years(variable: str) -> set[int]:
+        return set(hist.loc[hist["variable"] == variable, "year"].astype(int))
+
+    out: dict[str, str] = {}
+    share = years("EV sales share")
+    owid = set(hist.loc[(hist["variable"] == "EV sales share")
+                        & hist["source"].str.startswith("Our World in Data"), "year"].astype(int))
+    if share:
+        out["Sales Share|Cars|EV"] = "fitted to the observed share (IEA" + (f"; OWID {_spans(owid)}" if owid else "") + ")"
+        split = years("BEV sales") & share
+        held = share - split
+        text = f"fitted to the observed BEV/PHEV split ({_spans(split)}" if split else "fitted to the split ("
+        out["Sales Share|Cars|BEV"] = out["Sales Share|Cars|PHEV"] = text + (
+            f"; {_spans(held)} hold{'s' if len(held) == 1 else ''} the last observed split)" if held else ")")
+    chargers = years("Public chargers")
+    if chargers:
+        out["Chargers|Public"] = f"IEA counts in {_spans(chargers)}, modelled in the other years"
+    policy = ((res.scenario or {}).get("policy") or {}).get("dual_credit") or {}
+    if "Price|Credit|NEV" in res.labels() and policy.get("observed_prices_in_history", True):
+        cp = assumptions.credit_prices()
+        seen = {int(y) for y in cp["year"] if y <= last and (cutoff is None or y <= cutoff)}
+        if seen:
+            out["Price|Credit|NEV"] = ("the model's clearing price, raised to at least the reported average "
+                                       f"price in {_spans(seen)} (observed there)")
+    derived = (res.meta.get("derived") or {}).get("Sales Share|All Vehicles|NEV") or {}
+    ratios = [int(y) for y in derived.get("observed_ratios") or {}]
+    if ratios:
+        out["Sales Share|All Vehicles|NEV"] = (f"the EV share × the CAAM/IEA ratio observed in {_spans(ratios)} "
+                                               "(interpolated between)")
+    return out
+
+
+def history_caption(res: Results, labels: dict[str, str], *, lead: str = "History years") -> str:
+    """One paragraph on the history years of the columns ``labels`` (variable → column name):
+    which hold observations, and how (:func:`history_sources`), and which are modelled."""
+    last = res.meta.get("history_last_year")
+    if last is None:
+        return ""
+    sources = history_sources(res)
+    said: dict[str, list[str]] = {}  # the same words once: "BEV %, PHEV %: fitted to the observed split"
+    for var, label in labels.items():
+        if var in sources:
+            said.setdefault(sources[var], []).append(label)
+    seen = [f"{', '.join(names)}: {words}" for words, names in said.items()]
+    modelled = [label for var, label in labels.items() if var not in sources]
+    text = f"{lead} (to {last}): "
+    text += "; ".join(seen) + ". " if seen else ""
+    if modelled:
+        text += f"Modelled in every year: {'; '.join(modelled)}"
+        if "Stock|Cars|EV" in labels:
+            text += " (the EV stock follows the fitted sales, so it can differ from the observed stock)"
+        text += "."
+    return text
 
 
 def _table_html(frame: pd.DataFrame, *, cls: str = "") -> str:
@@ -101,6 +203,8 @@ def _table_html(frame: pd.DataFrame, *, cls: str = "") -> str:
 
 
 def _targets_display(targets: pd.DataFrame) -> pd.DataFrame:
+    from nevsim.report.charts import for_readers
+
     def num(v: Any, unit: str) -> str:
         if v is None or (isinstance(v, float) and not math.isfinite(v)):
             return "–"
@@ -114,7 +218,8 @@ def _targets_display(targets: pd.DataFrame) -> pd.DataFrame:
             "year": t.year, "target value": f"{num(t.target_value, t.unit)} {t.unit}",
             "projected": num(t.projected_value, t.unit), "gap": num(t.gap, t.unit), "met": met,
             "first year met": "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)),
-            "compared with": t.compared_with, "status": t.status,
+            "compared with": for_readers(str(t.compared_with), " (how: see the note below this table)"),
+            "status": t.status,
         })
     return pd.DataFrame(rows)
 
@@ -189,13 +294,15 @@ def build_html(res: Results, *, title: str | None = None) -> str:
     if calib:
         err = calib.get("max_abs_share_error_pp")
         header_items.append(("calibration", f"max |share error| in history = {err:.2g} pp" if isinstance(
-            err, (int, float)) else "see meta"))
+            err, (int, float)) else "share error not recorded"))
     dl = "".join(f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>" for k, v in header_items)
 
     parts = []
-    parts.append(f"<section><h2>Headline</h2>{_table_html(headline_table(res), cls='headline')}"
+    head = headline_table(res)
+    shown = {var: label for var, label in headline_labels(res).items() if label in head.columns}
+    parts.append(f"<section><h2>Headline</h2>{_table_html(head, cls='headline')}"
                  f"<p class='note'>Years: the last history year and every five years. Shares in percent of "
-                 f"new sales; history years are calibrated to observations.</p></section>")
+                 f"new sales. {html.escape(history_caption(res, shown))}</p></section>")
     for i, (name, fig) in enumerate(figures):
         div = fig.to_html(full_html=False, include_plotlyjs=False, default_height="100%",
                           config={"displaylogo": False, "responsive": True}, div_id=f"fig{i}")

@@ -7,6 +7,7 @@ Monte Carlo draws a statistic has quantile columns and is drawn as a median line
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +25,16 @@ COLORS = {
 PALETTE = ["#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a",
            "#fb9a99", "#fdbf6f", "#cab2d6", "#ffff99", "#1b9e77", "#d95f02", "#7570b3"]
 HISTORY_FILL = "rgba(120,120,120,0.10)"
+
+#: How nevsim.targets points to a derived series' method: " (see meta['derived'])".
+_META_REF = re.compile(r"\s*\(see meta\[['\"]derived['\"]\]\)")
+
+
+def for_readers(text: str, where: str = "") -> str:
+    """``text`` without pointers into the run's metadata (``(see meta['derived'])``), which a reader
+    of a chart or report cannot follow; ``where`` (e.g. ``" (how: see the note below this table)"``)
+    takes their place."""
+    return _META_REF.sub(where, text)
 
 
 def _color(name: str, i: int) -> str:
@@ -117,8 +128,11 @@ def _median_label(res: Results, label: str) -> str:
     return f"{label} (median of {res.n_draws:,} draws)" if res.n_draws > 1 else label
 
 
-def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str, **where: Any) -> None:
+def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str, *, fmt: str = ".1f",
+             **where: Any) -> None:
     """Fan bands over draws (5–95 % light, 25–75 % darker) of a series variable; nothing with one draw.
+
+    ``fmt``: the d3 format of the values on hover (``",.0f"`` for a count).
 
     ``where``: the subplot of a :func:`plotly.subplots.make_subplots` figure (``row=, col=`` or
     ``secondary_y=``), passed on to ``fig.add_trace``.
@@ -137,7 +151,7 @@ def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str
         fig.add_trace(go.Scatter(x=q.index, y=q[lo], mode="lines", line={"width": 0}, fill="tonexty",
                                  fillcolor=rgba(color, alpha), name=name, legendgroup=name,
                                  customdata=q[hi].to_numpy(),
-                                 hovertemplate="%{x}: %{y:.1f}–%{customdata:.1f}<extra>" + name + "</extra>"),
+                                 hovertemplate=f"%{{x}}: %{{y:{fmt}}}–%{{customdata:{fmt}}}<extra>{name}</extra>"),
                       **where)
 
 
@@ -181,7 +195,8 @@ def share_vs_targets(res: Results, targets: pd.DataFrame | None = None,
                 marker={"symbol": "diamond" if binding else "diamond-open", "size": 12, "color": "#b2182b",
                         "line": {"width": 2, "color": "#b2182b"}},
                 name="target (binding)" if binding else "target (not binding)",
-                customdata=np.stack([group["compared_with"].astype(str), group["source"].astype(str)], axis=-1),
+                customdata=np.stack([group["compared_with"].astype(str).map(for_readers), group["source"].astype(str)],
+                                    axis=-1),
                 hovertemplate="%{text}: %{y} %% in %{x}<br>compared with %{customdata[0]}"
                               "<br>%{customdata[1]}<extra></extra>",
             ))
@@ -349,9 +364,10 @@ def chargers(res: Results) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     c = _median_by_year(res, "Chargers|Public")
     r = _median_by_year(res, "EVs per Public Charger")
-    _add_fan(fig, res, "Chargers|Public", "#33a02c", "public charging points", secondary_y=False)
+    # a count: whole chargers on hover (a modelled year's value is EV stock / EVs per charger, 148.2 …)
+    _add_fan(fig, res, "Chargers|Public", "#33a02c", "public charging points", fmt=",.0f", secondary_y=False)
     fig.add_trace(go.Scatter(x=c.index, y=c.values, mode="lines", name=_median_label(res, "public charging points"),
-                             line={"color": "#33a02c"}), secondary_y=False)
+                             line={"color": "#33a02c"}, yhoverformat=",.0f"), secondary_y=False)
     _add_fan(fig, res, "EVs per Public Charger", "#6a3d9a", "EVs per public charger", secondary_y=True)
     fig.add_trace(go.Scatter(x=r.index, y=r.values, mode="lines", name=_median_label(res, "EVs per public charger"),
                              line={"color": "#6a3d9a", "dash": "dash"}), secondary_y=True)
