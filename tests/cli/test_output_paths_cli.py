@@ -126,3 +126,13 @@ def test_serve_refuses_a_store_that_is_not_a_store_at_start(tmp_path, monkeypatc
     result = invoke("serve", "--store", str(bad))
     assert result.exit_code == 2, result.output
     assert result.output.startswith("Error: --store:") and "not a nevsim results store" in result.output
+
+
+def test_progress_count_before_the_total_is_known() -> None:
+    """The outlook's and back-test's bars read "0/None years" while the model calibrated."""
+    from nevsim.cli._common import count_text
+
+    assert count_text(0, None, "years") == "preparing…"
+    assert count_text(12, 51, "years") == "12/51 years"
+    assert count_text(1.25, 5, "cutoffs", decimals=1) == "1.2/5 cutoffs"
+    assert "None" not in count_text(0, None, "cutoffs", decimals=1)

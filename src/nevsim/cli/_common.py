@@ -335,3 +335,23 @@ def print_table(table: Table, *, console: Console | None = None, key: int | Sequ
     if dropped:
         console.print(f"Not shown in {console.width} columns: {', '.join(dropped)} (see {see}, or widen the "
                       "terminal).", markup=False, highlight=False)
+
+
+def count_text(completed: float, total: float | None, unit: str, *, decimals: int = 0) -> str:
+    """A progress bar's count, ``"12/51 years"``; ``"preparing…"`` until the total is known (the
+    calibration before the first simulated year: before, the bar read ``0/None years``)."""
+    if total is None:
+        return "preparing…"
+    return f"{completed:.{decimals}f}/{total:g} {unit}"
+
+
+def count_column(unit: str, *, decimals: int = 0) -> Any:
+    """A rich progress column showing :func:`count_text` for its task."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class _Count(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(count_text(task.completed, task.total, unit, decimals=decimals))
+
+    return _Count()

@@ -23,7 +23,14 @@ from typing import Annotated, Any
 
 import typer
 
-from nevsim.cli._common import HTML_SUFFIXES, check_writable, cli_errors, echo_json, output_console
+from nevsim.cli._common import (
+    HTML_SUFFIXES,
+    check_writable,
+    cli_errors,
+    count_column,
+    echo_json,
+    output_console,
+)
 from nevsim.cli._common import print_table as print_fitted
 from nevsim.errors import InputError
 
@@ -120,7 +127,7 @@ def _run(scenario: Any, region: str, cutoffs: list[int] | None, through: int | N
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed:.1f}/{task.total} cutoffs"), TimeElapsedColumn(),
+                  count_column("cutoffs", decimals=1), TimeElapsedColumn(),
                   console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task(f"Back-testing {name}", total=None)
 

@@ -36,6 +36,7 @@ from nevsim.cli._common import (
     check_store_file,
     check_writable,
     cli_errors,
+    count_column,
     echo_json,
     output_console,
     print_table,
@@ -237,7 +238,7 @@ def _run_with_progress(scenario: Any, quiet: bool, draws: int | None = None, see
 
     unit = "draws" if n > 1 else "years"
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                  TextColumn(f"{{task.completed}}/{{task.total}} {unit}"), TimeElapsedColumn(),
+                  count_column(unit), TimeElapsedColumn(),
                   console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task(f"Simulating {scenario.name}", total=None)
 
