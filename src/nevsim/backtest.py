@@ -40,7 +40,7 @@ import pandas as pd
 
 from nevsim import data
 from nevsim.baselines import BASELINES, LOGIT_TREND_YEARS
-from nevsim.errors import InputError, NevsimError
+from nevsim.errors import SEED_ALLOWED, InputError, NevsimError
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -368,7 +368,7 @@ def check_draws_seed(draws: object, seed: object) -> tuple[int | None, int | Non
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                              or not 0 <= int(seed) <= 2**63 - 1):
         raise InputError("seed", f"must be a whole number from 0 to 2**63 − 1, got {seed!r}.",
-                         allowed=["0 to 9223372036854775807"])
+                         allowed=[SEED_ALLOWED])
     return (None if draws is None else int(draws)), (None if seed is None else int(seed))
 
 

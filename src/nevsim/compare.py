@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from nevsim.results import CSV_FLOAT_FORMAT
+
 if TYPE_CHECKING:
     from nevsim.results import Results
 
@@ -125,8 +127,8 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     targets = targets_table(runs)
     paths = [out / n for n in COMPARISON_FILES]
-    series_table(runs).to_csv(paths[0], index=False)
-    targets.to_csv(paths[1], index=False)
+    series_table(runs).to_csv(paths[0], index=False, float_format=CSV_FLOAT_FORMAT)
+    targets.to_csv(paths[1], index=False, float_format=CSV_FLOAT_FORMAT)
     fig = _figure(runs, targets)
     table = _table_html(targets_display(targets), cls="targets")
     share = share_table(runs)

@@ -72,7 +72,7 @@ def test_plot_is_written_and_never_overwritten_without_force(tmp_path: Path) -> 
     (["--cutoff", "2014", "--policies", "as-known"], ["--cutoff:", "2015–2024"]),  # the flag given
     (["--cutoff", "2021", "--draws", "0"], ["--draws", "1 to 10000"]),
     (["--cutoff", "2021", "--draws", "20000"], ["--draws", "1 to 10000"]),
-    (["--cutoff", "2021", "--draws", "5", "--seed", "-2"], ["--seed", "0 to 9223372036854775807"]),
+    (["--cutoff", "2021", "--draws", "5", "--seed", "-2"], ["--seed", "0 to 2**63 − 1"]),
     (["--cutoff", "2021", "--draws", "5", "--seed", "99999999999999999999999"], ["--seed"]),
     # a seed with one draw did nothing (the deterministic run): refused, naming the flags
     (["--cutoff", "2021", "--seed", "3"], ["--seed: needs more than one draw (--draws N with N > 1"]),

@@ -179,3 +179,15 @@ def test_residual_walk_flag_widens_the_range_and_needs_draws() -> None:
     assert one.exit_code == 2 and "--residual-walk" in one.output and "more than one draw" in one.output
     every = invoke("outlook", "--region", "all", "--draws", "1", "--residual-walk", "--no-store")
     assert every.exit_code == 2 and "--residual-walk" in every.output
+
+
+@pytest.mark.parametrize("command", [["outlook", "--draws", "5"], ["sensitivity"]])
+def test_a_negative_seed_names_the_range_readably(command: list[str]) -> None:
+    """QA: "--seed -1" printed "Allowed: 0 to 9223372036854775807"."""
+    from typer.testing import CliRunner
+
+    from nevsim.cli import app
+
+    r = CliRunner().invoke(app, [*command, "--seed", "-1"])
+    assert r.exit_code == 2, r.output
+    assert "Allowed: 0 to 2**63 − 1" in r.stderr and "9223372036854775807" not in r.stderr

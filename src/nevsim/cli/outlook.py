@@ -41,7 +41,8 @@ from nevsim.cli._common import (
     output_console,
     print_table,
 )
-from nevsim.errors import InputError
+from nevsim.errors import SEED_ALLOWED, InputError
+from nevsim.results import CSV_FLOAT_FORMAT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -280,7 +281,7 @@ def outlook_cmd(
     if draws is not None and not 1 <= draws <= MAX_DRAWS:
         raise InputError("--draws", f"{draws} is outside 1–{MAX_DRAWS:,}.", [f"1 to {MAX_DRAWS}"])
     if seed is not None and seed < 0:
-        raise InputError("--seed", f"{seed} is negative.", ["0 to 9223372036854775807"])
+        raise InputError("--seed", f"{seed} is negative.", [SEED_ALLOWED])
     if as_json and as_csv:
         raise InputError("--json/--csv", "choose one output format.", ["--json", "--csv"])
     code = _region_code(region)
@@ -331,11 +332,11 @@ def outlook_cmd(
 
         out.mkdir(parents=True, exist_ok=True)
         if many:  # quantiles over draws (the store keeps every draw)
-            quantile_table(res.series).to_csv(out / "series.csv", index=False)  # read only: no copy
-            quantile_table(res.makers).to_csv(out / "makers.csv", index=False)
+            quantile_table(res.series).to_csv(out / "series.csv", index=False, float_format=CSV_FLOAT_FORMAT)  # read only: no copy
+            quantile_table(res.makers).to_csv(out / "makers.csv", index=False, float_format=CSV_FLOAT_FORMAT)
         else:
             res.to_csv(out / "series.csv")
-            res.makers_frame().to_csv(out / "makers.csv", index=False)
+            res.to_csv(out / "makers.csv", table="makers")
         res.to_iamc_csv(out / "series_iamc.csv")
         write_html(res, out / "report.html")
         written = [str(out / n) for n in OUT_FILES]
@@ -351,7 +352,7 @@ def outlook_cmd(
         return
     if as_csv:
         frame = quantile_table(res.series) if many else res.to_frame()
-        typer.echo(frame.to_csv(index=False), nl=False)
+        typer.echo(frame.to_csv(index=False, float_format=CSV_FLOAT_FORMAT), nl=False)
         return
     print_outlook(res, targets, all_years=all_years)
     console = _console()
@@ -402,7 +403,7 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
         else:
             series = series[cols]
         if as_csv:
-            typer.echo(series.to_csv(index=False), nl=False)
+            typer.echo(series.to_csv(index=False, float_format=CSV_FLOAT_FORMAT), nl=False)
             return
         echo_json({"runs": [{**r.meta} for r in runs], "stored": stored, "files": written,
                    "series": _records(series), "targets": _records(targets)})

@@ -25,7 +25,7 @@ from nevsim.cli._common import (
     output_console,
     print_table,
 )
-from nevsim.errors import InputError
+from nevsim.errors import SEED_ALLOWED, InputError
 
 if TYPE_CHECKING:
     from nevsim.sensitivity import SensitivityResult
@@ -119,7 +119,7 @@ def sensitivity_cmd(
         raise InputError("--n", f"the Sobol base sample must be a whole number from 16 to {MAX_SOBOL_N:,}, got {n}.",
                          allowed=SOBOL_N_ALLOWED)
     if seed < 0:
-        raise InputError("--seed", f"must be ≥ 0, got {seed}.", allowed=[f"0 to {2**63 - 1}"])
+        raise InputError("--seed", f"must be ≥ 0, got {seed}.", allowed=[SEED_ALLOWED])
     if top < 1:
         raise InputError("--top", f"must be ≥ 1, got {top}.", allowed=["1 or more"])
     if plot is not None:

@@ -33,6 +33,7 @@ from nevsim.cli._common import (
     print_table,
 )
 from nevsim.errors import InputError
+from nevsim.results import CSV_FLOAT_FORMAT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -369,7 +370,7 @@ def sweep_show_cmd(
         for key in spec.grid:
             values = _grid_column([p[1][key] for p in points])
             frame[key] = values[frame["point_id"].to_numpy()]
-        frame.to_csv(csv, index=False)
+        frame.to_csv(csv, index=False, float_format=CSV_FLOAT_FORMAT)
         typer.echo(f"Wrote {csv} ({len(frame):,} rows)")
         return
     points = headlines(st, full_id, spec)
