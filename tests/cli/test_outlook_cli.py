@@ -216,3 +216,16 @@ def test_every_csv_of_an_outlook_is_free_of_float_noise(tmp_path) -> None:
     assert invoke("outlook", "--no-store", "--draws", "3", "--seed", "1", "--out", str(many)).exit_code == 0
     for name in ("series.csv", "makers.csv"):
         assert not _noisy((many / name).read_text()), name
+
+
+def test_a_target_the_model_cannot_compare_says_why_in_both_tables() -> None:
+    """EU 2020 (NEDC) is not comparable: the one-region table said "not modelled" and the
+    --region all table dropped the row without a word."""
+    one = runner.invoke(app, ["outlook", "--region", "EU", "--no-store"], env={"COLUMNS": "250"})
+    assert one.exit_code == 0, one.output
+    line = next(x for x in one.stdout.splitlines() if "EU car CO2 2020" in x)
+    assert "not comparable" in line.split("│")[-2] and "not modelled" not in line
+    every = runner.invoke(app, ["outlook", "--region", "all", "--no-store"], env={"COLUMNS": "250"})
+    assert every.exit_code == 0, every.output
+    assert "EU car CO2 2020 (NEDC: not comparable)" in every.stdout
+    assert "not compared by the model" in every.stdout

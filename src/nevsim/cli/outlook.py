@@ -212,7 +212,9 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
         value, fmt = _target_value(t)
         met = "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no")
         first = "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
-        compared = str(t.compared_variable) if isinstance(t.compared_variable, str) else "not modelled"
+        compared = (str(t.compared_variable) if isinstance(t.compared_variable, str)
+                    else str(t.compared_with).split(":")[0] if str(t.compared_with).startswith("not ")
+                    else "not modelled")
         prob = [] if n == 1 else [_num(getattr(t, "probability_met", float("nan")), ".0%")]
         tt.add_row(str(t.name), str(t.source).split(" (")[0], "yes" if t.binding else "no", str(t.year),
                    value, _num(t.projected_value, fmt), _num(t.gap, fmt), met,
@@ -431,15 +433,14 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
         if y in wide.index:
             table.add_row(str(y), *[_num(float(wide.loc[y, c]), ".1f") for c in wide.columns])
     print_table(table, console=console)
-    tt = Table(title="Targets check (all regions)")
+    tt = Table(title="Targets check (all regions)",
+               caption="– in projected/met: not compared by the model (the reason: --json, compared_with).")
     for name in ("region", "target", "binding", "year", "target value", "projected", "met",
                  *(["P(met)"] if many else []), "first met"):
         tt.add_column(name)
     import pandas as pd
 
-    for t in targets.itertuples(index=False):
-        if not isinstance(t.compared_variable, str):
-            continue
+    for t in targets.itertuples(index=False):  # (every row: one the model cannot compare shows –)
         prob = [_num(getattr(t, "probability_met", float("nan")), ".0%")] if many else []
         value, fmt = _target_value(t)
         tt.add_row(str(t.region), str(t.name), "yes" if t.binding else "no", str(t.year), value,
