@@ -49,6 +49,11 @@ class RunNotFoundError(NevsimError):
         super().__init__(f"unknown run id {run_id!r}")
 
 
+class ScenarioNotFoundError(InputError):
+    """A scenario asked for by name in the URL (``GET /api/scenarios/{name}``) is neither shipped nor saved:
+    404 there (a scenario named in a request body stays a 422 naming ``scenario``)."""
+
+
 class TooBusyError(NevsimError):
     """More runs are waiting than the server accepts (``max_queued_runs``)."""
 
@@ -412,6 +417,8 @@ class AppState:
         path = self.user_path(name)
         if path.exists() and not replace:
             raise InputError("name", f"a user scenario {name!r} exists already; pass replace=true to overwrite it.")
+        if replace and not description and path.exists():  # replacing keeps the stored description unless a new one is given
+            description = str(tomllib.loads(path.read_text(encoding="utf-8")).get("description", ""))
         base, nested = self.flatten(base_name, overrides)
         nested = {k: v for k, v in nested.items() if k not in ("name", "description")}
         self.build(base, {**nested, "name": name})  # validates; raises InputError with the field path
