@@ -372,7 +372,7 @@ def all_figures(res: Results, targets: pd.DataFrame | None = None,
         out.append(("EV share vs targets", share_vs_targets(res, targets, observed)))
     if {"Sales Share|Cars|BEV", "Sales Share|Cars|PHEV"} <= present:
         out.append(("BEV / PHEV split", bev_phev_split(res)))
-    if "Price|Credit|NEV" in present:
+    if any(v.startswith("Price|Credit|") for v in present):  # China's NEV credits or a region's standards
         out.append(("Credit price", credit_price(res)))
     if "Credits|NEV|Balance" in res.labels(table="makers"):
         out.append(("Makers' credit balances", maker_balances(res)))

@@ -183,14 +183,25 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
             figures.append({"id": _FIG_IDS[name], "title": name, "fig": fig})
     figures.append({"id": "fig-battery", "title": "Battery pack price",
                     "fig": res.stats.battery_price().plot(title="Battery pack price")})
+    currency = run_currency(res)
     head = headline_table(res)
-    shown_targets = targets[["name", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
-                             "first_year_met", "source"]]
+    head.columns = [str(c).replace("billion, region currency", f"billion {currency}")
+                    .replace("region currency", currency) for c in head.columns]
+    shown = [c for c in ("name", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
+                         "first_year_met", "source", "compared_with", "note") if c in targets.columns]
+    shown_targets = targets[shown].to_dict("records")
+    n = 0
+    for t in shown_targets:  # what the projection is compared with, and the target's note: footnotes
+        t["compared_with"] = "" if _is_na(t.get("compared_with")) else str(t.get("compared_with") or "")
+        t["note"] = "" if _is_na(t.get("note")) else str(t.get("note") or "")
+        if t["compared_with"] or t["note"]:
+            n += 1
+            t["footnote"] = n
     context["regions"] = {**REGIONS, **{r: r for r in res.regions if r not in REGIONS}}  # regions from files too
     return render(request, "outlook.html", res=res, meta=res.meta, figures=figures,
                   region=region or res.regions[0], run_regions=res.regions,
                   headline_cols=list(head.columns), headline=head.to_dict("records"),
-                  targets=shown_targets.to_dict("records"), **context)
+                  targets=shown_targets, **context)
 
 
 # ---------------------------------------------------------------------------- editor
@@ -515,11 +526,56 @@ MAKER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("CAFC balance", "Credits|CAFC|Balance"), ("capacity use (%)", "Capacity Use"),
 )
 
+#: Credit markets between makers a run may hold (label in the variable names → what the page calls it).
+MAKER_MARKETS: dict[str, str] = {"NEV": "NEV credits (China's dual-credit policy)",
+                                 "Fleet CO2": "fleet CO2 credits (the region's CO2 / GHG fleet standard)",
+                                 "ZEV": "ZEV credits (the ZEV mandate)"}
 
-def makers_table(res: Results, year: int) -> list[dict[str, Any]]:
-    """One row per maker in ``year``: EV sales, NEV credits (earned, required, balance, bought, sold),
-    CAFC balance and capacity use; the role says who sells and who buys."""
-    wanted = [var for _, var in MAKER_COLUMNS if var != "EV"] + ["Sales|Cars|BEV", "Sales|Cars|PHEV"]
+
+def run_currency(res: Results) -> str:
+    """The currency of a run's money series: its region's (``region_spec.currency``), China's CNY by default."""
+    spec = res.scenario.get("region_spec") or {}
+    return str(spec.get("currency") or "CNY")
+
+
+def maker_market(res: Results) -> str | None:
+    """The credit market between makers the run models (``"NEV"``, ``"Fleet CO2"``, ``"ZEV"``), or None."""
+    present = res.labels(table="makers")
+    return next((m for m in MAKER_MARKETS if f"Credits|{m}|Balance" in present), None)
+
+
+def maker_columns(res: Results) -> tuple[tuple[str, str], ...]:
+    """Columns of the makers table for this run: China's NEV and CAFC credits (:data:`MAKER_COLUMNS`), a
+    region's own standard (balance, bought, sold), and capacity use where some maker has a capacity."""
+    market = maker_market(res)
+    present = res.labels(table="makers")
+    if market == "NEV":
+        cols = MAKER_COLUMNS
+    else:
+        cols = (("EV sales", "EV"),)
+        if market is not None:
+            cols += tuple((f"{market} credit {what}" if what == "balance" else what, f"Credits|{market}|{what.title()}")
+                          for what in ("balance", "bought", "sold") if f"Credits|{market}|{what.title()}" in present)
+        cols += (("capacity use (%)", "Capacity Use"),)
+    if not _has_capacity(res):
+        cols = tuple(c for c in cols if c[1] != "Capacity Use")
+    return cols
+
+
+def _has_capacity(res: Results) -> bool:
+    mk = res.makers
+    rows = mk[(mk["variable"] == "Capacity Use").to_numpy()]
+    return bool(rows["value"].notna().any())
+
+
+def makers_table(res: Results, year: int, columns: tuple[tuple[str, str], ...] = MAKER_COLUMNS) -> list[dict[str, Any]]:
+    """One row per maker in ``year``: the ``columns`` (EV sales, credits earned, required, balance,
+    bought, sold, CAFC balance, capacity use: :func:`maker_columns`); the role says who sells and who buys."""
+    market = next((var.split("|")[1] for _, var in columns if var.startswith("Credits|") and var.endswith("|Balance")
+                   and "CAFC" not in var), None)
+    wanted = [var for _, var in columns if var != "EV"] + ["Sales|Cars|BEV", "Sales|Cars|PHEV"]
+    if market is not None:
+        wanted += [f"Credits|{market}|{k}" for k in ("Balance", "Bought", "Sold")]
     mk = res.makers.take(np.flatnonzero(res.makers["year"].to_numpy() == year))  # the year's rows, then
     mk = mk[mk["variable"].isin(wanted).to_numpy()]  # (a 10,000-draw run has 80 M maker rows)
     wide = (mk.groupby(["maker", "variable"], observed=True, sort=False)["value"].median()
@@ -527,14 +583,39 @@ def makers_table(res: Results, year: int) -> list[dict[str, Any]]:
     wide["EV"] = wide.get("Sales|Cars|BEV", 0.0) + wide.get("Sales|Cars|PHEV", 0.0)
     rows = []
     for maker, row in wide.iterrows():  # 13 makers: display only
-        values = [float(row.get(var, float("nan"))) for _, var in MAKER_COLUMNS]
-        sold, bought = float(row.get("Credits|NEV|Sold", 0.0) or 0.0), float(row.get("Credits|NEV|Bought", 0.0) or 0.0)
-        balance = float(row.get("Credits|NEV|Balance", float("nan")))
-        role = ("sells" if sold > 0 else "buys" if bought > 0
-                else "surplus" if balance > 0 else "deficit" if balance < 0 else "–")
-        rows.append({"maker": str(maker), "values": values, "role": role})
-    rows.sort(key=lambda r: -(r["values"][3] if math.isfinite(r["values"][3]) else 0.0))
+        values = [float(row.get(var, float("nan"))) for _, var in columns]
+        role, balance = "–", float("nan")
+        if market is not None:
+            sold = float(row.get(f"Credits|{market}|Sold", 0.0) or 0.0)
+            bought = float(row.get(f"Credits|{market}|Bought", 0.0) or 0.0)
+            balance = float(row.get(f"Credits|{market}|Balance", float("nan")))
+            role = ("sells" if sold > 0 else "buys" if bought > 0
+                    else "surplus" if balance > 0 else "deficit" if balance < 0 else "–")
+        rows.append({"maker": str(maker), "values": values, "role": role,
+                     "key": float(row.get("EV", 0.0) or 0.0) if market is None  # by balance, else by EV sales
+                     else (balance if math.isfinite(balance) else 0.0)})
+    rows.sort(key=lambda r: -r["key"])
     return rows
+
+
+def credit_price_line(res: Results, market: str | None, year: int) -> dict[str, Any] | None:
+    """What the makers page says about the credit price in ``year``: the model's clearing price, or —
+    in a history year that has one — the observed average price the model holds there
+    (``assumptions/credit_prices.csv``, China's NEV credits); None when the run has no such price."""
+    if market is None:
+        return None
+    price = _value_or_nan(res, f"Price|Credit|{market}", year)
+    out = {"market": market, "price": price, "currency": run_currency(res), "observed": False, "source": ""}
+    hist = res.meta.get("history_last_year")
+    if market == "NEV" and hist is not None and year <= int(hist):
+        from nevsim import assumptions
+
+        table = assumptions.credit_prices()
+        row = table[table["year"] == year]
+        cutoff = res.meta.get("data_cutoff")
+        if not row.empty and (cutoff is None or year <= int(cutoff)):
+            out.update(observed=True, source=str(row["source"].iloc[0]), status=str(row["status"].iloc[0]))
+    return out
 
 
 def capacity_figure(res: Results) -> Any:
@@ -574,11 +655,23 @@ def makers(request: Request, run: Annotated[str | None, Query(max_length=64)] = 
         year = 2030 if 2030 in years else years[-1]
     if year not in years:
         raise InputError("year", f"no maker data for {year}.", allowed=[f"{years[0]} to {years[-1]}"])
-    figures = [{"id": "fig-maker-balances", "fig": maker_balances(res)},
-               {"id": "fig-capacity-use", "fig": capacity_figure(res)}]
-    return render(request, "makers.html", res=res, year=year, years=years, table=makers_table(res, year),
-                  columns=[c for c, _ in MAKER_COLUMNS], figures=figures,
-                  price=_value_or_nan(res, "Price|Credit|NEV", year), **context)
+    market = maker_market(res)
+    columns = maker_columns(res)
+    figures, missing = [], []
+    if market is not None:
+        figures.append({"id": "fig-maker-balances", "fig": maker_balances(res)})
+    else:
+        missing.append("Makers' credit balances: none, this run models no credit market between makers.")
+    if _has_capacity(res):
+        figures.append({"id": "fig-capacity-use", "fig": capacity_figure(res)})
+    else:
+        missing.append("Capacity use: none, no production capacities for this region's makers "
+                       "(they are China's only: docs/research/maker-capacity.md).")
+    return render(request, "makers.html", res=res, year=year, years=years,
+                  table=makers_table(res, year, columns), columns=[c for c, _ in columns], figures=figures,
+                  missing=missing, market=market, market_name=MAKER_MARKETS.get(market or "", ""),
+                  price=credit_price_line(res, market, year), region_label=REGIONS.get(res.regions[0], res.regions[0]),
+                  has_capacity=_has_capacity(res), **context)
 
 
 def _value_or_nan(res: Results, variable: str, year: int) -> float:
