@@ -261,3 +261,56 @@ def test_backtest_page_plot_is_tall_and_its_legends_are_visible(server: str, pag
     assert [x for x in box["texts"] if x.startswith("cutoff")] == [f"cutoff {y}" for y in range(2018, 2023)]
     assert {"model", "logistic", "bass", "persistence", "logit_trend"} <= set(box["texts"])
     assert page.errors == []
+
+
+def test_a_failed_save_in_the_editor_says_why_and_stays(server: str, page: Any) -> None:
+    """QA 10, item 2: a save refused by the API (name taken, bad name) shows its message next to the Save
+    button, and leaving the name field (which re-checks the scenario) does not clear it; the *replace*
+    box overwrites the saved scenario and keeps its description."""
+    page.goto(f"{server}/editor")
+    name, error, status = page.locator("#save-name"), page.locator("#save-error"), page.locator("#save-status")
+    name.fill("qa-one")
+    page.locator("#save-description").fill("first")
+    page.click("#save-btn")
+    status.filter(has_text="saved as qa-one").wait_for()
+    page.locator("#save-description").fill("")
+    for typed, says in (("qa-one", "exists already"), ("Bad Name!", "name")):
+        name.fill(typed)
+        page.click("#save-btn")  # leaves the name field: a change event, then a check of the values
+        error.filter(has_text=says).wait_for()
+        page.wait_for_timeout(700)  # the check has answered by now
+        assert says in error.inner_text() and error.is_visible(), typed
+        assert error.inner_text().startswith("Not saved:")
+    page.locator("#f-technology-battery_learning_rate").fill("0.25")  # a passing check of the values keeps it too
+    page.wait_for_function("() => document.querySelector('#changes').textContent.includes('0.25')")
+    page.wait_for_timeout(400)
+    assert "name" in error.inner_text()
+    name.fill("qa-one")
+    page.check("#save-replace")
+    page.click("#save-btn")
+    status.filter(has_text="saved as qa-one").wait_for()
+    assert error.inner_text() == ""
+    saved = page.request.get(f"{server}/api/scenarios/qa-one").json()
+    assert saved["description"] == "first"
+    assert page.errors == []
+
+
+def test_a_failed_run_from_the_empty_outlook_shows_its_message(tmp_path: Path, page: Any) -> None:
+    """QA 10, item 12: the empty outlook's Run button shows a failed run's message, not raw JSON."""
+    with _serve(tmp_path / "runs.duckdb") as url:
+        page.route("**/api/runs", lambda route: route.fulfill(
+            status=202, content_type="application/json", body=json.dumps({"run_id": "feedbeef", "status": "queued"})))
+        page.route("**/api/runs/feedbeef", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps({
+                "run_id": "feedbeef", "status": "failed", "progress": 0.5,
+                "error": {"field": None, "msg": "RuntimeError: the solver did not converge", "allowed": None}})))
+        try:
+            page.goto(f"{url}/outlook")
+            page.click("#run-default")
+            status = page.locator("#empty-store [data-status]")
+            status.filter(has_text="did not converge").wait_for()
+            text = status.inner_text()
+            assert "run failed" in text and "{" not in text and '"msg"' not in text, text
+        finally:
+            page.unroute("**/api/runs")
+            page.unroute("**/api/runs/feedbeef")
