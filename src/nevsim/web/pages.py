@@ -725,7 +725,8 @@ def history(request: Request, region: Annotated[str, Query(max_length=40)] = "Ch
 
 
 @router.get("/backtest", response_class=HTMLResponse)
-def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64)] = "china-current-policies",
+def backtest_page(request: Request, scenario: Annotated[str | None, Query(max_length=64)] = None,
+                  region: Annotated[str | None, Query(max_length=16)] = None,
                   go: Annotated[bool, Query()] = False,
                   policies: Annotated[str, Query(max_length=16)] = "enacted",
                   draws: Annotated[int | None, Query()] = None,
@@ -736,20 +737,30 @@ def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64
     why = backtest_available()
     views = [("enacted", "as enacted (the scenario's rules)"),
              ("as-known", "as known at each cutoff (China only)")]
-    context: dict[str, Any] = {"why": why, "scenario": scenario, "scenarios": st.scenario_names(), "bt": None,
+    if scenario is None and region is None:
+        scenario = "china-current-policies"
+    shown = scenario
+    if shown is None:  # a region alone: its default scenario (as the API and the CLI do)
+        from nevsim.backtest import resolve_scenario_region
+
+        shown = str(resolve_scenario_region(None, region)[0])
+    context: dict[str, Any] = {"why": why, "scenario": shown, "scenarios": st.scenario_names(), "bt": None,
                                "policies": policies, "views": views, "draws": draws or 1,
-                               "residual_walk": residual_walk,
+                               "residual_walk": residual_walk, "region": region,
                                "max_draws": st.settings.max_draws}
     if why is not None or not go:
         return render(request, "backtest.html", **context)
     # checks draws (1 to the server's max) and that the walk has draws to act across
-    bt = run_backtest(st, scenario, None, None, None, policies, draws, None, residual_walk)
+    bt = run_backtest(st, scenario, region, None, None, policies, draws, None, residual_walk)
     mae = bt.mae if not callable(bt.mae) else bt.mae()
     fig = bt.plot()
     cov = bt.coverage()
     cov_rows = [(str(i), int(r["n"]), r["coverage_pct"], r["band_width_pp"], r["interval_score_pp"])
                 for i, r in cov.iterrows()]
+    from nevsim.baselines import LOGIT_TREND_YEARS
+
     return render(request, "backtest.html", **{**context, "bt": bt, "summary": bt.summary(), "cov_rows": cov_rows,
+                                               "logit_years": LOGIT_TREND_YEARS,
                                                "mae_cols": [str(c) for c in mae.columns],
                                                "mae_rows": [(str(i), list(r)) for i, r in zip(mae.index, mae.to_numpy(), strict=True)],
                                                "figures": [{"id": "fig-backtest", "fig": fig}]})
