@@ -314,3 +314,60 @@ def test_a_failed_run_from_the_empty_outlook_shows_its_message(tmp_path: Path, p
         finally:
             page.unroute("**/api/runs")
             page.unroute("**/api/runs/feedbeef")
+
+
+_BOXES = """(id) => {
+    const gd = document.getElementById(id);
+    const r = (el) => { const b = el.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+    const area = (sel) => Array.from(gd.querySelectorAll(sel)).map(r).filter((b) => b[2] > b[0] && b[3] > b[1]);
+    return {legend: area('g.legend'), xtitles: area('g.g-xtitle text, g.g-x2title text'),
+            plots: area('.draglayer .nsewdrag'), annotations: area('g.annotation'),
+            labels: Array.from(gd.querySelectorAll('g.textpoint text')).filter((t) => t.textContent).map(r)};
+}"""
+
+
+def _overlap(a: list[float], b: list[float], pad: float = 0.5) -> bool:
+    return a[0] < b[2] - pad and b[0] < a[2] - pad and a[1] < b[3] - pad and b[1] < a[3] - pad
+
+
+def test_outlook_chart_texts_do_not_run_into_each_other(mc_server: str, page: Any) -> None:
+    """QA 10, item 10: legends sit below the x axis' title, not on it, and do not squash the plot (a run
+    with draws has long legends); the Energy panel titles are apart; the US EV-share chart's target
+    labels do not overlap; the band legend of a few draws says the band is rough."""
+    runs = {}
+    for key, body in (("mc", {"scenario": "china-current-policies", "draws": 4}),
+                      ("us", {"scenario": "us-current-policies"})):
+        r = page.request.post(f"{mc_server}/api/runs?wait=true", data=body)
+        assert r.status == 201, r.text()
+        runs[key] = r.json()["run_id"]
+    page.goto(f"{mc_server}/outlook?run={runs['mc']}")
+    ids = page.evaluate("() => Array.from(document.querySelectorAll('div.plot')).map((d) => d.id)")
+    assert "fig-energy" in ids and "fig-chargers" in ids
+    for fig_id in ids:
+        page.wait_for_selector(f"#{fig_id}[data-ready='1']")
+        box = page.evaluate(_BOXES, fig_id)
+        for legend in box["legend"]:
+            for title in box["xtitles"]:
+                assert not _overlap(legend, title), (fig_id, legend, title)
+                assert legend[1] >= title[3] - 1, (fig_id, "legend above the axis title", legend, title)
+        for plot in box["plots"]:
+            assert plot[3] - plot[1] >= 250, (fig_id, "plot squashed", plot)
+        if fig_id == "fig-energy":
+            panels = [a for a in box["annotations"] if a[1] < box["plots"][0][1]]  # the panel titles
+            assert len(panels) == 2 and not _overlap(panels[0], panels[1]), box["annotations"]
+    page.locator("#fig-energy").screenshot(path=str(ARTIFACTS / "10-energy-draws.png"))
+    band = _trace(page, "fig-energy", "5–95 %")
+    assert band
+    names = page.evaluate("() => document.getElementById('fig-energy')._fullData.map((d) => d.name)")
+    assert any("of 4 draws (few draws: rough band)" in n for n in names), names
+
+    page.goto(f"{mc_server}/outlook?run={runs['us']}")
+    page.wait_for_selector("#fig-ev-share[data-ready='1']")
+    labels = page.evaluate(_BOXES, "fig-ev-share")["labels"]
+    texts = page.evaluate("() => Array.from(document.querySelectorAll('#fig-ev-share g.textpoint text')).map((t) => t.textContent)")
+    assert "ZEV share 2030" in texts, texts
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            assert not _overlap(a, b), (texts, a, b)
+    page.locator("#fig-ev-share").screenshot(path=str(ARTIFACTS / "11-us-ev-share.png"))
+    assert page.errors == []

@@ -180,3 +180,25 @@ def test_backtest_api_and_page_take_the_policy_view(shared: dict[str, Any]) -> N
     assert 'id="backtest-policies"' in page and '<option value="as-known" selected>' in page
     assert "as known at each cutoff" in page and 'id="backtest-mae"' in page
     assert c.get("/backtest", params={"go": "true", "policies": "hindsight"}).status_code == 422
+
+
+def test_target_labels_label_a_yearly_series_at_its_ends_and_keep_apart() -> None:
+    """QA 10, item 10 (the rule behind the browser check): the US chart's "ZEV share 2030" label no
+    longer sits on "California ACC II 2028"; a yearly series is labelled at its first and last year."""
+    import pandas as pd
+
+    from nevsim.report.charts import LABEL_CHAR_YEARS, LABEL_GAP_PCT, target_labels
+
+    shares = pd.DataFrame({"name": ["ZEV share 2030", *(f"California ACC II {y}" for y in range(2026, 2036))],
+                           "year": [2030, *range(2026, 2036)],
+                           "target_value": [50.0, 35, 43, 51, 59, 68, 76, 82, 88, 94, 100]})
+    labels = target_labels(shares)
+    assert sorted(labels["text"]) == ["California ACC II 2026", "California ACC II 2035", "ZEV share 2030"]
+    spans = [(x, x + LABEL_CHAR_YEARS * len(t), y) for x, t, y in zip(labels["x"], labels["text"], labels["y"], strict=True)]
+    for i, a in enumerate(spans):
+        for b in spans[i + 1:]:
+            assert not (a[0] < b[1] and b[0] < a[1] and abs(a[2] - b[2]) < LABEL_GAP_PCT), (a, b)
+    crowded = pd.DataFrame({"name": ["A 2030", "B 2030", "C 2031"], "year": [2030, 2030, 2031],
+                            "target_value": [50.0, 51.0, 50.0]})
+    placed = target_labels(crowded).sort_values("y")
+    assert placed["y"].diff().dropna().min() >= LABEL_GAP_PCT

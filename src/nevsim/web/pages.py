@@ -486,18 +486,16 @@ def compare_tables(results: list[Results], labels: list[str]) -> tuple[list[dict
 def compare_figure(results: list[Results], labels: list[str], variable: str, title: str) -> Any:
     import plotly.graph_objects as go
 
-    from nevsim.report.charts import PALETTE
+    from nevsim.report.charts import PALETTE, place_legend
 
     fig = go.Figure()
     for i, (res, label) in enumerate(zip(results, labels, strict=True)):
         v = res._rows("series", variables=[variable]).groupby("year")["value"].median()
         fig.add_trace(go.Scatter(x=v.index.to_numpy(), y=v.to_numpy(), mode="lines", name=label,
                                  line={"color": PALETTE[i % len(PALETTE)], "dash": "solid" if i == 0 else "dash"}))
-    fig.update_layout(title={"text": title, "x": 0.01}, template="plotly_white", height=340,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2},
-                      hovermode="x unified")
+    fig.update_layout(title={"text": title, "x": 0.01}, template="plotly_white", hovermode="x unified")
     fig.update_xaxes(title_text="year")
-    return fig
+    return place_legend(fig, 340)
 
 
 @router.get("/compare", response_class=HTMLResponse)
@@ -621,7 +619,7 @@ def credit_price_line(res: Results, market: str | None, year: int) -> dict[str, 
 def capacity_figure(res: Results) -> Any:
     import plotly.graph_objects as go
 
-    from nevsim.report.charts import PALETTE, add_history_band
+    from nevsim.report.charts import PALETTE, add_history_band, place_legend
 
     mk = res._rows("makers", variables=["Capacity Use"])
     fig = go.Figure()
@@ -632,11 +630,11 @@ def capacity_figure(res: Results) -> Any:
         fig.add_trace(go.Scatter(x=v.index.to_numpy(), y=v.to_numpy(), mode="lines", name=str(maker),
                                  line={"color": PALETTE[i % len(PALETTE)]}))
     add_history_band(fig, res.years[0], res.meta.get("history_last_year"))
-    fig.update_layout(title={"text": "Capacity use by maker", "x": 0.01}, template="plotly_white", height=420,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 40}, hovermode="x unified")
+    fig.update_layout(title={"text": "Capacity use by maker", "x": 0.01}, template="plotly_white",
+                      hovermode="x unified")
     fig.update_yaxes(title_text="% of production capacity")
     fig.update_xaxes(title_text="year")
-    return fig
+    return place_legend(fig, 420)
 
 
 @router.get("/makers", response_class=HTMLResponse)
@@ -687,16 +685,17 @@ def _value_or_nan(res: Results, variable: str, year: int) -> float:
 def history_figures(hist: pd.DataFrame) -> list[dict[str, Any]]:
     import plotly.graph_objects as go
 
+    from nevsim.report.charts import place_legend
+
     out = []
     for i, (variable, g) in enumerate(hist.groupby("variable", sort=False)):
         fig = go.Figure()
         for source, gs in g.groupby("source", sort=False):
             fig.add_trace(go.Scatter(x=gs["year"].to_numpy(), y=gs["value"].to_numpy(), mode="lines+markers",
                                      name=str(source)))
-        fig.update_layout(title={"text": f"{variable} ({g['unit'].iloc[0]})", "x": 0.01}, template="plotly_white",
-                          height=320, margin={"l": 60, "r": 20, "t": 50, "b": 40},
-                          legend={"orientation": "h", "y": -0.25})
+        fig.update_layout(title={"text": f"{variable} ({g['unit'].iloc[0]})", "x": 0.01}, template="plotly_white")
         fig.update_xaxes(title_text="year")
+        place_legend(fig, 320)
         out.append({"id": f"fig-history-{i}", "fig": fig, "sources": sorted(g["source"].unique())})
     return out
 
