@@ -371,3 +371,25 @@ def test_outlook_chart_texts_do_not_run_into_each_other(mc_server: str, page: An
             assert not _overlap(a, b), (texts, a, b)
     page.locator("#fig-ev-share").screenshot(path=str(ARTIFACTS / "11-us-ev-share.png"))
     assert page.errors == []
+
+
+def test_compare_of_three_regions_fits_its_box(mc_server: str, page: Any) -> None:
+    """QA 10, item 7: the scenario-differences table of a CN/US/EU comparison fits its card (it was
+    1608 px wide in a 1238 px box) and no row is taller than three lines of text."""
+    ids = []
+    for name in ("china-current-policies", "us-current-policies", "eu-current-policies"):
+        r = page.request.post(f"{mc_server}/api/runs?wait=true", data={"scenario": name})
+        assert r.status == 201, r.text()
+        ids.append(r.json()["run_id"])
+    page.goto(f"{mc_server}/compare?" + "&".join(f"run={i}" for i in ids))
+    size = page.evaluate("""() => {
+        const t = document.getElementById('scenario-diff');
+        const box = t.closest('section').getBoundingClientRect();
+        const rows = Array.from(t.querySelectorAll('tbody tr')).map((r) => r.getBoundingClientRect().height);
+        return {table: t.getBoundingClientRect().width, box: box.width, rows: rows.length, tallest: Math.max(...rows),
+                height: t.getBoundingClientRect().height};
+    }""")
+    assert size["table"] <= size["box"], size
+    assert size["tallest"] <= 80, size
+    page.locator("#scenario-diff").screenshot(path=str(ARTIFACTS / "12-compare-regions.png"))
+    assert page.errors == []

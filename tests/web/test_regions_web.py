@@ -114,3 +114,22 @@ def test_outlook_targets_say_what_they_are_compared_with(regional: Any) -> None:
     assert "the adopting states' share is the national one" in notes  # compared_with
     assert "The run has no ACC II standard" in notes  # note
     assert re.search(r'<a href="#tn-\d+"', html)
+
+
+def test_compare_across_regions_shows_only_the_settings_that_apply(regional: Any) -> None:
+    """QA 10, item 7: China's own fields are not offered for US/EU runs (n/a there), the [region] table
+    not for a China run; settings the runs share are folded away with their count."""
+    from nevsim.web.pages import NOT_APPLICABLE
+
+    c, ids = regional
+    html = c.get("/compare", params={"run": [ids["CN"], ids["US"], ids["EU"]]}).text
+    diff = re.search(r'<table id="scenario-diff".*?</table>', html, re.S).group(0)
+    rows = re.findall(r"<tr><td><code>(.*?)</code></td>(.*?)</tr>", diff, re.S)
+    keys = [k for k, _ in rows]
+    assert not [k for k in keys if k.startswith(("policy.dual_credit", "policy.subsidies", "technology.cny_per_usd"))]
+    spec = dict(rows)["region_spec.currency"]
+    assert re.findall(r'<div class="cell"[^>]*>(.*?)</div>', spec) == [NOT_APPLICABLE, "USD", "EUR"]
+    assert len(rows) < 40, keys
+    same = re.search(r'<details id="scenario-same"><summary>(\d+) settings the runs share', html)
+    assert same and int(same.group(1)) > 20
+    assert "policy.dual_credit.enabled" in html[html.index('id="scenario-same"'):]

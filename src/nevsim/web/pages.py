@@ -453,11 +453,32 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and v and not all(str(x).isdigit() for x in v):
+        if key == "uncertainty.distributions" and isinstance(v, dict):  # one row per sampled value
+            out.update({f"{key}.{p}": dist_text(t) if isinstance(t, dict) else t for p, t in v.items()})
+        elif isinstance(v, dict) and v and not all(str(x).isdigit() for x in v):
             out.update(_flatten(v, key + "."))
         else:
             out[key] = path_text(v) if isinstance(v, dict) else v
     return out
+
+
+#: Shown for a setting that does not apply to a run's region (a China-only field in a US run, the
+#: ``[region]`` table of a China run).
+NOT_APPLICABLE = "n/a"
+
+
+def setting_applies(key: str, region: str) -> bool:
+    """Whether a scenario setting (dotted path) means anything for a run of ``region``: China's own
+    fields (:data:`nevsim.scenario.CHINA_ONLY`, ``policy.known_at``; also as a distribution) only in a
+    China run, the ``[region]`` table (``region_spec``) only in another region's run."""
+    from nevsim.scenario import china_only
+
+    inner = key.removeprefix("uncertainty.distributions.")
+    if key == "region_spec" or key.startswith("region_spec."):
+        return region != "CN"
+    if china_only(inner) is not None or inner == "policy.known_at" or inner.startswith("policy.known_at."):
+        return region == "CN"
+    return True
 
 
 def compare_tables(results: list[Results], labels: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -476,11 +497,30 @@ def compare_tables(results: list[Results], labels: list[str]) -> tuple[list[dict
             rows.append({"variable": label, "year": year, "values": got,
                          "diffs": [g - first if not (math.isnan(g) or math.isnan(first)) else float("nan")
                                    for g in got[1:]]})
+    return rows, scenario_differences(results)
+
+
+def scenario_differences(results: list[Results]) -> list[dict[str, Any]]:
+    """The scenario settings of the runs, one row per dotted path that applies to at least one run's
+    region (:func:`setting_applies`; :data:`NOT_APPLICABLE` where it does not): ``key``, ``values`` and
+    ``differs`` — True when the runs it applies to hold two or more values."""
     flat = [_flatten(r.scenario) for r in results]
-    keys = sorted(set().union(*flat))
-    scen = [{"key": k, "values": [f.get(k, "–") for f in flat]} for k in keys
-            if len({str(f.get(k)) for f in flat}) > 1 and k != "name"]
-    return rows, scen
+    regions = [str(r.scenario.get("region") or (r.regions[0] if r.regions else "CN")) for r in results]
+    out = []
+    for key in sorted(set().union(*flat) - {"name"}):
+        applies = [setting_applies(key, reg) for reg in regions]
+        if not any(applies):
+            continue
+        values = [_setting_text(f.get(key)) if ok else NOT_APPLICABLE for f, ok in zip(flat, applies, strict=True)]
+        shown = {v for v, ok in zip(values, applies, strict=True) if ok}
+        out.append({"key": key, "values": values, "differs": len(shown) > 1})
+    return out
+
+
+def _setting_text(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    return _fmt_plain(value)
 
 
 def compare_figure(results: list[Results], labels: list[str], variable: str, title: str) -> Any:
