@@ -238,6 +238,61 @@ def _bounds(info: Any) -> tuple[float | None, float | None]:
     return lo, hi
 
 
+#: Words of field names written as people write them.
+_WORDS = {"ev": "EV", "evs": "EVs", "nev": "NEV", "phev": "PHEV", "bev": "BEV", "ice": "ICE", "cafc": "CAFC",
+          "co2": "CO2", "vkt": "VKT", "cny": "CNY", "usd": "USD", "eur": "EUR", "china": "China"}
+#: Unit suffixes of field names → the unit in the label, longest first.
+_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_pct_per_yr", "% per year"), ("_cny_per_credit", "CNY/credit"), ("_cny_per_kwh", "CNY/kWh"),
+    ("_cny_per_l", "CNY/L"), ("_g_per_kwh", "g CO2/kWh"), ("_km_per_year", "km/year"), ("_pct", "%"),
+    ("_million", "million"),
+)
+#: Field names whose label is not their words.
+_LABELS = {"mean_life_years": "mean life (years)", "hold_mean_of_last_years": "hold the mean of the last N years"}
+
+
+def field_label(name: str) -> str:
+    """A readable label of a scenario field name: words with their usual capitals and the unit the
+    name ends with in brackets (``gasoline_price_cny_per_l`` → "gasoline price (CNY/L)";
+    ``cny_per_usd`` → "CNY per USD")."""
+    if name in _LABELS:
+        return _LABELS[name]
+    unit = ""
+    for suffix, text in _UNIT_SUFFIXES:
+        if name.endswith(suffix) and name != suffix.lstrip("_"):
+            name, unit = name[: -len(suffix)], text
+            break
+    words = " ".join(_WORDS.get(w, w) for w in name.split("_"))
+    return f"{words} ({unit})" if unit else words
+
+
+def path_example(value: Any, lo: float | None, hi: float | None) -> str:
+    """An example of a distribution point for a year-path field that fits the field: the path's last
+    value as the mean (else the middle of its range), a tenth of it as sd, the field's range as min/max
+    (the loader refuses a distribution reaching outside it): ``2030: normal(mean=0.8, sd=0.08, min=0.05, max=10)``."""
+    numbers = [float(v) for v in (value or {}).values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if numbers:
+        mean = numbers[-1]
+    elif lo is not None and hi is not None:
+        mean = (lo + hi) / 2
+    else:
+        mean = 1.0
+    sd = float(f"{abs(mean) * 0.1:.2g}") or 1.0
+    parts = [f"mean={_fmt_plain(float(f'{mean:.4g}'))}", f"sd={_fmt_plain(sd)}"]
+    parts += [f"min={_fmt_plain(float(lo))}"] if lo is not None else []
+    parts += [f"max={_fmt_plain(float(hi))}"] if hi is not None else []
+    return f"2030: normal({', '.join(parts)})"
+
+
+def sentence(text: str) -> str:
+    """``text`` ending with a full stop (help texts run on with another sentence after them)."""
+    text = str(text or "").rstrip()
+    return text if not text or text[-1] in ".!?:" else text + "."
+
+
+templates.env.filters["sentence"] = sentence
+
+
 def path_text(path: dict[str, Any] | None, dists: dict[str, dict[str, Any]] | None = None) -> str:
     """A year path as the editor shows it: ``2025: 40, 2030: 60``.
 
@@ -356,7 +411,8 @@ def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int
             sampled = (path in scalars and kind == "float") or (path in paths and kind == "path")
             fields[path] = {"path": path, "id": "f-" + path.replace(".", "-"), "kind": kind, "options": options,
                             "min": lo, "max": hi, "value": value, "shown": shown,
-                            "label": name.replace("_", " "), "help": info.description or "", "note": note,
+                            "label": field_label(name), "help": info.description or "", "note": note,
+                            "example": path_example(value, lo, hi) if kind == "path" else "",
                             "sampled": sampled, "dist": dists.get(path) if kind != "path" else None}
             if sampled and kind != "path":
                 fields[path]["dist_inputs"] = dist_inputs(fields[path]["dist"], shown, lo, hi)
@@ -401,7 +457,7 @@ def coefficient_fields(resolved: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"path": path, "id": "f-coefficients-" + name, "kind": "optional_float", "options": [],
                     "min": lo if math.isfinite(lo) else None, "max": hi if math.isfinite(hi) else None,
                     "value": value, "shown": "" if value is None else _fmt_plain(value),
-                    "placeholder": _fmt_plain(csv_value), "label": name.replace("_", " "),
+                    "placeholder": _fmt_plain(csv_value), "label": field_label(name),
                     "help": f"{row['unit']}; coefficients.csv value {_fmt_plain(csv_value)}{sampled}"
                             + (f" ({why})" if why else ""),
                     "note": "", "sampled": True, "dist": dists.get(path),

@@ -145,6 +145,16 @@ def _without(tree: dict[str, Any], parts: list[str]) -> dict[str, Any]:
     return out
 
 
+def _at(tree: dict[str, Any], dotted: str | None) -> Any:
+    """The value at a dotted path of nested dicts, or None."""
+    node: Any = tree
+    for part in str(dotted or "").split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 def _is_year_table(data: dict[str, Any]) -> bool:
     return bool(data) and all(isinstance(k, str) and k.strip().isdigit() for k in data)
 
@@ -368,7 +378,12 @@ class AppState:
             nested = {**nested, "name": f"{name}-edited"}
         try:
             scenario = load_scenario(base, nested or None)
-        except InputError:
+        except InputError as exc:
+            typed = _at(nested, exc.field)
+            if isinstance(typed, str) and "dictionary" in exc.message:  # a year path the page could not read
+                raise InputError(exc.field, f"cannot read {typed!r} as a year path: write year: value pairs "
+                                            "separated by commas, e.g. 2026: 48, 2030: 60.",
+                                 allowed=["2026: 48, 2030: 60", "2030: normal(mean=60, sd=5)"]) from None
             raise
         except (TypeError, ValueError, AttributeError, KeyError) as exc:  # malformed override structure
             raise InputError("overrides", f"cannot apply these overrides ({type(exc).__name__}: {exc}).") from None
