@@ -202,3 +202,26 @@ def test_target_labels_label_a_yearly_series_at_its_ends_and_keep_apart() -> Non
                             "target_value": [50.0, 51.0, 50.0]})
     placed = target_labels(crowded).sort_values("y")
     assert placed["y"].diff().dropna().min() >= LABEL_GAP_PCT
+
+
+def test_pages_have_a_favicon_and_no_cdn_api_docs_link(client: Any) -> None:
+    """QA 10, item 12: no favicon 404; the API link does not lead to /docs (Swagger UI from a CDN:
+    blank offline) but to the OpenAPI schema served here."""
+    html = client.get("/outlook").text
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
+    assert icon and client.get(icon.group(1)).status_code == 200
+    fav = client.get("/favicon.ico")
+    assert fav.status_code == 200 and fav.headers["content-type"].startswith("image/svg")
+    assert 'href="/docs"' not in html and 'href="/openapi.json"' in html
+    assert client.get("/openapi.json").status_code == 200
+
+
+def test_an_error_page_links_back_to_where_the_user_came_from(shared: dict[str, Any]) -> None:
+    c = shared["client"]
+    came_from = f"http://testserver/compare?run={shared['base']}&run={shared['fast']}"
+    page = c.get("/makers?run=0123abcd", headers={"referer": came_from})
+    assert page.status_code == 404
+    back = re.search(r'<a href="([^"]+)" id="back-link">', page.text)
+    assert back and back.group(1).replace("&amp;", "&") == came_from.removeprefix("http://testserver")
+    elsewhere = c.get("/makers?run=0123abcd", headers={"referer": "https://example.org/compare"}).text
+    assert 'id="back-link"' not in elsewhere and 'href="/outlook"' in elsewhere

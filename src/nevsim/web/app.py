@@ -188,6 +188,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return FileResponse(str(plotly_js), media_type="text/javascript",
                             headers={"Cache-Control": "public, max-age=86400"})
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def _favicon() -> FileResponse:  # browsers ask for it on every page
+        return FileResponse(str(STATIC_DIR / "favicon.svg"), media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -114,8 +114,21 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    """The error page (HTML) for a page request."""
-    return render(request, "error.html", status_code=status, title=title, message=message)
+    """The error page (HTML) for a page request; it links back to the page the user came from (the
+    ``Referer`` of this server only)."""
+    return render(request, "error.html", status_code=status, title=title, message=message, back=_back(request))
+
+
+def _back(request: Request) -> str | None:
+    """Path and query of the page that led here (same host; never this very URL), or None."""
+    from urllib.parse import urlsplit
+
+    ref = urlsplit(request.headers.get("referer") or "")
+    if ref.netloc != request.url.netloc or not ref.path.startswith("/") or ref.path.startswith("//"):
+        return None
+    back = ref.path + (f"?{ref.query}" if ref.query else "")
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return back if back != here else None
 
 
 def _run_options(st: AppState) -> list[dict[str, Any]]:
