@@ -203,18 +203,20 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
     shown = [c for c in ("name", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
                          "first_year_met", "source", "compared_with", "note") if c in targets.columns]
     shown_targets = targets[shown].to_dict("records")
-    n = 0
-    for t in shown_targets:  # what the projection is compared with, and the target's note: footnotes
+    notes: dict[tuple[str, str], dict[str, Any]] = {}
+    for t in shown_targets:  # what the projection is compared with, and the target's note: footnotes (one per text)
         t["compared_with"] = "" if _is_na(t.get("compared_with")) else str(t.get("compared_with") or "")
         t["note"] = "" if _is_na(t.get("note")) else str(t.get("note") or "")
         if t["compared_with"] or t["note"]:
-            n += 1
-            t["footnote"] = n
+            note = notes.setdefault((t["compared_with"], t["note"]), {
+                "n": len(notes) + 1, "names": [], "compared_with": t["compared_with"], "note": t["note"]})
+            note["names"].append(str(t["name"]))
+            t["footnote"] = note["n"]
     context["regions"] = {**REGIONS, **{r: r for r in res.regions if r not in REGIONS}}  # regions from files too
     return render(request, "outlook.html", res=res, meta=res.meta, figures=figures,
                   region=region or res.regions[0], run_regions=res.regions,
                   headline_cols=list(head.columns), headline=head.to_dict("records"),
-                  targets=shown_targets, **context)
+                  targets=shown_targets, target_notes=list(notes.values()), **context)
 
 
 # ---------------------------------------------------------------------------- editor
