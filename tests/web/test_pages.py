@@ -225,3 +225,19 @@ def test_an_error_page_links_back_to_where_the_user_came_from(shared: dict[str, 
     assert back and back.group(1).replace("&amp;", "&") == came_from.removeprefix("http://testserver")
     elsewhere = c.get("/makers?run=0123abcd", headers={"referer": "https://example.org/compare"}).text
     assert 'id="back-link"' not in elsewhere and 'href="/outlook"' in elsewhere
+
+
+def test_every_band_legend_of_a_few_draw_run_says_the_band_is_rough(tmp_path: Any) -> None:
+    """QA 10, item 10: "5–95 % of 4 draws" gave no warning; every band of the outlook now names its
+    draws and, under 100, says "few draws: rough band" (the charts drawn from a Statistic too)."""
+    from .conftest import make_client
+
+    with make_client(tmp_path / "runs.duckdb", max_draws=3) as c:
+        run = c.post("/api/runs?wait=true", json={"draws": 3}).json()["run_id"]
+        html = c.get("/outlook", params={"run": run}).text
+    bands = []
+    for fig_id in ("fig-bev-phev", "fig-stock", "fig-co2", "fig-energy", "fig-chargers", "fig-ev-share"):
+        fig = _figure(html, fig_id)
+        bands += [t["name"] for t in fig["data"] if t.get("fill") == "tonexty" and t.get("showlegend", True)]
+    assert len(bands) >= 8
+    assert all("of 3 draws (few draws: rough band)" in b for b in bands), bands

@@ -196,6 +196,8 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
             figures.append({"id": _FIG_IDS[name], "title": name, "fig": fig})
     figures.append({"id": "fig-battery", "title": "Battery pack price",
                     "fig": res.stats.battery_price().plot(title="Battery pack price")})
+    for f in figures:
+        _name_rough_bands(f["fig"], res.n_draws)
     currency = run_currency(res)
     head = headline_table(res)
     head.columns = [str(c).replace("billion, region currency", f"billion {currency}")
@@ -217,6 +219,19 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
                   region=region or res.regions[0], run_regions=res.regions,
                   headline_cols=list(head.columns), headline=head.to_dict("records"),
                   targets=shown_targets, target_notes=list(notes.values()), **context)
+
+
+def _name_rough_bands(fig: Any, draws: int) -> None:
+    """Band legends of charts drawn from a Statistic ("EV 5%–95%") say how many draws they come from, and
+    that under :data:`nevsim.report.charts.FEW_DRAWS` the band is rough (its edges are single draws)."""
+    from nevsim.report.charts import FEW_DRAWS
+
+    if draws < 2:
+        return
+    for trace in fig.data:
+        name = str(getattr(trace, "name", "") or "")
+        if getattr(trace, "fill", None) == "tonexty" and name.endswith("%") and "draws" not in name:
+            trace.name = f"{name} of {draws:,} draws" + (" (few draws: rough band)" if draws < FEW_DRAWS else "")
 
 
 # ---------------------------------------------------------------------------- editor
