@@ -38,31 +38,32 @@ def _layout(fig: go.Figure, title: str, unit: str, *, height: int = 420) -> go.F
 
 
 #: Legend of a chart below its plot: px per row, px per legend item besides its text, px per character
-#: (plotly's 12 px font), and the width the items wrap in (a chart in the dashboard's grid is ≥ 560 px).
+#: (plotly's 12 px font; measured 6.3–6.8 in Chromium) and the width the items wrap in (the plot of a chart
+#: in the dashboard's grid, ≥ 560 px wide, is about 480 px; measured in the browser test).
 LEGEND_ROW_PX = 21
-LEGEND_ITEM_PX = 46
-LEGEND_CHAR_PX = 6.6
-LEGEND_WIDTH_PX = 500
+LEGEND_ITEM_PX = 42
+LEGEND_CHAR_PX = 7.0
+LEGEND_WIDTH_PX = 450
 #: Room below the plot for the x axis' tick labels and title (px).
 X_AXIS_PX = 55
 
 
 def legend_rows(fig: go.Figure, width_px: float = LEGEND_WIDTH_PX) -> int:
     """Rows a horizontal legend of ``fig`` takes: its items (traces with a name that show in the
-    legend) laid out left to right and wrapped at ``width_px``; 0 when no legend is drawn (plotly
-    draws none for a single trace unless ``showlegend`` is set)."""
+    legend) in one row if they fit in ``width_px``, else in columns as wide as the widest item (as
+    plotly.js lays them out); 0 when no legend is drawn (plotly draws none for a single trace unless
+    ``showlegend`` is set)."""
     if fig.layout.showlegend is False:
         return 0
     names = [str(t.name) for t in fig.data if t.name and t.showlegend is not False]
     if not names or (len(names) == 1 and fig.layout.showlegend is None):
         return 0
-    rows, x = 1, 0.0
-    for name in names:
-        w = LEGEND_ITEM_PX + LEGEND_CHAR_PX * len(name)
-        if x > 0 and x + w > width_px:
-            rows, x = rows + 1, 0.0
-        x += w
-    return rows
+    widths = [LEGEND_ITEM_PX + LEGEND_CHAR_PX * len(name) for name in names]
+    if sum(widths) <= width_px:
+        return 1
+    # too long for one row: plotly lines the items up in columns as wide as the widest item
+    per_row = max(1, int(width_px // max(widths)))
+    return -(-len(names) // per_row)
 
 
 def place_legend(fig: go.Figure, height: int) -> go.Figure:
