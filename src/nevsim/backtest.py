@@ -95,6 +95,24 @@ CUTOFF_COLOURS: tuple[str, ...] = (
 #: Height of the back-test figure (pixels): room for the fans and both legends.
 PLOT_HEIGHT_PX = 560
 
+#: Longest line of a chart title (characters): at 15 px about 600 px, inside a chart on a narrow screen.
+TITLE_LINE_CHARS = 80
+
+
+def wrap_title(text: str, width: int = TITLE_LINE_CHARS) -> str:
+    """``text`` in lines of at most ``width`` characters (plotly ``<br>``), broken after ": " or ", "
+    (plotly does not wrap titles: a long one is cut off at the chart's right edge)."""
+    import re
+
+    parts = re.split(r"(?<=[:,]) ", text)
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 1 + len(part) <= width:
+            lines[-1] += " " + part
+        else:
+            lines.append(part)
+    return "<br>".join(lines)
+
 #: Units of the numbers in :meth:`BacktestResult.to_json`.
 JSON_UNITS: dict[str, str] = {"forecast": "percent of new car sales", "actual": "percent of new car sales",
                               "mae": "percentage points"}
@@ -646,8 +664,8 @@ class BacktestResult:
                 xs = ([cutoff] if start is not None else []) + f["year"].tolist()
                 lo = ([float(start)] if start is not None else []) + f["lower"].tolist()
                 hi = ([float(start)] if start is not None else []) + f["upper"].tolist()
-                fig.add_trace(go.Scatter(
-                    x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=rgba(colours[cutoff], 0.18),
+                fig.add_trace(go.Scatter(  # mode "lines": plotly adds markers to a trace under 20 points
+                    x=xs + xs[::-1], y=hi + lo[::-1], mode="lines", fill="toself", fillcolor=rgba(colours[cutoff], 0.18),
                     line={"width": 0}, name=f"model {BAND_LABEL}, {group}", legendgroup=group, showlegend=False,
                     hoverinfo="skip"))
             for method in self.methods:
@@ -673,10 +691,12 @@ class BacktestResult:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"model {BAND_LABEL} band",
                                      legend="legend2", marker={"symbol": "square", "size": 12,
                                                                "color": "rgba(85,85,85,0.25)"}, hoverinfo="skip"))
+        text = title or wrap_title(self._title())
+        lines = text.count("<br>") + 1
         fig.update_layout(
-            title={"text": title or self._title(), "x": 0.01, "font": {"size": 15}},
+            title={"text": text, "x": 0.01, "font": {"size": 15}},
             xaxis_title="year", yaxis_title="EV share of new car sales (%)", template="plotly_white",
-            height=PLOT_HEIGHT_PX, margin={"l": 60, "r": 170, "t": 70, "b": 50},
+            height=PLOT_HEIGHT_PX + 20 * (lines - 1), margin={"l": 60, "r": 170, "t": 50 + 20 * lines, "b": 50},
             legend={"title": {"text": "cutoff"}, "x": 1.02, "y": 1.0, "xanchor": "left", "yanchor": "top"},
             legend2={"title": {"text": "line"}, "x": 1.02, "y": 0.42, "xanchor": "left", "yanchor": "top",
                      "itemclick": False, "itemdoubleclick": False},

@@ -29,7 +29,7 @@ def spread_results(build) -> Results:
 
 def _band(fig, label: str, subplot: dict[str, str]):
     """The 5–95 % band trace of ``label`` (its lower edge) and the upper edge drawn just before it."""
-    i = next(i for i, t in enumerate(fig.data) if t.name == f"{label}: 5–95 % of 5 draws")
+    i = next(i for i, t in enumerate(fig.data) if t.name == f"{label}: 5–95 % of 5 draws (few draws: rough band)")
     lo, hi = fig.data[i], fig.data[i - 1]
     for t in (lo, hi):
         for axis, name in subplot.items():

@@ -373,3 +373,64 @@ def test_validate_refuses_a_coefficient_distribution_that_crosses_its_sign_bound
     assert "beta_price" in bad.json()["detail"][0]["field"]
     body["overrides"]["coefficients.beta_price"] |= {"max": 0.0}
     assert client.post("/api/scenarios/validate", json=body).status_code == 200
+
+
+# ---------------------------------------------------------------------------- API as docs/web.md says (QA 10, item 9)
+
+
+@pytest.mark.parametrize("url", ["/api/runs", "/api/scenarios/validate", "/api/scenarios", "/api/scenarios/toml"])
+def test_a_body_that_is_not_json_is_400(client: Any, url: str) -> None:
+    """docs/web.md: a body that is not JSON is 400 (it was 422 naming a character offset as the field)."""
+    r = client.post(url, content=b'{"scenario": china}', headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"][0]
+    assert detail["field"] == "body" and "not readable JSON" in detail["msg"]
+
+
+def test_series_and_makers_errors_name_the_query_parameters(shared: dict[str, Any]) -> None:
+    c, run = shared["client"], shared["base"]
+    for url, field in ((f"/api/runs/{run}/series?first_year=2040&last_year=2030", "last_year"),
+                       (f"/api/runs/{run}/makers?first_year=2040&last_year=2030", "last_year"),
+                       (f"/api/runs/{run}/makers?maker=Nope", "maker"),
+                       (f"/api/runs/{run}/makers?variable=Nope", "variable"),
+                       (f"/api/runs/{run}/series?variable=Nope", "variable")):
+        r = c.get(url)
+        assert r.status_code == 422, (url, r.text)
+        assert r.json()["detail"][0]["field"] == field, url
+    reversed_years = c.get(f"/api/runs/{run}/series?first_year=2040&last_year=2030").json()["detail"][0]
+    assert "first_year" in reversed_years["msg"] and reversed_years["allowed"]
+
+
+@pytest.mark.parametrize(("method", "url", "body", "field", "allowed"), [
+    ("GET", "/api/runs/RUN/series?first_year=-5", None, "first_year", "≥ 1900"),
+    ("POST", "/api/runs", {"draws": -1}, "draws", "≥ 1"),
+    ("POST", "/api/scenarios", {"name": "Bad Name!"}, "name", "[a-z0-9]"),
+])
+def test_request_schema_errors_carry_the_bound_as_allowed(shared: dict[str, Any], method: str, url: str,
+                                                          body: Any, field: str, allowed: str) -> None:
+    r = shared["client"].request(method, url.replace("RUN", shared["base"]), json=body)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"][0]
+    assert detail["field"] == field
+    assert any(allowed in a for a in detail["allowed"]), detail
+
+
+def test_an_unknown_scenario_in_the_url_is_404(client: Any) -> None:
+    for url in ("/api/scenarios/nope", "/api/scenarios/nope/toml"):
+        r = client.get(url)
+        assert r.status_code == 404, url
+        assert r.json()["detail"][0]["field"] == "name" and "china-current-policies" in r.json()["detail"][0]["allowed"]
+    # in a body it is a bad field value, as before
+    assert client.post("/api/runs", json={"scenario": "nope"}).json()["detail"][0]["field"] == "scenario"
+
+
+def test_replacing_a_saved_scenario_keeps_its_description_unless_a_new_one_is_given(client: Any) -> None:
+    body = {"name": "qa-one", "overrides": {LR_PATH: 0.25}, "description": "faster batteries"}
+    assert client.post("/api/scenarios", json=body).status_code == 201
+    again = {"name": "qa-one", "overrides": {LR_PATH: 0.3}, "replace": True}
+    assert client.post("/api/scenarios", json=again).status_code == 201
+    info = client.get("/api/scenarios/qa-one").json()
+    assert info["description"] == "faster batteries"
+    assert info["resolved"]["technology"]["battery_learning_rate"] == 0.3
+    assert client.post("/api/scenarios", json={**again, "description": "new"}).status_code == 201
+    assert client.get("/api/scenarios/qa-one").json()["description"] == "new"

@@ -158,3 +158,39 @@ def test_residual_walk_in_the_api_and_on_the_page(tmp_path: Any) -> None:
         assert 'id="backtest-walk"' in page.text
         ran = client.get("/backtest", params={"go": "true", "draws": 10, "residual_walk": "true"})
         assert ran.status_code == 200 and 'id="backtest-walk" value="true" checked' in ran.text
+
+
+def test_page_takes_a_region_alone(c: Any) -> None:
+    """QA 10, item 8: `/backtest?region=EU&go=true` back-tests the EU's default scenario (it ran China)."""
+    page = c.get("/backtest", params={"region": "EU", "go": "true"})
+    assert page.status_code == 200, page.text[:300]
+    title = _figure(page.text)["layout"]["title"]["text"]
+    assert "eu-current-policies (EU27, EU)" in title and "China" not in title
+    assert '<option selected>eu-current-policies</option>' in page.text
+    assert c.get("/backtest", params={"region": "EU", "scenario": "china-current-policies", "go": "true"}).status_code == 422
+
+
+def test_page_explains_the_mae_table_and_its_chart_fits(tmp_path: Any) -> None:
+    """QA 10, item 8: the MAE table says what its columns (the baselines) and the pooled row are; the band
+    traces are lines only (plotly added markers to traces under 20 points: unexplained dots); the title is
+    wrapped into lines that fit a chart (it was cut off at the right)."""
+    from nevsim.backtest import TITLE_LINE_CHARS
+
+    with make_client(tmp_path / "runs.duckdb", max_draws=4) as client:
+        page = client.get("/backtest", params={"go": "true", "draws": 4}).text
+    note = re.search(r'<p class="note" id="backtest-mae-note">(.*?)</p>', page, re.S)
+    assert note
+    for words in ("logistic", "bass", "persistence", "logit_trend", "pooled", "baselines"):
+        assert words in note.group(1), words
+    fig = _figure(page)
+    bands = [t for t in fig["data"] if t.get("fill") == "toself"]
+    assert bands and all(t.get("mode") == "lines" for t in bands)
+    lines = fig["layout"]["title"]["text"].split("<br>")
+    assert len(lines) > 1 and max(len(x) for x in lines) <= TITLE_LINE_CHARS, lines
+    assert fig["layout"]["margin"]["t"] >= 50 + 20 * len(lines)
+
+
+def _figure(page: str) -> dict[str, Any]:
+    raw = re.search(r'<script type="application/json" id="fig-backtest-json">(.*?)</script>', page, re.S)
+    assert raw
+    return json.loads(html_lib.unescape(raw.group(1)))

@@ -261,3 +261,135 @@ def test_backtest_page_plot_is_tall_and_its_legends_are_visible(server: str, pag
     assert [x for x in box["texts"] if x.startswith("cutoff")] == [f"cutoff {y}" for y in range(2018, 2023)]
     assert {"model", "logistic", "bass", "persistence", "logit_trend"} <= set(box["texts"])
     assert page.errors == []
+
+
+def test_a_failed_save_in_the_editor_says_why_and_stays(server: str, page: Any) -> None:
+    """QA 10, item 2: a save refused by the API (name taken, bad name) shows its message next to the Save
+    button, and leaving the name field (which re-checks the scenario) does not clear it; the *replace*
+    box overwrites the saved scenario and keeps its description."""
+    page.goto(f"{server}/editor")
+    name, error, status = page.locator("#save-name"), page.locator("#save-error"), page.locator("#save-status")
+    name.fill("qa-one")
+    page.locator("#save-description").fill("first")
+    page.click("#save-btn")
+    status.filter(has_text="saved as qa-one").wait_for()
+    page.locator("#save-description").fill("")
+    for typed, says in (("qa-one", "exists already"), ("Bad Name!", "name")):
+        name.fill(typed)
+        page.click("#save-btn")  # leaves the name field: a change event, then a check of the values
+        error.filter(has_text=says).wait_for()
+        page.wait_for_timeout(700)  # the check has answered by now
+        assert says in error.inner_text() and error.is_visible(), typed
+        assert error.inner_text().startswith("Not saved:")
+    page.locator("#f-technology-battery_learning_rate").fill("0.25")  # a passing check of the values keeps it too
+    page.wait_for_function("() => document.querySelector('#changes').textContent.includes('0.25')")
+    page.wait_for_timeout(400)
+    assert "name" in error.inner_text()
+    name.fill("qa-one")
+    page.check("#save-replace")
+    page.click("#save-btn")
+    status.filter(has_text="saved as qa-one").wait_for()
+    assert error.inner_text() == ""
+    saved = page.request.get(f"{server}/api/scenarios/qa-one").json()
+    assert saved["description"] == "first"
+    assert page.errors == []
+
+
+def test_a_failed_run_from_the_empty_outlook_shows_its_message(tmp_path: Path, page: Any) -> None:
+    """QA 10, item 12: the empty outlook's Run button shows a failed run's message, not raw JSON."""
+    with _serve(tmp_path / "runs.duckdb") as url:
+        page.route("**/api/runs", lambda route: route.fulfill(
+            status=202, content_type="application/json", body=json.dumps({"run_id": "feedbeef", "status": "queued"})))
+        page.route("**/api/runs/feedbeef", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps({
+                "run_id": "feedbeef", "status": "failed", "progress": 0.5,
+                "error": {"field": None, "msg": "RuntimeError: the solver did not converge", "allowed": None}})))
+        try:
+            page.goto(f"{url}/outlook")
+            page.click("#run-default")
+            status = page.locator("#empty-store [data-status]")
+            status.filter(has_text="did not converge").wait_for()
+            text = status.inner_text()
+            assert "run failed" in text and "{" not in text and '"msg"' not in text, text
+        finally:
+            page.unroute("**/api/runs")
+            page.unroute("**/api/runs/feedbeef")
+
+
+_BOXES = """(id) => {
+    const gd = document.getElementById(id);
+    const r = (el) => { const b = el.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+    const area = (sel) => Array.from(gd.querySelectorAll(sel)).map(r).filter((b) => b[2] > b[0] && b[3] > b[1]);
+    return {legend: area('g.legend'), xtitles: area('g.g-xtitle text, g.g-x2title text'),
+            plots: area('.draglayer .nsewdrag'), annotations: area('g.annotation'),
+            labels: Array.from(gd.querySelectorAll('g.textpoint text')).filter((t) => t.textContent).map(r)};
+}"""
+
+
+def _overlap(a: list[float], b: list[float], pad: float = 0.5) -> bool:
+    return a[0] < b[2] - pad and b[0] < a[2] - pad and a[1] < b[3] - pad and b[1] < a[3] - pad
+
+
+def test_outlook_chart_texts_do_not_run_into_each_other(mc_server: str, page: Any) -> None:
+    """QA 10, item 10: legends sit below the x axis' title, not on it, and do not squash the plot (a run
+    with draws has long legends); the Energy panel titles are apart; the US EV-share chart's target
+    labels do not overlap; the band legend of a few draws says the band is rough."""
+    runs = {}
+    for key, body in (("mc", {"scenario": "china-current-policies", "draws": 4}),
+                      ("us", {"scenario": "us-current-policies"})):
+        r = page.request.post(f"{mc_server}/api/runs?wait=true", data=body)
+        assert r.status == 201, r.text()
+        runs[key] = r.json()["run_id"]
+    page.goto(f"{mc_server}/outlook?run={runs['mc']}")
+    ids = page.evaluate("() => Array.from(document.querySelectorAll('div.plot')).map((d) => d.id)")
+    assert "fig-energy" in ids and "fig-chargers" in ids
+    for fig_id in ids:
+        page.wait_for_selector(f"#{fig_id}[data-ready='1']")
+        box = page.evaluate(_BOXES, fig_id)
+        for legend in box["legend"]:
+            for title in box["xtitles"]:
+                assert not _overlap(legend, title), (fig_id, legend, title)
+                assert legend[1] >= title[3] - 1, (fig_id, "legend above the axis title", legend, title)
+        for plot in box["plots"]:
+            assert plot[3] - plot[1] >= 250, (fig_id, "plot squashed", plot)
+        if fig_id == "fig-energy":
+            panels = [a for a in box["annotations"] if a[1] < box["plots"][0][1]]  # the panel titles
+            assert len(panels) == 2 and not _overlap(panels[0], panels[1]), box["annotations"]
+    page.locator("#fig-energy").screenshot(path=str(ARTIFACTS / "10-energy-draws.png"))
+    band = _trace(page, "fig-energy", "5–95 %")
+    assert band
+    names = page.evaluate("() => document.getElementById('fig-energy')._fullData.map((d) => d.name)")
+    assert any("of 4 draws (few draws: rough band)" in n for n in names), names
+
+    page.goto(f"{mc_server}/outlook?run={runs['us']}")
+    page.wait_for_selector("#fig-ev-share[data-ready='1']")
+    labels = page.evaluate(_BOXES, "fig-ev-share")["labels"]
+    texts = page.evaluate("() => Array.from(document.querySelectorAll('#fig-ev-share g.textpoint text')).map((t) => t.textContent)")
+    assert "ZEV share 2030" in texts, texts
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            assert not _overlap(a, b), (texts, a, b)
+    page.locator("#fig-ev-share").screenshot(path=str(ARTIFACTS / "11-us-ev-share.png"))
+    assert page.errors == []
+
+
+def test_compare_of_three_regions_fits_its_box(mc_server: str, page: Any) -> None:
+    """QA 10, item 7: the scenario-differences table of a CN/US/EU comparison fits its card (it was
+    1608 px wide in a 1238 px box) and no row is taller than three lines of text."""
+    ids = []
+    for name in ("china-current-policies", "us-current-policies", "eu-current-policies"):
+        r = page.request.post(f"{mc_server}/api/runs?wait=true", data={"scenario": name})
+        assert r.status == 201, r.text()
+        ids.append(r.json()["run_id"])
+    page.goto(f"{mc_server}/compare?" + "&".join(f"run={i}" for i in ids))
+    size = page.evaluate("""() => {
+        const t = document.getElementById('scenario-diff');
+        const box = t.closest('section').getBoundingClientRect();
+        const rows = Array.from(t.querySelectorAll('tbody tr')).map((r) => r.getBoundingClientRect().height);
+        return {table: t.getBoundingClientRect().width, box: box.width, rows: rows.length, tallest: Math.max(...rows),
+                height: t.getBoundingClientRect().height};
+    }""")
+    assert size["table"] <= size["box"], size
+    assert size["tallest"] <= 80, size
+    page.locator("#scenario-diff").screenshot(path=str(ARTIFACTS / "12-compare-regions.png"))
+    assert page.errors == []

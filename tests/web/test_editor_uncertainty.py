@@ -59,7 +59,8 @@ def test_editor_shows_distribution_controls(mc: Any) -> None:
     assert re.search(r'data-p="sd" value="0.025"', lr)
     # a year path shows its points' distributions in its text
     gas = _field_html(html, "energy.gasoline_price_cny_per_l")
-    assert "2024: normal(mean=7.8, sd=0.8, min=5.5, max=10.5)" in gas and "2030: normal(mean=40, sd=5)" in gas
+    assert "2024: normal(mean=7.8, sd=0.8, min=5.5, max=10.5)" in gas
+    assert "2030: normal(mean=7.8, sd=0.78, min=1, max=50)" in gas  # the example fits the field (QA 10)
     # fields that cannot vary per draw have no toggle
     for path in ("policy.dual_credit.enabled", "years.first", "technology.ice_fuel_improvement_pct_per_yr",
                  "policy.dual_credit.extend"):
@@ -269,3 +270,44 @@ def test_editor_offers_the_residual_walk_and_says_what_samples_its_coefficients(
     helps = {f["path"]: f["help"] for f in coefficient_fields(resolved)}
     assert "with uncertainty.residual_walk: normal" in helps["coefficients.residual_walk_z"]
     assert "with uncertainty.coefficients: normal" in helps["coefficients.beta_price"]
+
+
+# ---------------------------------------------------------------------------- help texts (QA 10, item 11)
+
+
+@pytest.mark.parametrize("scenario", ["china-current-policies", "us-current-policies"])
+def test_every_year_path_example_fits_its_field(client: Any, scenario: str) -> None:
+    """The distribution example under each year-path field is one the loader takes for that field (it
+    was `2030: normal(mean=40, sd=5)` everywhere, also where the range is 0.05–10)."""
+    import html as html_lib
+
+    page = client.get("/editor", params={"scenario": scenario}).text
+    examples = [(chunk.split('"', 1)[0], m.group(1)) for chunk in page.split('<div class="field" data-field="')[1:]
+                if (m := re.search(r'<code class="path-example">(.*?)</code>', chunk))]
+    assert len(examples) >= 3
+    for path, example in examples:
+        example = html_lib.unescape(example)
+        year, text = example.split(": ", 1)
+        table = dict(kv.split("=") for kv in text[len("normal("):-1].split(", "))
+        point = {"dist": "normal", **{k: float(v) for k, v in table.items()}}
+        r = client.post("/api/scenarios/validate", json={"scenario": scenario, "overrides": {path: {year: point}}})
+        assert r.status_code == 200, (path, example, r.text[:300])
+    assert "normal(mean=40, sd=5)" not in page
+
+
+def test_help_texts_end_their_sentence_and_labels_carry_units(client: Any) -> None:
+    page = client.get("/editor").text
+    assert "increasing order A point" not in page and "increasing order. A point may be" in page
+    for label in ("CNY per USD", "gasoline price (CNY/L)", "electricity price (CNY/kWh)", "NEV ratio (%)",
+                  "EV exports (million)", "price cap (CNY/credit)"):
+        assert f'<span class="lbl">{label}</span>' in page, label
+    assert "cny per usd" not in page and "gasoline price cny per l" not in page
+
+
+def test_an_unreadable_year_path_says_how_to_write_one(client: Any) -> None:
+    r = client.post("/api/scenarios/validate", json={"overrides": {"policy.dual_credit.nev_ratio_pct": "2026 48 2030"}})
+    assert r.status_code == 422
+    detail = r.json()["detail"][0]
+    assert detail["field"] == "policy.dual_credit.nev_ratio_pct"
+    assert "2026: 48, 2030: 60" in detail["msg"] and "valid dictionary" not in detail["msg"]
+    assert "2026: 48, 2030: 60" in detail["allowed"]

@@ -180,3 +180,64 @@ def test_backtest_api_and_page_take_the_policy_view(shared: dict[str, Any]) -> N
     assert 'id="backtest-policies"' in page and '<option value="as-known" selected>' in page
     assert "as known at each cutoff" in page and 'id="backtest-mae"' in page
     assert c.get("/backtest", params={"go": "true", "policies": "hindsight"}).status_code == 422
+
+
+def test_target_labels_label_a_yearly_series_at_its_ends_and_keep_apart() -> None:
+    """QA 10, item 10 (the rule behind the browser check): the US chart's "ZEV share 2030" label no
+    longer sits on "California ACC II 2028"; a yearly series is labelled at its first and last year."""
+    import pandas as pd
+
+    from nevsim.report.charts import LABEL_CHAR_YEARS, LABEL_GAP_PCT, target_labels
+
+    shares = pd.DataFrame({"name": ["ZEV share 2030", *(f"California ACC II {y}" for y in range(2026, 2036))],
+                           "year": [2030, *range(2026, 2036)],
+                           "target_value": [50.0, 35, 43, 51, 59, 68, 76, 82, 88, 94, 100]})
+    labels = target_labels(shares)
+    assert sorted(labels["text"]) == ["California ACC II 2026", "California ACC II 2035", "ZEV share 2030"]
+    spans = [(x, x + LABEL_CHAR_YEARS * len(t), y) for x, t, y in zip(labels["x"], labels["text"], labels["y"], strict=True)]
+    for i, a in enumerate(spans):
+        for b in spans[i + 1:]:
+            assert not (a[0] < b[1] and b[0] < a[1] and abs(a[2] - b[2]) < LABEL_GAP_PCT), (a, b)
+    crowded = pd.DataFrame({"name": ["A 2030", "B 2030", "C 2031"], "year": [2030, 2030, 2031],
+                            "target_value": [50.0, 51.0, 50.0]})
+    placed = target_labels(crowded).sort_values("y")
+    assert placed["y"].diff().dropna().min() >= LABEL_GAP_PCT
+
+
+def test_pages_have_a_favicon_and_no_cdn_api_docs_link(client: Any) -> None:
+    """QA 10, item 12: no favicon 404; the API link does not lead to /docs (Swagger UI from a CDN:
+    blank offline) but to the OpenAPI schema served here."""
+    html = client.get("/outlook").text
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
+    assert icon and client.get(icon.group(1)).status_code == 200
+    fav = client.get("/favicon.ico")
+    assert fav.status_code == 200 and fav.headers["content-type"].startswith("image/svg")
+    assert 'href="/docs"' not in html and 'href="/openapi.json"' in html
+    assert client.get("/openapi.json").status_code == 200
+
+
+def test_an_error_page_links_back_to_where_the_user_came_from(shared: dict[str, Any]) -> None:
+    c = shared["client"]
+    came_from = f"http://testserver/compare?run={shared['base']}&run={shared['fast']}"
+    page = c.get("/makers?run=0123abcd", headers={"referer": came_from})
+    assert page.status_code == 404
+    back = re.search(r'<a href="([^"]+)" id="back-link">', page.text)
+    assert back and back.group(1).replace("&amp;", "&") == came_from.removeprefix("http://testserver")
+    elsewhere = c.get("/makers?run=0123abcd", headers={"referer": "https://example.org/compare"}).text
+    assert 'id="back-link"' not in elsewhere and 'href="/outlook"' in elsewhere
+
+
+def test_every_band_legend_of_a_few_draw_run_says_the_band_is_rough(tmp_path: Any) -> None:
+    """QA 10, item 10: "5–95 % of 4 draws" gave no warning; every band of the outlook now names its
+    draws and, under 100, says "few draws: rough band" (the charts drawn from a Statistic too)."""
+    from .conftest import make_client
+
+    with make_client(tmp_path / "runs.duckdb", max_draws=3) as c:
+        run = c.post("/api/runs?wait=true", json={"draws": 3}).json()["run_id"]
+        html = c.get("/outlook", params={"run": run}).text
+    bands = []
+    for fig_id in ("fig-bev-phev", "fig-stock", "fig-co2", "fig-energy", "fig-chargers", "fig-ev-share"):
+        fig = _figure(html, fig_id)
+        bands += [t["name"] for t in fig["data"] if t.get("fill") == "tonexty" and t.get("showlegend", True)]
+    assert len(bands) >= 8
+    assert all("of 3 draws (few draws: rough band)" in b for b in bands), bands

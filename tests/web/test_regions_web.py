@@ -60,3 +60,76 @@ def test_the_editor_of_a_region_scenario_offers_no_china_only_field(regional: An
                  "energy.gasoline_price_cny_per_l", "policy.known_at"):
         assert f'data-path="{path}"' not in us.text and f'data-path="{path}"' in cn, path
     assert 'data-path="technology.battery_learning_rate"' in us.text
+
+
+def _text(html: str) -> str:
+    """The page's visible text (no scripts, tags or runs of blanks)."""
+    html = re.sub(r"<script.*?</script>", "", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
+
+
+def test_makers_page_follows_the_runs_region_and_standard(regional: Any) -> None:
+    """QA 10, item 3: an EU run's makers page is about its fleet CO2 credits (price 95 EUR, roles); a US
+    run without a credit standard says so; charts without data are left out with a line saying why."""
+    c, ids = regional
+    eu = c.get("/makers", params={"run": ids["EU"], "year": 2030}).text
+    text = _text(eu)
+    assert "NEV" not in text and "CNY" not in text
+    assert "Clearing Fleet CO2 credit price in 2030: 95 EUR per credit" in text
+    assert re.search(r'<td class="(sells|buys)">', eu)
+    assert 'id="fig-maker-balances"' in eu and "Fleet CO2 credit balances" in eu
+    assert 'id="fig-capacity-use"' not in eu and "no production capacities for this region's makers" in text
+    us = c.get("/makers", params={"run": ids["US"], "year": 2030}).text
+    text = _text(us)
+    assert "NEV" not in text and "CNY" not in text and "not in this run" not in text
+    assert "models no credit market between makers" in text
+    assert 'id="fig-maker-balances"' not in us and 'id="fig-capacity-use"' not in us
+    cn = c.get("/makers", params={"run": ids["CN"], "year": 2030}).text
+    assert "Clearing NEV credit price in 2030" in _text(cn) and 'id="fig-capacity-use"' in cn
+
+
+def test_makers_page_calls_a_history_years_price_observed(regional: Any) -> None:
+    """QA 10, item 4: 2,088 CNY in 2021 is the observed average price (credit_prices.csv), not a clearing price."""
+    c, ids = regional
+    text = _text(c.get("/makers", params={"run": ids["CN"], "year": 2021}).text)
+    assert "Observed average NEV credit price in 2021: 2,088 CNY per credit" in text
+    assert "Clearing NEV credit price" not in text and "credit_prices.csv" in text
+
+
+def test_eu_outlook_shows_its_credit_price_in_euro(regional: Any) -> None:
+    """QA 10, items 5 and 12: the EU outlook has the fleet CO2 credit price chart; money columns name the run's currency."""
+    c, ids = regional
+    html = c.get("/outlook", params={"run": ids["EU"]}).text
+    assert 'id="fig-credit-price"' in html
+    head = re.search(r'<table class="num" id="headline">.*?</thead>', html, re.S).group(0)
+    assert "region currency" not in head and "(billion EUR)" in head and "(EUR/credit)" in head
+
+
+def test_outlook_targets_say_what_they_are_compared_with(regional: Any) -> None:
+    """QA 10, item 6: each target's `compared_with` and `note` are shown (footnotes of the targets table)."""
+    c, ids = regional
+    html = c.get("/outlook", params={"run": ids["US"]}).text
+    notes = _text(re.search(r'<ol class="footnotes src" id="target-notes">.*?</ol>', html, re.S).group(0))
+    assert "California ACC II 2030" in notes
+    assert "the adopting states' share is the national one" in notes  # compared_with
+    assert "The run has no ACC II standard" in notes  # note
+    assert re.search(r'<a href="#tn-\d+"', html)
+
+
+def test_compare_across_regions_shows_only_the_settings_that_apply(regional: Any) -> None:
+    """QA 10, item 7: China's own fields are not offered for US/EU runs (n/a there), the [region] table
+    not for a China run; settings the runs share are folded away with their count."""
+    from nevsim.web.pages import NOT_APPLICABLE
+
+    c, ids = regional
+    html = c.get("/compare", params={"run": [ids["CN"], ids["US"], ids["EU"]]}).text
+    diff = re.search(r'<table id="scenario-diff".*?</table>', html, re.S).group(0)
+    rows = re.findall(r"<tr><td><code>(.*?)</code></td>(.*?)</tr>", diff, re.S)
+    keys = [k for k, _ in rows]
+    assert not [k for k in keys if k.startswith(("policy.dual_credit", "policy.subsidies", "technology.cny_per_usd"))]
+    spec = dict(rows)["region_spec.currency"]
+    assert re.findall(r'<div class="cell"[^>]*>(.*?)</div>', spec) == [NOT_APPLICABLE, "USD", "EUR"]
+    assert len(rows) < 40, keys
+    same = re.search(r'<details id="scenario-same"><summary>(\d+) settings the runs share', html)
+    assert same and int(same.group(1)) > 20
+    assert "policy.dual_credit.enabled" in html[html.index('id="scenario-same"'):]

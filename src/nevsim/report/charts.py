@@ -42,13 +42,55 @@ def _color(name: str, i: int) -> str:
 
 
 def _layout(fig: go.Figure, title: str, unit: str, *, height: int = 420) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.01}, template="plotly_white", height=height,
-        margin={"l": 60, "r": 20, "t": 60, "b": 40}, legend={"orientation": "h", "y": -0.15},
-        hovermode="x unified",
-    )
+    fig.update_layout(title={"text": title, "x": 0.01}, template="plotly_white", hovermode="x unified")
     fig.update_yaxes(title_text=unit, rangemode="tozero")
     fig.update_xaxes(title_text="year")
+    return place_legend(fig, height)
+
+
+#: Legend of a chart below its plot: px per row, px per legend item besides its text, px per character
+#: (plotly's 12 px font; measured 6.3–6.8 in Chromium) and the width the items wrap in (the plot of a chart
+#: in the dashboard's grid, ≥ 560 px wide, is about 480 px; measured in the browser test).
+LEGEND_ROW_PX = 21
+LEGEND_ITEM_PX = 42
+LEGEND_CHAR_PX = 7.0
+LEGEND_WIDTH_PX = 450
+#: Room below the plot for the x axis' tick labels and title (px).
+X_AXIS_PX = 55
+
+
+def legend_rows(fig: go.Figure, width_px: float = LEGEND_WIDTH_PX) -> int:
+    """Rows a horizontal legend of ``fig`` takes: its items (traces with a name that show in the
+    legend) in one row if they fit in ``width_px``, else in columns as wide as the widest item (as
+    plotly.js lays them out); 0 when no legend is drawn (plotly draws none for a single trace unless
+    ``showlegend`` is set)."""
+    if fig.layout.showlegend is False:
+        return 0
+    names = [str(t.name) for t in fig.data if t.name and t.showlegend is not False]
+    if not names or (len(names) == 1 and fig.layout.showlegend is None):
+        return 0
+    widths = [LEGEND_ITEM_PX + LEGEND_CHAR_PX * len(name) for name in names]
+    if sum(widths) <= width_px:
+        return 1
+    # too long for one row: plotly lines the items up in columns as wide as the widest item
+    per_row = max(1, int(width_px // max(widths)))
+    return -(-len(names) // per_row)
+
+
+def place_legend(fig: go.Figure, height: int) -> go.Figure:
+    """Put a horizontal legend in the bottom margin, below the x axis' title, and make the figure taller by
+    the legend's rows (:func:`legend_rows`): the plot keeps the height it has without a legend.
+
+    plotly places a legend at ``y < 0`` in plot fractions without counting the axis title (the two overlapped)
+    and takes the legend's rows from the plot; here the legend is anchored to the bottom of the figure
+    (``yref="container"``) in a margin of ``X_AXIS_PX`` + its rows.
+    """
+    rows = legend_rows(fig)
+    legend_px = rows * LEGEND_ROW_PX + (10 if rows else 0)
+    fig.update_layout(height=height + legend_px,
+                      margin={"l": 60, "r": 20, "t": 60, "b": X_AXIS_PX - 15 + legend_px},
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0.01,
+                              "xanchor": "left"})
     return fig
 
 
@@ -128,6 +170,10 @@ def _median_label(res: Results, label: str) -> str:
     return f"{label} (median of {res.n_draws:,} draws)" if res.n_draws > 1 else label
 
 
+#: Fewer Monte Carlo draws than this make a rough 5–95 % band (its edges are single draws): the legend says so.
+FEW_DRAWS = 100
+
+
 def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str, *, fmt: str = ".1f",
              **where: Any) -> None:
     """Fan bands over draws (5–95 % light, 25–75 % darker) of a series variable; nothing with one draw.
@@ -144,8 +190,9 @@ def _add_fan(fig: go.Figure, res: Results, variable: str, color: str, label: str
     s = res._rows("series", variables=[variable])
     q = s.groupby("year")["value"].quantile([0.05, 0.25, 0.75, 0.95]).unstack().sort_index()
     n = res.n_draws
+    few = " (few draws: rough band)" if n < FEW_DRAWS else ""
     for lo, hi, alpha in ((0.05, 0.95, 0.15), (0.25, 0.75, 0.3)):
-        name = f"{label}: {int(lo * 100)}–{int(hi * 100)} % of {n:,} draws"
+        name = f"{label}: {int(lo * 100)}–{int(hi * 100)} % of {n:,} draws{few}"
         fig.add_trace(go.Scatter(x=q.index, y=q[hi], mode="lines", line={"width": 0}, showlegend=False,
                                  hoverinfo="skip", legendgroup=name), **where)
         fig.add_trace(go.Scatter(x=q.index, y=q[lo], mode="lines", line={"width": 0}, fill="tonexty",
@@ -200,14 +247,53 @@ def share_vs_targets(res: Results, targets: pd.DataFrame | None = None,
                 hovertemplate="%{text}: %{y} %% in %{x}<br>compared with %{customdata[0]}"
                               "<br>%{customdata[1]}<extra></extra>",
             ))
-        labels = (shares.groupby(["year", "target_value"])["name"].agg(lambda n: " / ".join(n)).reset_index())
-        fig.add_trace(go.Scatter(x=labels["year"] + 0.4, y=labels["target_value"], mode="text",
-                                 text=labels["name"], textposition="middle right", textfont={"size": 10},
+        labels = target_labels(shares)
+        fig.add_trace(go.Scatter(x=labels["x"], y=labels["y"], mode="text",
+                                 text=labels["text"], textposition="middle right", textfont={"size": 10},
                                  showlegend=False, hoverinfo="skip"))
     add_history_band(fig, first, hist)
     fig = _layout(fig, "EV share of new cars vs targets", "% of new sales", height=480)
     fig.update_yaxes(range=[0, 105])
     return fig
+
+
+#: Target labels of the EV-share chart: x offset from the marker (years; clear of its 12 px diamond), width per character (years at
+#: 10 px text on a ~480 px plot of 50 years) and the least vertical distance between two labels (points).
+LABEL_DX_YEARS = 0.9
+LABEL_CHAR_YEARS = 0.6
+LABEL_GAP_PCT = 5.0
+
+
+def target_labels(shares: pd.DataFrame) -> pd.DataFrame:
+    """Text labels of the share targets (``x``, ``y``, ``text``), placed so that none runs into another.
+
+    A series of yearly targets of one name ("California ACC II 2026" … "2035") is labelled at its first
+    and last year only (its markers carry every name on hover); targets at the same point share a
+    label ("A / B"). A label overlapping one placed before it (its text spans ``len × LABEL_CHAR_YEARS``
+    years to the right, ``LABEL_GAP_PCT`` points high) moves down below it, or up when there is no room.
+    """
+    frame = shares[["name", "year", "target_value"]].copy()
+    frame["stem"] = frame["name"].astype(str).str.replace(r"\s*\d{4}$", "", regex=True)
+    keep = []
+    for _, g in frame.sort_values("year").groupby("stem", sort=False):
+        keep.append(g.iloc[[0, -1]] if len(g) > 2 else g)
+    kept = pd.concat(keep) if keep else frame
+    merged = kept.groupby(["year", "target_value"])["name"].agg(lambda n: " / ".join(n)).reset_index()
+    placed: list[tuple[float, float, float]] = []  # (x0, x1, y)
+    out = []
+    for row in merged.sort_values(["year", "target_value"], ascending=[True, False]).itertuples(index=False):
+        x0 = float(row.year) + LABEL_DX_YEARS
+        x1 = x0 + LABEL_CHAR_YEARS * len(str(row.name))
+        y = float(row.target_value)
+        for _ in range(len(placed) + 1):
+            hits = [p for p in placed if p[0] < x1 and x0 < p[1] and abs(p[2] - y) < LABEL_GAP_PCT]
+            if not hits:
+                break
+            below = min(p[2] for p in hits) - LABEL_GAP_PCT
+            y = below if below >= 2.0 else max(p[2] for p in hits) + LABEL_GAP_PCT
+        placed.append((x0, x1, y))
+        out.append({"x": x0, "y": y, "text": str(row.name)})
+    return pd.DataFrame(out, columns=["x", "y", "text"])
 
 
 def bev_phev_split(res: Results) -> go.Figure:
@@ -273,8 +359,9 @@ def energy(res: Results) -> go.Figure:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Oil displaced (thousand barrels/day)",
-                                                        "Electricity used by cars (TWh/yr)"))
+    # short panel titles: each is centred over its half of a 560 px chart (longer ones ran into each other)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+                        subplot_titles=("Oil displaced (kb/d)", "Electricity, cars (TWh/yr)"))
     for col, var, color, label in ((1, "Oil Displacement", "#b15928", "oil displaced"),
                                    (2, "Electricity|Cars", "#1f78b4", "electricity used by cars")):
         _add_fan(fig, res, var, color, label, row=1, col=col)
@@ -286,8 +373,9 @@ def energy(res: Results) -> go.Figure:
         for col in (1, 2):
             fig.add_vrect(x0=first - 0.5, x1=hist + 0.5, fillcolor=HISTORY_FILL, line_width=0, layer="below",
                           row=1, col=col)
-    fig = _layout(fig, "Energy", "")
     fig.update_layout(showlegend=res.n_draws > 1)  # one draw: the panel titles say it all
+    fig = _layout(fig, "Energy", "")
+    fig.update_annotations(font_size=13)  # the panel titles
     return fig
 
 
@@ -388,7 +476,7 @@ def all_figures(res: Results, targets: pd.DataFrame | None = None,
         out.append(("EV share vs targets", share_vs_targets(res, targets, observed)))
     if {"Sales Share|Cars|BEV", "Sales Share|Cars|PHEV"} <= present:
         out.append(("BEV / PHEV split", bev_phev_split(res)))
-    if "Price|Credit|NEV" in present:
+    if any(v.startswith("Price|Credit|") for v in present):  # China's NEV credits or a region's standards
         out.append(("Credit price", credit_price(res)))
     if "Credits|NEV|Balance" in res.labels(table="makers"):
         out.append(("Makers' credit balances", maker_balances(res)))

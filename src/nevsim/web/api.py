@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -32,7 +34,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nevsim.errors import InputError
-from nevsim.web.state import NAME_PATTERN, AppState, RunNotFoundError, error_dict, expand
+from nevsim.web.state import (
+    NAME_PATTERN,
+    AppState,
+    RunNotFoundError,
+    ScenarioNotFoundError,
+    error_dict,
+    expand,
+)
 
 router = APIRouter(prefix="/api")
 
@@ -165,6 +174,28 @@ def get_run(request: Request, run_id: RunId) -> dict[str, Any]:
     return _run_status(state_of(request), run_id)
 
 
+#: The Results arguments' names → the query parameters that carry them (errors name what the client sent).
+_QUERY_NAMES = {"variables": "variable", "makers": "maker", "years": "first_year"}
+
+
+@contextmanager
+def _query_names() -> Iterator[None]:
+    """Re-raise an :class:`InputError` of :class:`~nevsim.results.Results` under the query parameter's name."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.field in _QUERY_NAMES:
+            raise InputError(_QUERY_NAMES[exc.field], exc.message, exc.allowed) from None
+        raise
+
+
+def _check_years(first_year: int | None, last_year: int | None) -> None:
+    """``first_year`` ≤ ``last_year`` (an empty range is a mistake, not an empty answer)."""
+    if first_year is not None and last_year is not None and first_year > last_year:
+        raise InputError("last_year", f"last_year {last_year} is before first_year {first_year}.",
+                         allowed=[f"≥ first_year ({first_year})"])
+
+
 @router.get("/runs/{run_id}/series", summary="Series of a stored run (long table)", responses=ERRORS)
 def run_series(
     request: Request, run_id: RunId,
@@ -174,12 +205,9 @@ def run_series(
     last_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
 ) -> dict[str, Any]:
     res = state_of(request).load(run_id)
-    try:
+    _check_years(first_year, last_year)
+    with _query_names():
         frame = res.to_frame(variables=variable, region=region, years=slice(first_year, last_year))
-    except InputError as exc:
-        if exc.field == "variables":
-            raise InputError("variable", exc.message, exc.allowed) from None
-        raise
     pairs = frame[["variable", "unit"]].drop_duplicates()
     units = dict(zip(pairs["variable"], pairs["unit"], strict=False))
     return {"run_id": run_id, "units": units, "series": records(frame)}
@@ -194,7 +222,9 @@ def run_makers(
     last_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
 ) -> dict[str, Any]:
     res = state_of(request).load(run_id)
-    frame = res.makers_frame(variables=variable, makers=maker, years=slice(first_year, last_year))
+    _check_years(first_year, last_year)
+    with _query_names():
+        frame = res.makers_frame(variables=variable, makers=maker, years=slice(first_year, last_year))
     return {"run_id": run_id, "makers": records(frame)}
 
 
@@ -250,20 +280,33 @@ def list_scenarios(request: Request) -> dict[str, Any]:
     return {"scenarios": out}
 
 
+def _named_scenario(st: AppState, name: str) -> tuple[str, dict[str, Any], str]:
+    """``scenario_source`` of a scenario named in the URL: an unknown name is 404 (as an unknown run)."""
+    try:
+        return st.scenario_source(name)
+    except InputError as exc:
+        raise ScenarioNotFoundError("name", exc.message, exc.allowed) from None
+
+
+SCENARIO_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "unknown scenario (neither shipped nor saved; detail[].allowed lists them)"},
+    422: ERRORS[422]}
+
+
 @router.get("/scenarios/{name}", summary="A scenario: its file's changes and the resolved values",
-            responses={422: ERRORS[422]})
+            responses=SCENARIO_ERRORS)
 def get_scenario(request: Request, name: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     st = state_of(request)
-    kind, data, _ = st.scenario_source(name)
+    kind, data, _ = _named_scenario(st, name)
     scenario = st.build(name, {})
     return {"name": name, "kind": kind, "base": data.get("base"), "description": scenario.description,
             "file": data, "hash": scenario.hash, "resolved": scenario.resolved()}
 
 
 @router.get("/scenarios/{name}/toml", summary="A scenario's TOML file", response_class=Response,
-            responses={422: ERRORS[422]})
+            responses=SCENARIO_ERRORS)
 def scenario_file(request: Request, name: Annotated[str, Path(max_length=64)]) -> Response:
-    _, _, text = state_of(request).scenario_source(name)
+    _, _, text = _named_scenario(state_of(request), name)
     return Response(text, media_type="application/toml",
                     headers={"Content-Disposition": f'attachment; filename="{name}.toml"'})
 

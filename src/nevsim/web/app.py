@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from nevsim.errors import DataIntegrityError, InputError
 from nevsim.web.settings import WebSettings
-from nevsim.web.state import AppState, RunNotFoundError, TooBusyError
+from nevsim.web.state import AppState, RunNotFoundError, ScenarioNotFoundError, TooBusyError
 
 log = logging.getLogger("nevsim.web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -93,6 +93,17 @@ def _input_error_detail(exc: InputError) -> dict[str, Any]:
             "allowed": exc.allowed}
 
 
+_BOUND_TEXT = {"ge": "≥ {}", "gt": "> {}", "le": "≤ {}", "lt": "< {}", "max_length": "at most {} characters",
+               "min_length": "at least {} characters", "pattern": "matching {}", "expected": "{}"}
+
+
+def _allowed(err: dict[str, Any]) -> list[str] | None:
+    """The bound a request-schema error broke, as :class:`InputError` names it (``["≥ 1"]``), or None."""
+    ctx = err.get("ctx") or {}
+    found = [text.format(ctx[key]) for key, text in _BOUND_TEXT.items() if key in ctx]
+    return found or None
+
+
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """The nevsim web app (dashboard pages and JSON API) over one results store."""
     settings = settings or WebSettings()
@@ -122,17 +133,31 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         from fastapi.encoders import jsonable_encoder
 
+        errors = list(exc.errors())
+        if any(err.get("type") == "json_invalid" for err in errors):  # not JSON at all: 400 (docs/web.md)
+            where = next(err.get("loc", ("body", 0)) for err in errors if err.get("type") == "json_invalid")
+            text = f"the request body is not readable JSON (error at character {where[-1]})"
+            return JSONResponse({"detail": [{"loc": ["body"], "field": "body", "msg": text, "type": "json_invalid",
+                                             "allowed": ["a JSON object"]}]}, status_code=400)
         detail = []
-        for err in exc.errors():
+        for err in errors:
             loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
             detail.append({**{k: v for k, v in err.items() if k not in ("ctx", "url", "input")},
-                           "field": ".".join(str(p) for p in loc)})
+                           "field": ".".join(str(p) for p in loc), "allowed": _allowed(err)})
         if _wants_json(request):
             return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
         from nevsim.web.pages import error_page
 
         text = "; ".join(f"{d['field']}: {d.get('msg', '')}" for d in detail)
         return error_page(request, 422, "Bad input", text)
+
+    @app.exception_handler(ScenarioNotFoundError)
+    async def _no_scenario(request: Request, exc: ScenarioNotFoundError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": [_input_error_detail(exc)]}, status_code=404)
+        from nevsim.web.pages import error_page
+
+        return error_page(request, 404, "Scenario not found", str(exc))
 
     @app.exception_handler(RunNotFoundError)
     async def _not_found(request: Request, exc: RunNotFoundError) -> Response:
@@ -161,6 +186,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def _plotly() -> FileResponse:
         return FileResponse(str(plotly_js), media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def _favicon() -> FileResponse:  # browsers ask for it on every page
+        return FileResponse(str(STATIC_DIR / "favicon.svg"), media_type="image/svg+xml",
                             headers={"Cache-Control": "public, max-age=86400"})
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -114,8 +114,21 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    """The error page (HTML) for a page request."""
-    return render(request, "error.html", status_code=status, title=title, message=message)
+    """The error page (HTML) for a page request; it links back to the page the user came from (the
+    ``Referer`` of this server only)."""
+    return render(request, "error.html", status_code=status, title=title, message=message, back=_back(request))
+
+
+def _back(request: Request) -> str | None:
+    """Path and query of the page that led here (same host; never this very URL), or None."""
+    from urllib.parse import urlsplit
+
+    ref = urlsplit(request.headers.get("referer") or "")
+    if ref.netloc != request.url.netloc or not ref.path.startswith("/") or ref.path.startswith("//"):
+        return None
+    back = ref.path + (f"?{ref.query}" if ref.query else "")
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return back if back != here else None
 
 
 def _run_options(st: AppState) -> list[dict[str, Any]]:
@@ -183,14 +196,45 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
             figures.append({"id": _FIG_IDS[name], "title": name, "fig": fig})
     figures.append({"id": "fig-battery", "title": "Battery pack price",
                     "fig": res.stats.battery_price().plot(title="Battery pack price")})
+    for f in figures:
+        _name_rough_bands(f["fig"], res.n_draws)
+    currency = run_currency(res)
     head = headline_table(res)
-    shown_targets = targets[["name", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
-                             "first_year_met", "source"]]
+    head.columns = [str(c).replace("billion, region currency", f"billion {currency}")
+                    .replace("region currency", currency) for c in head.columns]
+    shown = [c for c in ("name", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
+                         "first_year_met", "source", "compared_with", "note") if c in targets.columns]
+    shown_targets = targets[shown].to_dict("records")
+    notes: dict[tuple[str, str], dict[str, Any]] = {}
+    for t in shown_targets:  # what the projection is compared with, and the target's note: footnotes (one per text)
+        t["compared_with"] = "" if _is_na(t.get("compared_with")) else str(t.get("compared_with") or "")
+        t["note"] = "" if _is_na(t.get("note")) else str(t.get("note") or "")
+        if t["compared_with"] or t["note"]:
+            note = notes.setdefault((t["compared_with"], t["note"]), {
+                "n": len(notes) + 1, "names": [], "compared_with": t["compared_with"], "note": t["note"]})
+            note["names"].append(str(t["name"]))
+            t["footnote"] = note["n"]
     context["regions"] = {**REGIONS, **{r: r for r in res.regions if r not in REGIONS}}  # regions from files too
     return render(request, "outlook.html", res=res, meta=res.meta, figures=figures,
                   region=region or res.regions[0], run_regions=res.regions,
                   headline_cols=list(head.columns), headline=head.to_dict("records"),
-                  targets=shown_targets.to_dict("records"), **context)
+                  targets=shown_targets, target_notes=list(notes.values()), **context)
+
+
+def _name_rough_bands(fig: Any, draws: int) -> None:
+    """Band legends of charts drawn from a Statistic ("EV 5%–95%") say how many draws they come from, and
+    that under :data:`nevsim.report.charts.FEW_DRAWS` the band is rough (its edges are single draws)."""
+    from nevsim.report.charts import FEW_DRAWS, LEGEND_ROW_PX, legend_rows, place_legend
+
+    if draws < 2:
+        return
+    rows = legend_rows(fig)
+    base_height = int(fig.layout.height or 420) - (rows * LEGEND_ROW_PX + 10 if rows else 0)
+    for trace in fig.data:
+        name = str(getattr(trace, "name", "") or "")
+        if getattr(trace, "fill", None) == "tonexty" and name.endswith("%") and "draws" not in name:
+            trace.name = f"{name} of {draws:,} draws" + (" (few draws: rough band)" if draws < FEW_DRAWS else "")
+    place_legend(fig, base_height)  # longer names: maybe more legend rows
 
 
 # ---------------------------------------------------------------------------- editor
@@ -225,6 +269,61 @@ def _bounds(info: Any) -> tuple[float | None, float | None]:
     lo = extra.get("ge", lo)
     hi = extra.get("le", hi)
     return lo, hi
+
+
+#: Words of field names written as people write them.
+_WORDS = {"ev": "EV", "evs": "EVs", "nev": "NEV", "phev": "PHEV", "bev": "BEV", "ice": "ICE", "cafc": "CAFC",
+          "co2": "CO2", "vkt": "VKT", "cny": "CNY", "usd": "USD", "eur": "EUR", "china": "China"}
+#: Unit suffixes of field names → the unit in the label, longest first.
+_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_pct_per_yr", "% per year"), ("_cny_per_credit", "CNY/credit"), ("_cny_per_kwh", "CNY/kWh"),
+    ("_cny_per_l", "CNY/L"), ("_g_per_kwh", "g CO2/kWh"), ("_km_per_year", "km/year"), ("_pct", "%"),
+    ("_million", "million"),
+)
+#: Field names whose label is not their words.
+_LABELS = {"mean_life_years": "mean life (years)", "hold_mean_of_last_years": "hold the mean of the last N years"}
+
+
+def field_label(name: str) -> str:
+    """A readable label of a scenario field name: words with their usual capitals and the unit the
+    name ends with in brackets (``gasoline_price_cny_per_l`` → "gasoline price (CNY/L)";
+    ``cny_per_usd`` → "CNY per USD")."""
+    if name in _LABELS:
+        return _LABELS[name]
+    unit = ""
+    for suffix, text in _UNIT_SUFFIXES:
+        if name.endswith(suffix) and name != suffix.lstrip("_"):
+            name, unit = name[: -len(suffix)], text
+            break
+    words = " ".join(_WORDS.get(w, w) for w in name.split("_"))
+    return f"{words} ({unit})" if unit else words
+
+
+def path_example(value: Any, lo: float | None, hi: float | None) -> str:
+    """An example of a distribution point for a year-path field that fits the field: the path's last
+    value as the mean (else the middle of its range), a tenth of it as sd, the field's range as min/max
+    (the loader refuses a distribution reaching outside it): ``2030: normal(mean=0.8, sd=0.08, min=0.05, max=10)``."""
+    numbers = [float(v) for v in (value or {}).values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if numbers:
+        mean = numbers[-1]
+    elif lo is not None and hi is not None:
+        mean = (lo + hi) / 2
+    else:
+        mean = 1.0
+    sd = float(f"{abs(mean) * 0.1:.2g}") or 1.0
+    parts = [f"mean={_fmt_plain(float(f'{mean:.4g}'))}", f"sd={_fmt_plain(sd)}"]
+    parts += [f"min={_fmt_plain(float(lo))}"] if lo is not None else []
+    parts += [f"max={_fmt_plain(float(hi))}"] if hi is not None else []
+    return f"2030: normal({', '.join(parts)})"
+
+
+def sentence(text: str) -> str:
+    """``text`` ending with a full stop (help texts run on with another sentence after them)."""
+    text = str(text or "").rstrip()
+    return text if not text or text[-1] in ".!?:" else text + "."
+
+
+templates.env.filters["sentence"] = sentence
 
 
 def path_text(path: dict[str, Any] | None, dists: dict[str, dict[str, Any]] | None = None) -> str:
@@ -345,7 +444,8 @@ def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int
             sampled = (path in scalars and kind == "float") or (path in paths and kind == "path")
             fields[path] = {"path": path, "id": "f-" + path.replace(".", "-"), "kind": kind, "options": options,
                             "min": lo, "max": hi, "value": value, "shown": shown,
-                            "label": name.replace("_", " "), "help": info.description or "", "note": note,
+                            "label": field_label(name), "help": info.description or "", "note": note,
+                            "example": path_example(value, lo, hi) if kind == "path" else "",
                             "sampled": sampled, "dist": dists.get(path) if kind != "path" else None}
             if sampled and kind != "path":
                 fields[path]["dist_inputs"] = dist_inputs(fields[path]["dist"], shown, lo, hi)
@@ -390,7 +490,7 @@ def coefficient_fields(resolved: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"path": path, "id": "f-coefficients-" + name, "kind": "optional_float", "options": [],
                     "min": lo if math.isfinite(lo) else None, "max": hi if math.isfinite(hi) else None,
                     "value": value, "shown": "" if value is None else _fmt_plain(value),
-                    "placeholder": _fmt_plain(csv_value), "label": name.replace("_", " "),
+                    "placeholder": _fmt_plain(csv_value), "label": field_label(name),
                     "help": f"{row['unit']}; coefficients.csv value {_fmt_plain(csv_value)}{sampled}"
                             + (f" ({why})" if why else ""),
                     "note": "", "sampled": True, "dist": dists.get(path),
@@ -442,11 +542,32 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and v and not all(str(x).isdigit() for x in v):
+        if key == "uncertainty.distributions" and isinstance(v, dict):  # one row per sampled value
+            out.update({f"{key}.{p}": dist_text(t) if isinstance(t, dict) else t for p, t in v.items()})
+        elif isinstance(v, dict) and v and not all(str(x).isdigit() for x in v):
             out.update(_flatten(v, key + "."))
         else:
             out[key] = path_text(v) if isinstance(v, dict) else v
     return out
+
+
+#: Shown for a setting that does not apply to a run's region (a China-only field in a US run, the
+#: ``[region]`` table of a China run).
+NOT_APPLICABLE = "n/a"
+
+
+def setting_applies(key: str, region: str) -> bool:
+    """Whether a scenario setting (dotted path) means anything for a run of ``region``: China's own
+    fields (:data:`nevsim.scenario.CHINA_ONLY`, ``policy.known_at``; also as a distribution) only in a
+    China run, the ``[region]`` table (``region_spec``) only in another region's run."""
+    from nevsim.scenario import china_only
+
+    inner = key.removeprefix("uncertainty.distributions.")
+    if key == "region_spec" or key.startswith("region_spec."):
+        return region != "CN"
+    if china_only(inner) is not None or inner == "policy.known_at" or inner.startswith("policy.known_at."):
+        return region == "CN"
+    return True
 
 
 def compare_tables(results: list[Results], labels: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -465,28 +586,45 @@ def compare_tables(results: list[Results], labels: list[str]) -> tuple[list[dict
             rows.append({"variable": label, "year": year, "values": got,
                          "diffs": [g - first if not (math.isnan(g) or math.isnan(first)) else float("nan")
                                    for g in got[1:]]})
+    return rows, scenario_differences(results)
+
+
+def scenario_differences(results: list[Results]) -> list[dict[str, Any]]:
+    """The scenario settings of the runs, one row per dotted path that applies to at least one run's
+    region (:func:`setting_applies`; :data:`NOT_APPLICABLE` where it does not): ``key``, ``values`` and
+    ``differs`` — True when the runs it applies to hold two or more values."""
     flat = [_flatten(r.scenario) for r in results]
-    keys = sorted(set().union(*flat))
-    scen = [{"key": k, "values": [f.get(k, "–") for f in flat]} for k in keys
-            if len({str(f.get(k)) for f in flat}) > 1 and k != "name"]
-    return rows, scen
+    regions = [str(r.scenario.get("region") or (r.regions[0] if r.regions else "CN")) for r in results]
+    out = []
+    for key in sorted(set().union(*flat) - {"name"}):
+        applies = [setting_applies(key, reg) for reg in regions]
+        if not any(applies):
+            continue
+        values = [_setting_text(f.get(key)) if ok else NOT_APPLICABLE for f, ok in zip(flat, applies, strict=True)]
+        shown = {v for v, ok in zip(values, applies, strict=True) if ok}
+        out.append({"key": key, "values": values, "differs": len(shown) > 1})
+    return out
+
+
+def _setting_text(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    return _fmt_plain(value)
 
 
 def compare_figure(results: list[Results], labels: list[str], variable: str, title: str) -> Any:
     import plotly.graph_objects as go
 
-    from nevsim.report.charts import PALETTE
+    from nevsim.report.charts import PALETTE, place_legend
 
     fig = go.Figure()
     for i, (res, label) in enumerate(zip(results, labels, strict=True)):
         v = res._rows("series", variables=[variable]).groupby("year")["value"].median()
         fig.add_trace(go.Scatter(x=v.index.to_numpy(), y=v.to_numpy(), mode="lines", name=label,
                                  line={"color": PALETTE[i % len(PALETTE)], "dash": "solid" if i == 0 else "dash"}))
-    fig.update_layout(title={"text": title, "x": 0.01}, template="plotly_white", height=340,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2},
-                      hovermode="x unified")
+    fig.update_layout(title={"text": title, "x": 0.01}, template="plotly_white", hovermode="x unified")
     fig.update_xaxes(title_text="year")
-    return fig
+    return place_legend(fig, 340)
 
 
 @router.get("/compare", response_class=HTMLResponse)
@@ -515,11 +653,56 @@ MAKER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("CAFC balance", "Credits|CAFC|Balance"), ("capacity use (%)", "Capacity Use"),
 )
 
+#: Credit markets between makers a run may hold (label in the variable names → what the page calls it).
+MAKER_MARKETS: dict[str, str] = {"NEV": "NEV credits (China's dual-credit policy)",
+                                 "Fleet CO2": "fleet CO2 credits (the region's CO2 / GHG fleet standard)",
+                                 "ZEV": "ZEV credits (the ZEV mandate)"}
 
-def makers_table(res: Results, year: int) -> list[dict[str, Any]]:
-    """One row per maker in ``year``: EV sales, NEV credits (earned, required, balance, bought, sold),
-    CAFC balance and capacity use; the role says who sells and who buys."""
-    wanted = [var for _, var in MAKER_COLUMNS if var != "EV"] + ["Sales|Cars|BEV", "Sales|Cars|PHEV"]
+
+def run_currency(res: Results) -> str:
+    """The currency of a run's money series: its region's (``region_spec.currency``), China's CNY by default."""
+    spec = res.scenario.get("region_spec") or {}
+    return str(spec.get("currency") or "CNY")
+
+
+def maker_market(res: Results) -> str | None:
+    """The credit market between makers the run models (``"NEV"``, ``"Fleet CO2"``, ``"ZEV"``), or None."""
+    present = res.labels(table="makers")
+    return next((m for m in MAKER_MARKETS if f"Credits|{m}|Balance" in present), None)
+
+
+def maker_columns(res: Results) -> tuple[tuple[str, str], ...]:
+    """Columns of the makers table for this run: China's NEV and CAFC credits (:data:`MAKER_COLUMNS`), a
+    region's own standard (balance, bought, sold), and capacity use where some maker has a capacity."""
+    market = maker_market(res)
+    present = res.labels(table="makers")
+    if market == "NEV":
+        cols = MAKER_COLUMNS
+    else:
+        cols = (("EV sales", "EV"),)
+        if market is not None:
+            cols += tuple((f"{market} credit {what}" if what == "balance" else what, f"Credits|{market}|{what.title()}")
+                          for what in ("balance", "bought", "sold") if f"Credits|{market}|{what.title()}" in present)
+        cols += (("capacity use (%)", "Capacity Use"),)
+    if not _has_capacity(res):
+        cols = tuple(c for c in cols if c[1] != "Capacity Use")
+    return cols
+
+
+def _has_capacity(res: Results) -> bool:
+    mk = res.makers
+    rows = mk[(mk["variable"] == "Capacity Use").to_numpy()]
+    return bool(rows["value"].notna().any())
+
+
+def makers_table(res: Results, year: int, columns: tuple[tuple[str, str], ...] = MAKER_COLUMNS) -> list[dict[str, Any]]:
+    """One row per maker in ``year``: the ``columns`` (EV sales, credits earned, required, balance,
+    bought, sold, CAFC balance, capacity use: :func:`maker_columns`); the role says who sells and who buys."""
+    market = next((var.split("|")[1] for _, var in columns if var.startswith("Credits|") and var.endswith("|Balance")
+                   and "CAFC" not in var), None)
+    wanted = [var for _, var in columns if var != "EV"] + ["Sales|Cars|BEV", "Sales|Cars|PHEV"]
+    if market is not None:
+        wanted += [f"Credits|{market}|{k}" for k in ("Balance", "Bought", "Sold")]
     mk = res.makers.take(np.flatnonzero(res.makers["year"].to_numpy() == year))  # the year's rows, then
     mk = mk[mk["variable"].isin(wanted).to_numpy()]  # (a 10,000-draw run has 80 M maker rows)
     wide = (mk.groupby(["maker", "variable"], observed=True, sort=False)["value"].median()
@@ -527,20 +710,45 @@ def makers_table(res: Results, year: int) -> list[dict[str, Any]]:
     wide["EV"] = wide.get("Sales|Cars|BEV", 0.0) + wide.get("Sales|Cars|PHEV", 0.0)
     rows = []
     for maker, row in wide.iterrows():  # 13 makers: display only
-        values = [float(row.get(var, float("nan"))) for _, var in MAKER_COLUMNS]
-        sold, bought = float(row.get("Credits|NEV|Sold", 0.0) or 0.0), float(row.get("Credits|NEV|Bought", 0.0) or 0.0)
-        balance = float(row.get("Credits|NEV|Balance", float("nan")))
-        role = ("sells" if sold > 0 else "buys" if bought > 0
-                else "surplus" if balance > 0 else "deficit" if balance < 0 else "–")
-        rows.append({"maker": str(maker), "values": values, "role": role})
-    rows.sort(key=lambda r: -(r["values"][3] if math.isfinite(r["values"][3]) else 0.0))
+        values = [float(row.get(var, float("nan"))) for _, var in columns]
+        role, balance = "–", float("nan")
+        if market is not None:
+            sold = float(row.get(f"Credits|{market}|Sold", 0.0) or 0.0)
+            bought = float(row.get(f"Credits|{market}|Bought", 0.0) or 0.0)
+            balance = float(row.get(f"Credits|{market}|Balance", float("nan")))
+            role = ("sells" if sold > 0 else "buys" if bought > 0
+                    else "surplus" if balance > 0 else "deficit" if balance < 0 else "–")
+        rows.append({"maker": str(maker), "values": values, "role": role,
+                     "key": float(row.get("EV", 0.0) or 0.0) if market is None  # by balance, else by EV sales
+                     else (balance if math.isfinite(balance) else 0.0)})
+    rows.sort(key=lambda r: -r["key"])
     return rows
+
+
+def credit_price_line(res: Results, market: str | None, year: int) -> dict[str, Any] | None:
+    """What the makers page says about the credit price in ``year``: the model's clearing price, or —
+    in a history year that has one — the observed average price the model holds there
+    (``assumptions/credit_prices.csv``, China's NEV credits); None when the run has no such price."""
+    if market is None:
+        return None
+    price = _value_or_nan(res, f"Price|Credit|{market}", year)
+    out = {"market": market, "price": price, "currency": run_currency(res), "observed": False, "source": ""}
+    hist = res.meta.get("history_last_year")
+    if market == "NEV" and hist is not None and year <= int(hist):
+        from nevsim import assumptions
+
+        table = assumptions.credit_prices()
+        row = table[table["year"] == year]
+        cutoff = res.meta.get("data_cutoff")
+        if not row.empty and (cutoff is None or year <= int(cutoff)):
+            out.update(observed=True, source=str(row["source"].iloc[0]), status=str(row["status"].iloc[0]))
+    return out
 
 
 def capacity_figure(res: Results) -> Any:
     import plotly.graph_objects as go
 
-    from nevsim.report.charts import PALETTE, add_history_band
+    from nevsim.report.charts import PALETTE, add_history_band, place_legend
 
     mk = res._rows("makers", variables=["Capacity Use"])
     fig = go.Figure()
@@ -551,11 +759,11 @@ def capacity_figure(res: Results) -> Any:
         fig.add_trace(go.Scatter(x=v.index.to_numpy(), y=v.to_numpy(), mode="lines", name=str(maker),
                                  line={"color": PALETTE[i % len(PALETTE)]}))
     add_history_band(fig, res.years[0], res.meta.get("history_last_year"))
-    fig.update_layout(title={"text": "Capacity use by maker", "x": 0.01}, template="plotly_white", height=420,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 40}, hovermode="x unified")
+    fig.update_layout(title={"text": "Capacity use by maker", "x": 0.01}, template="plotly_white",
+                      hovermode="x unified")
     fig.update_yaxes(title_text="% of production capacity")
     fig.update_xaxes(title_text="year")
-    return fig
+    return place_legend(fig, 420)
 
 
 @router.get("/makers", response_class=HTMLResponse)
@@ -574,11 +782,23 @@ def makers(request: Request, run: Annotated[str | None, Query(max_length=64)] = 
         year = 2030 if 2030 in years else years[-1]
     if year not in years:
         raise InputError("year", f"no maker data for {year}.", allowed=[f"{years[0]} to {years[-1]}"])
-    figures = [{"id": "fig-maker-balances", "fig": maker_balances(res)},
-               {"id": "fig-capacity-use", "fig": capacity_figure(res)}]
-    return render(request, "makers.html", res=res, year=year, years=years, table=makers_table(res, year),
-                  columns=[c for c, _ in MAKER_COLUMNS], figures=figures,
-                  price=_value_or_nan(res, "Price|Credit|NEV", year), **context)
+    market = maker_market(res)
+    columns = maker_columns(res)
+    figures, missing = [], []
+    if market is not None:
+        figures.append({"id": "fig-maker-balances", "fig": maker_balances(res)})
+    else:
+        missing.append("Makers' credit balances: none, this run models no credit market between makers.")
+    if _has_capacity(res):
+        figures.append({"id": "fig-capacity-use", "fig": capacity_figure(res)})
+    else:
+        missing.append("Capacity use: none, no production capacities for this region's makers "
+                       "(they are China's only: docs/research/maker-capacity.md).")
+    return render(request, "makers.html", res=res, year=year, years=years,
+                  table=makers_table(res, year, columns), columns=[c for c, _ in columns], figures=figures,
+                  missing=missing, market=market, market_name=MAKER_MARKETS.get(market or "", ""),
+                  price=credit_price_line(res, market, year), region_label=REGIONS.get(res.regions[0], res.regions[0]),
+                  has_capacity=_has_capacity(res), **context)
 
 
 def _value_or_nan(res: Results, variable: str, year: int) -> float:
@@ -594,16 +814,17 @@ def _value_or_nan(res: Results, variable: str, year: int) -> float:
 def history_figures(hist: pd.DataFrame) -> list[dict[str, Any]]:
     import plotly.graph_objects as go
 
+    from nevsim.report.charts import place_legend
+
     out = []
     for i, (variable, g) in enumerate(hist.groupby("variable", sort=False)):
         fig = go.Figure()
         for source, gs in g.groupby("source", sort=False):
             fig.add_trace(go.Scatter(x=gs["year"].to_numpy(), y=gs["value"].to_numpy(), mode="lines+markers",
                                      name=str(source)))
-        fig.update_layout(title={"text": f"{variable} ({g['unit'].iloc[0]})", "x": 0.01}, template="plotly_white",
-                          height=320, margin={"l": 60, "r": 20, "t": 50, "b": 40},
-                          legend={"orientation": "h", "y": -0.25})
+        fig.update_layout(title={"text": f"{variable} ({g['unit'].iloc[0]})", "x": 0.01}, template="plotly_white")
         fig.update_xaxes(title_text="year")
+        place_legend(fig, 320)
         out.append({"id": f"fig-history-{i}", "fig": fig, "sources": sorted(g["source"].unique())})
     return out
 
@@ -632,7 +853,8 @@ def history(request: Request, region: Annotated[str, Query(max_length=40)] = "Ch
 
 
 @router.get("/backtest", response_class=HTMLResponse)
-def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64)] = "china-current-policies",
+def backtest_page(request: Request, scenario: Annotated[str | None, Query(max_length=64)] = None,
+                  region: Annotated[str | None, Query(max_length=16)] = None,
                   go: Annotated[bool, Query()] = False,
                   policies: Annotated[str, Query(max_length=16)] = "enacted",
                   draws: Annotated[int | None, Query()] = None,
@@ -643,20 +865,30 @@ def backtest_page(request: Request, scenario: Annotated[str, Query(max_length=64
     why = backtest_available()
     views = [("enacted", "as enacted (the scenario's rules)"),
              ("as-known", "as known at each cutoff (China only)")]
-    context: dict[str, Any] = {"why": why, "scenario": scenario, "scenarios": st.scenario_names(), "bt": None,
+    if scenario is None and region is None:
+        scenario = "china-current-policies"
+    shown = scenario
+    if shown is None:  # a region alone: its default scenario (as the API and the CLI do)
+        from nevsim.backtest import resolve_scenario_region
+
+        shown = str(resolve_scenario_region(None, region)[0])
+    context: dict[str, Any] = {"why": why, "scenario": shown, "scenarios": st.scenario_names(), "bt": None,
                                "policies": policies, "views": views, "draws": draws or 1,
-                               "residual_walk": residual_walk,
+                               "residual_walk": residual_walk, "region": region,
                                "max_draws": st.settings.max_draws}
     if why is not None or not go:
         return render(request, "backtest.html", **context)
     # checks draws (1 to the server's max) and that the walk has draws to act across
-    bt = run_backtest(st, scenario, None, None, None, policies, draws, None, residual_walk)
+    bt = run_backtest(st, scenario, region, None, None, policies, draws, None, residual_walk)
     mae = bt.mae if not callable(bt.mae) else bt.mae()
     fig = bt.plot()
     cov = bt.coverage()
     cov_rows = [(str(i), int(r["n"]), r["coverage_pct"], r["band_width_pp"], r["interval_score_pp"])
                 for i, r in cov.iterrows()]
+    from nevsim.baselines import LOGIT_TREND_YEARS
+
     return render(request, "backtest.html", **{**context, "bt": bt, "summary": bt.summary(), "cov_rows": cov_rows,
+                                               "logit_years": LOGIT_TREND_YEARS,
                                                "mae_cols": [str(c) for c in mae.columns],
                                                "mae_rows": [(str(i), list(r)) for i, r in zip(mae.index, mae.to_numpy(), strict=True)],
                                                "figures": [{"id": "fig-backtest", "fig": fig}]})

@@ -49,6 +49,11 @@ class RunNotFoundError(NevsimError):
         super().__init__(f"unknown run id {run_id!r}")
 
 
+class ScenarioNotFoundError(InputError):
+    """A scenario asked for by name in the URL (``GET /api/scenarios/{name}``) is neither shipped nor saved:
+    404 there (a scenario named in a request body stays a 422 naming ``scenario``)."""
+
+
 class TooBusyError(NevsimError):
     """More runs are waiting than the server accepts (``max_queued_runs``)."""
 
@@ -138,6 +143,16 @@ def _without(tree: dict[str, Any], parts: list[str]) -> dict[str, Any]:
         else:
             del out[parts[0]]
     return out
+
+
+def _at(tree: dict[str, Any], dotted: str | None) -> Any:
+    """The value at a dotted path of nested dicts, or None."""
+    node: Any = tree
+    for part in str(dotted or "").split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 def _is_year_table(data: dict[str, Any]) -> bool:
@@ -363,7 +378,12 @@ class AppState:
             nested = {**nested, "name": f"{name}-edited"}
         try:
             scenario = load_scenario(base, nested or None)
-        except InputError:
+        except InputError as exc:
+            typed = _at(nested, exc.field)
+            if isinstance(typed, str) and "dictionary" in exc.message:  # a year path the page could not read
+                raise InputError(exc.field, f"cannot read {typed!r} as a year path: write year: value pairs "
+                                            "separated by commas, e.g. 2026: 48, 2030: 60.",
+                                 allowed=["2026: 48, 2030: 60", "2030: normal(mean=60, sd=5)"]) from None
             raise
         except (TypeError, ValueError, AttributeError, KeyError) as exc:  # malformed override structure
             raise InputError("overrides", f"cannot apply these overrides ({type(exc).__name__}: {exc}).") from None
@@ -412,6 +432,8 @@ class AppState:
         path = self.user_path(name)
         if path.exists() and not replace:
             raise InputError("name", f"a user scenario {name!r} exists already; pass replace=true to overwrite it.")
+        if replace and not description and path.exists():  # replacing keeps the stored description unless a new one is given
+            description = str(tomllib.loads(path.read_text(encoding="utf-8")).get("description", ""))
         base, nested = self.flatten(base_name, overrides)
         nested = {k: v for k, v in nested.items() if k not in ("name", "description")}
         self.build(base, {**nested, "name": name})  # validates; raises InputError with the field path

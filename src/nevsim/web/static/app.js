@@ -12,6 +12,13 @@ function renderPlots() {
   });
 }
 
+function errorText(d) {
+  // "field: message Allowed: a, b." — one error of the API's detail list
+  let text = (d.field ? d.field + ": " : "") + (d.msg || "");
+  if (d.allowed && d.allowed.length) text += " Allowed: " + d.allowed.slice(0, 20).join(", ") + ".";
+  return text;
+}
+
 function showErrors(detail, root) {
   root = root || document;
   root.querySelectorAll("[data-err-for]").forEach((e) => { e.textContent = ""; });
@@ -314,7 +321,12 @@ function initRunForms() {
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const status = form.querySelector("[data-status]");
-      startRun({ scenario: form.elements.scenario.value, overrides: {} }, status, (d) => { status.textContent = JSON.stringify(d); });
+      // a failed run: its message (field, text, allowed values), never raw JSON
+      startRun({ scenario: form.elements.scenario.value, overrides: {} }, status, (d) => {
+        const items = Array.isArray(d) ? d : [{ field: "", msg: String(d) }];
+        status.textContent = "The run failed (nothing was saved): " + items.map((x) => errorText(x || {})).join(" ");
+        status.classList.add("error");
+      });
     });
   });
 }
@@ -338,8 +350,11 @@ function initEditor() {
     return r;
   };
   mcHint(form, {});
-  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(validate, 300); });
-  form.addEventListener("change", () => { clearTimeout(timer); timer = setTimeout(validate, 50); });
+  // the save controls (name, description, replace) are not scenario values: leaving them checks nothing
+  // (a check then would clear the message of a failed save)
+  const saving = (ev) => ev.target && ev.target.closest && ev.target.closest("[data-save-control]");
+  form.addEventListener("input", (ev) => { if (saving(ev)) return; clearTimeout(timer); timer = setTimeout(validate, 300); });
+  form.addEventListener("change", (ev) => { if (saving(ev)) return; clearTimeout(timer); timer = setTimeout(validate, 50); });
   form.addEventListener("submit", (ev) => ev.preventDefault());
   document.getElementById("validate-btn").addEventListener("click", validate);
   document.getElementById("run-btn").addEventListener("click", async () => {
@@ -350,12 +365,22 @@ function initEditor() {
   });
   const saveBody = () => ({ scenario: base, overrides: collectOverrides(form),
     name: document.getElementById("save-name").value.trim() || "my-scenario",
-    description: document.getElementById("save-description").value });
+    description: document.getElementById("save-description").value,
+    replace: document.getElementById("save-replace").checked });
   document.getElementById("save-btn").addEventListener("click", async () => {
     const status = document.getElementById("save-status");
+    const saveError = document.getElementById("save-error");
+    saveError.textContent = "";
+    status.textContent = "saving…";
     const r = await postJSON("/api/scenarios", saveBody());
-    if (r.ok) { status.innerHTML = `saved as <a href="/editor?scenario=${r.data.name}">${r.data.name}</a>`; }
-    else { status.textContent = ""; showErrors(r.data.detail, form); }
+    if (r.ok) { status.innerHTML = `saved as <a href="/editor?scenario=${r.data.name}">${r.data.name}</a>`; return; }
+    status.textContent = "";
+    // the name, description and replace errors are the save's own: shown next to the Save button, where the
+    // next check of the scenario values does not clear them; an error in a value goes under its field as well
+    const detail = Array.isArray(r.data && r.data.detail) ? r.data.detail : [{ field: "", msg: (r.data && r.data.detail) || `error ${r.status}` }];
+    saveError.textContent = "Not saved: " + detail.map(errorText).join(" ");
+    const inForm = detail.filter((d) => !["name", "description", "replace", "body", ""].includes(d.field || ""));
+    if (inForm.length) showErrors(inForm, form);
   });
   document.getElementById("toml-btn").addEventListener("click", async () => {
     const body = saveBody();
