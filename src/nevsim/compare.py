@@ -58,9 +58,9 @@ def targets_table(runs: list[Results]) -> pd.DataFrame:
 
 def _left_out_text(targets: pd.DataFrame) -> str:
     """One sentence per scenario whose check leaves targets out (what, how many, how to list them)."""
-    return " ".join(f"{name}: {len(names)} targets of a state standard this scenario does not model are not "
-                    f"shown ({names[0]} to {names[-1]}; nevsim.targets.check(res, all_jurisdictions=True) lists "
-                    "them against the national share)." for name, names in targets.attrs.get("left_out", {}).items())
+    from nevsim.targets import left_out_text
+
+    return " ".join(f"{name}: {left_out_text(names)}" for name, names in targets.attrs.get("left_out", {}).items())
 
 
 def targets_display(targets: pd.DataFrame) -> pd.DataFrame:

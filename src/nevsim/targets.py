@@ -395,6 +395,16 @@ def check(res: Results, *, all_jurisdictions: bool = False) -> pd.DataFrame:
                          "the target value (from the year it was announced); compared_with names the series used.")
     out.attrs["left_out"] = left_out
     if left_out:
-        out.attrs["note"] += (f" {len(left_out)} targets of a state standard this run does not model are left out "
-                              f"({left_out[0]} …); check(res, all_jurisdictions=True) lists them.")
+        out.attrs["note"] += " " + left_out_text(left_out)
     return out
+
+
+def left_out_text(names: list[str]) -> str:
+    """The sentence every view prints under a targets check that leaves targets out
+    (``attrs["left_out"]``: a state standard the run does not model, e.g. ACC II in
+    ``us-current-policies``); empty when none is."""
+    if not names:
+        return ""
+    span = names[0] if len(names) == 1 else f"{names[0]} to {names[-1]}"
+    return (f"{len(names)} targets of a state standard this run does not model are left out ({span}); "
+            "nevsim.targets.check(res, all_jurisdictions=True) lists them against the national share.")

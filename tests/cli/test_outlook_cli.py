@@ -229,3 +229,12 @@ def test_a_target_the_model_cannot_compare_says_why_in_both_tables() -> None:
     assert every.exit_code == 0, every.output
     assert "EU car CO2 2020 (NEDC: not comparable)" in every.stdout
     assert "not compared by the model" in every.stdout
+
+
+def test_targets_left_out_are_named_in_the_cli_and_the_report(tmp_path) -> None:
+    r = runner.invoke(app, ["outlook", "--region", "US", "--no-store", "--out", str(tmp_path / "o")],
+                      env={"COLUMNS": "250"})
+    assert r.exit_code == 0, r.output
+    assert "10 targets of a state standard this run does not model are left out" in " ".join(r.stdout.split())
+    report = (tmp_path / "o" / "report.html").read_text()
+    assert "10 targets of a state standard this run does not model are left out" in report

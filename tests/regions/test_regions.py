@@ -393,7 +393,7 @@ def test_report_of_a_region_run_shows_its_standards(tmp_path: Path) -> None:
 
     res = nevsim.run(load_scenario("eu-current-policies"))
     head = headline_table(res, [2025, 2030])
-    assert "Fleet CO2 credit price (region currency/credit)" in head.columns
+    assert "Fleet CO2 credit price (EUR/credit)" in head.columns
     assert "NEV credit price (CNY/credit)" not in head.columns
     assert "Trade-in subsidy, all new cars (billion CNY)" not in head.columns  # China's scheme only
     fig = maker_balances(res, years=[2030])

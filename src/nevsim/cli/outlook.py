@@ -221,6 +221,10 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
                    *prob, first, compared)
     print_table(tt, console=console, key=["target"], optional=("compared with", "source"),
                 see="--json, or the report: --out DIR")
+    from nevsim.targets import left_out_text
+
+    if left := left_out_text(targets.attrs.get("left_out", [])):
+        console.print(f"[dim]{left}[/]")
     solver = (meta.get("solver") or {}).get("credit_market") or {}
     if solver and not solver.get("all_converged", True):
         console.print("[bold red]Warning:[/] the credit market did not converge in every year "

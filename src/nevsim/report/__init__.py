@@ -307,6 +307,8 @@ def build_html(res: Results, *, title: str | None = None) -> str:
         div = fig.to_html(full_html=False, include_plotlyjs=False, default_height="100%",
                           config={"displaylogo": False, "responsive": True}, div_id=f"fig{i}")
         parts.append(f"<section><h2>{html.escape(name)}</h2>{div}</section>")
+    from nevsim.targets import left_out_text
+
     derived = (meta.get("derived") or {}).get("Sales Share|All Vehicles|NEV")
     derived_note = ""
     if derived:
@@ -318,7 +320,8 @@ def build_html(res: Results, *, title: str | None = None) -> str:
         + _table_html(_targets_display(targets), cls="targets")
         + "<p class='note'>gap = projected − target, in the target's unit. First year met: first model year, "
           "from the year the target was announced, whose value meets it. Status: V seen in the cited source, "
-          "S secondary source only, U unconfirmed. Targets of other regions do not apply to this run.</p>"
+          "S secondary source only, U unconfirmed. Targets of other regions do not apply to this run. "
+        + html.escape(left_out_text(targets.attrs.get("left_out", []))) + "</p>"
         + derived_note + "</section>")
     sources = meta.get("sources") or []
     src_list = "".join(f"<li>{html.escape(str(s))}</li>" for s in sources)

@@ -189,6 +189,8 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
     res = st.load(run_id)
     if region is not None and region not in res.regions:
         raise InputError("region", f"this run has no region {region!r}.", allowed=res.regions)
+    from nevsim.targets import left_out_text
+
     targets = res.targets()
     figures = []
     for name, fig in all_figures(res, targets, _observed(res)):
@@ -218,7 +220,8 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
     return render(request, "outlook.html", res=res, meta=res.meta, figures=figures,
                   region=region or res.regions[0], run_regions=res.regions,
                   headline_cols=list(head.columns), headline=head.to_dict("records"),
-                  targets=shown_targets, target_notes=list(notes.values()), **context)
+                  targets=shown_targets, target_notes=list(notes.values()),
+                  targets_left_out=left_out_text(targets.attrs.get("left_out", [])), **context)
 
 
 def _name_rough_bands(fig: Any, draws: int) -> None:

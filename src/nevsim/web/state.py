@@ -380,7 +380,7 @@ class AppState:
             scenario = load_scenario(base, nested or None)
         except InputError as exc:
             typed = _at(nested, exc.field)
-            if isinstance(typed, str) and "dictionary" in exc.message:  # a year path the page could not read
+            if isinstance(typed, str) and exc.allowed == ["a table"]:  # a year path the page could not read
                 raise InputError(exc.field, f"cannot read {typed!r} as a year path: write year: value pairs "
                                             "separated by commas, e.g. 2026: 48, 2030: 60.",
                                  allowed=["2026: 48, 2030: 60", "2030: normal(mean=60, sd=5)"]) from None
