@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nevsim.errors import InputError
+from nevsim.results import CSV_FLOAT_FORMAT
 from nevsim.web.state import (
     NAME_PATTERN,
     AppState,
@@ -238,11 +239,11 @@ def download_bytes(st: AppState, run_id: str, kind: str) -> bytes:
     """A stored run as a file: CSV (long), IAMC CSV, makers CSV, Parquet or the HTML report."""
     res = st.load(run_id)
     if kind == "series.csv":
-        return res.series.to_csv(index=False).encode()
+        return res.series.to_csv(index=False, float_format=CSV_FLOAT_FORMAT).encode()
     if kind == "iamc.csv":
-        return res.to_iamc().to_csv(index=False).encode()
+        return res.to_iamc().to_csv(index=False, float_format=CSV_FLOAT_FORMAT).encode()
     if kind == "makers.csv":
-        return res.makers.to_csv(index=False).encode()
+        return res.makers.to_csv(index=False, float_format=CSV_FLOAT_FORMAT).encode()
     if kind in ("series.parquet", "makers.parquet"):
         import tempfile
         from pathlib import Path as _Path

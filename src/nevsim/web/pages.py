@@ -204,6 +204,10 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
     head = headline_table(res)
     head.columns = [str(c).replace("billion, region currency", f"billion {currency}")
                     .replace("region currency", currency) for c in head.columns]
+    from nevsim.report import headline_labels, history_caption
+
+    history_note = history_caption(res, {var: label for var, label in headline_labels(res).items()
+                                         if label in head.columns})
     shown = [c for c in ("name", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
                          "first_year_met", "source", "compared_with", "note") if c in targets.columns]
     shown_targets = targets[shown].to_dict("records")
@@ -221,7 +225,8 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
                   region=region or res.regions[0], run_regions=res.regions,
                   headline_cols=list(head.columns), headline=head.to_dict("records"),
                   targets=shown_targets, target_notes=list(notes.values()),
-                  targets_left_out=left_out_text(targets.attrs.get("left_out", [])), **context)
+                  targets_left_out=left_out_text(targets.attrs.get("left_out", [])), history_note=history_note,
+                  **context)
 
 
 def _name_rough_bands(fig: Any, draws: int) -> None:
