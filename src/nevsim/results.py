@@ -851,7 +851,7 @@ class Results:
         wide.columns.name = None
         wide = wide.dropna(how="all", subset=[c for c in wide.columns if isinstance(c, (int, np.integer))])
         wide.insert(0, "model", f"nevsim {self.meta.get('nevsim_version', _package_version())}")
-        wide["region"] = wide["region"].map(self._region_label)
+        wide["region"] = wide["region"].map(self.region_label)
         wide = wide.rename(columns={"model": "Model", "scenario": "Scenario", "region": "Region",
                                     "variable": "Variable", "unit": "Unit"})
         wide = wide.reset_index(drop=True)
@@ -864,15 +864,29 @@ class Results:
 
         out = check(self)
         if "region" in out.columns and "region_code" not in out.columns:  # (the code to_frame and the CSVs use)
-            code_of = {self._region_label(r): r for r in self.regions}
+            code_of = {self.region_label(r): r for r in self.regions}
             out.insert(out.columns.get_loc("region") + 1, "region_code", out["region"].map(code_of))
         return out
 
-    def _region_label(self, code: str) -> str:
+    def region_label(self, code: str) -> str:
         """The name a region code has in the IAMC table and the targets check (``CN`` → ``China``;
         a scenario-defined region: its ``[region]`` table's ``iea_name``)."""
         spec = self.scenario.get("region_spec") or {}
         return str(spec["iea_name"]) if spec and code == spec.get("code") else region_name(code)
+
+    def observed_history(self) -> pd.DataFrame | None:
+        """The observed history of the run's one region up to its data cutoff
+        (:func:`nevsim.data.history`, found by :meth:`region_label`, so a region defined in a
+        scenario file is found by its ``iea_name``); None for a run of several regions or a
+        region without bundled history."""
+        from nevsim import data
+
+        if len(self.regions) != 1:
+            return None
+        try:
+            return data.history(self.region_label(self.regions[0]), until=self.meta.get("data_cutoff"))
+        except InputError:  # no bundled history for this region
+            return None
 
     # -- files
 

@@ -519,3 +519,18 @@ def test_series_names_do_not_carry_a_region() -> None:
     for code, variables in names.items():
         assert "Battery Demand|Cars" in variables, code
         assert not {v for v in variables if v.endswith(("|China", "|USA", "|EU27"))}, code
+
+
+def test_a_region_from_a_scenario_file_finds_its_observed_history() -> None:
+    """The history caption, the report's observed points and the web chart looked the history up by
+    the region code ("NO"), not the file's iea_name ("Norway"), found nothing, and said every
+    column was modelled in every year (review of 2026-12-01)."""
+    from nevsim.report import history_sources
+    from nevsim.simulate import run
+
+    res = run(load_scenario("docs/examples/norway.toml", {"years": {"last": 2027}}))
+    hist = res.observed_history()
+    assert hist is not None and (hist["variable"] == "EV sales share").any()
+    assert res.region_label("NO") == "Norway"
+    assert "Sales Share|Cars|EV" in history_sources(res)
+    assert run(load_scenario("china-current-policies", {"years": {"last": 2027}})).observed_history() is not None

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from nevsim.errors import year_span
+
 if TYPE_CHECKING:
     from nevsim.results import Results
 
@@ -99,18 +101,6 @@ def headline_table(res: Results, years: list[int] | None = None) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def _spans(years: Any) -> str:
-    """``[2014, 2015, 2016, 2020]`` → ``"2014–2016, 2020"``."""
-    years = sorted({int(y) for y in years})
-    spans: list[list[int]] = []
-    for y in years:
-        if spans and y == spans[-1][1] + 1:
-            spans[-1][1] = y
-        else:
-            spans.append([y, y])
-    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in spans)
-
-
 def history_sources(res: Results) -> dict[str, str]:
     """How the run sets each headline variable in its history years, in words, for the variables
     that hold observations there (every other variable is modelled in every year).
@@ -125,17 +115,13 @@ def history_sources(res: Results) -> dict[str, str]:
     follow from the fitted sales (so the EV stock can differ from ``nevsim history``). The
     CAAM-basis NEV share is the EV share × the CAAM/IEA ratio (``meta["derived"]``).
     """
-    from nevsim import assumptions, data
-    from nevsim.results import region_name
+    from nevsim import assumptions
 
     last = res.meta.get("history_last_year")
-    if last is None or len(res.regions) != 1:
+    hist = res.observed_history()
+    if last is None or hist is None:
         return {}
     cutoff = res.meta.get("data_cutoff")
-    try:
-        hist = data.history(region_name(res.regions[0]), until=cutoff)
-    except Exception:  # a region without observed history
-        return {}
     hist = hist[hist["year"] <= int(last)]
 
     def years(variable: str) -> set[int]:
@@ -146,26 +132,26 @@ def history_sources(res: Results) -> dict[str, str]:
     owid = set(hist.loc[(hist["variable"] == "EV sales share")
                         & hist["source"].str.startswith("Our World in Data"), "year"].astype(int))
     if share:
-        out["Sales Share|Cars|EV"] = "fitted to the observed share (IEA" + (f"; OWID {_spans(owid)}" if owid else "") + ")"
+        out["Sales Share|Cars|EV"] = "fitted to the observed share (IEA" + (f"; OWID {year_span(owid)}" if owid else "") + ")"
         split = years("BEV sales") & share
         held = share - split
-        text = f"fitted to the observed BEV/PHEV split ({_spans(split)}" if split else "fitted to the split ("
+        text = f"fitted to the observed BEV/PHEV split ({year_span(split)}" if split else "fitted to the split ("
         out["Sales Share|Cars|BEV"] = out["Sales Share|Cars|PHEV"] = text + (
-            f"; {_spans(held)} hold{'s' if len(held) == 1 else ''} the last observed split)" if held else ")")
+            f"; {year_span(held)} hold{'s' if len(held) == 1 else ''} the last observed split)" if held else ")")
     chargers = years("Public chargers")
     if chargers:
-        out["Chargers|Public"] = f"IEA counts in {_spans(chargers)}, modelled in the other years"
+        out["Chargers|Public"] = f"IEA counts in {year_span(chargers)}, modelled in the other years"
     policy = ((res.scenario or {}).get("policy") or {}).get("dual_credit") or {}
     if "Price|Credit|NEV" in res.labels() and policy.get("observed_prices_in_history", True):
         cp = assumptions.credit_prices()
         seen = {int(y) for y in cp["year"] if y <= last and (cutoff is None or y <= cutoff)}
         if seen:
             out["Price|Credit|NEV"] = ("the model's clearing price, raised to at least the reported average "
-                                       f"price in {_spans(seen)} (observed there)")
+                                       f"price in {year_span(seen)} (observed there)")
     derived = (res.meta.get("derived") or {}).get("Sales Share|All Vehicles|NEV") or {}
     ratios = [int(y) for y in derived.get("observed_ratios") or {}]
     if ratios:
-        out["Sales Share|All Vehicles|NEV"] = (f"the EV share × the CAAM/IEA ratio observed in {_spans(ratios)} "
+        out["Sales Share|All Vehicles|NEV"] = (f"the EV share × the CAAM/IEA ratio observed in {year_span(ratios)} "
                                                "(interpolated between)")
     return out
 
@@ -257,27 +243,19 @@ def build_html(res: Results, *, title: str | None = None) -> str:
     """The report as one HTML string (plotly.js inlined exactly once)."""
     from plotly.offline import get_plotlyjs
 
-    from nevsim import data
     from nevsim.report.charts import all_figures
-    from nevsim.results import region_name
 
     meta = res.meta
     targets = res.targets()
-    observed = None
-    regions = res.regions
-    if len(regions) == 1:
-        try:
-            hist = data.history(region_name(regions[0]), until=meta.get("data_cutoff"))
-            observed = hist[hist["variable"] == "EV sales share"][["year", "value", "source"]]
-        except Exception:  # a region without observed history: the chart shows the model only
-            observed = None
+    hist = res.observed_history()  # (None: several regions, or no bundled history: the model only)
+    observed = None if hist is None else hist[hist["variable"] == "EV sales share"][["year", "value", "source"]]
     figures = all_figures(res, targets, observed)
     solver = (meta.get("solver") or {}).get("credit_market") or {}
     calib = meta.get("calibration") or {}
     header_items = [
         ("scenario", meta.get("scenario", res.scenario.get("name", "?"))),
         ("description", res.scenario.get("description", "")),
-        ("regions", ", ".join(region_name(r) for r in regions)),
+        ("regions", ", ".join(res.region_label(r) for r in res.regions)),
         ("years", f"{meta.get('first_year', '?')}–{meta.get('last_year', '?')}, history to "
                   f"{meta.get('history_last_year', '?')} (data cutoff: {meta.get('data_cutoff') or 'none'})"),
         ("scenario hash", meta.get("scenario_hash", "?")),

@@ -148,16 +148,8 @@ def _pick_run(st: AppState, run: str | None) -> str | None:
 
 
 def _observed(res: Results) -> pd.DataFrame | None:
-    from nevsim import data
-    from nevsim.results import region_name
-
-    if len(res.regions) != 1:
-        return None
-    try:
-        hist = data.history(region_name(res.regions[0]), until=res.meta.get("data_cutoff"))
-    except InputError:
-        return None
-    return hist[hist["variable"] == "EV sales share"][["year", "value", "source"]]
+    hist = res.observed_history()
+    return None if hist is None else hist[hist["variable"] == "EV sales share"][["year", "value", "source"]]
 
 
 # ---------------------------------------------------------------------------- outlook
