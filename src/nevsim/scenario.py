@@ -40,6 +40,7 @@ import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -1127,12 +1128,43 @@ def load_scenario(name_or_path: str | Path = DEFAULT_SCENARIO, overrides: dict[s
     data = _resolve_chain(name_or_path)
     if overrides:
         expanded = _migrate(_expand_dotted(overrides))
+        _check_one_name_for_the_region_table(expanded)
         _check_year_order(expanded)
         merged = _deep_merge(data, expanded)
         if not _sets_correlations(expanded):
             merged = _drop_fixed_from_correlations(data, merged)
         data = merged
     return validate_scenario(data)
+
+
+def _check_one_name_for_the_region_table(overrides: dict[str, Any]) -> None:
+    """InputError when overrides set one [region] setting under both of its names
+    (``region.<x>`` and ``region_spec.<x>``) to different values: one would win silently."""
+    a, b = overrides.get("region"), overrides.get("region_spec")
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return
+    flat_a, flat_b = flatten_paths(a), flatten_paths(b)
+    for path in sorted(set(flat_a) & set(flat_b)):
+        if flat_a[path] != flat_b[path]:
+            raise InputError(f"region_spec.{path}", f"is set to {flat_b[path]!r} while region.{path} is set to "
+                                                     f"{flat_a[path]!r}: they are one setting (the file's [region] "
+                                                     "table); set it once.",
+                             allowed=[f"region.{path} = …", f"region_spec.{path} = …"])
+
+
+def flatten_paths(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``: dotted path → value, a year path or a distribution
+    kept whole (one value); used by the sweep's grid and by the override checks."""
+    from nevsim.uncertainty import is_distribution
+
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and not is_distribution(value) and not _is_year_table(dict(value)):
+            out.update(flatten_paths(value, path))
+        else:
+            out[path] = value
+    return out
 
 
 def _sets_correlations(data: dict[str, Any]) -> bool:

@@ -90,7 +90,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from nevsim._forkserver import start_workers, stops_on_ctrl_c, watch_caller, worker_context
 from nevsim.errors import InputError
 from nevsim.results import MAKERS_COLUMNS, SERIES_COLUMNS
-from nevsim.uncertainty import Correlation, is_distribution, parse_correlation, parse_distribution, sample
+from nevsim.uncertainty import Correlation, parse_correlation, parse_distribution, sample
 
 __all__ = [
     "Chunk",
@@ -213,19 +213,6 @@ class SweepSpec(BaseModel):
         return hashlib.sha256(self.canonical().encode()).hexdigest()[:16]
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and not is_distribution(value) and not _is_year_table(value):
-            out.update(_flatten(value, path))
-        else:
-            out[path] = value
-    return out
-
-
-def _is_year_table(value: Mapping[str, Any]) -> bool:
-    return bool(value) and all(str(k).strip().isdigit() for k in value)
 
 
 def _lookup(resolved: Mapping[str, Any], path: str) -> Any:
@@ -318,6 +305,8 @@ def _try_load(scenario: str, overrides: dict[str, Any], where: str, hint: str = 
 
 def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: str = "sweep") -> SweepSpec:
     """Validate a sweep table (as read from TOML); ``draws`` overrides the file's draws."""
+    from nevsim.scenario import flatten_paths
+
     raw = dict(data)
     raw.setdefault("name", label)
     if draws is not None:
@@ -325,7 +314,7 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
     for key in ("grid", "overrides", "distributions"):
         if isinstance(raw.get(key), Mapping):
             _misplaced_settings(key, raw[key])
-            raw[key] = _flatten(raw[key])
+            raw[key] = flatten_paths(raw[key])
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:

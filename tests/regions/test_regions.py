@@ -534,3 +534,12 @@ def test_a_region_from_a_scenario_file_finds_its_observed_history() -> None:
     assert res.region_label("NO") == "Norway"
     assert "Sales Share|Cars|EV" in history_sources(res)
     assert run(load_scenario("china-current-policies", {"years": {"last": 2027}})).observed_history() is not None
+
+
+def test_one_region_setting_under_both_names_is_refused_when_they_differ() -> None:
+    """``region_spec.pass_through = 0.4`` with ``region.pass_through = 0.6`` loaded with 0.4, silently."""
+    with pytest.raises(InputError) as err:
+        load_scenario("us-current-policies", {"region_spec.pass_through": 0.4, "region.pass_through": 0.6})
+    assert err.value.field == "region_spec.pass_through" and "one setting" in err.value.message
+    same = load_scenario("us-current-policies", {"region_spec.pass_through": 0.4, "region.pass_through": 0.4})
+    assert same.region_spec.pass_through == 0.4
