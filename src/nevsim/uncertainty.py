@@ -37,7 +37,7 @@ members with a factor ``L`` of the correlation matrix (``L Lᵀ = R``), then ``u
 Sensitivity
 -----------
 :func:`tornado` (one-at-a-time: each parameter at its 5th and 95th percentile, the others at
-their medians) and :func:`sobol` (Saltelli design, Jansen estimators of first-order and total
+their medians) and :func:`sobol` (Saltelli design; Saltelli 2010 and Jansen 1999 estimators of first-order and total
 indices) both take a vectorised model ``f(params: dict[str, ndarray]) -> ndarray`` evaluated
 once on all points.
 """
@@ -751,11 +751,17 @@ def sobol(f: ModelFunction, specs: Mapping[str, Any], *, n_base: int = 1024, see
     ``n_base × k`` matrices ``A`` and ``B`` of uniforms from a scrambled Sobol' sequence of
     dimension ``2k`` (scipy.stats.qmc.Sobol, seeded), and ``A_B^i`` = ``A`` with column ``i``
     from ``B``; mapped to parameter values through each distribution's quantile function.
-    ``f`` is called once on the ``n_base (k + 2)`` points. Jansen (1999) estimators
-    (Saltelli et al. 2010, Table 2, (b) and (f)), with ``V = Var([f(A); f(B)])``::
+    ``f`` is called once on the ``n_base (k + 2)`` points. The estimators Saltelli et al. (2010)
+    recommend (Table 2: (b), Saltelli 2010, for the first order; (f), Jansen 1999, for the
+    total), with ``V = Var([f(A); f(B)])``::
 
-        S_i  = (V − ½ mean((f(B) − f(A_B^i))²)) / V
+        S_i  = mean(f(B) (f(A_B^i) − f(A))) / V
         ST_i = ½ mean((f(A) − f(A_B^i))²) / V
+
+    A parameter that does not reach the output has ``f(A_B^i) = f(A)`` row by row, so both are
+    exactly 0. (Before 2026-12-01 the first order used Jansen's ``(V − ½ mean((f(B) −
+    f(A_B^i))²)) / V``, which the docstring attributed to (b): at small ``n_base`` it gave such a
+    parameter S1 of 0.08–0.35 and S1 > ST.)
 
     Returns one row per output × parameter: ``output, parameter, S1, S1_conf, ST, ST_conf``
     (``*_conf``: half-width of a 95 % bootstrap interval over the ``n_base`` rows).
@@ -790,7 +796,7 @@ def sobol(f: ModelFunction, specs: Mapping[str, Any], *, n_base: int = 1024, see
         ya, yb, yab = fa[rows], fb[rows], fab[:, rows]
         var = np.var(np.concatenate([ya, yb]), axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            s1 = (var - 0.5 * np.mean((yb - yab) ** 2, axis=1)) / var
+            s1 = np.mean(yb * (yab - ya), axis=1) / var
             st = 0.5 * np.mean((ya - yab) ** 2, axis=1) / var
         return s1, st  # [k, output]
 
@@ -808,6 +814,6 @@ def sobol(f: ModelFunction, specs: Mapping[str, Any], *, n_base: int = 1024, see
         for j, label in enumerate(labels) for i, name in enumerate(names)
     ]
     out = pd.DataFrame(rows)
-    out.attrs["note"] = (f"Saltelli design, Jansen estimators, n_base={int(n_base)} "
+    out.attrs["note"] = (f"Saltelli design; first order Saltelli (2010), total Jansen (1999); n_base={int(n_base)} "
                          f"({int(n_base) * (k + 2)} model evaluations); *_conf = 95 % bootstrap half-width")
     return out
