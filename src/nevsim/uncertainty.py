@@ -755,8 +755,12 @@ def sobol(f: ModelFunction, specs: Mapping[str, Any], *, n_base: int = 1024, see
     recommend (Table 2: (b), Saltelli 2010, for the first order; (f), Jansen 1999, for the
     total), with ``V = Var([f(A); f(B)])``::
 
-        S_i  = mean(f(B) (f(A_B^i) − f(A))) / V
+        S_i  = mean((f(B) − f̄) (f(A_B^i) − f(A))) / V
         ST_i = ½ mean((f(A) − f(A_B^i))²) / V
+
+    ``f̄`` is the mean of ``f(A)`` and ``f(B)``: centring does not change the expectation (the mean
+    of ``f(A_B^i) − f(A)`` is 0) but removes the noise a large mean adds. Without it, at n = 256
+    the EV share's S1 half-widths reached 2.6, against about 0.1 for ST.
 
     A parameter that does not reach the output has ``f(A_B^i) = f(A)`` row by row, so both are
     exactly 0. (Before 2026-12-01 the first order used Jansen's ``(V − ½ mean((f(B) −
@@ -794,9 +798,12 @@ def sobol(f: ModelFunction, specs: Mapping[str, Any], *, n_base: int = 1024, see
 
     def indices(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ya, yb, yab = fa[rows], fb[rows], fab[:, rows]
-        var = np.var(np.concatenate([ya, yb]), axis=0)
+        both = np.concatenate([ya, yb])
+        var = np.var(both, axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            s1 = np.mean(yb * (yab - ya), axis=1) / var
+            # f(B) centred on the mean of f(A) and f(B): the same index in expectation (mean(f(A_B^i) − f(A))
+            # is 0), without the noise a large mean adds (an EV share near 80 % with a spread of a few points)
+            s1 = np.mean((yb - both.mean(axis=0)) * (yab - ya), axis=1) / var
             st = 0.5 * np.mean((ya - yab) ** 2, axis=1) / var
         return s1, st  # [k, output]
 
