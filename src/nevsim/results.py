@@ -365,7 +365,10 @@ def check_years(years: object, available: Iterable[Any], *, field: str = "years"
         else:
             lo, hi = int(years[0]), int(years[1])
         if not any(lo <= y <= hi for y in have):
-            shown = f"{years.start}–{years.stop}" if isinstance(years, slice) else f"{lo}–{hi}"
+            if isinstance(years, slice) and (years.start is None or years.stop is None):
+                shown = f"the years to {years.stop}" if years.start is None else f"the years from {years.start}"
+            else:
+                shown = f"{lo}–{hi}"
             raise InputError(field, f"no results in {shown}: the run covers {span}.", allowed=[span])
         return
     elif isinstance(years, Iterable) and not isinstance(years, (str, bytes)):
@@ -373,6 +376,8 @@ def check_years(years: object, available: Iterable[Any], *, field: str = "years"
             named = [int(v) for v in years]
         except (TypeError, ValueError):
             return  # (select_years says what it cannot read)
+        if not named:  # (an empty selection selects nothing: say so rather than return an empty table)
+            raise InputError(field, f"names no year: the run covers {span}.", allowed=[span])
     else:
         return
     missing = sorted(set(named) - have)
@@ -803,6 +808,7 @@ class Results:
             unknown = sorted(set(names) - known)
             if unknown:
                 raise InputError("variables", f"not in these results: {unknown}.", sorted(known))
+        check_years(years, self.years)  # (a year the run does not hold is refused, as value() refuses it)
         out = select_years(self._rows("series", region=reg, variables=names), years)
         out = out.reset_index(drop=True).copy()
         out.attrs = self._attrs("series", names)
@@ -826,6 +832,7 @@ class Results:
             if unknown:
                 raise InputError("makers", f"unknown makers {unknown}.", sorted(known))
             out = out[out["maker"].isin(names)]
+        check_years(years, self.years)
         out = select_years(out, years)
         out = out.reset_index(drop=True).copy()
         out.attrs = self._attrs("makers", None if variables is None else

@@ -75,3 +75,22 @@ def test_csv_files_print_no_float_noise(build, tmp_path):
     assert len(pd.read_csv(tmp_path / "m.csv")) == len(res.makers)
     with pytest.raises(InputError):
         res.to_csv(tmp_path / "x.csv", table="nope")
+
+
+@pytest.mark.parametrize(("years", "says"), [
+    (2099, "no results for 2099"), (slice(2070, None), "the years from 2070"), (slice(None, 2000), "the years to 2000"),
+    ([], "names no year"), ((2070, 2080), "no results in 2070–2080"),
+])
+def test_to_frame_refuses_years_the_run_does_not_hold(years: object, says: str) -> None:
+    """to_frame(years=2099) returned an empty frame while value() and the statistics refused the year;
+    an open slice printed "2070–None"; an empty list gave an empty table (review of 2026-12-01)."""
+    import nevsim
+
+    res = nevsim.run(nevsim.load_scenario("china-current-policies", {"years": {"last": 2030}}))
+    with pytest.raises(InputError) as err:
+        res.to_frame(years=years)
+    assert err.value.field == "years" and says in err.value.message and "None" not in err.value.message
+    assert err.value.allowed == ["2010–2030"]
+    with pytest.raises(InputError):
+        res.makers_frame(years=years)
+    assert len(res.to_frame(years=slice(2029, None))) and len(res.to_frame(years=[2020, 2030]))

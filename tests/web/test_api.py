@@ -436,6 +436,18 @@ def test_replacing_a_saved_scenario_keeps_its_description_unless_a_new_one_is_gi
     assert client.get("/api/scenarios/qa-one").json()["description"] == "new"
 
 
+def test_replacing_an_unreadable_saved_scenario_is_not_a_server_error(client: Any, tmp_path: Path) -> None:
+    """Replacing a saved scenario whose file is not valid TOML (edited by hand) raised TOMLDecodeError: HTTP 500."""
+    body = {"name": "qa-two", "overrides": {LR_PATH: 0.25}, "description": "kept"}
+    assert client.post("/api/scenarios", json=body).status_code == 201
+    path = tmp_path / "scenarios" / "qa-two.toml"  # (the client's store is tmp_path / "runs.duckdb")
+    assert path.exists()
+    path.write_text("this is = = not toml", encoding="utf-8")
+    r = client.post("/api/scenarios", json={"name": "qa-two", "overrides": {LR_PATH: 0.3}, "replace": True})
+    assert r.status_code == 201, r.text
+    assert client.get("/api/scenarios/qa-two").json()["resolved"]["technology"]["battery_learning_rate"] == 0.3
+
+
 def test_downloads_and_the_outlook_note_say_what_the_cli_says(shared: dict[str, Any]) -> None:
     """The downloads carried float noise (1139999.9999999988) the CLI's CSVs no longer do, and the
     outlook page said every history-year column was "calibrated to observations"."""

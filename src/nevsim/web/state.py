@@ -433,7 +433,10 @@ class AppState:
         if path.exists() and not replace:
             raise InputError("name", f"a user scenario {name!r} exists already; pass replace=true to overwrite it.")
         if replace and not description and path.exists():  # replacing keeps the stored description unless a new one is given
-            description = str(tomllib.loads(path.read_text(encoding="utf-8")).get("description", ""))
+            try:
+                description = str(tomllib.loads(path.read_text(encoding="utf-8")).get("description", ""))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):  # an unreadable file: it is being replaced
+                description = ""
         base, nested = self.flatten(base_name, overrides)
         nested = {k: v for k, v in nested.items() if k not in ("name", "description")}
         self.build(base, {**nested, "name": name})  # validates; raises InputError with the field path
