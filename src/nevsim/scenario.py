@@ -870,7 +870,7 @@ def _to_input_error(exc: ValidationError) -> InputError:
             if key not in bounds and kind == kind_key[key] and key in ctx:
                 bounds[key] = ctx[key]
         desc = f" ({info.description})" if info is not None and info.description else ""
-        return InputError(field, f"value {err.get('input')!r} out of range{desc}", allowed=[_range_text(bounds)])
+        return InputError(field, f"value {err.get('input')!r} out of range{desc}", allowed=[range_text(bounds)])
     if kind == "bool_type":  # (StrictBool: TOML's true/false only, not "yes" or 1)
         return InputError(field, f"{err.get('input')!r} is not a boolean", allowed=["true", "false"])
     expected = _EXPECTED.get(kind)
@@ -903,7 +903,7 @@ def _bound_text(value: Any) -> str:
     return str(value)
 
 
-def _range_text(bounds: dict[str, Any]) -> str:
+def range_text(bounds: Mapping[str, Any]) -> str:
     """The allowed range from pydantic's bounds: ``0 to 1``, ``≥ 0``, ``> 0 and ≤ 1`` …"""
     lo = ("ge", bounds["ge"]) if "ge" in bounds else ("gt", bounds["gt"]) if "gt" in bounds else None
     hi = ("le", bounds["le"]) if "le" in bounds else ("lt", bounds["lt"]) if "lt" in bounds else None

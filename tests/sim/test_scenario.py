@@ -219,9 +219,9 @@ def test_a_value_of_the_wrong_type_says_which_type(override, field, expected):
 
 def test_a_range_error_writes_big_bounds_as_powers_of_two():
     from nevsim.errors import SEED_ALLOWED, InputError
-    from nevsim.scenario import _range_text, load_scenario
+    from nevsim.scenario import load_scenario, range_text
 
     with pytest.raises(InputError) as err:
         load_scenario("china-current-policies", {"uncertainty.seed": -1})
     assert err.value.allowed == [SEED_ALLOWED] == ["0 to 2**63 − 1"]  # (was 0 to 9223372036854775807)
-    assert _range_text({"gt": 0}) == "> 0" and _range_text({"ge": 0.5, "lt": 1}) == "≥ 0.5 and < 1"
+    assert range_text({"gt": 0}) == "> 0" and range_text({"ge": 0.5, "lt": 1}) == "≥ 0.5 and < 1"

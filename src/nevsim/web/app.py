@@ -93,14 +93,18 @@ def _input_error_detail(exc: InputError) -> dict[str, Any]:
             "allowed": exc.allowed}
 
 
-_BOUND_TEXT = {"ge": "≥ {}", "gt": "> {}", "le": "≤ {}", "lt": "< {}", "max_length": "at most {} characters",
-               "min_length": "at least {} characters", "pattern": "matching {}", "expected": "{}"}
+_OTHER_TEXT = {"max_length": "at most {} characters", "min_length": "at least {} characters",
+               "pattern": "matching {}", "expected": "{}"}
 
 
 def _allowed(err: dict[str, Any]) -> list[str] | None:
-    """The bound a request-schema error broke, as :class:`InputError` names it (``["≥ 1"]``), or None."""
+    """The bound a request-schema error broke, worded as a scenario file's bounds are
+    (:func:`nevsim.scenario.range_text`: ``["≥ 1"]``, ``["0 to 1"]``), or None."""
+    from nevsim.scenario import range_text
+
     ctx = err.get("ctx") or {}
-    found = [text.format(ctx[key]) for key, text in _BOUND_TEXT.items() if key in ctx]
+    found = [range_text(ctx)] if {"ge", "gt", "le", "lt"} & set(ctx) else []
+    found += [text.format(ctx[key]) for key, text in _OTHER_TEXT.items() if key in ctx]
     return found or None
 
 
