@@ -94,6 +94,20 @@ def test_makers_page_calls_a_history_years_price_observed(regional: Any) -> None
     text = _text(c.get("/makers", params={"run": ids["CN"], "year": 2021}).text)
     assert "Observed average NEV credit price in 2021: 2,088 CNY per credit" in text
     assert "Clearing NEV credit price" not in text and "credit_prices.csv" in text
+    assert "uses the observed price as a floor" in text  # (the model's price is at least it: review of 2026-12-01)
+
+
+def test_makers_page_says_when_the_model_price_clears_above_the_observed_floor(regional: Any, monkeypatch) -> None:
+    """The page called the model's price "observed" in a history year even where the clearing price
+    was above the observed floor (simulate: max(clearing, observed))."""
+    from nevsim.web import pages
+
+    c, ids = regional
+    real = pages._value_or_nan
+    monkeypatch.setattr(pages, "_value_or_nan", lambda res, var, year: 3000.0 if var == "Price|Credit|NEV"
+                        else real(res, var, year))
+    text = _text(c.get("/makers", params={"run": ids["CN"], "year": 2021}).text)
+    assert "2,088 CNY per credit" in text and "which clears higher here: 3,000 CNY" in text
 
 
 def test_eu_outlook_shows_its_credit_price_in_euro(regional: Any) -> None:

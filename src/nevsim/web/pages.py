@@ -690,9 +690,11 @@ def maker_columns(res: Results) -> tuple[tuple[str, str], ...]:
 
 
 def _has_capacity(res: Results) -> bool:
-    mk = res.makers
-    rows = mk[(mk["variable"] == "Capacity Use").to_numpy()]
-    return bool(rows["value"].notna().any())
+    """Whether some maker has a production capacity (a ``Capacity Use`` value): the indexed rows of
+    that one variable, not a scan of the whole makers table (80 M rows at 10,000 draws)."""
+    if "Capacity Use" not in res.labels(table="makers"):
+        return False
+    return bool(res._rows("makers", variables=["Capacity Use"])["value"].notna().any())
 
 
 def makers_table(res: Results, year: int, columns: tuple[tuple[str, str], ...] = MAKER_COLUMNS) -> list[dict[str, Any]]:
@@ -741,7 +743,8 @@ def credit_price_line(res: Results, market: str | None, year: int) -> dict[str, 
         row = table[table["year"] == year]
         cutoff = res.meta.get("data_cutoff")
         if not row.empty and (cutoff is None or year <= int(cutoff)):
-            out.update(observed=True, source=str(row["source"].iloc[0]), status=str(row["status"].iloc[0]))
+            out.update(observed=True, source=str(row["source"].iloc[0]), status=str(row["status"].iloc[0]),
+                       observed_price=float(row["price_cny_per_credit"].iloc[0]))
     return out
 
 
@@ -789,7 +792,8 @@ def makers(request: Request, run: Annotated[str | None, Query(max_length=64)] = 
         figures.append({"id": "fig-maker-balances", "fig": maker_balances(res)})
     else:
         missing.append("Makers' credit balances: none, this run models no credit market between makers.")
-    if _has_capacity(res):
+    has_capacity = _has_capacity(res)
+    if has_capacity:
         figures.append({"id": "fig-capacity-use", "fig": capacity_figure(res)})
     else:
         missing.append("Capacity use: none, no production capacities for this region's makers "
@@ -798,7 +802,7 @@ def makers(request: Request, run: Annotated[str | None, Query(max_length=64)] = 
                   table=makers_table(res, year, columns), columns=[c for c, _ in columns], figures=figures,
                   missing=missing, market=market, market_name=MAKER_MARKETS.get(market or "", ""),
                   price=credit_price_line(res, market, year), region_label=REGIONS.get(res.regions[0], res.regions[0]),
-                  has_capacity=_has_capacity(res), **context)
+                  has_capacity=has_capacity, **context)
 
 
 def _value_or_nan(res: Results, variable: str, year: int) -> float:
