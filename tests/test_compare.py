@@ -61,3 +61,35 @@ def test_comparison_html_targets_table_is_formatted(tmp_path: Path):
     assert "<style>" in page
     csv = pd.read_csv(tmp_path / "targets.csv")  # the CSV keeps the raw check (machine-readable)
     assert {"target_value", "withdrawn", "compared_variable"} <= set(csv.columns)
+
+
+def test_targets_display_prints_the_label_not_the_bare_name():
+    """Views print ``label`` (name and status); ``name`` stays the fact table's."""
+    shown = compare.targets_display(_targets(label=["NEV volume 2020", "Roadmap share (withdrawn 2025)"]))
+    assert list(shown["target"]) == ["NEV volume 2020", "Roadmap share (withdrawn 2025)"]
+
+
+def test_report_helpers_are_public_and_compare_uses_them():
+    """compare.py imported the report's private helpers (``_targets_display``, ``_table_html``, ``_CSS``)."""
+    import inspect
+
+    from nevsim import report
+
+    assert {"CSS", "table_html", "targets_display"} <= set(report.__all__)
+    assert not any(hasattr(report, n) for n in ("_CSS", "_table_html", "_targets_display"))
+    assert "from nevsim.report import _" not in inspect.getsource(compare)
+    html = report.table_html(pd.DataFrame({"a": ["<b>"]}), cls="x")
+    assert html.startswith('<table class="x">') and "&lt;b&gt;" in html
+
+
+def test_comparison_targets_csv_keeps_name_and_adds_label(tmp_path: Path):
+    """targets.csv of --region all: ``name`` (stable) and ``label`` (name and status) both."""
+    import nevsim
+    from nevsim.scenario import load_scenario
+
+    runs = [nevsim.run(load_scenario(n)) for n in ("us-current-policies", "eu-current-policies")]
+    compare.write_comparison(runs, tmp_path)
+    csv = pd.read_csv(tmp_path / "targets.csv").set_index("name")
+    assert csv.loc["ZEV share 2030", "label"] == "ZEV share 2030 (withdrawn 2025)"
+    assert csv.loc["EU car CO2 2020", "label"] == "EU car CO2 2020 (NEDC: not comparable)"
+    assert csv.loc["EU car CO2 2025", "label"] == "EU car CO2 2025"

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from nevsim.results import CSV_FLOAT_FORMAT
@@ -20,7 +19,8 @@ from nevsim.results import CSV_FLOAT_FORMAT
 if TYPE_CHECKING:
     from nevsim.results import Results
 
-__all__ = ["COMPARISON_FILES", "series_table", "share_table", "targets_display", "targets_table", "write_comparison"]
+__all__ = ["COMPARISON_FILES", "left_out_text", "series_table", "share_table", "targets_display", "targets_table",
+           "write_comparison"]
 
 SHARE = "Sales Share|Cars|EV"
 COMPARISON_FILES = ("comparison.csv", "targets.csv", "comparison.html")
@@ -56,33 +56,25 @@ def targets_table(runs: list[Results]) -> pd.DataFrame:
     return out
 
 
-def _left_out_text(targets: pd.DataFrame) -> str:
-    """One sentence per scenario whose check leaves targets out (what, how many, how to list them)."""
+def left_out_text(targets: pd.DataFrame) -> str:
+    """One sentence per scenario whose check leaves targets out (what, how many, how to list them),
+    from :func:`targets_table`'s ``attrs["left_out"]``; empty when none does."""
     from nevsim.targets import left_out_text
 
     return " ".join(f"{name}: {left_out_text(names)}" for name, names in targets.attrs.get("left_out", {}).items())
 
 
 def targets_display(targets: pd.DataFrame) -> pd.DataFrame:
-    """The targets table as the per-run report shows it, with the run's scenario and region first.
+    """The targets table as the per-run report shows it (:func:`nevsim.report.targets_display`:
+    text cells, the targets' labels, ``P(met)`` with draws), with the run's scenario and region first."""
+    from nevsim.report import targets_display as report_display
 
-    Text cells (:func:`nevsim.report._targets_display`): readable headers, ``binding`` / ``not
-    binding``, yes/no, "–" for a missing value, thousands separators, the unit with the target
-    value and ``compared with`` in words (derived quantities say ``derived:``). With draws, a
-    ``P(met)`` column (share of draws meeting the target) follows ``met``.
-    """
-    from nevsim.report import _targets_display
-
-    shown = _targets_display(targets)
+    shown = report_display(targets)
     if shown.empty:
         return shown
     shown.insert(0, "region", targets["region"].astype(str).to_numpy())
     if "scenario" in targets.columns:
         shown.insert(0, "scenario", targets["scenario"].astype(str).to_numpy())
-    if "probability_met" in targets.columns:
-        p = targets["probability_met"].to_numpy(dtype=float)
-        shown.insert(shown.columns.get_loc("met") + 1, "P(met)",
-                     ["–" if not np.isfinite(v) else f"{v:.0%}" for v in p])
     return shown
 
 
@@ -110,7 +102,7 @@ def _figure(runs: list[Results], targets: pd.DataFrame) -> Any:
         if not pct.empty:
             fig.add_trace(go.Scatter(x=pct["year"], y=pct["target_value"], mode="markers",
                                      marker={"symbol": "diamond-open", "size": 12, "color": color},
-                                     name=f"{code} targets", text=pct["name"], hovertemplate="%{text}: %{y}%"))
+                                     name=f"{code} targets", text=pct["label"], hovertemplate="%{text}: %{y}%"))
     fig.update_layout(title="EV share of new cars by region (history calibrated; projections from the model)",
                       yaxis_title="percent of new cars", xaxis_title="year", height=520, template="plotly_white")
     return fig
@@ -121,7 +113,7 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
     ``comparison.html`` (EV share by region with each region's percent targets, targets tables)."""
     import html
 
-    from nevsim.report import _CSS, _table_html
+    from nevsim.report import CSS, table_html
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -130,7 +122,7 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
     series_table(runs).to_csv(paths[0], index=False, float_format=CSV_FLOAT_FORMAT)
     targets.to_csv(paths[1], index=False, float_format=CSV_FLOAT_FORMAT)
     fig = _figure(runs, targets)
-    table = _table_html(targets_display(targets), cls="targets")
+    table = table_html(targets_display(targets), cls="targets")
     share = share_table(runs)
     years = [y for y in share.index if y % 5 == 0 and y >= 2015]
     body = (f"<h1>nevsim — regions compared</h1><p>Runs: {html.escape(', '.join(str(r.meta.get('scenario')) for r in runs))}."
@@ -141,10 +133,10 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
             + "<p class='note'>gap = projected − target, in the target's unit. First year met: first model year, "
               "from the year the target was announced, whose value meets it. Status: V seen in the cited source, "
               "S secondary source only, U unconfirmed. A target marked (withdrawn YEAR) is no longer in force and "
-              "is kept as a reference. " + html.escape(_left_out_text(targets)) + "</p>"
+              "is kept as a reference. " + html.escape(left_out_text(targets)) + "</p>"
             + "<p>Data: IEA (2025) Global EV Outlook 2025, CC BY 4.0; Our World in Data, CC BY 4.0. "
               "Projections are nevsim model results.</p>")
     paths[2].write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>nevsim regions</title>"
-                        f"<style>{_CSS}</style></head>"
+                        f"<style>{CSS}</style></head>"
                         f"<body>{body}</body></html>", encoding="utf-8")
     return paths

@@ -865,15 +865,14 @@ class Results:
         wide.attrs = {k: v for k, v in self._attrs("series").items() if k != "units"}  # (units: column Unit)
         return wide
 
-    def targets(self) -> pd.DataFrame:
-        """The targets check of this run's regions (see :func:`nevsim.targets.check`)."""
+    def targets(self, *, all_jurisdictions: bool = False) -> pd.DataFrame:
+        """The targets check of this run's regions (:func:`nevsim.targets.check`; ``name`` is the
+        stable target name, ``label`` the name with its status, ``region_code`` the run's code).
+        ``all_jurisdictions=True`` also lists the targets of a state standard the run does not
+        model, against the national share (otherwise named in ``attrs["left_out"]``)."""
         from nevsim.targets import check
 
-        out = check(self)
-        if "region" in out.columns and "region_code" not in out.columns:  # (the code to_frame and the CSVs use)
-            code_of = {self.region_label(r): r for r in self.regions}
-            out.insert(out.columns.get_loc("region") + 1, "region_code", out["region"].map(code_of))
-        return out
+        return check(self, all_jurisdictions=all_jurisdictions)
 
     def region_label(self, code: str) -> str:
         """The name a region code has in the IAMC table and the targets check (``CN`` → ``China``;

@@ -17,7 +17,7 @@ binding, source keys). The check compares like with like:
 - US: the federal 50 % ZEV goal (2030, non-binding) counts BEV, PHEV and FCEV among new light-
   duty vehicles: compared with ``Sales Share|Cars|EV``. Executive Order 14037, which set it, was
   revoked on 2025-01-20 (fact table column ``withdrawn``): the row is kept as a reference and its
-  name says ``(withdrawn 2025)``. California ACC II applies to California and adopting states
+  label says ``(withdrawn 2025)``. California ACC II applies to California and adopting states
   only: compared with ``Sales Share|Cars|EV|ZEV Area`` in runs that model the standard
   (``us-2024-rules``); runs without it (``us-current-policies``: not enforceable under Public Law
   119-16) leave these rows out unless ``check(res, all_jurisdictions=True)``, which compares them
@@ -30,16 +30,21 @@ binding, source keys). The check compares like with like:
   ``EU 0 g/km in 2035`` is the 100 % zero-emission new-car target. The 2020–24 target (95 g/km)
   is on NEDC. The EEA's equivalent (115.1 g/km WLTP) is for the 2021–24 assessment, and 2020 was
   assessed with a phase-in and super-credits that a fleet average leaves out. The EU standard's own
-  ``fuel ÷ 1.1`` is an unverified assumption (U). So that row is marked ``(NEDC: not comparable)``,
+  ``fuel ÷ 1.1`` is an unverified assumption (U). So that row's label says ``(NEDC: not comparable)``,
   with no projected value, gap or met. The 2035 proposal (a 90 % cut from the 2021 baseline, percent) is
   compared with the derived cut ``100 × (1 − Emissions|CO2|New Cars ÷ 110.1)``
   (:data:`EU_2021_BASELINE_G_PER_KM`), labelled as a proposal.
 
 Targets of other regions do not apply to a run and are left out.
 
-Columns of :func:`check`: ``region, name, source, source_key, issuer, binding, status, metric,
-year, unit, target_value, qualifier, projected_value, gap, met, first_year_met, compared_with,
-compared_variable, note, withdrawn`` (+ ``probability_met`` when the run has draws).
+Columns of :func:`check`: ``region, region_code, name, label, source, source_key, issuer, binding,
+status, metric, year, unit, target_value, qualifier, projected_value, gap, met, first_year_met,
+compared_with, compared_variable, note, withdrawn`` (+ ``probability_met`` when the run has draws).
+``name`` is the target's name in the fact table (or the scenario file): stable, the key to look a
+target up by. ``label`` is what every view prints: the name with the target's status appended
+(``ZEV share 2030 (withdrawn 2025)``, ``EU car CO2 2020 (NEDC: not comparable)``); the name itself
+when the target has no status. ``region_code`` is the run's code of the region (``US``; a
+scenario-defined region: its ``code``).
 ``compared_variable`` is the series variable compared, or a quantity derived from series, whose
 label starts with ``derived:`` (:data:`BEV_OF_EV`, :data:`CO2_CUT_VS_2021`); None when the target
 is not modelled or not comparable. ``withdrawn`` is the year a target was revoked (else missing;
@@ -70,7 +75,7 @@ CAAM_SHARE_FACT = "NEV share of new vehicle sales (CAAM)"
 RATIO_YEARS = 3
 
 CHECK_COLUMNS = [
-    "region", "name", "source", "source_key", "issuer", "binding", "status", "metric", "year", "unit",
+    "region", "region_code", "name", "label", "source", "source_key", "issuer", "binding", "status", "metric", "year", "unit",
     "target_value", "qualifier", "projected_value", "gap", "met", "first_year_met", "compared_with", "compared_variable", "note",
     "withdrawn",
 ]
@@ -299,17 +304,17 @@ def _withdrawn_by(t: Any, cutoff: Any) -> int | None:
 
 
 def check(res: Results, *, all_jurisdictions: bool = False) -> pd.DataFrame:
-    """The targets check of a run: one row per target of the run's regions (see module docs).
+    """The targets check of a run: one row per target of the run's regions (see module docs;
+    :meth:`nevsim.results.Results.targets` calls it).
 
     Targets of a narrower jurisdiction than the region (California ACC II: California and the
     adopting states) are compared with the covered area's share where the run models their
     standard. In a run that does not (``us-current-policies``), they are left out — a state rule
     the scenario does not enforce, measured on the national share, would crowd the region's
-    headline targets — and named in ``attrs["left_out"]``; ``all_jurisdictions=True`` keeps them,
+    headline targets — and named (their ``name``) in ``attrs["left_out"]``; ``all_jurisdictions=True`` keeps them,
     compared with the national share (the adopting states' buyers are the nation's buyers).
     """
     from nevsim import data
-    from nevsim.results import region_name
 
     table = data.load("targets")
     draws = res.n_draws > 1
@@ -318,19 +323,18 @@ def check(res: Results, *, all_jurisdictions: bool = False) -> pd.DataFrame:
     left_out: list[str] = []
     spec = res.scenario.get("region_spec") if isinstance(res.scenario, dict) else None
     for reg in res.regions:
-        name = region_name(reg)
+        name = res.region_label(reg)
         own = spec is not None and spec.get("code") == reg
-        facts = table[table["region"] == (spec["iea_name"] if own else name)]
+        facts = table[table["region"] == name]  # (a scenario-defined region: its iea_name)
         if own and not spec.get("targets_from_facts", True):
             facts = facts.iloc[0:0]
-        if own:
-            name = spec["iea_name"]
         have = res.labels(region=reg)
         for t in [*facts.itertuples(index=False), *(_spec_target(x) for x in (spec.get("targets", []) if own else []))]:
             key, compared_with, note = _comparison(str(t.metric), str(t.unit), name)
             ceiling = "g co2/km" in str(t.unit).lower()
             metric_l = str(t.metric).lower()
-            label = str(t.name)
+            target_name = str(t.name)
+            label = target_name  # (+ the status: what views print)
             if ceiling and NEW_CAR_CO2 in have and "reduction" not in metric_l:
                 key, compared_with = NEW_CAR_CO2, NEW_CAR_CO2_LABEL
                 if "nedc" in metric_l:  # another test cycle than the series: no gap or met on a mixed basis
@@ -343,7 +347,7 @@ def check(res: Results, *, all_jurisdictions: bool = False) -> pd.DataFrame:
                     key, compared_with = ZEV_AREA_SHARE, ZEV_AREA_LABEL
                     note = "PHEVs count fully here; ACC II limits them to 20 % of the requirement."
                 elif not all_jurisdictions:  # a state standard this run does not model: not a headline target
-                    left_out.append(label)
+                    left_out.append(target_name)
                     continue
                 else:  # no ZEV mandate in this run: the adopting states' buyers are the nation's buyers
                     key = "Sales Share|Cars|EV"
@@ -355,7 +359,7 @@ def check(res: Results, *, all_jurisdictions: bool = False) -> pd.DataFrame:
                 note = " ".join(x for x in (f"Withdrawn in {withdrawn}: kept as a reference, not a target in force.",
                                             note) if x)
             row: dict[str, Any] = {
-                "region": name, "name": label, "source": f"{t.document} ({t.issuer})", "source_key": t.source_key,
+                "region": name, "region_code": reg, "name": target_name, "label": label, "source": f"{t.document} ({t.issuer})", "source_key": t.source_key,
                 "issuer": t.issuer, "binding": bool(t.binding), "status": t.status, "metric": t.metric,
                 "year": int(t.year), "unit": t.unit, "target_value": float(t.value), "qualifier": t.qualifier,
                 "projected_value": np.nan, "gap": np.nan, "met": None, "first_year_met": None,

@@ -27,7 +27,7 @@ def outlook_json(tmp_path_factory):
 
 def test_json_shape_and_values(outlook_json):
     payload, store = outlook_json
-    assert set(payload) == {"run", "series", "targets"}
+    assert set(payload) == {"run", "series", "targets", "left_out"}
     series = pd.DataFrame(payload["series"])
     assert list(series.columns) == ["region", "variable", "unit", "year", "value"]
     ev24 = series[(series["variable"] == "Sales Share|Cars|EV") & (series["year"] == 2024)]["value"].iloc[0]
@@ -238,3 +238,28 @@ def test_targets_left_out_are_named_in_the_cli_and_the_report(tmp_path) -> None:
     assert "10 targets of a state standard this run does not model are left out" in " ".join(r.stdout.split())
     report = (tmp_path / "o" / "report.html").read_text()
     assert "10 targets of a state standard this run does not model are left out" in report
+
+
+def test_outlook_json_names_the_left_out_targets_and_keeps_name_stable() -> None:
+    """``--json`` lost the ten ACC II targets us-current-policies leaves out without a word, and a
+    target's name carried its status. Now ``left_out`` names them and ``label`` carries the status."""
+    one = runner.invoke(app, ["outlook", "--region", "US", "--json", "--no-store"])
+    assert one.exit_code == 0, one.output
+    doc = json.loads(one.output)
+    assert doc["left_out"] == [f"California ACC II {y}" for y in range(2026, 2036)]
+    assert [(t["name"], t["label"]) for t in doc["targets"]] == [("ZEV share 2030", "ZEV share 2030 (withdrawn 2025)")]
+    every = runner.invoke(app, ["outlook", "--region", "all", "--json", "--no-store"])
+    assert every.exit_code == 0, every.output
+    doc = json.loads(every.output)
+    assert doc["left_out"] == {"us-current-policies": [f"California ACC II {y}" for y in range(2026, 2036)]}
+    eu = next(t for t in doc["targets"] if t["name"] == "EU car CO2 2020")
+    assert eu["label"] == "EU car CO2 2020 (NEDC: not comparable)" and eu["scenario"] == "eu-current-policies"
+
+
+def test_outlook_all_table_names_the_left_out_targets() -> None:
+    """The --region all targets table left California's ACC II targets out without a word."""
+    every = runner.invoke(app, ["outlook", "--region", "all", "--no-store"], env={"COLUMNS": "250"})
+    assert every.exit_code == 0, every.output
+    text = " ".join(every.stdout.split())
+    assert "us-current-policies: 10 targets of a state standard this run does not model are left out" in text
+    assert "ZEV share 2030 (withdrawn 2025)" in text

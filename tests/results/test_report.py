@@ -131,3 +131,19 @@ def test_chargers_hover_as_whole_counts(real_results):
     fig = chargers(real_results)
     line = next(t for t in fig.data if t.name and t.name.startswith("public charging points"))
     assert line.yhoverformat == ",.0f"
+
+
+def test_report_targets_table_shows_the_label_and_p_met_with_draws(build, draws_results):
+    """The report's targets table prints the label (name and status), and, for a run with draws, the
+    share of draws meeting each target (only comparison.html showed ``P(met)``)."""
+    from nevsim.report import targets_display
+    from nevsim.results import Results
+
+    us = Results(build.series(region="US"), build.makers(region="US"), build.meta(), {})
+    assert "<td>ZEV share 2030 (withdrawn 2025)</td>" in build_html(us)
+    shown = targets_display(draws_results.targets())
+    cols = list(shown.columns)
+    assert cols[cols.index("met") + 1] == "P(met)"
+    row = shown.set_index("target").loc["NEV share 2027"]
+    assert row["P(met)"] == "100%"
+    assert "<th>P(met)</th>" in build_html(draws_results)

@@ -111,7 +111,7 @@ def test_us_run_gets_us_targets_only(build):
     res = Results(build.series(region="US"), build.makers(region="US"), build.meta(), {})
     t = check(res, all_jurisdictions=True).set_index("name")
     assert set(t["region"]) == {"USA"}
-    zev = t.loc["ZEV share 2030 (withdrawn 2025)"]
+    zev = t.loc["ZEV share 2030"]
     assert not zev["binding"] and zev["projected_value"] == 60.0 and bool(zev["met"])
     ca = t.loc["California ACC II 2030"]
     # no ZEV area series (no ACC II in the run): the adopting states' share is the national one
@@ -134,7 +134,7 @@ def test_real_run_targets(real_results):
     # 2025 is a history year: the CAAM-basis estimate reproduces CAAM's observed 47.9 % within 1.5 points
     assert row["projected_value"] == pytest.approx(47.9, abs=1.5)
     assert row["first_year_met"] == 2022  # CAAM: 13.4 % in 2021, 25.6 % in 2022
-    assert list(check(real_results).columns[:4]) == ["region", "name", "source", "source_key"]
+    assert list(check(real_results).columns[:6]) == ["region", "region_code", "name", "label", "source", "source_key"]
 
 
 def test_caam_share_with_categorical_labels_and_a_missing_unit():
@@ -156,18 +156,18 @@ def test_caam_share_with_categorical_labels_and_a_missing_unit():
 
 def test_revoked_goal_is_labelled_and_kept(build):
     """EO 14037's 50 % goal was revoked on 2025-01-20: the row stays (a reference) and says so in its
-    name, note and ``withdrawn`` column; a back-test whose data end before 2025 sees it as live."""
+    label, note and ``withdrawn`` column; a back-test whose data end before 2025 sees it as live."""
     res = Results(build.series(region="US"), build.makers(region="US"), build.meta(), {})
     t = res.targets()
-    goal = t[t["name"].str.startswith("ZEV share 2030")].iloc[0]
-    assert goal["name"] == "ZEV share 2030 (withdrawn 2025)" and goal["withdrawn"] == 2025
+    goal = t.set_index("name").loc["ZEV share 2030"]
+    assert goal["label"] == "ZEV share 2030 (withdrawn 2025)" and goal["withdrawn"] == 2025
     assert goal["note"].startswith("Withdrawn in 2025: kept as a reference, not a target in force.")
     assert "EO 14148" in goal["note"] and goal["projected_value"] == 60.0  # still compared, as a reference
     assert {"EO-14148", "EO-14154"} <= set(goal["source_key"].split(";"))
     assert t["withdrawn"].dtype == "Int64" and t["withdrawn"].notna().sum() == 1
     before = Results(build.series(region="US"), build.makers(region="US"), {**build.meta(), "data_cutoff": 2024}, {})
     live = before.targets()
-    assert "ZEV share 2030" in set(live["name"]) and live["withdrawn"].isna().all()
+    assert "ZEV share 2030" in set(live["label"]) and live["withdrawn"].isna().all()
 
 
 def test_state_targets_left_out_where_the_run_does_not_model_their_standard(build):
@@ -185,3 +185,28 @@ def test_bev_share_of_evs_is_labelled_as_derived(small_results):
     assert row["compared_variable"] == BEV_OF_EV and BEV_OF_EV.startswith("derived: ")
     assert BEV_OF_EV not in set(small_results.series["variable"]) and "Sales Share|Cars EV|BEV" not in BEV_OF_EV
     assert row["compared_with"].startswith("derived BEV share of EV car sales")
+
+
+def test_name_is_the_fact_table_name_and_label_carries_the_status(build):
+    """A target's status went into its ``name``, so a lookup by name ("ZEV share 2030") failed; the
+    name is now the fact table's, and ``label`` (what views print) adds the status."""
+    res = Results(build.series(region="US"), build.makers(region="US"), build.meta(), {})
+    t = res.targets()
+    facts = data.load("targets")
+    assert set(t["name"]) <= set(facts.loc[facts["region"] == "USA", "name"])
+    by_name = t.set_index("name")
+    assert by_name.loc["ZEV share 2030", "label"] == "ZEV share 2030 (withdrawn 2025)"
+    plain = t[t["withdrawn"].isna()]
+    assert (plain["label"] == plain["name"]).all()  # no status: the label is the name
+    assert list(t["region_code"].unique()) == ["US"]
+
+
+def test_results_targets_passes_all_jurisdictions_through(build):
+    """``Results.targets()`` had no ``all_jurisdictions``: the left-out state targets were only
+    reachable through ``nevsim.targets.check``; and ``region_code`` was added by results.py only."""
+    res = Results(build.series(region="US"), build.makers(region="US"), build.meta(), {})
+    every = res.targets(all_jurisdictions=True)
+    pd.testing.assert_frame_equal(every, check(res, all_jurisdictions=True))
+    assert {f"California ACC II {y}" for y in range(2026, 2036)} <= set(every["name"])
+    assert every.attrs["left_out"] == [] and res.targets().attrs["left_out"]
+    assert (check(res)["region_code"] == "US").all()

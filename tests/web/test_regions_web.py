@@ -157,3 +157,38 @@ def test_targets_left_out_are_named_under_the_table(regional: Any) -> None:
     left = re.search(r'<p class="note" id="targets-left-out">(.*?)</p>', html, re.S)
     assert left and "10 targets of a state standard" in left.group(1) and "all_jurisdictions=True" in left.group(1)
     assert 'id="targets-left-out"' not in c.get("/outlook", params={"run": ids["EU"]}).text
+
+
+def test_api_targets_lists_the_left_out_targets_and_keeps_name_stable(regional: Any) -> None:
+    """The API's targets check lost the ten ACC II targets us-current-policies leaves out without a
+    word; and a target's name carried its status ("ZEV share 2030 (withdrawn 2025)"), so a client
+    could not look it up by the fact table's name. Now ``left_out`` names them; ``label`` has the status."""
+    c, ids = regional
+    doc = c.get(f"/api/runs/{ids['US']}/targets").json()
+    assert doc["left_out"] == [f"California ACC II {y}" for y in range(2026, 2036)]
+    goal = next(t for t in doc["targets"] if t["name"] == "ZEV share 2030")
+    assert goal["label"] == "ZEV share 2030 (withdrawn 2025)" and goal["region_code"] == "US"
+    assert c.get(f"/api/runs/{ids['EU']}/targets").json()["left_out"] == []
+
+
+def test_outlook_targets_table_prints_the_label(regional: Any) -> None:
+    """The web targets table and its footnotes print the label (name and status), not the bare name."""
+    c, ids = regional
+    html = c.get("/outlook", params={"run": ids["EU"]}).text
+    table = re.search(r'<table id="targets">.*?</table>', html, re.S).group(0)
+    assert "<td>EU car CO2 2020 (NEDC: not comparable)</td>" in table
+    notes = _text(re.search(r'<ol class="footnotes src" id="target-notes">.*?</ol>', html, re.S).group(0))
+    assert "EU car CO2 2020 (NEDC: not comparable)" in notes
+
+
+def test_outlook_headline_columns_are_the_reports_labels(regional: Any) -> None:
+    """The page's headline columns are :func:`nevsim.report.headline_labels` unchanged: the money labels
+    already name the run's currency (a replacement of "region currency" on the page was dead code)."""
+    from nevsim.report import headline_table
+
+    c, ids = regional
+    html = c.get("/outlook", params={"run": ids["US"]}).text
+    head = re.search(r'<table class="num" id="headline">.*?</thead>', html, re.S).group(0)
+    cols = [_text(x).strip() for x in re.findall(r"<th>(.*?)</th>", head)]
+    assert cols == list(headline_table(c.app.state.nevsim.load(ids["US"])).columns)
+    assert "Public cost: purchase subsidy + tax forgone on plug-ins (billion USD)" in cols

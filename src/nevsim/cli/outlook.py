@@ -4,7 +4,8 @@
 ``china-current-policies``), prints the headline table and the targets check, stores the run
 (DuckDB, user data directory or ``--store``) and, with ``--out DIR``, writes ``series.csv``,
 ``series_iamc.csv``, ``makers.csv`` and ``report.html``. ``--json`` prints
-``{"run": {...}, "series": [...], "targets": [...]}``; ``--csv`` prints the long table.
+``{"run": {...}, "series": [...], "targets": [...], "left_out": [...]}`` (``left_out``: the names of
+the targets the check leaves out, :func:`nevsim.targets.check`); ``--csv`` prints the long table.
 ``--region US|EU|CN`` runs that region's default scenario (or checks that the scenario given is
 of that region); ``--region all`` runs the three default scenarios and prints them side by side
 (``--out`` then writes the comparison: :mod:`nevsim.compare`; ``--draws``/``--seed`` sample each
@@ -216,7 +217,7 @@ def print_outlook(res: Results, targets: pd.DataFrame, *, all_years: bool = Fals
                     else str(t.compared_with).split(":")[0] if str(t.compared_with).startswith("not ")
                     else "not modelled")
         prob = [] if n == 1 else [_num(getattr(t, "probability_met", float("nan")), ".0%")]
-        tt.add_row(str(t.name), str(t.source).split(" (")[0], "yes" if t.binding else "no", str(t.year),
+        tt.add_row(str(t.label), str(t.source).split(" (")[0], "yes" if t.binding else "no", str(t.year),
                    value, _num(t.projected_value, fmt), _num(t.gap, fmt), met,
                    *prob, first, compared)
     print_table(tt, console=console, key=["target"], optional=("compared with", "source"),
@@ -354,7 +355,8 @@ def outlook_cmd(
             series = quantile_table(res.series[cols])[["region", "variable", "unit", "year", "quantile", "value"]]
         else:
             series = res.series[["region", "variable", "unit", "year", "value"]]
-        echo_json({"run": run_info, "series": _records(series), "targets": _records(targets)})
+        echo_json({"run": run_info, "series": _records(series), "targets": _records(targets),
+                   "left_out": list(targets.attrs.get("left_out", []))})
         return
     if as_csv:
         frame = quantile_table(res.series) if many else res.to_frame()
@@ -412,7 +414,8 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
             typer.echo(series.to_csv(index=False, float_format=CSV_FLOAT_FORMAT), nl=False)
             return
         echo_json({"runs": [{**r.meta} for r in runs], "stored": stored, "files": written,
-                   "series": _records(series), "targets": _records(targets)})
+                   "series": _records(series), "targets": _records(targets),
+                   "left_out": targets.attrs.get("left_out", {})})
         return
     from rich.table import Table
 
@@ -447,10 +450,12 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
     for t in targets.itertuples(index=False):  # (every row: one the model cannot compare shows –)
         prob = [_num(getattr(t, "probability_met", float("nan")), ".0%")] if many else []
         value, fmt = _target_value(t)
-        tt.add_row(str(t.region), str(t.name), "yes" if t.binding else "no", str(t.year), value,
+        tt.add_row(str(t.region), str(t.label), "yes" if t.binding else "no", str(t.year), value,
                    _num(t.projected_value, fmt), "–" if pd.isna(t.met) else ("yes" if bool(t.met) else "no"),
                    *prob, "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)))
     print_table(tt, console=console, key=["region", "target"])
+    if left := compare.left_out_text(targets):
+        console.print(f"[dim]{left}[/]")
     for s in stored:
         console.print(f"Run [bold]{s['run_id']}[/] ({s['scenario']}) stored in {s['store']}")
     for path in written:

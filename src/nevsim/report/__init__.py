@@ -25,7 +25,8 @@ from nevsim.errors import year_span
 if TYPE_CHECKING:
     from nevsim.results import Results
 
-__all__ = ["build_html", "headline_table", "history_caption", "history_sources", "write_html"]
+__all__ = ["CSS", "build_html", "headline_table", "history_caption", "history_sources", "table_html",
+           "targets_display", "write_html"]
 
 #: Headline variables of the report and the CLI: (label, variable, format).
 HEADLINE: list[tuple[str, str, str]] = [
@@ -179,7 +180,8 @@ def history_caption(res: Results, labels: dict[str, str], *, lead: str = "Histor
     return text
 
 
-def _table_html(frame: pd.DataFrame, *, cls: str = "") -> str:
+def table_html(frame: pd.DataFrame, *, cls: str = "") -> str:
+    """A text table (every cell as :func:`str`, escaped) as an HTML ``<table class=cls>``."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     for rec in frame.itertuples(index=False):
@@ -188,7 +190,15 @@ def _table_html(frame: pd.DataFrame, *, cls: str = "") -> str:
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def _targets_display(targets: pd.DataFrame) -> pd.DataFrame:
+def targets_display(targets: pd.DataFrame) -> pd.DataFrame:
+    """The targets check (:func:`nevsim.targets.check`) as the report shows it: text cells.
+
+    Readable headers; the target's ``label`` (name and status; the ``name`` in a frame without
+    one); ``binding`` / ``not binding``, yes/no, "–" for a missing value, thousands separators,
+    the unit with the target value and ``compared with`` in words (derived quantities say
+    ``derived:``). With draws (a ``probability_met`` column) a ``P(met)`` column (share of draws
+    meeting the target) follows ``met``.
+    """
     from nevsim.report.charts import for_readers
 
     def num(v: Any, unit: str) -> str:
@@ -200,17 +210,23 @@ def _targets_display(targets: pd.DataFrame) -> pd.DataFrame:
     for t in targets.itertuples(index=False):
         met = "–" if pd.isna(t.met) else ("yes" if t.met else "no")
         rows.append({
-            "target": t.name, "source": t.source, "binding": "binding" if t.binding else "not binding",
+            "target": getattr(t, "label", t.name), "source": t.source, "binding": "binding" if t.binding else "not binding",
             "year": t.year, "target value": f"{num(t.target_value, t.unit)} {t.unit}",
             "projected": num(t.projected_value, t.unit), "gap": num(t.gap, t.unit), "met": met,
             "first year met": "–" if pd.isna(t.first_year_met) else str(int(t.first_year_met)),
             "compared with": for_readers(str(t.compared_with), " (how: see the note below this table)"),
             "status": t.status,
         })
-    return pd.DataFrame(rows)
+    shown = pd.DataFrame(rows)
+    if "probability_met" in targets.columns and not shown.empty:
+        p = targets["probability_met"].to_numpy(dtype=float)
+        shown.insert(shown.columns.get_loc("met") + 1, "P(met)",
+                     ["–" if not math.isfinite(v) else f"{v:.0%}" for v in p])
+    return shown
 
 
-_CSS = """
+#: Style sheet of the report and ``comparison.html`` (:mod:`nevsim.compare`).
+CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
 main{max-width:1150px;margin:auto;padding:1.5rem}
 header{background:#16324f;color:#fff;padding:1.2rem 1.5rem}
@@ -278,7 +294,7 @@ def build_html(res: Results, *, title: str | None = None) -> str:
     parts = []
     head = headline_table(res)
     shown = {var: label for var, label in headline_labels(res).items() if label in head.columns}
-    parts.append(f"<section><h2>Headline</h2>{_table_html(head, cls='headline')}"
+    parts.append(f"<section><h2>Headline</h2>{table_html(head, cls='headline')}"
                  f"<p class='note'>Years: the last history year and every five years. Shares in percent of "
                  f"new sales. {html.escape(history_caption(res, shown))}</p></section>")
     for i, (name, fig) in enumerate(figures):
@@ -295,7 +311,7 @@ def build_html(res: Results, *, title: str | None = None) -> str:
                         f"{html.escape('; '.join(derived.get('sources', [])))}.</p>")
     parts.append(
         "<section><h2>Targets check</h2>"
-        + _table_html(_targets_display(targets), cls="targets")
+        + table_html(targets_display(targets), cls="targets")
         + "<p class='note'>gap = projected − target, in the target's unit. First year met: first model year, "
           "from the year the target was announced, whose value meets it. Status: V seen in the cited source, "
           "S secondary source only, U unconfirmed. Targets of other regions do not apply to this run. "
@@ -315,7 +331,7 @@ def build_html(res: Results, *, title: str | None = None) -> str:
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(page_title)}</title>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<style>{_CSS}</style>"
+        f"<style>{CSS}</style>"
         f"<script type='text/javascript'>{get_plotlyjs()}</script>"
         "</head><body>"
         f"<header><h1>{html.escape(page_title)}</h1><dl>{dl}</dl></header>"

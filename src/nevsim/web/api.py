@@ -8,7 +8,7 @@ Runs::
     GET  /api/runs/{run_id}             status and progress; when done, the run's meta and scenario
     GET  /api/runs/{run_id}/series      ?variable=…&region=…&first_year=…&last_year=…
     GET  /api/runs/{run_id}/makers      ?variable=…&maker=…
-    GET  /api/runs/{run_id}/targets     the targets check
+    GET  /api/runs/{run_id}/targets     the targets check and the names of the targets it leaves out
     GET  /api/runs/{run_id}/download/{series.csv|iamc.csv|makers.csv|series.parquet|makers.parquet|report.html}
 
 Scenarios: ``GET /api/scenarios``, ``GET /api/scenarios/{name}``, ``GET /api/scenarios/{name}/toml``,
@@ -231,8 +231,11 @@ def run_makers(
 
 @router.get("/runs/{run_id}/targets", summary="Targets check of a stored run", responses=ERRORS)
 def run_targets(request: Request, run_id: RunId) -> dict[str, Any]:
+    """The targets check (``name`` stable, ``label`` = name and status) and ``left_out``: the names of
+    the targets the check leaves out (a state standard the run does not model; :func:`nevsim.targets.check`)."""
     res = state_of(request).load(run_id)
-    return {"run_id": run_id, "targets": records(res.targets())}
+    targets = res.targets()
+    return {"run_id": run_id, "targets": records(targets), "left_out": list(targets.attrs.get("left_out", []))}
 
 
 def download_bytes(st: AppState, run_id: str, kind: str) -> bytes:

@@ -192,15 +192,12 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
                     "fig": res.stats.battery_price().plot(title="Battery pack price")})
     for f in figures:
         _name_rough_bands(f["fig"], res.n_draws)
-    currency = run_currency(res)
-    head = headline_table(res)
-    head.columns = [str(c).replace("billion, region currency", f"billion {currency}")
-                    .replace("region currency", currency) for c in head.columns]
+    head = headline_table(res)  # (money labels name the run's own unit: report.headline_labels)
     from nevsim.report import headline_labels, history_caption
 
     history_note = history_caption(res, {var: label for var, label in headline_labels(res).items()
                                          if label in head.columns})
-    shown = [c for c in ("name", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
+    shown = [c for c in ("name", "label", "year", "target_value", "unit", "binding", "projected_value", "gap", "met",
                          "first_year_met", "source", "compared_with", "note") if c in targets.columns]
     shown_targets = targets[shown].to_dict("records")
     notes: dict[tuple[str, str], dict[str, Any]] = {}
@@ -210,7 +207,7 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
         if t["compared_with"] or t["note"]:
             note = notes.setdefault((t["compared_with"], t["note"]), {
                 "n": len(notes) + 1, "names": [], "compared_with": t["compared_with"], "note": t["note"]})
-            note["names"].append(str(t["name"]))
+            note["names"].append(str(t["label"]))
             t["footnote"] = note["n"]
     context["regions"] = {**REGIONS, **{r: r for r in res.regions if r not in REGIONS}}  # regions from files too
     return render(request, "outlook.html", res=res, meta=res.meta, figures=figures,
