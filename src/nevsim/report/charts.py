@@ -238,7 +238,8 @@ def share_vs_targets(res: Results, targets: pd.DataFrame | None = None,
                          & targets["compared_with"].astype(str).str.startswith("Sales Share")]
         for binding, group in shares.groupby("binding"):
             fig.add_trace(go.Scatter(
-                x=group["year"], y=group["target_value"], mode="markers", text=group["name"],
+                x=group["year"], y=group["target_value"], mode="markers",
+                text=group["label" if "label" in group.columns else "name"],
                 marker={"symbol": "diamond" if binding else "diamond-open", "size": 12, "color": "#b2182b",
                         "line": {"width": 2, "color": "#b2182b"}},
                 name="target (binding)" if binding else "target (not binding)",
@@ -273,17 +274,18 @@ def target_labels(shares: pd.DataFrame) -> pd.DataFrame:
     years to the right, ``LABEL_GAP_PCT`` points high) moves down below it, or up when there is no room.
     """
     frame = shares[["name", "year", "target_value"]].copy()
+    frame["text"] = shares["label"] if "label" in shares.columns else shares["name"]  # (name and status)
     frame["stem"] = frame["name"].astype(str).str.replace(r"\s*\d{4}$", "", regex=True)
     keep = []
     for _, g in frame.sort_values("year").groupby("stem", sort=False):
         keep.append(g.iloc[[0, -1]] if len(g) > 2 else g)
     kept = pd.concat(keep) if keep else frame
-    merged = kept.groupby(["year", "target_value"])["name"].agg(lambda n: " / ".join(n)).reset_index()
+    merged = kept.groupby(["year", "target_value"])["text"].agg(lambda n: " / ".join(n)).reset_index()
     placed: list[tuple[float, float, float]] = []  # (x0, x1, y)
     out = []
     for row in merged.sort_values(["year", "target_value"], ascending=[True, False]).itertuples(index=False):
         x0 = float(row.year) + LABEL_DX_YEARS
-        x1 = x0 + LABEL_CHAR_YEARS * len(str(row.name))
+        x1 = x0 + LABEL_CHAR_YEARS * len(str(row.text))
         y = float(row.target_value)
         for _ in range(len(placed) + 1):
             hits = [p for p in placed if p[0] < x1 and x0 < p[1] and abs(p[2] - y) < LABEL_GAP_PCT]
@@ -292,7 +294,7 @@ def target_labels(shares: pd.DataFrame) -> pd.DataFrame:
             below = min(p[2] for p in hits) - LABEL_GAP_PCT
             y = below if below >= 2.0 else max(p[2] for p in hits) + LABEL_GAP_PCT
         placed.append((x0, x1, y))
-        out.append({"x": x0, "y": y, "text": str(row.name)})
+        out.append({"x": x0, "y": y, "text": str(row.text)})
     return pd.DataFrame(out, columns=["x", "y", "text"])
 
 
