@@ -79,7 +79,7 @@ def test_report_helpers_are_public_and_compare_uses_them():
     assert not any(hasattr(report, n) for n in ("_CSS", "_table_html", "_targets_display"))
     assert "from nevsim.report import _" not in inspect.getsource(compare)
     html = report.table_html(pd.DataFrame({"a": ["<b>"]}), cls="x")
-    assert html.startswith('<table class="x">') and "&lt;b&gt;" in html
+    assert '<table class="x">' in html and html.startswith('<div class="scroll">') and "&lt;b&gt;" in html
 
 
 def test_comparison_targets_csv_keeps_name_and_adds_label(tmp_path: Path):
@@ -93,3 +93,20 @@ def test_comparison_targets_csv_keeps_name_and_adds_label(tmp_path: Path):
     assert csv.loc["ZEV share 2030", "label"] == "ZEV share 2030 (withdrawn 2025)"
     assert csv.loc["EU car CO2 2020", "label"] == "EU car CO2 2020 (NEDC: not comparable)"
     assert csv.loc["EU car CO2 2025", "label"] == "EU car CO2 2025"
+
+
+def test_comparison_html_reads_like_the_report_and_works_on_a_phone(tmp_path: Path):
+    """Visual QA: comparison.html had no viewport tag (a phone shrank it to 40 %), no page layout,
+    history marked by dots only and a y axis from −6."""
+    import nevsim
+    from nevsim.scenario import load_scenario
+
+    runs = [nevsim.run(load_scenario(n, {"years": {"last": 2035}})) for n in ("china-current-policies",
+                                                                             "eu-current-policies")]
+    compare.write_comparison(runs, tmp_path)
+    page = (tmp_path / "comparison.html").read_text(encoding="utf-8")
+    assert "name='viewport'" in page and "<header><h1>nevsim — regions compared</h1>" in page
+    assert '<div class="scroll"><table class="num">' in page
+    fig = compare._figure(runs, compare.targets_table(runs))
+    assert list(fig.layout.yaxis.range) == [0, 100]
+    assert any(s.fillcolor for s in fig.layout.shapes)  # the shaded history years

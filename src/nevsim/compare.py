@@ -103,8 +103,13 @@ def _figure(runs: list[Results], targets: pd.DataFrame) -> Any:
             fig.add_trace(go.Scatter(x=pct["year"], y=pct["target_value"], mode="markers",
                                      marker={"symbol": "diamond-open", "size": 12, "color": color},
                                      name=f"{code} targets", text=pct["label"], hovertemplate="%{text}: %{y}%"))
+    from nevsim.report.charts import add_history_band
+
+    lasts = [r.meta.get("history_last_year") for r in runs if r.meta.get("history_last_year") is not None]
+    add_history_band(fig, int(wide.index.min()), min(lasts) if lasts else None)  # (the years every run calibrates)
     fig.update_layout(title="EV share of new cars by region (history calibrated; projections from the model)",
                       yaxis_title="percent of new cars", xaxis_title="year", height=520, template="plotly_white")
+    fig.update_yaxes(range=[0, 100])  # (a share: not from −6)
     return fig
 
 
@@ -125,18 +130,27 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
     table = table_html(targets_display(targets), cls="targets")
     share = share_table(runs)
     years = [y for y in share.index if y % 5 == 0 and y >= 2015]
-    body = (f"<h1>nevsim — regions compared</h1><p>Runs: {html.escape(', '.join(str(r.meta.get('scenario')) for r in runs))}."
-            " EV share of new cars (IEA basis: BEV + PHEV); history years calibrated to IEA/OWID observations.</p>"
-            + fig.to_html(full_html=False, include_plotlyjs=True)
-            + "<h2>EV share of new cars (%)</h2>" + share.loc[years].round(1).to_html()
-            + "<h2>Targets check</h2>" + table
+    from nevsim.results import region_name
+
+    shown = share.loc[years].round(1)
+    shown = pd.DataFrame({"year": [str(y) for y in shown.index],
+                          **{f"{region_name(c)} ({c})": [f"{v:.1f}" for v in shown[c]] for c in shown.columns}})
+    runs_text = html.escape(", ".join(str(r.meta.get("scenario")) for r in runs))
+    body = (f"<header><h1>nevsim — regions compared</h1><dl><dt>runs</dt><dd>{runs_text}</dd></dl></header><main>"
+            "<section><p class='note'>EV share of new cars (IEA basis: BEV + PHEV); history years (shaded) are "
+            "calibrated to IEA/OWID observations.</p>"
+            + fig.to_html(full_html=False, include_plotlyjs=True, default_height="100%",
+                          config={"displaylogo": False, "responsive": True})
+            + "</section><section><h2>EV share of new cars (%)</h2>" + table_html(shown, cls="num")
+            + "</section><section><h2>Targets check</h2>" + table
             + "<p class='note'>gap = projected − target, in the target's unit. First year met: first model year, "
               "from the year the target was announced, whose value meets it. Status: V seen in the cited source, "
               "S secondary source only, U unconfirmed. A target marked (withdrawn YEAR) is no longer in force and "
-              "is kept as a reference. " + html.escape(left_out_text(targets)) + "</p>"
-            + "<p>Data: IEA (2025) Global EV Outlook 2025, CC BY 4.0; Our World in Data, CC BY 4.0. "
-              "Projections are nevsim model results.</p>")
-    paths[2].write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>nevsim regions</title>"
+              "is kept as a reference. " + html.escape(left_out_text(targets)) + "</p></section>"
+            + "<section><p class='note'>Data: IEA (2025) Global EV Outlook 2025, CC BY 4.0; Our World in Data, "
+              "CC BY 4.0. Projections are nevsim model results.</p></section></main>")
+    paths[2].write_text("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>nevsim regions</title>"
+                        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
                         f"<style>{CSS}</style></head>"
                         f"<body>{body}</body></html>", encoding="utf-8")
     return paths

@@ -147,3 +147,25 @@ def test_report_targets_table_shows_the_label_and_p_met_with_draws(build, draws_
     row = shown.set_index("target").loc["NEV share 2027"]
     assert row["P(met)"] == "100%"
     assert "<th>P(met)</th>" in build_html(draws_results)
+
+
+def test_a_many_draw_report_shows_the_ev_band_and_folds_its_diagnostics(draws_results):
+    """Visual QA: the Monte Carlo report left out the EV share's 5–95 % range the CLI prints, and
+    four fifths of a 500-draw page was the diagnostics JSON, one per-draw number a line."""
+    from nevsim.report import EV_BAND_LABEL
+    from nevsim.results import Results
+
+    head = headline_table(draws_results)
+    assert EV_BAND_LABEL in head.columns
+    assert list(head.columns).index(EV_BAND_LABEL) == list(head.columns).index("EV share of new cars (%)") + 1
+    assert all("–" in v for v in head[EV_BAND_LABEL])
+    meta = {**draws_results.meta, "calibration": {"kappa": [0.5 + i / 1000 for i in range(500)]}}
+    page = build_html(Results(draws_results.series, draws_results.makers, meta, draws_results.scenario))
+    diag = page[page.index("Solver and calibration diagnostics"):]
+    assert "<details>" in page and "&quot;n&quot;: 500" in diag and "&quot;median&quot;" in diag
+    assert diag.count("\n") < 60  # (was a line per draw)
+
+
+def test_tables_scroll_on_a_narrow_screen(real_results):
+    page = build_html(real_results)
+    assert '<div class="scroll"><table class="headline">' in page and ".scroll{overflow-x:auto}" in page

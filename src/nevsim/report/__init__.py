@@ -92,14 +92,39 @@ def headline_table(res: Results, years: list[int] | None = None) -> pd.DataFrame
     s = res._rows("series", variables=[var for _, var, _ in HEADLINE])
     med = s[s["year"].isin(years)].groupby(["variable", "year"], observed=True)["value"].median()
     labels = headline_labels(res)
+    band = None
+    if res.n_draws > 1:  # the EV share's 5–95 % range over draws, beside its median (as the CLI prints it)
+        ev = s[(s["variable"] == "Sales Share|Cars|EV").to_numpy() & s["year"].isin(years).to_numpy()]
+        band = ev.groupby("year")["value"].quantile([0.05, 0.95]).unstack()
     rows = []
     for y in years:
         row = {"year": str(y)}
         for _, var, fmt in HEADLINE:
             if var in med.index.get_level_values(0):
                 row[labels[var]] = _fmt(float(med.get((var, y), float("nan"))), fmt)
+                if var == "Sales Share|Cars|EV" and band is not None:
+                    row[EV_BAND_LABEL] = (f"{band.loc[y, 0.05]:.1f}–{band.loc[y, 0.95]:.1f}" if y in band.index
+                                          else "–")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: The headline column of a many-draw run next to the EV share's median.
+EV_BAND_LABEL = "EV share 5–95 % of draws"
+
+
+def _summarised(value: Any) -> Any:
+    """Diagnostics for reading: a list of more than 12 numbers (one per draw or year) becomes its
+    count, minimum, median and maximum; dicts and shorter lists are kept."""
+    if isinstance(value, dict):
+        return {k: _summarised(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        nums = [v for v in value if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(value) > 12 and len(nums) == len(value):
+            arr = sorted(float(v) for v in nums)
+            return {"n": len(arr), "min": arr[0], "median": arr[len(arr) // 2], "max": arr[-1]}
+        return [_summarised(v) for v in value]
+    return value
 
 
 def history_sources(res: Results) -> dict[str, str]:
@@ -187,7 +212,8 @@ def table_html(frame: pd.DataFrame, *, cls: str = "") -> str:
     for rec in frame.itertuples(index=False):
         cells = "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in rec)
         body.append(f"<tr>{cells}</tr>")
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (f'<div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
 def targets_display(targets: pd.DataFrame) -> pd.DataFrame:
@@ -242,6 +268,9 @@ td:nth-child(n+2){font-variant-numeric:tabular-nums}
 .note{font-size:.85rem;color:#555}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 @media(max-width:900px){.grid{grid-template-columns:1fr}}
+.scroll{overflow-x:auto}
+header dd{overflow-wrap:anywhere;min-width:0}
+@media(max-width:600px){main{padding:.5rem}section{padding:.6rem}table{font-size:.75rem}}
 """
 
 
@@ -322,9 +351,13 @@ def build_html(res: Results, *, title: str | None = None) -> str:
     parts.append(f"<section><h2>Data and attribution</h2><p class='note'>{html.escape(ATTRIBUTION)}</p>"
                  f"{'<ul class=note>' + src_list + '</ul>' if src_list else ''}</section>")
     diag = {k: meta.get(k) for k in ("solver", "calibration", "timing_s") if k in meta}
-    if diag:
-        parts.append("<section><h2>Solver and calibration diagnostics</h2><pre class='note'>"
-                     + html.escape(json.dumps(diag, indent=1, default=str)) + "</pre></section>")
+    if diag:  # (folded: a 500-draw run's per-draw values were four fifths of the page)
+        parts.append("<section><details><summary><h2 style='display:inline'>Solver and calibration diagnostics"
+                     "</h2></summary><p class='note'>Lists of more than 12 numbers (one per draw or year) are "
+                     "shown as their count, minimum, median and maximum; the run's metadata has them all "
+                     "(<code>res.meta</code>, <code>nevsim runs list</code>).</p><pre class='note'>"
+                     + html.escape(json.dumps(_summarised(diag), indent=1, default=str))
+                     + "</pre></details></section>")
 
     page_title = title or f"nevsim outlook — {meta.get('scenario', '')}"
     return (
