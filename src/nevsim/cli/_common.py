@@ -169,6 +169,10 @@ PIPE_TEXT_MIN = 40
 #: is split: such a column may break a long word over lines; other columns never do.
 FOLD_MIN = 12
 
+#: Narrowest such a column is made when a part of stacked tables is too wide even with every
+#: column at its narrowest (the key columns of the policy tables take 70 of 80 columns).
+FOLD_FLOOR = 6
+
 
 def output_console(*, stderr: bool = False) -> Console:
     """A rich console writing to the current stdout (or stderr), created per call (CliRunner, pipes).
@@ -328,6 +332,16 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
             extra = min(spare, ranges[i][1] - ranges[i][0])
             widths[i] += extra
             spare -= extra
+        # too wide even so (a part of key columns and one long text): the other columns that fold
+        # give way, the widest first, down to FOLD_FLOOR; else rich would narrow every column,
+        # the keys and their headers too ("powertrai/n")
+        excess = need(idx, lo=True) - width
+        for i in sorted(idx, key=lambda i: -widths[i]):
+            column = table.columns[i]
+            if excess > 0 and i not in keys and column.overflow == "fold" and column.width is None:
+                cut = min(excess, max(widths[i] - FOLD_FLOOR, 0))
+                widths[i] -= cut
+                excess -= cut
         sub = _rebuild(table, idx, title=title, caption=caption, widths=widths)
         if any(widths[i] < ranges[i][1] for i in idx if i in keys):
             broken.add(id(sub))
