@@ -16,7 +16,7 @@ from nevsim.errors import DataIntegrityError, InputError
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Column, Table
+    from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,13 +150,28 @@ def check_writable(path: Path, *, force: bool, field: str, suffixes: Sequence[st
 
 # ---------------------------------------------------------------------------- tables that fit
 
-#: Width of the output when stdout is not a terminal (a pipe, a file, CliRunner): wide, so that
-#: saved output keeps every column and its rows unwrapped. A terminal gets its own width.
+#: Width of the console when stdout is not a terminal (a pipe, a file, CliRunner): the text
+#: around the tables. A table there is printed whole, at its own width (:func:`unsplit_table`).
 PIPE_WIDTH = 200
+
+#: Widest a table printed to a pipe or file is made. A table that would be wider with every row
+#: on one line (the policy audit's notes run to 1,039 characters: 1,400 columns) has its long
+#: free-text columns (notes, lists of sources) narrowed to one common width, and their longer
+#: cells wrap within the cell; every other column keeps its full width. Beyond about twice a wide
+#: terminal a line is no longer read in a pager or an editor, and a narrower cap would wrap more
+#: rows of the tables that are merely wide (the outlook, ``policy show``: 150-250 columns).
+PIPE_MAX_WIDTH = 400
+
+#: Narrowest a free-text column is made in a pipe (:data:`PIPE_MAX_WIDTH`).
+PIPE_TEXT_MIN = 40
 
 #: Narrowest a column whose overflow is "fold" (long identifiers, notes) is made before the table
 #: is split: such a column may break a long word over lines; other columns never do.
 FOLD_MIN = 12
+
+#: Narrowest such a column is made when a part of stacked tables is too wide even with every
+#: column at its narrowest (the key columns of the policy tables take 70 of 80 columns).
+FOLD_FLOOR = 6
 
 
 def output_console(*, stderr: bool = False) -> Console:
@@ -175,52 +190,95 @@ def output_console(*, stderr: bool = False) -> Console:
     return Console(width=max(PIPE_WIDTH, probe.width))
 
 
-def _column_widths(console: Console, column: Column) -> tuple[int, int]:
-    """(narrowest, natural) width of a column's text, padding excluded.
+#: The settings of a table and of a column that :func:`_rebuild` copies (rich's public attributes,
+#: the arguments of ``Table()`` and ``Table.add_column``).
+_TABLE_FIELDS = ("width", "min_width", "box", "safe_box", "padding", "collapse_padding", "pad_edge", "expand",
+                 "show_header", "show_footer", "show_edge", "show_lines", "leading", "style", "row_styles",
+                 "header_style", "footer_style", "border_style", "title_style", "caption_style", "title_justify",
+                 "caption_justify", "highlight")
+_COLUMN_FIELDS = ("header", "footer", "header_style", "footer_style", "style", "justify", "vertical", "overflow",
+                  "width", "min_width", "max_width", "ratio", "no_wrap", "highlight")
 
-    Natural: its longest line (header included). Narrowest: its longest word (a number is one
-    word, so it is never broken); the natural width for a ``no_wrap`` column; at most
-    :data:`FOLD_MIN` for a column that folds long words. Fixed and capped widths are kept.
+
+def _rebuild(table: Table, columns: Sequence[int], *, title: Any, caption: Any, widths: dict[int, int] | None = None,
+             rows: bool = True) -> Table:
+    """A new table with the settings of ``table``, the columns at ``columns`` and (``rows``) its rows.
+
+    Built with rich's public API only (``Table()``, ``add_column``, ``add_row`` from each column's
+    ``cells``), so that a new rich cannot break it. ``widths`` (column index → width) fixes the
+    width of those columns.
     """
+    from rich.table import Table
+
+    new = Table(title=title, caption=caption, **{name: getattr(table, name) for name in _TABLE_FIELDS})
+    widths = widths or {}
+    for i in columns:
+        settings = {name: getattr(table.columns[i], name) for name in _COLUMN_FIELDS}
+        if i in widths:
+            settings.update(width=widths[i], min_width=None, max_width=None)
+        new.add_column(**settings)
+    if rows and columns:
+        cells = [list(table.columns[i].cells) for i in columns]
+        for r, row in enumerate(table.rows):
+            new.add_row(*(column[r] for column in cells), style=row.style, end_section=row.end_section)
+    return new
+
+
+def _measure(console: Console, table: Table) -> tuple[list[tuple[int, int]], list[list[tuple[int, ...]]]]:
+    """Each column's (narrowest, natural) width, padding excluded, and each of its cells' lines' widths.
+
+    From rich's measure of each cell (header included), with no rendering. Natural: its longest
+    line. Narrowest: its longest word (a number is one word, so it is never broken); the natural
+    width for a ``no_wrap`` column; at most :data:`FOLD_MIN` for a column that folds long words.
+    Fixed and capped widths are kept. The lines: the header's, then each row's (a cell that is not
+    text counts as one line of its natural width).
+    """
+    from rich.cells import cell_len
     from rich.measure import Measurement
+    from rich.text import Text
 
-    if column.width is not None:
-        return column.width, column.width
     options = console.options.update(width=10_000, min_width=1)
-    low = high = 1
-    for cell in (column.header, *column.cells):
-        m = Measurement.get(console, options, cell)
-        low, high = max(low, m.minimum), max(high, m.maximum)
-    if column.max_width is not None:
-        high = min(high, column.max_width)
-    if column.no_wrap:
-        low = high
-    elif column.overflow == "fold":
-        low = min(low, FOLD_MIN)
-    return min(low, high), high
-
-
-def _subtable(table: Table, columns: list[int], *, title: Any, caption: Any) -> Table:
-    """``table`` with only the columns at ``columns`` (same rows, styles and box), new title/caption."""
-    import copy
-    import dataclasses
-
-    sub = copy.copy(table)
-    sub.columns = [dataclasses.replace(table.columns[i], _index=n) for n, i in enumerate(columns)]
-    sub.title, sub.caption = title, caption
-    return sub
+    ranges: list[tuple[int, int]] = []
+    lines: list[list[tuple[int, ...]]] = []
+    for column in table.columns:
+        low = high = 1
+        widths: list[tuple[int, ...]] = []
+        for cell in (column.header, *column.cells):
+            if isinstance(cell, str):
+                cell = console.render_str(cell, markup=options.markup, highlight=False)
+            m = Measurement.get(console, options, cell)
+            low, high = max(low, m.minimum), max(high, m.maximum)
+            widths.append(tuple(cell_len(line) for line in cell.plain.split("\n")) if isinstance(cell, Text)
+                          else (m.maximum,))
+        lines.append(widths)
+        if column.width is not None:
+            ranges.append((column.width, column.width))
+            continue
+        if column.max_width is not None:
+            high = min(high, column.max_width)
+        if column.no_wrap:
+            low = high
+        elif column.overflow == "fold":
+            low = min(low, FOLD_MIN)
+        ranges.append((min(low, high), high))
+    return ranges, lines
 
 
 def _frame_width(console: Console, table: Table, n_columns: int) -> int:
     """Width the borders and cell padding of ``table`` take with ``n_columns`` columns."""
-    import dataclasses
-
     from rich.measure import Measurement
 
-    probe = _subtable(table, [], title=None, caption=None)
-    probe.columns = [dataclasses.replace(table.columns[0], width=1, min_width=None, max_width=None, _cells=[],
-                                         _index=n) for n in range(n_columns)]
+    probe = _rebuild(table, [], title=None, caption=None, rows=False)
+    for _ in range(n_columns):
+        probe.add_column(width=1)
     return Measurement.get(console, console.options.update(width=10_000), probe).maximum - n_columns
+
+
+def _key_columns(table: Table, key: int | Sequence[str]) -> list[int]:
+    """The indexes of the key columns: the first ``key`` columns, or those with these header names."""
+    if isinstance(key, int):
+        return list(range(min(key, len(table.columns))))
+    return [i for i, c in enumerate(table.columns) if str(c.header) in key]
 
 
 def fit_table(table: Table, width: int, *, console: Console | None = None, key: int | Sequence[str] = 1,
@@ -234,31 +292,39 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
        each table after the first (the reader finds each row again there) and for each table
        whose key columns wrap (the names of the rows):
 
-       * one table, if every column fits at its narrowest (:func:`_column_widths`: no number
-         or word broken): the spare width is given to the key columns first, then to those that
-         lack least (so as few as possible wrap); longer cells wrap within their column;
+       * one table, if every column fits at its narrowest (:func:`_measure`: no number or word
+         broken): the spare width is given to the key columns first, then to those that lack
+         least (so as few as possible wrap); longer cells wrap within their column;
        * stacked tables, each repeating the ``key`` columns (the first ``key`` columns, or
          these header names) so a row can still be told apart, packed with columns at their
          full width; or packed at their narrowest (fewer tables, more wrapped cells).
+
+       The lines are estimated from the measured width of each cell's lines and the width its
+       column gets (:func:`_layout_lines`), not by rendering each layout (rendering the policy
+       audit's three layouts took 4 of its 6 seconds).
     """
     from rich.console import Console
+    from rich.table import Table
 
     console = console or Console(width=width)
     if not table.columns:
         return [table], []
     names = [str(c.header) for c in table.columns]
-    ranges = [_column_widths(console, c) for c in table.columns]
-    keys = [i for i, name in enumerate(names) if (name in key if not isinstance(key, int) else i < key)]
+    ranges, lines = _measure(console, table)
+    keys = _key_columns(table, key)
+    frames: dict[int, int] = {}
 
     def need(idx: list[int], lo: bool) -> int:
-        return sum(ranges[i][0 if lo else 1] for i in idx) + _frame_width(console, table, len(idx))
+        if len(idx) not in frames:
+            frames[len(idx)] = _frame_width(console, table, len(idx))
+        return sum(ranges[i][0 if lo else 1] for i in idx) + frames[len(idx)]
 
     broken: set[int] = set()  # ids of the tables whose key columns are narrower than their text
+    Layout = list[tuple[Table, dict[int, int]]]  # tables and the width of each of their columns
 
-    def sized(idx: list[int], *, title: Any, caption: Any) -> Table:
-        sub = _subtable(table, idx, title=title, caption=caption)
+    def sized(idx: list[int], *, title: Any, caption: Any) -> tuple[Table, dict[int, int]]:
         if need(idx, lo=False) <= width:
-            return sub
+            return _rebuild(table, idx, title=title, caption=caption), {i: ranges[i][1] for i in idx}
         spare = max(width - need(idx, lo=True), 0)
         widths = {i: ranges[i][0] for i in idx}
         # the key columns first, then the least lacking: as many columns as can be are whole
@@ -266,13 +332,22 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
             extra = min(spare, ranges[i][1] - ranges[i][0])
             widths[i] += extra
             spare -= extra
-        for col, i in zip(sub.columns, idx, strict=True):
-            col.width, col.min_width, col.max_width = widths[i], None, None
+        # too wide even so (a part of key columns and one long text): the other columns that fold
+        # give way, the widest first, down to FOLD_FLOOR; else rich would narrow every column,
+        # the keys and their headers too ("powertrai/n")
+        excess = need(idx, lo=True) - width
+        for i in sorted(idx, key=lambda i: -widths[i]):
+            column = table.columns[i]
+            if excess > 0 and i not in keys and column.overflow == "fold" and column.width is None:
+                cut = min(excess, max(widths[i] - FOLD_FLOOR, 0))
+                widths[i] -= cut
+                excess -= cut
+        sub = _rebuild(table, idx, title=title, caption=caption, widths=widths)
         if any(widths[i] < ranges[i][1] for i in idx if i in keys):
             broken.add(id(sub))
-        return sub
+        return sub, widths
 
-    def stacked(keys: list[int], rest: list[int], lo: bool) -> list[Table]:
+    def stacked(keys: list[int], rest: list[int], lo: bool) -> Layout:
         parts: list[list[int]] = []
         for i in rest:
             if parts and need(sorted(keys + parts[-1] + [i]), lo=lo) <= width:
@@ -294,7 +369,7 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
         if name in names and names.index(name) in shown:
             shown.remove(names.index(name))
             dropped.append(name)
-    layouts = []
+    layouts: list[Layout] = []
     if need(shown, lo=True) <= width:
         layouts.append([sized(shown, title=table.title, caption=table.caption)])
     keys = [i for i in keys if i in shown]
@@ -303,15 +378,65 @@ def fit_table(table: Table, width: int, *, console: Console | None = None, key: 
         layouts += [stacked(keys, rest, lo=False), stacked(keys, rest, lo=True)]
     if not layouts:  # only key columns, too wide even at their narrowest: rich narrows them further
         layouts.append([sized(shown, title=table.title, caption=table.caption)])
-    options = console.options.update(width=width)
 
-    def cost(tables: list[Table]) -> int:
+    def cost(layout: Layout) -> int:
         """Lines printed, and a line a row for each table after the first (the reader finds the
         row again there) and for each table that wraps the key columns (the row's name)."""
-        lines = sum(len(console.render_lines(t, options, pad=False)) for t in tables)
-        return lines + (len(tables) - 1 + sum(id(t) in broken for t in tables)) * table.row_count
+        printed = sum(_layout_lines(table, lines, widths, titled=sub.title is not None) for sub, widths in layout)
+        return printed + (len(layout) - 1 + sum(id(sub) in broken for sub, _ in layout)) * table.row_count
 
-    return min(layouts, key=cost), dropped
+    return [sub for sub, _ in min(layouts, key=cost)], dropped
+
+
+def _layout_lines(table: Table, lines: list[list[tuple[int, ...]]], widths: dict[int, int], *, titled: bool) -> int:
+    """Lines a table of ``table``'s columns at ``widths`` (index → width) prints, estimated.
+
+    A cell's line of width w in a column of width c takes ceil(w / c) lines (a ``no_wrap``
+    column: one, cut); a row, its tallest cell; plus the borders (three), the title (one) and the
+    lines between rows (``show_lines``). Word wrapping can take a line more: this is a
+    comparison of layouts, not a count.
+    """
+    total = 3 + int(titled) + (max(table.row_count - 1, 0) if table.show_lines else 0)
+    first = 0 if table.show_header else 1
+    for r in range(first, table.row_count + 1):
+        tallest = 1
+        for i, c in widths.items():
+            if table.columns[i].no_wrap:
+                n = len(lines[i][r])
+            else:
+                n = sum(-(-w // max(c, 1)) or 1 for w in lines[i][r])
+            tallest = max(tallest, n)
+        total += tallest
+    return total
+
+
+def unsplit_table(table: Table, *, console: Console, key: int | Sequence[str] = 1) -> tuple[Table, int]:
+    """``table`` as one table for a pipe or a file, and its width: every column, never stacked.
+
+    Each column at its natural width, each row on one line, if the table is then at most
+    :data:`PIPE_MAX_WIDTH` wide. Wider: its free-text columns (not key, not ``no_wrap``, no fixed
+    width) are narrowed, the widest first, to the largest common width c (at least
+    :data:`PIPE_TEXT_MIN`) that brings it within the cap; their cells longer than c wrap within
+    the cell. The width is the table's (often more than the console's: the caller prints it so).
+    """
+    if not table.columns:
+        return table, console.width
+    ranges, _ = _measure(console, table)
+    keys = _key_columns(table, key)
+    frame = _frame_width(console, table, len(ranges))
+    natural = sum(high for _, high in ranges) + frame
+    if natural <= PIPE_MAX_WIDTH:
+        return table, max(natural, table.min_width or 0)
+    free = [i for i, c in enumerate(table.columns)
+            if i not in keys and not c.no_wrap and c.width is None and ranges[i][1] > PIPE_TEXT_MIN]
+    fixed = natural - sum(ranges[i][1] for i in free)
+    cap = max((ranges[i][1] for i in free), default=PIPE_TEXT_MIN)
+    while cap > PIPE_TEXT_MIN and fixed + sum(min(ranges[i][1], cap) for i in free) > PIPE_MAX_WIDTH:
+        cap -= 1
+    widths = {i: max(cap, ranges[i][0]) for i in free if ranges[i][1] > cap}
+    whole = _rebuild(table, range(len(ranges)), title=table.title, caption=table.caption, widths=widths)
+    width = natural - sum(ranges[i][1] - w for i, w in widths.items())
+    return whole, max(width, table.min_width or 0)
 
 
 def print_table(table: Table, *, console: Console | None = None, key: int | Sequence[str] = 1,
@@ -319,12 +444,22 @@ def print_table(table: Table, *, console: Console | None = None, key: int | Sequ
     """Print ``table`` within the console's width (:func:`fit_table`); no row wraps in a terminal.
 
     To a terminal: ``optional`` columns may be left out, with one line saying which and where to
-    see them (``see``, e.g. "--json or --out DIR"). To a pipe or file (:func:`output_console`):
-    every column is kept (the table is split instead if it must be).
+    see them (``see``, e.g. "--json or --out DIR"); a table still too wide is stacked, each part
+    repeating the ``key`` columns. To a pipe or file (:func:`output_console`): one table with
+    every column, at its own width however wide the console (:func:`unsplit_table`: each row on
+    one line, unless the table would be wider than :data:`PIPE_MAX_WIDTH`).
     """
     console = console or output_console()
-    tables, dropped = fit_table(table, console.width, console=console, key=key,
-                                optional=optional if console.is_terminal else ())
+    if not console.is_terminal:
+        whole, width = unsplit_table(table, console=console, key=key)
+        console_width = console.width
+        console.width = max(console_width, width)  # rich prints no wider than its console
+        try:
+            console.print(whole)
+        finally:
+            console.width = console_width
+        return
+    tables, dropped = fit_table(table, console.width, console=console, key=key, optional=optional)
     caption = tables[-1].caption if len(tables) > 1 else None
     if caption is not None:  # under stacked tables: the console's width, not the last part's
         tables[-1].caption = None

@@ -31,8 +31,10 @@ def _table(title: str, frame: Any, columns: list[str], formats: dict[str, str] |
             else:
                 cells.append(str(v))
         table.add_row(*cells)
-    # the terminal's width (a pipe's: wide); too wide: stacked tables repeating what names a row
-    print_table(table, key=[c for c in ("standard", "param") if c in columns] or 1)
+    # a pipe: one table, whole; a terminal too narrow: stacked tables, each repeating every column
+    # that names a row (a standard's parameter has a value per revision, years, powertrain and band)
+    identifying = ("standard", "param", "revision", "years", "year", "powertrain", "band")
+    print_table(table, key=[c for c in identifying if c in columns] or 1)
 
 
 def _source_urls(keys: tuple[str, ...] | list[str]) -> dict[str, str]:
