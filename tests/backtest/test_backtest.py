@@ -108,10 +108,10 @@ def test_to_json_has_exactly_the_issue_shape(baselines_only: BacktestResult) -> 
 def test_plot_draws_actuals_and_one_fan_per_method(baselines_only: BacktestResult) -> None:
     fig = baselines_only.plot()
     names = [t.name for t in fig.data]
-    assert names[0] == "actual"
-    fans = [t for t in fig.data if t.x and t.x[0] is not None and t.name != "actual"]
+    assert names[-1] == "actual"  # QA 10 #5: the actuals drawn last, over the forecasts
+    fans = [t for t in fig.data if t.name != "actual"]
     assert len(fans) == len(BASELINES) * 2  # one line per method and cutoff
-    fan = next(t for t in fans if t.name == "persistence, cutoff 2021")
+    fan = next(t for t in fans if t.name == "persistence" and t.xaxis == "x2")  # the second panel: cutoff 2021
     assert list(fan.x) == [2021, 2022, 2023, 2024, 2025] and list(fan.y) == [15.0] * 5
 
 

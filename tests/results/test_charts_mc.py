@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -73,7 +74,7 @@ def test_one_draw_has_no_band_and_no_median_word(small_results: Results) -> None
 def test_credit_cap_label_sits_right_of_the_history_label(spread_results: Results) -> None:
     fig = credit_price(spread_results)
     notes = {a.text: a for a in fig.layout.annotations}
-    cap, history = notes["cap 3,000 CNY/credit"], notes["history"]
+    cap, history = notes["cap (penalty) 3,000 CNY per NEV credit"], notes["history"]
     assert history.xanchor == "left" and history.x == pytest.approx(2019.5)  # the band's left edge
     assert cap.xref == "x domain" and cap.x == 1 and cap.xanchor == "right"  # the plot's right edge
 
@@ -116,3 +117,67 @@ def test_aligned_ticks_are_round_cover_the_tops_and_waste_little(left: float, ri
         assert _is_round(step)
         assert n * step >= 1.02 * top * (1 - 1e-9)
         assert n * step <= 2.1 * top  # a round step is less than twice the raw one (plus the 2 % headroom)
+
+
+# ---------------------------------------------------------------------------- QA 10 (charts10)
+
+
+def test_one_palette_colours_the_report_charts(spread_results: Results) -> None:
+    """QA 10 #1: the EV share line is the palette's EV teal, CO2/electricity/oil their own colours
+    (not the BEV blue), targets the one target red, the makers' year bars greys."""
+    from nevsim.report import palette
+    from nevsim.report.charts import energy, maker_balances, share_vs_targets
+
+    fig = share_vs_targets(spread_results)
+    proj = next(t for t in fig.data if t.name and t.name.endswith("projection)"))
+    assert proj.line.color == palette.POWERTRAIN["EV"]
+    colours = {t.line.color for t in energy(spread_results).data if t.line.color}
+    assert colours == {palette.QUANTITY["Oil"], palette.QUANTITY["Electricity"]}
+    assert palette.POWERTRAIN["BEV"] not in colours
+    bars = maker_balances(spread_results).data
+    assert [b.marker.color for b in bars] == palette.greys(len(bars))
+
+
+def test_palette_keeps_regions_and_targets_off_the_powertrain_hues() -> None:
+    from nevsim.report import palette
+
+    assert not set(palette.REGION.values()) & set(palette.POWERTRAIN.values())
+    assert palette.TARGET not in {*palette.POWERTRAIN.values(), *palette.REGION.values(), *palette.SEQUENCE}
+    greys = palette.greys(5)
+    assert all(g[1:3] == g[3:5] == g[5:7] for g in greys) and greys == sorted(greys, reverse=True)
+
+
+def test_target_hover_has_no_double_percent_and_labels_every_roadmap_year(real_results: Results) -> None:
+    """QA 10 #2: no literal "%%"; "Roadmap 2.0 NEV share 2025/2030/2035" (years apart) each get a label
+    (only consecutive yearly series collapse), CAAM-basis targets tagged."""
+    from nevsim.report.charts import CAAM_TAG, share_vs_targets, target_labels
+
+    fig = share_vs_targets(real_results, real_results.targets())
+    assert not any("%%" in (t.hovertemplate or "") for t in fig.data)
+    texts = " | ".join(next(t for t in fig.data if t.mode == "text").text)
+    for year in (2025, 2030, 2035):
+        assert f"Roadmap 2.0 NEV share {year}{CAAM_TAG}" in texts
+    roadmap = pd.DataFrame({"name": [f"Roadmap {y}" for y in (2025, 2030, 2035)], "year": [2025, 2030, 2035],
+                            "target_value": [20.0, 40.0, 50.0]})
+    assert len(target_labels(roadmap)) == 3
+
+
+def test_fan_hover_does_not_repeat_the_year(spread_results: Results) -> None:
+    """QA 10 #4: x-unified hover shows the year once ("2031: 2031: 76.8–88.7" before)."""
+    from nevsim.report.charts import share_vs_targets
+
+    fig = share_vs_targets(spread_results)
+    bands = [t for t in fig.data if t.fill == "tonexty"]
+    assert bands and all("%{x}" not in t.hovertemplate and "–%{customdata" in t.hovertemplate for t in bands)
+    assert fig.layout.hoverlabel.namelength == -1
+    assert all(" of 5 draws" in t.name for t in bands)
+
+
+def test_credit_price_steps_with_markers_and_notes_a_surplus() -> None:
+    """QA 10 #7: steps (shape hv) with markers; a run of years at price 0 after the market had a price
+    is noted; the leading zeros (before the market) are not."""
+    from nevsim.report.charts import _zero_runs
+
+    s = pd.Series([0.0, 0, 0, 1200, 2000, 0, 0, 0, 0], index=range(2015, 2024))
+    assert _zero_runs(s) == [(2015, 2017), (2020, 2023)]
+    assert _zero_runs(s, min_years=5) == []

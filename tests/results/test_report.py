@@ -44,12 +44,13 @@ def test_share_chart_distinguishes_history_and_marks_targets(real_results):
     names = [t.name for t in fig.data]
     assert "EV share of new cars (model, history)" in names
     assert "EV share of new cars (model, projection)" in names
-    assert "target (binding)" in names and "target (not binding)" in names
+    assert "target on the NEV share, CAAM basis (binding)" in names  # QA 10 #2: the basis in the legend
+    assert any(n.startswith("target on the") and n.endswith("(not binding)") for n in names)
     hist = next(t for t in fig.data if t.name.endswith("history)"))
     proj = next(t for t in fig.data if t.name.endswith("projection)"))
     assert max(hist.x) == real_results.meta["history_last_year"] == min(proj.x)
     assert hist.line.dash == "dot"
-    binding = next(t for t in fig.data if t.name == "target (binding)")
+    binding = next(t for t in fig.data if t.name == "target on the NEV share, CAAM basis (binding)")
     assert 20.0 in list(binding.y)
     assert any(s.type == "rect" for s in fig.layout.shapes)  # the shaded history band
 
@@ -130,4 +131,4 @@ def test_chargers_hover_as_whole_counts(real_results):
 
     fig = chargers(real_results)
     line = next(t for t in fig.data if t.name and t.name.startswith("public charging points"))
-    assert line.yhoverformat == ",.0f"
+    assert "%{y:,.0f} chargers" in line.hovertemplate
