@@ -331,6 +331,15 @@ def _no_variance_text(result: SensitivityResult) -> list[str]:
             for o in result.outputs if not _varies(result, o)]
 
 
+#: Room between two panels of a sensitivity chart (px: the upper one's x-axis title, the lower one's title).
+PANEL_GAP_PX = 110
+
+
+def _figure_height(n: int, top: int) -> int:
+    """Height of a chart of ``n`` panels of ``top`` bars: 26 px a bar, the gaps, title and legend."""
+    return max(380, 190 + n * 26 * min(top, 24) + (n - 1) * PANEL_GAP_PX)
+
+
 def _panel_titles(outputs: Sequence[Output]) -> list[str]:
     return [output_label(o) for o in outputs]
 
@@ -344,7 +353,9 @@ def _tornado_figure(result: SensitivityResult, top: int) -> Any:
     assert result.tornado is not None
     outputs = [o for o in result.outputs if _varies(result, o)] or list(result.outputs)
     n = len(outputs)
-    fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(outputs), vertical_spacing=0.25 / max(n, 1))
+    height = _figure_height(n, top)
+    fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(outputs),
+                        vertical_spacing=PANEL_GAP_PX / height if n > 1 else 0.0)
     for i, out in enumerate(outputs, start=1):
         t = result.tornado[result.tornado["output"] == out.key].head(top).iloc[::-1]  # widest on top
         base = float(t["base_output"].iloc[0]) if len(t) else 0.0
@@ -358,13 +369,13 @@ def _tornado_figure(result: SensitivityResult, top: int) -> Any:
                                  hovertemplate="%{customdata[2]} = %{customdata[0]:.4g}<br>"
                                                f"{out.key}: %{{customdata[1]:.1f}} {out.unit}<extra></extra>"),
                           row=i, col=1)
-        fig.add_vline(x=base, line_dash="dot", line_color=palette.RULE, row=i, col=1,
-                      annotation_text=f"base {base:,.1f}", annotation_position="top",
-                      annotation_font={"size": 10, "color": palette.RULE})
-        fig.update_xaxes(title_text=output_label(out), row=i, col=1)
-    fig.update_layout(barmode="overlay", height=max(380, 60 + n * (22 * min(top, 24) + 110)),
+        fig.add_vline(x=base, line_dash="dot", line_color=palette.RULE, row=i, col=1)
+        fig.update_xaxes(title_text=f"{output_label(out)}; dotted line: base {base:,.1f} (all at medians)",
+                         row=i, col=1)
+    fig.update_layout(barmode="overlay", height=height,
                       title="One-at-a-time sensitivity: each parameter at its 5th and 95th percentile, others at medians",
-                      legend={"orientation": "h", "y": -0.03, "yanchor": "top"}, margin={"l": 260},
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
+                      margin={"l": 260, "t": 90, "b": 100},
                       template=palette.TEMPLATE, hoverlabel={"namelength": -1})
     return fig
 
@@ -378,7 +389,9 @@ def _sobol_figure(result: SensitivityResult, top: int) -> Any:
     assert result.sobol is not None
     outputs = [o for o in result.outputs if _varies(result, o)] or list(result.outputs)
     n = len(outputs)
-    fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(outputs), vertical_spacing=0.25 / max(n, 1))
+    height = _figure_height(n, top)
+    fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(outputs),
+                        vertical_spacing=PANEL_GAP_PX / height if n > 1 else 0.0)
     for i, out in enumerate(outputs, start=1):
         s = result.sobol[result.sobol["output"] == out.key].head(top).iloc[::-1]
         if s["ST"].isna().all():
@@ -394,10 +407,11 @@ def _sobol_figure(result: SensitivityResult, top: int) -> Any:
                                  hovertemplate=f"%{{customdata}}: {column} %{{x:.2f}}<extra>{out.key}</extra>",
                                  legendgroup=name, showlegend=i == 1), row=i, col=1)
         fig.update_xaxes(title_text="share of the output's variance", row=i, col=1)
-    fig.update_layout(barmode="group", height=max(380, 60 + n * (26 * min(top, 24) + 110)),
+    fig.update_layout(barmode="group", height=height,
                       title="Sobol indices: share of the output's variance due to each parameter "
                             "(S1 alone, ST with its interactions)",
-                      legend={"orientation": "h", "y": -0.03, "yanchor": "top"}, margin={"l": 260},
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
+                      margin={"l": 260, "t": 90, "b": 100},
                       template=palette.TEMPLATE, hoverlabel={"namelength": -1})
     fig.update_xaxes(range=[-0.05, 1.05])
     return fig

@@ -390,3 +390,9 @@ def test_no_leakage_pooled_kappa_from_other_regions(monkeypatch: pytest.MonkeyPa
         moved = backtest(own, cutoffs=[2021], methods=["model"]).forecasts
     _clear_simulation_caches()
     pd.testing.assert_frame_equal(base, moved)
+
+
+def test_write_html_has_the_viewport_tag(baselines_only: BacktestResult, tmp_path) -> None:
+    """QA 10: the back-test page (nevsim backtest --plot) scales on phones."""
+    text = baselines_only.write_html(tmp_path / "bt.html").read_text(encoding="utf-8")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text and "plotly.js" in text

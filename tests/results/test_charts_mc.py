@@ -181,3 +181,51 @@ def test_credit_price_steps_with_markers_and_notes_a_surplus() -> None:
     s = pd.Series([0.0, 0, 0, 1200, 2000, 0, 0, 0, 0], index=range(2015, 2024))
     assert _zero_runs(s) == [(2015, 2017), (2020, 2023)]
     assert _zero_runs(s, min_years=5) == []
+
+
+@pytest.fixture(scope="module")
+def eu_results() -> Results:
+    from nevsim.simulate import run
+
+    return run("eu-current-policies")
+
+
+def test_eu_gets_new_car_co2_vs_standard_and_a_cap_line(eu_results: Results) -> None:
+    """QA 10 #3, #7: the EU's binding targets (g CO2/km) as markers on a new-car CO2 chart in all_figures;
+    its credit price drawn as steps with the cap (95 EUR per g CO2/km per car) and the unit named."""
+    from nevsim.report import palette
+    from nevsim.report.charts import all_figures
+
+    figs = dict(all_figures(eu_results, eu_results.targets()))
+    co2 = figs["New-car CO2 vs standard"]
+    assert co2.layout.title.text.startswith("New-car CO2 (g/km) vs the fleet standard")
+    marks = [t for t in co2.data if t.name and t.name.startswith("fleet standard")]
+    assert marks and {2025, 2030, 2035} <= {int(x) for t in marks for x in t.x}
+    assert all(t.marker.color == palette.TARGET for t in marks)
+    assert 2020 not in {int(x) for t in marks for x in t.x}  # the NEDC target: not comparable, left out
+    price = figs["Credit price"]
+    assert price.layout.yaxis.title.text == "EUR per g CO2/km per car"
+    line = next(t for t in price.data if t.name == "Fleet CO2")
+    assert line.line.shape == "hv" and "markers" in line.mode
+    caps = [s for s in price.layout.shapes if s.y0 == s.y1]
+    assert [s.y0 for s in caps] == [95.0] and caps[0].line.color == palette.TARGET
+    assert any("cap (penalty) 95 EUR per g CO2/km per car" in a.text for a in price.layout.annotations)
+
+
+def test_maker_title_says_what_the_bars_show_and_legend_runs_with_the_bars(real_results: Results) -> None:
+    """QA 10 #8: no "(> 0 sells, < 0 buys)" when no bar is below 0; legend order as the bars (reversed)."""
+    from nevsim.report.charts import maker_balances
+
+    fig = maker_balances(real_results)
+    values = np.concatenate([np.asarray(t.x, dtype=float) for t in fig.data])
+    assert ("< 0 buys" in fig.layout.title.text) == bool((values < 0).any() and (values > 0).any())
+    assert fig.layout.legend.traceorder == "reversed"
+
+
+def test_bev_phev_title_says_stacked_or_not(real_results: Results, spread_results: Results) -> None:
+    """QA 10 #8: the deterministic chart is stacked and says so; with draws it is not and says so."""
+    from nevsim.report.charts import bev_phev_split
+
+    one, many = bev_phev_split(real_results), bev_phev_split(spread_results)
+    assert "(stacked" in one.layout.title.text and all(t.stackgroup for t in one.data)
+    assert "not stacked" in many.layout.title.text and not any(t.stackgroup for t in many.data)
