@@ -88,6 +88,8 @@ PANEL_COLUMNS = 3
 
 #: Longest line of a chart title (characters): at 15 px about 600 px, inside a chart on a narrow screen.
 TITLE_LINE_CHARS = 80
+#: … of the back-test title's smaller second line(s), without the ``<sup>`` tags around each.
+SUBTITLE_LINE_CHARS = TITLE_LINE_CHARS - len("<sup></sup>")
 
 
 def wrap_title(text: str, width: int = TITLE_LINE_CHARS) -> str:
@@ -689,9 +691,10 @@ class BacktestResult:
                                      line={"color": palette.OBSERVED, "width": 2}, marker={"size": 5},
                                      hovertemplate="%{y:.1f} %<extra>actual</extra>"), **where)
         text = title or self._title()
+        lines = text.count("<br>") + 1
         fig.update_layout(
             title={"text": text, "x": 0.01, "font": {"size": 15}}, template=palette.TEMPLATE,
-            height=PANEL_HEIGHT_PX * rows + 150, margin={"l": 60, "r": 20, "t": 80, "b": 40},
+            height=PANEL_HEIGHT_PX * rows + 130 + 20 * lines, margin={"l": 60, "r": 20, "t": 50 + 20 * lines, "b": 40},
             hovermode="x unified", hoverlabel={"namelength": -1},
             legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0.01,
                     "xanchor": "left"},
@@ -723,7 +726,8 @@ class BacktestResult:
         through = self.meta.get("through")
         upto = f" through {through}" if through is not None else ""
         draws = f", model median and {BAND_LABEL} band over {self.meta.get('draws')} draws" if self.has_bands else ""
-        return f"Back-test of {who}: EV share of new cars<br><sup>forecasts from {when}{upto}{view}{draws}</sup>"
+        sub = wrap_title(f"forecasts from {when}{upto}{view}{draws}", SUBTITLE_LINE_CHARS).split("<br>")
+        return f"Back-test of {who}: EV share of new cars" + "".join(f"<br><sup>{line}</sup>" for line in sub)
 
     def __repr__(self) -> str:
         mae = self.mae().round(1)

@@ -30,7 +30,7 @@ def spread_results(build) -> Results:
 
 def _band(fig, label: str, subplot: dict[str, str]):
     """The 5–95 % band trace of ``label`` (its lower edge) and the upper edge drawn just before it."""
-    i = next(i for i, t in enumerate(fig.data) if t.name == f"{label}: 5–95 % of 5 draws (few draws: rough band)")
+    i = next(i for i, t in enumerate(fig.data) if t.name == f"{label} 5–95 % of 5 draws (few draws: rough band)")
     lo, hi = fig.data[i], fig.data[i - 1]
     for t in (lo, hi):
         for axis, name in subplot.items():
@@ -129,7 +129,7 @@ def test_one_palette_colours_the_report_charts(spread_results: Results) -> None:
     from nevsim.report.charts import energy, maker_balances, share_vs_targets
 
     fig = share_vs_targets(spread_results)
-    proj = next(t for t in fig.data if t.name and t.name.endswith("projection)"))
+    proj = next(t for t in fig.data if t.name == "EV share (projection)")
     assert proj.line.color == palette.POWERTRAIN["EV"]
     colours = {t.line.color for t in energy(spread_results).data if t.line.color}
     assert colours == {palette.QUANTITY["Oil"], palette.QUANTITY["Electricity"]}

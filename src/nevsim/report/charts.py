@@ -61,10 +61,32 @@ def hover(unit: str, name: str = "", fmt: str | None = None) -> str:
 
 def band_label(label: str, lo: float, hi: float, draws: int | None = None) -> str:
     """Legend name of a band over Monte Carlo draws, the same wording on every chart:
-    ``"BEV: 5–95 % of 500 draws"`` (``"… of draws"`` when the count is not known)."""
-    of = f"of {int(draws):,} draws" if draws else "of draws"
-    few = " (few draws: rough band)" if draws and draws < FEW_DRAWS else ""
-    return f"{label}: {lo * 100:.0f}–{hi * 100:.0f} % {of}{few}"
+    ``"BEV 5–95 % of 500 draws"`` (``"BEV 5–95 %"`` when the count is not known: :func:`name_bands`
+    adds it)."""
+    band = f"{label} {lo * 100:.0f}–{hi * 100:.0f} %"
+    if not draws:
+        return band
+    few = " (few draws: rough band)" if draws < FEW_DRAWS else ""
+    return f"{band} of {int(draws):,} draws{few}"
+
+
+def name_bands(fig: go.Figure, draws: int) -> go.Figure:
+    """Give the bands of a figure drawn from a :class:`~nevsim.results.Statistic` (named ``"BEV 5–95 %"``:
+    a statistic does not know its draws) the run's number of draws, as :func:`band_label` does; the
+    legend is placed again for the longer names (:func:`place_legend`, the plot keeps its height)."""
+    rows = legend_rows(fig)
+    base_height = int(fig.layout.height or 420) - (rows * LEGEND_ROW_PX + 10 if rows else 0)
+    for trace in fig.data:
+        name = str(getattr(trace, "name", "") or "")
+        if getattr(trace, "fill", None) == "tonexty" and name.endswith("%") and "draws" not in name:
+            match = re.fullmatch(r"(.*) (\d+)–(\d+) %", name)
+            if match is None:
+                continue
+            trace.name = band_label(match.group(1), float(match.group(2)) / 100, float(match.group(3)) / 100, draws)
+            if trace.hovertemplate:
+                trace.hovertemplate = trace.hovertemplate.replace(f"<extra>{name}</extra>",
+                                                                  f"<extra>{trace.name}</extra>")
+    return place_legend(fig, base_height)
 
 
 def band_hover(unit: str, name: str, fmt: str | None = None) -> str:
@@ -122,14 +144,10 @@ def place_legend(fig: go.Figure, height: int) -> go.Figure:
     """
     rows = legend_rows(fig)
     legend_px = rows * LEGEND_ROW_PX + (10 if rows else 0)
-    bottom = X_AXIS_PX - 15 + legend_px
-    plot_px = height - 60 - (X_AXIS_PX - 15)  # the plot's height: the figure's without its margins
-    # the legend's top just below the x axis' title (the rows estimated for a narrow chart leave any room
-    # to spare at the bottom of the figure, not between the axis and the legend)
     fig.update_layout(height=height + legend_px,
-                      margin={"l": 60, "r": 20, "t": 60, "b": bottom},
-                      legend={"orientation": "h", "yref": "paper", "y": -(X_AXIS_PX - 10) / plot_px,
-                              "yanchor": "top", "x": 0.01, "xanchor": "left"})
+                      margin={"l": 60, "r": 20, "t": 60, "b": X_AXIS_PX - 15 + legend_px},
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0.01,
+                              "xanchor": "left"})
     return fig
 
 
@@ -247,6 +265,8 @@ def _span(res: Results) -> tuple[int, int | None]:
 
 
 #: What a share target is compared with (its ``compared_variable``) → the short basis in its label and legend.
+#: … and in the legend (short: two legend items fit a row of a narrow chart).
+TARGET_SHORT: dict[str, str] = {"NEV share, CAAM basis": "CAAM", "EV share of new cars": "EV"}
 TARGET_BASIS: dict[str, str] = {"Sales Share|All Vehicles|NEV": "NEV share, CAAM basis",
                                 "Sales Share|Cars|EV": "EV share of new cars"}
 
@@ -273,19 +293,19 @@ def share_vs_targets(res: Results, targets: pd.DataFrame | None = None,
     hist_end = hist if hist is not None else int(car.index.min()) - 1
     past, future = car[car.index <= hist_end], car[car.index >= hist_end]
     ev = COLORS["EV"]
-    _add_fan(fig, res, "Sales Share|Cars|EV", ev, "EV share of new cars", unit="%")
-    fig.add_trace(go.Scatter(x=past.index, y=past.values, mode="lines", name="EV share of new cars (model, history)",
+    _add_fan(fig, res, "Sales Share|Cars|EV", ev, "EV share", unit="%")
+    fig.add_trace(go.Scatter(x=past.index, y=past.values, mode="lines", name="EV share (history)",
                              line={"color": ev, "dash": "dot"},
                              hovertemplate=hover("%", "EV share of new cars (model, history)")))
     fig.add_trace(go.Scatter(x=future.index, y=future.values, mode="lines",
-                             name="EV share of new cars (model, projection)", line={"color": ev, "width": 3},
+                             name="EV share (projection)", line={"color": ev, "width": 3},
                              hovertemplate=hover("%", "EV share of new cars (model, projection)")))
     caam = _median_by_year(res, "Sales Share|All Vehicles|NEV")
-    _add_fan(fig, res, "Sales Share|All Vehicles|NEV", COLORS["NEV"], "NEV share (CAAM basis)", unit="%")
+    _add_fan(fig, res, "Sales Share|All Vehicles|NEV", COLORS["NEV"], "NEV share, CAAM basis", unit="%")
     if not caam.empty:
-        name = "NEV share of all new vehicles (CAAM basis, estimate)"
+        name = "NEV share, CAAM basis"
         fig.add_trace(go.Scatter(x=caam.index, y=caam.values, mode="lines", line={"color": COLORS["NEV"], "dash": "dash"},
-                                 name=name, hovertemplate=hover("%", name)))
+                                 name=name, hovertemplate=hover("%", "NEV share of all new vehicles (CAAM basis, estimate)")))
     if observed is not None and not observed.empty:
         fig.add_trace(go.Scatter(x=observed["year"], y=observed["value"], mode="markers", name="observed (IEA / OWID)",
                                  marker={"color": palette.OBSERVED, "size": 6},
@@ -302,7 +322,7 @@ def share_vs_targets(res: Results, targets: pd.DataFrame | None = None,
                 x=group["year"], y=group["target_value"], mode="markers", text=group["name"],
                 marker={"symbol": "diamond" if binding else "diamond-open", "size": 12, "color": TARGET,
                         "line": {"width": 2, "color": TARGET if not binding else line_colour}},
-                name=f"target on the {basis} ({'binding' if binding else 'not binding'})",
+                name=f"target: {TARGET_SHORT.get(basis, basis)}, {'binding' if binding else 'not binding'}",
                 customdata=np.stack([group["compared_with"].astype(str).map(for_readers), group["source"].astype(str)],
                                     axis=-1),
                 hovertemplate="%{text}: %{y:.1f} % in %{x}<br>compared with %{customdata[0]}"
@@ -687,4 +707,7 @@ def all_figures(res: Results, targets: pd.DataFrame | None = None,
         out.append(("CO2", co2(res)))
     if "Chargers|Public" in present:
         out.append(("Chargers", chargers(res)))
+    if res.n_draws > 1:
+        for _, fig in out:
+            name_bands(fig, res.n_draws)
     return out
