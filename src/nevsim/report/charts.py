@@ -319,7 +319,8 @@ def share_vs_targets(res: Results, targets: pd.DataFrame | None = None,
             # the marker's outline takes the colour of the line it is compared with, its fill the target red
             line_colour = COLORS["NEV"] if basis.startswith("NEV share") else ev
             fig.add_trace(go.Scatter(
-                x=group["year"], y=group["target_value"], mode="markers", text=group["name"],
+                x=group["year"], y=group["target_value"], mode="markers",
+                text=group["label" if "label" in group.columns else "name"],  # label: name and status
                 marker={"symbol": "diamond" if binding else "diamond-open", "size": 12, "color": TARGET,
                         "line": {"width": 2, "color": TARGET if not binding else line_colour}},
                 name=f"target: {TARGET_SHORT.get(basis, basis)}, {'binding' if binding else 'not binding'}",
@@ -356,7 +357,8 @@ def target_labels(shares: pd.DataFrame) -> pd.DataFrame:
     """Text labels of the share targets (``x``, ``y``, ``text``), placed so that none runs into another.
 
     A series of targets of one name in consecutive years ("California ACC II 2026", "2027" … "2035")
-    is labelled at its first and last year only (its markers carry every name on hover); targets of one
+    is labelled at its first and last year only (its markers carry every name on hover); the text is the
+    ``label`` column (name and status) where there is one, else the name. Targets of one
     name in years apart ("Roadmap 2.0 NEV share 2025", "2030", "2035") each get a label. Targets at the
     same point share a label ("A / B"). A target compared with the CAAM-basis NEV share (``basis`` column
     starting "NEV share") is tagged :data:`CAAM_TAG`. A label overlapping one placed before it (its text
@@ -365,20 +367,22 @@ def target_labels(shares: pd.DataFrame) -> pd.DataFrame:
     """
     cols = ["name", "year", "target_value"] + (["basis"] if "basis" in shares else [])
     frame = shares[cols].copy()
+    # the printed text: the target's label (name and status) where the table has one, else its name
+    frame["text"] = (shares["label"] if "label" in shares.columns else shares["name"]).astype(str)
     if "basis" in frame:
-        frame["name"] = [f"{n}{CAAM_TAG}" if str(b).startswith("NEV share") else str(n)
-                         for n, b in zip(frame["name"], frame["basis"], strict=True)]
-    frame["stem"] = frame["name"].astype(str).str.replace(r"\s*\d{4}(?=$| \[)", "", regex=True)
+        frame["text"] = [f"{n}{CAAM_TAG}" if str(b).startswith("NEV share") else n
+                         for n, b in zip(frame["text"], frame["basis"], strict=True)]
+    frame["stem"] = frame["name"].astype(str).str.replace(r"\s*\d{4}$", "", regex=True)
     keep = []
     for _, g in frame.sort_values("year").groupby("stem", sort=False):
         keep.append(g.iloc[[0, -1]] if len(g) > 2 and _consecutive(g["year"]) else g)
     kept = pd.concat(keep) if keep else frame
-    merged = kept.groupby(["year", "target_value"])["name"].agg(lambda n: " / ".join(n)).reset_index()
+    merged = kept.groupby(["year", "target_value"])["text"].agg(lambda n: " / ".join(n)).reset_index()
     placed: list[tuple[float, float, float]] = []  # (x0, x1, y)
     out = []
     for row in merged.sort_values(["year", "target_value"], ascending=[True, False]).itertuples(index=False):
         x0 = float(row.year) + LABEL_DX_YEARS
-        x1 = x0 + LABEL_CHAR_YEARS * len(str(row.name))
+        x1 = x0 + LABEL_CHAR_YEARS * len(str(row.text))
         y = float(row.target_value)
         for _ in range(len(placed) + 1):
             hits = [p for p in placed if p[0] < x1 and x0 < p[1] and abs(p[2] - y) < LABEL_GAP_PCT]
@@ -387,7 +391,7 @@ def target_labels(shares: pd.DataFrame) -> pd.DataFrame:
             below = min(p[2] for p in hits) - LABEL_GAP_PCT
             y = below if below >= 2.0 else max(p[2] for p in hits) + LABEL_GAP_PCT
         placed.append((x0, x1, y))
-        out.append({"x": x0, "y": y, "text": str(row.name)})
+        out.append({"x": x0, "y": y, "text": str(row.text)})
     return pd.DataFrame(out, columns=["x", "y", "text"])
 
 
