@@ -131,4 +131,4 @@ def test_chargers_hover_as_whole_counts(real_results):
 
     fig = chargers(real_results)
     line = next(t for t in fig.data if t.name and t.name.startswith("public charging points"))
-    assert "%{y:,.0f} chargers" in line.hovertemplate
+    assert line.yhoverformat == ",.0f"

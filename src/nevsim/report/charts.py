@@ -674,7 +674,7 @@ def chargers(res: Results) -> go.Figure:
     _add_fan(fig, res, "Chargers|Public", green, "public charging points", unit="chargers", secondary_y=False)
     name = _median_label(res, "public charging points")
     fig.add_trace(go.Scatter(x=c.index, y=c.values, mode="lines", name=name, line={"color": green},
-                             hovertemplate=hover("chargers", name)), secondary_y=False)
+                             yhoverformat=",.0f", hovertemplate=hover("chargers", name)), secondary_y=False)
     _add_fan(fig, res, "EVs per Public Charger", purple, "EVs per public charger", unit="EVs per charger",
              secondary_y=True)
     name = _median_label(res, "EVs per public charger")
