@@ -171,7 +171,7 @@ def test_fan_hover_does_not_repeat_the_year(spread_results: Results) -> None:
     assert bands and all("%{x}" not in t.hovertemplate and "–%{customdata" in t.hovertemplate for t in bands)
     assert fig.layout.hoverlabel.namelength == -1
     assert all(" of 5 draws" in t.name for t in bands)
-    line = next(t for t in chargers(spread_results).data if t.name.startswith("public charging points ("))
+    line = next(t for t in chargers(spread_results).data if (t.name or "").startswith("public charging points ("))
     assert "%{y:,.0f} chargers" in line.hovertemplate  # a count: thousands separators and its unit
 
 
