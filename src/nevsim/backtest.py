@@ -694,7 +694,7 @@ class BacktestResult:
         lines = text.count("<br>") + 1
         fig.update_layout(
             title={"text": text, "x": 0.01, "font": {"size": 15}}, template=palette.TEMPLATE,
-            height=PANEL_HEIGHT_PX * rows + 130 + 20 * lines, margin={"l": 60, "r": 20, "t": 50 + 20 * lines, "b": 40},
+            height=PANEL_HEIGHT_PX * rows + 140 + 20 * lines, margin={"l": 60, "r": 20, "t": 60 + 20 * lines, "b": 40},
             hovermode="x unified", hoverlabel={"namelength": -1},
             legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0.01,
                     "xanchor": "left"},
@@ -703,7 +703,8 @@ class BacktestResult:
         for r in range(1, rows + 1):
             fig.update_yaxes(title_text="EV share of new cars (%)", row=r, col=1)
         fig.update_xaxes(title_text="year", row=rows)
-        fig.update_xaxes(dtick=2)
+        fig.update_xaxes(nticks=6)
+        fig.update_annotations(font_size=13)  # the panel titles
         return fig
 
     def write_html(self, path: str | Path) -> Path:

@@ -114,7 +114,8 @@ def history_figure(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
             for k, r in enumerate(group.itertuples(index=False)):
                 short = re.sub(r"\s*\b(19|20)\d{2}\b", "", str(r.name))
                 fig.add_annotation(x=year, y=float(group["value"].max()) + TARGET_LABEL_STEP_PCT * (len(group) - k),
-                                   text=f"{short} {r.value:g} %", showarrow=False, xanchor="center",
+                                   text=f"{short} {r.value:g} %", showarrow=False,
+                                   xanchor="right" if year == shown["year"].max() else "center",
                                    font={"size": 10, "color": _COLORS["Target"]}, row=1, col=1)
 
     bev = part("BEV sales")
