@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -76,27 +77,19 @@ REGION_CODES: dict[str, str] = {"CN": "China", "US": "USA", "EU": "EU27"}
 _IEA = "iea_gevo_2025"
 _OWID = "owid_electric_car_sales_share"
 
-#: Line dash of each method in :meth:`BacktestResult.plot` (the colour is the cutoff's).
-METHOD_DASHES: dict[str, str] = {
-    "model": "solid",
-    "logistic": "dash",
-    "bass": "dashdot",
-    "persistence": "dot",
-    "logit_trend": "longdash",
-}
+#: Line dash of each method in :meth:`BacktestResult.plot` (the model solid in the EV colour, the
+#: baselines grey: :mod:`nevsim.report.palette`).
+METHOD_DASHES: dict[str, str] = {"model": "solid", "logistic": "dash", "bass": "dashdot", "persistence": "dot",
+                                 "logit_trend": "longdash"}
 
-#: Colours of the cutoffs in :meth:`BacktestResult.plot`, in cutoff order (d3's category10
-#: without its grey, then a second dark set); black is the actuals'.
-CUTOFF_COLOURS: tuple[str, ...] = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-    "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
-)
-
-#: Height of the back-test figure (pixels): room for the fans and both legends.
-PLOT_HEIGHT_PX = 560
+#: Height of one cutoff's panel in the back-test figure (pixels) and the panels per row.
+PANEL_HEIGHT_PX = 260
+PANEL_COLUMNS = 3
 
 #: Longest line of a chart title (characters): at 15 px about 600 px, inside a chart on a narrow screen.
 TITLE_LINE_CHARS = 80
+#: … of the back-test title's smaller second line(s), without the ``<sup>`` tags around each.
+SUBTITLE_LINE_CHARS = TITLE_LINE_CHARS - len("<sup></sup>")
 
 
 def wrap_title(text: str, width: int = TITLE_LINE_CHARS) -> str:
@@ -141,8 +134,12 @@ def cutoff_text(cutoffs: Sequence[int]) -> str:
 
 
 def cutoff_colours(cutoffs: Sequence[int]) -> dict[int, str]:
-    """One colour per cutoff, in order (the palette repeats after :data:`CUTOFF_COLOURS`)."""
-    return {int(c): CUTOFF_COLOURS[i % len(CUTOFF_COLOURS)] for i, c in enumerate(sorted(cutoffs))}
+    """One grey per cutoff, earlier lighter (:func:`nevsim.report.palette.greys`: cutoffs are an order,
+    not a category, and keep clear of the regions' and powertrains' hues)."""
+    from nevsim.report.palette import greys
+
+    cut = sorted(int(c) for c in cutoffs)
+    return dict(zip(cut, greys(len(cut)), strict=True))
 
 
 Progress = Callable[[float, int], None]
@@ -641,70 +638,86 @@ class BacktestResult:
                 f"(width plus 20 × the distance to an actual outside; lower is better) — {verdict}.{rough}")
 
     def plot(self, *, title: str | None = None) -> go.Figure:
-        """Forecast fans over the observed shares (black): one colour per cutoff, one dash per method.
+        """One small panel per cutoff on a shared y axis: the model's forecast in the EV colour with its
+        5–95 % band (with draws), the baselines as thin grey lines of distinct dashes, a dotted line at
+        the cutoff, and the observed shares (black) drawn last, over everything.
 
-        The first legend names the cutoffs (a click hides that cutoff's lines), the second the
-        actuals and the methods' line styles (the model solid and thicker).
+        The legend names the actuals and each method once (a click hides that method in every panel).
+        Colours are :mod:`nevsim.report.palette`'s: model = EV share, actuals = observed, baselines grey.
         """
         import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
 
-        from nevsim.report.charts import rgba
+        from nevsim.report import palette
 
-        fig = go.Figure()
-        first = min(self.cutoffs) - MIN_HISTORY_YEARS
+        cutoffs = self.cutoffs
+        cols = min(PANEL_COLUMNS, len(cutoffs))
+        rows = -(-len(cutoffs) // cols)
+        fig = make_subplots(rows=rows, cols=cols, shared_yaxes="all", shared_xaxes="all",
+                            horizontal_spacing=0.03, vertical_spacing=0.12 if rows > 1 else 0.0,
+                            subplot_titles=[f"cutoff {c}" for c in cutoffs])
+        first = min(cutoffs) - MIN_HISTORY_YEARS
         act = self.actuals[self.actuals.index >= first]
-        fig.add_trace(go.Scatter(x=act.index.tolist(), y=act.to_numpy().tolist(), mode="lines+markers",
-                                 name="actual", line={"color": "black", "width": 3}, legend="legend2"))
-        colours = cutoff_colours(self.cutoffs)
-        for cutoff in self.cutoffs:
-            group = f"cutoff {cutoff}"
-            if self.has_bands:  # the model's 5–95 % band as a shaded fan under its lines
+        model_colour = palette.POWERTRAIN["EV"]
+        for k, cutoff in enumerate(cutoffs):
+            where = {"row": k // cols + 1, "col": k % cols + 1}
+            start = self.actuals.get(cutoff)
+            lead_x = [cutoff] if start is not None else []
+            lead_y = [float(start)] if start is not None else []
+            if self.has_bands:  # the model's 5–95 % band under its line
                 f = self.forecasts[(self.forecasts["cutoff"] == cutoff) & (self.forecasts["method"] == "model")]
-                start = self.actuals.get(cutoff)
-                xs = ([cutoff] if start is not None else []) + f["year"].tolist()
-                lo = ([float(start)] if start is not None else []) + f["lower"].tolist()
-                hi = ([float(start)] if start is not None else []) + f["upper"].tolist()
+                xs = lead_x + f["year"].tolist()
+                lo, hi = lead_y + f["lower"].tolist(), lead_y + f["upper"].tolist()
                 fig.add_trace(go.Scatter(  # mode "lines": plotly adds markers to a trace under 20 points
-                    x=xs + xs[::-1], y=hi + lo[::-1], mode="lines", fill="toself", fillcolor=rgba(colours[cutoff], 0.18),
-                    line={"width": 0}, name=f"model {BAND_LABEL}, {group}", legendgroup=group, showlegend=False,
-                    hoverinfo="skip"))
-            for method in self.methods:
+                    x=xs + xs[::-1], y=hi + lo[::-1], mode="lines", fill="toself",
+                    fillcolor=palette.rgba(model_colour, 0.2), line={"width": 0},
+                    name=f"model {BAND_LABEL} band", legendgroup="model band", showlegend=k == 0,
+                    hoverinfo="skip"), **where)
+            # baselines first (under the model), the model last of the forecasts
+            for method in sorted(self.methods, key=lambda m: m == "model"):
                 f = self.forecasts[(self.forecasts["cutoff"] == cutoff) & (self.forecasts["method"] == method)]
-                start = self.actuals.get(cutoff)
-                xs = ([cutoff] if start is not None else []) + f["year"].tolist()
-                ys = ([float(start)] if start is not None else []) + f["forecast"].tolist()
+                model = method == "model"
                 fig.add_trace(go.Scatter(
-                    x=xs, y=ys, mode="lines+markers", name=f"{method}, {group}", legendgroup=group,
-                    showlegend=False,
-                    line={"color": colours[cutoff], "width": 2.5 if method == "model" else 1.3,
-                          "dash": METHOD_DASHES.get(method, "solid")},
-                    marker={"size": 5 if method == "model" else 3},
-                    hovertemplate=f"{method}, {group}<br>%{{x}}: %{{y:.1f}} %<extra></extra>"))
-            # the legend entry of the cutoff: its colour, toggles its lines
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=group, legendgroup=group,
-                                     line={"color": colours[cutoff], "width": 3}, hoverinfo="skip"))
-        for method in self.methods:  # the key of line styles (a second legend, after "actual"; no clicks)
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=method, legend="legend2",
-                                     line={"color": "#555", "width": 2.5 if method == "model" else 1.5,
-                                           "dash": METHOD_DASHES.get(method, "solid")}, hoverinfo="skip"))
-        if self.has_bands:
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"model {BAND_LABEL} band",
-                                     legend="legend2", marker={"symbol": "square", "size": 12,
-                                                               "color": "rgba(85,85,85,0.25)"}, hoverinfo="skip"))
-        text = title or wrap_title(self._title())
+                    x=lead_x + f["year"].tolist(), y=lead_y + f["forecast"].tolist(),
+                    mode="lines+markers" if model else "lines", name=method, legendgroup=method,
+                    showlegend=k == 0,
+                    line={"color": model_colour if model else palette.BASELINE, "width": 2.5 if model else 1.2,
+                          "dash": "solid" if model else palette.BASELINE_DASHES.get(method, "dash")},
+                    marker={"size": 5},
+                    hovertemplate=f"%{{y:.1f}} %<extra>{method}, cutoff {cutoff}</extra>"), **where)
+            fig.add_vline(x=cutoff, line_dash="dot", line_color=palette.RULE, line_width=1, **where)
+            fig.add_trace(go.Scatter(x=act.index.tolist(), y=act.to_numpy().tolist(), mode="lines+markers",
+                                     name="actual", legendgroup="actual", showlegend=k == 0,
+                                     line={"color": palette.OBSERVED, "width": 2}, marker={"size": 5},
+                                     hovertemplate="%{y:.1f} %<extra>actual</extra>"), **where)
+        text = title or self._title()
         lines = text.count("<br>") + 1
         fig.update_layout(
-            title={"text": text, "x": 0.01, "font": {"size": 15}},
-            xaxis_title="year", yaxis_title="EV share of new car sales (%)", template="plotly_white",
-            height=PLOT_HEIGHT_PX + 20 * (lines - 1), margin={"l": 60, "r": 170, "t": 50 + 20 * lines, "b": 50},
-            legend={"title": {"text": "cutoff"}, "x": 1.02, "y": 1.0, "xanchor": "left", "yanchor": "top"},
-            legend2={"title": {"text": "line"}, "x": 1.02, "y": 0.42, "xanchor": "left", "yanchor": "top",
-                     "itemclick": False, "itemdoubleclick": False},
+            title={"text": text, "x": 0.01, "font": {"size": 15}}, template=palette.TEMPLATE,
+            height=PANEL_HEIGHT_PX * rows + 140 + 20 * lines, margin={"l": 60, "r": 20, "t": 60 + 20 * lines, "b": 40},
+            hovermode="x unified", hoverlabel={"namelength": -1},
+            legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0.01,
+                    "xanchor": "left"},
         )
+        fig.update_yaxes(rangemode="tozero")
+        for r in range(1, rows + 1):
+            fig.update_yaxes(title_text="EV share of new cars (%)", row=r, col=1)
+        fig.update_xaxes(title_text="year", row=rows)
+        fig.update_xaxes(nticks=6)
+        fig.update_annotations(font_size=13)  # the panel titles
         return fig
 
+    def write_html(self, path: str | Path) -> Path:
+        """:meth:`plot` as a self-contained page (plotly.js inlined) with the viewport tag for phones."""
+        from nevsim.report.palette import with_viewport
+
+        out = Path(path)
+        out.write_text(with_viewport(self.plot().to_html(include_plotlyjs=True, full_html=True)), encoding="utf-8")
+        return out
+
     def _title(self) -> str:
-        """``Back-test of <scenario> (China, CN): EV share of new cars from cutoff(s) …, policies …``."""
+        """``Back-test of <scenario> (China, CN): EV share of new cars`` and, in a smaller second line,
+        the cutoffs, the last year, the policy view and the band."""
         code = str(self.meta.get("region", ""))
         where = f"{REGION_CODES[code]}, {code}" if code in REGION_CODES else code
         scenario = self.meta.get("scenario")
@@ -714,7 +727,8 @@ class BacktestResult:
         through = self.meta.get("through")
         upto = f" through {through}" if through is not None else ""
         draws = f", model median and {BAND_LABEL} band over {self.meta.get('draws')} draws" if self.has_bands else ""
-        return f"Back-test of {who}: EV share of new cars, forecasts from {when}{upto}{view}{draws}"
+        sub = wrap_title(f"forecasts from {when}{upto}{view}{draws}", SUBTITLE_LINE_CHARS).split("<br>")
+        return f"Back-test of {who}: EV share of new cars" + "".join(f"<br><sup>{line}</sup>" for line in sub)
 
     def __repr__(self) -> str:
         mae = self.mae().round(1)

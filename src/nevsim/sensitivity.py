@@ -82,6 +82,8 @@ MAX_SOBOL_N = 1 << 16
 SOBOL_N_ALLOWED = [f"a whole number from 16 to {MAX_SOBOL_N:,}",
                    f"best a power of 2 (16, 32, 64, …, {MAX_SOBOL_N:,}): it keeps the Sobol' points balanced"]
 COEFFICIENT_PREFIX = "coefficients."
+#: Parameters shown per output in the charts and the CLI's tables (``nevsim sensitivity --top``).
+DEFAULT_TOP = 10
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ class SensitivityResult:
                 "parameters": self.parameters, "tornado": records(self.tornado), "sobol": records(self.sobol),
                 "notes": list(self.notes)}
 
-    def plot(self, top: int = 15) -> dict[str, Any]:
+    def plot(self, top: int = DEFAULT_TOP) -> dict[str, Any]:
         """Plotly figures: ``{"tornado": Figure, "sobol": Figure}`` (those computed), one panel per output.
 
         Tornado: per parameter, a bar from the base output to the output with the parameter at
@@ -231,7 +233,7 @@ class SensitivityResult:
             figures["sobol"] = _sobol_figure(self, top)
         return figures
 
-    def to_html(self, top: int = 15) -> str:
+    def to_html(self, top: int = DEFAULT_TOP) -> str:
         """One self-contained HTML page with the figures (plotly.js inlined once) and the notes."""
         from plotly.offline import get_plotlyjs
 
@@ -240,10 +242,13 @@ class SensitivityResult:
         for i, (name, fig) in enumerate(self.plot(top).items()):
             parts.append(f"<section><h2>{'Tornado (one at a time)' if name == 'tornado' else 'Sobol indices'}"
                          f"</h2>{fig.to_html(full_html=False, include_plotlyjs=False, div_id=f'fig{i}')}</section>")
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        params = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v['distribution']))}</td>"
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in [*self.notes, *_no_variance_text(self)])
+        params = "".join(f"<tr><td>{html.escape(parameter_label(k))}<br><code>{html.escape(k)}</code></td>"
+                         f"<td>{html.escape(distribution_text(v['distribution']))}</td>"
                          f"<td>{html.escape(str(v['source']))}</td></tr>" for k, v in self.parameters.items())
-        return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        from nevsim.report.palette import VIEWPORT_META
+
+        return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>" + VIEWPORT_META +
                 f"<title>{html.escape(title)}</title>"
                 "<style>body{font-family:system-ui,sans-serif;margin:1.5rem;max-width:1200px}"
                 "td{padding:.2rem .5rem;border-bottom:1px solid #ddd;font-size:.85rem;vertical-align:top}"
@@ -254,43 +259,124 @@ class SensitivityResult:
                 f"<section><h2>Parameters</h2><table><tr><th>parameter</th><th>distribution</th><th>source</th></tr>"
                 f"{params}</table></section></body></html>\n")
 
-    def write_html(self, path: str | Path, top: int = 15) -> Path:
+    def write_html(self, path: str | Path, top: int = DEFAULT_TOP) -> Path:
         """Write :meth:`to_html` to ``path``."""
         out = Path(path)
         out.write_text(self.to_html(top), encoding="utf-8")
         return out
 
 
-def _panel_titles(result: SensitivityResult) -> list[str]:
-    return [f"{o.key} ({o.unit})" if o.unit else o.key for o in result.outputs]
+#: Readable names of the usual outputs' variables (the raw ``VARIABLE@YEAR`` stays in the hover).
+OUTPUT_LABELS: dict[str, str] = {"Sales Share|Cars|EV": "EV share of new cars",
+                                 "Price|Credit|NEV": "NEV credit price", "Price|Credit|ZEV": "ZEV credit price",
+                                 "Price|Credit|Fleet CO2": "fleet-CO2 credit price",
+                                 "Emissions|CO2|New Cars": "new-car CO2"}
+
+
+def output_label(out: Output) -> str:
+    """``"EV share of new cars, 2030 (%)"`` for ``Sales Share|Cars|EV@2030`` (the variable itself when unknown)."""
+    name = OUTPUT_LABELS.get(out.variable, out.variable)
+    return f"{name}, {out.year} ({out.unit})" if out.unit else f"{name}, {out.year}"
+
+
+def parameter_label(name: str) -> str:
+    """Readable parameter name: ``coefficients.kappa_se_z`` → ``buyers' coefficient kappa_se_z``;
+    ``energy.gasoline_price_cny_per_l.2024`` → ``energy: gasoline price cny per l (2024)``."""
+    if name.startswith(COEFFICIENT_PREFIX):
+        return f"buyers' coefficient {name[len(COEFFICIENT_PREFIX):]}"
+    parts = name.split(".")
+    year = f" ({parts.pop()})" if len(parts) > 2 and parts[-1].isdigit() else ""
+    head, rest = parts[0], " ".join(p.replace("_", " ") for p in parts[1:])
+    return f"{head}: {rest}{year}" if rest else head + year
+
+
+def _round(value: Any) -> Any:
+    """Numbers to 4 significant digits (0.39999999999999997 → 0.4), recursively in dicts and lists."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v) for v in value]
+    return value
+
+
+def distribution_text(dist: Any) -> str:
+    """A distribution as ``normal(mean=0.4, sd=0.1)`` (the ``dist`` key as the name, numbers rounded)."""
+    if not isinstance(dist, dict):
+        return str(_round(dist))
+    d = _round(dict(dist))
+    kind = d.pop("dist", d.pop("kind", ""))
+    return f"{kind}(" + ", ".join(f"{k}={v}" for k, v in d.items()) + ")"
+
+
+def _varies(result: SensitivityResult, out: Output) -> bool:
+    """Whether the output moved over the design (a tornado swing or a Sobol variance)."""
+    if result.tornado is not None:
+        t = result.tornado[result.tornado["output"] == out.key]
+        if len(t) and (t["swing"].abs() > 0).any():
+            return True
+    if result.sobol is not None:
+        s = result.sobol[result.sobol["output"] == out.key]
+        if len(s) and s["ST"].notna().any():
+            return True
+    return False
+
+
+def _no_variance_text(result: SensitivityResult) -> list[str]:
+    """One line per output that did not move (its panels are left out of the charts)."""
+    return [f"{output_label(o)} [{o.key}]: the same at every design point (no variance), so no chart."
+            for o in result.outputs if not _varies(result, o)]
+
+
+#: Room between two panels of a sensitivity chart (px: the upper one's x-axis title, the lower one's title).
+PANEL_GAP_PX = 110
+
+
+def _figure_height(n: int, top: int) -> int:
+    """Height of a chart of ``n`` panels of ``top`` bars: 26 px a bar, the gaps, title and legend."""
+    return max(380, 190 + n * 26 * min(top, 24) + (n - 1) * PANEL_GAP_PX)
+
+
+def _panel_titles(outputs: Sequence[Output]) -> list[str]:
+    return [output_label(o) for o in outputs]
 
 
 def _tornado_figure(result: SensitivityResult, top: int) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from nevsim.report import palette
+
     assert result.tornado is not None
-    n = len(result.outputs)
-    fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(result), vertical_spacing=0.25 / max(n, 1))
-    for i, out in enumerate(result.outputs, start=1):
+    outputs = [o for o in result.outputs if _varies(result, o)] or list(result.outputs)
+    n = len(outputs)
+    height = _figure_height(n, top)
+    fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(outputs),
+                        vertical_spacing=PANEL_GAP_PX / height if n > 1 else 0.0)
+    for i, out in enumerate(outputs, start=1):
         t = result.tornado[result.tornado["output"] == out.key].head(top).iloc[::-1]  # widest on top
         base = float(t["base_output"].iloc[0]) if len(t) else 0.0
-        for column, name, colour in (("output_low", "parameter at 5th percentile", "#4c78a8"),
-                                     ("output_high", "parameter at 95th percentile", "#e45756")):
-            fig.add_trace(go.Bar(y=t["parameter"], x=t[column] - base, base=base, orientation="h", name=name,
+        labels = [parameter_label(p) for p in t["parameter"]]
+        for column, name, colour in (("output_low", "parameter at 5th percentile", palette.POWERTRAIN["BEV"]),
+                                     ("output_high", "parameter at 95th percentile", palette.POWERTRAIN["NEV"])):
+            fig.add_trace(go.Bar(y=labels, x=t[column] - base, base=base, orientation="h", name=name,
                                  marker_color=colour, legendgroup=name, showlegend=i == 1,
                                  customdata=np.stack([t["low_value" if column == "output_low" else "high_value"],
-                                                      t[column]], axis=-1),
-                                 hovertemplate="%{y} = %{customdata[0]:.4g}<br>output %{customdata[1]:.4g}"
-                                               "<extra></extra>"), row=i, col=1)
-        fig.add_vline(x=base, line_dash="dot", line_color="#555", row=i, col=1)
-        if len(t) and not (t["swing"] > 0).any():
-            fig.add_annotation(text=f"no swing: {base:g} at every point", showarrow=False,
-                               xref=f"x{i} domain" if i > 1 else "x domain",
-                               yref=f"y{i} domain" if i > 1 else "y domain", x=0.5, y=0.5)
-    fig.update_layout(barmode="overlay", height=max(380, 60 + n * (22 * min(top, 24) + 90)),
+                                                      t[column], t["parameter"]], axis=-1),
+                                 hovertemplate="%{customdata[2]} = %{customdata[0]:.4g}<br>"
+                                               f"{out.key}: %{{customdata[1]:.1f}} {out.unit}<extra></extra>"),
+                          row=i, col=1)
+        fig.add_vline(x=base, line_dash="dot", line_color=palette.RULE, row=i, col=1)
+        fig.update_xaxes(title_text=f"{output_label(out)}; dotted line: base {base:,.1f} (all at medians)",
+                         row=i, col=1)
+    fig.update_layout(barmode="overlay", height=height,
                       title="One-at-a-time sensitivity: each parameter at its 5th and 95th percentile, others at medians",
-                      legend={"orientation": "h", "y": -0.03}, margin={"l": 260})
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
+                      margin={"l": 260, "t": 90, "b": 100},
+                      template=palette.TEMPLATE, hoverlabel={"namelength": -1})
     return fig
 
 
@@ -298,23 +384,35 @@ def _sobol_figure(result: SensitivityResult, top: int) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from nevsim.report import palette
+
     assert result.sobol is not None
-    n = len(result.outputs)
-    fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(result), vertical_spacing=0.25 / max(n, 1))
-    for i, out in enumerate(result.outputs, start=1):
+    outputs = [o for o in result.outputs if _varies(result, o)] or list(result.outputs)
+    n = len(outputs)
+    height = _figure_height(n, top)
+    fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(outputs),
+                        vertical_spacing=PANEL_GAP_PX / height if n > 1 else 0.0)
+    for i, out in enumerate(outputs, start=1):
         s = result.sobol[result.sobol["output"] == out.key].head(top).iloc[::-1]
         if s["ST"].isna().all():
             fig.add_annotation(text="no variance over the design: indices undefined", showarrow=False,
                                xref=f"x{i} domain" if i > 1 else "x domain",
                                yref=f"y{i} domain" if i > 1 else "y domain", x=0.5, y=0.5)
-        for column, name, colour in (("S1", "first order S1", "#4c78a8"), ("ST", "total ST", "#f58518")):
-            fig.add_trace(go.Bar(y=s["parameter"], x=s[column], orientation="h", name=name, marker_color=colour,
+        labels = [parameter_label(p) for p in s["parameter"]]
+        for column, name, colour in (("S1", "first order S1", palette.POWERTRAIN["BEV"]),
+                                     ("ST", "total ST", palette.POWERTRAIN["NEV"])):
+            fig.add_trace(go.Bar(y=labels, x=s[column], orientation="h", name=name, marker_color=colour,
                                  error_x={"type": "data", "array": s[f"{column}_conf"], "visible": True},
+                                 customdata=s["parameter"],
+                                 hovertemplate=f"%{{customdata}}: {column} %{{x:.2f}}<extra>{out.key}</extra>",
                                  legendgroup=name, showlegend=i == 1), row=i, col=1)
-    fig.update_layout(barmode="group", height=max(380, 60 + n * (26 * min(top, 24) + 90)),
+        fig.update_xaxes(title_text="share of the output's variance", row=i, col=1)
+    fig.update_layout(barmode="group", height=height,
                       title="Sobol indices: share of the output's variance due to each parameter "
                             "(S1 alone, ST with its interactions)",
-                      legend={"orientation": "h", "y": -0.03}, margin={"l": 260})
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
+                      margin={"l": 260, "t": 90, "b": 100},
+                      template=palette.TEMPLATE, hoverlabel={"namelength": -1})
     fig.update_xaxes(range=[-0.05, 1.05])
     return fig
 

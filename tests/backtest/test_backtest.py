@@ -108,10 +108,10 @@ def test_to_json_has_exactly_the_issue_shape(baselines_only: BacktestResult) -> 
 def test_plot_draws_actuals_and_one_fan_per_method(baselines_only: BacktestResult) -> None:
     fig = baselines_only.plot()
     names = [t.name for t in fig.data]
-    assert names[0] == "actual"
-    fans = [t for t in fig.data if t.x and t.x[0] is not None and t.name != "actual"]
+    assert names[-1] == "actual"  # QA 10 #5: the actuals drawn last, over the forecasts
+    fans = [t for t in fig.data if t.name != "actual"]
     assert len(fans) == len(BASELINES) * 2  # one line per method and cutoff
-    fan = next(t for t in fans if t.name == "persistence, cutoff 2021")
+    fan = next(t for t in fans if t.name == "persistence" and t.xaxis == "x2")  # the second panel: cutoff 2021
     assert list(fan.x) == [2021, 2022, 2023, 2024, 2025] and list(fan.y) == [15.0] * 5
 
 
@@ -390,3 +390,9 @@ def test_no_leakage_pooled_kappa_from_other_regions(monkeypatch: pytest.MonkeyPa
         moved = backtest(own, cutoffs=[2021], methods=["model"]).forecasts
     _clear_simulation_caches()
     pd.testing.assert_frame_equal(base, moved)
+
+
+def test_write_html_has_the_viewport_tag(baselines_only: BacktestResult, tmp_path) -> None:
+    """QA 10: the back-test page (nevsim backtest --plot) scales on phones."""
+    text = baselines_only.write_html(tmp_path / "bt.html").read_text(encoding="utf-8")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text and "plotly.js" in text

@@ -143,23 +143,30 @@ def _fans(fig):
     return [t for t in fig.data if t.x and t.x[0] is not None and t.name != "actual"]
 
 
-def test_each_cutoff_has_its_own_colour_and_each_method_its_own_dash(five_cutoffs: BacktestResult) -> None:
+def test_one_panel_per_cutoff_baselines_grey_with_own_dash_actual_last(five_cutoffs: BacktestResult) -> None:
+    """QA 10 #5: one panel per cutoff on a shared y axis, a line at each cutoff, baselines thin grey with
+    one dash each, the actuals black and drawn last in every panel, each method once in the legend."""
+    from nevsim.report import palette
+
     fig = five_cutoffs.plot()
-    fans = _fans(fig)
+    fans = [t for t in fig.data if t.name != "actual"]
     assert len(fans) == 5 * len(BASELINES)
-    colour: dict[int, set[str]] = {}
+    axes = sorted({t.xaxis for t in fig.data})
+    assert len(axes) == 5
     dash: dict[str, set[str]] = {}
     for t in fans:
-        method, cutoff = t.name.split(", cutoff ")
-        assert t.x[0] == int(cutoff)  # each line starts at its cutoff
-        colour.setdefault(int(cutoff), set()).add(t.line.color)
-        dash.setdefault(method, set()).add(t.line.dash)
-    assert all(len(c) == 1 for c in colour.values()) and len(set.union(*colour.values())) == 5
+        assert t.line.color == palette.BASELINE and t.line.width < 2
+        dash.setdefault(t.name, set()).add(t.line.dash)
     assert all(len(d) == 1 for d in dash.values()) and len(set.union(*dash.values())) == len(BASELINES)
-    legend = [t.name for t in fig.data if t.showlegend is not False and t.x and t.x[0] is None]
-    assert [n for n in legend if n.startswith("cutoff")] == [f"cutoff {c}" for c in range(2018, 2023)]
-    assert [n for n in legend if not n.startswith("cutoff")] == BASELINES  # the line-style key
-    assert fig.layout.height >= 500
+    for axis in axes:
+        panel = [t for t in fig.data if t.xaxis == axis]
+        assert panel[-1].name == "actual" and panel[-1].line.color == palette.OBSERVED
+    assert [a.text for a in fig.layout.annotations] == [f"cutoff {c}" for c in range(2018, 2023)]
+    assert sorted(s.x0 for s in fig.layout.shapes) == list(range(2018, 2023))  # the cutoff lines
+    assert len({fig.layout[f"yaxis{i}"].matches or f"y{i}" for i in range(2, 6)} | {fig.layout.yaxis.matches}) == 1  # shared y
+    legend = [t.name for t in fig.data if t.showlegend]
+    assert sorted(legend) == sorted([*BASELINES, "actual"])
+    assert "<br>" not in fig.layout.title.text.split("<br><sup>")[0]  # one title line, a small second
 
 
 def test_title_names_scenario_region_and_cutoffs(five_cutoffs: BacktestResult,

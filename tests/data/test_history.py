@@ -57,7 +57,37 @@ def test_history_figure_has_share_targets_and_panels():
     fig = history_figure(hist, targets)
     names = [t.name for t in fig.data]
     assert "EV sales share (IEA)" in names and "BEV sales" in names and "Public chargers (fast + slow)" in names
-    assert any(n.startswith("Target:") for n in names)
+    assert any(n.startswith("target (") for n in names)
     assert any("IEA" in a.text and "CC BY 4.0" in a.text for a in fig.layout.annotations)
     eu = history_figure(data.history("EU27"), data.load("targets", region="EU27"))
-    assert not any(t.name.startswith("Target:") for t in eu.data)  # g/km targets are not on the share axis
+    assert not any(t.name.startswith("target (") for t in eu.data)  # g/km targets are not on the share axis
+
+
+def test_history_figure_palette_markers_only_one_axis_per_panel(tmp_path):
+    """QA 10 #1, #2, #8: the palette's colours (BEV blue as in the report, targets the one red), targets as
+    markers only (no dashed path), each target labelled apart, no secondary y axis (chargers in their own
+    panel), the lower panels' x axes end with the data; the written page has the viewport tag."""
+    from nevsim.data.plot import write_figure
+    from nevsim.report import palette
+
+    hist = data.history("China")
+    fig = history_figure(hist, data.load("targets", region="China"))
+    by = {t.name: t for t in fig.data}
+    assert by["BEV sales"].marker.color == palette.POWERTRAIN["BEV"]
+    assert by["EV stock (BEV + PHEV cars)"].line.color == palette.POWERTRAIN["EV"]
+    assert by["Public chargers (fast + slow)"].line.color == palette.QUANTITY["Chargers"]
+    targets = [t for t in fig.data if t.name.startswith("target (")]
+    assert targets and all(t.mode == "markers" and t.marker.color == palette.TARGET for t in targets)
+    labels = [a for a in fig.layout.annotations if a.text.endswith(" %")]
+    assert len(labels) == sum(len(t.x) for t in targets)
+    ys = {}
+    for a in labels:
+        ys.setdefault(a.x, []).append(a.y)
+    assert all(len(set(v)) == len(v) for v in ys.values())  # stacked, none on another
+    assert not any(getattr(fig.layout, "yaxis4", None) and fig.layout.yaxis4.overlaying for _ in [0])
+    assert all(getattr(t, "yaxis", "y") in ("y", "y2", "y3") for t in fig.data)
+    last = int(hist["year"].max())
+    assert fig.layout.xaxis2.range[1] < last + 1 and fig.layout.xaxis3.range[1] < last + 1
+    out = tmp_path / "h.html"
+    write_figure(fig, out)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in out.read_text(encoding="utf-8")

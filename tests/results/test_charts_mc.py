@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,7 +30,7 @@ def spread_results(build) -> Results:
 
 def _band(fig, label: str, subplot: dict[str, str]):
     """The 5–95 % band trace of ``label`` (its lower edge) and the upper edge drawn just before it."""
-    i = next(i for i, t in enumerate(fig.data) if t.name == f"{label}: 5–95 % of 5 draws (few draws: rough band)")
+    i = next(i for i, t in enumerate(fig.data) if t.name == f"{label} 5–95 % of 5 draws (few draws: rough band)")
     lo, hi = fig.data[i], fig.data[i - 1]
     for t in (lo, hi):
         for axis, name in subplot.items():
@@ -73,7 +74,7 @@ def test_one_draw_has_no_band_and_no_median_word(small_results: Results) -> None
 def test_credit_cap_label_sits_right_of_the_history_label(spread_results: Results) -> None:
     fig = credit_price(spread_results)
     notes = {a.text: a for a in fig.layout.annotations}
-    cap, history = notes["cap 3,000 CNY/credit"], notes["history"]
+    cap, history = notes["cap (penalty) 3,000 CNY per NEV credit"], notes["history"]
     assert history.xanchor == "left" and history.x == pytest.approx(2019.5)  # the band's left edge
     assert cap.xref == "x domain" and cap.x == 1 and cap.xanchor == "right"  # the plot's right edge
 
@@ -116,3 +117,117 @@ def test_aligned_ticks_are_round_cover_the_tops_and_waste_little(left: float, ri
         assert _is_round(step)
         assert n * step >= 1.02 * top * (1 - 1e-9)
         assert n * step <= 2.1 * top  # a round step is less than twice the raw one (plus the 2 % headroom)
+
+
+# ---------------------------------------------------------------------------- QA 10 (charts10)
+
+
+def test_one_palette_colours_the_report_charts(spread_results: Results) -> None:
+    """QA 10 #1: the EV share line is the palette's EV teal, CO2/electricity/oil their own colours
+    (not the BEV blue), targets the one target red, the makers' year bars greys."""
+    from nevsim.report import palette
+    from nevsim.report.charts import energy, maker_balances, share_vs_targets
+
+    fig = share_vs_targets(spread_results)
+    proj = next(t for t in fig.data if t.name == "EV share (projection)")
+    assert proj.line.color == palette.POWERTRAIN["EV"]
+    colours = {t.line.color for t in energy(spread_results).data if t.line.color}
+    assert colours == {palette.QUANTITY["Oil"], palette.QUANTITY["Electricity"]}
+    assert palette.POWERTRAIN["BEV"] not in colours
+    bars = maker_balances(spread_results).data
+    assert [b.marker.color for b in bars] == palette.greys(len(bars))
+
+
+def test_palette_keeps_regions_and_targets_off_the_powertrain_hues() -> None:
+    from nevsim.report import palette
+
+    assert not set(palette.REGION.values()) & set(palette.POWERTRAIN.values())
+    assert palette.TARGET not in {*palette.POWERTRAIN.values(), *palette.REGION.values(), *palette.SEQUENCE}
+    greys = palette.greys(5)
+    assert all(g[1:3] == g[3:5] == g[5:7] for g in greys) and greys == sorted(greys, reverse=True)
+
+
+def test_target_hover_has_no_double_percent_and_labels_every_roadmap_year(real_results: Results) -> None:
+    """QA 10 #2: no literal "%%"; "Roadmap 2.0 NEV share 2025/2030/2035" (years apart) each get a label
+    (only consecutive yearly series collapse), CAAM-basis targets tagged."""
+    from nevsim.report.charts import CAAM_TAG, share_vs_targets, target_labels
+
+    fig = share_vs_targets(real_results, real_results.targets())
+    assert not any("%%" in (t.hovertemplate or "") for t in fig.data)
+    texts = " | ".join(next(t for t in fig.data if t.mode == "text").text)
+    for year in (2025, 2030, 2035):
+        assert f"Roadmap 2.0 NEV share {year}{CAAM_TAG}" in texts
+    roadmap = pd.DataFrame({"name": [f"Roadmap {y}" for y in (2025, 2030, 2035)], "year": [2025, 2030, 2035],
+                            "target_value": [20.0, 40.0, 50.0]})
+    assert len(target_labels(roadmap)) == 3
+
+
+def test_fan_hover_does_not_repeat_the_year(spread_results: Results) -> None:
+    """QA 10 #4: x-unified hover shows the year once ("2031: 2031: 76.8–88.7" before)."""
+    from nevsim.report.charts import share_vs_targets
+
+    fig = share_vs_targets(spread_results)
+    bands = [t for t in fig.data if t.fill == "tonexty"]
+    assert bands and all("%{x}" not in t.hovertemplate and "–%{customdata" in t.hovertemplate for t in bands)
+    assert fig.layout.hoverlabel.namelength == -1
+    assert all(" of 5 draws" in t.name for t in bands)
+    line = next(t for t in chargers(spread_results).data if (t.name or "").startswith("public charging points ("))
+    assert "%{y:,.0f} chargers" in line.hovertemplate  # a count: thousands separators and its unit
+
+
+def test_credit_price_steps_with_markers_and_notes_a_surplus() -> None:
+    """QA 10 #7: steps (shape hv) with markers; a run of years at price 0 after the market had a price
+    is noted; the leading zeros (before the market) are not."""
+    from nevsim.report.charts import _zero_runs
+
+    s = pd.Series([0.0, 0, 0, 1200, 2000, 0, 0, 0, 0], index=range(2015, 2024))
+    assert _zero_runs(s) == [(2015, 2017), (2020, 2023)]
+    assert _zero_runs(s, min_years=5) == []
+
+
+@pytest.fixture(scope="module")
+def eu_results() -> Results:
+    from nevsim.simulate import run
+
+    return run("eu-current-policies")
+
+
+def test_eu_gets_new_car_co2_vs_standard_and_a_cap_line(eu_results: Results) -> None:
+    """QA 10 #3, #7: the EU's binding targets (g CO2/km) as markers on a new-car CO2 chart in all_figures;
+    its credit price drawn as steps with the cap (95 EUR per g CO2/km per car) and the unit named."""
+    from nevsim.report import palette
+    from nevsim.report.charts import all_figures
+
+    figs = dict(all_figures(eu_results, eu_results.targets()))
+    co2 = figs["New-car CO2 vs standard"]
+    assert co2.layout.title.text.startswith("New-car CO2 (g/km) vs the fleet standard")
+    marks = [t for t in co2.data if t.name and t.name.startswith("fleet standard")]
+    assert marks and {2025, 2030, 2035} <= {int(x) for t in marks for x in t.x}
+    assert all(t.marker.color == palette.TARGET for t in marks)
+    assert 2020 not in {int(x) for t in marks for x in t.x}  # the NEDC target: not comparable, left out
+    price = figs["Credit price"]
+    assert price.layout.yaxis.title.text == "EUR per g CO2/km per car"
+    line = next(t for t in price.data if t.name == "Fleet CO2")
+    assert line.line.shape == "hv" and "markers" in line.mode
+    caps = [s for s in price.layout.shapes if s.y0 == s.y1]
+    assert [s.y0 for s in caps] == [95.0] and caps[0].line.color == palette.TARGET
+    assert any("cap (penalty) 95 EUR per g CO2/km per car" in a.text for a in price.layout.annotations)
+
+
+def test_maker_title_says_what_the_bars_show_and_legend_runs_with_the_bars(real_results: Results) -> None:
+    """QA 10 #8: no "(> 0 sells, < 0 buys)" when no bar is below 0; legend order as the bars (reversed)."""
+    from nevsim.report.charts import maker_balances
+
+    fig = maker_balances(real_results)
+    values = np.concatenate([np.asarray(t.x, dtype=float) for t in fig.data])
+    assert ("< 0 buys" in fig.layout.title.text) == bool((values < 0).any() and (values > 0).any())
+    assert fig.layout.legend.traceorder == "reversed"
+
+
+def test_bev_phev_title_says_stacked_or_not(real_results: Results, spread_results: Results) -> None:
+    """QA 10 #8: the deterministic chart is stacked and says so; with draws it is not and says so."""
+    from nevsim.report.charts import bev_phev_split
+
+    one, many = bev_phev_split(real_results), bev_phev_split(spread_results)
+    assert "(stacked" in one.layout.title.text and all(t.stackgroup for t in one.data)
+    assert "not stacked" in many.layout.title.text and not any(t.stackgroup for t in many.data)

@@ -42,14 +42,15 @@ def test_share_chart_distinguishes_history_and_marks_targets(real_results):
     fig = share_vs_targets(real_results, real_results.targets(),
                            observed=None)
     names = [t.name for t in fig.data]
-    assert "EV share of new cars (model, history)" in names
-    assert "EV share of new cars (model, projection)" in names
-    assert "target (binding)" in names and "target (not binding)" in names
+    assert "EV share (history)" in names
+    assert "EV share (projection)" in names
+    assert "target: CAAM, binding" in names  # QA 10 #2: the basis in the legend
+    assert any(n.startswith("target: ") and n.endswith(", not binding") for n in names)
     hist = next(t for t in fig.data if t.name.endswith("history)"))
-    proj = next(t for t in fig.data if t.name.endswith("projection)"))
+    proj = next(t for t in fig.data if t.name == "EV share (projection)")
     assert max(hist.x) == real_results.meta["history_last_year"] == min(proj.x)
     assert hist.line.dash == "dot"
-    binding = next(t for t in fig.data if t.name == "target (binding)")
+    binding = next(t for t in fig.data if t.name == "target: CAAM, binding")
     assert 20.0 in list(binding.y)
     assert any(s.type == "rect" for s in fig.layout.shapes)  # the shaded history band
 

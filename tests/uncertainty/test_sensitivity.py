@@ -109,13 +109,43 @@ def test_coefficients_are_varied() -> None:
 def test_plot_and_html(both, tmp_path) -> None:
     figures = both.plot(top=5)
     assert set(figures) == {"tornado", "sobol"}
-    assert len(figures["tornado"].data) == 2 * len(DEFAULT_OUTPUTS)
+    # QA 10 #6: the credit price (no variance) gets no panels, a line of text instead
+    assert len(figures["tornado"].data) == 2 * (len(DEFAULT_OUTPUTS) - 1)
     assert {tr.name for tr in figures["sobol"].data} == {"first order S1", "total ST"}
-    notes = [a.text for fig in figures.values() for a in fig.layout.annotations]
-    assert "no swing: 0 at every point" in notes and "no variance over the design: indices undefined" in notes
+    titles = [a.text for fig in figures.values() for a in fig.layout.annotations]
+    assert "EV share of new cars, 2030 (%)" in titles and not any("Price|Credit" in t for t in titles)
     path = both.write_html(tmp_path / "s.html")
     text = path.read_text(encoding="utf-8")
     assert text.count("* plotly.js v") == 1 and "energy.gasoline_price_cny_per_l.2024" in text
+    assert "NEV credit price, 2030 (CNY/credit) [Price|Credit|NEV@2030]: the same at every design point" in text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+
+
+def test_sensitivity_charts_readable_labels_template_axis_titles_and_top(both) -> None:
+    """QA 10 #6: readable parameter names (the raw name in the hover), the report's template, an x-axis
+    title naming the output and the base value, and as many bars as --top's default (10)."""
+    import plotly.io as pio
+
+    from nevsim.report import palette
+    from nevsim.sensitivity import DEFAULT_TOP, parameter_label
+
+    assert DEFAULT_TOP == 10
+    fig = both.plot()["tornado"]
+    bars = fig.data[0]
+    raw = [str(c[2]) for c in bars.customdata]  # the raw name, on hover
+    assert set(raw) <= set(both.parameters) and list(bars.y) == [parameter_label(r) for r in raw]
+    assert "%{customdata[2]}" in bars.hovertemplate
+    assert fig.layout.template == pio.templates[palette.TEMPLATE]
+    assert "base" in fig.layout.xaxis.title.text and "EV share of new cars, 2030" in fig.layout.xaxis.title.text
+    assert parameter_label("coefficients.kappa_se_z") == "buyers' coefficient kappa_se_z"
+    assert parameter_label("energy.gasoline_price_cny_per_l.2024") == "energy: gasoline price cny per l (2024)"
+
+
+def test_parameter_table_has_no_float_noise() -> None:
+    from nevsim.sensitivity import distribution_text
+
+    text = distribution_text({"dist": "triangular", "low": 0.39999999999999997, "mode": 0.7, "high": 1.0})
+    assert text == "triangular(low=0.4, mode=0.7, high=1.0)"
 
 
 def test_default_parameters_are_the_scenarios_and_the_coefficients() -> None:

@@ -201,7 +201,7 @@ def backtest_cmd(
     except InputError as exc:
         raise _as_flags(exc, single_cutoff=cutoff is not None) from None
     if plot is not None:
-        bt.plot().write_html(str(plot), include_plotlyjs=True, full_html=True)
+        bt.write_html(plot)
     if as_json:
         echo_json(bt.to_json())
         return

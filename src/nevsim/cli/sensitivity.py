@@ -135,7 +135,7 @@ def sensitivity_cmd(
         raise InputError(f"{flag} {rest}".rstrip(), exc.message, exc.allowed) from None
     written = None
     if plot is not None:
-        written = str(res.write_html(plot))
+        written = str(res.write_html(plot, top))
     if as_json:
         echo_json({**res.to_dict(), "plot": written})
         return

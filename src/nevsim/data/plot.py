@@ -20,14 +20,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PLOT_SUFFIXES = (".html", ".htm", ".png")
 
-_COLORS = {
-    "EV sales share": "#1f77b4",
-    "OWID": "#17becf",
-    "BEV sales": "#2ca02c",
-    "PHEV sales": "#98df8a",
-    "EV stock": "#7f7f7f",
-    "Public chargers": "#d62728",
-}
+def _colours() -> dict[str, str]:
+    """The history chart's colours from :mod:`nevsim.report.palette` (the same as the report's):
+    the observed EV share black (newer OWID release dark grey), BEV/PHEV as the powertrains, EV
+    stock teal, chargers green; every target the one target red."""
+    from nevsim.report import palette
+
+    return {"EV sales share": palette.OBSERVED, "OWID": palette.OBSERVED_NEWER,
+            "BEV sales": palette.POWERTRAIN["BEV"], "PHEV sales": palette.POWERTRAIN["PHEV"],
+            "EV stock": palette.POWERTRAIN["EV"], "Public chargers": palette.QUANTITY["Chargers"],
+            "Target": palette.TARGET}
+
+
+#: Vertical offset (points of share) between the labels of targets in one year, so none hides another.
+TARGET_LABEL_STEP_PCT = 6.0
 
 
 def share_targets(targets: pd.DataFrame) -> pd.DataFrame:
@@ -50,11 +56,14 @@ def history_figure(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from nevsim.report import palette
+
+    _COLORS = _colours()
     region = history["region"].iloc[0] if not history.empty else "?"
     fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.09, row_heights=[0.55, 0.45],
-        specs=[[{}], [{"secondary_y": True}]],
-        subplot_titles=("EV share of new car sales (BEV + PHEV, %)", "EV sales, EV stock and public chargers"),
+        rows=3, cols=1, shared_xaxes=False, vertical_spacing=0.07, row_heights=[0.46, 0.30, 0.24],
+        subplot_titles=("EV share of new car sales (BEV + PHEV, %)", "EV sales and EV stock (cars)",
+                        "Public charging points"),
     )
 
     def part(variable: str, source_prefix: str | None = None, exclude: str | None = None) -> pd.DataFrame:
@@ -85,22 +94,29 @@ def history_figure(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
         ), row=1, col=1)
 
     shown = share_targets(targets) if targets is not None else pd.DataFrame()
-    for _, group in (shown.groupby("document", sort=False) if not shown.empty else []):
-        binding = bool(group["binding"].iloc[0])
-        short = re.sub(r"\s*\b(19|20)\d{2}\b", "", group["name"].iloc[0])
-        issuer = re.split(r" \(|;", group["issuer"].iloc[0])[0]
-        label = f"Target: {short} — {issuer} ({'binding' if binding else 'not binding'})"
+    # markers only (the years of one document are separate goals, not a path); every target the one red,
+    # binding filled; targets in one year get labels stacked apart so none hides another
+    for binding, group in (shown.groupby("binding", sort=False) if not shown.empty else []):
         hover = [
             f"<b>{r.name}</b><br>{r.value:g} {r.unit} by {r.year} ({r.qualifier})<br>{r.metric}<br>"
             f"{r.issuer}<br>binding: {'yes' if r.binding else 'no'} · status {r.status} · {r.source_key}"
             for r in group.itertuples(index=False)
         ]
         fig.add_trace(go.Scatter(
-            x=group["year"], y=group["value"], mode="markers+lines" if len(group) > 1 else "markers",
-            name=label, line={"dash": "dash", "width": 1},
-            marker={"size": 13, "symbol": "star" if binding else "diamond-open", "line": {"width": 2}},
+            x=group["year"], y=group["value"], mode="markers",
+            name=f"target ({'binding' if binding else 'not binding'}; hover for its document)",
+            marker={"size": 12, "symbol": "diamond" if binding else "diamond-open", "color": _COLORS["Target"],
+                    "line": {"width": 2, "color": _COLORS["Target"]}},
             hovertext=hover, hoverinfo="text", legendgroup="targets",
         ), row=1, col=1)
+    if not shown.empty:
+        for year, group in shown.sort_values("value", ascending=False).groupby("year"):
+            for k, r in enumerate(group.itertuples(index=False)):
+                short = re.sub(r"\s*\b(19|20)\d{2}\b", "", str(r.name))
+                fig.add_annotation(x=year, y=float(group["value"].max()) + TARGET_LABEL_STEP_PCT * (len(group) - k),
+                                   text=f"{short} {r.value:g} %", showarrow=False,
+                                   xanchor="right" if year == shown["year"].max() else "center",
+                                   font={"size": 10, "color": _COLORS["Target"]}, row=1, col=1)
 
     bev = part("BEV sales")
     phev = part("PHEV sales")
@@ -116,27 +132,33 @@ def history_figure(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     fig.add_trace(go.Scatter(x=chargers["year"], y=chargers["value"], name="Public chargers (fast + slow)",
                              mode="lines+markers", line={"color": _COLORS["Public chargers"], "width": 2, "dash": "dash"},
                              hovertemplate="%{x}: %{y:,.0f} public charging points<extra></extra>"),
-                  row=2, col=1, secondary_y=True)
+                  row=3, col=1)
 
+    last = int(history["year"].max()) if not history.empty else None
     fig.update_layout(
         title={"text": f"{region}: electric cars — history and targets", "x": 0.01},
-        template="plotly_white", barmode="stack", hovermode="closest", height=820,
-        legend={"orientation": "v", "x": 1.08, "y": 1.0, "font": {"size": 11}},
+        template=palette.TEMPLATE, barmode="stack", hovermode="closest", height=900,
+        hoverlabel={"namelength": -1},
+        legend={"orientation": "v", "x": 1.02, "y": 1.0, "font": {"size": 11}},
         margin={"l": 70, "r": 40, "t": 80, "b": 120},
     )
     fig.update_yaxes(title_text="% of new car sales", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="vehicles", rangemode="tozero", row=2, col=1, secondary_y=False)
-    fig.update_yaxes(title_text="public charging points", rangemode="tozero", row=2, col=1, secondary_y=True,
-                     showgrid=False, tickmode="auto", tickformat="~s")
-    fig.update_yaxes(tickformat="~s", row=2, col=1, secondary_y=False)
-    fig.update_xaxes(showticklabels=True, row=1, col=1)
-    fig.update_xaxes(title_text="year", row=2, col=1)
+    fig.update_yaxes(title_text="cars", rangemode="tozero", tickformat="~s", row=2, col=1)
+    fig.update_yaxes(title_text="charging points", rangemode="tozero", tickformat="~s", row=3, col=1)
+    fig.update_xaxes(showticklabels=True)
+    fig.update_xaxes(title_text="year", row=3, col=1)
+    if last is not None:  # the lower panels end with the data; only the share panel runs on to the targets
+        lo = int(history["year"].min()) - 0.6
+        fig.update_xaxes(range=[lo, last + 0.6], row=2, col=1)
+        fig.update_xaxes(range=[lo, last + 0.6], row=3, col=1)
+        fig.update_xaxes(range=[lo, max(last, int(shown["year"].max()) if not shown.empty else last) + 1.5],
+                         row=1, col=1)
     fig.add_annotation(
         text=("Source: IEA (2025), Global EV Outlook 2025, Global EV Data Explorer, CC BY 4.0; "
               "later years: Our World in Data (IEA-based), CC BY 4.0. Targets: nevsim fact tables "
               "(hover for document, metric and source).<br>Targets may count a different thing from the "
               "IEA share (e.g. China's 20 % is the NEV share of all new vehicles, CAAM basis)."),
-        xref="paper", yref="paper", x=0, y=-0.13, showarrow=False, align="left", font={"size": 10},
+        xref="paper", yref="paper", x=0, y=-0.1, showarrow=False, align="left", font={"size": 10},
     )
     return fig
 
@@ -167,4 +189,6 @@ def write_figure(fig: go.Figure, path: Path) -> None:
         except Exception as exc:  # kaleido present but unable to render (e.g. no browser)
             raise InputError("--plot", f"PNG export failed ({exc}); use a .html file instead.") from None
         return
-    fig.write_html(str(path), include_plotlyjs=True, full_html=True)
+    from nevsim.report.palette import with_viewport
+
+    path.write_text(with_viewport(fig.to_html(include_plotlyjs=True, full_html=True)), encoding="utf-8")
