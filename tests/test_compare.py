@@ -110,3 +110,18 @@ def test_comparison_html_reads_like_the_report_and_works_on_a_phone(tmp_path: Pa
     fig = compare._figure(runs, compare.targets_table(runs))
     assert list(fig.layout.yaxis.range) == [0, 100]
     assert any(s.fillcolor for s in fig.layout.shapes)  # the shaded history years
+
+
+def test_comparison_colours_regions_as_the_palette_does():
+    """Visual QA: comparison.html drew CN/US/EU in blue/green/red, the colours other pages give
+    powertrains and back-test cutoffs; a region now has its palette colour on every page."""
+    import nevsim
+    from nevsim.report import palette
+    from nevsim.scenario import load_scenario
+
+    runs = [nevsim.run(load_scenario(n, {"years": {"last": 2030}})) for n in ("china-current-policies",
+                                                                             "eu-current-policies")]
+    fig = compare._figure(runs, compare.targets_table(runs))
+    lines = {t.name: t.line.color for t in fig.data if t.mode == "lines"}
+    assert lines == {"China (CN)": palette.REGION["CN"], "EU27 (EU)": palette.REGION["EU"]}
+    assert all(t.marker.color == palette.TARGET for t in fig.data if t.name and t.name.endswith("targets"))

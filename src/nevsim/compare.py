@@ -81,13 +81,14 @@ def targets_display(targets: pd.DataFrame) -> pd.DataFrame:
 def _figure(runs: list[Results], targets: pd.DataFrame) -> Any:
     import plotly.graph_objects as go
 
+    from nevsim.report import palette
     from nevsim.results import region_name
 
     wide = share_table(runs)
     fig = go.Figure()
-    palette = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+    others = ("#1b7837", "#8c510a", "#35978f", "#762a83")  # regions from scenario files (no standard hue)
     for i, code in enumerate(wide.columns):
-        color = palette[i % len(palette)]
+        color = palette.REGION.get(code, others[i % len(others)])  # the same colour for a region on every page
         fig.add_trace(go.Scatter(x=wide.index, y=wide[code], name=f"{region_name(code)} ({code})",
                                  mode="lines", line={"color": color}))
         run = next(r for r in runs if code in r.regions)
@@ -101,14 +102,15 @@ def _figure(runs: list[Results], targets: pd.DataFrame) -> Any:
                       & (targets["compared_variable"] == SHARE)]
         if not pct.empty:
             fig.add_trace(go.Scatter(x=pct["year"], y=pct["target_value"], mode="markers",
-                                     marker={"symbol": "diamond-open", "size": 12, "color": color},
+                                     marker={"symbol": "diamond-open", "size": 12, "color": palette.TARGET,
+                                             "line": {"width": 2, "color": color}},
                                      name=f"{code} targets", text=pct["label"], hovertemplate="%{text}: %{y}%"))
     from nevsim.report.charts import add_history_band
 
     lasts = [r.meta.get("history_last_year") for r in runs if r.meta.get("history_last_year") is not None]
     add_history_band(fig, int(wide.index.min()), min(lasts) if lasts else None)  # (the years every run calibrates)
     fig.update_layout(title="EV share of new cars by region (history calibrated; projections from the model)",
-                      yaxis_title="percent of new cars", xaxis_title="year", height=520, template="plotly_white")
+                      yaxis_title="percent of new cars", xaxis_title="year", height=520, template=palette.TEMPLATE)
     fig.update_yaxes(range=[0, 100])  # (a share: not from −6)
     return fig
 

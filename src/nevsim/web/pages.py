@@ -219,19 +219,12 @@ def outlook(request: Request, run: Annotated[str | None, Query(max_length=64)] =
 
 
 def _name_rough_bands(fig: Any, draws: int) -> None:
-    """Band legends of charts drawn from a Statistic ("EV 5%–95%") say how many draws they come from, and
-    that under :data:`nevsim.report.charts.FEW_DRAWS` the band is rough (its edges are single draws)."""
-    from nevsim.report.charts import FEW_DRAWS, LEGEND_ROW_PX, legend_rows, place_legend
+    """Band legends of charts drawn from a Statistic say how many draws they come from, and that under
+    :data:`nevsim.report.charts.FEW_DRAWS` the band is rough: :func:`nevsim.report.charts.name_bands`."""
+    from nevsim.report.charts import name_bands
 
-    if draws < 2:
-        return
-    rows = legend_rows(fig)
-    base_height = int(fig.layout.height or 420) - (rows * LEGEND_ROW_PX + 10 if rows else 0)
-    for trace in fig.data:
-        name = str(getattr(trace, "name", "") or "")
-        if getattr(trace, "fill", None) == "tonexty" and name.endswith("%") and "draws" not in name:
-            trace.name = f"{name} of {draws:,} draws" + (" (few draws: rough band)" if draws < FEW_DRAWS else "")
-    place_legend(fig, base_height)  # longer names: maybe more legend rows
+    if draws >= 2:
+        name_bands(fig, draws)
 
 
 # ---------------------------------------------------------------------------- editor
