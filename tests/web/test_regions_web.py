@@ -192,3 +192,21 @@ def test_outlook_headline_columns_are_the_reports_labels(regional: Any) -> None:
     cols = [_text(x).strip() for x in re.findall(r"<th>(.*?)</th>", head)]
     assert cols == list(headline_table(c.app.state.nevsim.load(ids["US"])).columns)
     assert "Public cost: purchase subsidy + tax forgone on plug-ins (billion USD)" in cols
+
+
+def test_makers_page_shows_each_credit_market_of_a_run_with_two(regional: Any) -> None:
+    """us-2024-rules has a ZEV mandate and a fleet GHG standard: the page showed the fleet market only,
+    with no word of the ZEV credits (review of 2026-12-01). A selector now offers both."""
+    c, ids = regional
+    r = c.post("/api/runs?wait=true", json={"scenario": "us-2024-rules"})
+    assert r.status_code == 201, r.text
+    run = r.json()["run_id"]
+    page = c.get("/makers", params={"run": run, "year": 2027}).text
+    assert 'id="market-select"' in page and 'id="markets-note"' in page
+    assert "fleet CO2 credits" in _text(page)  # the first market by default
+    zev = c.get("/makers", params={"run": run, "year": 2027, "market": "ZEV"}).text
+    assert "ZEV credits (the ZEV mandate) in 2027" in _text(zev) and "ZEV credit balance" in zev
+    bad = c.get("/makers", params={"run": run, "market": "NEV"})
+    assert bad.status_code == 422 and "ZEV" in bad.text
+    one = c.get("/makers", params={"run": ids["EU"], "year": 2030}).text
+    assert 'id="market-select"' not in one  # one market: no selector

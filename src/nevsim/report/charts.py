@@ -524,14 +524,18 @@ def credit_price(res: Results) -> go.Figure:
     return fig
 
 
-def maker_balances(res: Results, years: list[int] | None = None) -> go.Figure:
+def maker_balances(res: Results, years: list[int] | None = None, *, market: str | None = None) -> go.Figure:
     """Each maker's credit balance in a few years (bars in greys, older lighter): who sells (> 0)
-    and who buys (< 0); the legend lists the years in the order of the bars."""
+    and who buys (< 0); the legend lists the years in the order of the bars. ``market``: ``"NEV"``,
+    ``"Fleet CO2"`` or ``"ZEV"`` (default: the run's first, China's NEV credits else a region's)."""
     import plotly.graph_objects as go
 
     present = res.labels(table="makers")
-    variable = next((v for v in ("Credits|NEV|Balance", "Credits|Fleet CO2|Balance", "Credits|ZEV|Balance")
-                     if v in present), "Credits|NEV|Balance")  # China's NEV credits, else a region's standard
+    if market is not None:
+        variable = f"Credits|{market}|Balance"
+    else:
+        variable = next((v for v in ("Credits|NEV|Balance", "Credits|Fleet CO2|Balance", "Credits|ZEV|Balance")
+                         if v in present), "Credits|NEV|Balance")  # China's NEV credits, else a region's standard
     label = variable.split("|")[1]
     mk = res._rows("makers", variables=[variable])
     fig = go.Figure()

@@ -655,16 +655,28 @@ def run_currency(res: Results) -> str:
     return str(spec.get("currency") or "CNY")
 
 
-def maker_market(res: Results) -> str | None:
-    """The credit market between makers the run models (``"NEV"``, ``"Fleet CO2"``, ``"ZEV"``), or None."""
+def maker_markets(res: Results) -> list[str]:
+    """The credit markets between makers the run models (``"NEV"``, ``"Fleet CO2"``, ``"ZEV"``), in
+    :data:`MAKER_MARKETS` order: two for a region with a ZEV mandate and a fleet standard (``us-2024-rules``)."""
     present = res.labels(table="makers")
-    return next((m for m in MAKER_MARKETS if f"Credits|{m}|Balance" in present), None)
+    return [m for m in MAKER_MARKETS if f"Credits|{m}|Balance" in present]
 
 
-def maker_columns(res: Results) -> tuple[tuple[str, str], ...]:
+def maker_market(res: Results, wanted: str | None = None) -> str | None:
+    """The market the makers page shows: ``wanted`` (InputError when the run has no such market),
+    else the run's first (:func:`maker_markets`), or None when it models none."""
+    markets = maker_markets(res)
+    if wanted is not None and wanted not in markets:
+        raise InputError("market", f"this run has no {wanted!r} credit market between makers.",
+                         allowed=markets or ["none: this run models no credit market between makers"])
+    return wanted if wanted is not None else (markets[0] if markets else None)
+
+
+def maker_columns(res: Results, market: str | None = None) -> tuple[tuple[str, str], ...]:
     """Columns of the makers table for this run: China's NEV and CAFC credits (:data:`MAKER_COLUMNS`), a
-    region's own standard (balance, bought, sold), and capacity use where some maker has a capacity."""
-    market = maker_market(res)
+    region's own standard (balance, bought, sold; ``market``, default the run's first), and capacity use
+    where some maker has a capacity."""
+    market = maker_market(res, market)
     present = res.labels(table="makers")
     if market == "NEV":
         cols = MAKER_COLUMNS
@@ -761,7 +773,8 @@ def capacity_figure(res: Results) -> Any:
 
 @router.get("/makers", response_class=HTMLResponse)
 def makers(request: Request, run: Annotated[str | None, Query(max_length=64)] = None,
-           year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> HTMLResponse:
+           year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+           market: Annotated[str | None, Query(max_length=32)] = None) -> HTMLResponse:
     from nevsim.report.charts import maker_balances
 
     st = _state(request)
@@ -775,11 +788,12 @@ def makers(request: Request, run: Annotated[str | None, Query(max_length=64)] = 
         year = 2030 if 2030 in years else years[-1]
     if year not in years:
         raise InputError("year", f"no maker data for {year}.", allowed=[f"{years[0]} to {years[-1]}"])
-    market = maker_market(res)
-    columns = maker_columns(res)
+    markets = maker_markets(res)
+    market = maker_market(res, market)
+    columns = maker_columns(res, market)
     figures, missing = [], []
     if market is not None:
-        figures.append({"id": "fig-maker-balances", "fig": maker_balances(res)})
+        figures.append({"id": "fig-maker-balances", "fig": maker_balances(res, market=market)})
     else:
         missing.append("Makers' credit balances: none, this run models no credit market between makers.")
     has_capacity = _has_capacity(res)
@@ -790,7 +804,8 @@ def makers(request: Request, run: Annotated[str | None, Query(max_length=64)] = 
                        "(they are China's only: docs/research/maker-capacity.md).")
     return render(request, "makers.html", res=res, year=year, years=years,
                   table=makers_table(res, year, columns), columns=[c for c, _ in columns], figures=figures,
-                  missing=missing, market=market, market_name=MAKER_MARKETS.get(market or "", ""),
+                  missing=missing, market=market, markets=markets, market_names=MAKER_MARKETS,
+                  market_name=MAKER_MARKETS.get(market or "", ""),
                   price=credit_price_line(res, market, year), region_label=REGIONS.get(res.regions[0], res.regions[0]),
                   has_capacity=has_capacity, **context)
 
