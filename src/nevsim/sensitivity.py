@@ -344,18 +344,26 @@ def _panel_titles(outputs: Sequence[Output]) -> list[str]:
     return [output_label(o) for o in outputs]
 
 
-def _tornado_figure(result: SensitivityResult, top: int) -> Any:
-    import plotly.graph_objects as go
+def _panels(result: SensitivityResult, top: int) -> tuple[list[Output], int, Any]:
+    """The outputs that vary over the design (all of them if none does), the figure's height, and
+    an empty figure with one panel per output (shared by the tornado and the Sobol chart)."""
     from plotly.subplots import make_subplots
 
-    from nevsim.report import palette
-
-    assert result.tornado is not None
     outputs = [o for o in result.outputs if _varies(result, o)] or list(result.outputs)
     n = len(outputs)
     height = _figure_height(n, top)
     fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(outputs),
                         vertical_spacing=PANEL_GAP_PX / height if n > 1 else 0.0)
+    return outputs, height, fig
+
+
+def _tornado_figure(result: SensitivityResult, top: int) -> Any:
+    import plotly.graph_objects as go
+
+    from nevsim.report import palette
+
+    assert result.tornado is not None
+    outputs, height, fig = _panels(result, top)
     for i, out in enumerate(outputs, start=1):
         t = result.tornado[result.tornado["output"] == out.key].head(top).iloc[::-1]  # widest on top
         base = float(t["base_output"].iloc[0]) if len(t) else 0.0
@@ -382,16 +390,11 @@ def _tornado_figure(result: SensitivityResult, top: int) -> Any:
 
 def _sobol_figure(result: SensitivityResult, top: int) -> Any:
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     from nevsim.report import palette
 
     assert result.sobol is not None
-    outputs = [o for o in result.outputs if _varies(result, o)] or list(result.outputs)
-    n = len(outputs)
-    height = _figure_height(n, top)
-    fig = make_subplots(rows=n, cols=1, subplot_titles=_panel_titles(outputs),
-                        vertical_spacing=PANEL_GAP_PX / height if n > 1 else 0.0)
+    outputs, height, fig = _panels(result, top)
     for i, out in enumerate(outputs, start=1):
         s = result.sobol[result.sobol["output"] == out.key].head(top).iloc[::-1]
         if s["ST"].isna().all():
