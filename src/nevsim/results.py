@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -342,13 +342,22 @@ def select_years(frame: pd.DataFrame, years: object) -> pd.DataFrame:
                      ["an int", "(first, last)", "slice(first, last)", "range(first, last + 1)", "a list of years"])
 
 
-def check_years(years: object, available: Iterable[Any], *, field: str = "years") -> None:
-    """Refuse a ``years=`` selection that asks for years the results do not hold.
+def check_years(years: object, available: Iterable[Any], *, field: str = "years") -> object:
+    """Refuse a ``years=`` selection that asks for years the results do not hold; returns the
+    selection to use (a one-time iterator, e.g. a generator, read into a list: checking it would
+    otherwise use it up and select nothing).
 
     Years named one by one (an int or a list) must each be among ``available``; a span (a
     ``(first, last)`` tuple, a ``slice`` or a ``range``) must reach at least one of them (it is
     cut to the years there are). InputError at ``field``, with the years there are as a range.
     """
+    if isinstance(years, Iterator):
+        years = list(years)
+    _check_years(years, available, field)
+    return years
+
+
+def _check_years(years: object, available: Iterable[Any], field: str) -> None:
     if years is None:
         return
     have = {int(y) for y in available}
@@ -364,6 +373,10 @@ def check_years(years: object, available: Iterable[Any], *, field: str = "years"
             hi = 10**9 if years.stop is None else int(years.stop)
         else:
             lo, hi = int(years[0]), int(years[1])
+        if lo > hi:
+            raise InputError(field, ("names no year" if isinstance(years, range) else
+                                     f"runs backwards: first year {lo} is after last year {hi}")
+                             + f": the run covers {span}.", allowed=[span])
         if not any(lo <= y <= hi for y in have):
             if isinstance(years, slice) and (years.start is None or years.stop is None):
                 shown = f"the years to {years.stop}" if years.start is None else f"the years from {years.start}"
@@ -447,7 +460,7 @@ class Statistics:
         units = sel["unit"].unique().tolist()
         if len(units) > 1:
             raise InputError("variable", f"a statistic needs one unit, these variables have {units}.")
-        check_years(years, sel["year"].unique() if years is not None else ())
+        years = check_years(years, sel["year"].unique() if years is not None else ())
         label_of = {v: k for k, v in columns.items()}
         sel = sel.assign(series=sel["variable"].map(label_of))
         table = _pivot(sel, "series", list(columns), years, quantiles)
@@ -541,7 +554,7 @@ class Statistics:
         if sel.empty:
             raise InputError("variable", f"{variable!r} not in these results' maker table.",
                              sorted(res.labels(table="makers")))
-        check_years(years, sel["year"].unique() if years is not None else ())
+        years = check_years(years, sel["year"].unique() if years is not None else ())
         order = (sel.groupby("maker")["value"].sum().sort_values(ascending=False).index.tolist())
         table = _pivot(sel.rename(columns={"maker": "series"}), "series", order, years, quantiles)
         return _as_statistic(table, unit=str(sel["unit"].iloc[0]), title=f"Makers: {variable}", region=reg,
@@ -808,7 +821,7 @@ class Results:
             unknown = sorted(set(names) - known)
             if unknown:
                 raise InputError("variables", f"not in these results: {unknown}.", sorted(known))
-        check_years(years, self.years)  # (a year the run does not hold is refused, as value() refuses it)
+        years = check_years(years, self.years)  # (a year the run does not hold is refused, as value() refuses it)
         out = select_years(self._rows("series", region=reg, variables=names), years)
         out = out.reset_index(drop=True).copy()
         out.attrs = self._attrs("series", names)
@@ -832,7 +845,7 @@ class Results:
             if unknown:
                 raise InputError("makers", f"unknown makers {unknown}.", sorted(known))
             out = out[out["maker"].isin(names)]
-        check_years(years, self.years)
+        years = check_years(years, self.years)
         out = select_years(out, years)
         out = out.reset_index(drop=True).copy()
         out.attrs = self._attrs("makers", None if variables is None else

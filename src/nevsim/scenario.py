@@ -804,6 +804,7 @@ def _resolve_chain(name_or_path: str | Path, depth: int = 0) -> dict[str, Any]:
     data, label = _read_toml(name_or_path)
     data = _migrate(data)
     _check_year_order(data)
+    _check_one_name_for_the_region_table(data)  # (a file setting [region] x and [region_spec] x apart)
     base = data.pop("base", None)
     data.setdefault("name", label)
     if base is None:

@@ -226,6 +226,9 @@ class SensitivityResult:
         first-order S1 and total ST per parameter with 95 % bootstrap error bars, the ``top``
         largest ST.
         """
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+            raise InputError("top", f"must be a whole number ≥ 1 (parameters shown per output), got {top!r}.",
+                             allowed=["1 or more"])
         figures: dict[str, Any] = {}
         if self.tornado is not None:
             figures["tornado"] = _tornado_figure(self, top)

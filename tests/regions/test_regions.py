@@ -545,3 +545,14 @@ def test_one_region_setting_under_both_names_is_refused_when_they_differ() -> No
     assert err.value.field == "region_spec.pass_through" and "one setting" in err.value.message
     same = load_scenario("us-current-policies", {"region_spec.pass_through": 0.4, "region.pass_through": 0.4})
     assert same.region_spec.pass_through == 0.4
+
+
+def test_a_file_setting_one_region_setting_under_both_names_is_refused(tmp_path) -> None:
+    """The override check did not reach a scenario file: [region] pass_through = 0.6 with
+    [region_spec] pass_through = 0.4 loaded with 0.4 (review of 2026-12-01)."""
+    f = tmp_path / "both.toml"
+    f.write_text('base = "us-current-policies"\n[region]\npass_through = 0.6\n[region_spec]\npass_through = 0.4\n',
+                 encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_scenario(str(f))
+    assert err.value.field == "region_spec.pass_through"

@@ -231,3 +231,28 @@ def test_bev_phev_title_says_stacked_or_not(real_results: Results, spread_result
     one, many = bev_phev_split(real_results), bev_phev_split(spread_results)
     assert "(stacked" in one.layout.title.text and all(t.stackgroup for t in one.data)
     assert "not stacked" in many.layout.title.text and not any(t.stackgroup for t in many.data)
+
+
+def test_the_credit_price_chart_notes_the_surplus_after_the_market_not_before(real_results: Results) -> None:
+    """China's price is 0 before the market (2010–19), observed 2020–22, then 0 from 2023: one note,
+    over 2023–2060; the leading zeros get none (the review found no test of the note itself)."""
+    fig = credit_price(real_results)
+    notes = [a for a in fig.layout.annotations if "surplus of credits" in (a.text or "")]
+    assert [a.x for a in notes] == [(2023 + 2060) / 2]
+
+
+def test_charts_take_the_target_label_and_survive_years_a_run_lacks(real_results: Results) -> None:
+    """The g/km chart printed a target's bare name (not its label with status); maker_balances with
+    years the run lacks raised a ValueError from np.nanmin of an empty table."""
+    from nevsim.report.charts import maker_balances, new_car_co2
+
+    targets = pd.DataFrame({"name": ["X 2030"], "label": ["X 2030 (withdrawn 2025)"], "year": [2030],
+                            "target_value": [50.0], "unit": ["g CO2/km"], "binding": [True],
+                            "compared_with": ["Emissions|CO2|New Cars: sales-weighted"]})
+    from nevsim.simulate import run
+
+    eu = run("eu-current-policies")
+    fig = new_car_co2(eu, targets)
+    assert any("X 2030 (withdrawn 2025)" in list(t.text or []) for t in fig.data if t.mode == "markers+text")
+    empty = maker_balances(real_results, years=[1990])
+    assert "none in 1990" in empty.layout.title.text

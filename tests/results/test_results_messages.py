@@ -94,3 +94,18 @@ def test_to_frame_refuses_years_the_run_does_not_hold(years: object, says: str) 
     with pytest.raises(InputError):
         res.makers_frame(years=years)
     assert len(res.to_frame(years=slice(2029, None))) and len(res.to_frame(years=[2020, 2030]))
+
+
+def test_a_generator_of_years_selects_its_years_and_bad_spans_say_what_is_wrong() -> None:
+    """Checking the years used up a generator, so to_frame(years=(y for y in …)) returned no rows
+    with no error; a reversed span said "no results in 2030–2025", an empty range "0–-1"."""
+    import nevsim
+
+    res = nevsim.run(nevsim.load_scenario("china-current-policies", {"years": {"last": 2030}}))
+    assert sorted(res.to_frame(years=(y for y in [2025, 2030]))["year"].unique()) == [2025, 2030]
+    assert sorted(res.makers_frame(years=(y for y in [2025, 2030]))["year"].unique()) == [2025, 2030]
+    assert list(res.stats.ev_share(years=(y for y in [2025, 2030])).index) == [2025, 2030]
+    with pytest.raises(InputError, match="runs backwards: first year 2030 is after last year 2025"):
+        res.to_frame(years=(2030, 2025))
+    with pytest.raises(InputError, match="names no year"):
+        res.to_frame(years=range(0))

@@ -291,3 +291,13 @@ def test_summary_is_a_sentence_not_a_repr(both, tmp_path) -> None:
     page = both.to_html()
     assert "&lt;nevsim" not in page and "<nevsim" not in page  # the header showed the Python repr
     assert "Scenario china-current-policies: tornado and Sobol" in page
+
+
+@pytest.mark.parametrize("top", [0, -3, 2.5, True])
+def test_plot_refuses_a_top_that_is_not_a_positive_whole_number(both, top) -> None:
+    """The CLI refused --top 0; from Python, head(-3) quietly dropped the last three parameters."""
+    from nevsim.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        both.plot(top=top)
+    assert err.value.field == "top" and err.value.allowed == ["1 or more"]

@@ -461,3 +461,13 @@ def test_downloads_and_the_outlook_note_say_what_the_cli_says(shared: dict[str, 
     html = c.get("/outlook", params={"run": run_id}).text
     note = re.search(r'<p class="note" id="headline-note">(.*?)</p>', html, re.S).group(1)
     assert "calibrated to observations" not in note and "Modelled in every year" in note
+
+
+def test_series_years_outside_the_run_name_the_bound_the_request_set(shared: dict[str, Any]) -> None:
+    """?last_year=1950 answered 422 naming first_year (the review of 2026-12-01)."""
+    c, run_id = shared["client"], shared["base"]
+    for params, field in (({"last_year": 1950}, "last_year"), ({"first_year": 2100}, "first_year")):
+        r = c.get(f"/api/runs/{run_id}/series", params=params)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["field"] == field
+        assert r.json()["detail"][0]["allowed"] == ["2010–2060"]

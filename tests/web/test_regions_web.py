@@ -210,3 +210,14 @@ def test_makers_page_shows_each_credit_market_of_a_run_with_two(regional: Any) -
     assert bad.status_code == 422 and "ZEV" in bad.text
     one = c.get("/makers", params={"run": ids["EU"], "year": 2030}).text
     assert 'id="market-select"' not in one  # one market: no selector
+
+
+def test_makers_page_names_no_floor_when_the_run_switches_observed_prices_off(tmp_path: Any) -> None:
+    """The page said "the model uses the observed price as a floor" in every NEV history year, also
+    when the scenario switches the floor off (policy.dual_credit.observed_prices_in_history = false)."""
+    with make_client(tmp_path / "runs.duckdb") as c:
+        r = c.post("/api/runs?wait=true", json={"scenario": "china-current-policies",
+                                                "overrides": {"policy.dual_credit.observed_prices_in_history": False}})
+        assert r.status_code == 201, r.text
+        text = _text(c.get("/makers", params={"run": r.json()["run_id"], "year": 2021}).text)
+    assert "as a floor" not in text and "Clearing NEV credit price in 2021" in text

@@ -415,7 +415,8 @@ def new_car_co2(res: Results, targets: pd.DataFrame | None = None) -> go.Figure:
                     & targets["compared_with"].astype(str).str.startswith(var)]
         for binding, group in g.groupby("binding", sort=False):
             fig.add_trace(go.Scatter(
-                x=group["year"], y=group["target_value"], mode="markers+text", text=group["name"],
+                x=group["year"], y=group["target_value"], mode="markers+text",
+                text=group["label" if "label" in group.columns else "name"],  # label: name and status
                 textposition="top right", textfont={"size": 10},
                 marker={"symbol": "diamond" if binding else "diamond-open", "size": 12, "color": TARGET,
                         "line": {"width": 2, "color": TARGET}},
@@ -547,6 +548,8 @@ def maker_balances(res: Results, years: list[int] | None = None, *, market: str 
         wanted = [y for y in (2021, hist, 2030, 2035) if y is not None]
         years = [y for y in dict.fromkeys(wanted) if y in available] or available[-3:]
     table = (mk[mk["year"].isin(years)].groupby(["maker", "year"])["value"].median().unstack("year"))
+    if table.empty:  # (years the run does not have)
+        return _layout(fig, f"Makers' {label} credit balances (none in {', '.join(map(str, years))})", "credits")
     table = table.loc[table.abs().max(axis=1).sort_values().index]
     shades = palette.greys(len(years))
     for i, y in enumerate(years):

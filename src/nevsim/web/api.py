@@ -180,13 +180,15 @@ _QUERY_NAMES = {"variables": "variable", "makers": "maker", "years": "first_year
 
 
 @contextmanager
-def _query_names() -> Iterator[None]:
-    """Re-raise an :class:`InputError` of :class:`~nevsim.results.Results` under the query parameter's name."""
+def _query_names(last_year_only: bool = False) -> Iterator[None]:
+    """Re-raise an :class:`InputError` of :class:`~nevsim.results.Results` under the query parameter's
+    name (``years`` → ``last_year`` when the request set only that bound, else ``first_year``)."""
     try:
         yield
     except InputError as exc:
         if exc.field in _QUERY_NAMES:
-            raise InputError(_QUERY_NAMES[exc.field], exc.message, exc.allowed) from None
+            name = "last_year" if exc.field == "years" and last_year_only else _QUERY_NAMES[exc.field]
+            raise InputError(name, exc.message, exc.allowed) from None
         raise
 
 
@@ -207,7 +209,7 @@ def run_series(
 ) -> dict[str, Any]:
     res = state_of(request).load(run_id)
     _check_years(first_year, last_year)
-    with _query_names():
+    with _query_names(last_year_only=first_year is None and last_year is not None):
         frame = res.to_frame(variables=variable, region=region, years=slice(first_year, last_year))
     pairs = frame[["variable", "unit"]].drop_duplicates()
     units = dict(zip(pairs["variable"], pairs["unit"], strict=False))
@@ -224,7 +226,7 @@ def run_makers(
 ) -> dict[str, Any]:
     res = state_of(request).load(run_id)
     _check_years(first_year, last_year)
-    with _query_names():
+    with _query_names(last_year_only=first_year is None and last_year is not None):
         frame = res.makers_frame(variables=variable, makers=maker, years=slice(first_year, last_year))
     return {"run_id": run_id, "makers": records(frame)}
 

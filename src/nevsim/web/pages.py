@@ -738,15 +738,19 @@ def credit_price_line(res: Results, market: str | None, year: int) -> dict[str, 
     price = _value_or_nan(res, f"Price|Credit|{market}", year)
     out = {"market": market, "price": price, "currency": run_currency(res), "observed": False, "source": ""}
     hist = res.meta.get("history_last_year")
-    if market == "NEV" and hist is not None and year <= int(hist):
+    dual_credit = ((res.scenario or {}).get("policy") or {}).get("dual_credit") or {}
+    floor_on = dual_credit.get("observed_prices_in_history", True)  # (the simulator's switch; off: no floor)
+    if market == "NEV" and hist is not None and year <= int(hist) and floor_on:
         from nevsim import assumptions
 
         table = assumptions.credit_prices()
         row = table[table["year"] == year]
         cutoff = res.meta.get("data_cutoff")
         if not row.empty and (cutoff is None or year <= int(cutoff)):
+            observed = float(row["price_cny_per_credit"].iloc[0])
+            cap = float(dual_credit.get("price_cap_cny_per_credit", math.inf) or math.inf)
             out.update(observed=True, source=str(row["source"].iloc[0]), status=str(row["status"].iloc[0]),
-                       observed_price=float(row["price_cny_per_credit"].iloc[0]))
+                       observed_price=observed, floor=min(observed, cap))  # (simulate: min(observed, cap))
     return out
 
 
