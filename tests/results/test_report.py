@@ -31,7 +31,7 @@ def test_fixture_report(small_results, tmp_path):
 def test_real_report(real_results, tmp_path):
     text = build_html(real_results)
     _check_self_contained(text)
-    for section in ("EV share vs targets", "BEV / PHEV split", "Credit price", "Makers&#x27; credit balances",
+    for section in ("EV share vs targets", "BEV / PHEV split", "Credit price", "Makers&#x27; NEV credit balances",
                     "Stock", "Energy", "CO2", "Chargers"):
         assert f"<h2>{section}</h2>" in text, section
     assert text.count("Plotly.newPlot") == 8
@@ -170,3 +170,18 @@ def test_a_many_draw_report_shows_the_ev_band_and_folds_its_diagnostics(draws_re
 def test_tables_scroll_on_a_narrow_screen(real_results):
     page = build_html(real_results)
     assert '<div class="scroll"><table class="headline">' in page and ".scroll{overflow-x:auto}" in page
+
+
+@pytest.mark.parametrize(("scenario", "markets"), [("china-current-policies", ["NEV"]),
+                                                   ("eu-current-policies", ["Fleet CO2"]),
+                                                   ("us-2024-rules", ["Fleet CO2", "ZEV"]),
+                                                   ("us-current-policies", [])])
+def test_the_report_draws_every_credit_market_between_makers(scenario: str, markets: list[str]) -> None:
+    """The report drew makers' balances only for China's NEV credits: US and EU reports had none,
+    and a run with two markets (us-2024-rules) showed neither (review of 2026-12-01)."""
+    from nevsim.simulate import run
+
+    res = run(scenario)
+    every = [n for n, _ in all_figures(res, res.targets(), None)]
+    assert [n for n in every if n.startswith("Makers'")] == [f"Makers' {m} credit balances" for m in markets]
+    assert {"Stock", "Energy", "CO2", "Chargers"} <= set(every)  # (the series charts after them stay)

@@ -221,3 +221,11 @@ def test_makers_page_names_no_floor_when_the_run_switches_observed_prices_off(tm
         assert r.status_code == 201, r.text
         text = _text(c.get("/makers", params={"run": r.json()["run_id"], "year": 2021}).text)
     assert "as a floor" not in text and "Clearing NEV credit price in 2021" in text
+
+
+def test_eu_outlook_page_shows_new_car_co2_against_the_standard(regional: Any) -> None:
+    """The report gained a "New-car CO2 vs standard" chart for regions with a g/km standard; the web
+    outlook lists its figures by name and left it out."""
+    c, ids = regional
+    assert 'id="fig-new-car-co2"' in c.get("/outlook", params={"run": ids["EU"]}).text
+    assert 'id="fig-new-car-co2"' not in c.get("/outlook", params={"run": ids["CN"]}).text

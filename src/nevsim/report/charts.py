@@ -708,8 +708,10 @@ def all_figures(res: Results, targets: pd.DataFrame | None = None,
         out.append(("BEV / PHEV split", bev_phev_split(res)))
     if any(v.startswith("Price|Credit|") for v in present):  # China's NEV credits or a region's standards
         out.append(("Credit price", credit_price(res)))
-    if "Credits|NEV|Balance" in res.labels(table="makers"):
-        out.append(("Makers' credit balances", maker_balances(res)))
+    in_makers = res.labels(table="makers")
+    for market in ("NEV", "Fleet CO2", "ZEV"):  # every credit market between makers the run has (US 2024 rules: two)
+        if f"Credits|{market}|Balance" in in_makers:
+            out.append((f"Makers' {market} credit balances", maker_balances(res, market=market)))
     if "Stock|Cars|EV" in present:
         out.append(("Stock", stock(res)))
     if {"Oil Displacement", "Electricity|Cars"} & present:

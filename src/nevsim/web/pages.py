@@ -156,7 +156,8 @@ def _observed(res: Results) -> pd.DataFrame | None:
 
 
 _FIG_IDS = {
-    "EV share vs targets": "fig-ev-share", "BEV / PHEV split": "fig-bev-phev", "Credit price": "fig-credit-price",
+    "EV share vs targets": "fig-ev-share", "New-car CO2 vs standard": "fig-new-car-co2",
+    "BEV / PHEV split": "fig-bev-phev", "Credit price": "fig-credit-price",
     "Stock": "fig-stock", "Energy": "fig-energy", "CO2": "fig-co2", "Chargers": "fig-chargers",
 }
 
