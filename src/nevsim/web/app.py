@@ -97,13 +97,50 @@ _OTHER_TEXT = {"max_length": "at most {} characters", "min_length": "at least {}
                "pattern": "matching {}", "expected": "{}"}
 
 
-def _allowed(err: dict[str, Any]) -> list[str] | None:
-    """The bound a request-schema error broke, worded as a scenario file's bounds are
-    (:func:`nevsim.scenario.range_text`: ``["≥ 1"]``, ``["0 to 1"]``), or None."""
+_BOUND_KEYS = ("ge", "gt", "le", "lt")
+
+
+def _declared_bounds(request: Request | None, loc: tuple[Any, ...]) -> dict[str, Any]:
+    """Both bounds the request schema declares for the field at ``loc`` (pydantic's error names only
+    the one broken): a query or path parameter of the route, or a field of its body model; {} when
+    not found."""
+    route = request.scope.get("route") if request is not None else None
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not loc:
+        return {}
+    info = None
+    if loc[0] in ("query", "path") and len(loc) > 1:
+        params = dependant.query_params if loc[0] == "query" else dependant.path_params
+        info = next((p.field_info for p in params if loc[1] in (p.name, p.alias)), None)
+    elif loc[0] == "body" and dependant.body_params and len(loc) > 1:
+        model = getattr(dependant.body_params[0], "type_", None)
+        for part in loc[1:]:
+            fields = getattr(model, "model_fields", None)
+            if not isinstance(fields, dict) or part not in fields:
+                return {}
+            info = fields[part]
+            model = info.annotation
+    out: dict[str, Any] = {}
+    for item in getattr(info, "metadata", None) or ():
+        for key in _BOUND_KEYS:
+            if getattr(item, key, None) is not None:
+                out[key] = getattr(item, key)
+    return out
+
+
+def _allowed(err: dict[str, Any], request: Request | None = None) -> list[str] | None:
+    """The bounds of a field a request-schema error names, worded as a scenario file's bounds are
+    (:func:`nevsim.scenario.range_text`: ``["≥ 1"]``, ``["1900 to 2200"]``), or None. Pydantic's error
+    carries only the bound that was broken; the other comes from the schema."""
     from nevsim.scenario import range_text
 
-    ctx = err.get("ctx") or {}
-    found = [range_text(ctx)] if {"ge", "gt", "le", "lt"} & set(ctx) else []
+    ctx = dict(err.get("ctx") or {})
+    if set(_BOUND_KEYS) & set(ctx):
+        try:
+            ctx = {**_declared_bounds(request, tuple(err.get("loc", ()))), **ctx}
+        except Exception:  # (best effort: the broken bound alone still says what is wrong)
+            pass
+    found = [range_text(ctx)] if set(_BOUND_KEYS) & set(ctx) else []
     found += [text.format(ctx[key]) for key, text in _OTHER_TEXT.items() if key in ctx]
     return found or None
 
@@ -147,7 +184,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         for err in errors:
             loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
             detail.append({**{k: v for k, v in err.items() if k not in ("ctx", "url", "input")},
-                           "field": ".".join(str(p) for p in loc), "allowed": _allowed(err)})
+                           "field": ".".join(str(p) for p in loc), "allowed": _allowed(err, request)})
         if _wants_json(request):
             return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
         from nevsim.web.pages import error_page
