@@ -133,7 +133,7 @@ def _caption(res: Results) -> str:
 
 
 def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
-    from nevsim.report import report_years
+    from nevsim.report import ev_share_band, report_years
 
     years = report_years(res, all_years=all_years)
     columns = _columns(res)
@@ -144,11 +144,7 @@ def _headline_rows(res: Results, all_years: bool) -> list[list[str]]:
         return float(med.get((var, y), float("nan")))
 
     hist = res.meta.get("history_last_year")
-    band = None
-    if _draws(res) > 1:
-        ev = res._rows("series", variables=["Sales Share|Cars|EV"])
-        ev_rows = ev[ev["year"].isin(years)]
-        band = ev_rows.groupby("year")["value"].quantile([0.05, 0.95]).unstack()
+    band = ev_share_band(res, years)
     rows = []
     for y in years:
         rng = [] if band is None else [f"{_num(float(band.loc[y, 0.05]), '.1f')}–{_num(float(band.loc[y, 0.95]), '.1f')}"

@@ -92,10 +92,7 @@ def headline_table(res: Results, years: list[int] | None = None) -> pd.DataFrame
     s = res._rows("series", variables=[var for _, var, _ in HEADLINE])
     med = s[s["year"].isin(years)].groupby(["variable", "year"], observed=True)["value"].median()
     labels = headline_labels(res)
-    band = None
-    if res.n_draws > 1:  # the EV share's 5–95 % range over draws, beside its median (as the CLI prints it)
-        ev = s[(s["variable"] == "Sales Share|Cars|EV").to_numpy() & s["year"].isin(years).to_numpy()]
-        band = ev.groupby("year")["value"].quantile([0.05, 0.95]).unstack()
+    band = ev_share_band(res, years)
     rows = []
     for y in years:
         row = {"year": str(y)}
@@ -107,6 +104,16 @@ def headline_table(res: Results, years: list[int] | None = None) -> pd.DataFrame
                                           else "–")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def ev_share_band(res: Results, years: list[int]) -> pd.DataFrame | None:
+    """The EV share's 5th and 95th percentiles over draws by year (columns 0.05, 0.95), or None for
+    a one-draw run: the band the report's headline and the CLI's print beside the median."""
+    if res.n_draws < 2:
+        return None
+    ev = res._rows("series", variables=["Sales Share|Cars|EV"])
+    ev = ev[ev["year"].isin(years).to_numpy()]
+    return ev.groupby("year")["value"].quantile([0.05, 0.95]).unstack()
 
 
 #: The headline column of a many-draw run next to the EV share's median.
