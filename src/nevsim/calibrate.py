@@ -27,7 +27,19 @@ Fitted (design §4):
    constant each year the random walk's own spread; one ``z`` per draw makes each path a fanned
    line rather than a wiggle. The BEV constant ``B`` is held without a walk: it sits inside the
    plug-in nest, so a walk in it would move the total EV share too, on top of ``r``'s.
-4. **Maker NEV attractiveness**: multiplicative weights fitted by iterative proportional
+4. **Segment offsets** (China; :func:`fit_segment_mix`). One pair (A_t, B_t) serves every
+   segment, which spreads EVs almost evenly over the segments; observed, A00 minicars were a
+   third of China's BEVs in 2021. A segment offset ``δ_s`` is added to the BEV utility of
+   segment ``s`` (a segment-specific B: the A00 plug-ins sold were BEVs; an offset on both
+   plug-ins would grow the model's mini PHEV, which has no market, and caps the mini BEV below
+   the 2021 observation). In a history year with a full-year observation of a group
+   ``G`` of segments' share of BEV (or plug-in) sales (``nevsim.data.load("china_ev_segments")``,
+   rows with ``fit``), the offsets of the segments in ``G`` move by one common amount so that
+   the modelled share equals the observed one, jointly with (A_t, B_t) (so the EV share and the
+   BEV fraction are still met). A year without an observation keeps the offsets of the year
+   before (0 before the first observation); after the cutoff the last offsets are held. A
+   cutoff before the first observation uses no offsets. Nothing after the cutoff is read.
+5. **Maker NEV attractiveness**: multiplicative weights fitted by iterative proportional
    fitting so that each maker's modelled NEV production (domestic + allocated exports) in
    the latest year on or before the cutoff in which at least five groups report sales matches
    the reported sales (``nevsim.data.load("china_market")``, "Maker sales", fact sheet C.5);
@@ -40,7 +52,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Calibration", "fit_kappa", "fit_maker_weights", "fit_plugin_constants", "walk_sd"]
+__all__ = ["Calibration", "SegmentTarget", "fit_kappa", "fit_maker_weights", "fit_plugin_constants",
+           "fit_segment_mix", "segment_group_share", "walk_sd"]
 
 KAPPA_FIRST_YEAR = 2015
 _FIT_TOL = 1e-10
@@ -170,6 +183,93 @@ def fit_plugin_constants(
     return a, b, converged
 
 
+@dataclass(frozen=True)
+class SegmentTarget:
+    """One observed share to reproduce: the segments ``mask`` ``[segment]`` (bool) sell
+    ``share`` (a fraction) of the year's BEV sales (``bev=True``) or of all plug-in sales."""
+
+    mask: np.ndarray
+    bev: bool
+    share: float
+
+
+def segment_group_share(utility: np.ndarray, nest_lambda: np.ndarray, segment_sales: np.ndarray,
+                        target: SegmentTarget) -> tuple[np.ndarray, np.ndarray]:
+    """The group's share ``g`` ``[draw]`` of BEV (or plug-in) sales and ``∂logit g/∂δ``.
+
+    ``utility`` ``[draw, segment, powertrain]`` includes every constant. With ``δ`` added to the
+    BEV utility of the group's segments only the group's sales move, so ``∂logit g/∂δ =
+    Σ_{s∈G} ∂X_s/∂δ / Σ_{s∈G} X_s`` with ``X_s`` the segment's BEV (or plug-in) sales and, from
+    the nested-logit derivative (:func:`nevsim.consumers.share_derivative`; ``q_s`` the plug-in
+    share, ``c_s`` the BEV share within plug-ins, λ the plug-in nest scale),
+    ``∂BEV_s/∂δ = BEV_s·[(1 − c_s)/λ + c_s − q_s·c_s]`` and ``∂EV_s/∂δ = EV_s·c_s·(1 − q_s)``.
+    """
+    from nevsim.consumers import nested_logit_shares
+
+    shares = nested_logit_shares(utility, nest_lambda)
+    n = np.asarray(segment_sales, float)
+    q = shares[..., 2:].sum(-1)  # plug-in share per segment [draw, segment]
+    c = shares[..., 3] / np.maximum(q, 1e-300)
+    lam_p = np.asarray(nest_lambda, float).reshape(-1, 2)[:, 1:]
+    if target.bev:
+        x = shares[..., 3] * n
+        dx = x * ((1.0 - c) / lam_p + c - q * c)
+    else:
+        x = q * n
+        dx = x * c * (1.0 - q)
+    in_g = (x * target.mask).sum(-1)
+    g = in_g / np.maximum(x.sum(-1), 1e-300)
+    slope = (dx * target.mask).sum(-1) / np.maximum(in_g, 1e-300)
+    return g, slope
+
+
+def fit_segment_mix(
+    utility: np.ndarray,
+    nest_lambda: np.ndarray,
+    segment_sales: np.ndarray,
+    target_ev_share: np.ndarray,
+    target_bev_fraction: np.ndarray,
+    start: tuple[np.ndarray, np.ndarray],
+    targets: tuple[SegmentTarget, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Constants (A, B) and segment offsets ``Δ`` ``[draw, segment]`` meeting the EV share, the
+    BEV fraction and each group share in ``targets``.
+
+    ``Δ`` is added to the BEV utility of its segment. Alternating: (A, B) by
+    :func:`fit_plugin_constants` at the current offsets, then one Newton
+    step in logit space per target on its group's common offset (:func:`segment_group_share`),
+    until every group share is within 1e-10 (logit) after a fresh (A, B) fit. ``utility``
+    excludes A, B and ``Δ`` (it may hold offsets from earlier years: ``Δ`` is the change this
+    year). With no targets this is :func:`fit_plugin_constants`. Returns ``(A, B, Δ, converged)``.
+    """
+    u = np.asarray(utility, dtype=float)
+    delta = np.zeros(u.shape[:2])
+    a, b = start
+    if not targets:
+        a, b, ok = fit_plugin_constants(u, nest_lambda, segment_sales, target_ev_share, target_bev_fraction, (a, b))
+        return a, b, delta, ok
+    lam = np.asarray(nest_lambda, dtype=float)
+    plug = np.array([0.0, 0.0, 1.0, 1.0])
+    bev = np.array([0.0, 0.0, 0.0, 1.0])
+    ok = np.zeros(u.shape[0], dtype=bool)
+    for _ in range(_FIT_MAX_ITER):
+        u_d = u + delta[..., None] * bev
+        a, b, ok_ab = fit_plugin_constants(u_d, lam, segment_sales, target_ev_share, target_bev_fraction, (a, b))
+        full = u_d + a[:, None, None] * plug + b[:, None, None] * bev
+        worst = np.zeros(u.shape[0])
+        for target in targets:  # Gauss–Seidel over the (few) targets of the year
+            g, slope = segment_group_share(full, lam, segment_sales, target)
+            r = _logit(g) - _logit(np.asarray(target.share, float))
+            worst = np.maximum(worst, np.abs(r))
+            step = np.clip(r / np.maximum(slope, 1e-6), -3.0, 3.0)
+            delta = delta - step[:, None] * target.mask
+            full = full - step[:, None, None] * target.mask[:, None] * bev
+        ok = ok_ab & (worst < _FIT_TOL)
+        if ok.all():
+            break
+    return a, b, delta, ok
+
+
 def fit_kappa(years: np.ndarray, constants: np.ndarray, ln_stock_share: np.ndarray,
               lo: float, hi: float, first_year: int = KAPPA_FIRST_YEAR) -> np.ndarray:
     """Least-squares slope of the plug-in constant on ln(plug-in stock share), per draw, clipped.
@@ -259,6 +359,9 @@ class Calibration:
     walk_step_plugin: np.ndarray | float = 0.0
     #: ``σ`` ``[draw]`` of the fitted residuals (:func:`walk_sd`); None where not computed
     walk_sd_plugin: np.ndarray | None = None
+    #: segment offsets ``δ`` ``[year, draw, segment]`` over ``years`` (module docstring, 4.);
+    #: None: no offsets (other regions, or no observation up to the cutoff)
+    segment_offsets: np.ndarray | None = None
 
     def plugin_residual(self, year: int) -> np.ndarray:
         """Residual plug-in constant for ``year``: fitted up to the last calibrated year, then
@@ -267,6 +370,13 @@ class Calibration:
         if year <= last:
             return self.residual_plugin[max(0, int(year - self.years[0]))]
         return self.hold_plugin + self.walk_step_plugin * np.sqrt(year - last)
+
+    def segment_offset(self, year: int) -> np.ndarray | None:
+        """Segment offsets ``[draw, segment]`` for ``year``: fitted up to the last calibrated year,
+        then the last held; None without offsets."""
+        if self.segment_offsets is None:
+            return None
+        return self.segment_offsets[min(max(0, int(year - self.years[0])), len(self.years) - 1)]
 
     def bev(self, year: int) -> np.ndarray:
         """BEV constant for ``year``: fitted up to the last calibrated year, then held."""

@@ -46,7 +46,15 @@ from nevsim import assumptions
 from nevsim._memory import repeat_each as _repeat
 from nevsim._memory import small_pages as _small_pages
 from nevsim._memory import tile as _tile
-from nevsim.calibrate import Calibration, fit_kappa, fit_maker_weights, fit_plugin_constants, walk_sd
+from nevsim.calibrate import (
+    Calibration,
+    SegmentTarget,
+    fit_kappa,
+    fit_maker_weights,
+    fit_plugin_constants,
+    fit_segment_mix,
+    walk_sd,
+)
 from nevsim.consumers import Coefficients, running_cost_pv_cny, systematic_utility
 from nevsim.errors import InputError
 from nevsim.fleet import FleetState, energy_and_emissions
@@ -122,6 +130,9 @@ class History:
     # China's sales-weighted average PHEV electric range (km, CPCA), interpolated between the
     # rows up to the cutoff and held outside them; NaN if no row (None: not read, other regions)
     phev_range_km: np.ndarray | None = None
+    #: observed segment mix (China): year → the fitted targets of that year (full-year rows of
+    #: ``china_ev_segments`` with ``fit``, ≤ the cutoff); empty: no offsets (other regions)
+    segment_targets: Mapping[int, tuple[SegmentTarget, ...]] = field(default_factory=dict)
 
 
 def _series(frame: pd.DataFrame, years: np.ndarray) -> np.ndarray:
@@ -213,8 +224,28 @@ def _load_history(first: int, last: int, until: int | None) -> History:
         ev_exports=exports, battery_usd_per_kwh=battery, world_battery_gwh=world_battery,
         china_car_battery_gwh=car_battery, credit_price_cny=credit_price, last_share_year=last_share_year,
         maker_nev_sales=maker_sales, capacity=_maker_capacity(until), sources=tuple(sources),
-        phev_range_km=phev_range,
+        phev_range_km=phev_range, segment_targets=_segment_targets(until),
     )
+
+
+def _segment_targets(until: int | None) -> dict[int, tuple[SegmentTarget, ...]]:
+    """Full-year segment-mix observations to fit, by year, from ``china_ev_segments`` rows ≤ ``until``
+    with ``fit`` (docs/data.md; :func:`nevsim.calibrate.fit_segment_mix`)."""
+    from nevsim import data
+
+    frame = data.load("china_ev_segments", until=until)
+    frame = frame[frame["fit"] & (frame["period"] == "year")]
+    out: dict[int, list[SegmentTarget]] = {}
+    for row in frame.itertuples(index=False):
+        names = str(row.segments).split(";")
+        unknown = sorted(set(names) - set(SEGMENTS))
+        if unknown:
+            raise InputError("china_ev_segments.segments", f"unknown segments {unknown}", allowed=list(SEGMENTS))
+        mask = np.isin(np.array(SEGMENTS), names)
+        mask.setflags(write=False)
+        out.setdefault(int(row.year), []).append(SegmentTarget(mask=mask, bev=row.basis == "BEV",
+                                                               share=float(row.value) / 100.0))
+    return {y: tuple(v) for y, v in out.items()}
 
 
 #: china_market variable holding the sales-weighted average electric range of new PHEVs (km, CLTC).
@@ -1042,6 +1073,10 @@ def run_years(
     obligated_share_prev = None  # [D, S, P]: share of last year's sales made by obligated makers
     a_prev, b_prev = np.full(D, -5.0), np.zeros(D)
     fit_a, fit_b, fit_lnss = np.zeros((n_hist, D)), np.zeros((n_hist, D)), np.zeros((n_hist, D))
+    # segment offsets δ [draw, segment] on the BEV utility (nevsim.calibrate, 4.): fitted in
+    # the history years with an observed segment mix, carried between them, held after
+    seg_off = np.zeros((D, len(SEGMENTS)))
+    fit_seg = np.zeros((n_hist, D, len(SEGMENTS)))
     credit_diag = {"years_solved": 0, "max_iterations": 0, "all_converged": True, "max_abs_residual_credits": 0.0,
                    "years_at_cap": [], "years_long": []}
     fit_ok = True
@@ -1070,7 +1105,7 @@ def run_years(
         year = int(year)
         is_hist = year <= inputs.history_last
         if fit and not is_hist and calibration is None:  # history done: calibrate, then project
-            calibration = _make_calibration(inputs, trace, years[:n_hist], fit_a, fit_b, fit_lnss, fit_ok)
+            calibration = _make_calibration(inputs, trace, years[:n_hist], fit_a, fit_b, fit_lnss, fit_ok, fit_seg)
             kappa = calibration.kappa
         fitting = fit and is_hist
         ti = year - int(inputs.years[0])
@@ -1110,6 +1145,12 @@ def run_years(
             coef, asc, net_price, running, veh.range_km, np.log(chargers_per_car), ln_models,
             plate_d[ti], phev_plate_d[ti], zeros_d,
         )
+        if not fitting and calibration is not None:
+            held = calibration.segment_offset(year)
+            seg_off = seg_off if held is None else held
+        if seg_off.any():
+            u_base = u_base + seg_off[..., None] * _BEV_ADD
+        seg_targets = hist.segment_targets.get(year, ()) if fitting else ()
         segment_sales = total_d[ti][:, None] * inputs.table.segment_sales_share[None]
         # credit-market arrays
         if nev_sy is not None:
@@ -1154,9 +1195,16 @@ def run_years(
             price = price_floor.copy()
             for _ in range(6):
                 u_shift = u_base + (slope * price[:, None, None] if nev_sy is not None else 0.0)
-                a_prev, b_prev, ok = fit_plugin_constants(
-                    u_shift, lam, segment_sales, np.full(D, hist.ev_share[ti]), np.full(D, hist.bev_fraction[ti]),
-                    (a_prev, b_prev))
+                if seg_targets:  # this year's observed segment mix too (offsets move, then held)
+                    a_prev, b_prev, seg_step, ok = fit_segment_mix(
+                        u_shift, lam, segment_sales, np.full(D, hist.ev_share[ti]),
+                        np.full(D, hist.bev_fraction[ti]), (a_prev, b_prev), seg_targets)
+                    seg_off = seg_off + seg_step
+                    u_base = u_base + seg_step[..., None] * _BEV_ADD
+                else:
+                    a_prev, b_prev, ok = fit_plugin_constants(
+                        u_shift, lam, segment_sales, np.full(D, hist.ev_share[ti]),
+                        np.full(D, hist.bev_fraction[ti]), (a_prev, b_prev))
                 u = u_base + a_prev[:, None, None] * _PLUG_ADD + b_prev[:, None, None] * _BEV_ADD
                 shares, new_price, sol = _clear(u, lam, market, D)
                 if np.all(np.abs(new_price - price) <= 1e-6 + 1e-5 * np.abs(price)):  # np.allclose(atol=1e-6)
@@ -1165,6 +1213,7 @@ def run_years(
                 price = new_price
             fit_ok = fit_ok and bool(ok.all())
             fit_a[t], fit_b[t], fit_lnss[t] = a_prev, b_prev, ln_ss
+            fit_seg[t] = seg_off
         else:
             r = calibration.plugin_residual(year)
             b = calibration.bev(year)
@@ -1284,6 +1333,7 @@ def run_years(
         # ---- record
         total_sales = sales_pt.sum(-1)
         trace.put("sales_pt", t, sales_pt)
+        _record_segment_mix(trace, t, n_years, sales, veh.battery_kwh, subsidy, tax_full - tax_due)
         trace.put("Sales|Cars|Total", t, total_sales)
         trace.put("Price|Credit|NEV", t, price if nev_sy is not None else np.zeros(D))
         trace.put("Price|Battery Pack", t, pack_usd)
@@ -1315,12 +1365,31 @@ def run_years(
     if not fit:
         return trace, None
     if calibration is None:
-        calibration = _make_calibration(inputs, trace, years[:n_hist], fit_a, fit_b, fit_lnss, fit_ok)
+        calibration = _make_calibration(inputs, trace, years[:n_hist], fit_a, fit_b, fit_lnss, fit_ok, fit_seg)
     return trace, calibration
 
 
+def _record_segment_mix(trace: Trace, t: int, n_years: int, sales: np.ndarray, battery_kwh: np.ndarray,
+                        subsidy: np.ndarray, tax_forgone: np.ndarray) -> None:
+    """Draw 0's plug-in sales by segment ``[segment, (PHEV, BEV)]``, its average BEV pack (kWh) and
+    its public cost split (billion CNY: subsidy, purchase tax forgone on plug-ins), in
+    ``trace.diagnostics`` (the segment-mix check of docs/model.md; one draw: small at any size)."""
+    d = trace.diagnostics
+    if t == 0:
+        d["plugin_sales_by_segment"] = np.full((n_years, len(SEGMENTS), 2), np.nan)
+        d["bev_pack_kwh"] = np.full(n_years, np.nan)
+        d["public_cost_parts"] = np.full((n_years, 2), np.nan)
+    s0 = sales[0, :, 2:]
+    d["plugin_sales_by_segment"][t] = s0
+    kwh = np.broadcast_to(battery_kwh, sales.shape)[0, :, 3]
+    d["bev_pack_kwh"][t] = (s0[:, 1] * kwh).sum() / max(s0[:, 1].sum(), 1e-300)
+    parts = [np.broadcast_to(x, sales.shape)[0, :, 2:] if np.ndim(x) else np.full(s0.shape, float(x))
+             for x in (subsidy, tax_forgone)]
+    d["public_cost_parts"][t] = [(p * s0).sum() / 1e9 for p in parts]
+
+
 def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np.ndarray, fit_b: np.ndarray,
-                      fit_lnss: np.ndarray, fit_ok: bool) -> Calibration:
+                      fit_lnss: np.ndarray, fit_ok: bool, fit_seg: np.ndarray | None = None) -> Calibration:
     """κ, residual constants and the held values from a fit over the history ``years``."""
     trace.diagnostics["kappa_panel"] = (years, fit_a, fit_lnss)
     kappa_fit, kappa_se = _fit_kappa(inputs, years, fit_a, fit_lnss)
@@ -1335,7 +1404,8 @@ def _make_calibration(inputs: Inputs, trace: Trace, years: np.ndarray, fit_a: np
                        hold_plugin=residual[-n_hold:].mean(0), hold_bev=fit_b[-n_hold:].mean(0),
                        maker_nev_weights=inputs.maker_nev_weights, max_abs_error_pp=err, converged=fit_ok,
                        kappa_se=kappa_se, walk_step_plugin=_z_times(inputs, "residual_walk_z", sd),
-                       walk_sd_plugin=sd)
+                       walk_sd_plugin=sd,
+                       segment_offsets=fit_seg if fit_seg is not None and fit_seg.any() else None)
 
 
 def _z_times(inputs: Inputs, z_name: str, sd: np.ndarray) -> np.ndarray | float:
