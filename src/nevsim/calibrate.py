@@ -235,12 +235,16 @@ def fit_segment_mix(
     """Constants (A, B) and segment offsets ``Δ`` ``[draw, segment]`` meeting the EV share, the
     BEV fraction and each group share in ``targets``.
 
-    ``Δ`` is added to the BEV utility of its segment. Alternating: (A, B) by
-    :func:`fit_plugin_constants` at the current offsets, then one Newton
-    step in logit space per target on its group's common offset (:func:`segment_group_share`),
-    until every group share is within 1e-10 (logit) after a fresh (A, B) fit. ``utility``
-    excludes A, B and ``Δ`` (it may hold offsets from earlier years: ``Δ`` is the change this
-    year). With no targets this is :func:`fit_plugin_constants`. Returns ``(A, B, Δ, converged)``.
+    ``Δ`` is added to the BEV utility of its segment. Each group's common offset solves
+    ``h(δ) = logit g(δ, A(δ), B(δ)) − logit g*`` with (A, B) re-fitted by
+    :func:`fit_plugin_constants` at every step (so the EV share and BEV fraction hold
+    throughout): the first step is Newton's with the partial derivative
+    (:func:`segment_group_share`), later ones the secant of ``h`` (the partial slope ignores how
+    A and B move back, which makes plain alternation slow when the group is a large part of
+    the market). Steps are bounded to 3 utility units; several targets of one year are taken in
+    turn. ``utility`` excludes A, B and ``Δ`` (it may hold offsets from earlier years: ``Δ`` is
+    the change this year). With no targets this is :func:`fit_plugin_constants`. Converged:
+    every group share within 1e-10 (logit) with (A, B) converged. Returns ``(A, B, Δ, converged)``.
     """
     u = np.asarray(utility, dtype=float)
     delta = np.zeros(u.shape[:2])
@@ -252,16 +256,26 @@ def fit_segment_mix(
     plug = np.array([0.0, 0.0, 1.0, 1.0])
     bev = np.array([0.0, 0.0, 0.0, 1.0])
     ok = np.zeros(u.shape[0], dtype=bool)
+    level = [np.zeros(u.shape[0]) for _ in targets]  # each group's common offset δ_k [draw]
+    prev: list[tuple[np.ndarray, np.ndarray] | None] = [None for _ in targets]  # (δ, h) of the last step
     for _ in range(_FIT_MAX_ITER):
         u_d = u + delta[..., None] * bev
         a, b, ok_ab = fit_plugin_constants(u_d, lam, segment_sales, target_ev_share, target_bev_fraction, (a, b))
         full = u_d + a[:, None, None] * plug + b[:, None, None] * bev
         worst = np.zeros(u.shape[0])
-        for target in targets:  # Gauss–Seidel over the (few) targets of the year
+        for k, target in enumerate(targets):
             g, slope = segment_group_share(full, lam, segment_sales, target)
-            r = _logit(g) - _logit(np.asarray(target.share, float))
-            worst = np.maximum(worst, np.abs(r))
-            step = np.clip(r / np.maximum(slope, 1e-6), -3.0, 3.0)
+            h = _logit(g) - _logit(np.asarray(target.share, float))
+            worst = np.maximum(worst, np.abs(h))
+            last = prev[k]
+            if last is not None:  # secant of h over the last step, where it is usable
+                dd = level[k] - last[0]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    sec = (h - last[1]) / dd
+                slope = np.where((np.abs(dd) > 1e-12) & np.isfinite(sec) & (sec > 1e-6), sec, slope)
+            prev[k] = (level[k].copy(), h)
+            step = np.where(np.abs(h) < _FIT_TOL, 0.0, np.clip(h / np.maximum(slope, 1e-6), -3.0, 3.0))
+            level[k] = level[k] - step
             delta = delta - step[:, None] * target.mask
             full = full - step[:, None, None] * target.mask[:, None] * bev
         ok = ok_ab & (worst < _FIT_TOL)

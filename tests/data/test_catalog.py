@@ -17,13 +17,15 @@ def test_catalog_rows_and_columns():
     assert "90584cdd9b30ef954044dde8e3a3869d3d1f8b11" in by.loc["iea_gevo_2025", "origin"]
     datasets = cat[cat["kind"] == "dataset"]
     assert set(datasets["licence"]) == {"CC BY 4.0"} and len(datasets) == 4
-    assert set(cat.loc[cat["kind"] == "fact table", "name"]) == {"targets", "china_market", "battery_prices", "sources"}
+    assert set(cat.loc[cat["kind"] == "fact table", "name"]) == {"targets", "china_market", "battery_prices",
+                                                                    "china_ev_segments", "sources"}
     for name in data.dataset_names():
         assert by.loc[name, "rows"] == len(data.load(name))
 
 
 def test_schema_is_declared_for_every_table():
     schema = data.schema()
-    assert set(schema["table"]) == {"iea", "owid", "targets", "china_market", "battery_prices", "sources"}
+    assert set(schema["table"]) == {"iea", "owid", "targets", "china_market", "battery_prices",
+                                   "china_ev_segments", "sources"}
     assert schema["description"].str.len().gt(0).all()
     assert set(schema["dtype"]) <= {"str", "int", "float", "bool"}

@@ -7,7 +7,7 @@ from nevsim import data
 from nevsim.data._tables import read_fact, validate
 from nevsim.errors import DataIntegrityError
 
-FACTS = ["targets", "china_market", "battery_prices", "sources"]
+FACTS = ["targets", "china_market", "battery_prices", "china_ev_segments", "sources"]
 
 
 @pytest.mark.parametrize("name", FACTS)
@@ -29,10 +29,10 @@ def test_columns_follow_declared_schema(name):
             assert set(series.dropna()) <= set(row.allowed.split("|")), row.column
 
 
-@pytest.mark.parametrize("name", ["targets", "china_market", "battery_prices"])
+@pytest.mark.parametrize("name", ["targets", "china_market", "battery_prices", "china_ev_segments"])
 def test_every_fact_row_has_value_unit_source_status(name):
     frame = data.load(name)
-    assert set(frame["status"]) <= {"V", "S", "U"}
+    assert set(frame["status"]) <= ({"V", "S", "U", "D"} if name == "china_ev_segments" else {"V", "S", "U"})
     keys = set(data.load("sources")["source_key"])
     for cell in frame["source_key"]:
         assert set(cell.split(";")) <= keys
@@ -133,3 +133,19 @@ def test_read_fact_rejects_malformed_csv(tmp_path):
     good.drop(columns=["scope"]).to_csv(path, index=False)
     with pytest.raises(DataIntegrityError, match="columns"):
         read_fact(path, info)
+
+
+def test_known_segment_mix_values():
+    """The fitted rows of china_ev_segments (docs/data.md): full-year point values, segments that exist."""
+    from nevsim.technology import SEGMENTS
+
+    seg = data.load("china_ev_segments")
+    fitted = seg[seg["fit"]]
+    assert (fitted["period"] == "year").all() and (fitted["qualifier"] != "less_than").all()
+    assert sorted(fitted["year"]) == [2017, 2021, 2023]
+    a00_2021 = fitted[fitted["year"] == 2021].iloc[0]
+    assert (a00_2021["segments"], a00_2021["basis"], a00_2021["value"]) == ("mini", "BEV", 32.9)
+    assert abs(898_500 / 2_734_000 * 100 - a00_2021["value"]) < 0.05  # the derivation in its note
+    for cell in seg["segments"]:
+        assert set(cell.split(";")) <= set(SEGMENTS)
+    assert ((seg["value"] > 0) & (seg["value"] < 100)).all()
