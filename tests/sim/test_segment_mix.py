@@ -47,7 +47,7 @@ def test_observed_segment_mix_is_reproduced_in_history_years():
 
 
 def test_offsets_carried_between_observations_and_held_after_the_cutoff():
-    _, trace, cal = _fit()
+    _, _, cal = _fit()
     off = cal.segment_offsets[:, 0]  # [year, segment], draw 0
     years = cal.years
     assert np.all(off[years < 2017] == 0.0)  # before the first observation: none
