@@ -396,3 +396,38 @@ def test_write_html_has_the_viewport_tag(baselines_only: BacktestResult, tmp_pat
     """QA 10: the back-test page (nevsim backtest --plot) scales on phones."""
     text = baselines_only.write_html(tmp_path / "bt.html").read_text(encoding="utf-8")
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text and "plotly.js" in text
+
+
+def _perturbing_segments(cutoff: int):
+    """``nevsim.data.load`` whose ``china_ev_segments`` rows after ``cutoff`` are all made fitted
+    full-year rows with other values (a fitted row there would move the segment offsets)."""
+    real = nevsim.data.load
+
+    def load(name: str, *, region=None, until=None, data_dir=None) -> pd.DataFrame:
+        frame = real(name, region=region, until=until, data_dir=data_dir)
+        if name != "china_ev_segments":
+            return frame
+        late = frame["year"] > cutoff
+        return frame.assign(value=frame["value"].where(~late, frame["value"] * 0.5 + 1.0),
+                            fit=frame["fit"] | late, period=frame["period"].where(~late, "year"))
+
+    return load
+
+
+@pytest.mark.parametrize("cutoff", [2020, 2021])
+def test_no_leakage_segment_mix(monkeypatch: pytest.MonkeyPatch, cutoff: int) -> None:
+    """The observed segment mix (``china_ev_segments``) after the cutoff never reaches the
+    model's forecasts; the same change from the cutoff year on does (a control: the 2021 row is
+    fitted at the 2021 cutoff, and at 2020 the 2020 context rows become fitted ones)."""
+    _clear_simulation_caches()
+    clean = backtest(cutoffs=[cutoff], methods=["model"]).forecasts
+    with monkeypatch.context() as m:
+        m.setattr(nevsim.data, "load", _perturbing_segments(cutoff))
+        _clear_simulation_caches()
+        dirty = backtest(cutoffs=[cutoff], methods=["model"]).forecasts
+        m.setattr(nevsim.data, "load", _perturbing_segments(cutoff - 1))
+        _clear_simulation_caches()
+        control = backtest(cutoffs=[cutoff], methods=["model"]).forecasts
+    _clear_simulation_caches()
+    pd.testing.assert_frame_equal(clean, dirty)
+    assert not np.allclose(clean["forecast"].to_numpy(), control["forecast"].to_numpy())

@@ -18,6 +18,7 @@ Datasets (``load(name)``):
 ``targets``                    targets (China, US, EU): metric, binding, announced, source
 ``china_market``               China market facts (CAAM, exports, chargers, makers)
 ``battery_prices``             BNEF battery pack prices with their dollar year
+``china_ev_segments``          China's BEV / plug-in sales by size class (A00, A0, …) by year
 ``sources``                    source_key → citation and URL for the fact tables
 ============================== ============================================================
 
