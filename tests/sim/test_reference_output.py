@@ -63,6 +63,12 @@ through a lease; rows ``ira_received_share_bev/_phev``, 0.640 / 0.690 / 0.726, s
 longer the full credit for every plug-in. The US constants of 2023–25 are fitted with less
 credit, so they and the pooled κ rise: κ 0.579880 → 0.589973, hold constant 2.11488 → 2.13647,
 China's EV share 2030 78.8266 → 79.0695 %.
+
+Re-recorded 2026-12-01 (branch ``wtw11``) for one deliberate change to the fleet's outputs only
+(design §3.4): car CO2 is well-to-wheel and energy use real-world (``assumptions/energy_factors.csv``,
+:class:`nevsim.fleet.EnergyFactors`; China: fuel +25 %, electricity +18 % over the test cycle,
+well-to-tank of gasoline 0.32 × tailpipe, grid +8.7 % upstream). ``Emissions|CO2|Cars`` 2035
+402.48 → 606.12 Mt; no other value here moves (the standards and the buyers keep the test cycle).
 """
 
 from __future__ import annotations
@@ -81,7 +87,7 @@ SERIES = {
     ("Stock|Cars|Total", 2035): 368602433.41508913,
     ("Price|Credit|NEV", 2021): 2088.0,  # observed average price used in history (credit_prices.csv)
     ("Price|Battery Pack", 2035): 59.995914389749466,
-    ("Emissions|CO2|Cars", 2035): 402.4752703522465,
+    ("Emissions|CO2|Cars", 2035): 606.1211467865928,
 }
 MAKERS = {
     ("BYD", "Sales|Cars|BEV", 2030): 2902105.030616847,
