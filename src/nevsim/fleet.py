@@ -14,21 +14,35 @@ before the first year are all conventional, their sales assumed to have grown 15
 (China's car sales grew faster than that in the 2000s; the age profile matters little by
 the 2020s), scaled to the seed.
 
-Energy per year: km = stock · vkt; fuel (L) = Σ km · fuel_L/100km · (1 − e); electricity
-(TWh) = Σ km · kWh/100km · e · (1 + charging losses); oil displaced = fuel the EVs' km would
-have used in conventional cars of the same segments and years minus the PHEVs' own fuel,
-in thousand barrels a day; CO2 (Mt) = fuel · 2.31 kg/L (IPCC 2006 default for gasoline) +
-electricity · grid intensity.
+Energy per year, real-world (design §3.4; factors per region in
+``assumptions/energy_factors.csv``, :class:`EnergyFactors`): the vehicle table's fuel and
+electricity use are test-cycle values (WLTC-like fuel, CLTC-like kWh), which the standards
+keep; on the road cars use more, by ``g_f`` (fuel) and ``g_e`` (electricity)::
+
+    fuel (L)          = (1 + g_f) · Σ km · L/100km · (1 − e)
+    electricity (kWh) = (1 + g_e) · (1 + charging losses) · Σ km · kWh/100km · e
+    oil displaced     = (1 + g_f) · (Σ_plug-ins km · L/100km of a conventional car of the same
+                        segment and year − Σ_plug-ins km · L/100km · (1 − e))   [kb/d]
+
+with km = stock · vkt and ``e`` the electric share of km (China's PHEVs: a utility factor fitted
+to *real-world* Chinese data, so no gap is applied to it). CO2 (Mt) is well-to-wheel, in three
+parts that sum to it::
+
+    tailpipe     = fuel · 2.31 kg/L                       (IPCC 2006 default for gasoline)
+    fuel supply  = tailpipe · s_wtt                       (well-to-tank of gasoline, CO2e)
+    electricity  = electricity · grid(t) · (1 + s_up)     (the scenario's grid path plus the
+                                                           fuel supply of power plants and line losses)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from math import gamma
+from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["FleetState", "weibull_survival"]
+__all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "weibull_survival"]
 
 MAX_AGE = 60
 PRE_SAMPLE_GROWTH = 0.15
@@ -160,6 +174,39 @@ class FleetState:
         return out
 
 
+@dataclass(frozen=True)
+class EnergyFactors:
+    """Real-world and well-to-tank factors of one region (``assumptions/energy_factors.csv``).
+
+    ``fuel_real_world_gap``, ``electricity_real_world_gap``: real-world ÷ test-cycle use − 1
+    (fractions); ``gasoline_wtt_share``: well-to-tank CO2e of gasoline ÷ its tailpipe CO2;
+    ``grid_upstream_share``: life-cycle CO2e of a kWh at the consumer ÷ the grid path − 1. Each
+    row of the table carries its source and status. :attr:`TEST_CYCLE` (all zero) gives the
+    test-cycle, tank-to-wheel accounting.
+    """
+
+    fuel_real_world_gap: float
+    electricity_real_world_gap: float
+    gasoline_wtt_share: float
+    grid_upstream_share: float
+    TEST_CYCLE: ClassVar[EnergyFactors]
+
+    @classmethod
+    def for_region(cls, code: str) -> EnergyFactors:
+        """The factors of region ``code`` (``CN``, ``US``, ``EU``); another code gets the ``default`` rows."""
+        from nevsim import assumptions
+
+        table = assumptions.energy_factors()
+        rows = table[table["region"] == code]
+        if rows.empty:
+            rows = table[table["region"] == "default"]
+        values = dict(zip(rows["name"], rows["value"].astype(float), strict=True))
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
+
+
+EnergyFactors.TEST_CYCLE = EnergyFactors(0.0, 0.0, 0.0, 0.0)
+
+
 def energy_and_emissions(
     fleet_out: dict[str, np.ndarray],
     vkt_km_per_year: np.ndarray,
@@ -167,19 +214,34 @@ def energy_and_emissions(
     grid_g_per_kwh: np.ndarray,
     gasoline_kg_co2_per_l: float,
     litres_per_barrel: float,
+    factors: EnergyFactors,
 ) -> dict[str, np.ndarray]:
-    """Fuel (L), electricity (TWh), oil displaced (kb/d) and CO2 (Mt) of one year's stock."""
+    """Real-world fuel (L, kb/d), electricity (TWh), oil displaced (kb/d) and well-to-wheel CO2
+    (Mt, with its tailpipe, fuel-supply and electricity parts) of one year's stock ``[draw]``.
+
+    Equations in the module docstring; ``factors`` = :attr:`EnergyFactors.TEST_CYCLE` gives
+    test-cycle energy and tailpipe + grid CO2 (the accounting before real-world factors).
+    """
     km_over_100 = np.reshape(vkt_km_per_year, (-1, 1)) / 100.0
-    fuel_l = (fleet_out["fuel_weighted"] * km_over_100).sum(-1)
-    elec_kwh = (fleet_out["elec_weighted"] * km_over_100).sum(-1) * (1.0 + np.asarray(charging_losses))
+    fuel_rw = 1.0 + factors.fuel_real_world_gap
+    fuel_l = (fleet_out["fuel_weighted"] * km_over_100).sum(-1) * fuel_rw
+    elec_kwh = ((fleet_out["elec_weighted"] * km_over_100).sum(-1) * (1.0 + np.asarray(charging_losses))
+                * (1.0 + factors.electricity_real_world_gap))
     plug = slice(2, 4)
-    displaced_l = (fleet_out["ice_equiv_weighted"][:, plug] * km_over_100).sum(-1) - (
+    displaced_l = ((fleet_out["ice_equiv_weighted"][:, plug] * km_over_100).sum(-1) - (
         fleet_out["fuel_weighted"][:, plug] * km_over_100
-    ).sum(-1)
-    co2_t = fuel_l * gasoline_kg_co2_per_l / 1e3 + elec_kwh * np.asarray(grid_g_per_kwh) / 1e6
+    ).sum(-1)) * fuel_rw
+    tailpipe_t = fuel_l * gasoline_kg_co2_per_l / 1e3
+    supply_t = tailpipe_t * factors.gasoline_wtt_share
+    grid_t = elec_kwh * np.asarray(grid_g_per_kwh) * (1.0 + factors.grid_upstream_share) / 1e6
+    kbd = litres_per_barrel * 365.0 * 1e3
     return {
         "fuel_l": fuel_l,
+        "fuel_kbd": fuel_l / kbd,
         "electricity_twh": elec_kwh / 1e9,
-        "oil_displaced_kbd": displaced_l / litres_per_barrel / 365.0 / 1e3,
-        "co2_mt": co2_t / 1e6,
+        "oil_displaced_kbd": displaced_l / kbd,
+        "co2_mt": (tailpipe_t + supply_t + grid_t) / 1e6,
+        "co2_tailpipe_mt": tailpipe_t / 1e6,
+        "co2_fuel_supply_mt": supply_t / 1e6,
+        "co2_electricity_mt": grid_t / 1e6,
     }

@@ -57,7 +57,7 @@ from nevsim.calibrate import (
 )
 from nevsim.consumers import Coefficients, running_cost_pv_cny, systematic_utility
 from nevsim.errors import InputError
-from nevsim.fleet import FleetState, energy_and_emissions
+from nevsim.fleet import EnergyFactors, FleetState, energy_and_emissions
 from nevsim.makers import (
     RescaledNestedLogit,
     _maker_shares,
@@ -1100,6 +1100,7 @@ def run_years(
         cap_use_factor = np.where(bounded, 100.0 / np.where(bounded, inputs.capacity, 1.0), np.nan)  # [year, maker]
     gasoline_kg = prm["gasoline_kg_co2_per_l"]
     l_per_bbl = prm["litres_per_barrel"]
+    energy_f = EnergyFactors.for_region("CN" if region is None else region.spec.code)  # real-world, well-to-tank
 
     for t, year in enumerate(years):
         year = int(year)
@@ -1301,7 +1302,7 @@ def run_years(
         ice_equiv = (sales * fuel_l[..., :1]).sum(1)
         fo = fleet.step(sales_pt, fuel_new, elec_new, ice_equiv)
         eff = energy_and_emissions(fo, vkt, prm["charging_losses"], grid_d[ti], gasoline_kg,
-                                   l_per_bbl)
+                                   l_per_bbl, energy_f)
         stock = fo["stock"]
         ev_stock = stock[:, 2:].sum(-1)
         total_stock = stock.sum(-1)
@@ -1346,7 +1347,11 @@ def run_years(
         trace.put("EVs per Public Charger", t, ev_stock / chargers)
         trace.put("Oil Displacement", t, eff["oil_displaced_kbd"])
         trace.put("Electricity|Cars", t, eff["electricity_twh"])
-        trace.put("Emissions|CO2|Cars", t, eff["co2_mt"])
+        trace.put("Emissions|CO2|Cars", t, eff["co2_mt"])  # well-to-wheel: the three parts below
+        trace.put("Emissions|CO2|Cars|Tailpipe", t, eff["co2_tailpipe_mt"])
+        trace.put("Emissions|CO2|Cars|Fuel Supply", t, eff["co2_fuel_supply_mt"])
+        trace.put("Emissions|CO2|Cars|Electricity", t, eff["co2_electricity_mt"])
+        trace.put("Fuel|Cars|Gasoline", t, eff["fuel_kbd"])
         trace.put("Exports|Cars|EV", t, exports_total)
         trace.put("Production|Cars|EV", t, ev_sales_total + exports_total)
         trace.put("Subsidy|Public Cost", t, public_cost)
@@ -1568,6 +1573,8 @@ _SERIES_UNITS = {
     "Stock|Cars|BEV": "vehicles", "Stock|Cars|PHEV": "vehicles", "Stock|Cars|Total": "vehicles",
     "Scrappage|Cars": "vehicles", "Chargers|Public": "chargers", "EVs per Public Charger": "vehicles/charger",
     "Oil Displacement": "thousand barrels/day", "Electricity|Cars": "TWh", "Emissions|CO2|Cars": "Mt CO2/yr",
+    "Emissions|CO2|Cars|Tailpipe": "Mt CO2/yr", "Emissions|CO2|Cars|Fuel Supply": "Mt CO2/yr",
+    "Emissions|CO2|Cars|Electricity": "Mt CO2/yr", "Fuel|Cars|Gasoline": "thousand barrels/day",
     "Production|Cars|EV": "vehicles", "Exports|Cars|EV": "vehicles", "Subsidy|Public Cost": "billion CNY",
     "Trade-in|Public Cost": "billion CNY",
     "Credits|NEV|Shortfall": "credits", "Credits|NEV|Banked": "credits", "Credits|CAFC|Deficit": "credits",

@@ -34,6 +34,14 @@ Tables (CSV files in this folder):
     from ``nevsim.data.load("china_market")``.
 ``credit_prices.csv``
     Reported average NEV credit prices (CNY per credit) by year (fact sheet A.6).
+``energy_factors.csv``
+    ``region, name, value, unit, status, source``: per region (``CN``, ``US``, ``EU``; ``default``
+    for regions defined in a scenario file) the factors that turn the fleet's test-cycle
+    energy into real-world use and its CO2 into well-to-wheel CO2 (:mod:`nevsim.fleet`):
+    ``fuel_real_world_gap`` and ``electricity_real_world_gap`` (real-world ÷ test-cycle use − 1),
+    ``gasoline_wtt_share`` (well-to-tank CO2e of gasoline ÷ its tailpipe CO2) and
+    ``grid_upstream_share`` (life-cycle CO2e of electricity at the consumer ÷ the scenario's
+    grid intensity path − 1). The standards keep the test-cycle values.
 """
 
 from __future__ import annotations
@@ -43,7 +51,8 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["coefficient", "coefficients", "credit_prices", "maker_history", "makers", "table", "vehicles"]
+__all__ = ["coefficient", "coefficients", "credit_prices", "energy_factors", "maker_history", "makers", "table",
+           "vehicles"]
 
 
 @cache
@@ -89,3 +98,8 @@ def maker_history() -> pd.DataFrame:
 def credit_prices() -> pd.DataFrame:
     """Reported average NEV credit prices (CNY per credit)."""
     return table("credit_prices")
+
+
+def energy_factors() -> pd.DataFrame:
+    """Real-world and well-to-tank factors by region (see module docstring)."""
+    return table("energy_factors")
