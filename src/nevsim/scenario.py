@@ -399,6 +399,14 @@ class Calibration(_Strict):
         description="familiarity κ: 'own' = slope on this region's history; 'pooled' = one slope over the shipped "
                     "regions' histories (CN, US, EU) and this one, with a constant per region (nevsim.pooling)",
     )
+    segment_mix: Literal["none", "observed"] = Field(
+        "none",
+        description="China's EV segment mix: 'none' = one pair of plug-in/BEV constants for every segment; "
+                    "'observed' = also fit segment offsets on the BEV utility to the observed full-year mix "
+                    "(china_ev_segments: 2017, 2021, 2023; status S/D) and hold the last after the cutoff. "
+                    "Opt-in: better battery demand and pack size in history, worse back-test at the 2021 "
+                    "cutoff (docs/model.md, 'Segment offsets')",
+    )
 
 
 class Uncertainty(_Strict):
@@ -465,6 +473,7 @@ CHINA_ONLY: dict[str, str] = {
     "technology.cny_per_usd": "the [region] table's cny_per_usd",
     "energy.gasoline_price_cny_per_l": "the [region] table's energy.gasoline_price_per_l",
     "energy.electricity_price_cny_per_kwh": "the [region] table's energy.electricity_price_per_kwh",
+    "calibration.segment_mix": "none (an observed EV segment mix is bundled for China only: china_ev_segments)",
 }
 
 
@@ -666,7 +675,9 @@ class Scenario(_Strict):
 
         ``region_spec`` appears only for a region defined by a ``[region]`` table, so China's
         resolved scenario (and its hash) is what it was before regions existed; likewise
-        ``policy.known_at`` and ``policy.phev_plate_announced_year`` appear only when set.
+        ``policy.known_at`` and ``policy.phev_plate_announced_year`` appear only when set, and
+        ``calibration.segment_mix`` only when not ``"none"`` (the default run's hash is the one it
+        had before the setting existed).
         """
         out = self.model_dump(mode="json")
         if out.get("region_spec") is None:
@@ -674,6 +685,8 @@ class Scenario(_Strict):
         for optional in ("known_at", "phev_plate_announced_year"):
             if out.get("policy", {}).get(optional, 0) is None:
                 out["policy"].pop(optional)
+        if out.get("calibration", {}).get("segment_mix") == "none":
+            out["calibration"].pop("segment_mix")
         return out
 
     @property

@@ -131,7 +131,8 @@ class History:
     # rows up to the cutoff and held outside them; NaN if no row (None: not read, other regions)
     phev_range_km: np.ndarray | None = None
     #: observed segment mix (China): year → the fitted targets of that year (full-year rows of
-    #: ``china_ev_segments`` with ``fit``, ≤ the cutoff); empty: no offsets (other regions)
+    #: ``china_ev_segments`` with ``fit``, ≤ the cutoff); fitted only with ``calibration.segment_mix
+    #: = "observed"`` (default "none": read, not used); empty for other regions
     segment_targets: Mapping[int, tuple[SegmentTarget, ...]] = field(default_factory=dict)
 
 
@@ -1073,8 +1074,10 @@ def run_years(
     obligated_share_prev = None  # [D, S, P]: share of last year's sales made by obligated makers
     a_prev, b_prev = np.full(D, -5.0), np.zeros(D)
     fit_a, fit_b, fit_lnss = np.zeros((n_hist, D)), np.zeros((n_hist, D)), np.zeros((n_hist, D))
-    # segment offsets δ [draw, segment] on the BEV utility (nevsim.calibrate, 4.): fitted in
-    # the history years with an observed segment mix, carried between them, held after
+    # segment offsets δ [draw, segment] on the BEV utility (nevsim.calibrate, 4.; only with
+    # calibration.segment_mix = "observed"): fitted in the history years with an observed
+    # segment mix, carried between them, held after; all 0 by default
+    fit_segment_mix_on = inputs.scenario.calibration.segment_mix == "observed"
     seg_off = np.zeros((D, len(SEGMENTS)))
     fit_seg = np.zeros((n_hist, D, len(SEGMENTS)))
     credit_diag = {"years_solved": 0, "max_iterations": 0, "all_converged": True, "max_abs_residual_credits": 0.0,
@@ -1151,7 +1154,7 @@ def run_years(
             seg_off = seg_off if held is None else held
         if seg_off.any():
             u_base = u_base + seg_off[..., None] * _BEV_ADD
-        seg_targets = hist.segment_targets.get(year, ()) if fitting else ()
+        seg_targets = hist.segment_targets.get(year, ()) if fitting and fit_segment_mix_on else ()
         segment_sales = total_d[ti][:, None] * inputs.table.segment_sales_share[None]
         # credit-market arrays
         if nev_sy is not None:
@@ -1780,7 +1783,8 @@ def _reference(scenario: Scenario, until: int | None = None) -> Scenario:
 
     The scenario itself when it is the same world as its reference (all but name, description,
     calibration and Monte Carlo settings equal, ignoring the years); otherwise the reference
-    with the scenario's years and coefficients. So an override of the default scenario (``load_scenario(name, {...})``)
+    with the scenario's years, coefficients and ``calibration.segment_mix`` (how to fit, not
+    which world: the reference's own file leaves it at "none"). So an override of the default scenario (``load_scenario(name, {...})``)
     is a counterfactual calibrated on the factual history, never re-fitted to it.
 
     ``policy.known_at`` does not make another world when the history ends by it (``until ≤
@@ -1796,7 +1800,11 @@ def _reference(scenario: Scenario, until: int | None = None) -> Scenario:
         raise InputError("calibration.against", exc.message, exc.allowed) from None
     if reference.region != scenario.region:  # another region's history cannot calibrate this one
         return scenario
-    reference = reference.model_copy(update={"years": scenario.years, "coefficients": scenario.coefficients})
+    # the segment-mix fit is the scenario's choice of fit, not part of the world: a counterfactual
+    # with segment_mix = "observed" uses offsets fitted on the factual history
+    calibration = reference.calibration.model_copy(update={"segment_mix": scenario.calibration.segment_mix})
+    reference = reference.model_copy(update={"years": scenario.years, "coefficients": scenario.coefficients,
+                                             "calibration": calibration})
     skip = ("name", "description", "calibration", "years", "coefficients", "uncertainty")  # draws: not the world
     a = {k: v for k, v in scenario.resolved().items() if k not in skip}
     b = {k: v for k, v in reference.resolved().items() if k not in skip}
@@ -1866,6 +1874,7 @@ def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, un
             "kappa": per_draw(cal.kappa),
             "kappa_se": None if cal.kappa_se is None else per_draw(cal.kappa_se),
             "kappa_fit": _reference(scenario, until).calibration.kappa_fit,
+            "segment_mix": scenario.calibration.segment_mix,
             "hold_plugin_constant": per_draw(cal.hold_plugin),
             "hold_bev_constant": per_draw(cal.hold_bev),
             "walk_sd_plugin": None if cal.walk_sd_plugin is None else per_draw(cal.walk_sd_plugin),

@@ -12,6 +12,7 @@ import nevsim.data
 from nevsim import backtest as bt_mod
 from nevsim.backtest import BacktestResult, actual_shares, allowed_cutoffs, backtest, score_frame
 from nevsim.errors import InputError
+from nevsim.scenario import load_scenario
 
 BASELINES = ["logistic", "bass", "persistence", "logit_trend"]
 
@@ -416,18 +417,20 @@ def _perturbing_segments(cutoff: int):
 
 @pytest.mark.parametrize("cutoff", [2020, 2021])
 def test_no_leakage_segment_mix(monkeypatch: pytest.MonkeyPatch, cutoff: int) -> None:
-    """The observed segment mix (``china_ev_segments``) after the cutoff never reaches the
-    model's forecasts; the same change from the cutoff year on does (a control: the 2021 row is
-    fitted at the 2021 cutoff, and at 2020 the 2020 context rows become fitted ones)."""
+    """With ``calibration.segment_mix = "observed"`` (opt-in) the observed segment mix
+    (``china_ev_segments``) after the cutoff never reaches the model's forecasts; the same change
+    from the cutoff year on does (a control: the 2021 row is fitted at the 2021 cutoff, and at
+    2020 the 2020 context rows become fitted ones)."""
+    observed = load_scenario("china-current-policies", {"calibration.segment_mix": "observed"})
     _clear_simulation_caches()
-    clean = backtest(cutoffs=[cutoff], methods=["model"]).forecasts
+    clean = backtest(observed, cutoffs=[cutoff], methods=["model"]).forecasts
     with monkeypatch.context() as m:
         m.setattr(nevsim.data, "load", _perturbing_segments(cutoff))
         _clear_simulation_caches()
-        dirty = backtest(cutoffs=[cutoff], methods=["model"]).forecasts
+        dirty = backtest(observed, cutoffs=[cutoff], methods=["model"]).forecasts
         m.setattr(nevsim.data, "load", _perturbing_segments(cutoff - 1))
         _clear_simulation_caches()
-        control = backtest(cutoffs=[cutoff], methods=["model"]).forecasts
+        control = backtest(observed, cutoffs=[cutoff], methods=["model"]).forecasts
     _clear_simulation_caches()
     pd.testing.assert_frame_equal(clean, dirty)
     assert not np.allclose(clean["forecast"].to_numpy(), control["forecast"].to_numpy())

@@ -126,6 +126,7 @@ CHINA_ONLY_VALUES = {  # a value other than the default of each field only China
     "policy.subsidies.trade_in_extend_to_year": 2030, "policy.phev_plate_announced_year": 2021,
     "technology.china_pack_price_ratio": 0.9, "technology.cny_per_usd": 7.3,
     "energy.gasoline_price_cny_per_l": {"2020": 7.0}, "energy.electricity_price_cny_per_kwh": {"2020": 0.7},
+    "calibration.segment_mix": "observed",
 }
 
 

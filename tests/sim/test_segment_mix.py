@@ -1,5 +1,6 @@
-"""Segment offsets: the observed EV segment mix of China is reproduced in history years, no
-row after a cutoff is used, and the joint fit keeps shares that sum to 1 (nevsim.calibrate, 4.)."""
+"""Segment offsets (``calibration.segment_mix = "observed"``, opt-in): the observed EV segment mix
+of China is reproduced in history years, no row after a cutoff is used, and the joint fit keeps
+shares that sum to 1 (nevsim.calibrate, 4.). The default ("none") fits no offsets."""
 
 import numpy as np
 import pytest
@@ -10,13 +11,16 @@ from nevsim import data
 from nevsim import simulate as S
 from nevsim.calibrate import SegmentTarget, fit_segment_mix, segment_group_share
 from nevsim.consumers import nested_logit_shares
+from nevsim.errors import InputError
+from nevsim.scenario import load_scenario
 from nevsim.technology import SEGMENTS
 
 SCENARIO = "china-current-policies"
+OBSERVED = load_scenario(SCENARIO, {"calibration.segment_mix": "observed"})
 
 
-def _fit(until=None):
-    inputs = S.prepare(S._shipped_scenario(SCENARIO), until)
+def _fit(until=None, scenario=OBSERVED):
+    inputs = S.prepare(scenario, until)
     trace, cal = S.run_years(inputs, None, fit=True, project=True)
     return inputs, trace, cal
 
@@ -60,7 +64,7 @@ def test_offsets_carried_between_observations_and_held_after_the_cutoff():
 @pytest.mark.parametrize("until, years", [(2016, set()), (2018, {2017}), (2020, {2017}), (2022, {2017, 2021})])
 def test_no_segment_row_after_the_cutoff(until, years):
     """A cutoff sees only the segment rows up to it; before the first one it uses no offsets."""
-    inputs = S.prepare(S._shipped_scenario(SCENARIO), until)
+    inputs = S.prepare(OBSERVED, until)
     assert set(inputs.history.segment_targets) == years
     _, cal = S.run_years(inputs, None, fit=True)
     if not years:
@@ -71,7 +75,7 @@ def test_no_segment_row_after_the_cutoff(until, years):
 
 def test_rows_after_the_cutoff_do_not_change_the_run(monkeypatch):
     """Perturbing every china_ev_segments row after 2020 leaves a run cut at 2020 unchanged."""
-    base = S.run(SCENARIO, until=2020).to_frame()
+    base = S.run(OBSERVED, until=2020).to_frame()
     real_load = data.load
 
     def load(name, *args, **kwargs):
@@ -86,10 +90,54 @@ def test_rows_after_the_cutoff_do_not_change_the_run(monkeypatch):
     monkeypatch.setattr(data, "load", load)
     S._load_history.cache_clear()
     try:
-        again = S.run(SCENARIO, until=2020).to_frame()
+        again = S.run(OBSERVED, until=2020).to_frame()
     finally:
         S._load_history.cache_clear()
     np.testing.assert_array_equal(base["value"].to_numpy(), again["value"].to_numpy())
+
+
+def _mini_share_of_bevs(trace, year: int) -> float:
+    t = int(np.flatnonzero(trace.years == year)[0])
+    return _group_share(trace.diagnostics["plugin_sales_by_segment"][t], "mini", bev=True)
+
+
+def test_default_fits_no_segment_offsets():
+    """``segment_mix`` defaults to "none": no offsets, and 2021's modelled mini share of BEVs stays
+    where one (A, B) pair for every segment puts it (2.8 %, against 32.9 % observed), as on main;
+    the setting moves it to the observation."""
+    assert load_scenario(SCENARIO).calibration.segment_mix == "none"
+    _, trace, cal = _fit(scenario=load_scenario(SCENARIO))
+    assert cal.segment_offsets is None
+    assert _mini_share_of_bevs(trace, 2021) == pytest.approx(0.028, abs=0.001)
+    _, trace_on, _ = _fit()
+    assert _mini_share_of_bevs(trace_on, 2021) == pytest.approx(0.329, abs=1e-8)
+
+
+def test_setting_is_validated_named_and_china_only():
+    with pytest.raises(InputError) as err:
+        load_scenario(SCENARIO, {"calibration.segment_mix": "fitted"})
+    assert err.value.field == "calibration.segment_mix" and set(err.value.allowed) == {"none", "observed"}
+    with pytest.raises(InputError) as err:  # no observed mix for the US: the value would do nothing
+        load_scenario("us-current-policies", {"calibration": {"segment_mix": "observed"}})
+    assert err.value.field == "calibration.segment_mix" and "China (CN) only" in err.value.message
+    # the default is left out of the resolved scenario: its hash is the one it had before the setting
+    assert "segment_mix" not in load_scenario(SCENARIO).resolved()["calibration"]
+    assert OBSERVED.resolved()["calibration"]["segment_mix"] == "observed"
+    assert OBSERVED.hash != load_scenario(SCENARIO).hash
+
+
+def test_counterfactual_with_the_setting_uses_offsets_fitted_on_the_factual_history():
+    """A counterfactual is calibrated on its reference's history; ``segment_mix`` is how to fit,
+    so it carries over: the offsets come from the factual fit, and the run differs from the
+    counterfactual without the setting."""
+    _, _, cal = _fit()
+    cf = load_scenario("china-no-dual-credit", {"calibration.segment_mix": "observed"})
+    cf_cal, _ = S.calibrate(cf)
+    np.testing.assert_array_equal(cf_cal.segment_offsets, cal.segment_offsets)
+    on, _, meta = S.run_frames(cf, makers=False)
+    off, _, meta_off = S.run_frames("china-no-dual-credit", makers=False)
+    assert meta["calibration"]["segment_mix"] == "observed" and meta_off["calibration"]["segment_mix"] == "none"
+    assert not np.allclose(on["value"].to_numpy(), off["value"].to_numpy())
 
 
 _TARGET_SETS = {

@@ -61,6 +61,14 @@ def test_editor_form_comes_from_the_schema(shared: dict[str, Any]) -> None:
     assert shared["client"].get("/editor?scenario=nope").status_code == 422
 
 
+def test_editor_shows_a_default_left_out_of_the_resolved_scenario(shared: dict[str, Any]) -> None:
+    """``calibration.segment_mix = "none"`` is not in the resolved scenario (its hash stays the one it
+    had before the setting); the form still shows it selected, so reading the form back sends no change."""
+    html = shared["client"].get("/editor").text
+    assert re.search(r'data-path="calibration.segment_mix" data-kind="choice" data-initial="none">\s*'
+                     r'<option selected>none</option><option >observed</option>', html)
+
+
 def test_compare_shows_differences(shared: dict[str, Any]) -> None:
     c = shared["client"]
     html = c.get("/compare", params={"run": [shared["base"], shared["fast"]]}).text

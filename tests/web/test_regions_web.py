@@ -57,7 +57,7 @@ def test_the_editor_of_a_region_scenario_offers_no_china_only_field(regional: An
     cn = c.get("/editor", params={"scenario": "china-current-policies"}).text
     assert us.status_code == 200
     for path in ("policy.subsidies.trade_in", "policy.dual_credit.pass_through", "technology.cny_per_usd",
-                 "energy.gasoline_price_cny_per_l", "policy.known_at"):
+                 "energy.gasoline_price_cny_per_l", "policy.known_at", "calibration.segment_mix"):
         assert f'data-path="{path}"' not in us.text and f'data-path="{path}"' in cn, path
     assert 'data-path="technology.battery_learning_rate"' in us.text
 

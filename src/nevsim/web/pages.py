@@ -427,7 +427,8 @@ def editor_sections(resolved: dict[str, Any], shipped: list[str], max_draws: int
                 note = (f"this server allows at most {max_draws} draws per run (nevsim serve --max-draws)"
                         if max_draws > 1 else "this server runs one draw only (start it with nevsim serve "
                         "--max-draws N for Monte Carlo)")
-            value = values.get(name)
+            # a default left out of the resolved scenario (Scenario.resolved) is shown as that default
+            value = values.get(name, None if info.is_required() else info.get_default(call_default_factory=True))
             point_dists = {k.removeprefix(f"{path}."): t for k, t in dists.items()
                            if k.startswith(f"{path}.") and k.removeprefix(f"{path}.").isdigit()}
             shown = (path_text(value, point_dists) if kind == "path"
