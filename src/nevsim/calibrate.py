@@ -27,7 +27,8 @@ Fitted (design §4):
    constant each year the random walk's own spread; one ``z`` per draw makes each path a fanned
    line rather than a wiggle. The BEV constant ``B`` is held without a walk: it sits inside the
    plug-in nest, so a walk in it would move the total EV share too, on top of ``r``'s.
-4. **Segment offsets** (China; :func:`fit_segment_mix`). One pair (A_t, B_t) serves every
+4. **Segment offsets** (China; :func:`fit_segment_mix`; only with the scenario's
+   ``calibration.segment_mix = "observed"``, default "none": no offsets). One pair (A_t, B_t) serves every
    segment, which spreads EVs almost evenly over the segments; observed, A00 minicars were a
    third of China's BEVs in 2021. A segment offset ``δ_s`` is added to the BEV utility of
    segment ``s`` (a segment-specific B: the A00 plug-ins sold were BEVs; an offset on both
