@@ -55,13 +55,13 @@ from nevsim.makers import (
     _maker_shares,
     _matmul_rows,
     _split_capped,
-    allocate_credit_trades,
     cap_exports,
     capacity_paths,
     clear_credit_market,
     offer_matrix,
+    settle_credit_trades,
 )
-from nevsim.policy.standard import _compliance_fast, _compliance_prepared, _PreparedStandard, apply_offset
+from nevsim.policy.standard import _compliance_fast, _compliance_prepared, _PreparedStandard
 from nevsim.policy.standard import _prepare as _prepare_standard
 from nevsim.scenario import Scenario, china_only, interpolate_path, load_scenario
 from nevsim.technology import (
@@ -1038,6 +1038,10 @@ def run_years(
     bank = None
     cafc_bank = None
     cafc_extra = np.zeros(D)
+    zeros_dm = np.zeros((D, M))
+    carry_thr = _nev_carry_thresholds(s.policy.known_at, int(inputs.years[0]), int(inputs.years[-1])) \
+        if region is None else ()
+    cafc_owed = zeros_dm  # [draw, maker]: last year's CAFC deficits, owed as NEV credits this year
     obligated_prev = np.ones((D, M), dtype=bool)
     obligated_share_prev = None  # [D, S, P]: share of last year's sales made by obligated makers
     a_prev, b_prev = np.full(D, -5.0), np.zeros(D)
@@ -1200,36 +1204,45 @@ def run_years(
         by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker)
         if rmarket is not None:  # the region's standards, per maker (nevsim.policy.standard.compliance)
             rmarket.account(t, year, sales, by_maker, trace)
-        # credit accounting (nevsim.policy.standard.compliance)
+        # credit accounting per maker: earned and required (nevsim.policy.standard.compliance), then
+        # own bank, trades and banking (nevsim.makers.settle_credit_trades: banked credits saleable,
+        # as the market above counts them)
         if nev_sy is not None and (cafc_sy is not None or nev_sy.earned_per_vehicle.any()
-                                   or nev_sy.required_per_vehicle.any() or (bank is not None and bank.any())):
+                                   or nev_sy.required_per_vehicle.any() or (bank is not None and bank.any())
+                                   or cafc_owed.any()):
             # nevsim.policy.standard.compliance without re-validating: by_maker is finite and ≥ 0
             # by construction, the banks are clipped at 0
             if cafc_sy is not None and isinstance(nev_acc, _PreparedStandard) and isinstance(cafc_acc, _PreparedStandard):
-                res, cres = _compliance_prepared((nev_acc, cafc_acc), by_maker, (bank, cafc_bank), 2)  # one pass
+                res, cres = _compliance_prepared((nev_acc, cafc_acc), by_maker, (None, cafc_bank), 2)  # one pass
             else:
-                res = _compliance_fast(nev_acc, by_maker, bank, 2)
+                res = _compliance_fast(nev_acc, by_maker, None, 2)
                 cres = None if cafc_sy is None else _compliance_fast(cafc_acc, by_maker, cafc_bank, 2)
-            cafc_deficit = np.zeros(D)
+            cafc_deficit_m = zeros_dm
+            carry_ok: np.ndarray | bool = True
             if cres is not None:
                 cafc_bank = np.maximum(cres.bank_out, 0.0)
-                res, cres = apply_offset(nev_sy, res, cafc_sy, cres)
-                cafc_deficit = np.maximum(-cres.balance, 0.0).sum(-1)
+                # a CAFC deficit left after the maker's own CAFC bank becomes the same maker's NEV
+                # obligation next year (scenario dual_credit.cafc_offset; A.5: NEV credits, own or
+                # bought, offset CAFC deficits): settled once, by the maker who owes it
+                cafc_deficit_m = np.maximum(-cres.balance, 0.0)
                 trace.put_maker("Credits|CAFC|Balance", t, cres.balance)
-            bought, sold, unsold = allocate_credit_trades(res.balance)
-            bank = np.maximum(res.bank_out, 0.0)  # rounding can leave −1e-9
-            if bank.shape[-1]:
-                bank[..., 0] = nev_sy.carry_forward_fraction * np.maximum(unsold, 0.0)
+                if np.isfinite(carry_thr[ti]):
+                    carry_ok = _nev_carry_allowed(cafc_sy, by_maker, carry_thr[ti])
+            required_m = res.required + cafc_owed  # this year's requirement + last year's CAFC deficit
+            settled = settle_credit_trades(res.earned, required_m, bank, nev_sy.carry_forward_years,
+                                           nev_sy.carry_forward_fraction, carry_ok)
+            bank = settled.bank_out
             obligated_prev = res.obligated if res.obligated.shape == (D, M) else \
                 np.broadcast_to(res.obligated, (D, M)).copy()
-            cafc_extra = cafc_deficit if dc.cafc_offset else np.zeros(D)
-            shortfall = np.maximum(-(res.balance.sum(-1)), 0.0)
+            cafc_owed = cafc_deficit_m if dc.cafc_offset else zeros_dm
+            cafc_extra = cafc_owed.sum(-1)
+            cafc_deficit = cafc_deficit_m.sum(-1)
             trace.put_maker("Credits|NEV|Earned", t, res.earned)
-            trace.put_maker("Credits|NEV|Required", t, res.required)
-            trace.put_maker("Credits|NEV|Balance", t, res.balance)
-            trace.put_maker("Credits|NEV|Bought", t, bought)
-            trace.put_maker("Credits|NEV|Sold", t, sold)
-            trace.put("Credits|NEV|Shortfall", t, shortfall)
+            trace.put_maker("Credits|NEV|Required", t, required_m)
+            trace.put_maker("Credits|NEV|Balance", t, settled.balance)
+            trace.put_maker("Credits|NEV|Bought", t, settled.bought)
+            trace.put_maker("Credits|NEV|Sold", t, settled.sold)
+            trace.put("Credits|NEV|Shortfall", t, settled.shortfall)
             trace.put("Credits|NEV|Banked", t, bank.sum((-1, -2)))
             trace.put("Credits|CAFC|Deficit", t, cafc_deficit)
         # Σ_m split_msp·obligated_m with split = by_maker / sales (for next year's credit market),
@@ -1375,6 +1388,38 @@ def _fit_kappa(inputs: Inputs, years: np.ndarray, fit_a: np.ndarray, fit_lnss: n
         slope = pooling.fit_kappa_pooled(panels, -np.inf, np.inf)
     se = pooling.kappa_standard_error(panels)
     return np.clip(slope + _z_times(inputs, "kappa_se_z", se), lo, hi), se
+
+
+@functools.lru_cache(maxsize=16)
+def _nev_carry_thresholds(known_at: int | None, first: int, last: int) -> tuple[float, ...]:
+    """Order 53's condition on NEV carry-forward per year (conventional CAFC actual/target; inf: none),
+    :func:`nevsim.policy.china.nev_carry_forward_max_cafc_ratio` with the rules held after their
+    last year, as the NEV standard of the run is."""
+    from nevsim.policy import china
+
+    return tuple(china.nev_carry_forward_max_cafc_ratio(y, extend="hold", known_at=known_at)
+                 for y in range(first, last + 1))
+
+
+def _nev_carry_allowed(cafc_sy: Any, by_maker: np.ndarray, threshold: float) -> np.ndarray:
+    """Order 53 condition per maker ``[draw, maker]``: may the maker bank its NEV surplus?
+
+    ``Σ_conv n·F / Σ_conv n·factor·T ≤ threshold`` over the maker's conventional cars (ICE,
+    HEV; the CAFC standard's fuel ``F`` and factor × target, as
+    :func:`nevsim.policy.fleet.china_compliance`); a maker without conventional cars may. One
+    matrix product ``[draw·maker, segment·powertrain] @ [segment·powertrain, 2]``.
+    """
+    shape = np.shape(by_maker)[-2:]
+    conventional = (np.arange(shape[-1]) < 2)[None, :]  # POWERTRAINS[:2] = ICE, HEV
+    weight = np.broadcast_to(np.asarray(cafc_sy.weight_per_vehicle, float), shape)
+    target = np.divide(np.broadcast_to(np.asarray(cafc_sy.earned_per_vehicle, float), shape), weight,
+                       out=np.zeros(shape), where=weight > 0)
+    fuel = np.broadcast_to(np.asarray(cafc_sy.required_per_vehicle, float), shape)
+    terms = np.stack([np.where(conventional, fuel, 0.0).ravel(), np.where(conventional, target, 0.0).ravel()], -1)
+    D, M = by_maker.shape[:2]
+    sums = by_maker.reshape(D * M, -1) @ terms  # [draw·maker, 2]
+    ratio = np.divide(sums[:, 0], sums[:, 1], out=np.zeros(D * M), where=sums[:, 1] > 0)
+    return (ratio <= threshold).reshape(D, M)
 
 
 @dataclass(frozen=True)

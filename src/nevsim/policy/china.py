@@ -482,11 +482,16 @@ def nev_carry_forward_allowed(year: int, conventional_cafc_ratio: np.ndarray, *,
 
     Always True where no threshold is set (Order 44 years; ``known_at`` before Order 53: inf).
     """
-    thr = _p("carry_forward_max_cafc_ratio", year, None, extend, known_at=known_at)
     ratio = np.asarray(conventional_cafc_ratio, dtype=float)
-    if thr is None:
-        return np.ones(ratio.shape, dtype=bool)
-    return np.nan_to_num(ratio, nan=0.0) <= thr.value
+    return np.nan_to_num(ratio, nan=0.0) <= nev_carry_forward_max_cafc_ratio(year, extend=extend, known_at=known_at)
+
+
+def nev_carry_forward_max_cafc_ratio(year: int, *, extend: str | None = None, known_at: int | None = None) -> float:
+    """The Order 53 threshold of :func:`nev_carry_forward_allowed` (conventional CAFC actual/target;
+    ``inf`` where no condition is set). Parameter ``carry_forward_max_cafc_ratio`` (A.5: 123 / 120 /
+    115 % for 2021 / 22 / 23, status U; the 2023 value held after)."""
+    thr = _p("carry_forward_max_cafc_ratio", year, None, extend, known_at=known_at)
+    return float("inf") if thr is None else float(thr.value)
 
 
 def credit_pool_action(year: int, positive_credits: float, negative_credits: float, *,
