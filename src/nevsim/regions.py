@@ -360,8 +360,8 @@ class RegionPolicy:
         large = (np.array(SEGMENTS) == "large")[None, :, None]  # SUVs/pickups: the $80,000 MSRP cap
         return np.where(large, other, car) / to_usd
 
-    def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
-        zeros = np.zeros_like(veh.price_cny)
+    def tax_cny(self, year: int, veh: Any, subsidy: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        zeros = np.zeros_like(veh.price_cny)  # no purchase tax modelled outside China
         return zeros, zeros
 
     #: no trade-in scheme is modelled outside China (the loop then records no ``Trade-in|Public Cost``)

@@ -518,7 +518,11 @@ def _maker_table(first: int, last: int) -> tuple[tuple[str, ...], np.ndarray, np
     names = tuple(mk["maker"])
     offer = offer_matrix(mk, years)
     conv_weight = mk["conventional_share"].to_numpy(dtype=float)
-    nev_prior = np.where(conv_weight > 0, 0.3 * conv_weight, 0.02)  # legacy makers lag in NEVs (prior)
+    # NEV prior weights: 0.3 × conventional share for legacy makers (they lag in NEVs), 0.02 for
+    # groups without conventional cars. Status U (nevsim assumption, no source): only the start of
+    # calibrate.fit_maker_weights, which scales it to the reported NEV sales of the fit year; it
+    # stays as is only for groups without reported sales
+    nev_prior = np.where(conv_weight > 0, 0.3 * conv_weight, 0.02)
     for arr in (offer, conv_weight, nev_prior):
         arr.setflags(write=False)
     return names, offer, conv_weight, nev_prior
@@ -843,6 +847,12 @@ class _ChinaPolicy:
         from nevsim.policy.vehicles import VehicleArrays
 
         pt = np.broadcast_to(np.array(POWERTRAINS), veh.price_cny.shape[1:])
+        # PHEV fuel in CAFC: the table's charge-sustaining L/100 km (status U). GB 27999-2014/-2019
+        # are reported to count a PHEV at its GB/T 19753 combined (utility-factor-weighted) fuel
+        # consumption, with the NEV multiplier in the denominator (nevsim.policy.fleet's tables
+        # take that weighted value); the standards' text was not retrieved (searched 2026-12-01:
+        # only title pages), so the CS value is kept: it overstates PHEV makers' CAFC (a few
+        # L/100 km per PHEV) and so their CAFC deficits carried into NEV demand.
         fuel = veh.fuel_l_per_100km[0]
         if self.china.cafc_test_cycle(year, known_at=self.policy.known_at) == "NEDC":
             fuel = fuel / WLTC_PER_NEDC
@@ -890,11 +900,16 @@ class _ChinaPolicy:
             y = last
         return self.china._trade_in_fast(y, _IS_NEV, veh.price_cny, known_at=self.policy.known_at)
 
-    def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
+    def tax_cny(self, year: int, veh: Any, subsidy: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """(tax due, tax a conventional car of the same price would pay).
 
         :func:`nevsim.policy.china.purchase_tax_cny` through its unchecked fast path (the
-        model's prices are finite and positive, ranges finite with NaN → 0).
+        model's prices are finite and positive, ranges finite with NaN → 0), on the price the
+        buyer pays the seller, ``price − subsidy``: the national (and local) purchase subsidy was
+        paid to the maker, who sold at the price less the subsidy (chinabuses.org 2013-09-10,
+        "subsidy to the car makers directly"; S), and the Vehicle Purchase Tax Law (2019) Art. 6
+        taxes "the total price actually paid to the seller, excluding VAT" (secondary: us.ok.com,
+        "How is Vehicle Purchase Tax Calculated?"; S). Prices include VAT (``vehicles.csv``).
         """
         sub = self.policy.subsidies
         y = year
@@ -902,7 +917,7 @@ class _ChinaPolicy:
         if (sub.tax_exemption_extend_to_year is not None and last is not None
                 and last < year <= sub.tax_exemption_extend_to_year):
             y = last
-        price = veh.price_cny
+        price = veh.price_cny - subsidy if np.ndim(subsidy) or subsidy else veh.price_cny
         known = self.policy.known_at
         if not sub.purchase_tax_exemption:
             full = self.china._purchase_tax_fast(year, _NONE, _NONE, price, _NAN_RANGE, known_at=known)
@@ -1030,6 +1045,9 @@ def run_years(
     stock_share_prev = max(hist_ev0, 1.0) / stock0
     chargers_prev = np.full(D, np.nan)
     car_stock_prev = stock0.copy()  # all cars in stock at the end of t−1
+    # "last year's" sales for the models-on-offer term of the first year: HEVs 1 % of 2010 sales and
+    # the plug-ins' first stocks standing for their sales (status U: nevsim starting values, no
+    # source; they only set 2010's ln(models), a fitted history year whose constants absorb them)
     sales_prev_pt = np.stack([first_total * 0.99, first_total * 0.01, np.full(D, max(_nz(hist.phev_stock[0]), 1.0)),
                               np.full(D, max(_nz(hist.bev_stock[0]), 1.0))], -1)
     cum_gwh = np.full(D, PRE_2010_CUM_BATTERY_GWH)
@@ -1092,7 +1110,7 @@ def run_years(
         veh = inputs.vehicle_paths.year(ti, pack_cny)
         # ---- 2. policy
         subsidy = policy.subsidy_cny(year, veh, inputs.subsidy_possible[ti])
-        tax_due, tax_full = policy.tax_cny(year, veh)
+        tax_due, tax_full = policy.tax_cny(year, veh, subsidy)  # on the price paid, after the maker-paid subsidy
         nev_sy = inputs.nev_standards[ti]
         cafc_sy = inputs.cafc_standards[ti]
         nev_acc, cafc_acc = inputs.prepared_standards[ti] if inputs.prepared_standards else (None, None)
