@@ -464,18 +464,6 @@ class CreditSettlement:
         return self.unmet.sum(-1)
 
 
-def _take_oldest_first(bank: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Take ``amount`` (broadcasting over ``bank[..., age]`` without its age axis) from ``bank``,
-    oldest age (last index) first; returns (bank left, taken)."""
-    left = bank.copy()
-    remaining = amount
-    for age in range(bank.shape[-1] - 1, -1, -1):  # a few ages (the credit life): not a hot loop
-        take = np.minimum(left[..., age], remaining)
-        left[..., age] -= take
-        remaining = remaining - take
-    return left, amount - remaining
-
-
 def settle_credit_trades(earned: np.ndarray, required: np.ndarray, bank_in: np.ndarray | None, life_years: int,
                          carry_fraction: float, carry_allowed: np.ndarray | bool = True) -> CreditSettlement:
     """Own bank, trades and banking of one year, with banked credits **saleable** (design §3.3).
@@ -496,49 +484,60 @@ def settle_credit_trades(earned: np.ndarray, required: np.ndarray, bank_in: np.n
 
     The credit market (:func:`clear_credit_market`) counts the whole bank as supply, so the two
     agree: the industry is short (``unmet > 0``) exactly when Σ balance + Σ bank left < 0, i.e.
-    when the market's excess at the year's sales is negative.
+    when the market's excess at the year's sales is negative. The loops run over the few ages
+    of the bank (the credit life), never over draws or makers.
     """
-    earned = np.asarray(earned, dtype=float)
-    net = earned - np.asarray(required, dtype=float)
-    deficit = np.maximum(-net, 0.0)
-    if bank_in is None:
-        bank = np.zeros((*net.shape, 0))
+    net = np.subtract(earned, required, dtype=float)
+    ages = 0 if bank_in is None else bank_in.shape[-1]
+    if ages:
+        bank = np.array(np.broadcast_to(bank_in, (*net.shape, ages)), dtype=float)  # a copy: drawn down below
+        deficit = np.maximum(-net, 0.0)
+        remaining = deficit
+        for age in range(ages - 1, -1, -1):  # own deficit first, oldest credits first
+            take = np.minimum(bank[..., age], remaining)
+            bank[..., age] -= take
+            remaining = remaining - take
+        bank_used = deficit - remaining
+        balance = net + bank_used
     else:
-        bank = np.broadcast_to(np.asarray(bank_in, dtype=float), (*net.shape, np.shape(bank_in)[-1]))
-    bank, bank_used = _take_oldest_first(bank, deficit)
-    balance = net + bank_used
+        bank = None
+        bank_used = np.zeros(net.shape)
+        balance = net
     need = np.maximum(-balance, 0.0)
     surplus = np.maximum(balance, 0.0)
-    total_need = need.sum(-1)
-    fresh_total = surplus.sum(-1)
+    total_need = need.sum(-1, keepdims=True)
+    fresh_total = surplus.sum(-1, keepdims=True)
     from_fresh = np.minimum(total_need, fresh_total)
-    sold_fresh = surplus * (from_fresh / np.where(fresh_total > 0, fresh_total, 1.0))[:, None]
-    # banked credits for the rest, oldest age first, pro rata over makers within an age
+    # where a total is 0 every part of it is 0 (parts are ≥ 0): dividing by 1 there gives 0
+    sold_fresh = surplus * (from_fresh / np.where(fresh_total > 0, fresh_total, 1.0))
     rest = total_need - from_fresh
     sold_banked = np.zeros(net.shape)
-    for age in range(bank.shape[-1] - 1, -1, -1):
-        if not rest.any():
-            break
-        avail = bank[..., age].sum(-1)
-        take = np.minimum(rest, avail)
-        part = bank[..., age] * (take / np.where(avail > 0, avail, 1.0))[:, None]
-        bank[..., age] -= part
-        sold_banked += part
-        rest = rest - take
+    if bank is not None and rest.any():  # banked credits for the rest, oldest age first, pro rata within an age
+        for age in range(ages - 1, -1, -1):
+            avail = bank[..., age].sum(-1, keepdims=True)
+            take = np.minimum(rest, avail)
+            part = bank[..., age] * (take / np.where(avail > 0, avail, 1.0))
+            bank[..., age] -= part
+            sold_banked += part
+            rest = rest - take
+            if not rest.any():
+                break
     traded = total_need - rest
-    bought = need * (traded / np.where(total_need > 0, total_need, 1.0))[:, None]
+    bought = need * (traded / np.where(total_need > 0, total_need, 1.0))
     unsold = surplus - sold_fresh
     life = max(int(life_years), 0)
     bank_out = np.zeros((*net.shape, life))
-    kept = min(life - 1, bank.shape[-1]) if life else 0
+    kept = min(life - 1, ages) if life else 0
     if kept > 0:
         bank_out[..., 1:1 + kept] = bank[..., :kept]
-    expired = bank[..., kept:].sum(-1)
-    banked_new = np.zeros(net.shape)
-    if life:
-        allowed = np.broadcast_to(np.asarray(carry_allowed, dtype=bool), net.shape)
-        banked_new = np.where(allowed, carry_fraction * unsold, 0.0)
+    expired = bank[..., kept:].sum(-1) if bank is not None else np.zeros(net.shape)
+    banked_new = 0.0
+    if life and carry_fraction:
+        banked_new = carry_fraction * unsold
+        if carry_allowed is not True:
+            banked_new = np.where(carry_allowed, banked_new, 0.0)
         bank_out[..., 0] = banked_new
+    np.maximum(bank_out, 0.0, out=bank_out)  # rounding can leave −1e-12
     return CreditSettlement(balance=balance, bank_used=bank_used, bought=bought, sold=sold_fresh + sold_banked,
                             sold_banked=sold_banked, unmet=need - bought, unsold=unsold,
-                            forfeited=unsold - banked_new, expired=expired, bank_out=np.maximum(bank_out, 0.0))
+                            forfeited=unsold - banked_new, expired=expired, bank_out=bank_out)

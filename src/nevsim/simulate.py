@@ -1419,6 +1419,30 @@ def _nev_carry_thresholds(known_at: int | None, first: int, last: int) -> tuple[
                  for y in range(first, last + 1))
 
 
+#: :func:`_nev_carry_terms` per CAFC standard object (the standards are memoised, so a handful):
+#: id → (the standard, its terms); the stored standard keeps the id from being reused
+_CARRY_TERMS: dict[int, tuple[Any, np.ndarray]] = {}
+
+
+def _nev_carry_terms(cafc_sy: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``[segment·powertrain, 2]``: the CAFC standard's fuel and factor × target per vehicle on
+    conventional cars (ICE, HEV = POWERTRAINS[:2]), 0 on plug-ins (computed once per standard)."""
+    hit = _CARRY_TERMS.get(id(cafc_sy))
+    if hit is not None and hit[0] is cafc_sy:
+        return hit[1]
+    conventional = (np.arange(shape[-1]) < 2)[None, :]
+    weight = np.broadcast_to(np.asarray(cafc_sy.weight_per_vehicle, float), shape)
+    target = np.divide(np.broadcast_to(np.asarray(cafc_sy.earned_per_vehicle, float), shape), weight,
+                       out=np.zeros(shape), where=weight > 0)
+    fuel = np.broadcast_to(np.asarray(cafc_sy.required_per_vehicle, float), shape)
+    terms = np.stack([np.where(conventional, fuel, 0.0).ravel(), np.where(conventional, target, 0.0).ravel()], -1)
+    terms.setflags(write=False)
+    if len(_CARRY_TERMS) > 1024:
+        _CARRY_TERMS.clear()
+    _CARRY_TERMS[id(cafc_sy)] = (cafc_sy, terms)
+    return terms
+
+
 def _nev_carry_allowed(cafc_sy: Any, by_maker: np.ndarray, threshold: float) -> np.ndarray:
     """Order 53 condition per maker ``[draw, maker]``: may the maker bank its NEV surplus?
 
@@ -1427,17 +1451,11 @@ def _nev_carry_allowed(cafc_sy: Any, by_maker: np.ndarray, threshold: float) -> 
     :func:`nevsim.policy.fleet.china_compliance`); a maker without conventional cars may. One
     matrix product ``[draw·maker, segment·powertrain] @ [segment·powertrain, 2]``.
     """
-    shape = np.shape(by_maker)[-2:]
-    conventional = (np.arange(shape[-1]) < 2)[None, :]  # POWERTRAINS[:2] = ICE, HEV
-    weight = np.broadcast_to(np.asarray(cafc_sy.weight_per_vehicle, float), shape)
-    target = np.divide(np.broadcast_to(np.asarray(cafc_sy.earned_per_vehicle, float), shape), weight,
-                       out=np.zeros(shape), where=weight > 0)
-    fuel = np.broadcast_to(np.asarray(cafc_sy.required_per_vehicle, float), shape)
-    terms = np.stack([np.where(conventional, fuel, 0.0).ravel(), np.where(conventional, target, 0.0).ravel()], -1)
     D, M = by_maker.shape[:2]
-    sums = by_maker.reshape(D * M, -1) @ terms  # [draw·maker, 2]
-    ratio = np.divide(sums[:, 0], sums[:, 1], out=np.zeros(D * M), where=sums[:, 1] > 0)
-    return (ratio <= threshold).reshape(D, M)
+    sums = by_maker.reshape(D * M, -1) @ _nev_carry_terms(cafc_sy, by_maker.shape[-2:])  # [draw·maker, 2]
+    fuel, target = sums[:, 0], sums[:, 1]
+    # ratio ≤ threshold ⇔ fuel ≤ threshold·target where target > 0 (no conventional cars: allowed)
+    return ((fuel <= threshold * target) | (target <= 0)).reshape(D, M)
 
 
 @dataclass(frozen=True)
