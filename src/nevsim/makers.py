@@ -26,7 +26,10 @@ ZEV credits may be traded, 40 CFR 86.1865-12(k); EU: a pool's members' surpluses
 other, averaging 2025–2027, U), and ``extra_required`` = obligations carried in (China: last
 year's CAFC deficits after the makers' own CAFC banks, design §3.3). The accounting after the
 per-maker split (:func:`settle_credit_trades`) treats banks and obligations the same way, so a
-shortfall there means E < 0 here (price at the cap, or the obligation mismatch named below). Makers
+shortfall there means E < 0 at the year's sales: the price is at the cap. (Two approximations
+remain on the market side: it weighs the requirement by the share of sales of makers obligated
+*last* year, and it ignores per-maker caps such as ACC II's PHEV share; tested over NEV-ratio
+paths in ``tests/sim/test_credit_accounting.py`` with no shortfall below the cap.) Makers
 pass the credit value through to prices: a vehicle's price falls by ``θ·π·(earned −
 required)`` per vehicle, so its utility moves by ``g_sp·π`` with
 ``g = −β_price·θ·(earned − required)/10⁴``. E is increasing in π (more plug-ins, fewer
