@@ -45,6 +45,9 @@ import numpy as np
 __all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "weibull_survival"]
 
 MAX_AGE = 60
+#: Yearly growth of car sales before 2010 for the age profile of the 2010 stock. Status U (nevsim
+#: assumption, no source): it only shapes the starting vintages, whose scrappage fades out within
+#: the fleet's life.
 PRE_SAMPLE_GROWTH = 0.15
 
 

@@ -19,7 +19,17 @@ Each year, for each draw, the credit price π ≥ 0 solves::
     E(π) = Σ_s N_s Σ_p P_sp(π)·n_sp + bank_in − extra_required ≥ 0,   π·E(π) = 0,   π ≤ cap
 
 ``n_sp`` = credits earned − credits required per vehicle by obligated makers (a maker is
-obligated when last year's conventional volume reached ``min_obligated_volume``). Makers
+obligated when last year's conventional volume reached ``min_obligated_volume``);
+``bank_in`` = every maker's banked credits, all saleable (China: carried-forward NEV credits
+are "used" in a later year like that year's credits, Order 53, status U; US: banked GHG and
+ZEV credits may be traded, 40 CFR 86.1865-12(k); EU: a pool's members' surpluses cover each
+other, averaging 2025–2027, U), and ``extra_required`` = obligations carried in (China: last
+year's CAFC deficits after the makers' own CAFC banks, design §3.3). The accounting after the
+per-maker split (:func:`settle_credit_trades`) treats banks and obligations the same way, so a
+shortfall there means E < 0 at the year's sales: the price is at the cap. (Two approximations
+remain on the market side: it weighs the requirement by the share of sales of makers obligated
+*last* year, and it ignores per-maker caps such as ACC II's PHEV share; tested over NEV-ratio
+paths in ``tests/sim/test_credit_accounting.py`` with no shortfall below the cap.) Makers
 pass the credit value through to prices: a vehicle's price falls by ``θ·π·(earned −
 required)`` per vehicle, so its utility moves by ``g_sp·π`` with
 ``g = −β_price·θ·(earned − required)/10⁴``. E is increasing in π (more plug-ins, fewer
@@ -48,11 +58,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CreditMarketSolution",
+    "CreditSettlement",
     "RescaledNestedLogit",
     "allocate_credit_trades",
     "cap_exports",
     "capacity_paths",
     "clear_credit_market",
+    "settle_credit_trades",
     "split_among_makers",
 ]
 
@@ -423,3 +435,112 @@ def allocate_credit_trades(balance: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     bought = deficit * traded / np.where(total_def > 0, total_def, 1.0)
     sold = surplus * traded / np.where(total_sur > 0, total_sur, 1.0)
     return bought, sold, surplus - sold
+
+
+@dataclass(frozen=True)
+class CreditSettlement:
+    """One year's settlement of a tradable standard per maker, arrays ``[draw, maker]`` unless noted.
+
+    Conservation, per maker (credits)::
+
+        bank_in + earned + bought + unmet = required + sold + forfeited + expired + bank_out
+
+    where ``required`` includes any carried obligation (China: last year's CAFC deficit),
+    ``unmet`` is the deficit nobody could sell (the shortfall, > 0 only when the industry is
+    short) and ``forfeited`` the part of an unsold surplus that may not be banked.
+    """
+
+    balance: np.ndarray  # earned − required + own bank used (before trading)
+    bank_used: np.ndarray  # own banked credits used for the own deficit
+    bought: np.ndarray
+    sold: np.ndarray  # this year's surplus and banked credits sold
+    sold_banked: np.ndarray  # of which banked credits
+    unmet: np.ndarray  # deficit left after trading (non-compliance)
+    unsold: np.ndarray  # this year's surplus not sold
+    forfeited: np.ndarray  # unsold surplus that is not banked (carry-forward fraction < 1, condition failed)
+    expired: np.ndarray  # banked credits past their life
+    bank_out: np.ndarray  # [draw, maker, age] (age 0 = banked this year)
+
+    @property
+    def shortfall(self) -> np.ndarray:
+        """Industry shortfall ``[draw]``: Σ unmet = max(−(Σ balance + Σ banked credits left), 0)."""
+        return self.unmet.sum(-1)
+
+
+def settle_credit_trades(earned: np.ndarray, required: np.ndarray, bank_in: np.ndarray | None, life_years: int,
+                         carry_fraction: float, carry_allowed: np.ndarray | bool = True) -> CreditSettlement:
+    """Own bank, trades and banking of one year, with banked credits **saleable** (design §3.3).
+
+    ``earned``, ``required`` ``[draw, maker]`` (credits; ``required`` with any carried
+    obligation); ``bank_in`` ``[draw, maker, age]`` (age 0 = banked last year; None: empty);
+    ``life_years``: how many years this year's banked credits stay valid; ``carry_fraction``
+    and ``carry_allowed`` (per maker): the share of an unsold surplus that is banked.
+
+    1. Each maker covers its own deficit ``max(required − earned, 0)`` from its bank, oldest
+       credits first: ``balance = earned − required + bank_used``.
+    2. Short makers buy their deficit; the supply is this year's surplus first (pro rata: an
+       unsold surplus keeps only ``carry_fraction`` of its value), then banked credits, oldest
+       first (pro rata over makers within an age). When the industry is short, buyers get
+       supply pro rata to their deficits; what is left is ``unmet`` (the shortfall).
+    3. New bank: ``carry_fraction × carry_allowed ×`` unsold surplus at age 0; the banked
+       credits left age by a year; those past ``life_years`` expire.
+
+    The credit market (:func:`clear_credit_market`) counts the whole bank as supply, so the two
+    agree: the industry is short (``unmet > 0``) exactly when Σ balance + Σ bank left < 0, i.e.
+    when the market's excess at the year's sales is negative. The loops run over the few ages
+    of the bank (the credit life), never over draws or makers.
+    """
+    net = np.subtract(earned, required, dtype=float)
+    ages = 0 if bank_in is None else bank_in.shape[-1]
+    if ages:
+        bank = np.array(np.broadcast_to(bank_in, (*net.shape, ages)), dtype=float)  # a copy: drawn down below
+        deficit = np.maximum(-net, 0.0)
+        remaining = deficit
+        for age in range(ages - 1, -1, -1):  # own deficit first, oldest credits first
+            take = np.minimum(bank[..., age], remaining)
+            bank[..., age] -= take
+            remaining = remaining - take
+        bank_used = deficit - remaining
+        balance = net + bank_used
+    else:
+        bank = None
+        bank_used = np.zeros(net.shape)
+        balance = net
+    need = np.maximum(-balance, 0.0)
+    surplus = np.maximum(balance, 0.0)
+    total_need = need.sum(-1, keepdims=True)
+    fresh_total = surplus.sum(-1, keepdims=True)
+    from_fresh = np.minimum(total_need, fresh_total)
+    # where a total is 0 every part of it is 0 (parts are ≥ 0): dividing by 1 there gives 0
+    sold_fresh = surplus * (from_fresh / np.where(fresh_total > 0, fresh_total, 1.0))
+    rest = total_need - from_fresh
+    sold_banked = np.zeros(net.shape)
+    if bank is not None and rest.any():  # banked credits for the rest, oldest age first, pro rata within an age
+        for age in range(ages - 1, -1, -1):
+            avail = bank[..., age].sum(-1, keepdims=True)
+            take = np.minimum(rest, avail)
+            part = bank[..., age] * (take / np.where(avail > 0, avail, 1.0))
+            bank[..., age] -= part
+            sold_banked += part
+            rest = rest - take
+            if not rest.any():
+                break
+    traded = total_need - rest
+    bought = need * (traded / np.where(total_need > 0, total_need, 1.0))
+    unsold = surplus - sold_fresh
+    life = max(int(life_years), 0)
+    bank_out = np.zeros((*net.shape, life))
+    kept = min(life - 1, ages) if life else 0
+    if kept > 0:
+        bank_out[..., 1:1 + kept] = bank[..., :kept]
+    expired = bank[..., kept:].sum(-1) if bank is not None else np.zeros(net.shape)
+    banked_new = 0.0
+    if life and carry_fraction:
+        banked_new = carry_fraction * unsold
+        if carry_allowed is not True:
+            banked_new = np.where(carry_allowed, banked_new, 0.0)
+        bank_out[..., 0] = banked_new
+    np.maximum(bank_out, 0.0, out=bank_out)  # rounding can leave −1e-12
+    return CreditSettlement(balance=balance, bank_used=bank_used, bought=bought, sold=sold_fresh + sold_banked,
+                            sold_banked=sold_banked, unmet=need - bought, unsold=unsold,
+                            forfeited=unsold - banked_new, expired=expired, bank_out=bank_out)

@@ -360,8 +360,8 @@ class RegionPolicy:
         large = (np.array(SEGMENTS) == "large")[None, :, None]  # SUVs/pickups: the $80,000 MSRP cap
         return np.where(large, other, car) / to_usd
 
-    def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
-        zeros = np.zeros_like(veh.price_cny)
+    def tax_cny(self, year: int, veh: Any, subsidy: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        zeros = np.zeros_like(veh.price_cny)  # no purchase tax modelled outside China
         return zeros, zeros
 
     #: no trade-in scheme is modelled outside China (the loop then records no ``Trade-in|Public Cost``)
@@ -575,7 +575,7 @@ class MarketState:
 
     def account(self, t: int, year: int, sales: np.ndarray, by_maker: np.ndarray, trace: Any) -> None:
         """Per-maker accounting (``t`` indexes both the trace and the run's years) (:func:`nevsim.policy.standard.compliance`), trades, banks, records."""
-        from nevsim.makers import allocate_credit_trades
+        from nevsim.makers import settle_credit_trades
         from nevsim.policy.standard import _compliance_fast
 
         sol = self.clearing
@@ -595,19 +595,23 @@ class MarketState:
                 units = by_maker * ratio[:, None]
             else:
                 units = by_maker
-            res = _compliance_fast(sy, units, self.banks[s.slot], 2)
-            bought, sold, unsold = allocate_credit_trades(res.balance)
-            bank = np.maximum(res.bank_out, 0.0)
-            if bank.shape[-1]:
-                bank[..., 0] = sy.carry_forward_fraction * np.maximum(unsold, 0.0)
+            # earned and required per maker; then own bank, trades and banking with banked credits
+            # saleable, as the clearing counts them (clear_standards: excess + bank). US: banked GHG
+            # credits may be traded (40 CFR 86.1865-12(k)), ACC II vehicle values likewise (U); EU:
+            # pooling among makers stands for trading, and under the 2025–2027 averaging a surplus
+            # kept for a later year of the period covers any pool member then (U)
+            res = _compliance_fast(sy, units, None, 2)
+            settled = settle_credit_trades(res.earned, res.required, self.banks[s.slot], sy.carry_forward_years,
+                                           sy.carry_forward_fraction)
+            bank = settled.bank_out
             self.banks[s.slot] = bank
             self.last[s.slot] = sol.prices[k]
             trace.put(f"Price|Credit|{label}", t, sol.prices[k])
-            trace.put(f"Credits|{label}|Shortfall", t, np.maximum(-res.balance.sum(-1), 0.0))
+            trace.put(f"Credits|{label}|Shortfall", t, settled.shortfall)
             trace.put(f"Credits|{label}|Banked", t, bank.sum((-1, -2)))
-            trace.put_maker(f"Credits|{label}|Balance", t, res.balance)
-            trace.put_maker(f"Credits|{label}|Bought", t, bought)
-            trace.put_maker(f"Credits|{label}|Sold", t, sold)
+            trace.put_maker(f"Credits|{label}|Balance", t, settled.balance)
+            trace.put_maker(f"Credits|{label}|Bought", t, settled.bought)
+            trace.put_maker(f"Credits|{label}|Sold", t, settled.sold)
             recorded.add(s.slot)
             info = self.diag["standards"].setdefault(label, {"name": s.name, "credit_unit": sy.credit_unit,
                                                              "currency": self.region.spec.currency,

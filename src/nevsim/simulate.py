@@ -63,13 +63,13 @@ from nevsim.makers import (
     _maker_shares,
     _matmul_rows,
     _split_capped,
-    allocate_credit_trades,
     cap_exports,
     capacity_paths,
     clear_credit_market,
     offer_matrix,
+    settle_credit_trades,
 )
-from nevsim.policy.standard import _compliance_fast, _compliance_prepared, _PreparedStandard, apply_offset
+from nevsim.policy.standard import _compliance_fast, _compliance_prepared, _PreparedStandard
 from nevsim.policy.standard import _prepare as _prepare_standard
 from nevsim.scenario import Scenario, china_only, interpolate_path, load_scenario
 from nevsim.technology import (
@@ -550,7 +550,11 @@ def _maker_table(first: int, last: int) -> tuple[tuple[str, ...], np.ndarray, np
     names = tuple(mk["maker"])
     offer = offer_matrix(mk, years)
     conv_weight = mk["conventional_share"].to_numpy(dtype=float)
-    nev_prior = np.where(conv_weight > 0, 0.3 * conv_weight, 0.02)  # legacy makers lag in NEVs (prior)
+    # NEV prior weights: 0.3 × conventional share for legacy makers (they lag in NEVs), 0.02 for
+    # groups without conventional cars. Status U (nevsim assumption, no source): only the start of
+    # calibrate.fit_maker_weights, which scales it to the reported NEV sales of the fit year; it
+    # stays as is only for groups without reported sales
+    nev_prior = np.where(conv_weight > 0, 0.3 * conv_weight, 0.02)
     for arr in (offer, conv_weight, nev_prior):
         arr.setflags(write=False)
     return names, offer, conv_weight, nev_prior
@@ -875,6 +879,12 @@ class _ChinaPolicy:
         from nevsim.policy.vehicles import VehicleArrays
 
         pt = np.broadcast_to(np.array(POWERTRAINS), veh.price_cny.shape[1:])
+        # PHEV fuel in CAFC: the table's charge-sustaining L/100 km (status U). GB 27999-2014/-2019
+        # are reported to count a PHEV at its GB/T 19753 combined (utility-factor-weighted) fuel
+        # consumption, with the NEV multiplier in the denominator (nevsim.policy.fleet's tables
+        # take that weighted value); the standards' text was not retrieved (searched 2026-12-01:
+        # only title pages), so the CS value is kept: it overstates PHEV makers' CAFC (a few
+        # L/100 km per PHEV) and so their CAFC deficits carried into NEV demand.
         fuel = veh.fuel_l_per_100km[0]
         if self.china.cafc_test_cycle(year, known_at=self.policy.known_at) == "NEDC":
             fuel = fuel / WLTC_PER_NEDC
@@ -922,11 +932,16 @@ class _ChinaPolicy:
             y = last
         return self.china._trade_in_fast(y, _IS_NEV, veh.price_cny, known_at=self.policy.known_at)
 
-    def tax_cny(self, year: int, veh: Any) -> tuple[np.ndarray, np.ndarray]:
+    def tax_cny(self, year: int, veh: Any, subsidy: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """(tax due, tax a conventional car of the same price would pay).
 
         :func:`nevsim.policy.china.purchase_tax_cny` through its unchecked fast path (the
-        model's prices are finite and positive, ranges finite with NaN → 0).
+        model's prices are finite and positive, ranges finite with NaN → 0), on the price the
+        buyer pays the seller, ``price − subsidy``: the national (and local) purchase subsidy was
+        paid to the maker, who sold at the price less the subsidy (chinabuses.org 2013-09-10,
+        "subsidy to the car makers directly"; S), and the Vehicle Purchase Tax Law (2019) Art. 6
+        taxes "the total price actually paid to the seller, excluding VAT" (secondary: us.ok.com,
+        "How is Vehicle Purchase Tax Calculated?"; S). Prices include VAT (``vehicles.csv``).
         """
         sub = self.policy.subsidies
         y = year
@@ -934,7 +949,7 @@ class _ChinaPolicy:
         if (sub.tax_exemption_extend_to_year is not None and last is not None
                 and last < year <= sub.tax_exemption_extend_to_year):
             y = last
-        price = veh.price_cny
+        price = veh.price_cny - subsidy if np.ndim(subsidy) or subsidy else veh.price_cny
         known = self.policy.known_at
         if not sub.purchase_tax_exemption:
             full = self.china._purchase_tax_fast(year, _NONE, _NONE, price, _NAN_RANGE, known_at=known)
@@ -1062,6 +1077,9 @@ def run_years(
     stock_share_prev = max(hist_ev0, 1.0) / stock0
     chargers_prev = np.full(D, np.nan)
     car_stock_prev = stock0.copy()  # all cars in stock at the end of t−1
+    # "last year's" sales for the models-on-offer term of the first year: HEVs 1 % of 2010 sales and
+    # the plug-ins' first stocks standing for their sales (status U: nevsim starting values, no
+    # source; they only set 2010's ln(models), a fitted history year whose constants absorb them)
     sales_prev_pt = np.stack([first_total * 0.99, first_total * 0.01, np.full(D, max(_nz(hist.phev_stock[0]), 1.0)),
                               np.full(D, max(_nz(hist.bev_stock[0]), 1.0))], -1)
     cum_gwh = np.full(D, PRE_2010_CUM_BATTERY_GWH)
@@ -1070,6 +1088,10 @@ def run_years(
     bank = None
     cafc_bank = None
     cafc_extra = np.zeros(D)
+    zeros_dm = np.zeros((D, M))
+    carry_thr = _nev_carry_thresholds(s.policy.known_at, int(inputs.years[0]), int(inputs.years[-1])) \
+        if region is None else ()
+    cafc_owed = zeros_dm  # [draw, maker]: last year's CAFC deficits, owed as NEV credits this year
     obligated_prev = np.ones((D, M), dtype=bool)
     obligated_share_prev = None  # [D, S, P]: share of last year's sales made by obligated makers
     a_prev, b_prev = np.full(D, -5.0), np.zeros(D)
@@ -1127,7 +1149,7 @@ def run_years(
         veh = inputs.vehicle_paths.year(ti, pack_cny)
         # ---- 2. policy
         subsidy = policy.subsidy_cny(year, veh, inputs.subsidy_possible[ti])
-        tax_due, tax_full = policy.tax_cny(year, veh)
+        tax_due, tax_full = policy.tax_cny(year, veh, subsidy)  # on the price paid, after the maker-paid subsidy
         nev_sy = inputs.nev_standards[ti]
         cafc_sy = inputs.cafc_standards[ti]
         nev_acc, cafc_acc = inputs.prepared_standards[ti] if inputs.prepared_standards else (None, None)
@@ -1253,36 +1275,45 @@ def run_years(
         by_maker = _split_capped(sales, w_m, share_m, cap_m, exports_m, inputs.residual_maker)
         if rmarket is not None:  # the region's standards, per maker (nevsim.policy.standard.compliance)
             rmarket.account(t, year, sales, by_maker, trace)
-        # credit accounting (nevsim.policy.standard.compliance)
+        # credit accounting per maker: earned and required (nevsim.policy.standard.compliance), then
+        # own bank, trades and banking (nevsim.makers.settle_credit_trades: banked credits saleable,
+        # as the market above counts them)
         if nev_sy is not None and (cafc_sy is not None or nev_sy.earned_per_vehicle.any()
-                                   or nev_sy.required_per_vehicle.any() or (bank is not None and bank.any())):
+                                   or nev_sy.required_per_vehicle.any() or (bank is not None and bank.any())
+                                   or cafc_owed.any()):
             # nevsim.policy.standard.compliance without re-validating: by_maker is finite and ≥ 0
             # by construction, the banks are clipped at 0
             if cafc_sy is not None and isinstance(nev_acc, _PreparedStandard) and isinstance(cafc_acc, _PreparedStandard):
-                res, cres = _compliance_prepared((nev_acc, cafc_acc), by_maker, (bank, cafc_bank), 2)  # one pass
+                res, cres = _compliance_prepared((nev_acc, cafc_acc), by_maker, (None, cafc_bank), 2)  # one pass
             else:
-                res = _compliance_fast(nev_acc, by_maker, bank, 2)
+                res = _compliance_fast(nev_acc, by_maker, None, 2)
                 cres = None if cafc_sy is None else _compliance_fast(cafc_acc, by_maker, cafc_bank, 2)
-            cafc_deficit = np.zeros(D)
+            cafc_deficit_m = zeros_dm
+            carry_ok: np.ndarray | bool = True
             if cres is not None:
                 cafc_bank = np.maximum(cres.bank_out, 0.0)
-                res, cres = apply_offset(nev_sy, res, cafc_sy, cres)
-                cafc_deficit = np.maximum(-cres.balance, 0.0).sum(-1)
+                # a CAFC deficit left after the maker's own CAFC bank becomes the same maker's NEV
+                # obligation next year (scenario dual_credit.cafc_offset; A.5: NEV credits, own or
+                # bought, offset CAFC deficits): settled once, by the maker who owes it
+                cafc_deficit_m = np.maximum(-cres.balance, 0.0)
                 trace.put_maker("Credits|CAFC|Balance", t, cres.balance)
-            bought, sold, unsold = allocate_credit_trades(res.balance)
-            bank = np.maximum(res.bank_out, 0.0)  # rounding can leave −1e-9
-            if bank.shape[-1]:
-                bank[..., 0] = nev_sy.carry_forward_fraction * np.maximum(unsold, 0.0)
+                if np.isfinite(carry_thr[ti]):
+                    carry_ok = _nev_carry_allowed(cafc_sy, by_maker, carry_thr[ti])
+            required_m = res.required + cafc_owed  # this year's requirement + last year's CAFC deficit
+            settled = settle_credit_trades(res.earned, required_m, bank, nev_sy.carry_forward_years,
+                                           nev_sy.carry_forward_fraction, carry_ok)
+            bank = settled.bank_out
             obligated_prev = res.obligated if res.obligated.shape == (D, M) else \
                 np.broadcast_to(res.obligated, (D, M)).copy()
-            cafc_extra = cafc_deficit if dc.cafc_offset else np.zeros(D)
-            shortfall = np.maximum(-(res.balance.sum(-1)), 0.0)
+            cafc_owed = cafc_deficit_m if dc.cafc_offset else zeros_dm
+            cafc_extra = cafc_owed.sum(-1)
+            cafc_deficit = cafc_deficit_m.sum(-1)
             trace.put_maker("Credits|NEV|Earned", t, res.earned)
-            trace.put_maker("Credits|NEV|Required", t, res.required)
-            trace.put_maker("Credits|NEV|Balance", t, res.balance)
-            trace.put_maker("Credits|NEV|Bought", t, bought)
-            trace.put_maker("Credits|NEV|Sold", t, sold)
-            trace.put("Credits|NEV|Shortfall", t, shortfall)
+            trace.put_maker("Credits|NEV|Required", t, required_m)
+            trace.put_maker("Credits|NEV|Balance", t, settled.balance)
+            trace.put_maker("Credits|NEV|Bought", t, settled.bought)
+            trace.put_maker("Credits|NEV|Sold", t, settled.sold)
+            trace.put("Credits|NEV|Shortfall", t, settled.shortfall)
             trace.put("Credits|NEV|Banked", t, bank.sum((-1, -2)))
             trace.put("Credits|CAFC|Deficit", t, cafc_deficit)
         # Σ_m split_msp·obligated_m with split = by_maker / sales (for next year's credit market),
@@ -1453,6 +1484,56 @@ def _fit_kappa(inputs: Inputs, years: np.ndarray, fit_a: np.ndarray, fit_lnss: n
         slope = pooling.fit_kappa_pooled(panels, -np.inf, np.inf)
     se = pooling.kappa_standard_error(panels)
     return np.clip(slope + _z_times(inputs, "kappa_se_z", se), lo, hi), se
+
+
+@functools.lru_cache(maxsize=16)
+def _nev_carry_thresholds(known_at: int | None, first: int, last: int) -> tuple[float, ...]:
+    """Order 53's condition on NEV carry-forward per year (conventional CAFC actual/target; inf: none),
+    :func:`nevsim.policy.china.nev_carry_forward_max_cafc_ratio` with the rules held after their
+    last year, as the NEV standard of the run is."""
+    from nevsim.policy import china
+
+    return tuple(china.nev_carry_forward_max_cafc_ratio(y, extend="hold", known_at=known_at)
+                 for y in range(first, last + 1))
+
+
+#: :func:`_nev_carry_terms` per CAFC standard object (the standards are memoised, so a handful):
+#: id → (the standard, its terms); the stored standard keeps the id from being reused
+_CARRY_TERMS: dict[int, tuple[Any, np.ndarray]] = {}
+
+
+def _nev_carry_terms(cafc_sy: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``[segment·powertrain, 2]``: the CAFC standard's fuel and factor × target per vehicle on
+    conventional cars (ICE, HEV = POWERTRAINS[:2]), 0 on plug-ins (computed once per standard)."""
+    hit = _CARRY_TERMS.get(id(cafc_sy))
+    if hit is not None and hit[0] is cafc_sy:
+        return hit[1]
+    conventional = (np.arange(shape[-1]) < 2)[None, :]
+    weight = np.broadcast_to(np.asarray(cafc_sy.weight_per_vehicle, float), shape)
+    target = np.divide(np.broadcast_to(np.asarray(cafc_sy.earned_per_vehicle, float), shape), weight,
+                       out=np.zeros(shape), where=weight > 0)
+    fuel = np.broadcast_to(np.asarray(cafc_sy.required_per_vehicle, float), shape)
+    terms = np.stack([np.where(conventional, fuel, 0.0).ravel(), np.where(conventional, target, 0.0).ravel()], -1)
+    terms.setflags(write=False)
+    if len(_CARRY_TERMS) > 1024:
+        _CARRY_TERMS.clear()
+    _CARRY_TERMS[id(cafc_sy)] = (cafc_sy, terms)
+    return terms
+
+
+def _nev_carry_allowed(cafc_sy: Any, by_maker: np.ndarray, threshold: float) -> np.ndarray:
+    """Order 53 condition per maker ``[draw, maker]``: may the maker bank its NEV surplus?
+
+    ``Σ_conv n·F / Σ_conv n·factor·T ≤ threshold`` over the maker's conventional cars (ICE,
+    HEV; the CAFC standard's fuel ``F`` and factor × target, as
+    :func:`nevsim.policy.fleet.china_compliance`); a maker without conventional cars may. One
+    matrix product ``[draw·maker, segment·powertrain] @ [segment·powertrain, 2]``.
+    """
+    D, M = by_maker.shape[:2]
+    sums = by_maker.reshape(D * M, -1) @ _nev_carry_terms(cafc_sy, by_maker.shape[-2:])  # [draw·maker, 2]
+    fuel, target = sums[:, 0], sums[:, 1]
+    # ratio ≤ threshold ⇔ fuel ≤ threshold·target where target > 0 (no conventional cars: allowed)
+    return ((fuel <= threshold * target) | (target <= 0)).reshape(D, M)
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,9 @@ def vehicle_paths(
     per_draw = lambda a: np.asarray(a, dtype=float).reshape(1, -1, 1, 1)  # noqa: E731
     rpe = per_draw(retail_price_equivalent)
     ev_factor = (1.0 - per_draw(ev_drivetrain_decline_pct_per_yr) / 100.0) ** (np.clip(y, 2010, 2035) - COST_BASE_YEAR)
-    # electric drive share of the drivetrain cost: BEV all of it, PHEV a third (motor + power electronics)
+    # electric drive share of the drivetrain cost: BEV all of it, PHEV a third (motor + power
+    # electronics; status U: nevsim assumption, no source — it only sets how much of the PHEV
+    # drivetrain follows ev_drivetrain_cost_decline_pct_per_yr)
     ev_part = np.array([0.0, 0.0, 1.0 / 3.0, 1.0])
     drivetrain = table.drivetrain_cny * ((1.0 - ev_part) + ev_part * ev_factor)
     # ICE/HEV/PHEV fuel use improves by a fixed rate (also backwards: older cars used more);

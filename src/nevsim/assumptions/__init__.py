@@ -8,6 +8,10 @@ Tables (CSV files in this folder):
 ``vehicles.csv``
     One row per segment × powertrain: ``segment_sales_share`` (fraction of domestic car
     sales in the segment), ``glider_cny`` (body + assembly + margin, retail CNY, 2020),
+    so that the vehicle price built from it is a **retail price including VAT** (13 % from
+    2019; Chinese list prices are quoted with VAT, e.g. the Wuling Mini EV's 28,800 CNY) and
+    **excluding the purchase tax** ("ex-tax" in the ``source`` column means that tax; status U:
+    a nevsim convention; :func:`nevsim.policy.china.purchase_tax_cny` removes the VAT),
     ``drivetrain_cny`` (drivetrain direct cost, CNY, 2020), ``battery_kwh`` (pack),
     ``energy_kwh_per_100km``, ``fuel_l_per_100km``, ``curb_mass_kg``, ``electric_km_share``
     (share of km driven on electricity), ``status``, ``source``.

@@ -4,8 +4,13 @@ All numbers come from ``params/parameters.csv`` and ``params/bands.csv`` (each r
 source and status; see :func:`nevsim.policy.audit`). Functions are vectorised over
 :class:`~nevsim.policy.vehicles.VehicleArrays`.
 
-NEV credits (Order 44 for 2018–2020, Order 53 for 2021–2023, Order 64 for 2024–2025, notice 294/2025
-for 2026–2027 — see ``REVISION_TITLES`` and the audit for what is unconfirmed):
+NEV credits: Order 44 for 2018–2020, Order 53 for 2021–2023; for 2024–2025 the 2023 decision
+amending the Measures (reported as issued by MIIT and three departments, in force 2023-08-01,
+standard credits cut ~40 % on average: 快科技 2023-07-07, read in a copy at
+http://www.putggrq.cn/auto/xinche/2023/0707/1928203.html, status S; called "Order 64" here, the
+number not confirmed), whose per-vehicle coefficients are **the ones reported for its 2023
+draft** (status U); notice 294/2025 for 2026–2027 (annex not retrieved). See ``REVISION_TITLES``
+and the audit for what is unconfirmed:
 
 - BEV: ``standard = min(a·R + b, cap)`` for ``R ≥ R_min`` (0 below), then
   ``credit = standard × range_factor(R) × efficiency_factor(E, m) × density_factor(ρ)``
@@ -482,11 +487,16 @@ def nev_carry_forward_allowed(year: int, conventional_cafc_ratio: np.ndarray, *,
 
     Always True where no threshold is set (Order 44 years; ``known_at`` before Order 53: inf).
     """
-    thr = _p("carry_forward_max_cafc_ratio", year, None, extend, known_at=known_at)
     ratio = np.asarray(conventional_cafc_ratio, dtype=float)
-    if thr is None:
-        return np.ones(ratio.shape, dtype=bool)
-    return np.nan_to_num(ratio, nan=0.0) <= thr.value
+    return np.nan_to_num(ratio, nan=0.0) <= nev_carry_forward_max_cafc_ratio(year, extend=extend, known_at=known_at)
+
+
+def nev_carry_forward_max_cafc_ratio(year: int, *, extend: str | None = None, known_at: int | None = None) -> float:
+    """The Order 53 threshold of :func:`nev_carry_forward_allowed` (conventional CAFC actual/target;
+    ``inf`` where no condition is set). Parameter ``carry_forward_max_cafc_ratio`` (A.5: 123 / 120 /
+    115 % for 2021 / 22 / 23, status U; the 2023 value held after)."""
+    thr = _p("carry_forward_max_cafc_ratio", year, None, extend, known_at=known_at)
+    return float("inf") if thr is None else float(thr.value)
 
 
 def credit_pool_action(year: int, positive_credits: float, negative_credits: float, *,
@@ -690,7 +700,10 @@ def purchase_tax_cny(year: int, powertrain: object, price_cny: object, range_km:
                      price_includes_vat: bool = True, known_at: int | None = None) -> np.ndarray:
     """Vehicle purchase tax actually due (CNY), after the NEV exemption or reduction.
 
-    ``tax = 10 % × price / (1 + VAT)`` (if the price includes VAT); NEVs (BEV, FCEV, PHEV with
+    ``tax = 10 % × price / (1 + VAT)`` (if the price includes VAT), ``price`` being what the buyer
+    actually pays the seller (Vehicle Purchase Tax Law 2019, Art. 6: the total price paid to the
+    seller, VAT excluded; secondary source us.ok.com, status S): after a purchase subsidy paid to
+    the maker, the price less the subsidy (the simulation passes it so); NEVs (BEV, FCEV, PHEV with
     enough range) get ``min(share × tax, cap)`` off: full exemption 2015–2023, full up to
     30,000 CNY in 2024–25, half up to 15,000 CNY in 2026–27, none from 2028. ``known_at``: the
     exemption's end as issued by the end of that year (``params/vintages.csv``; e.g. known at
