@@ -24,7 +24,12 @@ keep; on the road cars use more, by ``g_f`` (fuel) and ``g_e`` (electricity)::
     oil displaced     = (1 + g_f) · (Σ_plug-ins km · L/100km of a conventional car of the same
                         segment and year − Σ_plug-ins km · L/100km · (1 − e))   [kb/d]
 
-with km = stock · vkt and ``e`` the electric share of km (China's PHEVs: a utility factor fitted
+with km = stock · vkt and ``e`` the electric share of km. ``vkt`` is the km per car *in the model's
+stock* of the region (:func:`km_per_car_in_stock`, ``assumptions/fleet_activity.csv``): China's is
+fitted so that the history years' real-world car gasoline matches the observed one (EIA's
+apparent gasoline demand × the cars' share), the US's is FHWA's km per registered light-duty
+vehicle. It is not the buyers' running-cost km (the scenario's ``fleet.vkt_km_per_year``),
+which is part of the calibrated choice model (China's PHEVs: a utility factor fitted
 to *real-world* Chinese data, so no gap is applied to it). CO2 (Mt) is well-to-wheel, in three
 parts that sum to it::
 
@@ -42,7 +47,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "weibull_survival"]
+__all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "km_per_car_in_stock", "weibull_survival"]
 
 MAX_AGE = 60
 PRE_SAMPLE_GROWTH = 0.15
@@ -205,6 +210,23 @@ class EnergyFactors:
 
 
 EnergyFactors.TEST_CYCLE = EnergyFactors(0.0, 0.0, 0.0, 0.0)
+
+
+def km_per_car_in_stock(code: str) -> float:
+    """Km per car in the model's stock per year of region ``code`` (``CN``, ``US``, ``EU``; another
+    code gets the ``default`` row), the fleet's activity behind its fuel, electricity and CO2.
+
+    From ``assumptions/fleet_activity.csv`` (row ``km_per_car_in_stock``, with its source and
+    status): km per car in use × the share of the stock in use, so for China, where the registered
+    stock counts cars until they are deregistered, it is below the surveys of cars in use.
+    """
+    from nevsim import assumptions
+
+    table = assumptions.fleet_activity()
+    rows = table[(table["name"] == "km_per_car_in_stock") & (table["region"] == code)]
+    if rows.empty:
+        rows = table[(table["name"] == "km_per_car_in_stock") & (table["region"] == "default")]
+    return float(rows["value"].iloc[0])
 
 
 def energy_and_emissions(
