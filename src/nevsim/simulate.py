@@ -1053,7 +1053,7 @@ def run_years(
     cap = sc["policy.dual_credit.price_cap_cny_per_credit"]
     # km per car in stock for the fleet's energy (assumptions/fleet_activity.csv, fitted to observed fuel);
     # sc["fleet.vkt_km_per_year"] is the buyers' running-cost km only
-    vkt = np.full(D, km_per_car_in_stock("CN" if region is None else region.spec.code))
+    vkt = np.broadcast_to(km_per_car_in_stock("CN" if region is None else region.spec.code), (D, 4))  # [D, P]
     pack_factor = sc["technology.china_pack_price_ratio"] * sc["technology.cny_per_usd"] if region is None \
         else np.full(D, region.pack_factor)
     price_slope = -coef.beta_price[:, None, None] / 1e4 * sc["policy.dual_credit.pass_through"][:, None, None]

@@ -71,10 +71,12 @@ well-to-tank of gasoline 0.32 × tailpipe, grid +8.7 % upstream). ``Emissions|CO
 402.48 → 606.12 Mt; no other value here moves (the standards and the buyers keep the test cycle).
 
 Re-recorded 2026-12-01 (branch ``vkt11``) for one deliberate change to the fleet's outputs only:
-the fleet's energy uses km per car in stock from ``assumptions/fleet_activity.csv`` (China 8,050
-km, fitted so that the 2023–24 real-world car gasoline matches EIA's apparent gasoline demand ×
-the cars' share), no longer the buyers' 12,000 km. ``Emissions|CO2|Cars`` 2035 606.12 → 406.61 Mt;
-no other value here moves (the buyers' running-cost km is unchanged, so is the calibration).
+the fleet's energy uses km per car in stock by powertrain from ``assumptions/fleet_activity.csv``
+(China: conventional and hybrid 8,050 km, fitted so that the 2023–24 real-world car gasoline
+matches EIA's apparent gasoline demand × the cars' share; PHEV and BEV 12,400 km from the NEV
+monitoring platform), no longer the buyers' 12,000 km for every car. ``Emissions|CO2|Cars`` 2035
+606.12 → 487.01 Mt; no other value here moves (the buyers' running-cost km is unchanged, so is the
+calibration).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ SERIES = {
     ("Stock|Cars|Total", 2035): 368602433.41508913,
     ("Price|Credit|NEV", 2021): 2088.0,  # observed average price used in history (credit_prices.csv)
     ("Price|Battery Pack", 2035): 59.995914389749466,
-    ("Emissions|CO2|Cars", 2035): 406.6062693026726,
+    ("Emissions|CO2|Cars", 2035): 487.01222104498265,
 }
 MAKERS = {
     ("BYD", "Sales|Cars|BEV", 2030): 2902105.030616847,
