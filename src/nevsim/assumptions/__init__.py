@@ -43,12 +43,14 @@ Tables (CSV files in this folder):
     ``grid_upstream_share`` (life-cycle CO2e of electricity at the consumer ÷ the scenario's
     grid intensity path − 1). The standards keep the test-cycle values.
 ``fleet_activity.csv``
-    ``region, year, name, value, unit, status, source``: ``km_per_car_in_stock`` (km per car in
-    the model's stock per year, the fleet's activity for its energy, oil and CO2; ``year``
-    empty: every year) per region (``default`` for regions defined in a scenario file), and the
-    observed figures it is checked against (China's gasoline and the share used by cars, the
-    car gasoline derived from them, registered stock, US light-duty vehicle-km). Buyers'
-    running costs use the scenario's ``fleet.vkt_km_per_year`` instead.
+    ``region, year, name, value, unit, status, source``: ``km_per_car_in_stock`` (conventional
+    cars and hybrids) and ``km_per_plugin_car_in_stock`` (PHEVs, BEVs), km per car in the
+    model's stock per year, the fleet's activity for its energy, oil and CO2 (``year`` empty:
+    every year), per region (``default`` for regions defined in a scenario file); and the
+    observed figures they are fitted to or checked against (China's gasoline and the cars'
+    share of it, the car gasoline derived from them, Sinopec's oil displaced by NEVs,
+    registered stock, US light-duty vehicle-km and gasoline, EU car CO2). Buyers' running
+    costs use the scenario's ``fleet.vkt_km_per_year`` instead.
 """
 
 from __future__ import annotations
