@@ -24,7 +24,13 @@ keep; on the road cars use more, by ``g_f`` (fuel) and ``g_e`` (electricity)::
     oil displaced     = (1 + g_f) · (Σ_plug-ins km · L/100km of a conventional car of the same
                         segment and year − Σ_plug-ins km · L/100km · (1 − e))   [kb/d]
 
-with km = stock · vkt and ``e`` the electric share of km (China's PHEVs: a utility factor fitted
+with km = stock · vkt and ``e`` the electric share of km. ``vkt`` is the km per car *in the model's
+stock* of the region and powertrain (:func:`km_per_car_in_stock`, ``assumptions/fleet_activity.csv``):
+China's plug-ins drive what the national NEV monitoring platform measured (12,400 km), its
+conventional cars and hybrids a km fitted so that the 2023–24 real-world car gasoline matches the
+observed one (EIA's apparent gasoline demand × the cars' share); the US's is FHWA's km per
+registered light-duty vehicle. It is not the buyers' running-cost km (the scenario's ``fleet.vkt_km_per_year``),
+which is part of the calibrated choice model (China's PHEVs: a utility factor fitted
 to *real-world* Chinese data, so no gap is applied to it). CO2 (Mt) is well-to-wheel, in three
 parts that sum to it::
 
@@ -42,7 +48,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "weibull_survival"]
+__all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "km_per_car_in_stock", "weibull_survival"]
 
 MAX_AGE = 60
 #: Yearly growth of car sales before 2010 for the age profile of the 2010 stock. Status U (nevsim
@@ -210,6 +216,30 @@ class EnergyFactors:
 EnergyFactors.TEST_CYCLE = EnergyFactors(0.0, 0.0, 0.0, 0.0)
 
 
+def km_per_car_in_stock(code: str) -> np.ndarray:
+    """Km per car in the model's stock per year of region ``code`` by powertrain (conventional,
+    hybrid, PHEV, BEV; ``CN``, ``US``, ``EU``; another code gets the ``default`` rows), the fleet's
+    activity behind its fuel, electricity and CO2.
+
+    From ``assumptions/fleet_activity.csv`` (rows ``km_per_car_in_stock`` for conventional cars and
+    hybrids, ``km_per_plugin_car_in_stock`` for PHEVs and BEVs, each with its source and status):
+    km per car in use × the share of the stock in use. China's plug-ins are measured (the national
+    NEV monitoring platform), its conventional km is fitted to observed gasoline use.
+    """
+    from nevsim import assumptions
+
+    table = assumptions.fleet_activity()
+
+    def value(name: str) -> float:
+        rows = table[(table["name"] == name) & (table["region"] == code)]
+        if rows.empty:
+            rows = table[(table["name"] == name) & (table["region"] == "default")]
+        return float(rows["value"].iloc[0])
+
+    conv, plug = value("km_per_car_in_stock"), value("km_per_plugin_car_in_stock")
+    return np.array([conv, conv, plug, plug])
+
+
 def energy_and_emissions(
     fleet_out: dict[str, np.ndarray],
     vkt_km_per_year: np.ndarray,
@@ -222,17 +252,20 @@ def energy_and_emissions(
     """Real-world fuel (L, kb/d), electricity (TWh), oil displaced (kb/d) and well-to-wheel CO2
     (Mt, with its tailpipe, fuel-supply and electricity parts) of one year's stock ``[draw]``.
 
-    Equations in the module docstring; ``factors`` = :attr:`EnergyFactors.TEST_CYCLE` gives
+    ``vkt_km_per_year``: km per car ``[draw]``, or ``[draw, powertrain]`` when plug-ins drive a
+    different distance (:func:`km_per_car_in_stock`). Equations in the module docstring; ``factors`` = :attr:`EnergyFactors.TEST_CYCLE` gives
     test-cycle energy and tailpipe + grid CO2 (the accounting before real-world factors).
     """
-    km_over_100 = np.reshape(vkt_km_per_year, (-1, 1)) / 100.0
+    km = np.asarray(vkt_km_per_year, dtype=float)
+    km_over_100 = np.broadcast_to(km if km.ndim == 2 else np.reshape(km, (-1, 1)),
+                                  fleet_out["fuel_weighted"].shape) / 100.0
     fuel_rw = 1.0 + factors.fuel_real_world_gap
     fuel_l = (fleet_out["fuel_weighted"] * km_over_100).sum(-1) * fuel_rw
     elec_kwh = ((fleet_out["elec_weighted"] * km_over_100).sum(-1) * (1.0 + np.asarray(charging_losses))
                 * (1.0 + factors.electricity_real_world_gap))
     plug = slice(2, 4)
-    displaced_l = ((fleet_out["ice_equiv_weighted"][:, plug] * km_over_100).sum(-1) - (
-        fleet_out["fuel_weighted"][:, plug] * km_over_100
+    displaced_l = ((fleet_out["ice_equiv_weighted"][:, plug] * km_over_100[:, plug]).sum(-1) - (
+        fleet_out["fuel_weighted"][:, plug] * km_over_100[:, plug]
     ).sum(-1)) * fuel_rw
     tailpipe_t = fuel_l * gasoline_kg_co2_per_l / 1e3
     supply_t = tailpipe_t * factors.gasoline_wtt_share

@@ -370,7 +370,7 @@ class Fleet(_Strict):
         14.5, ge=3.0, le=40.0, description="mean life of a passenger car (years); Hao et al. 2011: 14.5 for private cars"
     )
     weibull_shape: Number = Field(4.0, ge=1.0, le=10.0, description="Weibull shape of car survival (dimensionless)")
-    vkt_km_per_year: Number = Field(12000.0, ge=1000.0, le=50000.0, description="distance driven per car (km per year)")
+    vkt_km_per_year: Number = Field(12000.0, ge=1000.0, le=50000.0, description="km a buyer expects to drive a year (running costs in the choice model; the fleet's fuel and CO2 use assumptions/fleet_activity.csv)")
     stock_2010_million: Number = Field(
         60.0, ge=1.0, le=500.0, description="passenger-car stock at the end of the first year (million vehicles)"
     )

@@ -57,7 +57,7 @@ from nevsim.calibrate import (
 )
 from nevsim.consumers import Coefficients, running_cost_pv_cny, systematic_utility
 from nevsim.errors import InputError
-from nevsim.fleet import EnergyFactors, FleetState, energy_and_emissions
+from nevsim.fleet import EnergyFactors, FleetState, energy_and_emissions, km_per_car_in_stock
 from nevsim.makers import (
     RescaledNestedLogit,
     _maker_shares,
@@ -1111,7 +1111,9 @@ def run_years(
     asc[:, 1] = ASC_HEV
     zeros_d = np.zeros(D)
     cap = sc["policy.dual_credit.price_cap_cny_per_credit"]
-    vkt = sc["fleet.vkt_km_per_year"]
+    # km per car in stock for the fleet's energy (assumptions/fleet_activity.csv, fitted to observed fuel);
+    # sc["fleet.vkt_km_per_year"] is the buyers' running-cost km only
+    vkt = np.broadcast_to(km_per_car_in_stock("CN" if region is None else region.spec.code), (D, 4))  # [D, P]
     pack_factor = sc["technology.china_pack_price_ratio"] * sc["technology.cny_per_usd"] if region is None \
         else np.full(D, region.pack_factor)
     price_slope = -coef.beta_price[:, None, None] / 1e4 * sc["policy.dual_credit.pass_through"][:, None, None]

@@ -46,6 +46,15 @@ Tables (CSV files in this folder):
     ``gasoline_wtt_share`` (well-to-tank CO2e of gasoline ÷ its tailpipe CO2) and
     ``grid_upstream_share`` (life-cycle CO2e of electricity at the consumer ÷ the scenario's
     grid intensity path − 1). The standards keep the test-cycle values.
+``fleet_activity.csv``
+    ``region, year, name, value, unit, status, source``: ``km_per_car_in_stock`` (conventional
+    cars and hybrids) and ``km_per_plugin_car_in_stock`` (PHEVs, BEVs), km per car in the
+    model's stock per year, the fleet's activity for its energy, oil and CO2 (``year`` empty:
+    every year), per region (``default`` for regions defined in a scenario file); and the
+    observed figures they are fitted to or checked against (China's gasoline and the cars'
+    share of it, the car gasoline derived from them, Sinopec's oil displaced by NEVs,
+    registered stock, US light-duty vehicle-km and gasoline, EU car CO2). Buyers' running
+    costs use the scenario's ``fleet.vkt_km_per_year`` instead.
 """
 
 from __future__ import annotations
@@ -55,7 +64,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["coefficient", "coefficients", "credit_prices", "energy_factors", "maker_history", "makers", "table",
+__all__ = ["coefficient", "coefficients", "credit_prices", "energy_factors", "fleet_activity", "maker_history", "makers", "table",
            "vehicles"]
 
 
@@ -107,3 +116,8 @@ def credit_prices() -> pd.DataFrame:
 def energy_factors() -> pd.DataFrame:
     """Real-world and well-to-tank factors by region (see module docstring)."""
     return table("energy_factors")
+
+
+def fleet_activity() -> pd.DataFrame:
+    """Km per car in stock by region and the observed fuel and stock it is fitted to (see module docstring)."""
+    return table("fleet_activity")
