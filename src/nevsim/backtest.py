@@ -86,24 +86,37 @@ METHOD_DASHES: dict[str, str] = {"model": "solid", "logistic": "dash", "bass": "
 PANEL_HEIGHT_PX = 260
 PANEL_COLUMNS = 3
 
-#: Longest line of a chart title (characters): at 15 px about 600 px, inside a chart on a narrow screen.
-TITLE_LINE_CHARS = 80
-#: … of the back-test title's smaller second line(s), without the ``<sup>`` tags around each.
-SUBTITLE_LINE_CHARS = TITLE_LINE_CHARS - len("<sup></sup>")
+#: Widest line of the back-test title (pixels): it must fit a 390 px wide phone, where the chart
+#: is at most ≈ 370 px wide and the title starts ≈ 12 px from its left edge (measured in chromium).
+TITLE_WIDTH_PX = 310
+#: Longest line of the back-test title at its 15 px font (≈ 7.7 px a character): the headline.
+TITLE_LINE_CHARS = 40
+#: … of its smaller ``<sup>`` lines (≈ 5.3 px a character), without the tags around each.
+SUBTITLE_LINE_CHARS = 56
+#: The headline: the same on every back-test chart, short enough for a phone.
+TITLE_HEADLINE = "Back-test: EV share of new cars"
 
 
 def wrap_title(text: str, width: int = TITLE_LINE_CHARS) -> str:
     """``text`` in lines of at most ``width`` characters (plotly ``<br>``), broken after ": " or ", "
-    (plotly does not wrap titles: a long one is cut off at the chart's right edge)."""
-    import re
-
-    parts = re.split(r"(?<=[:,]) ", text)
+    (not inside parentheses, as in ``(China, CN)``, nor between years, as in ``2016, 2020``), and at
+    spaces inside a longer piece (plotly does not wrap titles: a long line is cut off at the chart's
+    right edge). A single word longer than ``width`` stays whole."""
+    parts = [""]
+    depth = 0
+    for i, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == " " and depth == 0 and text[i - 1 : i] in (":", ",") and not text[i + 1 : i + 2].isdigit():
+            parts.append("")
+        else:
+            parts[-1] += char
     lines: list[str] = []
     for part in parts:
-        if lines and len(lines[-1]) + 1 + len(part) <= width:
-            lines[-1] += " " + part
-        else:
-            lines.append(part)
+        for word in part.split(" ") if len(part) > width else [part]:
+            if lines and len(lines[-1]) + 1 + len(word) <= width:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
     return "<br>".join(lines)
 
 #: Units of the numbers in :meth:`BacktestResult.to_json`.
@@ -692,9 +705,13 @@ class BacktestResult:
                                      hovertemplate="%{y:.1f} %<extra>actual</extra>"), **where)
         text = title or self._title()
         lines = text.count("<br>") + 1
+        height = PANEL_HEIGHT_PX * rows + 140 + 20 * lines
         fig.update_layout(
-            title={"text": text, "x": 0.01, "font": {"size": 15}}, template=palette.TEMPLATE,
-            height=PANEL_HEIGHT_PX * rows + 140 + 20 * lines, margin={"l": 60, "r": 20, "t": 60 + 20 * lines, "b": 40},
+            # from the top (plotly centred a title of several lines in the top margin: they ran into the
+            # panel titles); plotly puts the first line's baseline at y, so y is 12 px + one line down
+            title={"text": text, "x": 0.01, "y": 1 - (12 + 15) / height, "yref": "container", "yanchor": "top",
+                   "font": {"size": 15}}, template=palette.TEMPLATE,
+            height=height, margin={"l": 60, "r": 20, "t": 60 + 20 * lines, "b": 40},
             hovermode="x unified", hoverlabel={"namelength": -1},
             legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0.01,
                     "xanchor": "left"},
@@ -716,8 +733,9 @@ class BacktestResult:
         return out
 
     def _title(self) -> str:
-        """``Back-test of <scenario> (China, CN): EV share of new cars`` and, in a smaller second line,
-        the cutoffs, the last year, the policy view and the band."""
+        """:data:`TITLE_HEADLINE` and, in smaller lines below, ``<scenario> (China, CN)``, the cutoffs,
+        the last year, the policy view and the band, each line at most :data:`SUBTITLE_LINE_CHARS`
+        characters, so that the title fits a 390 px phone (:data:`TITLE_WIDTH_PX`)."""
         code = str(self.meta.get("region", ""))
         where = f"{REGION_CODES[code]}, {code}" if code in REGION_CODES else code
         scenario = self.meta.get("scenario")
@@ -727,8 +745,8 @@ class BacktestResult:
         through = self.meta.get("through")
         upto = f" through {through}" if through is not None else ""
         draws = f", model median and {BAND_LABEL} band over {self.meta.get('draws')} draws" if self.has_bands else ""
-        sub = wrap_title(f"forecasts from {when}{upto}{view}{draws}", SUBTITLE_LINE_CHARS).split("<br>")
-        return f"Back-test of {who}: EV share of new cars" + "".join(f"<br><sup>{line}</sup>" for line in sub)
+        sub = wrap_title(f"{who}, forecasts from {when}{upto}{view}{draws}", SUBTITLE_LINE_CHARS).split("<br>")
+        return TITLE_HEADLINE + "".join(f"<br><sup>{line}</sup>" for line in sub)
 
     def __repr__(self) -> str:
         mae = self.mae().round(1)

@@ -9,7 +9,17 @@ import pytest
 from typer.testing import CliRunner
 
 import nevsim.cli
-from nevsim.backtest import BacktestResult, backtest, parse_cutoffs, resolve_scenario_region
+from nevsim.backtest import (
+    SUBTITLE_LINE_CHARS,
+    TITLE_HEADLINE,
+    TITLE_LINE_CHARS,
+    TITLE_WIDTH_PX,
+    BacktestResult,
+    backtest,
+    parse_cutoffs,
+    resolve_scenario_region,
+    wrap_title,
+)
 from nevsim.errors import InputError
 
 BASELINES = ["logistic", "bass", "persistence", "logit_trend"]
@@ -167,6 +177,43 @@ def test_one_panel_per_cutoff_baselines_grey_with_own_dash_actual_last(five_cuto
     legend = [t.name for t in fig.data if t.showlegend]
     assert sorted(legend) == sorted([*BASELINES, "actual"])
     assert "<br>" not in fig.layout.title.text.split("<br><sup>")[0]  # one title line, a small second
+
+
+@pytest.fixture(scope="module")
+def longest_title() -> BacktestResult:
+    """The longest shipped scenario name with every part of the subtitle (cutoffs, policy view, band)."""
+    return backtest("china-fast-battery-learning", cutoffs=[2020, 2022], policies="as-known", draws=4, seed=1)
+
+
+def test_title_fits_a_390px_phone(five_cutoffs: BacktestResult, one_model_cutoff: BacktestResult,
+                                  longest_title: BacktestResult) -> None:
+    """A short headline, then <sup> lines short enough for a 390 px wide phone (the headline
+    'Back-test of china-current-policies (China, CN): EV share of new cars', 69 characters at 15 px,
+    was cut off there); nothing of the old title is lost; the title hangs from the top."""
+    assert TITLE_LINE_CHARS * 7.7 <= TITLE_WIDTH_PX and SUBTITLE_LINE_CHARS * 5.5 <= TITLE_WIDTH_PX
+    for bt in (five_cutoffs, one_model_cutoff, longest_title):
+        fig = bt.plot()
+        headline, *sub = fig.layout.title.text.split("<br>")
+        assert headline == TITLE_HEADLINE and len(headline) <= TITLE_LINE_CHARS
+        assert sub and all(line.startswith("<sup>") and line.endswith("</sup>") for line in sub)
+        texts = [line.removeprefix("<sup>").removesuffix("</sup>") for line in sub]
+        assert max(len(t) for t in texts) <= SUBTITLE_LINE_CHARS, texts
+        assert fig.layout.title.yanchor == "top" and fig.layout.title.y < 1
+    words = " ".join(texts)
+    assert words == ("china-fast-battery-learning (China, CN), forecasts from cutoffs 2020, 2022 through 2025, "
+                     "policies as-known, model median and 5–95 % band over 4 draws")
+
+
+@pytest.mark.parametrize(("text", "width", "lines"), [
+    ("a, b: c d", 80, ["a, b: c d"]),
+    ("scenario (China, CN), cutoffs 2016, 2020, policies as-known", 30,  # not in (…) nor between years
+     ["scenario (China, CN),", "cutoffs 2016, 2020,", "policies as-known"]),
+    ("scenario (China, CN), forecasts from cutoffs 2018–2022 through 2025", 40,  # spaces in a longer piece
+     ["scenario (China, CN), forecasts from", "cutoffs 2018–2022 through 2025"]),
+    ("x" * 50 + " (China, CN)", 40, ["x" * 50, "(China, CN)"]),  # a longer word stays whole
+])
+def test_wrap_title_breaks_after_commas_then_at_spaces(text: str, width: int, lines: list[str]) -> None:
+    assert wrap_title(text, width).split("<br>") == lines
 
 
 def test_title_names_scenario_region_and_cutoffs(five_cutoffs: BacktestResult,

@@ -1,5 +1,6 @@
 """The hard cutoff: no row after ``until`` is ever returned, for every dataset (property test)."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,9 +20,10 @@ def test_no_row_after_until(name, until):
     assert (frame[column] <= until).all()
     if name != "targets":
         assert column == "year"
-    # nothing at or before the cutoff is lost
+    # nothing observed at or before the cutoff is lost; no projection is kept
     full = data.load(name)
-    assert len(frame) == int((full[column] <= until).sum())
+    observed = ~full["category"].isin(data.PROJECTION_CATEGORIES) if "category" in full.columns else True
+    assert len(frame) == int(((full[column] <= until) & observed).sum())
 
 
 @settings(max_examples=40, deadline=None)
@@ -31,12 +33,29 @@ def test_history_respects_until(until, region):
     assert (hist["year"] <= until).all()
 
 
-def test_projection_rows_after_until_are_dropped():
-    full = data.load("iea_gevo_2024")
-    assert (full.loc[full["category"].str.startswith("Projection"), "year"] > 2029).any()
-    frame = data.load("iea_gevo_2024", until=2029)
-    proj = frame[frame["category"].str.startswith("Projection")]
-    assert not proj.empty and proj["year"].max() <= 2029
+@pytest.mark.parametrize(("name", "until"), [("iea_gevo_2025", 2020), ("iea_gevo_2025", 2024), ("iea_gevo_2024", 2029)])
+def test_until_drops_projection_rows_of_every_year(name, until):
+    """A back-test with data to 2020 sees what was observed by then, not the IEA's 2020 STEPS rows."""
+    full = data.load(name, region="China")
+    projected = full["category"].isin(data.PROJECTION_CATEGORIES)
+    assert (full.loc[projected, "year"] <= until).any()  # the file has projection rows up to the cutoff
+    frame = data.load(name, region="China", until=until)
+    assert set(frame["category"]) == {"Historical"}
+    assert len(frame) == int(((full["year"] <= until) & ~projected).sum())
+    assert data.load(name, region="China")["category"].isin(data.PROJECTION_CATEGORIES).any()  # no until: all rows
+
+
+def test_projection_categories_match_the_schema():
+    allowed = data.schema("iea").set_index("column").loc["category", "allowed"].split("|")
+    assert set(allowed) - {"Historical"} == set(data.PROJECTION_CATEGORIES)
+    assert set(data.load("iea_gevo_2024")["category"]) <= set(allowed)
+
+
+def test_readme_example_has_only_observations():
+    """README's and docs/data.md's ``load("iea_gevo_2025", region="China", until=2020)``: 2020 once, observed."""
+    frame = data.load("iea_gevo_2025", region="China", until=2020)
+    share = frame[(frame["parameter"] == "EV sales share") & (frame["mode"] == "Cars") & (frame["year"] == 2020)]
+    assert len(share) == 1 and share["category"].iloc[0] == "Historical"
 
 
 def test_targets_filter_on_announced():

@@ -25,10 +25,13 @@ Datasets (``load(name)``):
 The ``until`` contract (back-tests rely on it): ``load(name, until=Y)`` never returns a row
 whose cutoff column is after ``Y``. The cutoff column is ``year`` (the year a value refers to)
 for every table except ``targets``, where it is ``announced`` (the year the document was
-issued), so a back-test with data to 2019 does not see a target set in 2020. IEA projection
-rows whose year is after ``Y`` are dropped too. ``until`` cuts by the year a value refers to,
-not by publication date: an edition published after ``Y`` still carries its (possibly revised)
-values for years up to ``Y``. ``sources`` has no year and is returned whole.
+issued), so a back-test with data to 2019 does not see a target set in 2020. ``until`` also
+keeps observations only: the IEA's projection rows (``category`` ``Projection-STEPS`` or
+``Projection-APS``, :data:`PROJECTION_CATEGORIES`) are dropped whatever their year, since a
+2020 STEPS row is a scenario value, not what was observed in 2020 (the STEPS rows repeat
+2020–2024). Without ``until`` every row is returned. ``until`` cuts by the year a value
+refers to, not by publication date: an edition published after ``Y`` still carries its
+(possibly revised) values for years up to ``Y``. ``sources`` has no year and is returned whole.
 
 Bundled files are checked against the SHA-256 in ``files/provenance.toml`` before they are
 read; a modified file raises :class:`nevsim.errors.DataIntegrityError`. To read the files from
@@ -64,6 +67,7 @@ __all__ = [
     "FILES_DIR",
     "HISTORY_VARIABLES",
     "OWID_TO_IEA",
+    "PROJECTION_CATEGORIES",
     "DatasetInfo",
     "catalog",
     "cutoff_column",
@@ -85,6 +89,10 @@ HISTORY_VARIABLES: dict[str, str] = {
     "EV stock": "vehicles",
     "Public chargers": "charging points",
 }
+
+#: ``category`` values of the IEA datasets that are scenario projections, not observations
+#: (schema.csv, table ``iea``): ``load(..., until=Y)`` drops these rows.
+PROJECTION_CATEGORIES: tuple[str, ...] = ("Projection-STEPS", "Projection-APS")
 
 _HISTORY_EDITION = "iea_gevo_2025"
 _HISTORY_OWID = "owid_electric_car_sales_share"
@@ -144,7 +152,8 @@ def load(
         ``"World"``; aliases ``CN``, ``US``, ``EU`` …, case-insensitive). ``None``: all regions.
     until:
         Hard cutoff year: no row after it is returned (see the module docstring for the column
-        it applies to).
+        it applies to), and only observations: the IEA's projection rows (``category`` in
+        :data:`PROJECTION_CATEGORIES`) are dropped whatever their year. ``None``: every row.
     data_dir:
         Read the bundled dataset files from this folder instead of the package (also settable
         with the ``NEVSIM_DATA_DIR`` environment variable). Checksums are still verified.
@@ -185,6 +194,8 @@ def load(
     column = cutoff_column(name)
     if until is not None and column is not None:
         frame = frame[frame[column] <= until]
+    if until is not None and "category" in frame.columns:  # what was observed by then, not a scenario
+        frame = frame[~frame["category"].isin(PROJECTION_CATEGORIES)]
     out = frame.reset_index(drop=True).copy(deep=True)
     out.attrs = {
         "dataset": name,
