@@ -562,6 +562,11 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError("scheduler", f"cannot connect to {scheduler}: {exc}",
                              allowed=["tcp://HOST:8786 of a running `dask scheduler`"]) from None
+        except Exception as exc:  # something answers there, but not as a Dask scheduler (an HTTP
+            # server's reply read as a frame length asks for exabytes: MemoryError)
+            raise InputError("scheduler", f"{scheduler} answered, but not as a Dask scheduler "
+                                          f"({type(exc).__name__})",
+                             allowed=["tcp://HOST:8786 of a running `dask scheduler`"]) from None
         try:
             yield client.get_executor()
         finally:

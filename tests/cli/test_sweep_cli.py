@@ -287,6 +287,49 @@ def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path: Pat
     assert not store.exists()
 
 
+
+def test_a_server_that_is_not_a_dask_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    """Something answers at the address (here an HTTP-like reply): dask read its first bytes as a
+    frame length of exabytes and the CLI printed a MemoryError traceback, exit 1."""
+    pytest.importorskip("distributed")
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def answer() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        file = tmp_path / "small.toml"
+        file.write_text(SWEEP, encoding="utf-8")
+        store = tmp_path / "runs.duckdb"
+        result = invoke("sweep", str(file), "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "2",
+                        "--store", str(store))
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()
+    assert result.exit_code == 2, result.output
+    assert "scheduler" in result.output and "Traceback" not in result.output
+    assert not store.exists()
+
+
 _HOST = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,30})", fullmatch=True)
 
 

@@ -68,7 +68,7 @@ def data_list(json: Annotated[bool, typer.Option("--json", help="Print the catal
 def data_show(
     name: Annotated[str, typer.Argument(help="Dataset name (see: nevsim data list).")],
     region: Annotated[str | None, typer.Option("--region", "-r", help="Region, e.g. China, USA, EU27 (aliases CN, US, EU).")] = None,
-    until: Annotated[int | None, typer.Option("--until", help="Hard cutoff year: no row after it.")] = None,
+    until: Annotated[int | None, typer.Option("--until", help="Hard cutoff year: no row after it, and no projection rows (what was observed by then).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=0,
                                               help=f"Rows to show (table default {_SHOW_ROWS}, JSON default all; 0 = all).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print rows as JSON records.")] = False,

@@ -261,7 +261,7 @@ def history(
     - ``Public chargers`` (charging points): parameter ``EV charging points`` (mode ``EV``),
       ``Publicly available fast`` + ``Publicly available slow`` (slow only where fast is not given).
 
-    Years after the last IEA share year (2025 today) take the ``EV sales share`` from OWID
+    Years after the last IEA share year (2024 in the bundled IEA GEVO 2025) take the ``EV sales share`` from OWID
     (``owid_electric_car_sales_share``), with that source named in ``source``. ``until`` is the
     same hard cutoff as in :func:`load`. Region names as in :func:`load` (aliases accepted).
     """
