@@ -113,10 +113,13 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
                                       status_code=status_code)
 
 
-def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+def error_page(request: Request, status: int, title: str, message: str,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
     """The error page (HTML) for a page request; it links back to the page the user came from (the
     ``Referer`` of this server only)."""
-    return render(request, "error.html", status_code=status, title=title, message=message, back=_back(request))
+    response = render(request, "error.html", status_code=status, title=title, message=message, back=_back(request))
+    response.headers.update(headers or {})
+    return response
 
 
 def _back(request: Request) -> str | None:
