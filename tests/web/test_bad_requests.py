@@ -188,3 +188,12 @@ def test_an_unreadable_saved_scenario_is_422_and_the_others_are_still_listed(cli
     saved_over_a_folder = client.post("/api/scenarios", json={"name": "folder", "replace": True})
     assert saved_over_a_folder.status_code == 422 and saved_over_a_folder.json()["detail"][0]["field"] == "name"
     assert client.get("/api/scenarios/fine").status_code == 200
+
+
+@pytest.mark.parametrize("referer", ["http://[::1", "http://[testserver/outlook"])
+def test_an_error_page_with_a_referer_that_is_not_a_url_is_still_the_error_page(client: Any, referer: str) -> None:
+    """The error page's back link parsed the Referer: `http://[::1` raised, a 500 for every error page."""
+    for url in ("/outlook?run=0123abcd", "/no-such-page"):
+        r = client.get(url, headers={"referer": referer})
+        assert r.status_code == 404, url
+        assert 'id="back-link"' not in r.text

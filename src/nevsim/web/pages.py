@@ -126,7 +126,10 @@ def _back(request: Request) -> str | None:
     """Path and query of the page that led here (same host; never this very URL), or None."""
     from urllib.parse import urlsplit
 
-    ref = urlsplit(request.headers.get("referer") or "")
+    try:
+        ref = urlsplit(request.headers.get("referer") or "")
+    except ValueError:  # not a URL (`http://[::1`): no back link, not a 500 on every error page
+        return None
     if ref.netloc != request.url.netloc or not ref.path.startswith("/") or ref.path.startswith("//"):
         return None
     back = ref.path + (f"?{ref.query}" if ref.query else "")
