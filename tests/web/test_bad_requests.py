@@ -197,3 +197,17 @@ def test_an_error_page_with_a_referer_that_is_not_a_url_is_still_the_error_page(
         r = client.get(url, headers={"referer": referer})
         assert r.status_code == 404, url
         assert 'id="back-link"' not in r.text
+
+
+def test_a_scenario_name_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    """``re.match`` with ``$`` let ``"mine\\n"`` through :func:`check_name` (the request schema's own pattern
+    refused it, but :meth:`AppState.save_scenario` is called from Python too): a file ``mine\\n.toml``."""
+    from nevsim.web import WebSettings
+    from nevsim.web.state import check_name
+
+    with pytest.raises(InputError, match="not a valid scenario name"):
+        check_name("mine\n")
+    state = AppState(WebSettings(store_path=tmp_path / "runs.duckdb"))
+    with pytest.raises(InputError):
+        state.save_scenario("mine\n", "china-current-policies", {})
+    assert not (tmp_path / "scenarios").exists() or not list((tmp_path / "scenarios").iterdir())

@@ -105,7 +105,7 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
 
 def check_name(name: str, field_name: str = "name") -> str:
     """A user scenario name (no paths, no dots): see :data:`NAME_PATTERN`."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InputError(field_name, f"{name!r} is not a valid scenario name.",
                          allowed=["lower-case letters, digits and '-', 1–63 characters, starting with a letter or digit"])
     return name
@@ -340,7 +340,7 @@ class AppState:
         folder = self.settings.scenario_dir
         if not folder.is_dir():
             return []
-        return sorted(p.stem for p in folder.glob("*.toml") if _NAME_RE.match(p.stem) and p.is_file())
+        return sorted(p.stem for p in folder.glob("*.toml") if _NAME_RE.fullmatch(p.stem) and p.is_file())
 
     def scenario_names(self) -> list[str]:
         return [*self.shipped(), *self.user_scenarios()]
@@ -355,7 +355,7 @@ class AppState:
         if name in self.shipped():
             text = (resources.files("nevsim.scenarios") / f"{name}.toml").read_text(encoding="utf-8")
             return "shipped", tomllib.loads(text), text
-        if isinstance(name, str) and _NAME_RE.match(name) and name in self.user_scenarios():
+        if isinstance(name, str) and _NAME_RE.fullmatch(name) and name in self.user_scenarios():
             path = self.user_path(name)
             try:
                 text = path.read_text(encoding="utf-8")
