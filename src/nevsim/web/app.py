@@ -262,8 +262,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         if exc.status_code in (404, 405) and not _wants_json(request) and request.method in ("GET", "HEAD"):
             from nevsim.web.pages import error_page  # a page address that does not exist: the HTML error page
 
-            return error_page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Method not allowed",
-                              f"There is no page at {request.url.path}.", headers=exc.headers)
+            if exc.status_code == 404:
+                return error_page(request, 404, "Not found", f"There is no page at {request.url.path}.")
+            return error_page(request, 405, "Method not allowed", f"{request.method} is not served at {request.url.path} "
+                              f"(allowed: {(exc.headers or {}).get('Allow', 'none')}).", headers=exc.headers)
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(ScenarioNotFoundError)
