@@ -140,7 +140,9 @@ def list_runs(request: Request) -> dict[str, Any]:
 @router.post("/runs", status_code=202, summary="Run a scenario (in the background)",
              responses={201: {"description": "run finished (wait=true)"}, **BODY_ERRORS,
                         429: {"description": "too many runs queued"},
-                        500: {"description": "the run failed (wait=true); nothing was saved"}})
+                        500: {"description": "the run failed (wait=true); nothing was saved"},
+                        503: {"description": "the results store is held by another process (wait=true); "
+                                             "nothing was saved"}})
 def create_run(request: Request, body: Annotated[RunRequest, Body()],
                wait: Annotated[bool, Query(description="answer when the run has finished")] = False) -> Response:
     st = state_of(request)
@@ -154,6 +156,8 @@ def create_run(request: Request, body: Annotated[RunRequest, Body()],
     if job.status == "done":
         return JSONResponse(_run_status(st, job.run_id), status_code=201)
     code = 422 if job.error and job.error.get("type") == "input_error" else 500
+    if code == 422 and job.error and job.error.get("field") == "store":  # the server's store, not the request
+        code = 503
     return JSONResponse({"detail": [_detail(job.error)], "run": job.as_dict()}, status_code=code)
 
 
@@ -280,17 +284,24 @@ def list_scenarios(request: Request) -> dict[str, Any]:
     st = state_of(request)
     out = []
     for name in st.scenario_names():
-        kind, data, _ = st.scenario_source(name)
+        try:
+            kind, data, _ = st.scenario_source(name)
+        except InputError as exc:  # a saved file that cannot be read is listed with the reason (the others still are)
+            out.append({"name": name, "kind": "user", "base": None, "description": "", "error": exc.message})
+            continue
         out.append({"name": name, "kind": kind, "base": data.get("base"),
                     "description": str(data.get("description", ""))})
     return {"scenarios": out}
 
 
 def _named_scenario(st: AppState, name: str) -> tuple[str, dict[str, Any], str]:
-    """``scenario_source`` of a scenario named in the URL: an unknown name is 404 (as an unknown run)."""
+    """``scenario_source`` of a scenario named in the URL: an unknown name is 404 (as an unknown run); a
+    saved one whose file cannot be read is 422 naming ``name``."""
     try:
         return st.scenario_source(name)
     except InputError as exc:
+        if name in st.scenario_names():
+            raise InputError("name", exc.message, exc.allowed) from None
         raise ScenarioNotFoundError("name", exc.message, exc.allowed) from None
 
 

@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from nevsim.errors import DataIntegrityError, InputError
 from nevsim.web.settings import WebSettings
@@ -35,7 +37,9 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def _refuse(self, send: Any, status: int, text: str) -> None:
-        body = JSONResponse({"detail": text}, status_code=status).body
+        allowed = [f"at most {self.max_bytes} bytes"] if status == 413 else ["a whole number of bytes, ≥ 0"]
+        body = JSONResponse(body_error(text, "body_too_large" if status == 413 else "bad_content_length", allowed,
+                                       "body" if status == 413 else "content-length"), status_code=status).body
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
@@ -51,7 +55,9 @@ class BodySizeLimit:
             try:
                 size = int(declared)
             except ValueError:
-                await self._refuse(send, 400, "bad Content-Length header")
+                size = -1
+            if size < 0:
+                await self._refuse(send, 400, "bad Content-Length header (not a whole number of bytes)")
                 return
             if size > limit:
                 await self._refuse(send, 413, f"request body of {size} bytes is over the limit of {limit} bytes")
@@ -82,6 +88,13 @@ class BodySizeLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def body_error(text: str, kind: str, allowed: list[str], field: str = "body") -> dict[str, Any]:
+    """The API's error shape for a request body refused as a whole (unreadable, too large): ``field: "body"``
+    (``"content-length"`` for that header)."""
+    loc = ["body"] if field == "body" else ["header", field]
+    return {"detail": [{"loc": loc, "field": field, "msg": text, "type": kind, "allowed": allowed}]}
 
 
 def _wants_json(request: Request) -> bool:
@@ -145,6 +158,44 @@ def _allowed(err: dict[str, Any], request: Request | None = None) -> list[str] |
     return found or None
 
 
+def _leaf_routes(routes: Any, prefix: str = "") -> Any:
+    """``(prefix, route)`` of every route, routers included by ``include_router`` opened (FastAPI ≥ 0.13x
+    keeps them as one nested entry holding ``original_router``; older versions copy their routes)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from _leaf_routes(inner.routes, prefix + str(getattr(context, "prefix", "") or ""))
+        else:
+            yield prefix, route
+
+
+def allowed_methods(app: Any, scope: Any) -> str:
+    """The ``Allow`` header of a path: the methods of every route whose path matches it, not only of
+    the first such route (Starlette names only that one's: ``OPTIONS /api/runs`` said ``GET`` though
+    ``POST`` is served there too; ``/api/scenarios/validate`` also matches ``GET /api/scenarios/{name}``)."""
+    methods: set[str] = set()
+    path = str(scope.get("path", ""))
+    for prefix, route in _leaf_routes(app.router.routes):
+        if prefix and not path.startswith(prefix):
+            continue
+        probe = {**scope, "path": path[len(prefix):], "root_path": "", "method": "\x00"}  # no method: PARTIAL = path
+        if route.matches(probe)[0] is not Match.NONE:
+            served = getattr(route, "methods", None) or ({"GET", "HEAD"} if isinstance(getattr(route, "app", None),
+                                                                                         StaticFiles) else ())
+            methods |= set(served)
+    return ", ".join(sorted(methods))
+
+
+def store_status(exc: InputError) -> tuple[int, dict[str, str] | None]:
+    """HTTP status (and headers) of an InputError: 422, but 503 for one about the server's own results store
+    (``field == "store"``: another process holds it, or the file is not a store): nothing the request can
+    change; ``Retry-After`` when it is held by another process (``nevsim outlook`` saving a run)."""
+    if exc.field != "store":
+        return 422, None
+    return 503, ({"Retry-After": "2"} if "another process holds it" in exc.message else None)
+
+
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """The nevsim web app (dashboard pages and JSON API) over one results store."""
     settings = settings or WebSettings()
@@ -164,11 +215,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.exception_handler(InputError)
     async def _input_error(request: Request, exc: InputError) -> Response:
+        status, headers = store_status(exc)
         if _wants_json(request):
-            return JSONResponse({"detail": [_input_error_detail(exc)]}, status_code=422)
+            return JSONResponse({"detail": [_input_error_detail(exc)]}, status_code=status, headers=headers)
         from nevsim.web.pages import error_page
 
-        return error_page(request, 422, "Bad input", str(exc))
+        return error_page(request, status, "Bad input" if status == 422 else "Results store unavailable", str(exc),
+                          headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -178,11 +231,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         if any(err.get("type") == "json_invalid" for err in errors):  # not JSON at all: 400 (docs/web.md)
             where = next(err.get("loc", ("body", 0)) for err in errors if err.get("type") == "json_invalid")
             text = f"the request body is not readable JSON (error at character {where[-1]})"
-            return JSONResponse({"detail": [{"loc": ["body"], "field": "body", "msg": text, "type": "json_invalid",
-                                             "allowed": ["a JSON object"]}]}, status_code=400)
+            return JSONResponse(body_error(text, "json_invalid", ["a JSON object"]), status_code=400)
         detail = []
         for err in errors:
             loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            if not loc and tuple(err.get("loc", ())) == ("body",):  # no body, or not an object: name the body
+                detail.append({**{k: v for k, v in err.items() if k not in ("ctx", "url", "input")},
+                               "field": "body", "allowed": ["a JSON object"]})
+                continue
             detail.append({**{k: v for k, v in err.items() if k not in ("ctx", "url", "input")},
                            "field": ".".join(str(p) for p in loc), "allowed": _allowed(err, request)})
         if _wants_json(request):
@@ -191,6 +247,26 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
         text = "; ".join(f"{d['field']}: {d.get('msg', '')}" for d in detail)
         return error_page(request, 422, "Bad input", text)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        from fastapi.exception_handlers import http_exception_handler
+
+        if exc.status_code == 405:
+            allow = allowed_methods(request.app, request.scope)
+            if allow:
+                exc = StarletteHTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allow})
+        if exc.status_code == 400 and _wants_json(request):  # FastAPI could not parse the body (JSON nested too deeply)
+            return JSONResponse(body_error("the request body could not be parsed: not JSON, or nested too deeply",
+                                           "body_unreadable", ["a JSON object"]), status_code=400)
+        if exc.status_code in (404, 405) and not _wants_json(request) and request.method in ("GET", "HEAD"):
+            from nevsim.web.pages import error_page  # a page address that does not exist: the HTML error page
+
+            if exc.status_code == 404:
+                return error_page(request, 404, "Not found", f"There is no page at {request.url.path}.")
+            return error_page(request, 405, "Method not allowed", f"{request.method} is not served at {request.url.path} "
+                              f"(allowed: {(exc.headers or {}).get('Allow', 'none')}).", headers=exc.headers)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(ScenarioNotFoundError)
     async def _no_scenario(request: Request, exc: ScenarioNotFoundError) -> Response:
@@ -202,8 +278,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.exception_handler(RunNotFoundError)
     async def _not_found(request: Request, exc: RunNotFoundError) -> Response:
-        if _wants_json(request):
-            return JSONResponse({"detail": str(exc)}, status_code=404)
+        if _wants_json(request):  # (the error shape of an unknown scenario: field and what is allowed)
+            return JSONResponse({"detail": [{"loc": ["run_id"], "field": "run_id", "msg": str(exc), "type": "not_found",
+                                             "allowed": ["a run id listed by GET /api/runs"]}]}, status_code=404)
         from nevsim.web.pages import error_page
 
         return error_page(request, 404, "Run not found", f"{exc}. See the list of runs on the Compare page.")

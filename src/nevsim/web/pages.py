@@ -113,17 +113,23 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
                                       status_code=status_code)
 
 
-def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+def error_page(request: Request, status: int, title: str, message: str,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
     """The error page (HTML) for a page request; it links back to the page the user came from (the
     ``Referer`` of this server only)."""
-    return render(request, "error.html", status_code=status, title=title, message=message, back=_back(request))
+    response = render(request, "error.html", status_code=status, title=title, message=message, back=_back(request))
+    response.headers.update(headers or {})
+    return response
 
 
 def _back(request: Request) -> str | None:
     """Path and query of the page that led here (same host; never this very URL), or None."""
     from urllib.parse import urlsplit
 
-    ref = urlsplit(request.headers.get("referer") or "")
+    try:
+        ref = urlsplit(request.headers.get("referer") or "")
+    except ValueError:  # not a URL (`http://[::1`): no back link, not a 500 on every error page
+        return None
     if ref.netloc != request.url.netloc or not ref.path.startswith("/") or ref.path.startswith("//"):
         return None
     back = ref.path + (f"?{ref.query}" if ref.query else "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
 import re
 import threading
 import tomllib
@@ -38,6 +39,10 @@ log = logging.getLogger("nevsim.web")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _NAME_RE = re.compile(NAME_PATTERN)
 _CACHE_SIZE = 8
+#: Deepest nesting an override may have (tables, lists and dotted-key parts each count one level). The
+#: deepest scenario setting is a handful of levels down (``uncertainty.correlations`` matrices: 6);
+#: far deeper input would exhaust Python's recursion limit in the scenario code (a 500, not a 422).
+MAX_OVERRIDE_DEPTH = 32
 _JOBS_KEPT = 200
 
 
@@ -100,10 +105,29 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
 
 def check_name(name: str, field_name: str = "name") -> str:
     """A user scenario name (no paths, no dots): see :data:`NAME_PATTERN`."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InputError(field_name, f"{name!r} is not a valid scenario name.",
                          allowed=["lower-case letters, digits and '-', 1–63 characters, starting with a letter or digit"])
     return name
+
+
+def check_depth(overrides: Any, field_name: str = "overrides", limit: int = MAX_OVERRIDE_DEPTH) -> None:
+    """Refuse overrides nested deeper than ``limit`` levels (each table, list and dotted-key part is one
+    level) with an :class:`InputError` naming ``field_name``; counted without recursion."""
+    stack: list[tuple[Any, int]] = [(overrides, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            break
+        if isinstance(node, dict):
+            stack.extend((value, depth + 1 + str(key).count(".")) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1) for value in node)
+    else:
+        return
+    raise InputError(field_name, f"nested more than {limit} levels deep (each table, list and part of a dotted key "
+                                 "is a level); a scenario's settings are a few levels deep.",
+                     allowed=[f"at most {limit} levels of nesting"])
 
 
 def expand(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -201,6 +225,7 @@ class AppState:
         self._cache: OrderedDict[str, Results] = OrderedDict()
         self._executor: ThreadPoolExecutor | None = None  # made on the first run (no idle threads)
         self._memo: dict[Any, Any] = {}
+        self._save_lock = threading.Lock()  # user scenario files: one save moves its file into place at a time
 
     def shutdown(self) -> None:
         """Cancel the runs still waiting (none of them is saved); a running run finishes in its thread.
@@ -228,13 +253,15 @@ class AppState:
         return self.list_runs()["run_id"].astype(str).tolist()
 
     def load(self, run_id: str) -> Results:
-        """A stored run (full id); :class:`RunNotFoundError` when the store does not hold it."""
+        """A stored run (full id); :class:`RunNotFoundError` when the store does not hold it (any more: the
+        cache answers only for runs the store still lists)."""
         with self._store_lock:
+            if run_id not in self.run_ids():  # (asked first: a cached run may since be deleted, `nevsim runs delete`)
+                self._cache.pop(run_id, None)
+                raise RunNotFoundError(run_id)
             if run_id in self._cache:
                 self._cache.move_to_end(run_id)
                 return self._cache[run_id]
-            if run_id not in self.run_ids():
-                raise RunNotFoundError(run_id)
             res = self.store.load(run_id)
             self._remember(run_id, res)
             return res
@@ -313,7 +340,7 @@ class AppState:
         folder = self.settings.scenario_dir
         if not folder.is_dir():
             return []
-        return sorted(p.stem for p in folder.glob("*.toml") if _NAME_RE.match(p.stem))
+        return sorted(p.stem for p in folder.glob("*.toml") if _NAME_RE.fullmatch(p.stem) and p.is_file())
 
     def scenario_names(self) -> list[str]:
         return [*self.shipped(), *self.user_scenarios()]
@@ -328,9 +355,16 @@ class AppState:
         if name in self.shipped():
             text = (resources.files("nevsim.scenarios") / f"{name}.toml").read_text(encoding="utf-8")
             return "shipped", tomllib.loads(text), text
-        if isinstance(name, str) and _NAME_RE.match(name) and name in self.user_scenarios():
-            text = self.user_path(name).read_text(encoding="utf-8")
-            return "user", tomllib.loads(text), text
+        if isinstance(name, str) and _NAME_RE.fullmatch(name) and name in self.user_scenarios():
+            path = self.user_path(name)
+            try:
+                text = path.read_text(encoding="utf-8")
+                data = tomllib.loads(text)
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:  # edited by hand, or damaged
+                raise InputError("scenario", f"the saved scenario {name!r} cannot be read ({type(exc).__name__}: {exc}); "
+                                             f"fix or delete {path.name} in the store's scenarios folder, or save it "
+                                             "again with replace.", allowed=self.scenario_names()) from None
+            return "user", data, text
         raise InputError("scenario", f"unknown scenario {name!r}.", allowed=self.scenario_names())
 
     def flatten(self, name: str, overrides: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -338,6 +372,7 @@ class AppState:
         changes are merged under the new ones, so every saved file names a shipped base)."""
         if not isinstance(overrides, dict):
             raise InputError("overrides", "must be an object of scenario keys to values.")
+        check_depth(overrides)
         kind, data, _ = self.scenario_source(name)
         new = expand(overrides)
         if kind == "shipped":
@@ -441,10 +476,33 @@ class AppState:
         nested = {k: v for k, v in nested.items() if k not in ("name", "description")}
         self.build(base, {**nested, "name": name})  # validates; raises InputError with the field path
         text = self.scenario_toml(name, base, nested, description)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".toml.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        # a temporary file of this request's own (two saves at once each wrote `<name>.toml.tmp`: one moved
+        # the other's half-written file into place, or found it gone: 500), then moved into place whole;
+        # without replace, linked so that a file saved meanwhile is never overwritten (two saves of one
+        # new name each got 201 and the first was lost)
+        tmp = path.with_name(f".{name}.{uuid.uuid4().hex}.toml.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+            with self._save_lock:
+                if replace:
+                    tmp.replace(path)
+                else:
+                    try:
+                        os.link(tmp, path)
+                    except FileExistsError:
+                        raise InputError("name", f"a user scenario {name!r} exists already; pass replace=true to "
+                                                 "overwrite it.") from None
+                    except OSError:  # a file system without hard links: the check and the move under the lock
+                        if path.exists():
+                            raise InputError("name", f"a user scenario {name!r} exists already; pass replace=true "
+                                                     "to overwrite it.") from None
+                        tmp.replace(path)
+        except OSError as exc:  # (a folder of that name, a full disk, no permission)
+            raise InputError("name", f"cannot save the scenario as {path.name} in the store's scenarios folder "
+                                     f"({exc.strerror or type(exc).__name__}); nothing was changed.") from None
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     # -- memo of slow pure computations (back-test), bounded
