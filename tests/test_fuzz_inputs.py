@@ -519,6 +519,7 @@ def test_found_cases_are_honest_errors(text: str, field: str, words: str, tmp_pa
 @pytest.mark.parametrize("table", [
     {"dist": "lognormal", "mean": 12000.0, "sd": 1e-300, "min": 8000.0, "max": 18000.0},  # σ = 0: ZeroDivisionError
     {"dist": "lognormal", "mean": 0.25, "sd": 1e300, "max": 1.75},  # (sd/mean)² overflowed: OverflowError
+    {"dist": "lognormal", "mean": 12000.0, "sd": 1500.0, "min": 5e-324},  # min/e^μ = 0: log(0) warned
     {"dist": "choice", "values": [1.0, 2.0, 3.0], "weights": [1.7976931348623157e308, 0.0, 1.7976931348623157e308]},
 ])
 def test_found_distributions_sample_without_warnings(table: dict[str, Any]) -> None:

@@ -219,9 +219,10 @@ class LogNormal(_Truncatable):
             return 0.0
         if sigma == 0.0:
             return 1.0 if math.log(x) >= mu else 0.0
-        if scale == 0.0:
+        ratio = x / scale if scale > 0.0 else 0.0
+        if not 0.0 < ratio < math.inf:  # (x/e^μ beyond the floats: min = 5e-324 warned in log(0))
             return float(special.ndtr((math.log(x) - mu) / sigma))
-        return float(special.ndtr(np.log(x / scale) / sigma))
+        return float(special.ndtr(np.log(ratio) / sigma))
 
     def _icdf(self, p: np.ndarray) -> np.ndarray:
         """``e^μ·exp(σ·Φ⁻¹(p))`` (0 or inf beyond the floats: :func:`parse_distribution` refuses
