@@ -480,12 +480,13 @@ CHINA_ONLY: dict[str, str] = {
 }
 
 
-#: Policy tables a run reads for every simulated year, by what reads them (China's built-in model,
-#: a region's policy by name), as (region, standard) of nevsim/policy/params: a run cannot go past
-#: their last row (the purchase tax, subsidy and trade-in rows of China and the US 30D credit are
-#: written to 2060; the other standards hold their last value).
+#: Policy tables a run reads for every simulated year without holding their last row, by what reads
+#: them (China's built-in model, a region's policy by name), as (region, standard) of
+#: nevsim/policy/params: a run cannot go past their last row (China's purchase tax,
+#: nevsim.policy.china, and the US 30D credit, nevsim.policy.us, are written to 2060; the other
+#: standards, China's subsidy and trade-in included, hold their last value).
 YEARLY_RULES: dict[str, tuple[tuple[str, str], ...]] = {
-    "CN": (("CN", "TAX"), ("CN", "SUBSIDY"), ("CN", "TRADEIN")),
+    "CN": (("CN", "TAX"),),
     "US-30D": (("US", "IRA30D"),),
 }
 
