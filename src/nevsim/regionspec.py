@@ -18,12 +18,14 @@ and :func:`nevsim.simulate.prepare` turns it into arrays through :mod:`nevsim.re
 shipped US and EU scenarios use exactly this mechanism (no region-specific code beyond the
 policy rules of :mod:`nevsim.policy`, which are chosen by name).
 
-This module holds only the pydantic models (no numpy, no data access), so that
-:mod:`nevsim.scenario` can import it cheaply.
+This module holds only the pydantic models (no numpy, no data read; the ``makers`` check lists
+the packaged makers files' names), so that :mod:`nevsim.scenario` can import it cheaply.
 """
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, field_validator
@@ -47,7 +49,18 @@ _Strict = Strict
 _years = year_path
 
 
-Positive = Annotated[float, Field(gt=0.0, le=1e6)]
+class AllowedError(ValueError):
+    """A field's check failed; ``allowed`` lists what would pass (the scenario loader shows it)."""
+
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.message, self.allowed = message, allowed
+
+
+def packaged_makers() -> list[str]:
+    """Names of the makers tables shipped in ``nevsim/assumptions`` (``makers_<name>.csv``)."""
+    return sorted(p.name[7:-4] for p in resources.files("nevsim.assumptions").iterdir()
+                  if p.name.startswith("makers_") and p.name.endswith(".csv"))
 
 
 class RegionTarget(_Strict):
@@ -108,8 +121,11 @@ class RegionSpec(_Strict):
     name: str = Field(min_length=1, description="readable name")
     iea_name: str = Field(min_length=1, description="region name in the IEA Global EV Outlook / OWID data")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO currency code of prices, incentives and credit prices")
-    currency_per_usd: Positive = Field(description="exchange rate (region currency per USD)")
-    cny_per_usd: Positive = Field(7.1, description="exchange rate used to convert the CNY vehicle table (CNY per USD)")
+    # Bounds (nevsim, U): a rate near 0 divided by zero in the run; a rate of 0.001 per USD, or a CNY rate far
+    # from any the renminbi has had, shrank car prices against the policy amounts until exp() overflowed.
+    currency_per_usd: float = Field(ge=0.1, le=1e6, description="exchange rate (region currency per USD)")
+    cny_per_usd: float = Field(7.1, ge=4.0, le=12.0, description="exchange rate used to convert the CNY vehicle "
+                                                              "table (CNY per USD); as technology.cny_per_usd")
     vehicle_price_ratio: float = Field(
         ge=0.2, le=5.0,
         description="region car price ÷ China car price of the same segment and powertrain, both at market "
@@ -150,6 +166,20 @@ class RegionSpec(_Strict):
     targets: list[RegionTarget] = Field(default_factory=list)
 
     check_paths = field_validator("history_total_car_sales_million", mode="after")(lambda cls, v: _years(v))
+
+    @field_validator("makers", mode="after")
+    @classmethod
+    def _makers_found(cls, v: str) -> str:
+        """A packaged name or an existing file, as :func:`nevsim.regions.load_makers` reads it (before,
+        a wrong or empty name validated and the run failed). A path is checked by the run, which
+        reads it."""
+        text = v.strip()
+        allowed = [*packaged_makers(), "a path to a CSV"]
+        if not text:
+            raise AllowedError("a region needs a makers table", allowed)
+        if "/" in text or text.endswith(".csv") or text.lower() in packaged_makers() or Path(text).is_file():
+            return v
+        raise AllowedError(f"no makers table {text!r}", allowed)
 
     @field_validator("segment_sales_share", mode="after")
     @classmethod

@@ -50,7 +50,7 @@ from pydantic import BaseModel, Field, StrictBool, ValidationError, field_valida
 
 from nevsim._schema import MAX_YEAR, MIN_YEAR, Strict, year_path
 from nevsim.errors import InputError
-from nevsim.regionspec import RegionSpec
+from nevsim.regionspec import AllowedError, RegionSpec
 
 __all__ = [
     "CHINA_ONLY",
@@ -135,7 +135,8 @@ class Years(_Strict):
     """Simulated years."""
 
     first: int = Field(2010, ge=2010, le=2030, description="first simulated year (calendar year)")
-    last: int = Field(2060, ge=2011, le=2100, description="last simulated year (calendar year)")
+    last: int = Field(2060, ge=2011, le=2100, description="last simulated year (calendar year); at most 2060 for China "
+                                                          "and a region with US-30D (their policy tables end there)")
     calibrate_until: int = Field(
         2025,
         ge=2015,
@@ -146,9 +147,20 @@ class Years(_Strict):
     @model_validator(mode="after")
     def _order(self) -> Years:
         if self.last <= self.first:
-            raise ValueError(f"last ({self.last}) must be after first ({self.first})")
-        if not self.first < self.calibrate_until < self.last:
-            raise ValueError("calibrate_until must lie between first and last")
+            raise _FieldError("years.last", f"{self.last} is not after years.first ({self.first})",
+                              [f"{self.first + 1} to 2100"])
+        # three history years at least (the run refused fewer, naming `until`), before years.last
+        lo, hi = self.first + 2, min(self.last - 1, 2030)
+        if lo > 2030:
+            raise _FieldError("years.first", f"{self.first} leaves fewer than three history years to calibrate on "
+                              "before 2030 (the latest years.calibrate_until)", ["2010 to 2028"])
+        if lo > hi:
+            raise _FieldError("years.last", f"{self.last} leaves no year after the three history years from "
+                              f"years.first = {self.first} (years.calibrate_until ≥ {lo})", [f"{lo + 1} to 2100"])
+        if not lo <= self.calibrate_until <= hi:
+            raise _FieldError("years.calibrate_until", f"{self.calibrate_until} is not between years.first + 2 "
+                              f"({lo}: three history years to calibrate on) and years.last − 1 ({self.last - 1})",
+                              [f"{lo} to {hi}"])
         return self
 
 
@@ -477,6 +489,29 @@ CHINA_ONLY: dict[str, str] = {
 }
 
 
+#: Policy tables a run reads for every simulated year without holding their last row, by what reads
+#: them (China's built-in model, a region's policy by name), as (region, standard) of
+#: nevsim/policy/params: a run cannot go past their last row (China's purchase tax,
+#: nevsim.policy.china, and the US 30D credit, nevsim.policy.us, are written to 2060; the other
+#: standards, China's subsidy and trade-in included, hold their last value).
+YEARLY_RULES: dict[str, tuple[tuple[str, str], ...]] = {
+    "CN": (("CN", "TAX"),),
+    "US-30D": (("US", "IRA30D"),),
+}
+
+#: Year paths a run reads with no fallback, for China and for a region of a ``[region]`` table
+#: (:func:`nevsim.simulate.prepare`, :meth:`nevsim.regions.Region.energy`): each needs one year at
+#: least. The other paths fall back to history (sales, exports, EVs per charger, held from the last
+#: observed year), to a default (rest-of-world battery demand growth 10 %/yr, no plate rationing)
+#: or to the policy tables (NEV ratios).
+NEEDED_PATHS: dict[str, tuple[str, ...]] = {
+    "CN": ("energy.gasoline_price_cny_per_l", "energy.electricity_price_cny_per_kwh",
+           "energy.grid_intensity_g_per_kwh"),
+    "region": ("region.energy.gasoline_price_per_l", "region.energy.electricity_price_per_kwh",
+               "energy.grid_intensity_g_per_kwh"),
+}
+
+
 def china_only(path: str) -> str | None:
     """The :data:`CHINA_ONLY` entry ``path`` falls under (itself or a table holding it), or None."""
     return next((p for p in CHINA_ONLY if path == p or path.startswith(f"{p}.")), None)
@@ -670,6 +705,58 @@ class Scenario(_Strict):
                               "value would do nothing.", [leave, CHINA_ONLY[china_only(path) or path]])
         return self
 
+    @model_validator(mode="after")
+    def _years_in_rules(self) -> Scenario:
+        """``years.last`` within the policy tables the run reads for every year (:data:`YEARLY_RULES`):
+        after their last row the run stopped with an error naming an internal rule and year."""
+        from nevsim.policy import _tables
+
+        keys = ["CN"] if self.region_spec is None else [p for p in self.region_spec.policies if p in YEARLY_RULES]
+        for key in keys:
+            known_at = self.policy.known_at if key == "CN" else None
+            index = _tables._index(_tables.check_known_at(known_at))
+            ends = {f"{region} {standard}": max(rows[-1].year_to for (r, s, _), rows in index.items()
+                                                if (r, s) == (region, standard))
+                    for region, standard in YEARLY_RULES[key]}
+            horizon = min(ends.values())
+            if self.years.last > horizon:
+                tables = ", ".join(f"{name} to {end}" for name, end in ends.items())
+                raise _FieldError("years.last", f"{self.years.last} is after {horizon}, the last year of the policy "
+                                                f"tables a run with {key} reads every year ({tables}; "
+                                                "nevsim/policy/params)", [f"{self.years.first + 1} to {horizon}"])
+        return self
+
+    @model_validator(mode="after")
+    def _reference_known(self) -> Scenario:
+        """``calibration.against`` names a scenario a run can load (as :func:`nevsim.simulate._reference`
+        does): a shipped one, a TOML file, or for a region of a ``[region]`` table its own name. Before,
+        any other text validated and the run failed."""
+        against = self.calibration.against
+        if _reads_as_file(against) or against in list_scenarios():
+            return self
+        if self.region_spec is not None and against == self.name:
+            return self
+        own = [f"{self.name} (this scenario's own name: a [region] table calibrates on its own history)"] \
+            if self.region_spec is not None else []
+        raise _FieldError("calibration.against", f"{against!r} is not a shipped scenario nor a .toml file: the run "
+                                                 "could not load the history it calibrates on",
+                          [*list_scenarios(), "a path to a .toml file", *own])
+
+    @model_validator(mode="after")
+    def _needed_paths(self) -> Scenario:
+        """The year paths a run reads with no fallback (:data:`NEEDED_PATHS`) have at least one year:
+        an empty one gave NaN in every result that depends on it, without a word."""
+        for path in NEEDED_PATHS["CN" if self.region_spec is None else "region"]:
+            node: Any = self
+            for part in path.split("."):
+                node = getattr(node, "region_spec" if part == "region" else part)
+            if not node:
+                raise _FieldError(path, "is empty or missing, and a run has no value to use in its place (every "
+                                        "result that depends on it would be NaN); give at least one year (the "
+                                        "last value is held after it, the first before it)",
+                                  ["a year path {2010 = …, 2024 = …}"])
+        return self
+
     def resolved(self) -> dict[str, Any]:
         """The whole scenario as a plain dict (JSON types only).
 
@@ -723,9 +810,15 @@ def list_scenarios() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+def _reads_as_file(name_or_path: str | Path) -> bool:
+    """True when :func:`load_scenario` reads ``name_or_path`` as a file, not as a shipped name."""
+    text = str(name_or_path)
+    return text.endswith(".toml") or "/" in text or Path(text).exists()
+
+
 def _read_toml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
     text_path = str(name_or_path)
-    if text_path.endswith(".toml") or "/" in text_path or Path(text_path).exists():
+    if _reads_as_file(text_path):
         path = Path(text_path)
         if not path.is_file():
             raise InputError("scenario", f"no scenario file {text_path}", allowed=list_scenarios())
@@ -826,7 +919,12 @@ def _resolve_chain(name_or_path: str | Path, depth: int = 0) -> dict[str, Any]:
         raise InputError("base", "must be the name of a shipped scenario", allowed=list_scenarios())
     if depth >= _MAX_BASE_DEPTH:
         raise InputError("base", f"more than {_MAX_BASE_DEPTH} levels of base scenarios (a cycle?)")
-    parent = _resolve_chain(base, depth + 1)
+    try:
+        parent = _resolve_chain(base, depth + 1)
+    except InputError as exc:
+        if exc.field != "scenario":  # (an error inside the base file names its own field)
+            raise
+        raise InputError("base", exc.message, allowed=exc.allowed) from None  # (the base is not found or not TOML)
     parent.pop("description", None)
     merged = _deep_merge(parent, data)
     if not _sets_correlations(data):  # (the file's own groups are checked as written)
@@ -866,6 +964,8 @@ def _to_input_error(exc: ValidationError) -> InputError:
         return InputError(original.field, original.message, allowed=original.allowed)
     if isinstance(original, _CoefficientError):
         return InputError(f"coefficients.{original.name}", "unknown or fitted coefficient", allowed=original.known)
+    if isinstance(original, AllowedError):
+        return InputError(field, original.message, allowed=original.allowed)
     if isinstance(original, _PathRangeError):
         field = ".".join([*(str(p) for p in loc), original.name, original.year])
         return InputError(field, f"value out of range: {original}", allowed=[f"{original.lo} to {original.hi}"])
@@ -891,6 +991,9 @@ def _to_input_error(exc: ValidationError) -> InputError:
     if expected is not None:  # a value of the wrong type: say which type, in TOML's words
         desc = f" ({info.description})" if info is not None and info.description else ""
         return InputError(field, f"{err.get('input')!r} is not {expected}{desc}", allowed=[expected])
+    if kind == "value_error":  # a check of the field's own (year keys, segment names …): its message says it
+        desc = f" ({info.description})" if info is not None and info.description else ""
+        return InputError(field, f"{str(err['msg']).removeprefix('Value error, ')}{desc}")
     if info is not None:
         annotation = getattr(info.annotation, "__name__", str(info.annotation))
         desc = f"; {info.description}" if info.description else ""
@@ -929,7 +1032,14 @@ def range_text(bounds: Mapping[str, Any]) -> str:
 
 
 def _migrate(data: dict[str, Any]) -> dict[str, Any]:
-    """Top-level ``draws``/``seed`` (the spelling before ``[uncertainty]``) move into ``uncertainty``."""
+    """Top-level ``draws``/``seed`` (the spelling before ``[uncertainty]``) move into ``uncertainty``.
+
+    ``uncertainty`` must be a table: anything else raised a TypeError here, or was silently
+    replaced by the moved keys."""
+    if isinstance(data, dict) and "uncertainty" in data and not isinstance(data["uncertainty"], dict):
+        value = data["uncertainty"]
+        raise InputError("uncertainty", f"must be a table ([uncertainty] with its keys below it), not "
+                                        f"{type(value).__name__} {value!r:.60}", allowed=sorted(Uncertainty.model_fields))
     if not isinstance(data, dict) or not ({"draws", "seed"} & set(data)):
         return data
     data = dict(data)
@@ -963,7 +1073,7 @@ def _extract_distributions(data: dict[str, Any]) -> dict[str, Any]:
         for key, value in node.items():
             path = f"{prefix}{key}"
             if isinstance(value, dict) and "dist" in value:
-                dist = parse_distribution(value, path)
+                dist = parse_distribution(value, _file_path(path))
                 found[path] = dist.model_dump(exclude_none=True)
                 out[key] = nominal(dist)
             elif isinstance(value, dict):
@@ -1116,6 +1226,12 @@ def validate_scenario(data: dict[str, Any]) -> Scenario:
     return scenario
 
 
+def _file_path(path: str) -> str:
+    """A dotted path as the scenario file writes it: the ``[region]`` table, not ``region_spec`` (the
+    resolved scenario's name for it)."""
+    return f"region.{path.removeprefix('region_spec.')}" if path.startswith("region_spec.") else path
+
+
 def _check_sampled(path: str) -> None:
     """InputError at ``path`` unless a distribution may stand there (a field that varies per draw)."""
     from nevsim.simulate import value_keys
@@ -1123,7 +1239,7 @@ def _check_sampled(path: str) -> None:
     keys = value_keys()
     patterns = {k.removesuffix(".<year>") for k in keys if k.endswith(".<year>")}
     if not (path in keys or path.rsplit(".", 1)[0] in patterns):
-        raise InputError(path, "cannot be sampled: not a real-valued parameter, year-path point or "
+        raise InputError(_file_path(path), "cannot be sampled: not a real-valued parameter, year-path point or "
                                "coefficient that varies per draw", allowed=sorted(keys))
 
 

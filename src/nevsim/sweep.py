@@ -226,13 +226,16 @@ def _check_against_scenarios(spec: SweepSpec) -> None:
     """Every grid value and distribution must give a valid scenario for every listed scenario."""
     from nevsim.scenario import china_only, load_scenario
 
-    for scenario in spec.scenarios:
+    for i, scenario in enumerate(spec.scenarios):
+        try:
+            load_scenario(scenario)  # (an error of the scenario itself is reported as it is)
+        except InputError as exc:
+            if exc.field != "scenario":
+                raise
+            raise InputError(f"scenarios[{i}]", exc.message, allowed=exc.allowed) from None  # (not found)
         try:
             base = load_scenario(scenario, spec.overrides) if spec.overrides else load_scenario(scenario)
         except InputError as exc:
-            if not spec.overrides:
-                raise
-            load_scenario(scenario)  # (an error of the scenario itself is reported as it is)
             raise InputError(f"overrides.{exc.field}", f"with scenario {scenario!r}: {exc.message}",
                              allowed=exc.allowed) from None
         resolved = base.resolved()
@@ -252,14 +255,26 @@ def _check_against_scenarios(spec: SweepSpec) -> None:
                 except (KeyError, TypeError):
                     current = None  # load_scenario below names the unknown key and the allowed ones
                 else:
+                    if isinstance(current, dict) and current and not all(str(k).isdigit() for k in current):
+                        raise InputError(f"{section}.{path}", "is a table; only single-valued fields can be swept or "
+                                         "sampled", allowed=[f"{path}.{k}" for k in current])
                     if isinstance(current, dict):
                         raise InputError(f"{section}.{path}", "is a year path; only single-valued fields can be "
                                          "swept or sampled (override the whole path in [overrides])")
                     if section == "distributions" and (isinstance(current, bool) or not isinstance(current, float)):
                         raise InputError(f"{section}.{path}", f"is not a real-valued parameter ({current!r})")
         for path, values in spec.grid.items():
+            seen: dict[str, Scalar] = {}
             for value in values:
-                _try_load(scenario, {**spec.overrides, path: value}, f"grid.{path}")
+                point = _try_load(scenario, {**spec.overrides, path: value}, f"grid.{path}")
+                try:  # (1 and 1.0, or 0.18 and "0.18", are one value of a real-valued field: two points alike)
+                    key = json.dumps(_lookup(point.resolved(), path), sort_keys=True)
+                except (KeyError, TypeError):
+                    continue
+                if key in seen:
+                    raise InputError(f"grid.{path}", f"{value!r} and {seen[key]!r} are the same value ({key}) for "
+                                     f"scenario {scenario!r}: the two points would be one", allowed=["each value once"])
+                seen[key] = value
         for path, table in spec.distributions.items():
             dist = parse_distribution(table, f"distributions.{path}")
             for q in (1e-9, 0.5, 1 - 1e-9):  # the support's ends must stay inside the field's range
@@ -293,11 +308,11 @@ def _check_sampling(spec: SweepSpec, scenario: str, base: Any) -> None:
                                  allowed=[n for n in sampled if n not in theirs])
 
 
-def _try_load(scenario: str, overrides: dict[str, Any], where: str, hint: str = "") -> None:
+def _try_load(scenario: str, overrides: dict[str, Any], where: str, hint: str = "") -> Any:
     from nevsim.scenario import load_scenario
 
     try:
-        load_scenario(scenario, overrides)
+        return load_scenario(scenario, overrides)
     except InputError as exc:
         raise InputError(where, f"with scenario {scenario!r}: {exc.field}: {exc.message}{hint}",
                          allowed=exc.allowed) from None
@@ -305,7 +320,6 @@ def _try_load(scenario: str, overrides: dict[str, Any], where: str, hint: str = 
 
 def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: str = "sweep") -> SweepSpec:
     """Validate a sweep table (as read from TOML); ``draws`` overrides the file's draws."""
-    from nevsim.scenario import flatten_paths
 
     raw = dict(data)
     raw.setdefault("name", label)
@@ -314,19 +328,29 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
     for key in ("grid", "overrides", "distributions"):
         if isinstance(raw.get(key), Mapping):
             _misplaced_settings(key, raw[key])
-            raw[key] = flatten_paths(raw[key])
+            raw[key] = _flatten_once(key, raw[key])
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "sweep"
+        # (a grid value's union member, e.g. "float" in grid.x.0.float, is pydantic's, not the file's)
+        loc = [str(p) for i, p in enumerate(err["loc"]) if not (i == 3 and err["loc"][0] == "grid")]
+        where = ".".join(loc) or "sweep"
         if err["type"] == "extra_forbidden":
             raise InputError(where, "unknown key", allowed=sorted(SweepSpec.model_fields)) from None
         if err["type"] == "bool_type":  # (as a scenario's flags: TOML's true/false only)
             raise InputError(where, f"{err.get('input')!r} is not a boolean", allowed=["true", "false"]) from None
         info = SweepSpec.model_fields.get(str(err["loc"][0])) if err["loc"] else None
         desc = f" ({info.description})" if info is not None and info.description else ""
-        raise InputError(where, f"{str(err['msg']).removeprefix('Value error, ')}{desc}") from None
+        if err["loc"][:1] == ("grid",) and len(err["loc"]) > 2:
+            raise InputError(where, f"{err.get('input')!r} is not a grid value", allowed=[
+                "a number", "true or false", "a text string"]) from None
+        raise InputError(where, f"{str(err['msg']).removeprefix('Value error, ')}{desc}",
+                         allowed=_bounds(info, err)) from None
+    for i, name in enumerate(spec.scenarios):  # (in the file, not the model: a stored sweep still loads)
+        if name in spec.scenarios[:i]:
+            raise InputError(f"scenarios[{i}]", f"{name!r} is listed twice (also scenarios[{spec.scenarios.index(name)}]): "
+                             "its points would run twice with the same results", allowed=["each scenario once"])
     for table in ("overrides", "grid", "distributions"):
         for path in getattr(spec, table):
             if path in ("uncertainty.draws", "uncertainty.seed"):  # the sweep's own draws and seed decide
@@ -348,6 +372,34 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
                          allowed=["draws = 1", "an entry in [distributions]", "scenario_uncertainty = true"])
     _check_against_scenarios(spec)
     return spec
+
+
+def _bounds(info: Any, err: Mapping[str, Any]) -> list[str] | None:
+    """The allowed range of a sweep setting whose value is out of it (``2015 to 2030``), else None."""
+    from nevsim.scenario import range_text
+
+    if info is None or not str(err["type"]).startswith(("greater_than", "less_than")):
+        return None
+    bounds = {key: getattr(meta, key) for meta in info.metadata for key in ("ge", "gt", "le", "lt")
+              if getattr(meta, key, None) is not None}
+    return [range_text(bounds)]
+
+
+def _flatten_once(table: str, items: Mapping[str, Any]) -> dict[str, Any]:
+    """A sweep table's dotted paths (:func:`nevsim.scenario.flatten_paths`); InputError when one path
+    is written twice, as a dotted key and inside a table (``"years.last" = 2031`` beside
+    ``[overrides.years] last = 2030``): TOML allows both, and one value won without a word."""
+    from nevsim.scenario import flatten_paths
+
+    out: dict[str, Any] = {}
+    for key, value in items.items():
+        part = flatten_paths({key: value})
+        for path in part:
+            if path in out and out[path] != part[path]:
+                raise InputError(f"{table}.{path}", f"is written twice ({out[path]!r} and {part[path]!r}): once as a "
+                                 "dotted key and once inside a table", allowed=["one of the two"])
+        out.update(part)
+    return out
 
 
 def _misplaced_settings(table: str, items: Mapping[str, Any]) -> None:

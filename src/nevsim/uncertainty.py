@@ -45,6 +45,7 @@ once on all points.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
@@ -182,8 +183,10 @@ class Normal(_Truncatable):
         return float(special.ndtr((x - self.mean) / self.sd))
 
     def _icdf(self, p: np.ndarray) -> np.ndarray:
-        """``mean + sd·Φ⁻¹(p)``."""
-        return self.mean + self.sd * special.ndtri(p)
+        """``mean + sd·Φ⁻¹(p)`` (±inf past the largest float: :func:`parse_distribution` refuses
+        parameters whose quantiles get there)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.mean + self.sd * special.ndtri(p)
 
 
 class LogNormal(_Truncatable):
@@ -193,20 +196,42 @@ class LogNormal(_Truncatable):
     mean: float = Field(gt=0.0, description="mean of the value (> 0)")
     sd: float = Field(gt=0.0, description="standard deviation of the value (> 0)")
 
-    def _shape(self) -> tuple[float, float]:
-        """``(σ, e^μ)`` of ``ln X ~ N(μ, σ²)``: ``σ² = ln(1 + (sd/mean)²)``, ``μ = ln(mean) − σ²/2``."""
-        sigma2 = np.log1p((self.sd / self.mean) ** 2)
-        return float(np.sqrt(sigma2)), float(np.exp(np.log(self.mean) - sigma2 / 2))
+    def _shape(self) -> tuple[float, float, float]:
+        """``(σ, μ, e^μ)`` of ``ln X ~ N(μ, σ²)``: ``σ² = ln(1 + (sd/mean)²)``, ``μ = ln(mean) − σ²/2``.
+
+        For ``|ln(sd/mean)| < 300`` as scipy's ``lognorm`` computes them (bit for bit); beyond, where
+        ``(sd/mean)²`` leaves the floats (``sd = 1e300`` raised OverflowError), from ``ln(sd/mean)``:
+        ``σ² = 2 ln(sd/mean)`` for a huge ratio, ``(sd/mean)²`` for a tiny one (then ``e^μ`` may be 0
+        and σ may be 0; :meth:`_cdf` and :meth:`_icdf` work from ``μ``)."""
+        log_r = math.log(self.sd) - math.log(self.mean)
+        if abs(log_r) < 300:
+            sigma2 = np.log1p((self.sd / self.mean) ** 2)
+            mu = np.log(self.mean) - sigma2 / 2
+            return float(np.sqrt(sigma2)), float(mu), float(np.exp(mu))
+        sigma2 = 2 * log_r if log_r > 0 else math.exp(2 * log_r)
+        mu = math.log(self.mean) - sigma2 / 2
+        return math.sqrt(sigma2), mu, math.exp(mu) if mu > -745 else 0.0
 
     def _cdf(self, x: float) -> float:
-        """``Φ(ln(x/e^μ)/σ)`` for ``x > 0``, 0 otherwise."""
-        sigma, scale = self._shape()
-        return float(special.ndtr(np.log(x / scale) / sigma)) if x > 0 else 0.0
+        """``Φ(ln(x/e^μ)/σ)`` for ``x > 0``, 0 otherwise (a step at ``e^μ`` when σ is 0)."""
+        sigma, mu, scale = self._shape()
+        if x <= 0:
+            return 0.0
+        if sigma == 0.0:
+            return 1.0 if math.log(x) >= mu else 0.0
+        ratio = x / scale if scale > 0.0 else 0.0
+        if not 0.0 < ratio < math.inf:  # (x/e^μ beyond the floats: min = 5e-324 warned in log(0))
+            return float(special.ndtr((math.log(x) - mu) / sigma))
+        return float(special.ndtr(np.log(ratio) / sigma))
 
     def _icdf(self, p: np.ndarray) -> np.ndarray:
-        """``e^μ·exp(σ·Φ⁻¹(p))``."""
-        sigma, scale = self._shape()
-        return scale * np.exp(sigma * special.ndtri(p))
+        """``e^μ·exp(σ·Φ⁻¹(p))`` (0 or inf beyond the floats: :func:`parse_distribution` refuses
+        parameters whose quantiles get there)."""
+        sigma, mu, scale = self._shape()
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            if scale == 0.0:
+                return np.exp(mu + sigma * special.ndtri(p))
+            return scale * np.exp(sigma * special.ndtri(p))
 
     @model_validator(mode="after")
     def _positive_bounds(self) -> LogNormal:
@@ -275,6 +300,7 @@ class Choice(_Dist):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """``values[k]`` with ``k`` the first index whose cumulative weight exceeds ``u``."""
         w = np.ones(len(self.values)) if self.weights is None else np.asarray(self.weights, float)
+        w = w / w.max()  # (weights near the largest float overflowed their sum)
         cum = np.cumsum(w) / w.sum()
         k = np.searchsorted(cum, np.asarray(u, float), side="right")
         return np.asarray(self.values, float)[np.minimum(k, len(self.values) - 1)]
@@ -314,7 +340,7 @@ def parse_distribution(data: Mapping[str, Any] | _Dist, field: str = "distributi
             raise InputError(f"{field}.{key}", f"must be a number, not {value!r}",
                              allowed=["a list of numbers"] if isinstance(value, list) else ["a number"])
     try:
-        return _ADAPTER.validate_python(dict(data))
+        dist = _ADAPTER.validate_python(dict(data))
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"][1:] if not isinstance(p, int)]  # drop the union tag
@@ -330,6 +356,22 @@ def parse_distribution(data: Mapping[str, Any] | _Dist, field: str = "distributi
             allowed = cause.allowed if isinstance(cause, _KeysError) else _ORDER.get(kind)
             raise InputError(where, message, allowed=allowed) from None
         raise InputError(where, message, allowed=_constraint(err) or _FIELDS[kind]) from None
+    _check_reach(dist, field)
+    return dist
+
+
+def _check_reach(dist: _Dist, field: str) -> None:
+    """InputError at ``field`` when the distribution's draws can leave the floating-point numbers:
+    a quantile within ``1e-12`` of 0 or 1 (closer than any draw gets) is ±inf or NaN (a normal
+    with ``mean = -1.7e308, sd = 1e300`` overflowed, with a numpy warning, when it was sampled)."""
+    if isinstance(dist, Choice):
+        return
+    with np.errstate(all="ignore"):
+        ends = dist.ppf(np.array([1e-12, 0.5, 1 - 1e-12]))
+    if not np.all(np.isfinite(ends)):
+        raise InputError(field, f"its parameters are too large: its draws would reach {ends[0]:g} … {ends[-1]:g}, "
+                                "beyond the floating-point numbers",
+                         allowed=["parameters whose draws stay finite (|value| < 1.8e308)"])
 
 
 #: The order a distribution's keys must keep (checked across keys, so no single key's range says it).

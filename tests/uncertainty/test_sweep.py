@@ -73,7 +73,19 @@ def test_sweep_file_is_read_and_cut_into_chunks(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("change", "field", "words"), [
     ({"colour": "red"}, "colour", "unknown key"),
     ({"scenarios": []}, "scenarios", "at least 1"),
-    ({"scenarios": ["no-such-scenario"]}, "scenario", "unknown scenario"),
+    ({"scenarios": ["no-such-scenario"]}, "scenarios[0]", "unknown scenario"),  # (the list entry, not "scenario")
+    ({"scenarios": ["china-current-policies", "no-such-scenario"]}, "scenarios[1]", "unknown scenario"),
+    ({"scenarios": ["china-current-policies"] * 2}, "scenarios[1]", "listed twice"),  # (its points ran twice)
+    # one path written twice (TOML allows a dotted key beside a table): one value won without a word
+    ({"overrides": {"years.last": 2032, "years": {"last": 2031}}}, "overrides.years.last", "written twice"),
+    # two grid values that are one value for the field: two points alike
+    ({"grid": {"fleet.mean_life_years": [15, 15.0]}}, "grid.fleet.mean_life_years", "same value"),
+    ({"grid": {"technology.battery_learning_rate": [0.18, "0.18"]}}, "grid.technology.battery_learning_rate",
+     "same value"),
+    # a grid value of a wrong shape: its index, not pydantic's union member ("….0.float")
+    ({"grid": {"technology.battery_learning_rate": [[0.1], [0.2]]}}, "grid.technology.battery_learning_rate.0",
+     "not a grid value"),
+    ({"grid": {"technology": [1, 2]}}, "grid.technology", "is a table"),  # (not "a year path")
     ({"grid": {"technology.battery_learning_rat": [0.1]}}, "grid.technology.battery_learning_rat", "unknown key"),
     ({"grid": {"technology.battery_learning_rate": [0.9]}}, "grid.technology.battery_learning_rate", "out of range"),
     ({"grid": {"technology.battery_learning_rate": []}}, "grid", "no values"),
