@@ -816,6 +816,32 @@ def _reads_as_file(name_or_path: str | Path) -> bool:
     return text.endswith(".toml") or "/" in text or Path(text).exists()
 
 
+#: Deepest nesting a scenario file or a set of overrides may have (tables, lists and the parts of a
+#: dotted key each count one level): a scenario's settings are a few levels deep, and deeper input
+#: would exhaust Python's recursion in merging and validation.
+MAX_NESTING_DEPTH = 32
+
+
+def check_depth(overrides: Any, field_name: str = "overrides", limit: int | None = None) -> None:
+    """Refuse overrides nested deeper than ``limit`` levels (each table, list and dotted-key part is one
+    level) with an :class:`InputError` naming ``field_name``; counted without recursion."""
+    limit = MAX_NESTING_DEPTH if limit is None else limit
+    stack: list[tuple[Any, int]] = [(overrides, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            break
+        if isinstance(node, dict):
+            stack.extend((value, depth + 1 + str(key).count(".")) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1) for value in node)
+    else:
+        return
+    raise InputError(field_name, f"nested more than {limit} levels deep (each table, list and part of a dotted key "
+                                 "is a level); a scenario's settings are a few levels deep.",
+                     allowed=[f"at most {limit} levels of nesting"])
+
+
 def _read_toml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
     text_path = str(name_or_path)
     if _reads_as_file(text_path):
@@ -836,6 +862,13 @@ def _read_toml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError("scenario", f"{where} is not valid TOML ({exc})") from None
+    except RecursionError:  # (tomllib parses nested arrays and inline tables recursively)
+        raise InputError("scenario", f"{where} is nested too deeply to read.",
+                         allowed=[f"at most {MAX_NESTING_DEPTH} levels of nesting"]) from None
+    try:
+        check_depth(data, "scenario")
+    except InputError as exc:
+        raise InputError("scenario", f"{where} is {exc.message}", allowed=exc.allowed) from None
     return data, label
 
 
@@ -1257,6 +1290,7 @@ def load_scenario(name_or_path: str | Path = DEFAULT_SCENARIO, overrides: dict[s
     """
     data = _resolve_chain(name_or_path)
     if overrides:
+        check_depth(overrides)
         expanded = _migrate(_expand_dotted(overrides))
         _check_one_name_for_the_region_table(expanded)
         _check_year_order(expanded)

@@ -226,3 +226,32 @@ def test_a_range_error_writes_big_bounds_as_powers_of_two():
         load_scenario("china-current-policies", {"uncertainty.seed": -1})
     assert err.value.allowed == [SEED_ALLOWED] == ["0 to 2**63 − 1"]  # (was 0 to 9223372036854775807)
     assert range_text({"gt": 0}) == "> 0" and range_text({"ge": 0.5, "lt": 1}) == "≥ 0.5 and < 1"
+
+
+@pytest.mark.parametrize("body", [
+    "[technology]\nbattery_learning_rate = " + "[" * 700 + "0.2" + "]" * 700 + "\n",  # tomllib's recursion
+    ".".join(["a"] * 900) + " = 1\n",  # a dotted key 900 tables deep: merging recursed
+])
+def test_a_scenario_file_nested_too_deeply_is_an_input_error(tmp_path, body: str) -> None:
+    """Both files made `nevsim outlook FILE` end in a RecursionError traceback (exit 1)."""
+    path = tmp_path / "deep.toml"
+    path.write_text('base = "china-current-policies"\n' + body, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert info.value.field == "scenario"
+    assert "deep.toml" in info.value.message and "32 levels" in " ".join(info.value.allowed)
+
+
+@pytest.mark.parametrize("dotted", [False, True])
+def test_overrides_nested_too_deeply_are_an_input_error(dotted: bool) -> None:
+    overrides: dict = {}
+    if dotted:
+        overrides = {".".join(["a"] * 900): 1}
+    else:
+        node = overrides
+        for _ in range(900):
+            node["a"] = {}
+            node = node["a"]
+    with pytest.raises(InputError) as info:
+        load_scenario("china-current-policies", overrides)
+    assert info.value.field == "overrides"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nevsim.errors import InputError, NevsimError
+from nevsim.scenario import check_depth
 from nevsim.web.settings import WebSettings
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ _CACHE_SIZE = 8
 #: Deepest nesting an override may have (tables, lists and dotted-key parts each count one level). The
 #: deepest scenario setting is a handful of levels down (``uncertainty.correlations`` matrices: 6);
 #: far deeper input would exhaust Python's recursion limit in the scenario code (a 500, not a 422).
-MAX_OVERRIDE_DEPTH = 32
 _JOBS_KEPT = 200
 
 
@@ -109,25 +109,6 @@ def check_name(name: str, field_name: str = "name") -> str:
         raise InputError(field_name, f"{name!r} is not a valid scenario name.",
                          allowed=["lower-case letters, digits and '-', 1–63 characters, starting with a letter or digit"])
     return name
-
-
-def check_depth(overrides: Any, field_name: str = "overrides", limit: int = MAX_OVERRIDE_DEPTH) -> None:
-    """Refuse overrides nested deeper than ``limit`` levels (each table, list and dotted-key part is one
-    level) with an :class:`InputError` naming ``field_name``; counted without recursion."""
-    stack: list[tuple[Any, int]] = [(overrides, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            break
-        if isinstance(node, dict):
-            stack.extend((value, depth + 1 + str(key).count(".")) for key, value in node.items())
-        elif isinstance(node, list):
-            stack.extend((value, depth + 1) for value in node)
-    else:
-        return
-    raise InputError(field_name, f"nested more than {limit} levels deep (each table, list and part of a dotted key "
-                                 "is a level); a scenario's settings are a few levels deep.",
-                     allowed=[f"at most {limit} levels of nesting"])
 
 
 def expand(overrides: dict[str, Any]) -> dict[str, Any]:
