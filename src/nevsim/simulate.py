@@ -1861,13 +1861,17 @@ def _shipped_scenario(name: str) -> Scenario:
     return load_scenario(name)
 
 
+#: ``[calibration]`` settings that say how to fit, carried from a counterfactual to its reference
+_FIT_SETTINGS = ("kappa_fit", "hold_mean_of_last_years", "segment_mix")
+
+
 def _reference(scenario: Scenario, until: int | None = None) -> Scenario:
     """The scenario whose history the constants are fitted on (``calibration.against``).
 
     The scenario itself when it is the same world as its reference (all but name, description,
     calibration and Monte Carlo settings equal, ignoring the years); otherwise the reference
-    with the scenario's years, coefficients and ``calibration.segment_mix`` (how to fit, not
-    which world: the reference's own file leaves it at "none"). So an override of the default scenario (``load_scenario(name, {...})``)
+    with the scenario's years, coefficients and how-to-fit settings (:data:`_FIT_SETTINGS`: how to
+    fit, not which world). So an override of the default scenario (``load_scenario(name, {...})``)
     is a counterfactual calibrated on the factual history, never re-fitted to it.
 
     ``policy.known_at`` does not make another world when the history ends by it (``until ≤
@@ -1883,9 +1887,11 @@ def _reference(scenario: Scenario, until: int | None = None) -> Scenario:
         raise InputError("calibration.against", exc.message, exc.allowed) from None
     if reference.region != scenario.region:  # another region's history cannot calibrate this one
         return scenario
-    # the segment-mix fit is the scenario's choice of fit, not part of the world: a counterfactual
-    # with segment_mix = "observed" uses offsets fitted on the factual history
-    calibration = reference.calibration.model_copy(update={"segment_mix": scenario.calibration.segment_mix})
+    # how to fit (κ's pooling, the hold window, the segment-mix fit) is the scenario's choice, not part
+    # of the world: a counterfactual with kappa_fit = "own" or segment_mix = "observed" is fitted that
+    # way on the factual history (before, only segment_mix carried over and the others were ignored)
+    calibration = reference.calibration.model_copy(update={key: getattr(scenario.calibration, key)
+                                                           for key in _FIT_SETTINGS})
     reference = reference.model_copy(update={"years": scenario.years, "coefficients": scenario.coefficients,
                                              "calibration": calibration})
     skip = ("name", "description", "calibration", "years", "coefficients", "uncertainty")  # draws: not the world

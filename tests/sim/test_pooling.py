@@ -125,3 +125,24 @@ def test_kappa_standard_error_without_degrees_of_freedom_is_nan() -> None:
 def test_runs_report_kappa_and_its_standard_error() -> None:
     meta = run_frames(load_scenario("china-current-policies", {"years.last": 2030}))[2]["calibration"]
     assert len(meta["kappa_se"]) == len(meta["kappa"]) == 1 and 0 < meta["kappa_se"][0] < 1
+
+
+@pytest.mark.parametrize("setting", [{"calibration.kappa_fit": "own"}, {"calibration.hold_mean_of_last_years": 3}])
+def test_a_counterfactual_is_fitted_the_way_it_says(setting: dict) -> None:
+    """How to fit is the scenario's choice: a counterfactual (calibrated on its reference's history)
+    with ``kappa_fit = "own"`` or another hold window used the reference file's settings and ran
+    exactly as without them (silently)."""
+    from nevsim.simulate import calibrate, run_frames
+
+    plain = load_scenario("china-no-dual-credit")
+    chosen = load_scenario("china-no-dual-credit", setting)
+    cal_plain, _ = calibrate(plain)
+    cal_chosen, _ = calibrate(chosen)
+    factual, _ = calibrate(load_scenario("china-current-policies", setting))
+    assert cal_chosen.kappa == pytest.approx(factual.kappa)  # fitted that way on the factual history
+    a = run_frames(plain, makers=False)[0]
+    b = run_frames(chosen, makers=False)[0]
+    ev = "Sales Share|Cars|EV"
+    assert abs(float(b[(b.variable == ev) & (b.year == 2030)].value.iloc[0])
+               - float(a[(a.variable == ev) & (a.year == 2030)].value.iloc[0])) > 1.0
+    assert setting != {"calibration.kappa_fit": "own"} or cal_chosen.kappa != pytest.approx(cal_plain.kappa)
