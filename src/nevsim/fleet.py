@@ -48,6 +48,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from nevsim.errors import InputError
+
 __all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "km_per_car_in_stock", "weibull_survival"]
 
 MAX_AGE = 60
@@ -210,6 +212,11 @@ class EnergyFactors:
         if rows.empty:
             rows = table[table["region"] == "default"]
         values = dict(zip(rows["name"], rows["value"].astype(float), strict=True))
+        missing = [f.name for f in fields(cls) if f.name not in values]
+        if missing:
+            raise InputError(f"energy_factors.{rows['region'].iloc[0]}", f"assumptions/energy_factors.csv lacks "
+                                                                        f"{', '.join(missing)} for this region.",
+                             allowed=[f.name for f in fields(cls)])
         return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
@@ -230,10 +237,15 @@ def km_per_car_in_stock(code: str) -> np.ndarray:
 
     table = assumptions.fleet_activity()
 
+    every_year = table[table["year"].isna()]  # (rows of one year are observations the fits are checked on)
+
     def value(name: str) -> float:
-        rows = table[(table["name"] == name) & (table["region"] == code)]
+        rows = every_year[(every_year["name"] == name) & (every_year["region"] == code)]
         if rows.empty:
-            rows = table[(table["name"] == name) & (table["region"] == "default")]
+            rows = every_year[(every_year["name"] == name) & (every_year["region"] == "default")]
+        if len(rows) != 1:
+            raise InputError(f"fleet_activity.{code}.{name}", f"assumptions/fleet_activity.csv has {len(rows)} "
+                                                              "rows for every year (year left empty); one is needed.")
         return float(rows["value"].iloc[0])
 
     conv, plug = value("km_per_car_in_stock"), value("km_per_plugin_car_in_stock")

@@ -60,7 +60,6 @@ __all__ = [
     "CreditMarketSolution",
     "CreditSettlement",
     "RescaledNestedLogit",
-    "allocate_credit_trades",
     "cap_exports",
     "capacity_paths",
     "clear_credit_market",
@@ -417,24 +416,6 @@ def capacity_paths(
         path = np.where(after, vals[-1] * (1.0 + growth_pct_per_yr / 100.0) ** np.maximum(years - ys[-1], 0.0), path)
         out[:, makers.index(name)] = np.where(years >= ys[0], path, np.inf)
     return out
-
-
-def allocate_credit_trades(balance: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Who buys and who sells, from each maker's balance ``[draw, maker]`` (credits).
-
-    Short makers buy their deficit as far as the surplus allows (pro rata when the industry is
-    short: non-compliance); long makers sell pro rata to their surplus. Returns
-    ``(bought, sold, unsold_surplus)``, each ``[draw, maker]``.
-    """
-    deficit = np.maximum(-balance, 0.0)
-    surplus = np.maximum(balance, 0.0)
-    total_def = deficit.sum(-1, keepdims=True)
-    total_sur = surplus.sum(-1, keepdims=True)
-    traded = np.minimum(total_def, total_sur)
-    # where a total is 0 every part of it is 0 (parts are ≥ 0), so dividing by 1 there gives 0
-    bought = deficit * traded / np.where(total_def > 0, total_def, 1.0)
-    sold = surplus * traded / np.where(total_sur > 0, total_sur, 1.0)
-    return bought, sold, surplus - sold
 
 
 @dataclass(frozen=True)

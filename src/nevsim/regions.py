@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from nevsim.errors import InputError
-from nevsim.regionspec import POLICY_SLOTS, RegionSpec
+from nevsim.regionspec import POLICY_SLOTS, RegionSpec, packaged_makers
 
 __all__ = [
     "DEFAULT_SCENARIOS",
@@ -109,9 +109,7 @@ def load_makers(name_or_path: str) -> pd.DataFrame:
     else:
         path = Path(text)
         if not path.is_file():
-            names = sorted(p.name[7:-4] for p in resources.files("nevsim.assumptions").iterdir()
-                           if p.name.startswith("makers_") and p.name.endswith(".csv"))
-            raise InputError(field_, f"no makers table {text!r}", allowed=[*names, "a path to a CSV"])
+            raise InputError(field_, f"no makers table {text!r}", allowed=[*packaged_makers(), "a path to a CSV"])
         try:
             frame = pd.read_csv(path)
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:

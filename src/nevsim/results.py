@@ -534,8 +534,9 @@ class Statistics:
 
     def co2(self, *, years: object = None, region: str | None = None,
             quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> Statistic:
-        """CO2 emissions of the car fleet (Mt CO2 per year)."""
-        return self.variables({"CO2": "Emissions|CO2|Cars"}, title="CO2 emissions of cars", years=years,
+        """CO2 of the car fleet, well-to-wheel (Mt CO2e per year: tailpipe CO2 plus the fuel supply's and the
+        grid's emissions; ``Emissions|CO2|Cars|Tailpipe`` is the tank-to-wheel part)."""
+        return self.variables({"CO2": "Emissions|CO2|Cars"}, title="CO2 emissions of cars, well-to-wheel", years=years,
                               region=region, quantiles=quantiles)
 
     def battery_price(self, *, years: object = None, region: str | None = None,

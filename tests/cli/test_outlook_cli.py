@@ -182,7 +182,7 @@ def test_caption_says_which_history_cells_are_observed_and_which_modelled():
     assert "EV %: fitted to the observed share (IEA; OWID 2025)" in caption
     assert "2025 holds the last observed split" in caption
     modelled = caption.split("Modelled in every year:")[1]
-    for column in ("EV stock M", "oil displaced kb/d", "CO2 Mt", "subsidy+tax bn CNY", "trade-in bn CNY"):
+    for column in ("EV stock M", "oil displaced kb/d", "CO2 WTW Mt", "subsidy+tax bn CNY", "trade-in bn CNY"):
         assert column in modelled
     assert "NEV % all veh.: NEV share of all new vehicles, CAAM basis" in caption
 

@@ -239,7 +239,7 @@ def test_outlook_to_a_pipe_is_one_unwrapped_table_with_every_column() -> None:
     text = piped(["outlook", "--no-store"])
     assert "(continued)" not in text and "Not shown" not in text
     header = next(line for line in table_lines(text) if "year" in line)
-    for name in ("EV %", "credit CNY", "EV stock M", "CO2 Mt", "trade-in bn CNY"):
+    for name in ("EV %", "credit CNY", "EV stock M", "CO2 WTW Mt", "trade-in bn CNY"):
         assert name in header
     assert "Energy-saving" in text  # the targets' source column is kept (a terminal of 80 drops it)
     rows = [line for line in table_lines(text) if re.match(r"│ 20\d\d", line)]

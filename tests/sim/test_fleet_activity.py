@@ -139,3 +139,33 @@ def test_eu_car_co2_matches_eurostat(series: dict[str, pd.DataFrame]) -> None:
     (456 Mt): 12,000 km per car in stock reproduces the EU's observed car fuel."""
     obs = _observed("EU", "observed_car_tailpipe_co2_mt")[2022]
     assert series["EU"].loc[2022, "Emissions|CO2|Cars|Tailpipe"] == pytest.approx(obs, rel=0.05)
+
+
+def test_a_row_of_one_year_is_not_taken_for_every_year(monkeypatch) -> None:
+    """The lookup took the first row of a name, whatever its year: a km row for one year listed first
+    would have become every year's km."""
+    from nevsim import assumptions
+    from nevsim.errors import InputError
+    from nevsim.fleet import km_per_car_in_stock
+
+    table = assumptions.fleet_activity()
+    one_year = table[(table["region"] == "CN") & (table["name"] == "km_per_car_in_stock")].assign(year=2030, value=1.0)
+    monkeypatch.setattr(assumptions, "fleet_activity", lambda: pd.concat([one_year, table], ignore_index=True))
+    assert km_per_car_in_stock("CN")[0] == 8050
+    twice = table[(table["region"] == "CN") & (table["name"] == "km_per_car_in_stock")]
+    monkeypatch.setattr(assumptions, "fleet_activity", lambda: pd.concat([twice, table], ignore_index=True))
+    with pytest.raises(InputError, match="one is needed"):
+        km_per_car_in_stock("CN")
+
+
+def test_a_region_missing_an_energy_factor_names_it(monkeypatch) -> None:
+    from nevsim import assumptions
+    from nevsim.errors import InputError
+    from nevsim.fleet import EnergyFactors
+
+    table = assumptions.energy_factors()
+    cut = table[~((table["region"] == "EU") & (table["name"] == "grid_upstream_share"))]
+    monkeypatch.setattr(assumptions, "energy_factors", lambda: cut)
+    with pytest.raises(InputError) as info:
+        EnergyFactors.for_region("EU")
+    assert "grid_upstream_share" in info.value.message and info.value.field == "energy_factors.EU"

@@ -133,3 +133,21 @@ def test_standards_keep_the_test_cycle(scenario: str, code: str, monkeypatch: py
     parts = sum(real.loc[f"Emissions|CO2|Cars|{p}"] for p in ("Tailpipe", "Fuel Supply", "Electricity"))
     np.testing.assert_allclose(real.loc["Emissions|CO2|Cars"], parts, rtol=1e-9)
     assert (real.loc["Emissions|CO2|Cars"] > test.loc["Emissions|CO2|Cars"]).all()
+
+
+def test_what_users_see_says_well_to_wheel_and_co2e() -> None:
+    """The total and its upstream parts carry CO2-equivalent factors (TLCAM, FuelsEurope), the tailpipe is
+    CO2: units say so, and every label of the total says well-to-wheel (they said "CO2, cars", "CO2 Mt")."""
+    from nevsim.cli.outlook import CHINA_COLUMNS
+    from nevsim.report import HEADLINE
+    from nevsim.simulate import _SERIES_UNITS
+    from nevsim.web.pages import COMPARED
+
+    assert _SERIES_UNITS["Emissions|CO2|Cars"] == "Mt CO2e/yr"
+    assert _SERIES_UNITS["Emissions|CO2|Cars|Fuel Supply"] == "Mt CO2e/yr"
+    assert _SERIES_UNITS["Emissions|CO2|Cars|Electricity"] == "Mt CO2e/yr"
+    assert _SERIES_UNITS["Emissions|CO2|Cars|Tailpipe"] == "Mt CO2/yr"
+    labels = [row[0] for rows in (CHINA_COLUMNS, HEADLINE, COMPARED) for row in rows
+              if row[1] == "Emissions|CO2|Cars"]
+    assert len(labels) == 3
+    assert all("WTW" in label or "well-to-wheel" in label for label in labels)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nevsim.makers import RescaledNestedLogit, allocate_credit_trades, clear_credit_market, split_among_makers
+from nevsim.makers import RescaledNestedLogit, clear_credit_market, split_among_makers
 
 BETA_PRICE = -0.2  # utility per 10,000 CNY
 THETA = 0.7
@@ -80,13 +80,6 @@ def test_split_conserves_totals_and_respects_capacity() -> None:
     np.testing.assert_allclose(out.sum(1), sales, rtol=1e-10)
     produced = out.sum((-1, -2)) + exports
     assert np.all(produced <= cap * (1 + 1e-9))
-
-
-def test_trades_balance() -> None:
-    bal = np.array([[100.0, -30.0, -50.0, 10.0]])
-    bought, sold, unsold = allocate_credit_trades(bal)
-    assert bought.sum() == sold.sum() == 80.0
-    np.testing.assert_allclose(unsold.sum(), 30.0)
 
 
 @pytest.mark.parametrize("rows", [1, 999, 1000, 1001, 2017, 10_000])

@@ -136,6 +136,19 @@ def test_a_store_held_by_another_process_is_503_with_retry_after(client: Any, mo
     assert client.get("/api/runs").json()["detail"][0]["field"] == "store"
 
 
+
+def test_a_run_whose_store_is_held_answers_503_with_retry_after(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``POST /api/runs?wait=true`` when saving finds the store held by another process: 503 as the GET
+    routes answer, with ``Retry-After`` too (it had none)."""
+    def held(self: Any, res: Any) -> None:
+        raise InputError("store", "cannot open runs.duckdb (write): another process holds it (IO Error: lock).")
+
+    monkeypatch.setattr(Store, "save", held)
+    r = client.post("/api/runs?wait=true", json={"scenario": "china-current-policies"})
+    assert r.status_code == 503, r.text
+    assert r.headers["retry-after"] == "2"
+    assert r.json()["detail"][0]["field"] == "store"
+
 def test_two_saves_of_one_new_name_at_once_keep_the_first(client: Any, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Both passed the "name taken" check before either wrote: both 201, the first save lost."""

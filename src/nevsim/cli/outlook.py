@@ -96,7 +96,7 @@ CHINA_COLUMNS = [("EV %", "Sales Share|Cars|EV", ".1f", 1.0), ("BEV %", "Sales S
                  ("NEV % all veh.", "Sales Share|All Vehicles|NEV", ".1f", 1.0),
                  ("credit CNY", "Price|Credit|NEV", ",.0f", 1.0), ("EV stock M", "Stock|Cars|EV", ",.1f", 1e6),
                  ("public chargers k", "Chargers|Public", ",.0f", 1e3),
-                 ("oil displaced kb/d", "Oil Displacement", ",.0f", 1.0), ("CO2 Mt", "Emissions|CO2|Cars", ",.0f", 1.0),
+                 ("oil displaced kb/d", "Oil Displacement", ",.0f", 1.0), ("CO2 WTW Mt", "Emissions|CO2|Cars", ",.0f", 1.0),
                  ("subsidy+tax bn CNY", "Subsidy|Public Cost", ",.0f", 1.0),
                  ("trade-in bn CNY", "Trade-in|Public Cost", ",.0f", 1.0)]
 

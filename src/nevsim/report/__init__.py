@@ -41,7 +41,7 @@ HEADLINE: list[tuple[str, str, str]] = [
     ("EV stock (million)", "Stock|Cars|EV", "M"),
     ("Public chargers (thousand)", "Chargers|Public", "k"),
     ("Oil displaced (kb/d)", "Oil Displacement", "{:,.0f}"),
-    ("CO2, cars (Mt/yr)", "Emissions|CO2|Cars", "{:,.0f}"),
+    ("CO2 of cars, well-to-wheel (Mt CO2e/yr)", "Emissions|CO2|Cars", "{:,.0f}"),
     ("Public cost: purchase subsidy + tax forgone on plug-ins ({unit})", "Subsidy|Public Cost", "{:,.1f}"),
     ("Trade-in subsidy, all new cars (billion CNY)", "Trade-in|Public Cost", "{:,.1f}"),
 ]

@@ -663,8 +663,8 @@ def align_secondary_axis(fig: go.Figure) -> go.Figure:
 
 
 def co2(res: Results) -> go.Figure:
-    """CO2 emissions of the car fleet (Mt/yr)."""
-    return res.stats.co2().plot(title="CO2 emissions of cars")
+    """CO2 of the car fleet, well-to-wheel (Mt CO2e/yr)."""
+    return res.stats.co2().plot(title="CO2 emissions of cars, well-to-wheel")
 
 
 def chargers(res: Results) -> go.Figure:

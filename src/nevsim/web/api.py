@@ -156,9 +156,12 @@ def create_run(request: Request, body: Annotated[RunRequest, Body()],
     if job.status == "done":
         return JSONResponse(_run_status(st, job.run_id), status_code=201)
     code = 422 if job.error and job.error.get("type") == "input_error" else 500
+    headers = None
     if code == 422 and job.error and job.error.get("field") == "store":  # the server's store, not the request
-        code = 503
-    return JSONResponse({"detail": [_detail(job.error)], "run": job.as_dict()}, status_code=code)
+        from nevsim.web.app import store_status  # (app imports this module)
+
+        code, headers = store_status(InputError("store", str(job.error.get("msg") or "")))
+    return JSONResponse({"detail": [_detail(job.error)], "run": job.as_dict()}, status_code=code, headers=headers)
 
 
 def _asked_seed(overrides: dict[str, Any]) -> Any:

@@ -57,7 +57,7 @@ COMPARED: tuple[tuple[str, str], ...] = (
     ("EV stock (vehicles)", "Stock|Cars|EV"),
     ("Public chargers", "Chargers|Public"),
     ("Oil displaced (kb/d)", "Oil Displacement"),
-    ("CO2, cars (Mt/yr)", "Emissions|CO2|Cars"),
+    ("CO2 of cars, well-to-wheel (Mt CO2e/yr)", "Emissions|CO2|Cars"),
     ("Battery pack price (USD/kWh)", "Price|Battery Pack"),
 )
 COMPARE_YEARS: tuple[int, ...] = (2025, 2030, 2035, 2040, 2050, 2060)

@@ -40,10 +40,7 @@ log = logging.getLogger("nevsim.web")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _NAME_RE = re.compile(NAME_PATTERN)
 _CACHE_SIZE = 8
-#: Deepest nesting an override may have (tables, lists and dotted-key parts each count one level). The
-#: deepest scenario setting is a handful of levels down (``uncertainty.correlations`` matrices: 6);
-#: far deeper input would exhaust Python's recursion limit in the scenario code (a 500, not a 422).
-_JOBS_KEPT = 200
+_JOBS_KEPT = 200  # finished jobs whose status the server keeps
 
 
 class RunNotFoundError(NevsimError):
