@@ -29,7 +29,10 @@ stock* of the region and powertrain (:func:`km_per_car_in_stock`, ``assumptions/
 China's plug-ins drive what the national NEV monitoring platform measured (12,400 km), its
 conventional cars and hybrids a km fitted so that the 2023–24 real-world car gasoline matches the
 observed one (EIA's apparent gasoline demand × the cars' share); the US's is FHWA's km per
-registered light-duty vehicle. It is not the buyers' running-cost km (the scenario's ``fleet.vkt_km_per_year``),
+registered light-duty vehicle. A region of a scenario file's ``[region]`` table may set its own km and
+factors (``fleet_km_per_car_in_stock`` …, :data:`nevsim.regionspec.FLEET_SETTINGS`), which replace the
+rows; the run metadata's ``fleet_values`` says where each value came from (:func:`fleet_value_sources`).
+It is not the buyers' running-cost km (the scenario's ``fleet.vkt_km_per_year``),
 which is part of the calibrated choice model (China's PHEVs: a utility factor fitted
 to *real-world* Chinese data, so no gap is applied to it). CO2 (Mt) is well-to-wheel, in three
 parts that sum to it::
@@ -42,15 +45,20 @@ parts that sum to it::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from math import gamma
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from nevsim.errors import InputError
 
-__all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "km_per_car_in_stock", "weibull_survival"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "fleet_value_sources", "km_per_car_in_stock",
+           "weibull_survival"]
 
 MAX_AGE = 60
 #: Yearly growth of car sales before 2010 for the age profile of the 2010 stock. Status U (nevsim
@@ -203,27 +211,40 @@ class EnergyFactors:
     TEST_CYCLE: ClassVar[EnergyFactors]
 
     @classmethod
-    def for_region(cls, code: str) -> EnergyFactors:
-        """The factors of region ``code`` (``CN``, ``US``, ``EU``); another code gets the ``default`` rows."""
-        from nevsim import assumptions
-
-        table = assumptions.energy_factors()
-        rows = table[table["region"] == code]
-        if rows.empty:
-            rows = table[table["region"] == "default"]
-        values = dict(zip(rows["name"], rows["value"].astype(float), strict=True))
-        missing = [f.name for f in fields(cls) if f.name not in values]
+    def for_region(cls, code: str, override: Mapping[str, float] | None = None) -> EnergyFactors:
+        """The factors of region ``code`` (``CN``, ``US``, ``EU``; another code gets the ``default`` rows),
+        each one named in ``override`` (a region's own, :meth:`nevsim.regionspec.RegionSpec.fleet_overrides`)
+        taking its place."""
+        values = {name: value for name, (value, _) in _energy_factor_rows(code).items()}
+        own = {f.name: float(override[f.name]) for f in fields(cls) if override and f.name in override}
+        missing = [f.name for f in fields(cls) if f.name not in values and f.name not in own]
         if missing:
-            raise InputError(f"energy_factors.{rows['region'].iloc[0]}", f"assumptions/energy_factors.csv lacks "
-                                                                        f"{', '.join(missing)} for this region.",
+            row = code if code in set(_energy_factor_table()["region"]) else "default"
+            raise InputError(f"energy_factors.{row}", f"assumptions/energy_factors.csv lacks "
+                                                      f"{', '.join(missing)} for this region.",
                              allowed=[f.name for f in fields(cls)])
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
+        return cls(**{f.name: own.get(f.name, values.get(f.name, 0.0)) for f in fields(cls)})
+
+
+def _energy_factor_table() -> pd.DataFrame:
+    from nevsim import assumptions
+
+    return assumptions.energy_factors()
+
+
+def _energy_factor_rows(code: str) -> dict[str, tuple[float, str]]:
+    """name → (value, region of the row) of ``energy_factors.csv`` for ``code``, else the ``default`` rows."""
+    table = _energy_factor_table()
+    rows = table[table["region"] == code]
+    if rows.empty:
+        rows = table[table["region"] == "default"]
+    return {str(n): (float(v), str(r)) for n, v, r in zip(rows["name"], rows["value"], rows["region"], strict=True)}
 
 
 EnergyFactors.TEST_CYCLE = EnergyFactors(0.0, 0.0, 0.0, 0.0)
 
 
-def km_per_car_in_stock(code: str) -> np.ndarray:
+def km_per_car_in_stock(code: str, override: Mapping[str, float] | None = None) -> np.ndarray:
     """Km per car in the model's stock per year of region ``code`` by powertrain (conventional,
     hybrid, PHEV, BEV; ``CN``, ``US``, ``EU``; another code gets the ``default`` rows), the fleet's
     activity behind its fuel, electricity and CO2.
@@ -231,25 +252,56 @@ def km_per_car_in_stock(code: str) -> np.ndarray:
     From ``assumptions/fleet_activity.csv`` (rows ``km_per_car_in_stock`` for conventional cars and
     hybrids, ``km_per_plugin_car_in_stock`` for PHEVs and BEVs, each with its source and status):
     km per car in use × the share of the stock in use. China's plug-ins are measured (the national
-    NEV monitoring platform), its conventional km is fitted to observed gasoline use.
+    NEV monitoring platform), its conventional km is fitted to observed gasoline use. A name in
+    ``override`` (a region's own km, :meth:`nevsim.regionspec.RegionSpec.fleet_overrides`) takes the
+    row's place.
     """
+    conv, plug = (_km_row(code, name)[0] if not (override and name in override) else float(override[name])
+                  for name in KM_NAMES)
+    return np.array([conv, conv, plug, plug])
+
+
+#: The rows of ``assumptions/fleet_activity.csv`` read by :func:`km_per_car_in_stock` (conventional and
+#: hybrid, plug-in).
+KM_NAMES: tuple[str, str] = ("km_per_car_in_stock", "km_per_plugin_car_in_stock")
+
+
+def _km_row(code: str, name: str) -> tuple[float, str]:
+    """(value, region of the row) of the every-year row ``name`` of ``code``, else of ``default``."""
     from nevsim import assumptions
 
     table = assumptions.fleet_activity()
-
     every_year = table[table["year"].isna()]  # (rows of one year are observations the fits are checked on)
+    rows = every_year[(every_year["name"] == name) & (every_year["region"] == code)]
+    if rows.empty:
+        rows = every_year[(every_year["name"] == name) & (every_year["region"] == "default")]
+    if len(rows) != 1:
+        raise InputError(f"fleet_activity.{code}.{name}", f"assumptions/fleet_activity.csv has {len(rows)} "
+                                                          "rows for every year (year left empty); one is needed.")
+    return float(rows["value"].iloc[0]), str(rows["region"].iloc[0])
 
-    def value(name: str) -> float:
-        rows = every_year[(every_year["name"] == name) & (every_year["region"] == code)]
-        if rows.empty:
-            rows = every_year[(every_year["name"] == name) & (every_year["region"] == "default")]
-        if len(rows) != 1:
-            raise InputError(f"fleet_activity.{code}.{name}", f"assumptions/fleet_activity.csv has {len(rows)} "
-                                                              "rows for every year (year left empty); one is needed.")
-        return float(rows["value"].iloc[0])
 
-    conv, plug = value("km_per_car_in_stock"), value("km_per_plugin_car_in_stock")
-    return np.array([conv, conv, plug, plug])
+def fleet_value_sources(code: str, override: Mapping[str, float] | None = None) -> dict[str, dict[str, Any]]:
+    """Where each fleet value of a run comes from (the run metadata's ``fleet_values``): name →
+    ``{"value": …, "source": …}``, the source ``"scenario file [region].<setting>"`` for a value in
+    ``override`` or ``"assumptions/<table>.csv, row <region>"`` (the code's row, else ``default``)."""
+    from nevsim.regionspec import FLEET_SETTINGS
+
+    setting = {table_name: name for name, table_name in FLEET_SETTINGS.items()}
+    factors = _energy_factor_rows(code)
+    out: dict[str, dict[str, Any]] = {}
+    for name in (*KM_NAMES, *(f.name for f in fields(EnergyFactors))):
+        if override and name in override:
+            out[name] = {"value": float(override[name]), "source": f"scenario file [region].{setting[name]}"}
+            continue
+        if name in KM_NAMES:
+            value, row = _km_row(code, name)
+            table = "fleet_activity"
+        else:
+            value, row = factors.get(name, (float("nan"), "missing"))
+            table = "energy_factors"
+        out[name] = {"value": value, "source": f"assumptions/{table}.csv, row {row}"}
+    return out
 
 
 def energy_and_emissions(

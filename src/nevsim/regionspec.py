@@ -45,6 +45,17 @@ SEGMENT_NAMES: tuple[str, ...] = ("mini", "small", "compact", "midsize", "large"
 TARGET_UNITS: tuple[str, ...] = ("percent", "g CO2/km")
 
 
+#: The fleet settings of a region (``[region]`` name → name in ``assumptions/fleet_activity.csv`` or
+#: ``energy_factors.csv``); each absent one is read from the table's row for the region's code.
+FLEET_SETTINGS: dict[str, str] = {
+    "fleet_km_per_car_in_stock": "km_per_car_in_stock",
+    "fleet_km_per_plugin_car_in_stock": "km_per_plugin_car_in_stock",
+    "fuel_real_world_gap": "fuel_real_world_gap",
+    "electricity_real_world_gap": "electricity_real_world_gap",
+    "gasoline_wtt_share": "gasoline_wtt_share",
+    "grid_upstream_share": "grid_upstream_share",
+}
+
 _Strict = Strict
 _years = year_path
 
@@ -157,6 +168,29 @@ class RegionSpec(_Strict):
     min_share_for_totals_pct: float = Field(
         1.0, ge=0.0, le=100.0,
         description="derive total sales as EV sales ÷ EV share only where the share is at least this (percent)")
+    # The fleet's activity and energy factors (None: assumptions/fleet_activity.csv and energy_factors.csv,
+    # the rows of `code`, else the `default` rows). Bounds (nevsim, U): km per car outside any country's
+    # average; a gap or share above 1 would more than double the fuel, electricity or CO2.
+    fleet_km_per_car_in_stock: float | None = Field(
+        None, ge=1000.0, le=50000.0,
+        description="km per conventional car or hybrid in the model's stock per year (the fleet's fuel and CO2, "
+                    "not the buyers' fleet.vkt_km_per_year); absent: fleet_activity.csv")
+    fleet_km_per_plugin_car_in_stock: float | None = Field(
+        None, ge=1000.0, le=50000.0,
+        description="km per PHEV or BEV in the model's stock per year; absent: fleet_activity.csv")
+    fuel_real_world_gap: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="real-world ÷ test-cycle fuel use − 1 (fraction); absent: energy_factors.csv")
+    electricity_real_world_gap: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="real-world ÷ test-cycle electricity use − 1 (fraction); absent: energy_factors.csv")
+    gasoline_wtt_share: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="well-to-tank CO2e of gasoline ÷ its tailpipe CO2 (fraction); absent: energy_factors.csv")
+    grid_upstream_share: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="life-cycle CO2e of a kWh at the consumer ÷ the grid path − 1 (fraction); "
+                    "absent: energy_factors.csv")
     energy: RegionEnergy = Field(default_factory=RegionEnergy)
     purchase_incentive: RegionIncentive = Field(
         default_factory=RegionIncentive,
@@ -166,6 +200,13 @@ class RegionSpec(_Strict):
     targets: list[RegionTarget] = Field(default_factory=list)
 
     check_paths = field_validator("history_total_car_sales_million", mode="after")(lambda cls, v: _years(v))
+
+    def fleet_overrides(self) -> dict[str, float]:
+        """The fleet settings this table sets, by their name in the assumption tables
+        (:data:`FLEET_SETTINGS`), for :func:`nevsim.fleet.km_per_car_in_stock` and
+        :meth:`nevsim.fleet.EnergyFactors.for_region`; settings left out are absent."""
+        return {table_name: float(getattr(self, setting)) for setting, table_name in FLEET_SETTINGS.items()
+                if getattr(self, setting) is not None}
 
     @field_validator("makers", mode="after")
     @classmethod

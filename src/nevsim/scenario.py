@@ -50,7 +50,7 @@ from pydantic import BaseModel, Field, StrictBool, ValidationError, field_valida
 
 from nevsim._schema import MAX_YEAR, MIN_YEAR, Strict, year_path
 from nevsim.errors import InputError
-from nevsim.regionspec import AllowedError, RegionSpec
+from nevsim.regionspec import FLEET_SETTINGS, AllowedError, RegionSpec
 
 __all__ = [
     "CHINA_ONLY",
@@ -761,7 +761,8 @@ class Scenario(_Strict):
         """The whole scenario as a plain dict (JSON types only).
 
         ``region_spec`` appears only for a region defined by a ``[region]`` table, so China's
-        resolved scenario (and its hash) is what it was before regions existed; likewise
+        resolved scenario (and its hash) is what it was before regions existed, and its fleet settings
+        (:data:`nevsim.regionspec.FLEET_SETTINGS`) only when set; likewise
         ``policy.known_at`` and ``policy.phev_plate_announced_year`` appear only when set, and
         ``calibration.segment_mix`` only when not ``"none"`` (the default run's hash is the one it
         had before the setting existed).
@@ -769,6 +770,10 @@ class Scenario(_Strict):
         out = self.model_dump(mode="json")
         if out.get("region_spec") is None:
             out.pop("region_spec", None)
+        else:  # the fleet settings only when set (the shipped regions' hashes are unchanged)
+            for setting in FLEET_SETTINGS:
+                if out["region_spec"].get(setting, 0) is None:
+                    out["region_spec"].pop(setting)
         for optional in ("known_at", "phev_plate_announced_year"):
             if out.get("policy", {}).get(optional, 0) is None:
                 out["policy"].pop(optional)

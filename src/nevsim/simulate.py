@@ -57,7 +57,13 @@ from nevsim.calibrate import (
 )
 from nevsim.consumers import Coefficients, running_cost_pv_cny, systematic_utility
 from nevsim.errors import InputError
-from nevsim.fleet import EnergyFactors, FleetState, energy_and_emissions, km_per_car_in_stock
+from nevsim.fleet import (
+    EnergyFactors,
+    FleetState,
+    energy_and_emissions,
+    fleet_value_sources,
+    km_per_car_in_stock,
+)
 from nevsim.makers import (
     RescaledNestedLogit,
     _maker_shares,
@@ -1113,7 +1119,9 @@ def run_years(
     cap = sc["policy.dual_credit.price_cap_cny_per_credit"]
     # km per car in stock for the fleet's energy (assumptions/fleet_activity.csv, fitted to observed fuel);
     # sc["fleet.vkt_km_per_year"] is the buyers' running-cost km only
-    vkt = np.broadcast_to(km_per_car_in_stock("CN" if region is None else region.spec.code), (D, 4))  # [D, P]
+    # (a [region] table's own km and factors replace the rows of its code)
+    fleet_code, fleet_own = ("CN", {}) if region is None else (region.spec.code, region.spec.fleet_overrides())
+    vkt = np.broadcast_to(km_per_car_in_stock(fleet_code, fleet_own), (D, 4))  # [D, P]
     pack_factor = sc["technology.china_pack_price_ratio"] * sc["technology.cny_per_usd"] if region is None \
         else np.full(D, region.pack_factor)
     price_slope = -coef.beta_price[:, None, None] / 1e4 * sc["policy.dual_credit.pass_through"][:, None, None]
@@ -1127,7 +1135,7 @@ def run_years(
         cap_use_factor = np.where(bounded, 100.0 / np.where(bounded, inputs.capacity, 1.0), np.nan)  # [year, maker]
     gasoline_kg = prm["gasoline_kg_co2_per_l"]
     l_per_bbl = prm["litres_per_barrel"]
-    energy_f = EnergyFactors.for_region("CN" if region is None else region.spec.code)  # real-world, well-to-tank
+    energy_f = EnergyFactors.for_region(fleet_code, fleet_own)  # real-world, well-to-tank
 
     for t, year in enumerate(years):
         year = int(year)
@@ -1973,6 +1981,8 @@ def _meta(scenario: Scenario, inputs: Inputs, cal: Calibration, trace: Trace, un
         "solver": {"credit_market": {**trace.diagnostics["credit_market"],
                                      "tolerance": "|excess| <= 1e-9 x (credits required + 1) or bracket < 1e-6 CNY"}},
         "sources": list(inputs.history.sources),
+        "fleet_values": fleet_value_sources(*(("CN", {}) if scenario.region_spec is None else  # CSV row or file
+                                              (scenario.region_spec.code, scenario.region_spec.fleet_overrides()))),
         "timing_s": timing,
     }
 

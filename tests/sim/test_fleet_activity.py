@@ -169,3 +169,25 @@ def test_a_region_missing_an_energy_factor_names_it(monkeypatch) -> None:
     with pytest.raises(InputError) as info:
         EnergyFactors.for_region("EU")
     assert "grid_upstream_share" in info.value.message and info.value.field == "energy_factors.EU"
+
+
+def test_a_regions_own_km_replaces_the_row() -> None:
+    """``override`` (a ``[region]`` table's km, by the CSV's names) replaces the row of the code or of
+    ``default``; a name left out keeps its row, names of other tables are ignored."""
+    np.testing.assert_array_equal(km_per_car_in_stock("US", {"km_per_plugin_car_in_stock": 9000.0}),
+                                  [18000.0, 18000.0, 9000.0, 9000.0])
+    np.testing.assert_array_equal(
+        km_per_car_in_stock("NO", {"km_per_car_in_stock": 11274.0, "fuel_real_world_gap": 0.5}),
+        [11274.0, 11274.0, 12000.0, 12000.0])
+    np.testing.assert_array_equal(km_per_car_in_stock("CN", {}), km_per_car_in_stock("CN"))
+
+
+def test_fleet_value_sources_name_the_row_or_the_file() -> None:
+    from nevsim.fleet import fleet_value_sources
+
+    out = fleet_value_sources("NO", {"km_per_car_in_stock": 11274.0})
+    assert out["km_per_car_in_stock"] == {"value": 11274.0, "source": "scenario file [region].fleet_km_per_car_in_stock"}
+    assert out["km_per_plugin_car_in_stock"] == {"value": 12000.0, "source": "assumptions/fleet_activity.csv, row default"}
+    assert out["gasoline_wtt_share"] == {"value": 0.18, "source": "assumptions/energy_factors.csv, row default"}
+    assert fleet_value_sources("CN")["km_per_car_in_stock"] == {"value": 8050.0,
+                                                                "source": "assumptions/fleet_activity.csv, row CN"}

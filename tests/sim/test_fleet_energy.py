@@ -105,7 +105,7 @@ def test_factor_table_rows_are_sourced() -> None:
 def _series(scenario: str, monkeypatch: pytest.MonkeyPatch, factors: EnergyFactors | None) -> pd.Series:
     with monkeypatch.context() as m:
         if factors is not None:
-            m.setattr(EnergyFactors, "for_region", classmethod(lambda cls, code: factors))
+            m.setattr(EnergyFactors, "for_region", classmethod(lambda cls, code, override=None: factors))
         s, _, _ = run_frames(scenario)
     return s.set_index(["variable", "year"])["value"]
 
@@ -151,3 +151,16 @@ def test_what_users_see_says_well_to_wheel_and_co2e() -> None:
               if row[1] == "Emissions|CO2|Cars"]
     assert len(labels) == 3
     assert all("WTW" in label or "well-to-wheel" in label for label in labels)
+
+
+def test_a_regions_own_factors_replace_the_rows() -> None:
+    """``EnergyFactors.for_region(code, override)``: each factor named in ``override`` replaces the row
+    of the code (or ``default``); the others keep their rows."""
+    eu = EnergyFactors.for_region("EU")
+    own = EnergyFactors.for_region("EU", {"fuel_real_world_gap": 0.5, "km_per_car_in_stock": 9000.0})
+    assert own.fuel_real_world_gap == 0.5
+    assert (own.electricity_real_world_gap, own.gasoline_wtt_share, own.grid_upstream_share) == (
+        eu.electricity_real_world_gap, eu.gasoline_wtt_share, eu.grid_upstream_share)
+    every = dict(zip(NAMES, (0.1, 0.2, 0.3, 0.4), strict=True))
+    assert EnergyFactors.for_region("NO", every) == EnergyFactors(0.1, 0.2, 0.3, 0.4)
+    assert EnergyFactors.for_region("NO", {}) == EnergyFactors.for_region("default")
