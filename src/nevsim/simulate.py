@@ -1518,12 +1518,10 @@ def _nev_carry_terms(cafc_sy: Any, shape: tuple[int, ...]) -> np.ndarray:
     hit = _CARRY_TERMS.get(id(cafc_sy))
     if hit is not None and hit[0] is cafc_sy:
         return hit[1]
-    conventional = (np.arange(shape[-1]) < 2)[None, :]
-    weight = np.broadcast_to(np.asarray(cafc_sy.weight_per_vehicle, float), shape)
-    target = np.divide(np.broadcast_to(np.asarray(cafc_sy.earned_per_vehicle, float), shape), weight,
-                       out=np.zeros(shape), where=weight > 0)
-    fuel = np.broadcast_to(np.asarray(cafc_sy.required_per_vehicle, float), shape)
-    terms = np.stack([np.where(conventional, fuel, 0.0).ravel(), np.where(conventional, target, 0.0).ravel()], -1)
+    from nevsim.policy.fleet import conventional_cafc_terms
+
+    conventional = np.broadcast_to((np.arange(shape[-1]) < 2)[None, :], shape)
+    terms = np.ascontiguousarray(conventional_cafc_terms(cafc_sy, conventional).reshape(-1, 2))
     terms.setflags(write=False)
     if len(_CARRY_TERMS) > 1024:
         _CARRY_TERMS.clear()

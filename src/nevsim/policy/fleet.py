@@ -116,6 +116,24 @@ class ChinaAccounts:
     cafc_result: ComplianceResult
 
 
+def conventional_cafc_terms(cafc: StandardYear, conventional: np.ndarray) -> np.ndarray:
+    """Per vehicle ``[..., 2]``: the CAFC standard's fuel ``F`` and factor × target ``T`` on conventional
+    cars (``conventional`` True), 0 on the others.
+
+    Order 53's NEV carry-forward condition (policy-facts A.5, V) compares a maker's conventional-car
+    CAFC with its target: ``Σ_conv n·F / Σ_conv n·factor·T ≤`` 123 / 120 / 115 %, so a maker's sales
+    times these terms give the ratio's numerator and denominator. Used by :func:`china_compliance`
+    and by the simulation's yearly loop (one matrix product over draws × makers).
+    """
+    shape = np.broadcast_shapes(np.shape(cafc.required_per_vehicle), np.shape(conventional))
+    weight = np.broadcast_to(np.asarray(cafc.weight_per_vehicle, float), shape)
+    target = np.divide(np.broadcast_to(np.asarray(cafc.earned_per_vehicle, float), shape), weight,
+                       out=np.zeros(shape), where=weight > 0)
+    fuel = np.broadcast_to(np.asarray(cafc.required_per_vehicle, float), shape)
+    conv = np.broadcast_to(np.asarray(conventional, bool), shape)
+    return np.stack([np.where(conv, fuel, 0.0), np.where(conv, target, 0.0)], -1)
+
+
 def china_compliance(year: int, fleet: Fleet, *, extend: str | None = None,
                      known_at: int | None = None) -> ChinaAccounts:
     """The annual NEV + CAFC accounting per maker, as MIIT publishes it.
@@ -133,9 +151,8 @@ def china_compliance(year: int, fleet: Fleet, *, extend: str | None = None,
     conventional = v.mask(*CONVENTIONAL_POWERTRAINS)
     # Conventional-only CAFC ratio for the NEV carry-forward condition.
     conv_units = s @ conventional.astype(float)
-    target_v = cafc.earned_per_vehicle / cafc.weight_per_vehicle  # factor × T_i
-    conv_fuel = s @ np.where(conventional, cafc.required_per_vehicle, 0.0)
-    conv_target = s @ np.where(conventional, target_v, 0.0)
+    terms = conventional_cafc_terms(cafc, conventional)
+    conv_fuel, conv_target = s @ terms[:, 0], s @ terms[:, 1]
     conv_ratio = np.divide(conv_fuel, conv_target, out=np.zeros_like(conv_fuel), where=conv_target > 0)
     allowed = china.nev_carry_forward_allowed(year, conv_ratio, extend=extend, known_at=known_at)
     nev_res = compliance(nev, s, carry_forward_allowed=allowed)
