@@ -28,3 +28,30 @@ def test_tax_base_is_the_price_after_the_subsidy_without_vat(year: int, vat: flo
     # no subsidy: the list price
     _, full0 = policy.tax_cny(year, veh)
     np.testing.assert_allclose(full0, 0.10 * veh.price_cny / (1.0 + vat), rtol=1e-12)
+
+
+def test_the_yearly_loop_taxes_the_subsidised_price(monkeypatch) -> None:
+    """The run itself passes each year's subsidy to the tax (the test above calls ``tax_cny`` directly,
+    so dropping the argument in the loop would have passed it)."""
+    import nevsim.simulate as sim
+
+    seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    original_tax, original_subsidy = sim._ChinaPolicy.tax_cny, sim._ChinaPolicy.subsidy_cny
+    paid: dict[int, np.ndarray] = {}
+
+    def subsidy(self, year, veh, *args, **kwargs):
+        out = original_subsidy(self, year, veh, *args, **kwargs)
+        paid[year] = np.array(out, copy=True)
+        return out
+
+    def tax(self, year, veh, subsidy=0.0):
+        seen[year] = (np.array(subsidy, copy=True), np.array(veh.price_cny, copy=True))
+        return original_tax(self, year, veh, subsidy)
+
+    monkeypatch.setattr(sim._ChinaPolicy, "subsidy_cny", subsidy)
+    monkeypatch.setattr(sim._ChinaPolicy, "tax_cny", tax)
+    sim.run_frames(load_scenario("china-current-policies", {"years.last": 2026}), makers=False)
+    for year in (2013, 2016, 2018):
+        given, _ = seen[year]
+        assert np.asarray(given).max() > 0, year  # the subsidy reached the tax
+        np.testing.assert_array_equal(np.broadcast_to(given, paid[year].shape), paid[year])
