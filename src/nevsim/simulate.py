@@ -1356,7 +1356,8 @@ def run_years(
         else:
             chargers = ev_stock / inputs.evs_per_charger[ti]
         # ---- subsidies' public cost (billion CNY): subsidy + purchase tax forgone
-        public_cost = ((subsidy + (tax_full - tax_due)) * sales)[..., 2:].sum((-1, -2)) / 1e9  # plug-ins
+        tax_forgone = tax_full - tax_due
+        public_cost = ((subsidy + tax_forgone) * sales)[..., 2:].sum((-1, -2)) / 1e9  # plug-ins
         trade_in_cost = (trade_in * sales).sum((-1, -2)) / 1e9 if np.ndim(trade_in) else zeros_d  # every new car
         # ---- 6. feedback
         ev_sales_total = sales[..., 2:].sum((-1, -2))
@@ -1378,7 +1379,7 @@ def run_years(
         # ---- record
         total_sales = sales_pt.sum(-1)
         trace.put("sales_pt", t, sales_pt)
-        _record_segment_mix(trace, t, n_years, sales, veh.battery_kwh, subsidy, tax_full - tax_due)
+        _record_segment_mix(trace, t, n_years, sales, veh.battery_kwh, subsidy, tax_forgone)
         trace.put("Sales|Cars|Total", t, total_sales)
         trace.put("Price|Credit|NEV", t, price if nev_sy is not None else np.zeros(D))
         trace.put("Price|Battery Pack", t, pack_usd)
