@@ -85,6 +85,12 @@ METHOD_DASHES: dict[str, str] = {"model": "solid", "logistic": "dash", "bass": "
 #: Height of one cutoff's panel in the back-test figure (pixels) and the panels per row.
 PANEL_HEIGHT_PX = 260
 PANEL_COLUMNS = 3
+#: The phone layout (:meth:`BacktestResult.plot` with ``columns=1``): one panel per row, each this
+#: high, used below :data:`NARROW_MAX_WIDTH_PX` of window width by the web page and by
+#: :meth:`BacktestResult.write_html`. Three panels a row on a 390 px phone were ≈ 90 px wide each,
+#: with the year labels turned and running into each other.
+NARROW_PANEL_HEIGHT_PX = 220
+NARROW_MAX_WIDTH_PX = 600
 
 #: Widest line of the back-test title (pixels): it must fit a 390 px wide phone, where the chart
 #: is at most ≈ 370 px wide and the title starts ≈ 12 px from its left edge (measured in chromium).
@@ -650,11 +656,13 @@ class BacktestResult:
                 f"{pooled['band_width_pp']:.1f} points, mean interval score {pooled['interval_score_pp']:.1f} "
                 f"(width plus 20 × the distance to an actual outside; lower is better) — {verdict}.{rough}")
 
-    def plot(self, *, title: str | None = None) -> go.Figure:
+    def plot(self, *, title: str | None = None, columns: int | None = None) -> go.Figure:
         """One small panel per cutoff on a shared y axis: the model's forecast in the EV colour with its
         5–95 % band (with draws), the baselines as thin grey lines of distinct dashes, a dotted line at
         the cutoff, and the observed shares (black) drawn last, over everything.
 
+        ``columns``: panels per row (default :data:`PANEL_COLUMNS`); ``columns=1`` is the phone
+        layout, one panel per row with its own year labels (:data:`NARROW_PANEL_HEIGHT_PX` high).
         The legend names the actuals and each method once (a click hides that method in every panel).
         Colours are :mod:`nevsim.report.palette`'s: model = EV share, actuals = observed, baselines grey.
         """
@@ -663,12 +671,17 @@ class BacktestResult:
 
         from nevsim.report import palette
 
+        if columns is not None and (isinstance(columns, bool) or not isinstance(columns, int) or columns < 1):
+            raise InputError("columns", f"must be a whole number ≥ 1, got {columns!r}")
         cutoffs = self.cutoffs
-        cols = min(PANEL_COLUMNS, len(cutoffs))
+        cols = min(PANEL_COLUMNS if columns is None else columns, len(cutoffs))
         rows = -(-len(cutoffs) // cols)
-        fig = make_subplots(rows=rows, cols=cols, shared_yaxes="all", shared_xaxes="all",
-                            horizontal_spacing=0.03, vertical_spacing=0.12 if rows > 1 else 0.0,
-                            subplot_titles=[f"cutoff {c}" for c in cutoffs])
+        narrow = cols == 1 and rows > 1
+        panel_px = NARROW_PANEL_HEIGHT_PX if narrow else PANEL_HEIGHT_PX
+        # one column: every panel keeps its year labels (the x ranges still match)
+        fig = make_subplots(rows=rows, cols=cols, shared_yaxes="all", shared_xaxes=False if narrow else "all",
+                            horizontal_spacing=0.03, vertical_spacing=(0.3 / rows if narrow else 0.12) if rows > 1
+                            else 0.0, subplot_titles=[f"cutoff {c}" for c in cutoffs])
         first = min(cutoffs) - MIN_HISTORY_YEARS
         act = self.actuals[self.actuals.index >= first]
         model_colour = palette.POWERTRAIN["EV"]
@@ -705,7 +718,7 @@ class BacktestResult:
                                      hovertemplate="%{y:.1f} %<extra>actual</extra>"), **where)
         text = title or self._title()
         lines = text.count("<br>") + 1
-        height = PANEL_HEIGHT_PX * rows + 140 + 20 * lines
+        height = panel_px * rows + 140 + 20 * lines
         fig.update_layout(
             # from the top (plotly centred a title of several lines in the top margin: they ran into the
             # panel titles); plotly puts the first line's baseline at y, so y is 12 px + one line down
@@ -718,18 +731,36 @@ class BacktestResult:
         )
         fig.update_yaxes(rangemode="tozero")
         for r in range(1, rows + 1):
-            fig.update_yaxes(title_text="EV share of new cars (%)", row=r, col=1)
+            fig.update_yaxes(title_text="EV share (%)" if narrow else "EV share of new cars (%)", row=r, col=1)
         fig.update_xaxes(title_text="year", row=rows)
         fig.update_xaxes(nticks=6)
+        if narrow:
+            fig.update_xaxes(matches="x", tickangle=0)
         fig.update_annotations(font_size=13)  # the panel titles
         return fig
 
     def write_html(self, path: str | Path) -> Path:
-        """:meth:`plot` as a self-contained page (plotly.js inlined) with the viewport tag for phones."""
+        """:meth:`plot` as a self-contained page (plotly.js inlined) with the viewport tag for phones.
+
+        A window narrower than :data:`NARROW_MAX_WIDTH_PX` (a phone) gets the one-column layout
+        (``plot(columns=1)``), on opening and when it is resized across that width.
+        """
+        import plotly.io as pio
+
         from nevsim.report.palette import with_viewport
 
+        wide, narrow = self.plot(), self.plot(columns=1)
+        # (plotly puts the div's id in place of {plot_id}, by plain text replacement)
+        script = ("var gd = document.getElementById('{plot_id}');"
+                  f"var figs = {{wide: {pio.to_json(wide)}, narrow: {pio.to_json(narrow)}}};"
+                  f"var query = window.matchMedia('(max-width: {NARROW_MAX_WIDTH_PX}px)');"
+                  "function pick() { var f = query.matches ? figs.narrow : figs.wide;"
+                  " Plotly.react(gd, f.data, f.layout); }"
+                  "if (query.matches) { pick(); }"
+                  "query.addEventListener('change', pick);")
         out = Path(path)
-        out.write_text(with_viewport(self.plot().to_html(include_plotlyjs=True, full_html=True)), encoding="utf-8")
+        out.write_text(with_viewport(wide.to_html(include_plotlyjs=True, full_html=True, post_script=script)),
+                       encoding="utf-8")
         return out
 
     def _title(self) -> str:

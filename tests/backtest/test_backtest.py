@@ -116,6 +116,22 @@ def test_plot_draws_actuals_and_one_fan_per_method(baselines_only: BacktestResul
     assert list(fan.x) == [2021, 2022, 2023, 2024, 2025] and list(fan.y) == [15.0] * 5
 
 
+def test_plot_in_one_column_keeps_the_panels_and_matches_their_years(baselines_only: BacktestResult) -> None:
+    """The phone layout (``columns=1``): the same traces, one panel a row, every panel's x axis
+    matching the first (its own year labels, the same years)."""
+    wide, narrow = baselines_only.plot(), baselines_only.plot(columns=1)
+    assert [(t.name, t.xaxis) for t in narrow.data] == [(t.name, t.xaxis) for t in wide.data]
+    assert narrow.layout.xaxis2.matches == "x" and narrow.layout.xaxis2.domain == narrow.layout.xaxis.domain
+    assert narrow.layout.yaxis2.domain[1] < narrow.layout.yaxis.domain[0]  # below it
+    assert wide.layout.xaxis2.domain[0] > wide.layout.xaxis.domain[1]  # (beside it)
+
+
+@pytest.mark.parametrize("columns", [0, -1, 1.5, True, "2"])
+def test_plot_refuses_columns_that_are_not_a_count(baselines_only: BacktestResult, columns: object) -> None:
+    with pytest.raises(InputError, match="columns"):
+        baselines_only.plot(columns=columns)  # type: ignore[arg-type]
+
+
 def test_summary_without_model_says_so(baselines_only: BacktestResult) -> None:
     text = baselines_only.summary()
     assert "Pooled MAE" in text and "baselines only" in text

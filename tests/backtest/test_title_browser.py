@@ -43,3 +43,27 @@ def test_title_fits_a_390px_phone(tmp_path: Path) -> None:
     assert max(box["lines"]) <= box["right"] - 10, box  # every line inside the chart, 10 px to spare
     assert len(box["lines"]) == 5  # the headline and four <sup> lines
     assert box["title_top"] >= box["top"] and box["title_bottom"] <= box["panels_top"] - 10, box
+
+
+def test_the_page_written_is_one_panel_a_row_on_a_phone(tmp_path: Path) -> None:
+    """``write_html``'s page picks the one-column layout in a 390 px window and three panels a row at
+    1,280 px (before, a phone got three ≈ 90 px panels with turned, colliding year labels)."""
+    from playwright.sync_api import sync_playwright
+
+    page_file = backtest("china-current-policies", cutoffs=[2018, 2019, 2020, 2021], methods=["model", "logistic"]
+                         ).write_html(tmp_path / "bt.html")
+    columns = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            for width in (390, 1280):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(page_file.as_uri())
+                page.wait_for_function("() => document.querySelectorAll('.draglayer .nsewdrag').length === 4")
+                page.wait_for_timeout(300)  # (the phone layout replaces the wide one just after it is drawn)
+                lefts = page.evaluate("""() => Array.from(document.querySelectorAll('.draglayer .nsewdrag'))
+                    .map((p) => Math.round(p.getBoundingClientRect().left))""")
+                columns[width] = len(set(lefts))
+        finally:
+            browser.close()
+    assert columns == {390: 1, 1280: 3}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import socket
 import threading
@@ -390,4 +391,40 @@ def test_compare_of_three_regions_fits_its_box(mc_server: str, page: Any) -> Non
     assert size["table"] <= size["box"], size
     assert size["tallest"] <= 80, size
     page.locator("#scenario-diff").screenshot(path=str(ARTIFACTS / "12-compare-regions.png"))
+    assert page.errors == []
+
+
+def test_backtest_page_on_a_phone_has_one_panel_a_row_with_readable_years(server: str, page: Any) -> None:
+    """On a 390 px phone the back-test chart is one panel a row, each panel most of the screen wide and
+    its year labels level and apart; turned wide again it goes back to three panels a row. Before,
+    three panels a row were ≈ 90 px wide each, with the year labels turned and running into each other."""
+    measure = """() => {
+        const gd = document.getElementById('fig-backtest');
+        const r = (el) => { const b = el.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+        const ticks = Array.from(gd.querySelectorAll('g.xaxislayer-above text')).map(r).filter((b) => b[2] > b[0]);
+        return {layout: gd.dataset.layout, plots: Array.from(gd.querySelectorAll('.draglayer .nsewdrag')).map(r),
+                ticks: ticks};
+    }"""
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.goto(f"{server}/backtest?go=true")
+        page.wait_for_selector("#fig-backtest[data-ready='1']")
+        page.locator("#fig-backtest").screenshot(path=str(ARTIFACTS / "07-backtest-phone.png"))
+        box = page.evaluate(measure)
+        assert box["layout"] == "narrow", box
+        assert len(box["plots"]) == 5 and len({round(p[0]) for p in box["plots"]}) == 1, box  # one column
+        assert min(p[2] - p[0] for p in box["plots"]) >= 200, box  # (the page's card leaves ≈ 310 px to the chart)
+        rows: dict[int, list[list[float]]] = {}
+        for tick in box["ticks"]:
+            rows.setdefault(round(tick[3]), []).append(tick)
+        assert len(rows) == 5, rows  # every panel has its own year labels
+        for labels in rows.values():  # level (one baseline a panel) and apart
+            labels.sort()
+            assert all(a[2] + 4 <= b[0] for a, b in itertools.pairwise(labels)), labels
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.wait_for_function("() => document.getElementById('fig-backtest').dataset.layout === 'wide'")
+        wide = page.evaluate(measure)
+        assert len({round(p[0]) for p in wide["plots"]}) == 3, wide
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
     assert page.errors == []

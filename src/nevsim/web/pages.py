@@ -912,4 +912,6 @@ def backtest_page(request: Request, scenario: Annotated[str | None, Query(max_le
                                                "logit_years": LOGIT_TREND_YEARS,
                                                "mae_cols": [str(c) for c in mae.columns],
                                                "mae_rows": [(str(i), list(r)) for i, r in zip(mae.index, mae.to_numpy(), strict=True)],
-                                               "figures": [{"id": "fig-backtest", "fig": fig}]})
+                                               # (a phone gets one panel a row: app.js renderPlots)
+                                               "figures": [{"id": "fig-backtest", "fig": fig,
+                                                            "narrow": bt.plot(columns=1)}]})

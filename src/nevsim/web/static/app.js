@@ -1,14 +1,24 @@
 // nevsim dashboard: draws the plotly figures of a page and drives the editor and run buttons.
 "use strict";
 
+// A figure with a phone layout (data-json-narrow: the back-test's one panel a row) uses it in a
+// window up to this wide, and switches when the window crosses that width.
+const NARROW = window.matchMedia("(max-width: 600px)");
+
+function drawPlot(div) {
+  const narrow = NARROW.matches && div.dataset.jsonNarrow;
+  const src = document.getElementById(narrow ? div.dataset.jsonNarrow : div.dataset.json);
+  if (!src) return;
+  const fig = JSON.parse(src.textContent);
+  const layout = Object.assign({}, fig.layout || {}, { autosize: true });
+  Plotly.react(div, fig.data || [], layout, { responsive: true, displaylogo: false })
+    .then(() => { div.dataset.ready = "1"; div.dataset.layout = narrow ? "narrow" : "wide"; });
+}
+
 function renderPlots() {
-  document.querySelectorAll("div.plot[data-json]").forEach((div) => {
-    const src = document.getElementById(div.dataset.json);
-    if (!src) return;
-    const fig = JSON.parse(src.textContent);
-    const layout = Object.assign({}, fig.layout || {}, { autosize: true });
-    Plotly.newPlot(div, fig.data || [], layout, { responsive: true, displaylogo: false })
-      .then(() => { div.dataset.ready = "1"; });
+  document.querySelectorAll("div.plot[data-json]").forEach(drawPlot);
+  NARROW.addEventListener("change", () => {
+    document.querySelectorAll("div.plot[data-json-narrow]").forEach(drawPlot);
   });
 }
 
