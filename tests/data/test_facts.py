@@ -92,6 +92,10 @@ def test_known_china_market_values():
     assert sorted(tesla_cap["value"]) == [950_000, 1_100_000]
     byd = m[(m["maker"] == "BYD") & (m["variable"] == "Maker sales")].set_index("year")["value"]
     assert byd[2024] == 4_272_145
+    bev_range = m[m["variable"] == "BEV average range (CPCA, CLTC)"].set_index("year")["value"]
+    assert bev_range.to_dict() == {2017: 280, 2018: 331, 2020: 425, 2022: 470, 2023: 509, 2024: 468, 2025: 528}
+    tax = m[m["variable"] == "NEV purchase tax exempted (STA)"].set_index("date")["value"]
+    assert tax["2022"] == 87.9 and tax["2023-03"] == 21.24
 
 
 def test_known_battery_prices():
