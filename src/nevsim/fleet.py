@@ -10,9 +10,18 @@ passenger vehicles) and shape ``k``. The identity ``stock(t) = stock(t−1) + sa
 scrappage(t)`` holds exactly (scrappage = Σ_v sales(v)·[S(t−1−v) − S(t−v)]).
 
 The stock is seeded at the end of the first year with ``stock_2010_million`` cars: vintages
-before the first year are all conventional, their sales assumed to have grown 15 % a year
-(China's car sales grew faster than that in the 2000s; the age profile matters little by
-the 2020s), scaled to the seed.
+before the first year are all conventional, their sales assumed to have grown by ``g`` a year
+(the scenario's ``fleet.pre_sample_growth``), scaled to the seed::
+
+    seed(a) ∝ (1 + g)^(−a) · S(a),   a = 1 … MAX_AGE − 1,   Σ_a seed(a) = stock_2010 − sales(first year)
+
+``g`` sets the age profile of the seed and so when its cars leave: a young seed (China, ``g`` =
+0.15: car sales grew faster than that in the 2000s) scraps little for a decade; a mature market's
+seed (US, EU) is older, its ``g`` chosen so that the seed's mean age (:func:`seed_mean_age_years`)
+equals the observed mean age of the stock around 2010 (sources in the scenario files). With
+``g`` = 0.15 for the US and EU the seed was too young: little was scrapped in the 2010s, then the
+seed's vintages all reached the steep part of a shape-4 survival curve together and the stock fell
+from 2019 while the observed stocks kept rising (docs/model.md, "Car stock").
 
 Energy per year, real-world (design §3.4; factors per region in
 ``assumptions/energy_factors.csv``, :class:`EnergyFactors`): the vehicle table's fuel and
@@ -58,12 +67,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["EnergyFactors", "FleetState", "energy_and_emissions", "fleet_value_sources", "km_per_car_in_stock",
-           "weibull_survival"]
+           "seed_mean_age_years", "weibull_survival"]
 
 MAX_AGE = 60
-#: Yearly growth of car sales before 2010 for the age profile of the 2010 stock. Status U (nevsim
-#: assumption, no source): it only shapes the starting vintages, whose scrappage fades out within
-#: the fleet's life.
+#: Default yearly growth of car sales before 2010 for the age profile of the 2010 stock (the scenario
+#: field ``fleet.pre_sample_growth`` sets it per region). Status U (nevsim assumption for China, whose
+#: car sales grew faster than that in the 2000s).
 PRE_SAMPLE_GROWTH = 0.15
 
 
@@ -73,6 +82,31 @@ def weibull_survival(age_years: np.ndarray, mean_life_years: np.ndarray | float,
     eta = np.asarray(mean_life_years, dtype=float) / np.vectorize(gamma)(1.0 + 1.0 / k)
     a = np.maximum(np.asarray(age_years, dtype=float), 0.0)
     return np.exp(-((a / eta) ** k))
+
+
+def _seed_vintages(mean_life_years: np.ndarray | float, shape: np.ndarray | float, seed_stock: np.ndarray | float,
+                   first_year_sales: np.ndarray | float, pre_sample_growth: np.ndarray | float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(cars sold in each pre-sample vintage ``[draw, age 1 … MAX_AGE − 1]`` as of the end of the first
+    year, survival ``[draw, age 0 … MAX_AGE − 1]``): the seed of :meth:`FleetState.seeded` (module
+    docstring); the cars still on the road are ``sold · S(age)``."""
+    ages = np.arange(MAX_AGE)
+    surv = weibull_survival(ages[None, :], np.reshape(mean_life_years, (-1, 1)), np.reshape(shape, (-1, 1)))
+    g = np.reshape(np.asarray(pre_sample_growth, dtype=float), (-1, 1))
+    rel = (1.0 + g) ** (-ages[None, 1:].astype(float))  # [draw or 1, age 1..]
+    survived_rel = (rel * surv[:, 1:]).sum(-1)
+    scale = np.maximum(np.asarray(seed_stock, dtype=float) - np.asarray(first_year_sales, dtype=float), 0.0) \
+        / survived_rel
+    return np.reshape(scale, (-1, 1)) * rel, surv
+
+
+def seed_mean_age_years(mean_life_years: float, shape: float, seed_stock: float, first_year_sales: float,
+                        pre_sample_growth: float) -> float:
+    """Mean age (years) of the seeded stock at the end of the first year, the first year's sales at age 0:
+    ``Σ_a a·cars(a) / Σ_a cars(a)``. The check of ``fleet.pre_sample_growth`` against the observed mean age."""
+    sold, surv = _seed_vintages(mean_life_years, shape, seed_stock, first_year_sales, pre_sample_growth)
+    cars = np.concatenate([[float(first_year_sales)], sold[0] * surv[0, 1:]])
+    return float((cars * np.arange(MAX_AGE)).sum() / cars.sum())
 
 
 @dataclass
@@ -129,24 +163,21 @@ class FleetState:
         seed_stock: np.ndarray,
         first_year_sales: np.ndarray,
         ice_fuel_l_per_100km: np.ndarray,
+        pre_sample_growth: np.ndarray | float = PRE_SAMPLE_GROWTH,
     ) -> FleetState:
         """A fleet of conventional cars before the first year (see module docstring).
 
         ``seed_stock`` is the stock wanted at the end of the first year, ``first_year_sales``
         that year's total sales (both ``[draw]``); the first year's own sales are added by
         :meth:`step`, so the pre-sample vintages are scaled to ``seed_stock − first_year_sales``.
+        ``pre_sample_growth`` (``[draw]`` or one value): yearly growth of sales before the first year.
         """
-        ages = np.arange(MAX_AGE)
-        surv = weibull_survival(ages[None, :], np.reshape(mean_life_years, (-1, 1)), np.reshape(shape, (-1, 1)))
+        sold, surv = _seed_vintages(mean_life_years, shape, seed_stock, first_year_sales, pre_sample_growth)
         surv = np.broadcast_to(surv, (draws, MAX_AGE)).copy()
-        # vintages aged 1..MAX_AGE-1 at the end of the first year; after this year's shift they
-        # sit at ages 1.. with survival surv[age]
-        rel = (1.0 + PRE_SAMPLE_GROWTH) ** (-ages[1:].astype(float))
-        survived_rel = (rel[None, :] * surv[:, 1:]).sum(-1)
-        scale = np.maximum(seed_stock - first_year_sales, 0.0) / survived_rel
         vint = np.zeros((draws, MAX_AGE, 16))
-        # stored one age younger: step() ages everything by one year before adding new sales
-        vint[:, : MAX_AGE - 1, 0] = (scale[:, None] * rel[None, :])
+        # vintages aged 1..MAX_AGE-1 at the end of the first year, stored one age younger: step() ages
+        # everything by one year before adding new sales
+        vint[:, : MAX_AGE - 1, 0] = sold
         fuel_i = np.reshape(ice_fuel_l_per_100km, (-1, 1))
         vint[..., 4] = vint[..., 0] * fuel_i
         vint[..., 12] = vint[..., 4]

@@ -386,6 +386,11 @@ class Fleet(_Strict):
     stock_2010_million: Number = Field(
         60.0, ge=1.0, le=500.0, description="passenger-car stock at the end of the first year (million vehicles)"
     )
+    pre_sample_growth: Number = Field(
+        0.15, ge=-0.2, le=0.5,
+        description="yearly growth of car sales before the first year (fraction), which sets the age profile of the "
+                    "seed stock: 0.15 for China (U); US and EU from the observed mean age of the stock (D)"
+    )
 
 
 class Makers(_Strict):

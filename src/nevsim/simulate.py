@@ -1078,7 +1078,7 @@ def run_years(
     ice_fuel0 = float(np.nanmean(inputs.table.fuel_l_per_100km[:, 0]))
     stock0 = sc["fleet.stock_2010_million"] * 1e6
     fleet = FleetState.seeded(D, sc["fleet.mean_life_years"], sc["fleet.weibull_shape"],
-                              stock0, first_total, np.full(D, ice_fuel0))
+                              stock0, first_total, np.full(D, ice_fuel0), sc["fleet.pre_sample_growth"])
     hist_ev0 = _nz(hist.bev_stock[0]) + _nz(hist.phev_stock[0])
     stock_share_prev = max(hist_ev0, 1.0) / stock0
     chargers_prev = np.full(D, np.nan)

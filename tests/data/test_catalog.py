@@ -18,7 +18,7 @@ def test_catalog_rows_and_columns():
     datasets = cat[cat["kind"] == "dataset"]
     assert set(datasets["licence"]) == {"CC BY 4.0"} and len(datasets) == 4
     assert set(cat.loc[cat["kind"] == "fact table", "name"]) == {"targets", "china_market", "battery_prices",
-                                                                    "china_ev_segments", "sources"}
+                                                                    "china_ev_segments", "car_stock", "sources"}
     for name in data.dataset_names():
         assert by.loc[name, "rows"] == len(data.load(name))
 
@@ -26,6 +26,6 @@ def test_catalog_rows_and_columns():
 def test_schema_is_declared_for_every_table():
     schema = data.schema()
     assert set(schema["table"]) == {"iea", "owid", "targets", "china_market", "battery_prices",
-                                   "china_ev_segments", "sources"}
+                                   "china_ev_segments", "car_stock", "sources"}
     assert schema["description"].str.len().gt(0).all()
     assert set(schema["dtype"]) <= {"str", "int", "float", "bool"}

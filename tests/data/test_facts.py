@@ -7,7 +7,7 @@ from nevsim import data
 from nevsim.data._tables import read_fact, validate
 from nevsim.errors import DataIntegrityError
 
-FACTS = ["targets", "china_market", "battery_prices", "china_ev_segments", "sources"]
+FACTS = ["targets", "china_market", "battery_prices", "china_ev_segments", "car_stock", "sources"]
 
 
 @pytest.mark.parametrize("name", FACTS)

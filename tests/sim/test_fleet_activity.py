@@ -127,11 +127,14 @@ def test_buyers_km_does_not_move_the_fleets_activity() -> None:
 
 
 def test_us_gasoline_residual_is_bounded(series: dict[str, pd.DataFrame]) -> None:
-    """US light-duty gasoline of 2019 within 15 % of EIA's (8.52 mb/d); the model is 12 % low. The km
+    """US light-duty gasoline of 2019 within 20 % of EIA's (8.52 mb/d); the model is 16 % low. The km
     (18,000) matches FHWA and EIA (18,054 and 18,910 km): the residual is the vehicle table's fuel
-    use (car-like, about 8.2 L/100 km real-world against EIA's 10.6 on the road), not the activity."""
+    use (car-like, about 8.2 L/100 km real-world against EIA's 10.6 on the road), not the activity.
+    It was 12 % low (within the former 15 %) while the stock was 285 M, 13 % above FHWA's 253 M light-duty
+    vehicles; with sourced survival the 2019 stock is 270 M (test_car_stock.py), and the gap is the
+    fuel use's alone."""
     obs = _observed("US", "observed_ldv_gasoline_kbd")[2019]
-    assert series["US"].loc[2019, "Fuel|Cars|Gasoline"] == pytest.approx(obs, rel=0.15)
+    assert series["US"].loc[2019, "Fuel|Cars|Gasoline"] == pytest.approx(obs, rel=0.20)
 
 
 def test_eu_car_co2_matches_eurostat(series: dict[str, pd.DataFrame]) -> None:

@@ -19,6 +19,7 @@ Datasets (``load(name)``):
 ``china_market``               China market facts (CAAM, exports, chargers, makers)
 ``battery_prices``             BNEF battery pack prices with their dollar year
 ``china_ev_segments``          China's BEV / plug-in sales by size class (A00, A0, …) by year
+``car_stock``                  observed car stocks (FHWA, ACEA/Eurostat, MPS/NBS, IEA-implied) by year
 ``sources``                    source_key → citation and URL for the fact tables
 ============================== ============================================================
 

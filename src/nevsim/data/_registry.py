@@ -108,7 +108,7 @@ def schema(table: str | None = None) -> pd.DataFrame:
     allowed, description).
 
     ``table`` is a schema name: ``iea``, ``owid``, ``targets``, ``china_market``,
-    ``battery_prices`` or ``sources``. Returns a copy.
+    ``battery_prices``, ``china_ev_segments``, ``car_stock`` or ``sources``. Returns a copy.
     """
     frame = _schema()
     if table is not None:
