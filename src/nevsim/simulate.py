@@ -1075,10 +1075,9 @@ def run_years(
     # ---- state
     sc = inputs.scalars
     first_total = inputs.total_car_sales[0].copy()
-    ice_fuel0 = float(np.nanmean(inputs.table.fuel_l_per_100km[:, 0]))
     stock0 = sc["fleet.stock_2010_million"] * 1e6
     fleet = FleetState.seeded(D, sc["fleet.mean_life_years"], sc["fleet.weibull_shape"],
-                              stock0, first_total, np.full(D, ice_fuel0), sc["fleet.pre_sample_growth"])
+                              stock0, first_total, seed_fuel_l_per_100km(inputs, D), sc["fleet.pre_sample_growth"])
     hist_ev0 = _nz(hist.bev_stock[0]) + _nz(hist.phev_stock[0])
     stock_share_prev = max(hist_ev0, 1.0) / stock0
     chargers_prev = np.full(D, np.nan)
@@ -1417,6 +1416,24 @@ def run_years(
     if calibration is None:
         calibration = _make_calibration(inputs, trace, years[:n_hist], fit_a, fit_b, fit_lnss, fit_ok, fit_seg)
     return trace, calibration
+
+
+def seed_fuel_l_per_100km(inputs: Inputs, draws: int) -> np.ndarray:
+    """Test-cycle fuel use (L/100 km) of the cars in the seed stock ``[draw]``: the first year's new
+    conventional car, ``Σ_s w_s · fuel(first year, s, ICE)``, with ``w`` the region's segment mix
+    of car sales (``segment_sales_share``; the US table's, larger cars, for the US) and the year's
+    fuel use (the table's 2020 values raised by the ICE efficiency path before 2020,
+    :func:`nevsim.technology.vehicle_paths`, with the region's ``fuel_use_ratio``).
+
+    Every pre-sample vintage gets it (U: no path before the first year; older cars used more fuel,
+    so the seed's use is a lower bound). Before 2026-12-01 the seed took the unweighted mean of the
+    table's 2020 values, 6.44 L/100 km for every region: the US seed got China's car mix at 2020
+    efficiency (≈ 8.4 L/100 km with the US mix in 2010), and US gasoline came out 16 % below EIA's.
+    """
+    fuel = np.asarray(inputs.vehicle_paths.fuel_l_per_100km[0], dtype=float)[..., 0]  # [draw or 1, segment]
+    w = np.asarray(inputs.table.segment_sales_share, dtype=float)
+    seed = (fuel * w).sum(-1) / w.sum()
+    return np.broadcast_to(seed, (draws,)).astype(float)
 
 
 def _record_segment_mix(trace: Trace, t: int, n_years: int, sales: np.ndarray, battery_kwh: np.ndarray,
