@@ -125,3 +125,54 @@ def test_comparison_colours_regions_as_the_palette_does():
     lines = {t.name: t.line.color for t in fig.data if t.mode == "lines"}
     assert lines == {"China (CN)": palette.REGION["CN"], "EU27 (EU)": palette.REGION["EU"]}
     assert all(t.marker.color == palette.TARGET for t in fig.data if t.name and t.name.endswith("targets"))
+
+
+def _short(name: str, **overrides: object):
+    import nevsim
+    from nevsim.scenario import load_scenario
+
+    return nevsim.run(load_scenario(name, {"years": {"last": 2030}, **overrides}))
+
+
+def test_two_scenarios_of_one_region_are_two_columns(tmp_path: Path):
+    """API QA (tutorial notebook): two runs of China were pooled into one column, their median (the
+    default's 79.1 and the tax case's 85.0 gave 82.0 for 2030, with no warning). Each run is now its
+    own column, equal to its own EV share, and the page draws both, the second dashed."""
+    base = _short("china-current-policies")
+    taxed = _short("china-current-policies", **{"policy": {"subsidies": {"tax_exemption_extend_to_year": 2030}}})
+    other = _short("china-no-dual-credit")
+    eu = _short("eu-current-policies")
+    wide = compare.share_table([base, taxed, other, eu])
+    h = str(taxed.meta["scenario_hash"])[:8]
+    b = str(base.meta["scenario_hash"])[:8]
+    assert list(wide.columns) == [f"china-current-policies (CN, {b})", f"china-current-policies (CN, {h})",
+                                  "china-no-dual-credit (CN)", "EU"] and wide.columns.name == "run"
+    for label, run in zip(wide.columns, (base, taxed, other, eu), strict=True):
+        own = run.series[run.series["variable"] == compare.SHARE].set_index("year")["value"]
+        pd.testing.assert_series_equal(wide[label], own, check_names=False)
+    assert wide.loc[2030].iloc[1] > wide.loc[2030].iloc[0]  # (the tax case sells more EVs: not pooled)
+    assert wide.attrs["runs"]["EU"] == {"scenario": "eu-current-policies", "region": "EU"}
+    fig = compare._figure([base, other], compare.targets_table([base, other]))
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert [t.name for t in lines] == ["china-current-policies (CN)", "china-no-dual-credit (CN)"]
+    assert [t.line.dash for t in lines] == ["solid", "dash"]
+    assert len([t for t in fig.data if t.name and t.name.endswith("targets")]) == 1  # China's targets once
+    compare.write_comparison([base, other], tmp_path)
+    page = (tmp_path / "comparison.html").read_text(encoding="utf-8")
+    assert "<th>china-no-dual-credit (CN)</th>" in page
+
+
+def test_regions_of_one_run_each_keep_their_codes():
+    wide = compare.share_table([_short("china-current-policies"), _short("eu-current-policies")])
+    assert list(wide.columns) == ["CN", "EU"] and wide.columns.name == "region"
+
+
+def test_the_same_run_twice_is_refused():
+    import pytest
+
+    from nevsim.errors import InputError
+
+    run = _short("china-current-policies")
+    with pytest.raises(InputError, match="same scenario of the same region") as info:
+        compare.share_table([run, run])
+    assert info.value.field == "runs"

@@ -19,8 +19,8 @@ from nevsim.results import CSV_FLOAT_FORMAT
 if TYPE_CHECKING:
     from nevsim.results import Results
 
-__all__ = ["COMPARISON_FILES", "left_out_text", "series_table", "share_table", "targets_display", "targets_table",
-           "write_comparison"]
+__all__ = ["COMPARISON_FILES", "columns", "left_out_text", "series_table", "share_table", "targets_display",
+           "targets_table", "write_comparison"]
 
 SHARE = "Sales Share|Cars|EV"
 COMPARISON_FILES = ("comparison.csv", "targets.csv", "comparison.html")
@@ -31,14 +31,63 @@ def series_table(runs: list[Results]) -> pd.DataFrame:
     return pd.concat([r.series for r in runs], ignore_index=True)
 
 
+def columns(runs: list[Results]) -> list[tuple[str, Results, str]]:
+    """``(label, run, region code)`` for each region of each run, in the runs' order: the label is
+    the region code (``CN``) when no other run has that region, else ``scenario (CN)``, and
+    ``scenario (CN, hash)`` (the first 8 characters of the scenario hash) when two runs of one
+    region share their scenario name too (a run made with overrides keeps its base's name).
+
+    Raises InputError when two runs are the same scenario (same hash) of the same region: their
+    columns would be one column twice.
+    """
+    from collections import Counter
+
+    from nevsim.errors import InputError
+
+    pairs = [(r, str(code)) for r in runs for code in dict.fromkeys(r.series["region"])]
+    by_region = Counter(code for _, code in pairs)
+    by_name = Counter((str(r.meta.get("scenario")), code) for r, code in pairs)
+    out: list[tuple[str, Results, str]] = []
+    for r, code in pairs:
+        name = str(r.meta.get("scenario"))
+        if by_region[code] == 1:
+            label = code
+        elif by_name[(name, code)] == 1:
+            label = f"{name} ({code})"
+        else:
+            label = f"{name} ({code}, {str(r.meta.get('scenario_hash', ''))[:8]})"
+        out.append((label, r, code))
+    seen = Counter(label for label, _, _ in out)
+    twice = [label for label, n in seen.items() if n > 1]
+    if twice:
+        raise InputError("runs", f"two runs are the same scenario of the same region ({twice[0]}): compare "
+                                 "different scenarios, or change one (overrides), so each column is its own run",
+                         allowed=["runs of different regions", "different scenarios (names or settings) of a region"])
+    return out
+
+
 def share_table(runs: list[Results], variable: str = SHARE) -> pd.DataFrame:
-    """``variable`` (default: EV share of new cars, percent) by year (rows) and region code (columns); median over draws."""
-    s = series_table(runs)
-    s = s[s["variable"] == variable]
-    wide = s.groupby(["year", "region"])["value"].median().unstack("region")
-    order = list(dict.fromkeys(code for r in runs for code in r.regions))  # the runs' order (CN, US, EU)
-    wide = wide[[c for c in order if c in wide.columns]]
+    """``variable`` (default: EV share of new cars, percent) by year (rows) and run (columns); median over draws.
+
+    A column per region of each run, labelled as :func:`columns` says: the region code (``CN``,
+    ``US``, ``EU``) when each region comes from one run, ``scenario (CN)`` when several runs
+    share a region (before 2026-12-01 such runs were pooled into one column, their median: two
+    scenarios of China gave one number between theirs). ``attrs["runs"]`` maps each column to its
+    ``scenario`` and ``region``.
+    """
+    cols = columns(runs)
+    data: dict[str, pd.Series] = {}
+    for label, run, code in cols:
+        s = run.series
+        s = s[(s["variable"] == variable) & (s["region"] == code)]
+        data[label] = s.groupby("year")["value"].median()
+    wide = pd.DataFrame(data, columns=[label for label, _, _ in cols])
+    wide.index.name = "year"
+    wide.columns.name = "region" if all(label == code for label, _, code in cols) else "run"
+    wide = wide.dropna(axis=1, how="all")
     wide.attrs["unit"] = "percent" if variable.startswith("Sales Share") else ""
+    wide.attrs["runs"] = {label: {"scenario": run.meta.get("scenario"), "region": code} for label, run, code in cols
+                          if label in wide.columns}
     return wide
 
 
@@ -87,16 +136,25 @@ def _figure(runs: list[Results], targets: pd.DataFrame) -> Any:
     wide = share_table(runs)
     fig = go.Figure()
     others = ("#1b7837", "#8c510a", "#35978f", "#762a83")  # regions from scenario files (no standard hue)
-    for i, code in enumerate(wide.columns):
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash")  # a region's second, third, … run
+    runs_of = {label: run for label, run, _ in columns(runs)}
+    drawn: dict[str, int] = {}  # region code → its runs drawn so far
+    for i, label in enumerate(wide.columns):
+        code = wide.attrs["runs"][label]["region"]
         color = palette.REGION.get(code, others[i % len(others)])  # the same colour for a region on every page
-        fig.add_trace(go.Scatter(x=wide.index, y=wide[code], name=f"{region_name(code)} ({code})",
-                                 mode="lines", line={"color": color}))
-        run = next(r for r in runs if code in r.regions)
+        nth = drawn.get(code, 0)
+        drawn[code] = nth + 1
+        shown = f"{region_name(code)} ({code})" if label == code else label
+        fig.add_trace(go.Scatter(x=wide.index, y=wide[label], name=shown, mode="lines",
+                                 line={"color": color, "dash": dashes[nth % len(dashes)]}))
+        run = runs_of[label]
         hist = run.meta.get("history_last_year")
         if hist is not None:
-            h = wide[code][wide.index <= hist]
+            h = wide[label][wide.index <= hist]
             fig.add_trace(go.Scatter(x=h.index, y=h, mode="markers", marker={"color": color, "size": 5},
-                                     name=f"{code} history (calibrated)", showlegend=False))
+                                     name=f"{shown} history (calibrated)", showlegend=False))
+        if nth:  # (a region's targets once)
+            continue
         name = region_name(code)
         pct = targets[(targets["region"].isin([name, code])) & (targets["unit"] == "percent")
                       & (targets["compared_variable"] == SHARE)]
@@ -136,7 +194,8 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
 
     shown = share.loc[years].round(1)
     shown = pd.DataFrame({"year": [str(y) for y in shown.index],
-                          **{f"{region_name(c)} ({c})": [f"{v:.1f}" for v in shown[c]] for c in shown.columns}})
+                          **{(f"{region_name(c)} ({c})" if share.columns.name == "region" else c):
+                             [f"{v:.1f}" for v in shown[c]] for c in shown.columns}})
     runs_text = html.escape(", ".join(str(r.meta.get("scenario")) for r in runs))
     body = (f"<header><h1>nevsim — regions compared</h1><dl><dt>runs</dt><dd>{runs_text}</dd></dl></header><main>"
             "<section><p class='note'>EV share of new cars (IEA basis: BEV + PHEV); history years (shaded) are "
