@@ -31,6 +31,7 @@ that are electric (2025: 53 % for China). The two agree to within 0.1 point wher
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -671,8 +672,17 @@ class BacktestResult:
 
         from nevsim.report import palette
 
-        if columns is not None and (isinstance(columns, bool) or not isinstance(columns, int) or columns < 1):
-            raise InputError("columns", f"must be a whole number ≥ 1, got {columns!r}")
+        if columns is not None:
+            given = columns
+            try:
+                if isinstance(given, bool):
+                    raise TypeError
+                columns = operator.index(given)  # (any integer type: numpy's too)
+            except TypeError:
+                columns = 0
+            if columns < 1:
+                raise InputError("columns", f"must be a whole number ≥ 1, got {given!r}",
+                                 allowed=["1 (a phone)", "2", "3 (default)"])
         cutoffs = self.cutoffs
         cols = min(PANEL_COLUMNS if columns is None else columns, len(cutoffs))
         rows = -(-len(cutoffs) // cols)
@@ -750,9 +760,11 @@ class BacktestResult:
         from nevsim.report.palette import with_viewport
 
         wide, narrow = self.plot(), self.plot(columns=1)
-        # (plotly puts the div's id in place of {plot_id}, by plain text replacement)
+        # (plotly puts the div's id in place of {plot_id}, by plain text replacement; the wide figure is
+        # the page's own, taken from the drawn div, so its JSON is in the page once)
         script = ("var gd = document.getElementById('{plot_id}');"
-                  f"var figs = {{wide: {pio.to_json(wide)}, narrow: {pio.to_json(narrow)}}};"
+                  "var figs = {wide: {data: gd.data, layout: JSON.parse(JSON.stringify(gd.layout))},"
+                  f" narrow: {pio.to_json(narrow)}}};"
                   f"var query = window.matchMedia('(max-width: {NARROW_MAX_WIDTH_PX}px)');"
                   "function pick() { var f = query.matches ? figs.narrow : figs.wide;"
                   " Plotly.react(gd, f.data, f.layout); }"

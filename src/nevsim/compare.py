@@ -33,36 +33,42 @@ def series_table(runs: list[Results]) -> pd.DataFrame:
 
 def columns(runs: list[Results]) -> list[tuple[str, Results, str]]:
     """``(label, run, region code)`` for each region of each run, in the runs' order: the label is
-    the region code (``CN``) when no other run has that region, else ``scenario (CN)``, and
+    the region code (``CN``) when no other run has that region, else ``scenario (CN)``;
     ``scenario (CN, hash)`` (the first 8 characters of the scenario hash) when two runs of one
-    region share their scenario name too (a run made with overrides keeps its base's name).
+    region share their scenario name too (a run made with overrides keeps its base's name); and
+    ``scenario (CN, run id)`` (its first 8 characters) when they share the scenario itself (a
+    deterministic and a Monte Carlo run, two seeds, two versions).
 
-    Raises InputError when two runs are the same scenario (same hash) of the same region: their
-    columns would be one column twice.
+    Raises InputError (``runs``) for no runs, and for one run given twice (the same run id or
+    object): its columns would be one column twice.
     """
     from collections import Counter
 
     from nevsim.errors import InputError
 
-    pairs = [(r, str(code)) for r in runs for code in dict.fromkeys(r.series["region"])]
-    by_region = Counter(code for _, code in pairs)
-    by_name = Counter((str(r.meta.get("scenario")), code) for r, code in pairs)
+    if not runs:
+        raise InputError("runs", "no runs to compare", allowed=["one or more results (nevsim.run(...))"])
+    ids = [str(r.meta.get("run_id") or id(r)) for r in runs]
+    twice = [i for i, n in Counter(ids).items() if n > 1]
+    if twice:
+        raise InputError("runs", f"run {twice[0][:8]} is given twice: compare different runs",
+                         allowed=["runs of different regions", "different runs (scenarios, settings, draws) of a region"])
+    pairs = [(r, rid, str(code)) for r, rid in zip(runs, ids, strict=True) for code in dict.fromkeys(r.series["region"])]
+    by_region = Counter(code for _, _, code in pairs)
+    by_name = Counter((str(r.meta.get("scenario")), code) for r, _, code in pairs)
+    by_hash = Counter((str(r.meta.get("scenario_hash")), code) for r, _, code in pairs)
     out: list[tuple[str, Results, str]] = []
-    for r, code in pairs:
+    for r, rid, code in pairs:
         name = str(r.meta.get("scenario"))
         if by_region[code] == 1:
             label = code
         elif by_name[(name, code)] == 1:
             label = f"{name} ({code})"
-        else:
+        elif by_hash[(str(r.meta.get("scenario_hash")), code)] == 1:
             label = f"{name} ({code}, {str(r.meta.get('scenario_hash', ''))[:8]})"
+        else:
+            label = f"{name} ({code}, run {rid[:8]})"
         out.append((label, r, code))
-    seen = Counter(label for label, _, _ in out)
-    twice = [label for label, n in seen.items() if n > 1]
-    if twice:
-        raise InputError("runs", f"two runs are the same scenario of the same region ({twice[0]}): compare "
-                                 "different scenarios, or change one (overrides), so each column is its own run",
-                         allowed=["runs of different regions", "different scenarios (names or settings) of a region"])
     return out
 
 
@@ -139,9 +145,11 @@ def _figure(runs: list[Results], targets: pd.DataFrame) -> Any:
     dashes = ("solid", "dash", "dot", "dashdot", "longdash")  # a region's second, third, … run
     runs_of = {label: run for label, run, _ in columns(runs)}
     drawn: dict[str, int] = {}  # region code → its runs drawn so far
-    for i, label in enumerate(wide.columns):
+    codes = list(dict.fromkeys(wide.attrs["runs"][label]["region"] for label in wide.columns))
+    for label in wide.columns:
         code = wide.attrs["runs"][label]["region"]
-        color = palette.REGION.get(code, others[i % len(others)])  # the same colour for a region on every page
+        # the same colour for a region on every page (a region of a scenario file: by its place)
+        color = palette.REGION.get(code, others[codes.index(code) % len(others)])
         nth = drawn.get(code, 0)
         drawn[code] = nth + 1
         shown = f"{region_name(code)} ({code})" if label == code else label
@@ -174,8 +182,9 @@ def _figure(runs: list[Results], targets: pd.DataFrame) -> Any:
 
 
 def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
-    """Write ``comparison.csv`` (long series of every run), ``targets.csv`` and a self-contained
-    ``comparison.html`` (EV share by region with each region's percent targets, targets tables)."""
+    """Write ``comparison.csv`` (long series of every run, with a ``run`` column: the run's column
+    label of :func:`columns`), ``targets.csv`` and a self-contained ``comparison.html`` (EV share
+    by region with each region's percent targets, targets tables)."""
     import html
 
     from nevsim.report import CSS, table_html
@@ -184,7 +193,9 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     targets = targets_table(runs)
     paths = [out / n for n in COMPARISON_FILES]
-    series_table(runs).to_csv(paths[0], index=False, float_format=CSV_FLOAT_FORMAT)
+    labelled = pd.concat([r.series[r.series["region"] == code].assign(run=label)
+                          for label, r, code in columns(runs)], ignore_index=True)
+    labelled.to_csv(paths[0], index=False, float_format=CSV_FLOAT_FORMAT)
     targets.to_csv(paths[1], index=False, float_format=CSV_FLOAT_FORMAT)
     fig = _figure(runs, targets)
     table = table_html(targets_display(targets), cls="targets")
@@ -194,7 +205,7 @@ def write_comparison(runs: list[Results], out: str | Path) -> list[Path]:
 
     shown = share.loc[years].round(1)
     shown = pd.DataFrame({"year": [str(y) for y in shown.index],
-                          **{(f"{region_name(c)} ({c})" if share.columns.name == "region" else c):
+                          **{(f"{region_name(c)} ({c})" if c == share.attrs["runs"][c]["region"] else c):
                              [f"{v:.1f}" for v in shown[c]] for c in shown.columns}})
     runs_text = html.escape(", ".join(str(r.meta.get("scenario")) for r in runs))
     body = (f"<header><h1>nevsim — regions compared</h1><dl><dt>runs</dt><dd>{runs_text}</dd></dl></header><main>"

@@ -64,6 +64,12 @@ def test_the_page_written_is_one_panel_a_row_on_a_phone(tmp_path: Path) -> None:
                 lefts = page.evaluate("""() => Array.from(document.querySelectorAll('.draglayer .nsewdrag'))
                     .map((p) => Math.round(p.getBoundingClientRect().left))""")
                 columns[width] = len(set(lefts))
+                if width == 390:  # widened: back to the page's own (wide) figure, kept from the div
+                    page.set_viewport_size({"width": 1280, "height": 900})
+                    page.wait_for_timeout(500)
+                    lefts = page.evaluate("""() => Array.from(document.querySelectorAll('.draglayer .nsewdrag'))
+                        .map((p) => Math.round(p.getBoundingClientRect().left))""")
+                    columns["390 widened"] = len(set(lefts))
         finally:
             browser.close()
-    assert columns == {390: 1, 1280: 3}
+    assert columns == {390: 1, "390 widened": 3, 1280: 3}

@@ -130,7 +130,7 @@ def test_us_gasoline_residual_is_bounded(series: dict[str, pd.DataFrame]) -> Non
     """US light-duty gasoline of 2019 within 10 % of EIA's (8.52 mb/d); the model is 6 % low. The km
     (18,000) matches FHWA and EIA (18,054 and 18,910 km). It was 16 % low while the seed stock (the
     cars of 2010 and before, 40 % of the 2019 stock) used the unweighted mean of the table's 2020
-    values, 6.44 L/100 km, in every region; the seed now uses the US segment mix of 2010
+    values, 6.44 L/100 km, in every region; the seed now uses the US segment shares (fixed, U) and 2010's fuel use
     (simulate.seed_fuel_l_per_100km, ≈ 8.4). The rest is the vehicle table's fuel use (new cars
     8.8 L/100 km real-world in 2019 against EPA's 9.45) and the seed's older vintages."""
     obs = _observed("US", "observed_ldv_gasoline_kbd")[2019]

@@ -429,8 +429,9 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
                           "observed IEA/OWID share."
                           + mc)
     table.add_column("year")
-    for code in wide.columns:
-        run = next(r for r in runs if code in r.regions)
+    runs_of = {label: (run, code) for label, run, code in compare.columns(runs)}
+    for label in wide.columns:
+        run, code = runs_of[label]
         table.add_column(f"{region_name(code)} ({code})\n{run.meta.get('scenario')}", justify="right")
     for y in years:
         if y in wide.index:
