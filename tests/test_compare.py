@@ -203,3 +203,20 @@ def test_no_runs_is_an_input_error(tmp_path: Path):
     assert info.value.field == "runs"
     with pytest.raises(InputError, match="no runs"):
         compare.write_comparison([], tmp_path)
+
+
+def test_runs_without_a_run_id_get_their_place_not_an_object_id():
+    """Review: a run without ``run_id`` was labelled by ``id(run)``, whose first 8 digits repeat for
+    objects made close together, so two such runs shared a column (the second's numbers twice)."""
+    from nevsim.results import Results
+
+    base = _short("china-current-policies")
+    copies = []
+    for shift in (0.0, 1.0):
+        series = base.series.copy()
+        series["value"] = series["value"] + shift
+        copies.append(Results(series=series, makers=base.makers, meta={k: v for k, v in base.meta.items()
+                                                                         if k != "run_id"}))
+    wide = compare.share_table(copies)
+    assert list(wide.columns) == ["china-current-policies (CN, run #1)", "china-current-policies (CN, run #2)"]
+    assert (wide.iloc[:, 1] - wide.iloc[:, 0]).round(9).eq(1.0).all()  # each column its own run's numbers

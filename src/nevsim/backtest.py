@@ -682,7 +682,7 @@ class BacktestResult:
                 columns = 0
             if columns < 1:
                 raise InputError("columns", f"must be a whole number ≥ 1, got {given!r}",
-                                 allowed=["1 (a phone)", "2", "3 (default)"])
+                                 allowed=["a whole number ≥ 1 (1: one panel a row, for a phone; 3: the default)"])
         cutoffs = self.cutoffs
         cols = min(PANEL_COLUMNS if columns is None else columns, len(cutoffs))
         rows = -(-len(cutoffs) // cols)

@@ -48,11 +48,13 @@ def columns(runs: list[Results]) -> list[tuple[str, Results, str]]:
 
     if not runs:
         raise InputError("runs", "no runs to compare", allowed=["one or more results (nevsim.run(...))"])
-    ids = [str(r.meta.get("run_id") or id(r)) for r in runs]
-    twice = [i for i, n in Counter(ids).items() if n > 1]
+    same = [str(r.meta.get("run_id") or f"object {id(r)}") for r in runs]  # (the object when it has no run id)
+    twice = [i for i, n in Counter(same).items() if n > 1]
     if twice:
         raise InputError("runs", f"run {twice[0][:8]} is given twice: compare different runs",
                          allowed=["runs of different regions", "different runs (scenarios, settings, draws) of a region"])
+    # a run's label tag: the start of its run id, else its place in the list (id() prefixes can repeat)
+    ids = [str(r.meta["run_id"])[:8] if r.meta.get("run_id") else f"#{i + 1}" for i, r in enumerate(runs)]
     pairs = [(r, rid, str(code)) for r, rid in zip(runs, ids, strict=True) for code in dict.fromkeys(r.series["region"])]
     by_region = Counter(code for _, _, code in pairs)
     by_name = Counter((str(r.meta.get("scenario")), code) for r, _, code in pairs)
@@ -67,8 +69,12 @@ def columns(runs: list[Results]) -> list[tuple[str, Results, str]]:
         elif by_hash[(str(r.meta.get("scenario_hash")), code)] == 1:
             label = f"{name} ({code}, {str(r.meta.get('scenario_hash', ''))[:8]})"
         else:
-            label = f"{name} ({code}, run {rid[:8]})"
+            label = f"{name} ({code}, run {rid})"
         out.append((label, r, code))
+    repeated = [label for label, n in Counter(label for label, _, _ in out).items() if n > 1]
+    if repeated:  # (two run ids with the same first 8 characters)
+        raise InputError("runs", f"two runs would share the column {repeated[0]!r}: compare different runs",
+                         allowed=["runs of different regions", "different runs (scenarios, settings, draws) of a region"])
     return out
 
 

@@ -7,7 +7,7 @@ Stock by vintage (design §3.4)::
 Weibull survival with mean life ``L̄`` and shape ``k`` per region (scenario ``[fleet]``, sources
 there and in docs/model.md: China 14.5 years (U; the scale T = 14.46 of Hao, Wang, Ouyang, Cheng
 2011, *Vehicle survival patterns in China*, Sci. China Tech. Sci. 54(3), whose mean is 13.2), US
-19.0, EU 19.6). The identity ``stock(t) = stock(t−1) + sales(t) −
+19.0, EU 20.3). The identity ``stock(t) = stock(t−1) + sales(t) −
 scrappage(t)`` holds exactly (scrappage = Σ_v sales(v)·[S(t−1−v) − S(t−v)]).
 
 The stock is seeded at the end of the first year with ``stock_2010_million`` cars: vintages

@@ -379,7 +379,7 @@ class Energy(_WithPaths):
 
 class Fleet(_Strict):
     mean_life_years: Number = Field(
-        14.5, ge=3.0, le=40.0, description="mean life of a passenger car (years); China 14.5 (U: Hao et al. 2011's scale T for private cars; their mean is 13.2), US 19.0 and EU 19.6 (D, scenario files)"
+        14.5, ge=3.0, le=40.0, description="mean life of a passenger car (years); China 14.5 (U: Hao et al. 2011's scale T for private cars; their mean is 13.2), US 19.0 and EU 20.3 (D, scenario files)"
     )
     weibull_shape: Number = Field(4.0, ge=1.0, le=10.0, description="Weibull shape of car survival (dimensionless)")
     vkt_km_per_year: Number = Field(12000.0, ge=1000.0, le=50000.0, description="km a buyer expects to drive a year (running costs in the choice model; the fleet's fuel and CO2 use assumptions/fleet_activity.csv)")
