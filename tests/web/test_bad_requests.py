@@ -71,6 +71,16 @@ def test_a_missing_or_non_object_body_names_the_body(client: Any, body: bytes) -
     assert detail["field"] == "body" and detail["allowed"] == ["a JSON object"]
 
 
+@pytest.mark.parametrize("key", ["", "  "])
+def test_an_empty_body_key_is_named(client: Any, key: str) -> None:
+    """Schemathesis (2026-12-01): an unknown key that is empty ({"": {}}) gave 422 with field "", so the
+    error named nothing."""
+    r = client.post("/api/runs", json={key: {}, "scenario": "china-current-policies"})
+    assert r.status_code == 422, r.text
+    fields = [d["field"] for d in r.json()["detail"]]
+    assert f'body key "{key}"' in fields and all(f.strip() for f in fields), fields
+
+
 def test_size_limit_and_bad_content_length_use_the_error_shape(client: Any) -> None:
     big = client.post("/api/runs", content=b"x" * 300_000, headers={"content-type": "application/json"})
     assert big.status_code == 413

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -239,8 +240,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                 detail.append({**{k: v for k, v in err.items() if k not in ("ctx", "url", "input")},
                                "field": "body", "allowed": ["a JSON object"]})
                 continue
+            field = ".".join(str(p) for p in loc)
+            if not field.strip():  # a key that is empty or blank ({"": …}): name it, quoted
+                field = f"body key {json.dumps(str(loc[-1]) if loc else '')}"
             detail.append({**{k: v for k, v in err.items() if k not in ("ctx", "url", "input")},
-                           "field": ".".join(str(p) for p in loc), "allowed": _allowed(err, request)})
+                           "field": field, "allowed": _allowed(err, request)})
         if _wants_json(request):
             return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
         from nevsim.web.pages import error_page
