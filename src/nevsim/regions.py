@@ -230,7 +230,7 @@ class Region:
     def _build_standards(self, years: np.ndarray, ice_improvement: float
                          ) -> tuple[tuple[Any, ...], tuple[Any, ...], np.ndarray]:
         from nevsim.simulate import _coefficients, _vehicle_table
-        from nevsim.technology import vehicle_attributes
+        from nevsim.technology import POWERTRAINS, vehicle_attributes
 
         coef, params = _coefficients(1)
         _, params, table = self.adapt(coef, params, _vehicle_table())
@@ -244,7 +244,8 @@ class Region:
                 ice_cost_per_l_per_100km_cny=params["ice_cost_per_l_per_100km_cny"],
             )
             fuel = np.where(np.isfinite(veh.fuel_l_per_100km[0]), veh.fuel_l_per_100km[0], 0.0)
-            co2.append(fuel * CO2_G_PER_KM_PER_L_PER_100KM)
+            phev = np.arange(fuel.shape[-1]) == POWERTRAINS.index("PHEV")  # (PHEVs at their type-approval CO2)
+            co2.append(fuel * CO2_G_PER_KM_PER_L_PER_100KM * np.where(phev, policy.phev_co2_factor(int(year)), 1.0))
             vehicles = policy.vehicles(veh, int(year))
             zev.append(policy.standard("zev", int(year), vehicles))
             eff.append(policy.standard("efficiency", int(year), vehicles))
@@ -293,7 +294,15 @@ class RegionPolicy:
         self.curb_mass_kg = curb_mass_kg
 
     def vehicles(self, veh: Any, year: int) -> Any:
-        """Policy view of the vehicles (``[segment, powertrain]``); CO2 from fuel (NEDC years ÷ 1.1)."""
+        """Policy view of the vehicles (``[segment, powertrain]``); CO2 from fuel (NEDC years ÷ 1.1).
+
+        Under the EU CO2 standard a PHEV counts at its type-approval CO2: the charge-sustaining
+        value × (1 − UF) at the region's ``phev_type_approval_range_km`` (EU: 61 km, EEA 2022;
+        :func:`nevsim.policy.eu.wltp_utility_factor`). Before 2026-12-01 every PHEV counted at its
+        charge-sustaining CO2 (≈ 106 g/km in 2025, above the 93.6 target), so the EU market was
+        short in 2020–25 and cleared at the €95 cap, where all makers met their targets (EEA/ICCT).
+        Elsewhere (US GHG) PHEVs still count at their charge-sustaining CO2 (U).
+        """
         from nevsim.policy.vehicles import VehicleArrays
         from nevsim.technology import POWERTRAINS
 
@@ -301,11 +310,25 @@ class RegionPolicy:
         fuel = veh.fuel_l_per_100km[0]
         if year <= self.spec.nedc_until:
             fuel = fuel / WLTC_PER_NEDC
+        co2 = np.where(np.isfinite(fuel), fuel * CO2_G_PER_KM_PER_L_PER_100KM, 0.0)
+        co2 = np.where(pt == "PHEV", self.phev_co2_factor(year) * co2, co2)
         return VehicleArrays(
             powertrain=pt, range_km=veh.range_km[0], energy_kwh_per_100km=veh.energy_kwh_per_100km[0],
             fuel_l_per_100km=fuel, curb_mass_kg=self.curb_mass_kg if self.curb_mass_kg is not None else 1500.0,
-            co2_g_per_km=np.where(np.isfinite(fuel), fuel * CO2_G_PER_KM_PER_L_PER_100KM, 0.0),
+            co2_g_per_km=co2,
         )
+
+    def phev_co2_factor(self, year: int) -> float:
+        """Type-approval ÷ charge-sustaining CO2 of a PHEV: ``1 − UF`` at ``phev_type_approval_range_km`` under
+        the EU CO2 standard (:func:`nevsim.policy.eu.wltp_utility_factor`), else 1."""
+        if self.spec.phev_type_approval_range_km is None or "EU-CO2" not in self.spec.policies:
+            return 1.0
+        from nevsim.policy.eu import wltp_utility_factor
+
+        try:
+            return 1.0 - float(wltp_utility_factor(self.spec.phev_type_approval_range_km, year))
+        except InputError:  # before the policy table's first year (no EU standard then either)
+            return 1.0
 
     def standard(self, slot: str, year: int, vehicles: Any) -> Any | None:
         """The year's standard in ``slot`` ("zev" or "efficiency"), or None (none named, or before its first year)."""

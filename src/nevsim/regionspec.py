@@ -159,6 +159,11 @@ class RegionSpec(_Strict):
     price_cap_per_credit: dict[str, Annotated[float, Field(gt=0.0, le=1e7)]] = Field(
         default_factory=dict,
         description="price cap (region currency per credit) for standards whose rules set no fine, by policy name")
+    phev_type_approval_range_km: float | None = Field(
+        None, ge=10.0, le=300.0,
+        description="average type-approval electric range of new PHEVs (km) for the EU CO2 standard's utility "
+                    "factor (PHEV CO2 = (1 − UF) × charge-sustaining CO2); None: PHEVs count at their "
+                    "charge-sustaining CO2")
     nedc_until: int = Field(
         0, ge=0, le=2100,
         description="years up to this one are on the NEDC test cycle for the efficiency standard (fuel ÷ 1.1)")

@@ -213,3 +213,19 @@ def test_eu_needs_co2_and_coverage() -> None:
     assert err.value.field == "co2_g_per_km"
     with pytest.raises(InputError):
         eu.co2_target_g_per_km(2019)
+
+
+@pytest.mark.parametrize(("range_km", "year", "uf"), [(50.0, 2022, 0.755), (61.0, 2025, 0.807), (0.0, 2022, 0.0),
+                                                      (61.0, 2026, 0.497), (61.0, 2028, 0.307)])
+def test_wltp_utility_factor(range_km: float, year: int, uf: float) -> None:
+    """The WLTP fleet utility factor (JRC coefficients, d_n 800 km; 2,200 with Euro 6e-bis from 2026,
+    4,260 with 6e-bis-FCM from 2028): 0.755 at 50 km is the curve's known value."""
+    assert float(eu.wltp_utility_factor(range_km, year)) == pytest.approx(uf, abs=5e-4)
+
+
+def test_wltp_utility_factor_rises_with_range_and_falls_with_the_normalisation_distance() -> None:
+    ranges = np.linspace(0.0, 300.0, 61)
+    for year in (2022, 2026, 2030):
+        uf = eu.wltp_utility_factor(ranges, year)
+        assert np.all(np.diff(uf) >= 0) and uf[0] == 0.0 and np.all(uf < 1.0)
+    assert np.all(eu.wltp_utility_factor(ranges[1:], 2022) > eu.wltp_utility_factor(ranges[1:], 2026))

@@ -19,6 +19,8 @@ from nevsim.regions import PricedStandard, Region, clear_standards, load_makers
 from nevsim.scenario import load_scenario
 from nevsim.simulate import run_frames
 
+EU_TYPE_APPROVAL = Path(__file__).resolve().parents[2] / "docs" / "examples" / "eu-type-approval-phevs.toml"
+
 ROOT = Path(__file__).resolve().parents[2]
 NORWAY = ROOT / "docs" / "examples" / "norway.toml"
 REGION_SCENARIOS = {"US": ("us-current-policies", "USA"), "EU": ("eu-current-policies", "EU27"),
@@ -556,3 +558,50 @@ def test_a_file_setting_one_region_setting_under_both_names_is_refused(tmp_path)
     with pytest.raises(InputError) as err:
         load_scenario(str(f))
     assert err.value.field == "region_spec.pass_through"
+
+
+def test_eu_phevs_count_at_their_type_approval_co2() -> None:
+    """Audit (2026-12-01): every EU PHEV counted at its charge-sustaining CO2 (≈ 106 g/km in 2025, above
+    the 93.6 target), so the EU market was short and at the €95 cap in 2020–25. Under the EU rules a
+    PHEV counts at (1 − UF) × that (WLTP utility factor at the EEA's 61 km of 2022)."""
+    from nevsim.policy.eu import wltp_utility_factor
+    from nevsim.regions import RegionPolicy
+    from nevsim.simulate import _coefficients, _vehicle_table
+    from nevsim.technology import POWERTRAINS, vehicle_attributes
+
+    sc = load_scenario(str(EU_TYPE_APPROVAL))
+    region = Region(sc.region_spec)
+    coef, params = _coefficients(1)
+    _, params, table = region.adapt(coef, params, _vehicle_table())
+    veh = vehicle_attributes(table, 2025, np.ones(1), retail_price_equivalent=params["retail_price_equivalent"],
+                             ev_drivetrain_decline_pct_per_yr=params["ev_drivetrain_cost_decline_pct_per_yr"],
+                             ice_fuel_improvement_pct_per_yr=1.5,
+                             ice_cost_per_l_per_100km_cny=params["ice_cost_per_l_per_100km_cny"])
+    vehicles = RegionPolicy(region).vehicles(veh, 2025)
+    phev = POWERTRAINS.index("PHEV")
+    cs = veh.fuel_l_per_100km[0][:, phev] * 23.1
+    uf = float(wltp_utility_factor(61.0, 2025))
+    np.testing.assert_allclose(vehicles.get("co2_g_per_km")[:, phev], (1.0 - uf) * cs)
+    assert (vehicles.get("co2_g_per_km")[:, phev] < 50.0).all()  # (ZLEVs in 2025–29)
+
+
+def test_with_type_approval_phevs_the_eu_market_is_not_at_the_cap_while_every_maker_met_its_target() -> None:
+    """All EU makers met their 2021 and 2022 targets (ICCT: average over-compliance ≈ 12 g/km in 2022;
+    policy facts E). With PHEVs at their type-approval CO2 (docs/examples/eu-type-approval-phevs.toml,
+    calibrated on itself) the EU CO2 price is 0 in 2021–24; the default, with PHEVs at their
+    charge-sustaining CO2, is at the €95 cap in 2021–23 (docs/regions.md, Known limits)."""
+    s, _, _ = run_frames(load_scenario(str(EU_TYPE_APPROVAL)), draws=1, makers=False)
+    price = s[s["variable"] == "Price|Credit|Fleet CO2"].set_index("year")["value"]
+    assert (price.loc[2021:2024] == 0.0).all(), price.loc[2020:2025]
+    share = s[s["variable"] == "Sales Share|Cars|EV"].set_index("year")["value"]
+    assert share.loc[2021] == pytest.approx(18.0, abs=0.1)  # (history still reproduced)
+    d, _, _ = run_frames("eu-current-policies", draws=1, makers=False)
+    default = d[d["variable"] == "Price|Credit|Fleet CO2"].set_index("year")["value"]
+    assert (default.loc[2021:2023] == 95.0).all()
+
+
+@pytest.mark.parametrize("bad", [5.0, 400.0, "long"])
+def test_phev_type_approval_range_is_checked(tmp_path: Path, bad: object) -> None:
+    with pytest.raises(InputError) as info:
+        load_scenario("eu-current-policies", {"region_spec": {"phev_type_approval_range_km": bad}})
+    assert "phev_type_approval_range_km" in info.value.field

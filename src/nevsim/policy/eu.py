@@ -8,6 +8,14 @@ ZLEV share (each ZLEV counted ``1 − 0.7·CO2/50``) exceeds 25 % gets its targe
 the excess, at most 5 %. 2025–2027 compliance is averaged over the three years: represented
 as full banking of surpluses to 2027 (borrowing is not represented). Maker-specific mass
 curves, the 2020 95 % phase-in, pooling and the super-credit cap are not encoded.
+
+A PHEV counts at its type-approval CO2, the charge-sustaining value weighted by the WLTP fleet
+utility factor (:func:`wltp_utility_factor`; Reg. (EU) 2017/1151 Annex XXI Sub-Annex 8)::
+
+    CO2_PHEV = (1 − UF(R)) · CO2_charge-sustaining,   UF(R) = 1 − exp(−Σ_j c_j · (R / d_n)^j)
+
+with ``R`` the electric range (km) and ``d_n`` the normalisation distance of the year (800 km;
+2,200 with Euro 6e-bis, 4,260 with Euro 6e-bis-FCM: policy table ``uf_normalisation_km``).
 """
 
 from __future__ import annotations
@@ -20,6 +28,21 @@ from nevsim.policy.standard import StandardYear
 from nevsim.policy.vehicles import VehicleArrays
 
 REGION = "EU"
+
+#: c_1 … c_10 of the WLTP fleet utility factor (Reg. (EU) 2017/1151 Annex XXI Sub-Annex 8, the JRC's
+#: fit; as coded in phevmicrosimr R/phev.R, read 2026-12-01; status S: not read in the regulation).
+WLTP_UF_COEFFICIENTS = (26.25, -38.94, -631.05, 5964.83, -25094.6, 60380.21, -87517.16, 75513.77, -35748.77,
+                        7154.94)
+
+
+def wltp_utility_factor(range_km: np.ndarray | float, year: int, *, extend: str | None = "hold") -> np.ndarray:
+    """Share of a PHEV's km counted as electric at type approval: ``UF(R) = 1 − exp(−Σ_j c_j (R/d_n)^j)``
+    (module docstring), ``d_n`` the year's ``uf_normalisation_km`` (800 km to 2025, 2,200 in 2026–27,
+    4,260 from 2028). 0 at no range, rising to 1 with range (0.81 at 61 km with 800 km; 0.50 with 2,200)."""
+    d_n = t.value(REGION, "CO2", "uf_normalisation_km", year, extend=extend)
+    x = np.clip(np.asarray(range_km, dtype=float), 0.0, d_n) / d_n
+    s = sum(c * x ** (j + 1) for j, c in enumerate(WLTP_UF_COEFFICIENTS))
+    return 1.0 - np.exp(-s)
 
 
 def co2_target_g_per_km(year: int, *, extend: str | None = None) -> float:
