@@ -21,6 +21,9 @@ nothing stored: how the model alone scales), ``series`` (``makers = false``, sto
 battery learning rate), not also the scenario's own ``[uncertainty]`` (a sweep's meaning before
 2026-11-30; ``scenario_uncertainty = false``), for figures comparable with the earlier ones.
 
+``--precision double``: the draws stored in double precision (what every sweep stored before the
+sweep file's ``precision``, whose default is single).
+
 ``--warm``: each fresh process first runs a one-chunk sweep (another seed, not measured), so the
 measured sweep finds the workers' fork server already started and warm, as a second sweep from
 a notebook or script does (:mod:`nevsim._worker`). Without it the measured sweep starts the
@@ -54,6 +57,7 @@ draws = {draws}
 seed = 1
 chunk_draws = {chunk}
 makers = {makers}
+precision = "{precision}"
 scenario_uncertainty = {scenario_uncertainty}
 [grid]
 "policy.dual_credit.pass_through" = {points}
@@ -107,12 +111,12 @@ def _points(n: int) -> list[float]:
 
 def one_run(folder: Path, draws: int, chunk: int, makers: bool, workers: int,
             model_only: bool = False, points: int = 4, warm: bool = False,
-            scenario_uncertainty: bool = True) -> dict[str, float]:
+            scenario_uncertainty: bool = True, precision: str = "single") -> dict[str, float]:
     """One sweep in a fresh interpreter, into a new store (``model_only``: chunks computed, nothing stored)."""
     spec = folder / f"bench-{'m' if makers else 's'}.toml"
     spec.write_text(_SWEEP.format(draws=draws, chunk=chunk, makers="true" if makers else "false",
                                   scenario_uncertainty="true" if scenario_uncertainty else "false",
-                                  points=_points(points)), encoding="utf-8")
+                                  points=_points(points), precision=precision), encoding="utf-8")
     script = folder / "case.py"
     script.write_text(_CASE, encoding="utf-8")
     store = folder / f"w{workers}-{'m' if makers else 's'}.duckdb"
@@ -124,7 +128,8 @@ def one_run(folder: Path, draws: int, chunk: int, makers: bool, workers: int,
 
 
 def measure(draws: int = 1000, chunk: int = 250, reps: int = 3, points: int = 4,
-            warm: bool = False, scenario_uncertainty: bool = True) -> dict[str, dict[str, float]]:
+            warm: bool = False, scenario_uncertainty: bool = True,
+            precision: str = "single") -> dict[str, dict[str, float]]:
     """Medians over ``reps`` of every case (model only / series only / with makers × 1 / 2 workers)."""
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -133,9 +138,10 @@ def measure(draws: int = 1000, chunk: int = 250, reps: int = 3, points: int = 4,
             for _ in range(reps):  # alternate 1 and 2 workers so a load change hits both
                 for workers in (1, 2):
                     runs[workers].append(one_run(Path(tmp), draws, chunk, makers, workers, name == "model", points,
-                                                       warm, scenario_uncertainty))
+                                                       warm, scenario_uncertainty, precision))
             case: dict[str, float] = {"makers": makers, "points": points, "draws": draws, "chunk_draws": chunk,
-                                      "reps": reps, "warm_server": warm, "scenario_uncertainty": scenario_uncertainty}
+                                      "reps": reps, "warm_server": warm, "scenario_uncertainty": scenario_uncertainty,
+                                      "precision": precision}  # type: ignore[dict-item]
             for workers, rs in runs.items():
                 for key in ("wall_s", "parent_cpu_s", "compute_s"):
                     case[f"w{workers}_{key}"] = statistics.median(r[key] for r in rs)
@@ -155,18 +161,21 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="repetitions (medians are reported)")
     parser.add_argument("--warm", action="store_true",
                         help="measure a second sweep of the process (the workers' fork server already warm)")
+    parser.add_argument("--precision", choices=["single", "double"], default="single",
+                        help="how the sweep stores its draws (the sweep file's precision; default single)")
     parser.add_argument("--no-scenario-uncertainty", dest="scenario_uncertainty", action="store_false",
                         help="sample only the sweep's [distributions] (a sweep's meaning before 2026-11-30)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
-    report = measure(args.draws, args.chunk, args.reps, args.points, args.warm, args.scenario_uncertainty)
+    report = measure(args.draws, args.chunk, args.reps, args.points, args.warm, args.scenario_uncertainty,
+                     args.precision)
     report["machine"] = {"cpus": os.cpu_count(), "load_avg_1min_after": os.getloadavg()[0]}  # type: ignore[assignment]
     if args.json:
         print(json.dumps(report, indent=1))
         return
     print(f"sweep: {args.points} points × {args.draws:,} draws, chunks of {args.chunk}, medians of {args.reps} runs "
           f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} after{'; fork server warm' if args.warm else ''}"
-          f"{'' if args.scenario_uncertainty else '; sweep distributions only'})")
+          f"{'' if args.scenario_uncertainty else '; sweep distributions only'}; {args.precision} precision)")
     print(f"{'table':>7} {'wall 1w':>8} {'wall 2w':>8} {'speed-up':>9} {'compute':>8} {'parent cpu':>11} {'bound':>6}")
     for key in ("model", "series", "makers"):
         c = report[key]

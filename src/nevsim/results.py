@@ -44,7 +44,8 @@ REGION_NAMES: dict[str, str] = {"CN": "China", "US": "USA", "EU": "EU27"}
 #: (calibration solved to 1e-10 in logit units, the credit market to 1e-9 of the credits required),
 #: so no digit the model means is lost, while the last digits of float arithmetic go (0.010000000000000018
 #: → 0.01, 1139999.9999999988 → 1140000; %.12g would leave 47.9000000002 for 47.90000000015322).
-#: The tables in memory, the store and Parquet keep every bit.
+#: The tables in memory, the store and Parquet keep every bit (the store: unless the draws were
+#: saved in single precision, nevsim.store.PRECISIONS).
 CSV_FLOAT_FORMAT = "%.10g"
 
 #: Quantiles that statistics report when a run has several draws.

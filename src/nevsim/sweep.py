@@ -9,6 +9,7 @@ A sweep file (TOML)::
     seed = 42              # one seed for all points: common random numbers across points
     chunk_draws = 1000     # draws per chunk (the unit of work and of resume)
     makers = true          # store the per-draw makers table too (false: series only, much faster to save)
+    precision = "single"   # draws stored to ~7 significant digits ("double": every bit, twice the size)
     scenario_uncertainty = true  # with draws > 1, also sample each scenario's own [uncertainty]
 
     [overrides]            # applied to every point (dotted keys or nested tables)
@@ -81,7 +82,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -143,6 +144,10 @@ class SweepSpec(BaseModel):
     makers: StrictBool = Field(True, description="store the makers table of every draw (false: series only; the "
                                            "per-draw makers table is ~5× the series and the store's single "
                                            "writer limits how fast chunks can be saved)")
+    precision: Literal["single", "double"] = Field(
+        "single", description="how the draws are stored: single (IEEE single precision, about 7 significant "
+                              "digits: half the file size and the writer's time) or double (every bit); "
+                              "a sweep of one draw a point is stored in double either way")
     scenario_uncertainty: StrictBool = Field(
         True, description="with draws > 1, each draw also samples what the point's scenario samples (its "
                           "[uncertainty]: distributions, correlations, coefficients = true), as `nevsim outlook "
@@ -177,6 +182,13 @@ class SweepSpec(BaseModel):
         ``scenario_uncertainty``)."""
         return self.draws > 1 and self.scenario_uncertainty
 
+    @property
+    def stored_precision(self) -> str:
+        """How the points' values are stored (:data:`nevsim.store.PRECISIONS`): ``precision``
+        when the points have several draws; one draw a point (each point one run, a few rows) is
+        kept in double."""
+        return self.precision if self.draws > 1 else "double"
+
     def canonical(self) -> str:
         """Canonical JSON of the sweep (sorted keys): what the sweep id hashes.
 
@@ -191,8 +203,14 @@ class SweepSpec(BaseModel):
         deterministic run of each point, which no seed changes: its seed is hashed as 0, so
         sweeps that differ only in such a seed share one id and resume each other instead of
         storing the same results twice.
+
+        ``precision`` is hashed only when the draws are stored in single precision
+        (:attr:`stored_precision`): stores in double are what every sweep wrote before the option,
+        and those sweeps keep their ids; a single-precision sweep never resumes a double one.
         """
         exclude = set() if not self.makers else {"makers"}
+        if self.stored_precision == "double":
+            exclude.add("precision")
         if not self.samples_scenarios:
             exclude.add("scenario_uncertainty")
         data = self.model_dump(mode="json", exclude=exclude or None)
@@ -202,9 +220,11 @@ class SweepSpec(BaseModel):
 
     @classmethod
     def from_stored(cls, text: str) -> SweepSpec:
-        """A spec as stored by :meth:`canonical` (a missing ``scenario_uncertainty`` means false)."""
+        """A spec as stored by :meth:`canonical` (a missing ``scenario_uncertainty`` means false, a
+        missing ``precision`` double)."""
         data = json.loads(text)
         data.setdefault("scenario_uncertainty", False)
+        data.setdefault("precision", "double")
         return cls.model_validate(data)
 
     @property
@@ -375,9 +395,14 @@ def validate_sweep(data: Mapping[str, Any], *, draws: int | None = None, label: 
 
 
 def _bounds(info: Any, err: Mapping[str, Any]) -> list[str] | None:
-    """The allowed range of a sweep setting whose value is out of it (``2015 to 2030``), else None."""
+    """The allowed range of a sweep setting whose value is out of it (``2015 to 2030``), or the
+    values of a setting with a fixed set (``precision``), else None."""
+    import typing
+
     from nevsim.scenario import range_text
 
+    if info is not None and err["type"] == "literal_error":
+        return [str(v) for v in typing.get_args(info.annotation)]
     if info is None or not str(err["type"]).startswith(("greater_than", "less_than")):
         return None
     bounds = {key: getattr(meta, key) for meta in info.metadata for key in ("ge", "gt", "le", "lt")
@@ -535,7 +560,8 @@ def _work(task: dict[str, Any]) -> tuple[int, Any, Any, dict[str, Any], float]:
                             makers=task.get("makers", True))
     meta["scenario_json"] = point.resolved()
     meta["sampled"] = sorted(values)
-    encoded = [encode_cells(*cells[table], first_draw=draws.start) for table in ("series", "makers")]
+    encoded = [encode_cells(*cells[table], first_draw=draws.start, precision=task.get("precision", "double"))
+               for table in ("series", "makers")]
     spool = task.get("spool")
     if spool:  # a local pool: the blocks go through a file, not the result pipe (see _spool_write)
         encoded = [(frame, _spool_write(spool, task["chunk_id"], table, blocks))
@@ -705,7 +731,8 @@ def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
             run_meta = {**meta, "run_id": run_id, "draws": spec.draws, "seed": spec.seed,
                         "sweep": {"sweep_id": spec.sweep_id, "name": spec.name, "point_id": chunk.point_id,
                                   "grid": chunk.grid, "distributions": spec.distributions,
-                                  "scenario_uncertainty": spec.samples_scenarios}}
+                                  "scenario_uncertainty": spec.samples_scenarios,
+                                  "precision": spec.stored_precision}}
             run_meta.pop("timing_s", None)
             created = pd.Timestamp(run_meta.get("created_utc")).tz_convert(None).to_pydatetime()
             run_key = insert_run(con, run_id, str(run_meta.get("scenario", chunk.scenario)),
@@ -877,6 +904,7 @@ def _task(spec: SweepSpec, chunk: Chunk, spool: str | None = None, attempt: str 
             "draw_start": chunk.draw_start, "draw_stop": chunk.draw_stop, "seed": spec.seed,
             "distributions": spec.distributions, "correlations": spec.correlations, "until": spec.until,
             "makers": spec.makers, "spool": spool, "scenario_uncertainty": spec.samples_scenarios,
+            "precision": spec.stored_precision,
             "attempt": attempt}  # (the sweep run it belongs to: nevsim._forkserver.stops_on_ctrl_c)
 
 

@@ -51,6 +51,31 @@ def test_store_keeps_every_draw(draws_json) -> None:
     assert "draw" in res.makers.columns and res.makers["draw"].nunique() == 16
 
 
+def test_precision_single_stores_the_draws_in_single_precision(tmp_path) -> None:
+    import duckdb
+
+    store = tmp_path / "runs.duckdb"
+    result = invoke("outlook", "--draws", "3", "--seed", "5", "--json", "--store", str(store), "--precision", "single")
+    assert result.exit_code == 0, result.output
+    run_id = json.loads(result.stdout)["run"]["run_id"]
+    values = Store(store).load(run_id).series["value"].to_numpy()
+    np.testing.assert_array_equal(values, values.astype(np.float32).astype(np.float64))
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        assert con.execute("SELECT count(value), count(value32) > 0 FROM makers_values").fetchone() == (0, True)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("bad", ["half", "Single", ""])
+def test_unknown_precision_is_refused_before_running(tmp_path, bad) -> None:
+    store = tmp_path / "runs.duckdb"
+    result = invoke("outlook", "--draws", "3", "--store", str(store), "--precision", bad)
+    assert result.exit_code == 2
+    assert "--precision" in result.output and "Allowed: double, single" in " ".join(result.output.split())
+    assert not store.exists()
+
+
 def test_table_shows_medians_and_range(tmp_path) -> None:
     result = invoke("outlook", "--draws", "8", "--no-store")
     assert result.exit_code == 0, result.output

@@ -110,7 +110,10 @@ def test_list_and_show(swept, tmp_path: Path) -> None:
     assert "cli-small" in invoke("sweep", "show", "cli-small", "--store", str(store)).stdout
     # its settings, so the two meanings of a sweep's draws can be told apart (QA 2)
     assert "scenario_uncertainty" in show["sweep"] and "makers" in show["sweep"]
-    assert "Settings:" in invoke("sweep", "show", sweep_id, "--store", str(store)).stdout
+    settings = invoke("sweep", "show", sweep_id, "--store", str(store)).stdout
+    assert "Settings:" in settings
+    # and how its draws are stored (a two-draw sweep: single precision by default)
+    assert show["sweep"]["precision"] == "single" and "single precision" in " ".join(settings.split())
 
     csv = tmp_path / "sweep.csv"
     wrote = invoke("sweep", "show", sweep_id, "--store", str(store), "--csv", str(csv))

@@ -267,7 +267,7 @@ def test_version_1_store_is_read_as_it_is_and_migrated_when_opened_for_writing(s
     con = duckdb.connect(str(path), read_only=True)
     from nevsim.store import SCHEMA_VERSION, schema_version
 
-    assert schema_version(con) == SCHEMA_VERSION == 3
+    assert schema_version(con) == SCHEMA_VERSION == 4
     for table, frame in before.items():  # the views give the rows of version 1: same columns, types, order
         after = con.execute(f"SELECT * FROM {table} WHERE run_id <> 'new' ORDER BY run_id").df()
         pd.testing.assert_frame_equal(after, frame)
@@ -315,7 +315,7 @@ def test_store_of_a_newer_schema_version_is_an_input_error(small_results, tmp_pa
 
 
 def test_rows_carry_no_text(tmp_path):
-    """Schema version 3: labels once per run (cells), a cell's draws as one list; `series` is a view."""
+    """Schema version 4: labels once per run (cells), a cell's draws as one list; `series` is a view."""
     import duckdb
 
     from nevsim.simulate import run
@@ -328,7 +328,7 @@ def test_rows_carry_no_text(tmp_path):
         types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
                                  "WHERE table_name = 'series_values'").fetchall())
         assert types == {"run_key": "INTEGER", "cell": "INTEGER", "first_draw": "INTEGER", "n_rows": "INTEGER",
-                         "value": "DOUBLE[]"}
+                         "value": "DOUBLE[]", "value32": "FLOAT[]"}
         n_cells = con.execute("SELECT count(*) FROM series_cells").fetchone()[0]
         assert n_cells == len(draws_results.series.drop(columns=["value", "draw"]).drop_duplicates())
         n_draws = draws_results.series["draw"].nunique()
@@ -389,9 +389,9 @@ def test_version_2_store_is_read_as_it_is_and_migrated_when_opened_for_writing(s
         _assert_same(res, store.load(res.run_id))
     con = duckdb.connect(str(path), read_only=True)
     try:
-        assert schema_version(con) == 3
+        assert schema_version(con) == 4
         for table, frame in before.items():  # the views give the same rows, columns, types, order
-            after = con.execute(f"SELECT * EXCLUDE (stored_row) FROM {long_rows(3, table)} WHERE run_id <> 'new' "
+            after = con.execute(f"SELECT * EXCLUDE (stored_row) FROM {long_rows(4, table)} WHERE run_id <> 'new' "
                                 "ORDER BY run_id, stored_row").df()
             assert after.columns.tolist() == con.execute(f"SELECT * FROM {table} LIMIT 0").df().columns.tolist()
             pd.testing.assert_frame_equal(after, frame)
@@ -429,6 +429,153 @@ def test_failed_migration_leaves_the_version_2_store_as_it_was(small_results, dr
         assert store_module.schema_version(con) == 2
         assert "draw" in [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
                                                      "WHERE table_name = 'series_values'").fetchall()]
+    finally:
+        con.close()
+    for res in (small_results, draws_results):
+        _assert_same(res, Store(path).load(res.run_id))
+
+
+# ---------------------------------------------------------------------------- precision
+
+
+def _single(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(dtype=np.float64).astype(np.float32).astype(np.float64)
+
+
+def test_single_precision_keeps_draws_to_float32_and_rows_without_a_draw_in_double(draws_results, small_results,
+                                                                                   tmp_path):
+    import duckdb
+
+    store = Store(tmp_path / "runs.duckdb")
+    draws_results = Results(draws_results.series.assign(value=draws_results.series["value"] / 3),  # not exact in single
+                            draws_results.makers.assign(value=draws_results.makers["value"] / 3),
+                            draws_results.meta, draws_results.scenario)
+    back = store.load(store.save(draws_results, precision="single"))
+    for name in ("series", "makers"):
+        got, given = getattr(back, name), getattr(draws_results, name)
+        np.testing.assert_array_equal(got["value"].to_numpy(), _single(given["value"]))  # rounded to nearest
+        assert not np.array_equal(got["value"].to_numpy(), given["value"].to_numpy())  # (it did round)
+        pd.testing.assert_frame_equal(_text(got.drop(columns="value")), _text(given.drop(columns="value")))
+    det = store.load(store.save(small_results, precision="single"))  # no draw: double, every bit
+    _assert_same(small_results, det)
+    con = duckdb.connect(str(store.path), read_only=True)
+    try:
+        kinds = con.execute("SELECT r.run_id, count(v.value), count(v.value32) FROM series_values v "
+                            "JOIN runs r USING (run_key) GROUP BY ALL ORDER BY 1").fetchall()
+        n_blocks = dict(con.execute("SELECT r.run_id, count(*) FROM series_values v JOIN runs r USING (run_key) "
+                                    "GROUP BY ALL").fetchall())
+        assert kinds == [(draws_results.run_id, 0, n_blocks[draws_results.run_id]),
+                         (small_results.run_id, n_blocks[small_results.run_id], 0)]
+        view = con.execute("SELECT value FROM series WHERE run_id = ?", [draws_results.run_id]).df()
+        assert sorted(view["value"].to_numpy()) == sorted(_single(draws_results.series["value"]))  # SQL readers too
+    finally:
+        con.close()
+
+
+def test_single_and_double_draws_in_one_table_read_back_each_as_stored(build):
+    """A table whose rows mix draws and no draw: the blocks with a draw in single, the others in double."""
+    from nevsim.results import SERIES_COLUMNS
+    from nevsim.store import _unblock, encode
+
+    series = build.series(draws=3)
+    series["draw"] = series["draw"].astype("Int64")
+    series.loc[series.index[:4], "draw"] = pd.NA
+    series["value"] = series["value"] + 0.1  # not exact in single
+    _, blocks = encode(series, SERIES_COLUMNS, precision="single")
+    first = blocks.column("first_draw")
+    assert blocks.column("value").null_count == len(blocks) - first.null_count > 0
+    assert blocks.column("value32").null_count == first.null_count > 0
+    _, _, value = _unblock(blocks)
+    expected = np.where(series["draw"].isna(), series["value"], _single(series["value"]))
+    np.testing.assert_array_equal(value.to_numpy(), expected)
+
+
+@pytest.mark.parametrize("bad", ["half", "Single", "", None, 32])
+def test_unknown_precision_is_an_input_error_and_stores_nothing(draws_results, tmp_path, bad):
+    store = Store(tmp_path / "runs.duckdb")
+    store.save(draws_results)
+    with pytest.raises(InputError) as err:
+        store.save(Results(draws_results.series, draws_results.makers, {**draws_results.meta, "run_id": "other"},
+                           draws_results.scenario), precision=bad)
+    assert err.value.field == "precision" and err.value.allowed == ["double", "single"]
+    assert store.list_runs()["run_id"].tolist() == [draws_results.run_id]
+    _assert_same(draws_results, store.load(draws_results.run_id))
+
+
+def _write_v3(path, runs: list[Results]) -> None:
+    """A store as schema version 3 wrote it: values in double only (``value DOUBLE[] NOT NULL``)."""
+    import duckdb
+
+    from nevsim.store import long_rows
+
+    store = Store(path)
+    for res in runs:
+        store.save(res)
+    con = duckdb.connect(str(path))
+    try:
+        for table in ("series", "makers"):
+            con.execute(f"DROP VIEW {table}")
+            con.execute(f"ALTER TABLE {table}_values DROP COLUMN value32")
+            con.execute(f"ALTER TABLE {table}_values ALTER COLUMN value SET NOT NULL")
+            con.execute(f"CREATE VIEW {table} AS SELECT * EXCLUDE (stored_row) FROM {long_rows(3, table)}")
+        con.execute("UPDATE store_info SET value = '3' WHERE key = 'schema_version'")
+    finally:
+        con.close()
+
+
+def test_version_3_store_is_read_as_it_is_and_migrated_when_opened_for_writing(small_results, draws_results,
+                                                                               tmp_path):
+    import duckdb
+
+    from nevsim.store import schema_version
+
+    path = tmp_path / "v3.duckdb"
+    _write_v3(path, [small_results, draws_results])
+    store = Store(path)
+    for res in (small_results, draws_results):  # read-only opens read version 3 as it is
+        _assert_same(res, store.load(res.run_id))
+    con = duckdb.connect(str(path), read_only=True)
+    assert schema_version(con) == 3
+    before = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").df() for t in ("series", "makers")}
+    con.close()
+    new = Results(draws_results.series, draws_results.makers, {**draws_results.meta, "run_id": "new"},
+                  draws_results.scenario)
+    store.save(new, precision="single")  # migrates, then writes in single
+    for res in (small_results, draws_results):
+        _assert_same(res, store.load(res.run_id))
+    np.testing.assert_array_equal(store.load("new").series["value"].to_numpy(), _single(new.series["value"]))
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert schema_version(con) == 4
+        for table, frame in before.items():
+            after = con.execute(f"SELECT * FROM {table} WHERE run_id <> 'new' ORDER BY ALL").df()
+            pd.testing.assert_frame_equal(after, frame)
+    finally:
+        con.close()
+
+
+def test_failed_migration_leaves_the_version_3_store_as_it_was(small_results, draws_results, tmp_path, monkeypatch):
+    import duckdb
+
+    import nevsim.store as store_module
+
+    path = tmp_path / "v3.duckdb"
+    _write_v3(path, [small_results, draws_results])
+    real = store_module._migrate_v3
+
+    def failing(con):
+        real(con)
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(store_module, "_migrate_v3", failing)
+    with pytest.raises(RuntimeError):
+        Store(path).delete("fixture0001")
+    monkeypatch.undo()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert store_module.schema_version(con) == 3
+        assert "value32" not in [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                                           "WHERE table_name = 'series_values'").fetchall()]
     finally:
         con.close()
     for res in (small_results, draws_results):

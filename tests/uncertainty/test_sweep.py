@@ -98,6 +98,8 @@ def test_sweep_file_is_read_and_cut_into_chunks(tmp_path: Path) -> None:
      "distributions.technology.cny_per_usd.sd", "missing"),
     ({"distributions": {}, "draws": 4, "scenario_uncertainty": False}, "draws", "[distributions]"),
     ({"draws": 0}, "draws", "greater than or equal to 1"),
+    ({"precision": "half"}, "precision", "'single' or 'double'"),
+    ({"precision": 32}, "precision", "'single' or 'double'"),
     ({"correlations": [{"names": ["policy.dual_credit.pass_through", "x"], "matrix": [[1, 0], [0, 1]]}]},
      "correlations[0].names", "no distribution"),
     # a sweep setting written after a table's header lands in that table (TOML): say so
@@ -106,6 +108,8 @@ def test_sweep_file_is_read_and_cut_into_chunks(tmp_path: Path) -> None:
     ({"overrides": {**SHORT, "makers": False}}, "overrides.makers", "above [overrides]"),
     ({"grid": {"technology.battery_learning_rate": [0.14], "chunk_draws": 10}}, "grid.chunk_draws", "above [grid]"),
     ({"distributions": {"draws": 3}}, "distributions.draws", "above [distributions]"),
+    ({"grid": {"technology.battery_learning_rate": [0.14], "precision": ["double"]}}, "grid.precision",
+     "above [grid]"),
     # an override the scenario refuses is named with its table
     ({"overrides": {**SHORT, "colour": 1}}, "overrides.colour", "unknown key"),
     ({"overrides": {"years": {"lastt": 2032}}}, "overrides.years.lastt", "unknown key"),
@@ -120,6 +124,8 @@ def test_bad_sweeps_name_the_field(change: dict, field: str, words: str) -> None
         validate_sweep({**SMALL, **change})
     assert err.value.field == field
     assert words in err.value.message
+    if field == "precision":
+        assert err.value.allowed == ["single", "double"]
 
 
 # ---------------------------------------------------------------------------- the unit of work
@@ -405,7 +411,8 @@ def test_resume_after_a_killed_sweep_redoes_nothing_and_loses_nothing(tmp_path: 
 # ---------------------------------------------------------------------------- what workers send back
 
 
-def test_workers_send_the_compact_form_that_stores_the_same_rows_as_the_frames(tmp_path: Path) -> None:
+@pytest.mark.parametrize("precision", ["single", "double"])
+def test_workers_send_the_compact_form_that_stores_the_same_rows_as_the_frames(tmp_path: Path, precision: str) -> None:
     import duckdb
     import pyarrow as pa
 
@@ -413,11 +420,13 @@ def test_workers_send_the_compact_form_that_stores_the_same_rows_as_the_frames(t
     from nevsim.store import SCHEMA_VERSION, append_rows, insert_run, long_rows
     from nevsim.sweep import _task, _work
 
-    spec = validate_sweep(SMALL)
+    spec = validate_sweep({**SMALL, "precision": precision})
     task = _task(spec, chunks(spec)[1])
     chunk_id, (series_cells, series_values), (makers_cells, makers_values), _, seconds = _work(task)
     assert chunk_id == 1 and seconds > 0
-    assert isinstance(series_values, pa.Table) and series_values.column_names == ["cell", "first_draw", "n_rows", "value"]
+    assert isinstance(series_values, pa.Table)
+    assert series_values.column_names == ["cell", "first_draw", "n_rows", "value", "value32"]
+    assert series_values.column("value" if precision == "double" else "value32").null_count == 0
     series, makers = run_chunk(task["scenario"], task["overrides"], range(task["draw_start"], task["draw_stop"]),
                                spec.seed, spec.distributions, scenario_uncertainty=task["scenario_uncertainty"])
     assert len(makers_cells) == len(makers.drop(columns=["value", "draw"]).drop_duplicates())  # labels once a cell
@@ -435,7 +444,11 @@ def test_workers_send_the_compact_form_that_stores_the_same_rows_as_the_frames(t
             assert len(got) == len(frame) > 0
             for col in columns[:-1]:
                 assert got[col].tolist() == want[col].tolist(), col
-            np.testing.assert_array_equal(got["value"].to_numpy(), want["value"].to_numpy())  # NaN where NaN
+            want_value = want["value"].to_numpy()
+            if precision == "single":  # the draws rounded to single precision, to nearest
+                want_value = want_value.astype(np.float32).astype(np.float64)
+                assert not np.array_equal(want_value, want["value"].to_numpy(), equal_nan=True)
+            np.testing.assert_array_equal(got["value"].to_numpy(), want_value)  # NaN where NaN
             assert got["draw"].tolist() == want["draw"].tolist()
     finally:
         con.close()
@@ -574,7 +587,7 @@ def test_run_cells_refuses_a_bad_draw_offset_and_encodes_nothing_from_nothing() 
     cells = pd.DataFrame({c: pd.Series(dtype=object) for c in ("scenario", "region", "variable", "unit")})
     frame, blocks = encode_cells(cells.assign(year=pd.Series(dtype="int64")), np.zeros((0, 4)), first_draw=0)
     assert list(frame.columns) == ["cell", "scenario", "region", "variable", "unit", "year"] and len(frame) == 0
-    assert blocks.num_rows == 0 and blocks.column_names == ["cell", "first_draw", "n_rows", "value"]
+    assert blocks.num_rows == 0 and blocks.column_names == ["cell", "first_draw", "n_rows", "value", "value32"]
 
 
 @pytest.mark.parametrize("row_group_size", [None, 8192])

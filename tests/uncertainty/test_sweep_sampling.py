@@ -3,6 +3,7 @@ the sweep's [distributions] replace a distribution of the same path and [grid] v
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -27,21 +28,25 @@ SMALL = {  # (the SMALL sweep of test_sweep.py)
 }
 
 
-def test_a_sweep_point_is_the_outlook_monte_carlo_of_its_scenario(tmp_path: Path) -> None:
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_a_sweep_point_is_the_outlook_monte_carlo_of_its_scenario(tmp_path: Path, precision: str) -> None:
     spec = validate_sweep({"name": "mc", "scenarios": [BASE], "overrides": SHORT, "draws": 3, "seed": 1,
-                           "chunk_draws": 2})
+                           "chunk_draws": 2, "precision": precision})
     summary = run_sweep(spec, tmp_path / "s.duckdb", workers=0)
     swept = load_sweep(tmp_path / "s.duckdb", summary.sweep_id)
     series, _, meta = run_frames(load_scenario(BASE, SHORT), draws=3, seed=1, makers=False)
     keys = ["variable", "year", "draw"]
     mine = swept[[*keys, "value"]].astype({"variable": str}).sort_values(keys, kind="stable").reset_index(drop=True)
     theirs = series[[*keys, "value"]].astype({"variable": str}).sort_values(keys, kind="stable").reset_index(drop=True)
+    if precision == "single":  # the outlook's values rounded to single precision, to nearest
+        theirs["value"] = theirs["value"].to_numpy().astype(np.float32).astype(np.float64)
     pd.testing.assert_frame_equal(mine, theirs, check_dtype=False, rtol=1e-12, atol=1e-9)
     ev = swept[(swept["variable"] == "Sales Share|Cars|EV") & (swept["year"] == 2030)]["value"]
     assert ev.nunique() == 3  # (the draws differ: before, every draw of this sweep was the same run)
     stored = __import__("nevsim.store", fromlist=["Store"]).Store(tmp_path / "s.duckdb").load(summary.run_ids[0])
     assert stored.meta["sampled"] == meta["sampled"] and "coefficients.beta_price" in stored.meta["sampled"]
     assert stored.meta["sweep"]["scenario_uncertainty"] is True
+    assert stored.meta["sweep"]["precision"] == precision
 
 
 def test_sweep_distributions_replace_the_scenarios_and_grid_values_fix_a_path() -> None:
@@ -58,16 +63,24 @@ def test_sweep_distributions_replace_the_scenarios_and_grid_values_fix_a_path() 
 
 def test_sweep_ids_change_only_where_the_meaning_did() -> None:
     # ids of SMALL before scenario_uncertainty existed (computed with the previous nevsim.sweep)
+    # (and before precision: every sweep stored its draws in double)
     old_two_draws, old_one_draw = "abc55e8b3a88ab56", "388078b7fce66a47"
-    assert validate_sweep({**SMALL, "scenario_uncertainty": False}).sweep_id == old_two_draws
+    double = {**SMALL, "precision": "double"}
+    assert validate_sweep({**double, "scenario_uncertainty": False}).sweep_id == old_two_draws
     assert validate_sweep({**SMALL, "draws": 1}).sweep_id == old_one_draw  # one draw: nominal scenario, as before
-    new = validate_sweep(SMALL)
+    assert validate_sweep({**SMALL, "draws": 1}).stored_precision == "double"  # (one draw: kept in double)
+    new = validate_sweep(double)
     assert new.scenario_uncertainty and new.sweep_id != old_two_draws
-    # a spec stored before the option existed reads back with its meaning and its id
-    old = validate_sweep({**SMALL, "scenario_uncertainty": False})
-    again = SweepSpec.from_stored(old.canonical())
-    assert again.scenario_uncertainty is False and again.sweep_id == old_two_draws
+    # a spec stored before the options existed reads back with its meaning and its id
+    old = validate_sweep({**double, "scenario_uncertainty": False})
+    stored_before = json.loads(old.canonical())
+    assert "precision" not in stored_before
+    again = SweepSpec.from_stored(json.dumps(stored_before))
+    assert again.scenario_uncertainty is False and again.precision == "double" and again.sweep_id == old_two_draws
     assert SweepSpec.from_stored(new.canonical()) == new
+    single = validate_sweep(SMALL)  # the default since precision: a new id, so it never resumes a double sweep
+    assert single.precision == "single" and single.sweep_id not in (new.sweep_id, old_two_draws)
+    assert SweepSpec.from_stored(single.canonical()) == single
 
 
 def test_sweep_correlations_may_name_what_the_scenario_samples_but_not_join_its_groups() -> None:

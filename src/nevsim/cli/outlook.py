@@ -266,6 +266,9 @@ def outlook_cmd(
     store: Annotated[Path | None, typer.Option(
         "--store", help=STORE_HELP)] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the run to the store.")] = False,
+    precision: Annotated[str, typer.Option(
+        "--precision", help="How the store keeps the draws: double (every bit) or single (about 7 significant "
+                            "digits, half the file size: for runs of many draws).")] = "double",
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files in --out.")] = False,
     all_years: Annotated[bool, typer.Option("--all-years", help="Show every year, not every fifth.")] = False,
     draws: Annotated[int | None, typer.Option(
@@ -288,6 +291,10 @@ def outlook_cmd(
     if as_json and as_csv:
         raise InputError("--json/--csv", "choose one output format.", ["--json", "--csv"])
     code = _region_code(region)
+    from nevsim.store import PRECISIONS
+
+    if precision not in PRECISIONS:
+        raise InputError("--precision", f"unknown precision {precision!r}.", list(PRECISIONS))
     if not no_store:  # refuse before running, not after
         from nevsim.store import default_path
 
@@ -304,7 +311,7 @@ def outlook_cmd(
             raise InputError("--region", "'all' runs the three default scenarios; give no scenario with it.",
                              allowed=["CN", "US", "EU"])
         _outlook_all(as_json=as_json, as_csv=as_csv, out=out, store=store, no_store=no_store, all_years=all_years,
-                     force=force, draws=draws, seed=seed, residual_walk=residual_walk)
+                     force=force, draws=draws, seed=seed, residual_walk=residual_walk, precision=precision)
         return
     if scenario is None:
         from nevsim.regions import default_scenario
@@ -327,7 +334,7 @@ def outlook_cmd(
         from nevsim.store import Store
 
         st = Store(store)
-        run_id = st.save(res)
+        run_id = st.save(res, precision=precision)
         stored = {"stored": True, "store": str(st.path), "run_id": run_id}
     written: list[str] = []
     if out is not None:
@@ -368,7 +375,7 @@ def outlook_cmd(
 
 def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path | None, no_store: bool,
                  all_years: bool, force: bool, draws: int | None = None, seed: int | None = None,
-                 residual_walk: bool = False) -> None:
+                 residual_walk: bool = False, precision: str = "double") -> None:
     """``--region all``: the default scenarios of CN, US and EU, side by side.
 
     ``draws``/``seed`` apply to each of the three runs as to one (default: each scenario's own
@@ -396,7 +403,8 @@ def _outlook_all(*, as_json: bool, as_csv: bool, out: Path | None, store: Path |
         from nevsim.store import Store
 
         st = Store(store)
-        stored = [{"scenario": r.meta.get("scenario"), "run_id": st.save(r), "store": str(st.path)} for r in runs]
+        stored = [{"scenario": r.meta.get("scenario"), "run_id": st.save(r, precision=precision), "store": str(st.path)}
+                  for r in runs]
     written = [str(p) for p in compare.write_comparison(runs, out)] if out is not None else []
     targets = compare.targets_table(runs)
     if as_json or as_csv:

@@ -129,13 +129,14 @@ def headlines(store: Store, sweep_id: str, spec: SweepSpec) -> list[dict[str, An
     Reads only the headline rows (not the whole sweep), so it stays quick for big sweeps; a
     figure the point does not have (a year after ``years.last``, an unfinished point) is None.
     """
-    from nevsim.store import BLOCK_VALUES_SQL, schema_version
+    from nevsim.store import block_values_sql, schema_version
     from nevsim.sweep import _run_id
 
     wanted = "((variable = ? AND year IN (2030, 2035)) OR (variable = ? AND year = 2030))"
     with _read(store) as con:
-        if schema_version(con) >= 3:  # pick the headline cells first, then unnest only their blocks
-            source = (f"(SELECT r.run_id, c.variable, c.year, unnest({BLOCK_VALUES_SQL}) AS value "
+        version = schema_version(con)
+        if version >= 3:  # pick the headline cells first, then unnest only their blocks
+            source = (f"(SELECT r.run_id, c.variable, c.year, unnest({block_values_sql(version)}) AS value "
                       "FROM series_cells c JOIN runs r ON r.run_key = c.run_key "
                       "JOIN series_values v ON v.run_key = c.run_key AND v.cell = c.cell "
                       f"WHERE r.run_id LIKE ? AND {wanted})")
@@ -376,7 +377,8 @@ def sweep_show_cmd(
     points = headlines(st, full_id, spec)
     if as_json:
         echo_json({"sweep": {"sweep_id": full_id, **json.loads(spec.canonical()),
-                             "scenario_uncertainty": spec.scenario_uncertainty, "makers": spec.makers},
+                             "scenario_uncertainty": spec.scenario_uncertainty, "makers": spec.makers,
+                             "precision": spec.stored_precision},
                    "points": points})
         return
     print_points(points, spec, f"nevsim sweep {spec.name} ({full_id}): {spec.description}".rstrip(": "))
@@ -393,7 +395,8 @@ def _settings(spec: Any) -> str:
     else:
         sampled = f"each draw samples only the sweep's [distributions] ({len(spec.distributions)})"
     return (f"Settings: {spec.draws:,} draws a point, seed {spec.seed}, chunks of {spec.chunk_draws:,}; {sampled}; "
-            f"makers table {'stored' if spec.makers else 'not stored'}.")
+            f"makers table {'stored' if spec.makers else 'not stored'}; values in {spec.stored_precision} precision"
+            f"{' (about 7 significant digits)' if spec.stored_precision == 'single' else ''}.")
 
 
 class _SweepGroup(TyperGroup):
