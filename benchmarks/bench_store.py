@@ -1,4 +1,4 @@
-"""Store schemas 1, 2 and 3: the writer's CPU per row, the worker's encoding, reading a run back (script; not a test).
+"""Store schemas 1, 2 and 4 (double and single precision): the writer's CPU per row, the worker's encoding, reading a run back (script; not a test).
 
 ``.venv/bin/python benchmarks/bench_store.py [--draws 1000] [--load-draws 0] [--reps 3]``
 
@@ -11,13 +11,16 @@ then written ``reps`` times each way into a fresh file, alternating:
   :data:`nevsim.store._DDL_V1`);
 * schema 2: the label-free rows ``(run_key, cell, draw, value)``, one a value, appended to
   the version-2 values table (:data:`nevsim.store._VALUES_DDL_V2`);
-* schema 3 (current): :func:`nevsim.store.encode` (in a sweep: the worker's side: cells
-  and blocks of draws) then :func:`nevsim.store.append_rows` (the writer's side).
+* schema 4 (current; schema 3 wrote the same blocks): :func:`nevsim.store.encode` (in a sweep:
+  the worker's side: cells and blocks of draws) then :func:`nevsim.store.append_rows` (the
+  writer's side), in double precision and in single (``precision="single"``, a sweep's default),
+  each with its commit.
 
 CPU seconds of this process (all its threads) per step, medians. With ``--load-draws N``
 (N > 0) it also stores one run of N draws (series only: a 10,000-draw makers table does not
 fit in memory as a pandas frame) each way and times :meth:`nevsim.store.Store.load` (the
-version-1 file read as it is, read-only; the version-3 file through :func:`_read_run`).
+version-1 file read as it is, read-only; the current file through :func:`_read_run`, with the
+draws in double and in single precision).
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ def _write_flat(path: Path, encoded: dict[str, Any]) -> float:
         con.close()
 
 
-def _write_v3(path: Path, encoded: dict[str, Any]) -> dict[str, float]:
+def _write_blocks(path: Path, encoded: dict[str, Any]) -> dict[str, float]:
     from nevsim.store import Store, append_rows, insert_run
 
     out = {}
@@ -139,33 +142,44 @@ def main() -> None:
             arrow = {t: pa.Table.from_pandas(f.loc[:, [*columns[t], "draw"]], preserve_index=False)
                      for t, f in frames.items()}
             got.setdefault("worker, schema 1: to Arrow", []).append(_cpu() - c0)
-            c0 = _cpu()
-            encoded = {t: encode(f, columns[t]) for t, f in frames.items()}
-            got.setdefault("worker, schema 3: encode", []).append(_cpu() - c0)
+            encoded = {}
+            for precision in ("double", "single"):
+                c0 = _cpu()
+                encoded[precision] = {t: encode(f, columns[t], precision=precision) for t, f in frames.items()}
+                got.setdefault(f"worker, schema 4 {precision}: encode", []).append(_cpu() - c0)
             got.setdefault("writer, schema 1: append", []).append(_write_v1(Path(tmp) / f"v1-{rep}.duckdb", arrow))
-            got.setdefault("writer, schema 2: append", []).append(_write_flat(Path(tmp) / f"v2-{rep}.duckdb", encoded))
-            for table, spent in _write_v3(Path(tmp) / f"v3-{rep}.duckdb", encoded).items():
-                got.setdefault(f"writer, schema 3: append {table}", []).append(spent)
+            got.setdefault("writer, schema 2: append", []).append(_write_flat(Path(tmp) / f"v2-{rep}.duckdb",
+                                                                                encoded["double"]))
+            for precision, blocks in encoded.items():
+                path = Path(tmp) / f"v4-{precision}-{rep}.duckdb"
+                for table, spent in _write_blocks(path, blocks).items():
+                    got.setdefault(f"writer, schema 4 {precision}: append {table}", []).append(spent)
+                got.setdefault(f"file, schema 4 {precision} (MB)", []).append(path.stat().st_size / 1e6)
         print(f"one chunk of {args.draws:,} draws: {rows['series']:,} series rows, {rows['makers']:,} maker rows; "
               f"medians of {args.reps} (CPU s; load {os.getloadavg()[0]:.1f})")
         for key, values in got.items():
             med = statistics.median(values)
+            if key.startswith("file"):
+                print(f"  {key:<42} {med:7.1f}")
+                continue
             n = rows[key.split()[-1]] if key.endswith(("series", "makers")) else sum(rows.values())
-            print(f"  {key:<36} {med:7.3f} s  {med / n * 1e6:6.3f} µs/row")
+            print(f"  {key:<42} {med:7.3f} s  {med / n * 1e6:6.3f} µs/row")
 
         if args.load_draws:
             big, _ = run_chunk("china-current-policies", {}, range(args.load_draws), 1, _DIST)
             empty = makers.iloc[:0]
             _write_v1(Path(tmp) / "load-v1.duckdb", {"series": pa.Table.from_pandas(
                 big.loc[:, [*SERIES_COLUMNS, "draw"]], preserve_index=False)}, meta=True)
-            _write_v3(Path(tmp) / "load-v3.duckdb", {"series": encode(big, SERIES_COLUMNS),
-                                                      "makers": encode(empty, MAKERS_COLUMNS)})
+            for precision in ("double", "single"):
+                _write_blocks(Path(tmp) / f"load-v4-{precision}.duckdb",
+                              {"series": encode(big, SERIES_COLUMNS, precision=precision),
+                               "makers": encode(empty, MAKERS_COLUMNS, precision=precision)})
             times: dict[str, list[float]] = {}
             for _ in range(args.reps):
-                for version in (1, 3):
+                for name in ("v1", "v4-double", "v4-single"):
                     t0 = time.perf_counter()
-                    res = Store(Path(tmp) / f"load-v{version}.duckdb").load(_RUN_ID)
-                    times.setdefault(f"schema {version}", []).append(time.perf_counter() - t0)
+                    res = Store(Path(tmp) / f"load-{name}.duckdb").load(_RUN_ID)
+                    times.setdefault(f"schema {name[1:].replace('-', ' ')}", []).append(time.perf_counter() - t0)
                     assert len(res.series) >= len(big)
             print(f"Store.load of a run of {args.load_draws:,} draws ({len(big):,} series rows), wall s, "
                   f"load {os.getloadavg()[0]:.1f}:")

@@ -60,9 +60,10 @@ SCHEMA_VERSION = 4
 #: How a block of draws is stored (``Store.save(precision=…)``, a sweep file's ``precision``):
 #: ``"double"`` keeps every bit (DOUBLE); ``"single"`` keeps the values of draws as FLOAT (IEEE
 #: single precision: 24-bit significand, relative rounding error ≤ 2⁻²⁴ ≈ 6e-8, about 7 significant
-#: digits). Single halves the bytes DuckDB compresses and writes, and with them the store's one
-#: writer's CPU (a 1,000-draw makers chunk: 0.17 → 0.08 s) and the file size. Rows without a draw
-#: (a deterministic run) are kept in double either way.
+#: digits). Single halves the bytes DuckDB writes, and with them the store's one writer's CPU
+#: (docs/uncertainty.md, "Sweep speed-up") and the file size. Rows without a draw (a deterministic
+#: run) are kept in double either way, and so is a block with a value single precision cannot hold
+#: to that error (finite beyond ±3.4e38, or non-zero below 1.2e-38 in magnitude).
 PRECISIONS = ("double", "single")
 TABLES = {"series": SERIES_COLUMNS, "makers": MAKERS_COLUMNS}  # view name → its columns after run_id
 
@@ -140,6 +141,10 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...], *, precision: str = "d
     return cells_frame, values
 
 
+def _has_draws(results: Results) -> bool:
+    return any("draw" in t.columns and bool(t["draw"].notna().any()) for t in (results.series, results.makers))
+
+
 def _check_precision(precision: Any) -> None:
     if not isinstance(precision, str) or precision not in PRECISIONS:
         raise InputError("precision", f"unknown precision {precision!r} (double keeps every bit; single keeps "
@@ -149,9 +154,11 @@ def _check_precision(precision: Any) -> None:
 
 def _value_columns(lists: Any, drawn: Any, precision: str) -> dict[str, Any]:
     """A blocks table's ``value`` (list<float64>) and ``value32`` (list<float32>) columns from the
-    blocks' values ``lists``: each block's values in one of the two, the other NULL. With
-    ``precision="single"`` the blocks that have draws (``drawn``: a bool, or one per block) go to
-    ``value32``, rounded to nearest (Arrow's cast: one C++ pass); all else stays in ``value``."""
+    blocks' values ``lists`` (no nulls): each block's values in one of the two, the other NULL.
+    With ``precision="single"`` the blocks that have draws (``drawn``: a bool, or one per block)
+    go to ``value32``, each value rounded to the nearest single; a block holding a value that
+    rounds out of single's normal range (a finite value to ±inf, a non-zero one to zero or a
+    subnormal, where the relative error is no longer ≤ 2⁻²⁴) stays in ``value``, as does all else."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -160,12 +167,40 @@ def _value_columns(lists: Any, drawn: Any, precision: str) -> dict[str, Any]:
     drawn = np.broadcast_to(np.asarray(drawn, dtype=bool), (n,))
     if precision == "double" or not drawn.any():
         return {"value": lists, "value32": pa.nulls(n, single_type)}
-    rounded = lists.cast(single_type, safe=False)
+    offsets = lists.offsets.to_numpy()
+    flat = lists.values.to_numpy()[offsets[0]:offsets[-1]]
+    with np.errstate(over="ignore"):  # (values beyond single's range are found just below)
+        single = flat.astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        lost = (np.isinf(single) & np.isfinite(flat)) | \
+            ((np.abs(single) < np.finfo(np.float32).tiny) & (flat != 0) & ~np.isnan(flat))
+    if lost.any():  # the blocks of those values stay in double
+        drawn = drawn.copy()
+        drawn[np.searchsorted(offsets, np.flatnonzero(lost) + offsets[0], side="right") - 1] = False
+        if not drawn.any():
+            return {"value": lists, "value32": pa.nulls(n, single_type)}
+    rounded = (pa.LargeListArray if pa.types.is_large_list(lists.type) else pa.ListArray).from_arrays(
+        pa.array(offsets - offsets[0]), pa.array(single))
     if drawn.all():
         return {"value": pa.nulls(n, lists.type), "value32": rounded}
     mask = pa.array(drawn)
     return {"value": pc.if_else(mask, pa.scalar(None, lists.type), lists),
             "value32": pc.if_else(mask, rounded, pa.scalar(None, single_type))}
+
+
+def with_precision(blocks: Any, precision: str) -> Any:
+    """Blocks (:func:`encode`) as stored with ``precision``: a table that has ``value32`` is as
+    its maker encoded it and is returned as it is; one without (made by a nevsim before schema
+    version 4, e.g. an older worker of a cluster) gets the two columns here."""
+    _check_precision(precision)
+    if "value32" in blocks.column_names:
+        return blocks
+    lists = blocks.column("value").combine_chunks()
+    drawn = ~blocks.column("first_draw").is_null().to_numpy(zero_copy_only=False)
+    out = blocks.drop_columns(["value"])
+    for name, column in _value_columns(lists, drawn, precision).items():
+        out = out.append_column(name, column)
+    return out
 
 
 def _draw_grid(column: pd.Series, starts: np.ndarray, n: int) -> range | None:
@@ -453,7 +488,7 @@ class Store:
             writer_settings(con, memory_mb=save_memory_mb(values for _, values in encoded.values()))
 
             def write(con: Any) -> None:
-                run_key = self._write_run(con, run_id, results)
+                run_key = self._write_run(con, run_id, results, precision)
                 for table in list(encoded):
                     cells, values = encoded.pop(table)  # (DuckDB has its copy: not held to the commit)
                     self._write_table(con, table, run_key, cells, values)
@@ -463,8 +498,10 @@ class Store:
         return run_id
 
     @staticmethod
-    def _write_run(con: Any, run_id: str, results: Results) -> int:
+    def _write_run(con: Any, run_id: str, results: Results, precision: str = "double") -> int:
         meta = {**results.meta, "run_id": run_id}
+        if precision == "single" and _has_draws(results):  # (a loaded run says how it was kept)
+            meta["store_precision"] = "single"
         created = pd.to_datetime(meta.get("created_utc"), utc=True, errors="coerce")
         created_value = None if pd.isna(created) else created.tz_convert(None).to_pydatetime()
         return insert_run(con, run_id, str(meta.get("scenario", results.scenario.get("name", ""))),

@@ -40,10 +40,10 @@ Each grid point is one run in the store (``run_id = "sweep-<sweep id>-<point>"``
 ``series``/``makers`` rows carry the ``draw`` column, so ``Store().load(run_id)`` gives
 a :class:`nevsim.results.Results` with draws (quantiles, ``probability_met``).
 
-Speed: the store has one writer. Its rows carry no text (store schema version 2), so
-appending one costs DuckDB ≈ 0.07 µs of CPU (≈ 0.3 µs with the labels on every row of
-version 1); ``benchmarks/bench_sweep.py`` measures how the speed-up from more local workers
-depends on it (docs/uncertainty.md has the figures).
+Speed: the store has one writer. Its rows carry no text and a cell's draws are one list
+(store schema version ≥ 3), in single precision by default (``precision``: half the bytes
+to insert and commit); ``benchmarks/bench_sweep.py`` measures how the speed-up from more
+local workers depends on it (docs/uncertainty.md has the figures).
 
 Executors (one code path): :func:`executor` yields a :class:`concurrent.futures.Executor` —
 a local ``ProcessPoolExecutor`` (default; ``workers`` processes), an in-process executor
@@ -144,7 +144,7 @@ class SweepSpec(BaseModel):
     makers: StrictBool = Field(True, description="store the makers table of every draw (false: series only; the "
                                            "per-draw makers table is ~5× the series and the store's single "
                                            "writer limits how fast chunks can be saved)")
-    precision: Literal["single", "double"] = Field(
+    precision: Literal["double", "single"] = Field(
         "single", description="how the draws are stored: single (IEEE single precision, about 7 significant "
                               "digits: half the file size and the writer's time) or double (every bit); "
                               "a sweep of one draw a point is stored in double either way")
@@ -729,6 +729,7 @@ def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
         else:
             scenario_json = meta.pop("scenario_json", {})
             run_meta = {**meta, "run_id": run_id, "draws": spec.draws, "seed": spec.seed,
+                        **({"store_precision": "single"} if spec.stored_precision == "single" else {}),
                         "sweep": {"sweep_id": spec.sweep_id, "name": spec.name, "point_id": chunk.point_id,
                                   "grid": chunk.grid, "distributions": spec.distributions,
                                   "scenario_uncertainty": spec.samples_scenarios,
@@ -739,7 +740,8 @@ def _commit(con: Any, spec: SweepSpec, chunk: Chunk, series: Any, makers: Any,
                                  run_meta.get("scenario_hash"), created, run_meta.get("nevsim_version"), run_meta,
                                  scenario_json)
         cache = {} if known is None else known
-        after = {(table, run_key): append_rows(con, table, run_key, *encoded, known=cache.get((table, run_key)))
+        after = {(table, run_key): append_rows(con, table, run_key, *_as_stored(spec, encoded),
+                                               known=cache.get((table, run_key)))
                  for table, encoded in (("series", series), ("makers", makers))}
         con.execute("INSERT INTO sweep_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [spec.sweep_id, chunk.chunk_id, chunk.point_id, run_id, chunk.draw_start, chunk.draw_stop,
@@ -808,6 +810,8 @@ class SweepSummary:
     ran: list[int] = field(default_factory=list)  # chunks computed and committed now
     run_ids: list[str] = field(default_factory=list)  # one per grid point
     seconds: float = 0.0
+    precision: str = "double"  # how the draws are stored (SweepSpec.stored_precision of the sweep run)
+    note: str | None = None  # e.g. that an older sweep of the same file was resumed
 
     def __repr__(self) -> str:
         return (f"<nevsim sweep {self.name!r} {self.sweep_id}: {self.n_points} points, {self.n_chunks} chunks; "
@@ -839,11 +843,13 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
         store = Store(store)
     all_chunks = chunks(spec)
     with _connect(store, writer=True) as con:  # one connection from registering to the last commit
+        spec, note = _resume_before_precision(con, spec)
         _register(con, spec, len(all_chunks))
         done = _finished(con, spec.sweep_id)
         todo = [c for c in all_chunks if c.chunk_id not in done]
         summary = SweepSummary(spec.sweep_id, spec.name, spec.n_points, len(all_chunks), skipped=sorted(done),
-                               run_ids=[_run_id(spec.sweep_id, p) for p in range(spec.n_points)])
+                               run_ids=[_run_id(spec.sweep_id, p) for p in range(spec.n_points)],
+                               precision=spec.stored_precision, note=note)
         if progress is not None:
             progress(len(done), len(all_chunks))
         if todo:
@@ -853,7 +859,7 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
             with _spool(store.path if local_pool else None) as folder, \
                     _nullcontext(pool) if pool is not None else executor(scheduler, workers) as ex:
                 # The writer shares the cores with the workers, so its CPU is what limits a sweep's
-                # speed-up (docs/uncertainty.md, "Store schema 3"): one DuckDB thread, no compression
+                # speed-up (docs/uncertainty.md, "Sweep speed-up"): one DuckDB thread, no compression
                 # of the values, and a checkpoint every 256 MB of log instead of 16 MB (writer CPU
                 # −30 to −45 %, file 15–20 % smaller). Committed chunks are in the log until then:
                 # safe, and replayed if the process dies.
@@ -861,6 +867,37 @@ def run_sweep(spec: SweepSpec | str | Path, store: Any = None, *, scheduler: str
                 _drive(ex, spec, con, todo, window, summary, progress, len(done), len(all_chunks), folder)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _resume_before_precision(con: Any, spec: SweepSpec) -> tuple[SweepSpec, str | None]:
+    """The sweep to run: ``spec``, or, when its file does not say ``precision`` and the store
+    holds the same sweep as stored before the option existed (in double, under the id it had
+    then) but not yet this one, that older sweep, resumed in double with a note. So running a
+    sweep file again after upgrading nevsim resumes it instead of starting a second copy
+    beside it; writing ``precision = "single"`` starts the single-precision sweep."""
+    if "precision" in spec.model_fields_set or spec.stored_precision == "double":
+        return spec, None
+    double = spec.model_copy(update={"precision": "double"})
+
+    def stored(sweep_id: str) -> bool:
+        return bool(con.execute("SELECT 1 FROM sweeps WHERE sweep_id = ?", [sweep_id]).fetchall())
+
+    if stored(double.sweep_id) and not stored(spec.sweep_id):
+        return double, (f"resumed sweep {double.sweep_id}, stored in double precision before sweep files had a "
+                        f"precision setting (the same file now means single precision, sweep {spec.sweep_id}); "
+                        "write precision = \"single\" in the file to start that one, or precision = \"double\" "
+                        "to keep resuming this one without this note")
+    return spec, None
+
+
+def _as_stored(spec: SweepSpec, encoded: Any) -> Any:
+    """A chunk table ``(cells, blocks)`` in the sweep's precision: blocks from a worker that did not
+    make ``value32`` (an older nevsim on a cluster) are put in the sweep's precision here, so one
+    sweep never holds chunks of both kinds without saying so."""
+    from nevsim.store import with_precision
+
+    cells, blocks = encoded
+    return cells, with_precision(blocks, spec.stored_precision)
 
 
 @contextmanager

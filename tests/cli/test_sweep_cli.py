@@ -51,6 +51,22 @@ def swept(tmp_path_factory):
     return json.loads(result.stdout), file, store
 
 
+def test_a_sweep_file_run_before_precision_existed_resumes_with_a_note(tmp_path: Path) -> None:
+    file, store = tmp_path / "s.toml", tmp_path / "runs.duckdb"
+    file.write_text(SWEEP.replace("seed = 5", 'seed = 5\nprecision = "double"'), encoding="utf-8")
+    first = invoke("sweep", str(file), "--workers", "0", "--store", str(store), "--json")
+    assert first.exit_code == 0, first.output
+    old_id = json.loads(first.stdout)["sweep"]["sweep_id"]
+    file.write_text(SWEEP, encoding="utf-8")  # the file as it was written before the option
+    again = invoke("sweep", str(file), "--workers", "0", "--store", str(store))
+    assert again.exit_code == 0, again.output
+    text = " ".join(again.stdout.split())
+    assert f"Note: resumed sweep {old_id}, stored in double precision" in text and "4 already done" in text
+    as_json = json.loads(invoke("sweep", str(file), "--workers", "0", "--store", str(store), "--json").stdout)
+    assert as_json["sweep"]["sweep_id"] == old_id and as_json["sweep"]["precision"] == "double"
+    assert "resumed sweep" in as_json["sweep"]["note"]
+
+
 def test_json_summary_and_headlines(swept) -> None:
     payload, _, store = swept
     info, points = payload["sweep"], payload["points"]

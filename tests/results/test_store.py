@@ -608,6 +608,79 @@ def test_blocks_round_trip_any_rows(rows):
         assert back_draw.to_pylist() == ([r[1] for r in rows] if d is not None else [None] * len(rows))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.one_of(st.none(), st.integers(0, 6)),
+                          st.one_of(st.sampled_from([0.0, -0.0, 1.5, 1e39, -1e-40, 3e-39, float("nan"), float("inf")]),
+                                    st.floats())),
+                max_size=40))
+def test_single_precision_blocks_round_to_nearest_and_never_out_of_range(rows):
+    """With precision="single" every value comes back as it was or as its nearest single; rows
+    without a draw, and blocks holding a value that single cannot keep within 2⁻²⁴ (beyond ±3.4e38
+    or non-zero below 1.2e-38 in magnitude), come back bit for bit."""
+    import pyarrow as pa
+
+    from nevsim.store import _blocks, _unblock
+
+    cell = np.array([r[0] for r in rows], dtype=np.int32)
+    missing = np.array([r[1] is None for r in rows], dtype=bool)
+    draw = np.array([0 if r[1] is None else r[1] for r in rows], dtype=np.int32)
+    value = np.array([r[2] for r in rows], dtype=np.float64)
+    blocks = _blocks(cell, draw, missing if missing.any() else None, value, precision="single")
+    _, _, back = _unblock(pa.Table.from_batches(blocks.to_batches(max_chunksize=3), schema=blocks.schema))
+    got = back.to_numpy()
+    with np.errstate(over="ignore"):
+        nearest = value.astype(np.float32).astype(np.float64)
+    exact = got.view(np.int64) == value.view(np.int64)
+    assert np.all(exact | (got.view(np.int64) == nearest.view(np.int64)))
+    assert np.all(exact[missing])
+    assert not np.any(np.isinf(got) & np.isfinite(value)) and not np.any((got == 0) & (value != 0) & ~np.isnan(value))
+    finite = np.isfinite(value) & (value != 0)
+    assert np.all(np.abs(got[finite] - value[finite]) <= np.abs(value[finite]) * 2.0**-24)
+
+
+def test_a_block_single_precision_cannot_hold_stays_in_double(draws_results, tmp_path):
+    series = draws_results.series.copy()
+    first = (series["variable"] == series["variable"].iloc[0]) & (series["year"] == series["year"].iloc[0])
+    series.loc[first, "value"] = 1e39  # one cell, all its draws: beyond single's range
+    second = (series["variable"] == series["variable"].iloc[0]) & (series["year"] == series["year"].iloc[1])
+    series.loc[second, "value"] = [1e-40 * (i + 1) for i in range(int(second.sum()))]  # subnormal in single
+    res = Results(series.assign(value=series["value"] / 3 * 3), draws_results.makers, draws_results.meta,
+                  draws_results.scenario)
+    store = Store(tmp_path / "runs.duckdb")
+    back = store.load(store.save(res, precision="single"))
+    got, given = back.series["value"].to_numpy(), res.series["value"].to_numpy()
+    kept = (first | second).to_numpy()
+    np.testing.assert_array_equal(got[kept], given[kept])  # those blocks in double, bit for bit
+    np.testing.assert_array_equal(got[~kept], _single(res.series.loc[~kept, "value"]))
+    assert back.meta["store_precision"] == "single"  # a loaded run says how it was kept
+
+
+def test_store_precision_is_recorded_only_for_draws_kept_in_single(draws_results, small_results, tmp_path):
+    store = Store(tmp_path / "runs.duckdb")
+    assert "store_precision" not in store.load(store.save(draws_results)).meta
+    assert "store_precision" not in store.load(store.save(small_results, precision="single")).meta  # no draws
+    other = Results(draws_results.series, draws_results.makers, {**draws_results.meta, "run_id": "single"},
+                    draws_results.scenario)
+    assert store.load(store.save(other, precision="single")).meta["store_precision"] == "single"
+
+
+def test_blocks_without_value32_are_put_in_the_asked_precision():
+    """What a worker before store schema 4 sent (no ``value32``) is stored in the sweep's precision."""
+    from nevsim.store import encode_cells, with_precision
+
+    cells = pd.DataFrame({"variable": ["a", "b", "c"], "year": [2020, 2021, 2022]})
+    values = np.array([[0.1, 0.2], [5.0, 5.0], [1e39, 2.0]])
+    _, double = encode_cells(cells, values, first_draw=4)
+    old = double.drop_columns(["value32"])
+    assert with_precision(old, "double").equals(double)
+    _, single = encode_cells(cells, values, first_draw=4, precision="single")
+    assert with_precision(old, "single").equals(single)
+    assert single.column("value").to_pylist() == [None, None, [1e39, 2.0]]  # the third cell: beyond single
+    assert with_precision(single, "double") is single  # (a table with value32 is left as its maker made it)
+    with pytest.raises(InputError):
+        with_precision(old, "half")
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.one_of(st.none(), st.integers(0, 5)),
                           st.sampled_from([0.0, -0.0, 2.5, float("nan"), float("-inf")])), min_size=1, max_size=10),

@@ -98,8 +98,8 @@ def test_sweep_file_is_read_and_cut_into_chunks(tmp_path: Path) -> None:
      "distributions.technology.cny_per_usd.sd", "missing"),
     ({"distributions": {}, "draws": 4, "scenario_uncertainty": False}, "draws", "[distributions]"),
     ({"draws": 0}, "draws", "greater than or equal to 1"),
-    ({"precision": "half"}, "precision", "'single' or 'double'"),
-    ({"precision": 32}, "precision", "'single' or 'double'"),
+    ({"precision": "half"}, "precision", "'double' or 'single'"),
+    ({"precision": 32}, "precision", "'double' or 'single'"),
     ({"correlations": [{"names": ["policy.dual_credit.pass_through", "x"], "matrix": [[1, 0], [0, 1]]}]},
      "correlations[0].names", "no distribution"),
     # a sweep setting written after a table's header lands in that table (TOML): say so
@@ -125,7 +125,7 @@ def test_bad_sweeps_name_the_field(change: dict, field: str, words: str) -> None
     assert err.value.field == field
     assert words in err.value.message
     if field == "precision":
-        assert err.value.allowed == ["single", "double"]
+        assert err.value.allowed == ["double", "single"]
 
 
 # ---------------------------------------------------------------------------- the unit of work
@@ -159,14 +159,15 @@ def test_dask_cluster_gives_exactly_the_local_pool_result(tmp_path: Path, dask_c
     assert share["value"].nunique() == 4
 
 
-def test_local_workers_send_blocks_through_files_and_store_what_inline_chunks_store(tmp_path: Path,
-                                                                                   monkeypatch) -> None:
+@pytest.mark.parametrize("precision", ["single", "double"])
+def test_local_workers_send_blocks_through_files_and_store_what_inline_chunks_store(tmp_path: Path, monkeypatch,
+                                                                                   precision: str) -> None:
     """A local pool's workers write their blocks to ``<store>.spool`` (not the result pipe): the stored
     runs, makers included, equal chunks run in this process; the folder is gone afterwards, and one
     left by a killed sweep is cleared when the next one starts."""
     from nevsim import sweep as sweep_module
 
-    spec = validate_sweep(SMALL)
+    spec = validate_sweep({**SMALL, "precision": precision})
     inline = run_sweep(spec, tmp_path / "inline.duckdb", workers=0)
     leftover = tmp_path / "pool.duckdb.spool"
     leftover.mkdir()
@@ -314,12 +315,51 @@ def test_a_failing_chunk_leaves_no_spool_folder(tmp_path: Path, monkeypatch) -> 
     assert not (tmp_path / "s.duckdb.spool").exists()
 
 
-def test_chunk_size_does_not_change_the_results(tmp_path: Path) -> None:
-    one = run_sweep(validate_sweep(SMALL), tmp_path / "s.duckdb", workers=0)
-    two = run_sweep(validate_sweep({**SMALL, "chunk_draws": 2}), tmp_path / "s.duckdb", workers=0)
+@pytest.mark.parametrize("precision", ["single", "double"])
+def test_chunk_size_does_not_change_the_results(tmp_path: Path, precision: str) -> None:
+    one = run_sweep(validate_sweep({**SMALL, "precision": precision}), tmp_path / "s.duckdb", workers=0)
+    two = run_sweep(validate_sweep({**SMALL, "chunk_draws": 2, "precision": precision}), tmp_path / "s.duckdb",
+                    workers=0)
     assert (one.n_chunks, two.n_chunks) == (4, 2)
     pd.testing.assert_frame_equal(load_sweep(tmp_path / "s.duckdb", one.sweep_id),
                                   load_sweep(tmp_path / "s.duckdb", two.sweep_id))
+
+
+def test_a_sweep_file_without_precision_resumes_the_same_sweep_stored_in_double_before(tmp_path: Path) -> None:
+    """Review finding: after the default became single, running an older sweep file again started a
+    second sweep beside the stored one (a new id) without a word."""
+    store = tmp_path / "s.duckdb"
+    before = run_sweep(validate_sweep({**SMALL, "precision": "double"}), store, workers=0)  # (the id it had before)
+    with Store(store)._connect(write=True) as con:  # one chunk lost, as if the sweep had been killed
+        con.execute("DELETE FROM sweep_chunks WHERE chunk_id = 3")
+    again = run_sweep(validate_sweep(SMALL), store, workers=0)  # the same file, no precision line
+    assert again.sweep_id == before.sweep_id and again.ran == [3] and again.precision == "double"
+    assert again.note is not None and "double precision" in again.note and 'precision = "single"' in again.note
+    single = run_sweep(validate_sweep({**SMALL, "precision": "single"}), store, workers=0)  # said: a new sweep
+    assert single.sweep_id != before.sweep_id and single.note is None and len(single.ran) == 4
+    assert single.precision == "single"
+    assert run_sweep(validate_sweep(SMALL), store, workers=0).note is None  # (now the file's own sweep exists)
+
+
+def test_chunks_from_a_worker_without_single_precision_are_stored_in_the_sweeps(tmp_path: Path) -> None:
+    """Review finding: a worker that sends blocks without ``value32`` (an older nevsim on a cluster)
+    had its chunk stored in double inside a single-precision sweep without a word."""
+    from nevsim.sweep import _as_stored, _task, _work
+
+    spec = validate_sweep(SMALL)
+    task = _task(spec, chunks(spec)[0])
+    _, (cells, blocks), _, _, _ = _work({**task, "precision": "double"})
+    old = blocks.drop_columns(["value32"])  # what a worker before schema 4 sent
+    _, fixed = _as_stored(spec, (cells, old))
+    assert fixed.column("value").null_count == len(fixed) and fixed.column("value32").null_count == 0
+    _, mine = _work(task)[1]
+    assert fixed.column_names == mine.column_names
+    for name in ("cell", "first_draw", "n_rows"):
+        assert fixed.column(name).to_pylist() == mine.column(name).to_pylist(), name
+    for name in ("value", "value32"):  # (NaN where NaN)
+        a, b = fixed.column(name).combine_chunks(), mine.column(name).combine_chunks()
+        assert a.null_count == b.null_count and a.offsets.equals(b.offsets)
+        np.testing.assert_array_equal(a.flatten().to_numpy(), b.flatten().to_numpy())
 
 
 def test_grid_columns_come_back_with_the_type_of_their_values(tmp_path: Path) -> None:

@@ -295,6 +295,9 @@ def outlook_cmd(
 
     if precision not in PRECISIONS:
         raise InputError("--precision", f"unknown precision {precision!r}.", list(PRECISIONS))
+    if no_store and precision != "double":
+        raise InputError("--precision", "sets how the store keeps the run, and --no-store stores nothing.",
+                         ["--precision without --no-store", "--no-store alone"])
     if not no_store:  # refuse before running, not after
         from nevsim.store import default_path
 

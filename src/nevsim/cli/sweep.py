@@ -305,11 +305,15 @@ def _sweep_run(sweep: str, draws: int | None, scheduler: str | None, workers: in
     points = headlines(st, summary.sweep_id, spec)
     info = {"sweep_id": summary.sweep_id, "name": summary.name, "n_points": summary.n_points,
             "n_chunks": summary.n_chunks, "chunks_run": len(summary.ran), "chunks_skipped": len(summary.skipped),
-            "draws": spec.draws, "seed": spec.seed, "seconds": round(summary.seconds, 3), "store": str(st.path),
-            "executor": address or ("in-process" if workers == 0 else f"local pool ({workers or 'one per CPU'})")}
+            "draws": spec.draws, "seed": spec.seed, "precision": summary.precision,
+            "seconds": round(summary.seconds, 3), "store": str(st.path),
+            "executor": address or ("in-process" if workers == 0 else f"local pool ({workers or 'one per CPU'})"),
+            **({"note": summary.note} if summary.note else {})}
     if as_json:
         echo_json({"sweep": info, "points": points})
         return
+    if summary.note:
+        _console().print(f"Note: {summary.note}.", markup=False, highlight=False)
     print_points(points, spec, f"nevsim sweep {summary.name} ({summary.sweep_id})")
     _console().print(
         f"Sweep [bold]{summary.sweep_id}[/]: {summary.n_points} points, {summary.n_chunks} chunks — "
