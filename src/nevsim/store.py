@@ -141,10 +141,6 @@ def encode(frame: pd.DataFrame, columns: tuple[str, ...], *, precision: str = "d
     return cells_frame, values
 
 
-def _has_draws(results: Results) -> bool:
-    return any("draw" in t.columns and bool(t["draw"].notna().any()) for t in (results.series, results.makers))
-
-
 def _check_precision(precision: Any) -> None:
     if not isinstance(precision, str) or precision not in PRECISIONS:
         raise InputError("precision", f"unknown precision {precision!r} (double keeps every bit; single keeps "
@@ -487,8 +483,11 @@ class Store:
 
             writer_settings(con, memory_mb=save_memory_mb(values for _, values in encoded.values()))
 
+            # (from the blocks as encoded: some went to value32, not a second scan of the draws)
+            single = any(values.column("value32").null_count < values.num_rows for _, values in encoded.values())
+
             def write(con: Any) -> None:
-                run_key = self._write_run(con, run_id, results, precision)
+                run_key = self._write_run(con, run_id, results, single)
                 for table in list(encoded):
                     cells, values = encoded.pop(table)  # (DuckDB has its copy: not held to the commit)
                     self._write_table(con, table, run_key, cells, values)
@@ -498,9 +497,9 @@ class Store:
         return run_id
 
     @staticmethod
-    def _write_run(con: Any, run_id: str, results: Results, precision: str = "double") -> int:
+    def _write_run(con: Any, run_id: str, results: Results, single: bool = False) -> int:
         meta = {**results.meta, "run_id": run_id}
-        if precision == "single" and _has_draws(results):  # (a loaded run says how it was kept)
+        if single:  # some blocks kept in single precision: a loaded run says so
             meta["store_precision"] = "single"
         created = pd.to_datetime(meta.get("created_utc"), utc=True, errors="coerce")
         created_value = None if pd.isna(created) else created.tz_convert(None).to_pydatetime()
